@@ -1,0 +1,141 @@
+/* err.c — the error type: creation, wrapping with context, public messages. */
+#define _GNU_SOURCE
+#include "err.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *out = NULL;
+    if (vasprintf(&out, fmt, ap) < 0)
+        abort(); /* out of memory */
+    return out;
+}
+
+static bool code_is_internal(grpc_status_code code)
+{
+    return code == GRPC_STATUS_INTERNAL || code == GRPC_STATUS_UNKNOWN ||
+           code == GRPC_STATUS_DATA_LOSS;
+}
+
+/* Takes ownership of msg. */
+static int err_new(err_t **err, grpc_status_code code, int errno_value, char *msg)
+{
+    if (err == NULL || *err != NULL) {
+        free(msg);
+        return -1;
+    }
+    err_t *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        abort();
+    e->code = code;
+    e->errno_value = errno_value;
+    e->msg = msg;
+    if (!code_is_internal(code)) {
+        e->public_msg = strdup(msg);
+        if (e->public_msg == NULL)
+            abort();
+    }
+    *err = e;
+    return -1;
+}
+
+int err_set(err_t **err, grpc_status_code code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    return err_new(err, code, 0, msg);
+}
+
+int err_errno(err_t **err, int errno_value, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *head = vformat(fmt, ap);
+    va_end(ap);
+    char *msg = NULL;
+    if (asprintf(&msg, "%s: %s", head, strerror(errno_value)) < 0)
+        abort();
+    free(head);
+    return err_new(err, GRPC_STATUS_INTERNAL, errno_value, msg);
+}
+
+int err_wrap(err_t **err, const char *fmt, ...)
+{
+    if (err == NULL || *err == NULL)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    char *ctx = vformat(fmt, ap);
+    va_end(ap);
+    char *msg = NULL;
+    if (asprintf(&msg, "%s: %s", ctx, (*err)->msg) < 0)
+        abort();
+    free(ctx);
+    free((*err)->msg);
+    (*err)->msg = msg;
+    return -1;
+}
+
+const char *err_public_message(const err_t *e)
+{
+    if (e == NULL)
+        return "";
+    if (e->public_msg != NULL)
+        return e->public_msg;
+    switch (e->code) {
+    case GRPC_STATUS_UNAVAILABLE:
+        return "service unavailable, try again";
+    case GRPC_STATUS_DEADLINE_EXCEEDED:
+        return "deadline exceeded";
+    default:
+        return "internal error";
+    }
+}
+
+const char *err_code_name(grpc_status_code code)
+{
+    static const char *const names[] = {
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    };
+    if ((int)code < 0 || (size_t)code >= sizeof names / sizeof names[0])
+        return "UNKNOWN";
+    return names[code];
+}
+
+void err_free(err_t *e)
+{
+    if (e == NULL)
+        return;
+    free(e->msg);
+    free(e->public_msg);
+    free(e);
+}
+
+void err_clear(err_t **e)
+{
+    err_free(*e);
+    *e = NULL;
+}

@@ -10,12 +10,18 @@
 
 #include "err.h"
 
-/** Starts serving GET /metrics (and GET /healthz → 200 "ok") on `addr`
- * ("host:port") in a background thread. Fails with UNAVAILABLE when the port
- * cannot be bound. */
+/** Starts serving GET /metrics (and GET /healthz → 200 "ok"; anything else
+ * 404) on `addr` ("host:port", "[v6]:port", ":port" for all interfaces) in a
+ * background thread. Besides the registered metrics the exposition always
+ * has dojo_process_start_time_seconds and dojo_build_info{version=...} = 1,
+ * the version read from DOJO_VERSION ("dev" when unset). Fails with
+ * UNAVAILABLE when the port cannot be bound, FAILED_PRECONDITION when
+ * already running. */
 int metrics_start(const char *addr, err_t **err);
 
-/** Stops the HTTP thread (used at the end of a drain). */
+/** Stops the HTTP thread and closes the socket (used at the end of a drain);
+ * returns once the thread has exited. No-op when not running; metrics_start
+ * may be called again. The registry keeps its values. */
 void metrics_stop(void);
 
 /** Records one finished RPC: increments
@@ -28,11 +34,15 @@ void metrics_rpc_observe(const char *method, const char *code_name, double secon
  * and label sets are copied on first use. */
 void metrics_counter_add(const char *name, const char *labels, double value);
 
-/** Sets gauge `name`{labels} to `value`. */
+/** Sets gauge `name`{labels} to `value`. Thread-safe. A name registered as a
+ * counter can not be used as a gauge (and vice versa): the call is ignored
+ * with a warning. */
 void metrics_gauge_set(const char *name, const char *labels, double value);
 
-/** Registers a callback run at each scrape to refresh gauges (for example the
- * executor's queue depth). `payload` is passed back. */
+/** Registers a callback run at each scrape, on the HTTP thread, before the
+ * exposition is rendered, to refresh gauges (for example the executor's
+ * queue depth). `payload` is borrowed and passed back; it must outlive the
+ * server. Callbacks can not be removed. */
 void metrics_on_scrape(void (*fn)(void *payload), void *payload);
 
 #endif

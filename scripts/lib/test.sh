@@ -1,0 +1,150 @@
+# shellcheck shell=bash
+# ./dojo test: every test, in stages, against a throwaway PostgreSQL and Redis.
+
+TEST_TMP=''
+TEST_PG_PORT=''
+TEST_REDIS_PORT=''
+STAGE_NAMES=() STAGE_RESULTS=()
+
+stage_result() {  # NAME pass|fail|skip [note]
+  STAGE_NAMES+=("$1"); STAGE_RESULTS+=("$2${3:+ ($3)}")
+  case $2 in
+    pass) ok "stage $1 passed" ;;
+    fail) printf '%sFAIL%s stage %s%s\n' "$_C_R" "$_C_0" "$1" "${3:+ ($3)}" ;;
+    skip) printf '%sskip%s stage %s%s\n' "$_C_Y" "$_C_0" "$1" "${3:+ ($3)}" ;;
+  esac
+}
+
+test_summary() {
+  local i r passed=0 failed=0 skipped=0
+  printf '\n%sTest stages%s\n' "$_C_B" "$_C_0"
+  for i in "${!STAGE_NAMES[@]}"; do
+    r=${STAGE_RESULTS[$i]}
+    printf '  %-14s %s\n' "${STAGE_NAMES[$i]}" "$r"
+    case $r in pass*) ((++passed)) ;; fail*) ((++failed)) ;; skip*) ((++skipped)) ;; esac
+  done
+  printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+  (( failed == 0 ))
+}
+
+# Next port from $1 upward that nobody listens on, avoiding the local stack's.
+free_port() {
+  local p=$1
+  while port_in_use "$p" || [[ $p == "$DOJO_PG_PORT" || $p == "$DOJO_REDIS_PORT" ]]; do ((++p)); done
+  printf '%s' "$p"
+}
+
+test_infra_start() {
+  local p i
+  TEST_TMP=$(mktemp -d /tmp/dojo-test.XXXXXX)
+  chmod 755 "$TEST_TMP"
+  trap test_infra_stop EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  pg_init "$TEST_TMP/pg" >/dev/null
+  p=55499
+  for (( i = 0; i < 20; i++ )); do
+    p=$(free_port "$p")
+    # Speed over durability: this cluster is thrown away.
+    if pg_start "$TEST_TMP/pg" "$p" "$TEST_TMP/pgsock" "$TEST_TMP/postgres.log" \
+         fsync=off synchronous_commit=off full_page_writes=off max_connections=200; then
+      TEST_PG_PORT=$p; break
+    fi
+    ((++p))
+  done
+  [[ -n $TEST_PG_PORT ]] || { tail -n 20 "$TEST_TMP/postgres.log" >&2 || true; die "throwaway PostgreSQL did not start"; }
+  p=56399
+  for (( i = 0; i < 20; i++ )); do
+    p=$(free_port "$p")
+    if redis_start "$p" "$TEST_TMP/redis" "$TEST_TMP/redis.pid" "$TEST_TMP/redis.log" --save '' --appendonly no; then
+      TEST_REDIS_PORT=$p; break
+    fi
+    ((++p))
+  done
+  [[ -n $TEST_REDIS_PORT ]] || { tail -n 20 "$TEST_TMP/redis.log" >&2 || true; die "throwaway Redis did not start"; }
+  export DOJO_TEST_PG_URL="postgresql://postgres@127.0.0.1:$TEST_PG_PORT/postgres"
+  export DOJO_TEST_REDIS_ADDR="127.0.0.1:$TEST_REDIS_PORT"
+  ok "throwaway PostgreSQL $DOJO_TEST_PG_URL, Redis $DOJO_TEST_REDIS_ADDR (in $TEST_TMP)"
+}
+
+test_infra_stop() {
+  [[ -n $TEST_TMP && -d $TEST_TMP ]] || return 0
+  [[ -n $TEST_REDIS_PORT ]] && redis_stop "$TEST_REDIS_PORT" "$TEST_TMP/redis.pid" nosave
+  [[ -f $TEST_TMP/pg/postmaster.pid ]] && pg_stop "$TEST_TMP/pg" immediate
+  rm -rf "$TEST_TMP"
+  TEST_TMP=''
+  return 0
+}
+
+# Bazel package patterns among ARGS that contain at least one BUILD file.
+existing_patterns() {
+  local pat dir
+  for pat in "$@"; do
+    dir=${pat#//}; dir=${dir%/...}
+    if [[ -n $(find "$DOJO_ROOT/$dir" \( -name BUILD -o -name BUILD.bazel \) -print -quit 2>/dev/null) ]]; then
+      printf '%s\n' "$pat"
+    fi
+  done
+}
+
+# Interpret a `bazel test` exit code: 0 pass, 4 = no test targets = skip.
+bazel_test_stage() {
+  local name=$1 rc; shift
+  info "stage $name: bazel test $*"
+  rc=0
+  bazel test "$@" --test_env=DOJO_TEST_PG_URL --test_env=DOJO_TEST_REDIS_ADDR </dev/null || rc=$?
+  case $rc in
+    0) stage_result "$name" pass ;;
+    4) stage_result "$name" skip "no test targets" ;;
+    *) stage_result "$name" fail "bazel exit $rc" ;;
+  esac
+}
+
+cmd_test() {
+  cmd_deps
+  local rc s
+  info "stage build: bazel build //..."
+  rc=0; bazel build //... </dev/null || rc=$?
+  if (( rc != 0 )); then
+    stage_result build fail "bazel exit $rc"
+    for s in unit asan integration; do stage_result "$s" skip "build failed"; done
+    test_summary || exit 1
+  fi
+  stage_result build pass
+
+  test_infra_start
+
+  bazel_test_stage unit //...
+
+  local asan_pats; mapfile -t asan_pats < <(existing_patterns //libcommon/... //services/auth/...)
+  if (( ${#asan_pats[@]} == 0 )); then
+    stage_result asan skip "no packages under //libcommon or //services/auth"
+  else
+    # --symlink_prefix=/: leave bazel-bin pointing at the normal build.
+    bazel_test_stage asan --config=asan --symlink_prefix=/ "${asan_pats[@]}"
+  fi
+
+  local itests=() f
+  if [[ -d $DOJO_ROOT/tests/integration ]]; then
+    while IFS= read -r f; do itests+=("$f"); done \
+      < <(find "$DOJO_ROOT/tests/integration" -name 'test_*.py' -o -name '*_test.py' | head -n1)
+  fi
+  if (( ${#itests[@]} == 0 )); then
+    stage_result integration skip "no tests in tests/integration"
+  else
+    info "stage integration: /usr/bin/python3 -m pytest -v tests/integration"
+    rc=0
+    DOJO_BIN_DIR="$DOJO_ROOT/bazel-bin" PYTHONDONTWRITEBYTECODE=1 \
+      timeout --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
+      /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration </dev/null || rc=$?
+    case $rc in
+      0) stage_result integration pass ;;
+      5) stage_result integration skip "no tests collected" ;;
+      124) stage_result integration fail "timed out" ;;
+      *) stage_result integration fail "pytest exit $rc" ;;
+    esac
+  fi
+
+  test_infra_stop
+  test_summary
+}

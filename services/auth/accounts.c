@@ -1,0 +1,397 @@
+/* accounts.c — sign-up, profiles, roles, password changes, and the
+ * password hashing they share (argon2id through libsodium). */
+#define _GNU_SOURCE
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+/* ------------------------------------------------------------------------
+ * Passwords
+ * ------------------------------------------------------------------------ */
+
+int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err)
+{
+    if (crypto_pwhash_str(out, password, strlen(password), auth->cfg.argon_ops,
+                          auth->cfg.argon_mem_bytes) != 0)
+        return err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "server busy, try again");
+    return 0;
+}
+
+bool auth_verify_password(const char *hash, const char *password)
+{
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Rows and roles
+ * ------------------------------------------------------------------------ */
+
+int auth_role_from_text(const char *role)
+{
+    if (!strcmp(role, "admin"))
+        return DOJO__COMMON__V1__ROLE__ROLE_ADMIN;
+    if (!strcmp(role, "author"))
+        return DOJO__COMMON__V1__ROLE__ROLE_AUTHOR;
+    return DOJO__COMMON__V1__ROLE__ROLE_LEARNER;
+}
+
+const char *auth_role_text(int role)
+{
+    switch (role) {
+    case DOJO__COMMON__V1__ROLE__ROLE_ADMIN:
+        return "admin";
+    case DOJO__COMMON__V1__ROLE__ROLE_AUTHOR:
+        return "author";
+    case DOJO__COMMON__V1__ROLE__ROLE_LEARNER:
+        return "learner";
+    default:
+        return NULL;
+    }
+}
+
+static Dojo__Common__V1__Timestamp *micros(rpc_call_t *call, int64_t us)
+{
+    Dojo__Common__V1__Timestamp *t =
+        RPC_NEW(call, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
+    t->unix_micros = us;
+    return t;
+}
+
+Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, int row,
+                                         bool with_email)
+{
+    Dojo__Auth__V1__User *u = RPC_NEW(call, Dojo__Auth__V1__User, DOJO__AUTH__V1__USER__INIT);
+    u->id = rpc_strdup(call, pg_get(r, row, 0));
+    u->username = rpc_strdup(call, pg_get(r, row, 1));
+    u->email = with_email ? rpc_strdup(call, pg_get(r, row, 2)) : "";
+    u->display_name = rpc_strdup(call, pg_get(r, row, 3));
+    u->time_zone = rpc_strdup(call, pg_get(r, row, 4));
+    u->role = auth_role_from_text(pg_get(r, row, 5));
+    u->created_at = micros(call, pg_get_int64(r, row, 6));
+    int64_t tz_changed = pg_get_int64(r, row, 7);
+    if (tz_changed)
+        u->time_zone_changed_at = micros(call, tz_changed);
+    return u;
+}
+
+int auth_conn(auth_t *auth, pg_conn_t **out, err_t **err)
+{
+    return pg_pool_acquire(auth->pg, out, 3000, err);
+}
+
+/* ------------------------------------------------------------------------
+ * Statements
+ * ------------------------------------------------------------------------ */
+
+static const pg_stmt_t stmt_user_insert = {
+    .name = "auth_user_insert",
+    .sql = "INSERT INTO auth.users AS u (email, username, display_name, password_hash, time_zone, "
+           "role) VALUES ($1, $2, $3, $4, $5, $6) RETURNING " AUTH_USER_COLUMNS,
+    .nparams = 6,
+};
+
+static const pg_stmt_t stmt_user_by_id = {
+    .name = "auth_user_by_id",
+    .sql = "SELECT " AUTH_USER_COLUMNS " FROM auth.users u WHERE u.id = $1::uuid",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_user_by_username = {
+    .name = "auth_user_by_username",
+    .sql = "SELECT " AUTH_USER_COLUMNS " FROM auth.users u WHERE u.username = $1",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_user_update_profile = {
+    .name = "auth_user_update_profile",
+    .sql = "UPDATE auth.users u SET "
+           "display_name = CASE WHEN $2 = '' THEN u.display_name ELSE $2 END, "
+           "time_zone_changed_at = CASE WHEN $3 = '' OR $3 = u.time_zone "
+           "  THEN u.time_zone_changed_at ELSE now() END, "
+           "time_zone = CASE WHEN $3 = '' THEN u.time_zone ELSE $3 END, "
+           "updated_at = now() "
+           "WHERE u.id = $1::uuid RETURNING " AUTH_USER_COLUMNS,
+    .nparams = 3,
+};
+
+static const pg_stmt_t stmt_user_tz_locked = {
+    .name = "auth_user_tz_locked",
+    .sql = "SELECT time_zone, coalesce(time_zone_changed_at > now() - interval '24 hours', false) "
+           "FROM auth.users WHERE id = $1::uuid FOR UPDATE",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_user_set_role = {
+    .name = "auth_user_set_role",
+    .sql = "UPDATE auth.users u SET role = $2, updated_at = now() WHERE u.id = $1::uuid "
+           "RETURNING " AUTH_USER_COLUMNS,
+    .nparams = 2,
+};
+
+static const pg_stmt_t stmt_user_set_role_by_login = {
+    .name = "auth_user_set_role_by_login",
+    .sql = "UPDATE auth.users SET role = $2, updated_at = now() "
+           "WHERE username = lower($1) OR email = lower($1) RETURNING id::text",
+    .nparams = 2,
+};
+
+static const pg_stmt_t stmt_user_password_hash = {
+    .name = "auth_user_password_hash",
+    .sql = "SELECT password_hash FROM auth.users WHERE id = $1::uuid",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_user_set_password = {
+    .name = "auth_user_set_password",
+    .sql = "UPDATE auth.users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid",
+    .nparams = 2,
+};
+
+static bool is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                                (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Creating accounts
+ * ------------------------------------------------------------------------ */
+
+int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const char *username,
+                     const char *password, const char *time_zone, const char *display_name,
+                     const char *role, PGresult **out, err_t **err)
+{
+    char email_n[256], username_n[64];
+    const char *tz = time_zone[0] ? time_zone : "UTC";
+    if (auth_validate_email(email, email_n, sizeof email_n, err) < 0 ||
+        auth_validate_username(username, username_n, sizeof username_n, err) < 0 ||
+        auth_validate_password("password", password, err) < 0 ||
+        auth_validate_time_zone("time_zone", tz, err) < 0)
+        return -1;
+    const char *shown = display_name[0] ? display_name : username_n;
+    if (auth_validate_display_name(shown, err) < 0)
+        return -1;
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_hash_password(auth, password, hash, err) < 0)
+        return -1;
+    const char *params[] = {email_n, username_n, shown, hash, tz, role};
+    if (pg_exec(conn, &stmt_user_insert, params, out, err) < 0) {
+        if ((*err)->code == GRPC_STATUS_ALREADY_EXISTS) {
+            bool email_taken = strstr(pg_last_constraint(conn), "email") != NULL;
+            err_clear(err);
+            return err_set(err, GRPC_STATUS_ALREADY_EXISTS,
+                           email_taken ? "email: an account with this address already exists"
+                                       : "username: this username is taken");
+        }
+        return err_wrap(err, "create user");
+    }
+    return 0;
+}
+
+int auth_rpc_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                     err_t **err)
+{
+    auth_t *auth = rpc_call_payload(call);
+    const Dojo__Auth__V1__SignUpRequest *req = (const void *)req_msg;
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    if (auth_conn(auth, &conn, err) < 0)
+        return -1;
+    if (auth_create_user(auth, conn, req->email, req->username, req->password, req->time_zone,
+                         req->display_name, "learner", &r, err) < 0)
+        return -1;
+    Dojo__Auth__V1__SignUpResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__SignUpResponse, DOJO__AUTH__V1__SIGN_UP_RESPONSE__INIT);
+    resp->user = auth_user_from_row(call, r, 0, true);
+    LOG_INFO("account created", "user=%s", resp->user->id);
+    *out = &resp->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading and changing accounts
+ * ------------------------------------------------------------------------ */
+
+int auth_rpc_get_user(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                      err_t **err)
+{
+    auth_t *auth = rpc_call_payload(call);
+    const Dojo__Auth__V1__GetUserRequest *req = (const void *)req_msg;
+    caller_t caller;
+    if (auth_caller(auth, call, &caller, err) < 0)
+        return -1;
+    if (caller.kind == CALLER_ANONYMOUS)
+        return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "sign in first: no access token sent");
+
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    if (auth_conn(auth, &conn, err) < 0)
+        return -1;
+    if (req->user_id[0]) {
+        if (!is_uuid(req->user_id))
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
+        const char *p[] = {req->user_id};
+        if (pg_exec(conn, &stmt_user_by_id, p, &r, err) < 0)
+            return -1;
+    } else if (req->username[0]) {
+        char name[64];
+        if (auth_validate_username(req->username, name, sizeof name, err) < 0)
+            return -1;
+        const char *p[] = {name};
+        if (pg_exec(conn, &stmt_user_by_username, p, &r, err) < 0)
+            return -1;
+    } else {
+        if (caller.kind != CALLER_USER)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "user_id: required when calling as a service");
+        const char *p[] = {caller.claims.sub};
+        if (pg_exec(conn, &stmt_user_by_id, p, &r, err) < 0)
+            return -1;
+    }
+    if (PQntuples(r) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");
+    bool privileged = caller.kind == CALLER_SERVICE || !strcmp(caller.claims.role, "admin") ||
+                      !strcmp(caller.claims.sub, pg_get(r, 0, 0));
+    Dojo__Auth__V1__GetUserResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__GetUserResponse, DOJO__AUTH__V1__GET_USER_RESPONSE__INIT);
+    resp->user = auth_user_from_row(call, r, 0, privileged);
+    if (!privileged)
+        resp->user->time_zone_changed_at = NULL;
+    *out = &resp->base;
+    return 0;
+}
+
+int auth_rpc_update_profile(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                            ProtobufCMessage **out, err_t **err)
+{
+    auth_t *auth = rpc_call_payload(call);
+    const Dojo__Auth__V1__UpdateProfileRequest *req = (const void *)req_msg;
+    caller_t caller;
+    if (auth_require_user(auth, call, &caller, err) < 0)
+        return -1;
+    if (req->display_name[0] && auth_validate_display_name(req->display_name, err) < 0)
+        return -1;
+    if (req->time_zone[0] && auth_validate_time_zone("time_zone", req->time_zone, err) < 0)
+        return -1;
+
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    cleanup_pgresult PGresult *lock = NULL;
+    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0)
+        return -1;
+    const char *id[] = {caller.claims.sub};
+    if (pg_exec(conn, &stmt_user_tz_locked, id, &lock, err) < 0)
+        return -1;
+    if (PQntuples(lock) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");
+    bool changes_zone = req->time_zone[0] && strcmp(req->time_zone, pg_get(lock, 0, 0)) != 0;
+    if (changes_zone && pg_get_bool(lock, 0, 1))
+        return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
+                       "time_zone: can change at most once every 24 hours");
+    const char *p[] = {caller.claims.sub, req->display_name, req->time_zone};
+    if (pg_exec(conn, &stmt_user_update_profile, p, &r, err) < 0 || pg_commit(conn, err) < 0)
+        return err_wrap(err, "update profile");
+    Dojo__Auth__V1__UpdateProfileResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__UpdateProfileResponse,
+                DOJO__AUTH__V1__UPDATE_PROFILE_RESPONSE__INIT);
+    resp->user = auth_user_from_row(call, r, 0, true);
+    *out = &resp->base;
+    return 0;
+}
+
+int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                      err_t **err)
+{
+    auth_t *auth = rpc_call_payload(call);
+    const Dojo__Auth__V1__SetRoleRequest *req = (const void *)req_msg;
+    caller_t caller;
+    if (auth_require_user(auth, call, &caller, err) < 0)
+        return -1;
+    if (strcmp(caller.claims.role, "admin") != 0)
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED, "only admins can change roles");
+    if (!is_uuid(req->user_id))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
+    const char *role = auth_role_text(req->role);
+    if (role == NULL)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "role: must be ROLE_LEARNER, ROLE_AUTHOR or ROLE_ADMIN");
+    if (!strcasecmp(req->user_id, caller.claims.sub) && strcmp(role, "admin") != 0)
+        return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
+                       "role: admins cannot demote themselves; ask another admin");
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    const char *p[] = {req->user_id, role};
+    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_user_set_role, p, &r, err) < 0)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");
+    LOG_INFO("role changed", "target=%s role=%s", req->user_id, role);
+    Dojo__Auth__V1__SetRoleResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__SetRoleResponse, DOJO__AUTH__V1__SET_ROLE_RESPONSE__INIT);
+    resp->user = auth_user_from_row(call, r, 0, true);
+    *out = &resp->base;
+    return 0;
+}
+
+int auth_set_role_by_login(auth_t *auth, const char *login, const char *role, err_t **err)
+{
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    const char *p[] = {login, role};
+    if (auth_conn(auth, &conn, err) < 0 ||
+        pg_exec(conn, &stmt_user_set_role_by_login, p, &r, err) < 0)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no account with username or email \"%s\"",
+                       login);
+    return 0;
+}
+
+int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                             ProtobufCMessage **out, err_t **err)
+{
+    auth_t *auth = rpc_call_payload(call);
+    const Dojo__Auth__V1__ChangePasswordRequest *req = (const void *)req_msg;
+    caller_t caller;
+    if (auth_require_user(auth, call, &caller, err) < 0)
+        return -1;
+    if (auth_validate_password("new_password", req->new_password, err) < 0)
+        return -1;
+    if (strlen(req->current_password) > 512)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "current_password: is wrong");
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    const char *id[] = {caller.claims.sub};
+    if (auth_conn(auth, &conn, err) < 0 ||
+        pg_exec(conn, &stmt_user_password_hash, id, &r, err) < 0)
+        return -1;
+    if (PQntuples(r) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");
+    if (!auth_verify_password(pg_get(r, 0, 0), req->current_password))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "current_password: is wrong");
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_hash_password(auth, req->new_password, hash, err) < 0)
+        return -1;
+    const char *p[] = {caller.claims.sub, hash};
+    if (pg_begin(conn, err) < 0 || pg_exec(conn, &stmt_user_set_password, p, NULL, err) < 0 ||
+        auth_revoke_all_sessions(conn, caller.claims.sub, err) < 0 || pg_commit(conn, err) < 0)
+        return err_wrap(err, "change password");
+    LOG_INFO("password changed", NULL);
+    *out = &RPC_NEW(call, Dojo__Auth__V1__ChangePasswordResponse,
+                    DOJO__AUTH__V1__CHANGE_PASSWORD_RESPONSE__INIT)
+                ->base;
+    return 0;
+}

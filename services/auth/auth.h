@@ -1,0 +1,174 @@
+/* auth.h — the auth service's shared state and the handlers of each file.
+ * Internal to services/auth. */
+#ifndef DOJO_AUTH_H
+#define DOJO_AUTH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dojo/auth/v1/auth.pb-c.h"
+#include "libcommon/err.h"
+#include "libcommon/kv.h"
+#include "libcommon/pg.h"
+#include "libcommon/rpc.h"
+#include "libcommon/token.h"
+
+/* ------------------------------------------------------------------------
+ * Configuration (read once at start; see docs/operators.md)
+ * ------------------------------------------------------------------------ */
+typedef struct auth_config {
+    const char *addr;
+    const char *metrics_addr;
+    const char *pg_url;
+    const char *redis_addr;
+    const char *issuer;
+    int64_t access_ttl_s;
+    int64_t refresh_ttl_s;
+    int64_t reset_ttl_s;
+    int64_t key_max_age_s;
+    unsigned long long argon_ops;
+    size_t argon_mem_bytes;
+    int login_max_fails_account;
+    int login_max_fails_ip;
+    int64_t login_window_s;
+    int reset_max_per_email;
+    int reset_max_per_ip;
+    const char *mail_outbox;
+    const char *smtp_url;
+    const char *smtp_user;
+    const char *smtp_password;
+    const char *mail_from;
+    const char *public_url;
+    unsigned char master_key[32];
+    const char *service_key; /* "" = no service callers accepted */
+} auth_config_t;
+
+/* ------------------------------------------------------------------------
+ * Signing keys (keys.c)
+ * ------------------------------------------------------------------------ */
+typedef struct auth_keyring auth_keyring_t;
+
+/* ------------------------------------------------------------------------
+ * Mail (mail.c): a queue drained by one background thread
+ * ------------------------------------------------------------------------ */
+typedef struct auth_mailer auth_mailer_t;
+
+typedef struct auth {
+    auth_config_t cfg;
+    pg_pool_t *pg;
+    kv_pool_t *kv;
+    auth_keyring_t *keys;
+    auth_mailer_t *mailer;
+    char dummy_hash[128]; /* verified against for unknown logins: equal timing */
+} auth_t;
+
+/** Reads every DOJO_AUTH_* / DOJO_* variable auth uses; exits naming a bad one. */
+void auth_config_load(auth_config_t *cfg);
+
+/* keys.c */
+int auth_keyring_open(auth_keyring_t **out, auth_t *auth, err_t **err);
+void auth_keyring_close(auth_keyring_t *kr);
+/** Reloads keys from the database; creates the first key, and rotates one
+ * older than cfg.key_max_age_s. */
+int auth_keyring_refresh(auth_keyring_t *kr, err_t **err);
+/** Creates a new signing key and retires the current one. */
+int auth_keys_rotate(auth_t *auth, err_t **err);
+/** Signs an access token for the user. *out is new. */
+int auth_issue_access_token(auth_t *auth, const char *user_id, const char *username,
+                            const char *role, char **out, int64_t *exp_out, err_t **err);
+
+/** Who is calling. */
+typedef enum { CALLER_ANONYMOUS, CALLER_USER, CALLER_SERVICE } caller_kind_t;
+typedef struct caller {
+    caller_kind_t kind;
+    token_claims_t claims; /* CALLER_USER */
+} caller_t;
+
+/** Reads the caller from metadata: a Bearer access token (verified with our
+ * keys) or the service key. A present but invalid token is UNAUTHENTICATED. */
+int auth_caller(auth_t *auth, rpc_call_t *call, caller_t *out, err_t **err);
+/** Like auth_caller but requires a signed-in user (UNAUTHENTICATED otherwise). */
+int auth_require_user(auth_t *auth, rpc_call_t *call, caller_t *out, err_t **err);
+
+int auth_rpc_get_public_keys(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+
+/* validate.c — each returns 0 or INVALID_ARGUMENT naming the field. The
+ * normalised value (lower-cased, trimmed) is written to `out` (cap bytes). */
+int auth_validate_email(const char *in, char *out, size_t cap, err_t **err);
+int auth_validate_username(const char *in, char *out, size_t cap, err_t **err);
+int auth_validate_password(const char *field, const char *in, err_t **err);
+int auth_validate_time_zone(const char *field, const char *in, err_t **err);
+int auth_validate_display_name(const char *in, err_t **err);
+
+/* passwords (accounts.c) */
+int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err);
+bool auth_verify_password(const char *hash, const char *password);
+
+/** Fills a User message (in the call's arena) from a users row read with the
+ * columns of AUTH_USER_COLUMNS starting at column 0. */
+#define AUTH_USER_COLUMNS                                                                          \
+    "u.id::text, u.username, u.email, u.display_name, u.time_zone, u.role, "                       \
+    "(extract(epoch from u.created_at) * 1000000)::bigint, "                                       \
+    "coalesce((extract(epoch from u.time_zone_changed_at) * 1000000)::bigint, 0)"
+#define AUTH_USER_NCOLS 8
+Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, int row,
+                                         bool with_email);
+int auth_role_from_text(const char *role);
+const char *auth_role_text(int role);
+
+/* accounts.c */
+int auth_rpc_sign_up(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                     err_t **err);
+int auth_rpc_get_user(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                      err_t **err);
+int auth_rpc_update_profile(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                      err_t **err);
+int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **out, err_t **err);
+/** Creates an account (used by SignUp and the operator command line). */
+int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const char *username,
+                     const char *password, const char *time_zone, const char *display_name,
+                     const char *role, PGresult **out, err_t **err);
+/** Sets the role of the account with this username or email (operators). */
+int auth_set_role_by_login(auth_t *auth, const char *login, const char *role, err_t **err);
+
+/* sessions.c */
+int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                   err_t **err);
+int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                     err_t **err);
+int auth_rpc_logout(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                    err_t **err);
+/** Counts one event against a throttle key; returns the count, or -1. When
+ * `limit` is reached, fails with RESOURCE_EXHAUSTED and retry_after_s set. */
+int auth_throttle_check(auth_t *auth, const char *key, int limit, err_t **err);
+int auth_throttle_hit(auth_t *auth, const char *key, err_t **err);
+/** Revokes every refresh token of a user (in the caller's transaction). */
+int auth_revoke_all_sessions(pg_conn_t *conn, const char *user_id, err_t **err);
+
+/* reset.c */
+int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage **out, err_t **err);
+int auth_rpc_reset_password(rpc_call_t *call, const ProtobufCMessage *req,
+                            ProtobufCMessage **out, err_t **err);
+
+/* mail.c */
+int auth_mailer_start(auth_mailer_t **out, const auth_config_t *cfg, err_t **err);
+/** Queues a mail; copies everything. Never blocks on delivery. */
+void auth_mailer_send(auth_mailer_t *m, const char *to, const char *subject, const char *body);
+/** Delivers what is queued, then stops the thread. */
+void auth_mailer_stop(auth_mailer_t *m);
+
+/* Shared helpers */
+/** 32 random bytes as base64url: a bearer secret. *out is new. */
+char *auth_random_token(void);
+/** SHA-256 of `token` as 64 hex characters. */
+void auth_token_hash(const char *token, char out[65]);
+/** Takes a connection from the pool for the current call. */
+int auth_conn(auth_t *auth, pg_conn_t **out, err_t **err);
+
+#endif

@@ -1,0 +1,270 @@
+/* test_rpc.c — the gRPC layer end to end on loopback: a real server from
+ * rpc_server.c, a real client from rpc_client.c, gRPC's C core between. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dojo/auth/v1/auth.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/rpc.h"
+
+/* The auth service's descriptor serves as a test service here; the
+ * handlers below are test doubles of *handlers*, not of gRPC. */
+
+static int echo_request_id(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                           err_t **err)
+{
+    Dojo__Auth__V1__GetPublicKeysResponse *resp = RPC_NEW(
+        call, Dojo__Auth__V1__GetPublicKeysResponse, DOJO__AUTH__V1__GET_PUBLIC_KEYS_RESPONSE__INIT);
+    const char *who = rpc_call_metadata(call, "x-who");
+    resp->issuer = rpc_sprintf(call, "%s|%s", rpc_call_request_id(call), who ? who : "-");
+    resp->access_token_ttl_seconds = rpc_call_deadline_left_ms(call);
+    *out = &resp->base;
+    return 0;
+}
+
+static int always_throttled(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err)
+{
+    err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "slow down");
+    (*err)->retry_after_s = 7;
+    return -1;
+}
+
+static int internal_failure(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err)
+{
+    return err_set(err, GRPC_STATUS_INTERNAL, "secret database detail");
+}
+
+static int slow_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                        err_t **err)
+{
+    const Dojo__Auth__V1__SignUpRequest *req = (const void *)req_msg;
+    usleep(300 * 1000);
+    Dojo__Auth__V1__SignUpResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__SignUpResponse, DOJO__AUTH__V1__SIGN_UP_RESPONSE__INIT);
+    resp->user = RPC_NEW(call, Dojo__Auth__V1__User, DOJO__AUTH__V1__USER__INIT);
+    resp->user->username = rpc_strdup(call, req->username);
+    *out = &resp->base;
+    return 0;
+}
+
+static const rpc_handler_t handlers[] = {
+    {.method = "GetPublicKeys", .unary = echo_request_id},
+    {.method = "Login", .unary = always_throttled},
+    {.method = "Refresh", .unary = internal_failure},
+    {.method = "SignUp", .unary = slow_sign_up},
+    {0},
+};
+
+typedef struct fixture {
+    rpc_server_t *server;
+    rpc_channel_t *channel;
+    pthread_t runner;
+    bool stopped;
+} fixture_t;
+
+static void *run_server(void *arg)
+{
+    rpc_server_run(arg);
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_server_new(&f->server, "test", "127.0.0.1:0", &err), 0);
+    assert_int_equal(rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor, handlers,
+                                            NULL, &err),
+                     0);
+    assert_int_equal(rpc_server_start(f->server, &err), 0);
+    pthread_create(&f->runner, NULL, run_server, f->server);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", rpc_server_port(f->server));
+    assert_int_equal(rpc_channel_open(&f->channel, target, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    rpc_channel_close(f->channel);
+    if (!f->stopped) {
+        rpc_server_stop(f->server);
+        pthread_join(f->runner, NULL);
+    }
+    rpc_server_free(f->server);
+    free(f);
+    return 0;
+}
+
+static void test_unary_call_carries_request_id_metadata_and_deadline(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__GetPublicKeysRequest req = DOJO__AUTH__V1__GET_PUBLIC_KEYS_REQUEST__INIT;
+    const char *md[] = {"x-who", "tester", NULL};
+    rpc_call_opts_t opts = {.timeout_ms = 2000, .request_id = "req-42", .metadata = md};
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
+                                     "GetPublicKeys", &req.base, &out, &opts, &err),
+                     0);
+    Dojo__Auth__V1__GetPublicKeysResponse *resp = (void *)out;
+    assert_string_equal(resp->issuer, "req-42|tester");
+    assert_true(resp->access_token_ttl_seconds > 1000 && resp->access_token_ttl_seconds <= 2000);
+}
+
+static void test_handler_error_becomes_status_with_retry_after_trailer(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__LoginRequest req = DOJO__AUTH__V1__LOGIN_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "Login",
+                                     &req.base, &out, NULL, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_string_equal(err_public_message(err), "slow down");
+    assert_int_equal(err->retry_after_s, 7);
+}
+
+static void test_internal_errors_reach_the_client_as_a_generic_message(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__RefreshRequest req = DOJO__AUTH__V1__REFRESH_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "Refresh",
+                                     &req.base, &out, NULL, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_INTERNAL);
+    assert_null(strstr(err->msg, "secret"));
+    assert_string_equal(err_public_message(err), "internal error");
+}
+
+static void test_method_without_handler_is_unimplemented_at_once(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__LogoutRequest req = DOJO__AUTH__V1__LOGOUT_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    rpc_call_opts_t opts = {.timeout_ms = 5000};
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "Logout",
+                                     &req.base, &out, &opts, &err),
+                     -1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_int_equal(err->code, GRPC_STATUS_UNIMPLEMENTED);
+    assert_true(b.tv_sec - a.tv_sec < 2);
+}
+
+static void test_client_deadline_expires_as_deadline_exceeded(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__SignUpRequest req = DOJO__AUTH__V1__SIGN_UP_REQUEST__INIT;
+    req.username = "late";
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    rpc_call_opts_t opts = {.timeout_ms = 100};
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "SignUp",
+                                     &req.base, &out, &opts, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_DEADLINE_EXCEEDED);
+}
+
+static void test_health_check_reports_registered_services(void **state)
+{
+    fixture_t *f = *state;
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = "dojo.auth.v1.Auth";
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &grpc__health__v1__health__descriptor, "Check",
+                                     &req.base, &out, NULL, &err),
+                     0);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)out)->status,
+                     GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+
+    cleanup_pb ProtobufCMessage *out2 = NULL;
+    cleanup_err err_t *err2 = NULL;
+    req.service = "no.such.Service";
+    assert_int_equal(rpc_client_call(f->channel, &grpc__health__v1__health__descriptor, "Check",
+                                     &req.base, &out2, NULL, &err2),
+                     -1);
+    assert_int_equal(err2->code, GRPC_STATUS_NOT_FOUND);
+}
+
+typedef struct inflight {
+    rpc_channel_t *channel;
+    int rc;
+    grpc_status_code code;
+    char username[32];
+} inflight_t;
+
+static void *call_slow(void *arg)
+{
+    inflight_t *c = arg;
+    Dojo__Auth__V1__SignUpRequest req = DOJO__AUTH__V1__SIGN_UP_REQUEST__INIT;
+    req.username = "drained";
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    rpc_call_opts_t opts = {.timeout_ms = 5000};
+    c->rc = rpc_client_call(c->channel, &dojo__auth__v1__auth__descriptor, "SignUp", &req.base,
+                            &out, &opts, &err);
+    c->code = err ? err->code : GRPC_STATUS_OK;
+    if (out)
+        snprintf(c->username, sizeof c->username, "%s",
+                 ((Dojo__Auth__V1__SignUpResponse *)out)->user->username);
+    return NULL;
+}
+
+static void test_stop_drains_an_in_flight_call_before_returning(void **state)
+{
+    fixture_t *f = *state;
+    inflight_t c = {.channel = f->channel};
+    pthread_t th;
+    pthread_create(&th, NULL, call_slow, &c);
+    usleep(100 * 1000); /* the handler is sleeping now */
+    rpc_server_stop(f->server);
+    pthread_join(f->runner, NULL); /* rpc_server_run returns after the drain */
+    pthread_join(th, NULL);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c.code, GRPC_STATUS_OK);
+    assert_string_equal(c.username, "drained");
+    f->stopped = true;
+}
+
+int main(void)
+{
+    rpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_unary_call_carries_request_id_metadata_and_deadline,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handler_error_becomes_status_with_retry_after_trailer,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_internal_errors_reach_the_client_as_a_generic_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented_at_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_deadline_expires_as_deadline_exceeded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_health_check_reports_registered_services, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stop_drains_an_in_flight_call_before_returning, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -29,6 +29,7 @@ struct pg_conn {
     pg_pool_t *pool;
     PGconn *pg;        /* NULL until first used, or after a failed reset */
     bool in_use;       /* guarded by pool->mu */
+    bool doomed;       /* the server announced it is closing this session */
     char **prepared;   /* statement names prepared in this session */
     size_t nprepared;
     size_t cap_prepared;
@@ -140,6 +141,15 @@ static int result_fail(pg_conn_t *conn, const PGresult *r, const char *what, err
     return pg_fail(err, code, "%s: %s (sqlstate %s)", what, text, state ? state : "none");
 }
 
+/* Server texts quote names with '"', which would end a quoted log value. */
+static void log_safe(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+    for (char *p = dst; *p; p++)
+        if (*p == '"' || *p == '\n')
+            *p = '\'';
+}
+
 static bool result_ok(const PGresult *r)
 {
     ExecStatusType st = PQresultStatus(r);
@@ -199,6 +209,7 @@ static void conn_drop(pg_conn_t *conn)
     if (conn->pg != NULL)
         PQfinish(conn->pg);
     conn->pg = NULL;
+    conn->doomed = false;
     conn_forget_prepared(conn);
 }
 
@@ -217,9 +228,37 @@ static PGconn *connect_new(const char *conninfo)
  * than failing the caller's first statement. */
 static void conn_check_idle(pg_conn_t *conn)
 {
-    struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
-    if (p.fd >= 0 && poll(&p, 1, 0) > 0)
-        PQconsumeInput(conn->pg);
+    /* The FATAL message and the end of the stream may need a read each;
+     * PQconsumeInput returns 0 once it has seen the connection close. */
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(conn->pg), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0 || !PQconsumeInput(conn->pg))
+            return;
+        PQisBusy(conn->pg); /* parses what arrived, so notices are reported */
+    }
+}
+
+/* Server notices (NOTICE, WARNING, and the FATAL sent before a forced
+ * disconnect) would otherwise go to stderr unstructured. IF NOT EXISTS
+ * chatter is noise; warnings and worse are worth a log line. */
+static void notice_receiver(void *arg, const PGresult *r)
+{
+    pg_conn_t *conn = arg;
+    const char *severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *text = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (severity == NULL)
+        severity = "NOTICE";
+    /* A FATAL outside a query arrives as a notice, and the close that
+     * follows may not have reached us yet: remember it. */
+    if (!strcmp(severity, "FATAL") || !strcmp(severity, "PANIC"))
+        conn->doomed = true;
+    bool serious = strcmp(severity, "NOTICE") != 0 && strcmp(severity, "INFO") != 0 &&
+                   strcmp(severity, "LOG") != 0 && strncmp(severity, "DEBUG", 5) != 0;
+    char clean[256];
+    log_safe(clean, sizeof clean, text);
+    DOJO_LOG(serious ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "postgres notice",
+             "severity=%s sqlstate=%s text=\"%s\"", severity, state ? state : "none", clean);
 }
 
 /* Makes sure the slot holds a working connection. */
@@ -227,10 +266,11 @@ static int conn_ensure(pg_conn_t *conn, err_t **err)
 {
     if (conn->pg != NULL) {
         conn_check_idle(conn);
-        if (PQstatus(conn->pg) == CONNECTION_OK)
+        if (PQstatus(conn->pg) == CONNECTION_OK && !conn->doomed)
             return 0;
+        conn->doomed = false;
         conn_forget_prepared(conn);
-        PQreset(conn->pg);
+        PQreset(conn->pg); /* keeps the notice receiver */
         if (PQstatus(conn->pg) == CONNECTION_OK) {
             LOG_INFO("postgres connection re-established", NULL);
             return 0;
@@ -239,6 +279,7 @@ static int conn_ensure(pg_conn_t *conn, err_t **err)
         conn->pg = connect_new(conn->pool->conninfo);
         if (conn->pg == NULL)
             abort(); /* libpq returns NULL only when out of memory */
+        PQsetNoticeReceiver(conn->pg, notice_receiver, conn);
         if (PQstatus(conn->pg) == CONNECTION_OK)
             return 0;
     }
@@ -465,7 +506,9 @@ void pg_rollback(pg_conn_t *conn)
 {
     cleanup_err err_t *err = NULL;
     if (exec_static(conn, "ROLLBACK", "rollback", NULL, &err) < 0) {
-        LOG_WARN("postgres rollback failed", "error=\"%s\"", err->msg);
+        char msg[512];
+        log_safe(msg, sizeof msg, err->msg);
+        LOG_WARN("postgres rollback failed", "error=\"%s\"", msg);
         /* A session that could not roll back is left in an unknown state. */
         conn_drop(conn);
     }
@@ -637,7 +680,9 @@ int pg_migrate(pg_pool_t *pool, const char *schema, const pg_migration_t *migrat
     if (pg_exec(conn, &stmt_unlock, key_param, NULL, &unlock_err) < 0) {
         /* The lock would outlive us in this pooled session: end the session,
          * which releases it. */
-        LOG_WARN("migration unlock failed", "schema=%s error=\"%s\"", schema, unlock_err->msg);
+        char msg[512];
+        log_safe(msg, sizeof msg, unlock_err->msg);
+        LOG_WARN("migration unlock failed", "schema=%s error=\"%s\"", schema, msg);
         conn_drop(conn);
     }
     if (rc < 0)

@@ -291,7 +291,9 @@ static void call_unref(rpc_call_t *c)
 static void on_finished(tag_t *t, bool ok)
 {
     rpc_call_t *c = (rpc_call_t *)((char *)t - offsetof(rpc_call_t, tag_main));
-    metrics_rpc_observe(c->path, err_code_name(c->final_code), elapsed_s(&c->started));
+    /* Unknown paths share one label: clients must not mint metric series. */
+    metrics_rpc_observe(c->method ? c->path : "unknown", err_code_name(c->final_code),
+                        elapsed_s(&c->started));
     call_unref(c);
 }
 

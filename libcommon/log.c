@@ -112,6 +112,28 @@ static void kv_to_json(FILE *f, const char *kv)
     }
 }
 
+const char *log_esc(const char *s)
+{
+    static __thread char bufs[4][1100];
+    static __thread int next;
+    char *out = bufs[next];
+    next = (next + 1) % 4;
+    size_t o = 0;
+    for (; s && *s && o < 1024; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            out[o++] = ' ';
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 void log_write(log_level_t level, const char *msg, const char *kv_fmt, ...)
 {
     char *kv = NULL;

@@ -29,6 +29,12 @@ void log_set_context(const char *rpc, const char *req_id, const char *user);
 void log_write(log_level_t level, const char *msg, const char *kv_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** `s` escaped for use inside a quoted value (`error=\"%s\"`): quotes,
+ * backslashes and control characters are escaped, long text is cut at 1 KiB.
+ * Returns one of four per-thread buffers, so up to four may appear in one
+ * log call; each is valid until the fourth following call on the thread. */
+const char *log_esc(const char *s);
+
 #define DOJO_LOG(level, msg, ...)                                                                  \
     do {                                                                                           \
         if ((level) >= log_min_level)                                                              \

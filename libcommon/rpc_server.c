@@ -363,11 +363,11 @@ static void log_outcome(rpc_call_t *c, const err_t *e, double secs)
     case GRPC_STATUS_DATA_LOSS:
     case GRPC_STATUS_UNAVAILABLE:
         LOG_ERROR("rpc failed", "code=%s ms=%.3f error=\"%s\"", err_code_name(e->code), secs * 1e3,
-                  e->msg);
+                  log_esc(e->msg));
         break;
     default:
         LOG_INFO("rpc refused", "code=%s ms=%.3f error=\"%s\"", err_code_name(e->code), secs * 1e3,
-                 e->msg);
+                 log_esc(e->msg));
     }
 }
 
@@ -607,7 +607,9 @@ static void on_new_call(tag_t *t, bool ok)
                             GRPC_SLICE_LENGTH(c->details.method));
     c->deadline = gpr_convert_clock_type(c->details.deadline, GPR_CLOCK_MONOTONIC);
     const char *rid = rpc_call_metadata(c, "x-request-id");
-    if (rid && rid[0] && strlen(rid) <= 64) {
+    if (rid && rid[0] && strlen(rid) <= 64 &&
+        strspn(rid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+            strlen(rid)) {
         c->req_id = arena_strdup(&c->arena, rid);
     } else {
         char fresh[17];
@@ -616,7 +618,7 @@ static void on_new_call(tag_t *t, bool ok)
     }
     c->method = find_method(s, c->path);
     if (c->method == NULL || (c->method->unary == NULL && c->method->stream == NULL)) {
-        LOG_INFO("rpc unimplemented", "path=\"%s\" req_id=%s", c->path, c->req_id);
+        LOG_INFO("rpc unimplemented", "path=\"%s\" req_id=%s", log_esc(c->path), log_esc(c->req_id));
         char *msg = arena_alloc(&c->arena, strlen(c->path) + 32);
         sprintf(msg, "unknown method %s", c->path);
         finish_call(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL);

@@ -226,7 +226,7 @@ static void keyring_maybe_refresh(auth_keyring_t *kr)
         return;
     cleanup_err err_t *err = NULL;
     if (auth_keyring_refresh(kr, &err) < 0)
-        LOG_WARN("signing keys not reloaded", "error=\"%s\"", err->msg);
+        LOG_WARN("signing keys not reloaded", "error=\"%s\"", log_esc(err->msg));
 }
 
 int auth_issue_access_token(auth_t *auth, const char *user_id, const char *username,
@@ -291,7 +291,7 @@ int auth_caller(auth_t *auth, rpc_call_t *call, caller_t *out, err_t **err)
         err_clear(err);
         cleanup_err err_t *reload_err = NULL;
         if (auth_keyring_refresh(auth->keys, &reload_err) < 0)
-            LOG_WARN("signing keys not reloaded", "error=\"%s\"", reload_err->msg);
+            LOG_WARN("signing keys not reloaded", "error=\"%s\"", log_esc(reload_err->msg));
         rc = verify(auth->keys, authz + 7, &out->claims, err);
     }
     if (rc < 0)

@@ -144,7 +144,7 @@ static void deliver(auth_mailer_t *mailer, mail_t *m)
         }
         sleep((unsigned)attempt + 1);
     }
-    LOG_ERROR("mail not delivered", "error=\"%s\"", err->msg);
+    LOG_ERROR("mail not delivered", "error=\"%s\"", log_esc(err->msg));
 }
 
 static void *mailer_main(void *arg)

@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     }
     auth_close(&auth);
     if (rc < 0) {
-        LOG_ERROR("auth failed", "command=%s error=\"%s\"", cmd, err ? err->msg : "?");
+        LOG_ERROR("auth failed", "command=%s error=\"%s\"", log_esc(cmd), err ? log_esc(err->msg) : "?");
         fprintf(stderr, "auth %s: %s\n", cmd, err ? err->msg : "failed");
         return 1;
     }

@@ -228,7 +228,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     cleanup_redis_reply redisReply *del = NULL;
     cleanup_err err_t *del_err = NULL;
     if (kv_command(auth->kv, &del, &del_err, "DEL %s", acct_key) < 0)
-        LOG_WARN("throttle reset failed", "error=\"%s\"", del_err->msg);
+        LOG_WARN("throttle reset failed", "error=\"%s\"", log_esc(del_err->msg));
 
     if (crypto_pwhash_str_needs_rehash(hash, auth->cfg.argon_ops, auth->cfg.argon_mem_bytes) ==
         1) {
@@ -237,7 +237,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
         const char *rp[] = {pg_get(r, 0, 0), fresh};
         if (auth_hash_password(auth, req->password, fresh, &rehash_err) < 0 ||
             pg_exec(conn, &stmt_rehash, rp, NULL, &rehash_err) < 0)
-            LOG_WARN("password rehash failed", "error=\"%s\"", rehash_err->msg);
+            LOG_WARN("password rehash failed", "error=\"%s\"", log_esc(rehash_err->msg));
     }
 
     Dojo__Auth__V1__TokenPair *pair = NULL;

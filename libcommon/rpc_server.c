@@ -291,9 +291,6 @@ static void call_unref(rpc_call_t *c)
 static void on_finished(tag_t *t, bool ok)
 {
     rpc_call_t *c = (rpc_call_t *)((char *)t - offsetof(rpc_call_t, tag_main));
-    /* Unknown paths share one label: clients must not mint metric series. */
-    metrics_rpc_observe(c->method ? c->path : "unknown", err_code_name(c->final_code),
-                        elapsed_s(&c->started));
     call_unref(c);
 }
 
@@ -333,6 +330,11 @@ static void finish_call(rpc_call_t *c, grpc_status_code code, const char *messag
         n++;
         c->close_started = true;
     }
+    /* Recorded before the status leaves, so a client that has its answer
+     * also finds the call counted. Unknown paths share one label: clients
+     * must not mint metric series. */
+    metrics_rpc_observe(c->method ? c->path : "unknown", err_code_name(code),
+                        elapsed_s(&c->started));
     c->tag_main.done = on_finished;
     grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, &c->tag_main, NULL);
     if (rc != GRPC_CALL_OK) {

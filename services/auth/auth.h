@@ -34,6 +34,7 @@ typedef struct auth_config {
     int64_t login_window_s;
     int reset_max_per_email;
     int reset_max_per_ip;
+    int64_t reset_window_s;
     const char *mail_outbox;
     const char *smtp_url;
     const char *smtp_user;
@@ -143,10 +144,20 @@ int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMes
                      err_t **err);
 int auth_rpc_logout(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                     err_t **err);
-/** Counts one event against a throttle key; returns the count, or -1. When
- * `limit` is reached, fails with RESOURCE_EXHAUSTED and retry_after_s set. */
-int auth_throttle_check(auth_t *auth, const char *key, int limit, err_t **err);
-int auth_throttle_hit(auth_t *auth, const char *key, err_t **err);
+/** Takes one attempt from the budget of `key` (`limit` per fixed window of
+ * `window_s`, starting at the first attempt) *before* the work it guards, in
+ * one atomic Redis step, so parallel attempts cannot overshoot. Once the
+ * budget is spent it fails with RESOURCE_EXHAUSTED and retry_after_s set to
+ * the rest of the window. Redis being away fails the attempt (UNAVAILABLE):
+ * limits hold rather than open. */
+int auth_throttle_take(auth_t *auth, const char *key, int limit, int64_t window_s, err_t **err);
+/** Returns one attempt to the budget (an attempt that turned out fine). */
+void auth_throttle_give_back(auth_t *auth, const char *key);
+/** Forgets a budget altogether (a successful login clears its account's). */
+void auth_throttle_forget(auth_t *auth, const char *key);
+/** The Redis key of a budget: kind plus a hash of the value, so no address
+ * or username is stored in clear. */
+void auth_throttle_key(char *out, size_t cap, const char *kind, const char *value);
 /** Revokes every refresh token of a user (in the caller's transaction). */
 int auth_revoke_all_sessions(pg_conn_t *conn, const char *user_id, err_t **err);
 

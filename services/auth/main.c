@@ -43,6 +43,8 @@ void auth_config_load(auth_config_t *cfg)
         config_duration_ms("DOJO_AUTH_LOGIN_WINDOW", "15m", 1000, 86400000) / 1000;
     cfg->reset_max_per_email = (int)config_int("DOJO_AUTH_RESET_MAX_PER_EMAIL", 3, 1, 1000);
     cfg->reset_max_per_ip = (int)config_int("DOJO_AUTH_RESET_MAX_PER_IP", 20, 1, 100000);
+    cfg->reset_window_s =
+        config_duration_ms("DOJO_AUTH_RESET_WINDOW", "1h", 1000, 7 * 86400000LL) / 1000;
     cfg->mail_outbox = config_str("DOJO_MAIL_OUTBOX", ".dojo/outbox");
     cfg->smtp_url = config_str("DOJO_SMTP_URL", "");
     cfg->smtp_user = config_str("DOJO_SMTP_USER", "");

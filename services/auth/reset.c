@@ -45,15 +45,6 @@ static const pg_stmt_t stmt_reset_set_password = {
     .nparams = 2,
 };
 
-static void throttle_key(char *out, size_t cap, const char *kind, const char *value)
-{
-    unsigned char h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
-    char hex[sizeof h * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(out, cap, "dojo:auth:throttle:%s:%s", kind, hex);
-}
-
 int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *req_msg,
                                     ProtobufCMessage **out, err_t **err)
 {
@@ -63,11 +54,10 @@ int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *re
     if (auth_validate_email(req->email, email, sizeof email, err) < 0)
         return -1;
     char ip_key[128], mail_key[128];
-    throttle_key(ip_key, sizeof ip_key, "reset-ip", req->client_ip);
-    throttle_key(mail_key, sizeof mail_key, "reset-email", email);
-    if (req->client_ip[0] && auth_throttle_check(auth, ip_key, auth->cfg.reset_max_per_ip, err) < 0)
-        return -1;
-    if (req->client_ip[0] && auth_throttle_hit(auth, ip_key, err) < 0)
+    auth_throttle_key(ip_key, sizeof ip_key, "reset-ip", req->client_ip);
+    auth_throttle_key(mail_key, sizeof mail_key, "reset-email", email);
+    if (req->client_ip[0] && auth_throttle_take(auth, ip_key, auth->cfg.reset_max_per_ip,
+                                                auth->cfg.reset_window_s, err) < 0)
         return -1;
     *out = &RPC_NEW(call, Dojo__Auth__V1__RequestPasswordResetResponse,
                     DOJO__AUTH__V1__REQUEST_PASSWORD_RESET_RESPONSE__INIT)
@@ -75,10 +65,11 @@ int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *re
 
     /* Per address, extra requests are dropped silently: answering
      * differently would tell that the address is known. */
-    int sent = auth_throttle_hit(auth, mail_key, err);
-    if (sent < 0)
-        return -1;
-    if (sent > auth->cfg.reset_max_per_email) {
+    if (auth_throttle_take(auth, mail_key, auth->cfg.reset_max_per_email, auth->cfg.reset_window_s,
+                           err) < 0) {
+        if ((*err)->code != GRPC_STATUS_RESOURCE_EXHAUSTED)
+            return -1;
+        err_clear(err);
         LOG_INFO("password reset not mailed: too many for this address", NULL);
         return 0;
     }

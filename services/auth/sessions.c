@@ -12,46 +12,48 @@
 #include "libcommon/log.h"
 
 /* ------------------------------------------------------------------------
- * Throttling: fixed windows counted in Redis. A key's first hit starts its
- * window; once the count reaches the limit, callers wait for the window to
- * end (retry-after = the key's remaining TTL).
+ * Throttling: fixed windows counted in Redis. An attempt is counted before
+ * the work it guards (INCR, and EXPIRE on the first), in one script, so no
+ * number of parallel requests gets more than `limit` tries per window.
  * ------------------------------------------------------------------------ */
 
 static const char throttle_script[] =
     "local n = redis.call('INCR', KEYS[1]) "
     "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-    "return n";
+    "return {n, redis.call('TTL', KEYS[1])}";
 
-int auth_throttle_hit(auth_t *auth, const char *key, err_t **err)
+int auth_throttle_take(auth_t *auth, const char *key, int limit, int64_t window_s, err_t **err)
 {
     cleanup_redis_reply redisReply *r = NULL;
     char window[32];
-    snprintf(window, sizeof window, "%lld", (long long)auth->cfg.login_window_s);
+    snprintf(window, sizeof window, "%lld", (long long)window_s);
     if (kv_command(auth->kv, &r, err, "EVAL %s 1 %s %s", throttle_script, key, window) < 0)
         return err_wrap(err, "throttle");
-    return r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
-}
-
-int auth_throttle_check(auth_t *auth, const char *key, int limit, err_t **err)
-{
-    cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(auth->kv, &r, err, "GET %s", key) < 0)
-        return err_wrap(err, "throttle");
-    long count = (r->type == REDIS_REPLY_STRING) ? strtol(r->str, NULL, 10) : 0;
-    if (count < limit)
-        return (int)count;
-    cleanup_redis_reply redisReply *ttl = NULL;
-    if (kv_command(auth->kv, &ttl, err, "TTL %s", key) < 0)
-        return err_wrap(err, "throttle");
-    int wait = (ttl->type == REDIS_REPLY_INTEGER && ttl->integer > 0) ? (int)ttl->integer : 1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
+        return err_set(err, GRPC_STATUS_INTERNAL, "throttle: unexpected reply from Redis");
+    long long count = r->element[0]->integer;
+    if (count <= limit)
+        return 0;
+    int wait = r->element[1]->integer > 0 ? (int)r->element[1]->integer : 1;
     err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many attempts, try again in %d seconds",
             wait);
     (*err)->retry_after_s = wait;
     return -1;
 }
 
-/* Keys hash the login so no address or username sits in Redis in clear. */
-static void throttle_key(char *out, size_t cap, const char *kind, const char *value)
+static void throttle_command(auth_t *auth, const char *cmd, const char *key)
+{
+    cleanup_redis_reply redisReply *r = NULL;
+    cleanup_err err_t *err = NULL;
+    if (kv_command(auth->kv, &r, &err, "%s %s", cmd, key) < 0)
+        LOG_WARN("throttle update failed", "error=\"%s\"", log_esc(err->msg));
+}
+
+void auth_throttle_give_back(auth_t *auth, const char *key) { throttle_command(auth, "DECR", key); }
+void auth_throttle_forget(auth_t *auth, const char *key) { throttle_command(auth, "DEL", key); }
+
+void auth_throttle_key(char *out, size_t cap, const char *kind, const char *value)
 {
     unsigned char h[crypto_generichash_BYTES];
     crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
@@ -139,12 +141,11 @@ static Dojo__Common__V1__Timestamp *stamp(rpc_call_t *call, int64_t us)
 }
 
 /* Issues an access token and a new refresh token (in `family`, or a new
- * family when NULL) for the user in row 0 of `user_row` at column `col`. */
+ * family when NULL) for the user in row 0 of `user_row` (AUTH_USER_COLUMNS). */
 static int issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGresult *user_row,
-                      int col, const char *family, const char *client_ip, const char *user_agent,
+                      const char *family, const char *client_ip, const char *user_agent,
                       Dojo__Auth__V1__TokenPair **out, err_t **err)
 {
-    (void)col;
     Dojo__Auth__V1__TokenPair *pair =
         RPC_NEW(call, Dojo__Auth__V1__TokenPair, DOJO__AUTH__V1__TOKEN_PAIR__INIT);
     pair->user = auth_user_from_row(call, user_row, 0, true);
@@ -199,13 +200,12 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     for (size_t i = 0; i <= n; i++)
         login[i] = (char)((req->login[i] >= 'A' && req->login[i] <= 'Z') ? req->login[i] + 32
                                                                             : req->login[i]);
-    char acct_key[128], ip_key[128];
-    throttle_key(acct_key, sizeof acct_key, "login-account", login);
-    throttle_key(ip_key, sizeof ip_key, "login-ip", req->client_ip);
-    if (auth_throttle_check(auth, acct_key, auth->cfg.login_max_fails_account, err) < 0)
-        return -1;
-    if (req->client_ip[0] &&
-        auth_throttle_check(auth, ip_key, auth->cfg.login_max_fails_ip, err) < 0)
+    /* The IP's budget counts every attempt; a good login gives its attempt
+     * back, so a classroom behind one address is only slowed by failures. */
+    char ip_key[128], acct_key[128];
+    auth_throttle_key(ip_key, sizeof ip_key, "login-ip", req->client_ip);
+    if (req->client_ip[0] && auth_throttle_take(auth, ip_key, auth->cfg.login_max_fails_ip,
+                                                auth->cfg.login_window_s, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;
@@ -214,21 +214,24 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_login_lookup, p, &r, err) < 0)
         return -1;
     bool found = PQntuples(r) == 1;
+
+    /* One budget per account, whichever name (email or username) is typed. */
+    auth_throttle_key(acct_key, sizeof acct_key, "login-account", found ? pg_get(r, 0, 0) : login);
+    if (auth_throttle_take(auth, acct_key, auth->cfg.login_max_fails_account,
+                           auth->cfg.login_window_s, err) < 0)
+        return -1;
+
     /* Unknown logins verify against a dummy hash, so both answers take the
      * same time and do not reveal which accounts exist. */
     const char *hash = found ? pg_get(r, 0, AUTH_USER_NCOLS) : auth->dummy_hash;
     bool ok = auth_verify_password(hash, req->password) && found;
     if (!ok) {
-        if (auth_throttle_hit(auth, acct_key, err) < 0 ||
-            (req->client_ip[0] && auth_throttle_hit(auth, ip_key, err) < 0))
-            return -1;
         LOG_INFO("login failed", "known=%s", found ? "yes" : "no");
         return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "wrong login or password");
     }
-    cleanup_redis_reply redisReply *del = NULL;
-    cleanup_err err_t *del_err = NULL;
-    if (kv_command(auth->kv, &del, &del_err, "DEL %s", acct_key) < 0)
-        LOG_WARN("throttle reset failed", "error=\"%s\"", log_esc(del_err->msg));
+    auth_throttle_forget(auth, acct_key);
+    if (req->client_ip[0])
+        auth_throttle_give_back(auth, ip_key);
 
     if (crypto_pwhash_str_needs_rehash(hash, auth->cfg.argon_ops, auth->cfg.argon_mem_bytes) ==
         1) {
@@ -241,7 +244,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     }
 
     Dojo__Auth__V1__TokenPair *pair = NULL;
-    if (issue_pair(auth, call, conn, r, 0, NULL, req->client_ip, req->user_agent, &pair, err) < 0)
+    if (issue_pair(auth, call, conn, r, NULL, req->client_ip, req->user_agent, &pair, err) < 0)
         return -1;
     rpc_call_set_log_user(call, pair->user->id);
     LOG_INFO("login ok", NULL);
@@ -306,7 +309,7 @@ int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
     if (pg_exec(conn, &stmt_user_only, up, &user, err) < 0)
         return err_wrap(err, "refresh");
     Dojo__Auth__V1__TokenPair *pair = NULL;
-    if (issue_pair(auth, call, conn, user, 0, family, req->client_ip, "", &pair, err) < 0 ||
+    if (issue_pair(auth, call, conn, user, family, req->client_ip, "", &pair, err) < 0 ||
         pg_commit(conn, err) < 0)
         return err_wrap(err, "refresh");
     rpc_call_set_log_user(call, pair->user->id);

@@ -99,9 +99,13 @@ int auth_validate_password(const char *field, const char *in, err_t **err)
     if (n > 128 || strlen(in) > 512)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must be at most 128 characters",
                        field);
+    /* Compare code points, not bytes: "éééééééééé" is one character repeated. */
+    size_t first = 1;
+    while (in[first] && ((unsigned char)in[first] & 0xC0) == 0x80)
+        first++;
     bool all_same = true;
-    for (const char *p = in + 1; *p; p++)
-        all_same = all_same && *p == in[0];
+    for (const char *p = in + first; *p && all_same; p += first)
+        all_same = strncmp(p, in, first) == 0;
     if (all_same)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "%s: must not be one character repeated", field);
@@ -149,10 +153,13 @@ int auth_validate_display_name(const char *in, err_t **err)
     if (n < 1 || n > 64)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "display_name: must be 1 to 64 characters long");
-    for (const unsigned char *p = (const unsigned char *)in; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        /* C0 controls, DEL, and C1 controls (U+0080..U+009F = C2 80..C2 9F). */
+        bool c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+        if (*p < 0x20 || *p == 0x7f || c1)
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                            "display_name: must not contain control characters");
+    }
     if (in[0] == ' ' || in[strlen(in) - 1] == ' ')
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "display_name: must not start or end with a space");

@@ -828,11 +828,17 @@ int rpc_server_run(rpc_server_t *s)
         deadline.tv_sec++;
         deadline.tv_nsec -= 1000000000;
     }
-    if (!wait_until(s, &s->shutdown_done, &deadline)) {
+    /* Wait for our calls, not for clients: gRPC would also wait for idle
+     * connections to go away, which a client may never do. */
+    pthread_mutex_lock(&s->mu);
+    bool timed_out = false;
+    while ((s->inflight > 0 || s->active_streams > 0) && !s->shutdown_done && !timed_out)
+        timed_out = pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT;
+    pthread_mutex_unlock(&s->mu);
+    if (timed_out)
         LOG_WARN("drain grace period over, cancelling calls", NULL);
-        grpc_server_cancel_all_calls(s->server);
-        wait_until(s, &s->shutdown_done, NULL);
-    }
+    grpc_server_cancel_all_calls(s->server);
+    wait_until(s, &s->shutdown_done, NULL);
 
     /* Every call has answered; wait for their last events to be released. */
     pthread_mutex_lock(&s->mu);

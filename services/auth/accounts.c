@@ -54,7 +54,7 @@ const char *auth_role_text(int role)
     }
 }
 
-static Dojo__Common__V1__Timestamp *micros(rpc_call_t *call, int64_t us)
+Dojo__Common__V1__Timestamp *auth_timestamp(rpc_call_t *call, int64_t us)
 {
     Dojo__Common__V1__Timestamp *t =
         RPC_NEW(call, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
@@ -72,10 +72,10 @@ Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, in
     u->display_name = rpc_strdup(call, pg_get(r, row, 3));
     u->time_zone = rpc_strdup(call, pg_get(r, row, 4));
     u->role = auth_role_from_text(pg_get(r, row, 5));
-    u->created_at = micros(call, pg_get_int64(r, row, 6));
+    u->created_at = auth_timestamp(call, pg_get_int64(r, row, 6));
     int64_t tz_changed = pg_get_int64(r, row, 7);
     if (tz_changed)
-        u->time_zone_changed_at = micros(call, tz_changed);
+        u->time_zone_changed_at = auth_timestamp(call, tz_changed);
     return u;
 }
 

@@ -116,6 +116,8 @@ bool auth_verify_password(const char *hash, const char *password);
 #define AUTH_USER_NCOLS 8
 Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, int row,
                                          bool with_email);
+/** A Timestamp message in the call's arena. */
+Dojo__Common__V1__Timestamp *auth_timestamp(rpc_call_t *call, int64_t unix_micros);
 int auth_role_from_text(const char *role);
 const char *auth_role_text(int role);
 

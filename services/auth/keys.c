@@ -344,8 +344,7 @@ int auth_rpc_get_public_keys(rpc_call_t *call, const ProtobufCMessage *req, Prot
         k->kid = rpc_strdup(call, kr->keys[i].pub.kid);
         k->x = rpc_strdup(call, x);
         free(x);
-        k->created_at = RPC_NEW(call, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
-        k->created_at->unix_micros = kr->keys[i].created_us;
+        k->created_at = auth_timestamp(call, kr->keys[i].created_us);
         resp->keys[i] = k;
     }
     pthread_rwlock_unlock(&kr->lock);

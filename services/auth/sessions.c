@@ -132,14 +132,6 @@ int auth_revoke_all_sessions(pg_conn_t *conn, const char *user_id, err_t **err)
  * Token pairs
  * ------------------------------------------------------------------------ */
 
-static Dojo__Common__V1__Timestamp *stamp(rpc_call_t *call, int64_t us)
-{
-    Dojo__Common__V1__Timestamp *t =
-        RPC_NEW(call, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
-    t->unix_micros = us;
-    return t;
-}
-
 /* Issues an access token and a new refresh token (in `family`, or a new
  * family when NULL) for the user in row 0 of `user_row` (AUTH_USER_COLUMNS). */
 static int issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGresult *user_row,
@@ -169,9 +161,9 @@ static int issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGr
                                 err) < 0)
         return err_wrap(err, "issue access token");
     pair->access_token = rpc_strdup(call, access);
-    pair->access_expires_at = stamp(call, exp * 1000000);
+    pair->access_expires_at = auth_timestamp(call, exp * 1000000);
     pair->refresh_token = rpc_strdup(call, refresh);
-    pair->refresh_expires_at = stamp(call, pg_get_int64(r, 0, 0));
+    pair->refresh_expires_at = auth_timestamp(call, pg_get_int64(r, 0, 0));
     *out = pair;
     return 0;
 }

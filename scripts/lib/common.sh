@@ -92,6 +92,8 @@ dojo_export_env() {
   export DOJO_MAIL_OUTBOX="${DOJO_MAIL_OUTBOX:-$DOJO_STATE/outbox}"
   export DOJO_PUBLIC_URL="${DOJO_PUBLIC_URL:-http://$DOJO_GATEWAY_ADDR}"
   export DOJO_LOG_LEVEL="${DOJO_LOG_LEVEL:-info}"
+  # Drain within the 10 s that `./dojo down` waits before SIGKILL (default 20 s).
+  export DOJO_RPC_DRAIN_GRACE="${DOJO_RPC_DRAIN_GRACE:-8s}"
   dojo_load_secrets
 }
 

@@ -60,7 +60,7 @@ pg_start() {
   touch "$log"; if is_root; then chown postgres: "$log"; fi
   opts="-c listen_addresses=127.0.0.1 -p $port -k '$sock'"
   for o in "$@"; do opts+=" -c $o"; done
-  as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start >/dev/null 2>&1
+  as_pg "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$opts" start </dev/null >/dev/null 2>&1 9>&-
 }
 
 pg_stop() {
@@ -88,7 +88,7 @@ redis_start() {
   command -v redis-server >/dev/null || die "redis-server not found (run ./dojo deps)"
   mkdir -p "$dir" "$(dirname "$pidf")" "$(dirname "$log")"
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
-    --daemonize yes --pidfile "$pidf" --logfile "$log" "$@" </dev/null >/dev/null 2>&1 || return 1
+    --daemonize yes --pidfile "$pidf" --logfile "$log" "$@" </dev/null >/dev/null 2>&1 9>&- || return 1
   for _ in $(seq 50); do redis_ping "$port" && return 0; sleep 0.1; done
   return 1
 }

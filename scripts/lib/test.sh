@@ -135,7 +135,7 @@ cmd_test() {
     info "stage integration: /usr/bin/python3 -m pytest -v tests/integration"
     rc=0
     DOJO_BIN_DIR="$DOJO_ROOT/bazel-bin" PYTHONDONTWRITEBYTECODE=1 \
-      timeout --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
+      timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
       /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration </dev/null || rc=$?
     case $rc in
       0) stage_result integration pass ;;

@@ -100,6 +100,21 @@ bazel_test_stage() {
   esac
 }
 
+# Runs the pytest suite against the service binaries under BIN_DIR.
+pytest_stage() {  # NAME BIN_DIR
+  local name=$1 bin=$2 rc=0
+  info "stage $name: /usr/bin/python3 -m pytest -v tests/integration (binaries: $bin)"
+  DOJO_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 \
+    timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration </dev/null || rc=$?
+  case $rc in
+    0) stage_result "$name" pass ;;
+    5) stage_result "$name" skip "no tests collected" ;;
+    124) stage_result "$name" fail "timed out" ;;
+    *) stage_result "$name" fail "pytest exit $rc" ;;
+  esac
+}
+
 cmd_test() {
   cmd_deps
   local rc s
@@ -107,7 +122,7 @@ cmd_test() {
   rc=0; bazel build //... </dev/null || rc=$?
   if (( rc != 0 )); then
     stage_result build fail "bazel exit $rc"
-    for s in unit asan integration; do stage_result "$s" skip "build failed"; done
+    for s in unit asan integration integration-asan; do stage_result "$s" skip "build failed"; done
     test_summary || exit 1
   fi
   stage_result build pass
@@ -131,18 +146,18 @@ cmd_test() {
   fi
   if (( ${#itests[@]} == 0 )); then
     stage_result integration skip "no tests in tests/integration"
+    stage_result integration-asan skip "no tests in tests/integration"
   else
-    info "stage integration: /usr/bin/python3 -m pytest -v tests/integration"
-    rc=0
-    DOJO_BIN_DIR="$DOJO_ROOT/bazel-bin" PYTHONDONTWRITEBYTECODE=1 \
-      timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
-      /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration </dev/null || rc=$?
-    case $rc in
-      0) stage_result integration pass ;;
-      5) stage_result integration skip "no tests collected" ;;
-      124) stage_result integration fail "timed out" ;;
-      *) stage_result integration fail "pytest exit $rc" ;;
-    esac
+    pytest_stage integration "$DOJO_ROOT/bazel-bin"
+    # The same suite against services built with ASan + UBSan: memory errors,
+    # undefined behaviour and leaks (checked at each service's exit) fail it.
+    local asan_bin
+    asan_bin=$(bazel info --config=asan bazel-bin 2>/dev/null </dev/null) || asan_bin=''
+    if [[ -n $asan_bin ]] && bazel build --config=asan --symlink_prefix=/ //services/... </dev/null; then
+      pytest_stage integration-asan "$asan_bin"
+    else
+      stage_result integration-asan fail "ASan build of //services/... failed"
+    fi
   fi
 
   test_infra_stop

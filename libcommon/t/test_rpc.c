@@ -6,7 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -248,6 +251,52 @@ static void test_stop_drains_an_in_flight_call_before_returning(void **state)
     f->stopped = true;
 }
 
+static void test_idempotent_calls_retry_unavailable_and_others_do_not(void **state)
+{
+    /* A port nobody listens on: every attempt is UNAVAILABLE. */
+    int port = 0;
+    {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof a;
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        port = ntohs(a.sin_port);
+        close(fd);
+    }
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    rpc_channel_t *ch = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_channel_open(&ch, target, &err), 0);
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    struct timespec a, b;
+    double once, retried;
+
+    rpc_call_opts_t plain = {.timeout_ms = 3000};
+    cleanup_pb ProtobufCMessage *out = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(rpc_client_call(ch, &grpc__health__v1__health__descriptor, "Check", &req.base,
+                                     &out, &plain, &err),
+                     -1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    once = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    err_clear(&err);
+
+    rpc_call_opts_t idem = {.timeout_ms = 3000, .idempotent = true};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    assert_int_equal(rpc_client_call(ch, &grpc__health__v1__health__descriptor, "Check", &req.base,
+                                     &out, &idem, &err),
+                     -1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    retried = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    /* Two pauses of 50 and 100 ms sit between the three attempts. */
+    assert_true(retried >= once + 0.14);
+    rpc_channel_close(ch);
+}
+
 int main(void)
 {
     rpc_init();
@@ -266,6 +315,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_drains_an_in_flight_call_before_returning, setup,
                                         teardown),
+        cmocka_unit_test(test_idempotent_calls_retry_unavailable_and_others_do_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

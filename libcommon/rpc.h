@@ -26,6 +26,10 @@
 
 #include "err.h"
 
+/** The largest message Dojo's peers send or accept (a judge bundle or a task
+ * import fits; see content.proto). */
+#define RPC_MAX_MESSAGE_BYTES (16 * 1024 * 1024)
+
 typedef struct rpc_server rpc_server_t;
 typedef struct rpc_call rpc_call_t;
 typedef struct rpc_channel rpc_channel_t;

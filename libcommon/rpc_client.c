@@ -53,7 +53,16 @@ int rpc_channel_open(rpc_channel_t **out, const char *target, err_t **err)
     if (ch == NULL || (ch->target = strdup(target)) == NULL)
         abort();
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ch->channel = grpc_channel_create(target, creds, NULL);
+    grpc_arg args[2] = {
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+         .value.integer = RPC_MAX_MESSAGE_BYTES},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+         .value.integer = RPC_MAX_MESSAGE_BYTES},
+    };
+    grpc_channel_args channel_args = {.num_args = 2, .args = args};
+    ch->channel = grpc_channel_create(target, creds, &channel_args);
     grpc_channel_credentials_release(creds);
     if (ch->channel == NULL) {
         free(ch->target);

@@ -729,7 +729,17 @@ int rpc_server_new(rpc_server_t **out, const char *service_name, const char *add
     s->grace_ms = config_duration_ms("DOJO_RPC_DRAIN_GRACE", "20s", 0, 3600 * 1000);
 
     s->cq = grpc_completion_queue_create_for_next(NULL);
-    s->server = grpc_server_create(NULL, NULL);
+    /* Judge bundles and task imports may reach 16 MiB (content.proto). */
+    grpc_arg args[2] = {
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+         .value.integer = RPC_MAX_MESSAGE_BYTES},
+        {.type = GRPC_ARG_INTEGER,
+         .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+         .value.integer = RPC_MAX_MESSAGE_BYTES},
+    };
+    grpc_channel_args server_args = {.num_args = 2, .args = args};
+    s->server = grpc_server_create(&server_args, NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     s->port = grpc_server_add_http2_port(s->server, addr, creds);

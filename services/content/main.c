@@ -1,0 +1,230 @@
+/* main.c — the content service: wiring, and the operator command line.
+ *
+ *   content [serve]            load DOJO_CONTENT_DIR, then run the gRPC service
+ *   content migrate            apply database migrations and exit
+ *   content validate DIR       check task/achievement files; no database needed
+ *   content import DIR         load DIR/tasks and DIR/achievements into the database
+ *   content export SLUG [VERSION]   print a task in the file form
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "content.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/config.h"
+#include "libcommon/log.h"
+#include "libcommon/metrics.h"
+#include "services/content/migrations.h"
+
+void content_config_load(content_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
+    cfg->metrics_addr = config_addr("DOJO_CONTENT_METRICS_ADDR", "127.0.0.1:9102");
+    cfg->pg_url = config_str("DOJO_PG_URL", "postgresql://dojo@127.0.0.1:55432/dojo");
+    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
+    cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
+    cfg->content_dir = config_str("DOJO_CONTENT_DIR", "content");
+    cfg->load_at_start = config_bool("DOJO_CONTENT_LOAD", true);
+}
+
+static int content_open(content_t *c, err_t **err)
+{
+    int pool = (int)config_int("DOJO_PG_POOL", 8, 1, 256);
+    if (pg_pool_open(&c->pg, c->cfg.pg_url, pool, err) < 0)
+        return err_wrap(err, "connect to PostgreSQL");
+    if (pg_migrate(c->pg, "content", content_migrations, content_migrations_count, err) < 0)
+        return err_wrap(err, "migrate");
+    return 0;
+}
+
+static void content_close(content_t *c)
+{
+    identity_verifier_close(c->idv);
+    pg_pool_close(c->pg);
+}
+
+static const rpc_handler_t content_handlers[] = {
+    {.method = "ListTasks", .unary = content_rpc_list_tasks},
+    {.method = "GetTask", .unary = content_rpc_get_task},
+    {.method = "GetJudgeBundle", .unary = content_rpc_get_judge_bundle},
+    {.method = "CreateTask", .unary = content_rpc_create_task},
+    {.method = "UpdateTask", .unary = content_rpc_update_task},
+    {.method = "ValidateTask", .unary = content_rpc_validate_task},
+    {.method = "ArchiveTask", .unary = content_rpc_archive_task},
+    {.method = "ExportTask", .unary = content_rpc_export_task},
+    {.method = "ImportTasks", .unary = content_rpc_import_tasks},
+    {.method = "ListAchievements", .unary = content_rpc_list_achievements},
+    {.method = "ListLanguages", .unary = content_rpc_list_languages},
+    {0},
+};
+
+static int serve(content_t *c, err_t **err)
+{
+    if (c->cfg.load_at_start) {
+        /* A bad file is logged and skipped; only the database failing stops
+         * the start. */
+        int rejected = 0;
+        if (content_load_dir(c, c->cfg.content_dir, false, &rejected, err) < 0)
+            return err_wrap(err, "load %s", c->cfg.content_dir);
+        if (rejected)
+            LOG_WARN("some content files were rejected; their tasks keep their last good version",
+                     "rejected=%d", rejected);
+    }
+    rpc_server_t *server = NULL;
+    if (identity_verifier_open(&c->idv, c->cfg.auth_addr, c->cfg.service_key, err) < 0 ||
+        metrics_start(c->cfg.metrics_addr, err) < 0 ||
+        rpc_server_new(&server, "content", c->cfg.addr, err) < 0 ||
+        rpc_server_add_service(server, &dojo__content__v1__content__descriptor, content_handlers,
+                               c, err) < 0 ||
+        rpc_server_start(server, err) < 0) {
+        rpc_server_free(server);
+        return -1;
+    }
+    LOG_INFO("content serving", "addr=%s port=%d metrics=%s content_dir=\"%s\"", c->cfg.addr,
+             rpc_server_port(server), c->cfg.metrics_addr, log_esc(c->cfg.content_dir));
+    rpc_server_run(server);
+    rpc_server_free(server);
+    metrics_stop();
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * content validate DIR
+ * ------------------------------------------------------------------------ */
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Validates every *.json of `dir`; returns the number of errors, or -1. */
+static int validate_dir(const char *dir, bool achievements, int *files, err_t **err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (content_list_json(dir, &names, &n, err) < 0)
+        return -1;
+    int errors = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (!content_join(path, sizeof path, dir, names[i]))
+            continue;
+        cleanup_free char *text = NULL;
+        size_t len = 0;
+        cleanup_err err_t *rerr = NULL;
+        cleanup_report content_report_t rep;
+        content_report_init(&rep, names[i]);
+        cleanup_json json_t *norm = NULL;
+        if (content_read_file(path, &text, &len, &rerr) < 0)
+            content_report_error(&rep, "$", "cannot read: %s", rerr->msg);
+        else if (achievements)
+            achievement_parse(text, len, &rep, &norm);
+        else
+            taskjson_parse(text, len, &rep, &norm);
+        for (size_t k = 0; k < rep.n_errors; k++)
+            printf("%s:%s: %s\n", path, rep.errors[k].path, rep.errors[k].message);
+        for (size_t k = 0; k < rep.n_warnings; k++)
+            fprintf(stderr, "%s:%s: warning: %s\n", path, rep.warnings[k].path,
+                    rep.warnings[k].message);
+        errors += (int)rep.n_errors;
+    }
+    *files += (int)n;
+    content_free_list(names, n);
+    return errors;
+}
+
+static int validate(const char *dir, err_t **err)
+{
+    char tasks[4096], achs[4096];
+    if (!content_join(tasks, sizeof tasks, dir, "tasks") ||
+        !content_join(achs, sizeof achs, dir, "achievements"))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
+    int errors = 0, files = 0, e;
+    if (is_dir(tasks) || is_dir(achs)) {
+        if (is_dir(tasks)) {
+            if ((e = validate_dir(tasks, false, &files, err)) < 0)
+                return -1;
+            errors += e;
+        }
+        if (is_dir(achs)) {
+            if ((e = validate_dir(achs, true, &files, err)) < 0)
+                return -1;
+            errors += e;
+        }
+    } else {
+        const char *base = strrchr(dir, '/');
+        base = base && base[1] ? base + 1 : dir;
+        if ((errors = validate_dir(dir, !strncmp(base, "achievements", 12), &files, err)) < 0)
+            return -1;
+    }
+    fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
+            errors == 1 ? "" : "s");
+    return errors;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: content [serve]\n"
+                    "       content migrate\n"
+                    "       content validate DIR     (DIR with tasks/ and achievements/, or a "
+                    "folder of task files)\n"
+                    "       content import DIR       (DIR with tasks/ and achievements/)\n"
+                    "       content export SLUG [VERSION]\n");
+}
+
+int main(int argc, char **argv)
+{
+    rpc_init();
+    log_init("content");
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    content_t c;
+    memset(&c, 0, sizeof c);
+    content_config_load(&c.cfg);
+    cleanup_err err_t *err = NULL;
+    int rc = 0;
+
+    if (!strcmp(cmd, "serve") && argc <= 2) {
+        rc = content_open(&c, &err) < 0 ? -1 : serve(&c, &err);
+    } else if (!strcmp(cmd, "migrate") && argc == 2) {
+        rc = content_open(&c, &err);
+        if (rc == 0)
+            printf("migrations applied\n");
+    } else if (!strcmp(cmd, "validate") && argc == 3) {
+        int errors = validate(argv[2], &err);
+        if (errors > 0)
+            return 1;
+        rc = errors < 0 ? -1 : 0;
+    } else if (!strcmp(cmd, "import") && argc == 3) {
+        int rejected = 0;
+        rc = content_open(&c, &err) < 0 ? -1 : content_load_dir(&c, argv[2], true, &rejected, &err);
+        if (rc == 0 && rejected) {
+            content_close(&c);
+            fprintf(stderr, "content import: %d file%s rejected\n", rejected,
+                    rejected == 1 ? "" : "s");
+            return 1;
+        }
+    } else if (!strcmp(cmd, "export") && (argc == 3 || argc == 4)) {
+        int version = argc == 4 ? atoi(argv[3]) : 0;
+        cleanup_free char *text = NULL;
+        rc = content_open(&c, &err) < 0 ? -1
+                                         : content_export_text(&c, argv[2], version, &text, &err);
+        if (rc == 0)
+            fputs(text, stdout);
+    } else {
+        usage();
+        return 2;
+    }
+    content_close(&c);
+    if (rc < 0) {
+        LOG_ERROR("content failed", "command=%s error=\"%s\"", log_esc(cmd),
+                  err ? log_esc(err->msg) : "?");
+        fprintf(stderr, "content %s: %s\n", cmd, err ? err->msg : "failed");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,350 @@
+/* common.c — what every handler file shares: the clock, input checks,
+ * paging, the subject of a request, and packed messages in bytea columns. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gamification.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+/* ------------------------------------------------------------------------
+ * The clock
+ *
+ * Tests move time by rewriting a file; everything that decides a day, a
+ * streak or a week asks here, and passes the answer to SQL as a parameter.
+ * ------------------------------------------------------------------------ */
+
+static int64_t real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* "2026-03-08T09:30:00Z", "...T09:30:00.250+05:30": RFC 3339 without
+ * calling anything that consults TZ. */
+static int parse_rfc3339(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n == 0)
+        return -1;
+    const char *p = s + n;
+    int64_t frac_us = 0;
+    if (*p == '.') {
+        int64_t scale = 100000;
+        for (p++; isdigit((unsigned char)*p); p++) {
+            frac_us += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int64_t offset_s = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+            return -1;
+        offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    time_t t = timegm(&tm); /* timegm is UTC-only: no TZ involved */
+    *out = ((int64_t)t - offset_s) * 1000000 + frac_us;
+    return 0;
+}
+
+int64_t gam_now_us(gam_t *g)
+{
+    if (g->cfg.clock_file[0] == '\0')
+        return real_now_us();
+    char buf[128];
+    FILE *f = fopen(g->cfg.clock_file, "re");
+    size_t n = 0;
+    if (f) {
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double secs = strtod(buf, &end);
+    if (f && end != buf && errno == 0) {
+        while (isspace((unsigned char)*end))
+            end++;
+        if (*end == '\0')
+            return (int64_t)(secs * 1e6 + (secs >= 0 ? 0.5 : -0.5));
+    }
+    int64_t us;
+    if (f && parse_rfc3339(buf, &us) == 0)
+        return us;
+    LOG_WARN("clock file unreadable; using real time", "file=\"%s\"", log_esc(g->cfg.clock_file));
+    return real_now_us();
+}
+
+/* ------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------ */
+
+int gam_conn(gam_t *g, pg_conn_t **out, err_t **err)
+{
+    return pg_pool_acquire(g->pg, out, 3000, err);
+}
+
+Dojo__Common__V1__Timestamp *gam_timestamp(rpc_call_t *call, int64_t us)
+{
+    if (us == 0)
+        return NULL;
+    Dojo__Common__V1__Timestamp *t =
+        RPC_NEW(call, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
+    t->unix_micros = us;
+    return t;
+}
+
+char *gam_i64(rpc_call_t *call, int64_t v)
+{
+    return rpc_sprintf(call, "%" PRId64, v);
+}
+
+bool gam_is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? c != '-' : !isxdigit((unsigned char)c))
+            return false;
+    }
+    return true;
+}
+
+int gam_check_slug(const char *field, const char *s, bool required, err_t **err)
+{
+    size_t len = strlen(s);
+    if (len == 0 && !required)
+        return 0;
+    if (len == 0 || len > 64)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must be 1 to 64 characters", field);
+    for (size_t i = 0; i < len; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "%s: may contain only a-z, 0-9 and '-'", field);
+    return 0;
+}
+
+int gam_check_language(const char *field, const char *s, err_t **err)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 32)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must be 1 to 32 characters", field);
+    for (size_t i = 0; i < len; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || strchr("_+.-", s[i])))
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "%s: may contain only a-z, 0-9 and _+.-", field);
+    return 0;
+}
+
+long gam_utf8_length(const char *s)
+{
+    long n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int extra;
+        if (*p < 0x80)
+            extra = 0;
+        else if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+            extra = 1;
+        else if ((*p & 0xF0) == 0xE0)
+            extra = 2;
+        else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+            extra = 3;
+        else
+            return -1;
+        p++;
+        for (int i = 0; i < extra; i++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return -1;
+        n++;
+    }
+    return n;
+}
+
+/* A zone is valid when its name is well-formed and tzdata has a TZif file
+ * for it; PostgreSQL reads the same database for AT TIME ZONE. */
+int gam_check_time_zone(const char *field, const char *in, err_t **err)
+{
+    size_t len = strlen(in);
+    bool ok = len > 0 && len <= 64 && in[0] != '/' && in[len - 1] != '/' && !strstr(in, "..");
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = in[i];
+        ok = isalnum((unsigned char)c) || c == '_' || c == '-' || c == '+' ||
+             (c == '/' && i > 0 && in[i - 1] != '/');
+    }
+    if (!ok)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "%s: must be an IANA time zone such as Europe/Berlin", field);
+    char path[128];
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", in);
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char magic[4];
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        read(fd, magic, sizeof magic) != 4 || memcmp(magic, "TZif", 4) != 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: unknown time zone \"%s\"", field,
+                       in);
+    return 0;
+}
+
+int gam_check_display_name(const char *in, err_t **err)
+{
+    long n = gam_utf8_length(in);
+    if (n < 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "display_name: must be valid UTF-8");
+    if (n < 1 || n > 64)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "display_name: must be 1 to 64 characters long");
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        bool c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+        if (*p < 0x20 || *p == 0x7f || c1)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "display_name: must not contain control characters");
+    }
+    if (in[0] == ' ' || in[strlen(in) - 1] == ' ')
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "display_name: must not start or end with a space");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Paging: the token is the offset of the next row, in decimal.
+ * ------------------------------------------------------------------------ */
+
+int gam_page(const Dojo__Common__V1__PageRequest *page, int def, int max, int64_t *offset,
+             int *size, err_t **err)
+{
+    *offset = 0;
+    *size = def;
+    if (page == NULL)
+        return 0;
+    if (page->page_size < 0 || page->page_size > max)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page.page_size: must be 0 to %d", max);
+    if (page->page_size > 0)
+        *size = page->page_size;
+    const char *t = page->page_token;
+    if (t && t[0]) {
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(t, &end, 10);
+        if (errno || *end || v < 0 || !isdigit((unsigned char)t[0]) || v > 100000000)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page.page_token: is not valid");
+        *offset = v;
+    }
+    return 0;
+}
+
+Dojo__Common__V1__PageInfo *gam_page_info(rpc_call_t *call, int64_t offset, int size, bool has_more,
+                                          int64_t total)
+{
+    Dojo__Common__V1__PageInfo *p =
+        RPC_NEW(call, Dojo__Common__V1__PageInfo, DOJO__COMMON__V1__PAGE_INFO__INIT);
+    p->next_page_token = has_more ? gam_i64(call, offset + size) : "";
+    p->total = total;
+    return p;
+}
+
+/* ------------------------------------------------------------------------
+ * Who a request is about
+ * ------------------------------------------------------------------------ */
+
+int gam_subject(const identity_t *id, const char *user_id, bool allow_author, bool allow_admin,
+                const char **out, err_t **err)
+{
+    if (user_id[0] == '\0') {
+        if (id->kind != IDENTITY_USER)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "user_id: required when calling as a service");
+        *out = id->claims.sub;
+        return 0;
+    }
+    if (!gam_is_uuid(user_id))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
+    if (id->kind == IDENTITY_USER && strcasecmp(user_id, id->claims.sub) != 0) {
+        bool ok =
+            (allow_author && identity_is_author(id)) || (allow_admin && identity_is_admin(id));
+        if (!ok)
+            return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                           "you may only act on your own account");
+    }
+    *out = user_id;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Packed messages
+ * ------------------------------------------------------------------------ */
+
+static void *arena_alloc_fn(void *data, size_t size)
+{
+    return rpc_alloc(data, size);
+}
+static void arena_free_fn(void *data, void *p)
+{
+    (void)data, (void)p;
+}
+
+void gam_pb_allocator(rpc_call_t *call, ProtobufCAllocator *out)
+{
+    out->alloc = arena_alloc_fn;
+    out->free = arena_free_fn;
+    out->allocator_data = call;
+}
+
+char *gam_pack_hex(const ProtobufCMessage *msg)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    unsigned char *buf = malloc(len + 1);
+    char *hex = malloc(len * 2 + 1);
+    if (buf == NULL || hex == NULL)
+        abort();
+    protobuf_c_message_pack(msg, buf);
+    sodium_bin2hex(hex, len * 2 + 1, buf, len);
+    free(buf);
+    return hex;
+}
+
+ProtobufCMessage *gam_unpack_hex(rpc_call_t *call, const ProtobufCMessageDescriptor *d,
+                                 const char *hex)
+{
+    size_t hexlen = strlen(hex);
+    if (hexlen == 0)
+        return NULL;
+    unsigned char *bin = rpc_alloc(call, hexlen / 2 + 1);
+    size_t len = 0;
+    if (sodium_hex2bin(bin, hexlen / 2 + 1, hex, hexlen, NULL, &len, NULL) != 0)
+        return NULL;
+    ProtobufCAllocator a;
+    gam_pb_allocator(call, &a);
+    return protobuf_c_message_unpack(d, &a, len, bin);
+}

@@ -1,0 +1,276 @@
+/* gamification.h — the gamification service's shared state and the handlers
+ * of each file. Internal to services/gamification. */
+#ifndef DOJO_GAMIFICATION_H
+#define DOJO_GAMIFICATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dojo/content/v1/content.pb-c.h"
+#include "dojo/gamification/v1/gamification.pb-c.h"
+#include "libcommon/err.h"
+#include "libcommon/identity.h"
+#include "libcommon/kv.h"
+#include "libcommon/pg.h"
+#include "libcommon/rpc.h"
+
+/* ------------------------------------------------------------------------
+ * Configuration (read once at start; see docs/operators.md)
+ * ------------------------------------------------------------------------ */
+typedef struct gam_config {
+    const char *addr;
+    const char *metrics_addr;
+    const char *pg_url;
+    const char *redis_addr;
+    const char *auth_addr;
+    const char *content_addr;
+    const char *service_key;
+    const char *clock_file;   /* "" = real time */
+    const char *redis_prefix; /* every Redis key starts with it */
+    int64_t content_ttl_ms;   /* how long achievement defs and the task list are cached */
+    int64_t board_max_age_s;  /* a Redis board older than this is rebuilt */
+} gam_config_t;
+
+typedef struct gam_catalog gam_catalog_t;
+
+typedef struct gam {
+    gam_config_t cfg;
+    pg_pool_t *pg;
+    kv_pool_t *kv;
+    identity_verifier_t *ids;
+    rpc_channel_t *content;
+    gam_catalog_t *catalog;
+} gam_t;
+
+/** Reads every DOJO_* variable gamification uses; exits naming a bad one. */
+void gam_config_load(gam_config_t *cfg);
+
+/* ------------------------------------------------------------------------
+ * Shared helpers (common.c)
+ * ------------------------------------------------------------------------ */
+
+/** "Now" in microseconds since the epoch: the contents of DOJO_CLOCK_FILE
+ * when it is set (unix seconds, possibly fractional, or RFC 3339 such as
+ * 2026-03-08T09:30:00Z / +05:30), read on every call; real time otherwise
+ * (and, with a warning, when the file cannot be read or parsed). */
+int64_t gam_now_us(gam_t *g);
+
+/** SQL for a timestamptz from a parameter of microseconds since the epoch. */
+#define GAM_TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
+/** SQL for microseconds since the epoch of a timestamptz column (NULL → 0). */
+#define GAM_US(col) "coalesce((extract(epoch from " col ") * 1000000)::bigint, 0)"
+
+/** Takes a connection from the pool for the current call. */
+int gam_conn(gam_t *g, pg_conn_t **out, err_t **err);
+/** A Timestamp message in the call's arena; NULL for 0. */
+Dojo__Common__V1__Timestamp *gam_timestamp(rpc_call_t *call, int64_t unix_micros);
+/** Decimal text of v in the call's arena. */
+char *gam_i64(rpc_call_t *call, int64_t v);
+
+bool gam_is_uuid(const char *s);
+/** 1-64 characters of [a-z0-9-] (task and cohort slugs). */
+int gam_check_slug(const char *field, const char *s, bool required, err_t **err);
+/** 1-32 characters of [a-z0-9_+.-]. */
+int gam_check_language(const char *field, const char *s, err_t **err);
+/** A name tzdata has a TZif file for. */
+int gam_check_time_zone(const char *field, const char *s, err_t **err);
+/** 1-64 characters, valid UTF-8, no control characters, no edge spaces. */
+int gam_check_display_name(const char *s, err_t **err);
+/** Number of UTF-8 code points, or -1 when invalid UTF-8. */
+long gam_utf8_length(const char *s);
+
+/** Paging: the offset encoded in `token` ("" = 0) and the page size
+ * (0 → def, at most max). INVALID_ARGUMENT for a bad token or size. */
+int gam_page(const Dojo__Common__V1__PageRequest *page, int def, int max, int64_t *offset,
+             int *size, err_t **err);
+/** PageInfo for a page read at offset with `got` rows of `size` (one extra
+ * row is read to know whether more exist: has_more). */
+Dojo__Common__V1__PageInfo *gam_page_info(rpc_call_t *call, int64_t offset, int size, bool has_more,
+                                          int64_t total);
+
+/** The learner a request is about. `user_id` "" means the caller (a user;
+ * services must name one: INVALID_ARGUMENT). A user caller naming someone
+ * else is PERMISSION_DENIED unless `allow_author` (authors and admins) or
+ * `allow_admin` (admins) lets them. *out is borrowed (request or identity). */
+int gam_subject(const identity_t *id, const char *user_id, bool allow_author, bool allow_admin,
+                const char **out, err_t **err);
+
+/** A protobuf-c allocator drawing from the call's arena. */
+void gam_pb_allocator(rpc_call_t *call, ProtobufCAllocator *out);
+
+/** Hex of packed `msg`, malloc'ed (free it). */
+char *gam_pack_hex(const ProtobufCMessage *msg);
+/** Unpacks hex text (as written by gam_pack_hex / encode(..,'hex')) into the
+ * call's arena; NULL when empty or broken. */
+ProtobufCMessage *gam_unpack_hex(rpc_call_t *call, const ProtobufCMessageDescriptor *d,
+                                 const char *hex);
+
+/* ------------------------------------------------------------------------
+ * Content: task facts and achievement definitions (catalog.c)
+ * ------------------------------------------------------------------------ */
+
+/** What points and achievements need of a task version. */
+typedef struct gam_task_facts {
+    int difficulty; /* Dojo__Common__V1__Difficulty */
+    int points;
+} gam_task_facts_t;
+
+/** An active task, as listed. */
+typedef struct gam_task {
+    char *slug;
+    int difficulty;
+    char **tags;
+    size_t ntags;
+} gam_task_t;
+
+/** An achievement definition. */
+typedef struct gam_achievement {
+    char *slug, *title, *description, *icon;
+    int kind; /* Dojo__Content__V1__AchievementRuleKind */
+    int64_t threshold;
+    char *tag;
+    int difficulty;
+} gam_achievement_t;
+
+/** One consistent view of the active tasks and achievement definitions. */
+typedef struct gam_snapshot {
+    int refs;
+    gam_task_t *tasks;
+    size_t ntasks;
+    gam_achievement_t *achievements; /* definition order */
+    size_t nachievements;
+    int64_t fetched_ms; /* monotonic */
+} gam_snapshot_t;
+
+int gam_catalog_open(gam_catalog_t **out, err_t **err);
+void gam_catalog_close(gam_catalog_t *c);
+/** Facts of (slug, version), from Content.GetTask, cached for good (a pair
+ * never changes meaning). UNAVAILABLE when content cannot be reached. */
+int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *out, err_t **err);
+/** The current snapshot, refreshed from content when older than the TTL (a
+ * stale one is used, with a warning, when content is away). *out is a new
+ * reference: gam_snapshot_release it. */
+int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err);
+void gam_snapshot_release(gam_snapshot_t *s);
+/** The active task with this slug, or NULL. Borrowed from `s`. */
+const gam_task_t *gam_snapshot_task(const gam_snapshot_t *s, const char *slug);
+
+/* ------------------------------------------------------------------------
+ * Streaks and progress (progress.c)
+ * ------------------------------------------------------------------------ */
+
+/** A learner's stored streak state (game.stats). */
+typedef struct gam_streak_state {
+    int current, longest, freezes;
+    char last_active[11]; /* "YYYY-MM-DD" or "" */
+} gam_streak_state_t;
+
+/** Applies an accepted SUBMIT on a day `diff` days after last_active
+ * (ignored when has_last is false) to `st`. Frozen days do not count as
+ * streak days; a freeze is earned at every 7th day of streak (at most 2). */
+void gam_streak_apply(gam_streak_state_t *st, bool has_last, int64_t diff);
+/** The streak as of today: `today_diff` = today - last_active in days. */
+Dojo__Gamification__V1__Streak *gam_streak_view(rpc_call_t *call, const gam_streak_state_t *st,
+                                                int64_t today_diff);
+/** The learner's zone ("UTC" without a profile), into out (cap 80). */
+int gam_user_zone(pg_conn_t *conn, const char *user_id, char *out, size_t cap, err_t **err);
+/** Reads game.stats (zeros without a row) and the streak as seen today. */
+int gam_read_streak(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *user_id,
+                    const char *zone, int64_t now_us, gam_streak_state_t *st,
+                    Dojo__Gamification__V1__Streak **view, int64_t *total_points, err_t **err);
+
+int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Achievements (achievements.c)
+ * ------------------------------------------------------------------------ */
+
+/** What a learner has, for evaluating rules. */
+typedef struct gam_facts_of_user {
+    int64_t total_points;
+    int streak_current;
+    size_t nsolved;
+    char **solved; /* slugs, sorted (arena) */
+    int64_t first_attempts;
+    int64_t solved_by_difficulty[4];
+} gam_user_facts_t;
+
+/** Loads the learner's facts inside the caller's transaction or not. Strings
+ * live in the call's arena. */
+int gam_user_facts_load(rpc_call_t *call, pg_conn_t *conn, const char *user_id,
+                        gam_user_facts_t *out, err_t **err);
+/** The rule's measure for this learner and its target. */
+void gam_achievement_measure(const gam_snapshot_t *s, const gam_achievement_t *a,
+                             const gam_user_facts_t *f, int64_t *current, int64_t *target);
+/** Unlocks every achievement of `s` whose rule holds and that the learner
+ * does not have yet, at `at_us`; the newly unlocked ones (definition order)
+ * are appended to *out (arena). */
+int gam_achievements_evaluate(rpc_call_t *call, pg_conn_t *conn, const gam_snapshot_t *s,
+                              const char *user_id, const gam_user_facts_t *f, int64_t at_us,
+                              Dojo__Gamification__V1__UnlockedAchievement ***out, size_t *n_out,
+                              err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Leaderboards (leaderboard.c)
+ * ------------------------------------------------------------------------ */
+
+/** Monday 00:00 UTC of the ISO week containing `us`, in microseconds. */
+int64_t gam_week_start_us(int64_t us);
+/** Moves the learner's entries after points were awarded (all-time, the
+ * week of `at_us`, and each cohort). Best effort: a failure leaves the board
+ * to be rebuilt. */
+void gam_board_award(gam_t *g, pg_conn_t *conn, const char *user_id, int64_t total_points,
+                     int64_t reached_us, int64_t at_us);
+/** Marks every board stale (opt-out, cohort membership changed). In the
+ * caller's transaction. */
+int gam_boards_invalidate(pg_conn_t *conn, err_t **err);
+/** The learner's all-time rank (0 when unranked). */
+int gam_all_time_rank(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *user_id,
+                      int64_t *out, err_t **err);
+
+int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Handlers
+ * ------------------------------------------------------------------------ */
+
+/* submissions.c */
+int gam_rpc_create_submission(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                              err_t **err);
+int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
+int gam_rpc_get_submission(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                           err_t **err);
+int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+
+/* cohorts.c */
+int gam_rpc_create_cohort(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
+int gam_rpc_add_cohort_member(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                              err_t **err);
+int gam_rpc_remove_cohort_member(rpc_call_t *call, const ProtobufCMessage *req,
+                                 ProtobufCMessage **out, err_t **err);
+int gam_rpc_list_cohorts(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_list_cohort_members(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+/** Whether the cohort exists and whether user_id is a member. */
+int gam_cohort_membership(pg_conn_t *conn, const char *slug, const char *user_id, bool *exists,
+                          bool *member, err_t **err);
+
+/* profile.c */
+int gam_rpc_set_user_profile(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_set_leaderboard_opt_out(rpc_call_t *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage **out, err_t **err);
+
+/* drafts.c */
+int gam_rpc_save_draft(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                       err_t **err);
+int gam_rpc_get_draft(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                      err_t **err);
+
+#endif

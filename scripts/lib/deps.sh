@@ -10,8 +10,10 @@ DOJO_APT_PACKAGES=(
   libcurl4-openssl-dev
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
-  # local stack (curl: ./dojo's health checks)
-  postgresql redis-server curl
+  # local stack (curl: ./dojo's health checks; tzdata: IANA zones for auth)
+  postgresql redis-server curl tzdata
+  # sandbox: OCI runtimes and the builder of language root filesystems
+  crun runsc debootstrap
 )
 
 deps_missing() {

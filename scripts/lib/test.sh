@@ -100,13 +100,20 @@ bazel_test_stage() {
   esac
 }
 
-# Runs the pytest suite against the service binaries under BIN_DIR.
-pytest_stage() {  # NAME BIN_DIR
-  local name=$1 bin=$2 rc=0
-  info "stage $name: /usr/bin/python3 -m pytest -v tests/integration (binaries: $bin)"
+# Runs pytest over PATHS against the service binaries under BIN_DIR.
+pytest_stage() {  # NAME BIN_DIR PATH...
+  local name=$1 bin=$2 rc=0 paths=()
+  shift 2
+  local p
+  for p in "$@"; do [[ -d $DOJO_ROOT/$p ]] && paths+=("$p"); done
+  if (( ${#paths[@]} == 0 )); then
+    stage_result "$name" skip "no tests in $*"
+    return 0
+  fi
+  info "stage $name: /usr/bin/python3 -m pytest -v ${paths[*]} (binaries: $bin)"
   DOJO_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 \
     timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider tests/integration </dev/null || rc=$?
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider "${paths[@]}" </dev/null || rc=$?
   case $rc in
     0) stage_result "$name" pass ;;
     5) stage_result "$name" skip "no tests collected" ;;
@@ -122,10 +129,17 @@ cmd_test() {
   rc=0; bazel build //... </dev/null || rc=$?
   if (( rc != 0 )); then
     stage_result build fail "bazel exit $rc"
-    for s in unit asan integration integration-asan; do stage_result "$s" skip "build failed"; done
+    for s in unit asan integration integration-asan sandbox; do stage_result "$s" skip "build failed"; done
     test_summary || exit 1
   fi
   stage_result build pass
+
+  # The executor's sandboxes need the language root filesystem (root only;
+  # the sandbox tests say why they skip otherwise).
+  if is_root; then
+    cmd_rootfs || die "building the sandbox root filesystem failed"
+    export DOJO_EXECUTOR_ROOTFS_DIR="$DOJO_ROOTFS_DIR"
+  fi
 
   test_infra_start
 
@@ -148,17 +162,21 @@ cmd_test() {
     stage_result integration skip "no tests in tests/integration"
     stage_result integration-asan skip "no tests in tests/integration"
   else
-    pytest_stage integration "$DOJO_ROOT/bazel-bin"
+    pytest_stage integration "$DOJO_ROOT/bazel-bin" tests/integration tests/content
     # The same suite against services built with ASan + UBSan: memory errors,
     # undefined behaviour and leaks (checked at each service's exit) fail it.
     local asan_bin
     asan_bin=$(bazel info --config=asan bazel-bin 2>/dev/null </dev/null) || asan_bin=''
     if [[ -n $asan_bin ]] && bazel build --config=asan --symlink_prefix=/ //services/... </dev/null; then
-      pytest_stage integration-asan "$asan_bin"
+      pytest_stage integration-asan "$asan_bin" tests/integration
     else
       stage_result integration-asan fail "ASan build of //services/... failed"
     fi
   fi
+
+  # The sandbox attack battery and the shipped tasks through the real
+  # sandbox (crun and runsc): needs root and the language root filesystem.
+  pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
 
   test_infra_stop
   test_summary

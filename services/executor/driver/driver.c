@@ -1,0 +1,329 @@
+/* driver.c — runs inside the sandbox as its first process (pid 1).
+ *
+ * It reads the plan the executor wrote to /judge/plan, runs every test as its
+ * own child process (stdin from /judge/in/<n>, stdout and stderr to pipes it
+ * reads with caps), measures CPU, wall time and peak memory, kills whatever
+ * the test left behind, and reports one record per test on its stdout, which
+ * is a pipe to the executor. It never judges: output is compared outside.
+ *
+ * Record format (text header, then raw bytes), isolate-style and easy to log:
+ *   T <index> <status> <exit> <signal> <cpu_ms> <wall_ms> <rss_kib> <out_len> <err_len>\n
+ *   <out_len bytes of stdout><err_len bytes of stderr>
+ * status: OK (exited by itself), SG (killed by a signal), TC (CPU limit),
+ * TW (wall limit), OL (output limit), XX (could not start).
+ * In interactive mode stdout/stderr are streamed while the program runs:
+ *   O <len>\n<bytes>   E <len>\n<bytes>
+ * and the driver's own stdin is the program's stdin. The last line is "D\n".
+ *
+ * Static, no allocation beyond a few buffers, no dependencies: it must run
+ * in any language's root filesystem. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 32
+#define CHUNK 65536
+
+typedef struct plan {
+    int tests;
+    bool interactive;
+    long cpu_ms;
+    long wall_ms;
+    long memory_kib;
+    long output_kib;
+    long stderr_kib;
+    long nofile;
+    char *argv[MAX_ARGS + 1];
+    int argc;
+    char *workdir;
+} plan_t;
+
+static void die(const char *what)
+{
+    dprintf(STDOUT_FILENO, "X driver: %s: %s\nD\n", what, strerror(errno));
+    _exit(1);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(3); /* the executor went away */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void read_plan(plan_t *p)
+{
+    static char text[16384];
+    int fd = open("/judge/plan", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("open /judge/plan");
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        die("read /judge/plan");
+    text[n] = '\0';
+    memset(p, 0, sizeof *p);
+    p->cpu_ms = 2000;
+    p->wall_ms = 5000;
+    p->memory_kib = 262144;
+    p->output_kib = 1024;
+    p->stderr_kib = 64;
+    p->nofile = 64;
+    p->workdir = "/tmp";
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *eq = strchr(line, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        char *v = eq + 1;
+        if (!strcmp(line, "arg") && p->argc < MAX_ARGS)
+            p->argv[p->argc++] = v;
+        else if (!strcmp(line, "tests"))
+            p->tests = atoi(v);
+        else if (!strcmp(line, "interactive"))
+            p->interactive = atoi(v) != 0;
+        else if (!strcmp(line, "cpu_ms"))
+            p->cpu_ms = atol(v);
+        else if (!strcmp(line, "wall_ms"))
+            p->wall_ms = atol(v);
+        else if (!strcmp(line, "memory_kib"))
+            p->memory_kib = atol(v);
+        else if (!strcmp(line, "output_kib"))
+            p->output_kib = atol(v);
+        else if (!strcmp(line, "stderr_kib"))
+            p->stderr_kib = atol(v);
+        else if (!strcmp(line, "nofile"))
+            p->nofile = atol(v);
+        else if (!strcmp(line, "workdir"))
+            p->workdir = v;
+    }
+    p->argv[p->argc] = NULL;
+    if (p->argc == 0)
+        die("plan has no arg= lines");
+}
+
+/* Kills every process of the sandbox but this one: what a test started in
+ * the background must not outlive it. As pid 1 we are the reaper of all. */
+static void kill_leftovers(void)
+{
+    for (int round = 0; round < 50; round++) {
+        kill(-1, SIGKILL); /* every process we may signal, except ourselves */
+        int status;
+        bool any = false;
+        while (waitpid(-1, &status, WNOHANG) > 0)
+            any = true;
+        /* Stop once no child is left at all. */
+        if (waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD)
+            return;
+        if (!any) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
+{
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+        _exit(127);
+    /* Nothing of ours stays open in the test's process. */
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    setpgid(0, 0);
+    /* Whole seconds only: SIGXCPU at the first second past the limit; the
+     * exact check against cpu_ms happens after the test. */
+    struct rlimit cpu = {(rlim_t)(p->cpu_ms + 999) / 1000, (rlim_t)(p->cpu_ms + 999) / 1000 + 1};
+    struct rlimit as = {(rlim_t)p->memory_kib * 1024 * 2, (rlim_t)p->memory_kib * 1024 * 2};
+    struct rlimit fsize = {(rlim_t)p->output_kib * 1024, (rlim_t)p->output_kib * 1024};
+    struct rlimit nofile = {(rlim_t)p->nofile, (rlim_t)p->nofile};
+    struct rlimit core = {0, 0};
+    setrlimit(RLIMIT_CPU, &cpu);
+    setrlimit(RLIMIT_AS, &as);
+    setrlimit(RLIMIT_FSIZE, &fsize);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    setrlimit(RLIMIT_CORE, &core);
+    if (chdir(p->workdir) < 0)
+        _exit(127);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+                    "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", NULL};
+    execve(p->argv[0], p->argv, envp);
+    _exit(127);
+}
+
+typedef struct stream {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    bool over;
+    char tag; /* 'O' or 'E' when streaming */
+} stream_t;
+
+/* Reads what is available; returns false at EOF. */
+static bool pump(stream_t *s, bool streaming)
+{
+    char tmp[CHUNK];
+    ssize_t n = read(s->fd, tmp, sizeof tmp);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0)
+        return false;
+    size_t room = s->cap > s->len ? s->cap - s->len : 0;
+    size_t keep = (size_t)n < room ? (size_t)n : room;
+    if ((size_t)n > room)
+        s->over = true;
+    if (streaming) {
+        if (keep > 0) {
+            char head[32];
+            int h = snprintf(head, sizeof head, "%c %zu\n", s->tag, keep);
+            write_all(STDOUT_FILENO, head, (size_t)h);
+            write_all(STDOUT_FILENO, tmp, keep);
+        }
+        s->len += keep;
+    } else {
+        memcpy(s->buf + s->len, tmp, keep);
+        s->len += keep;
+    }
+    return true;
+}
+
+static void run_test(const plan_t *p, int index)
+{
+    int in_fd;
+    if (p->interactive) {
+        in_fd = dup(STDIN_FILENO);
+    } else {
+        char path[64];
+        snprintf(path, sizeof path, "/judge/in/%d", index);
+        in_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    int out_pipe[2], err_pipe[2];
+    if (in_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
+        die("prepare test");
+
+    long start = now_ms();
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0)
+        child_exec(p, in_fd, out_pipe[1], err_pipe[1]);
+    close(in_fd);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+
+    static char outbuf[64 << 20];
+    static char errbuf[1 << 20];
+    stream_t out = {out_pipe[0], outbuf, 0, (size_t)p->output_kib * 1024, false, 'O'};
+    stream_t err = {err_pipe[0], errbuf, 0, (size_t)p->stderr_kib * 1024, false, 'E'};
+    if (out.cap > sizeof outbuf)
+        out.cap = sizeof outbuf;
+    if (err.cap > sizeof errbuf)
+        err.cap = sizeof errbuf;
+
+    const char *status = NULL;
+    bool out_open = true, err_open = true, exited = false;
+    int wstatus = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (!exited || out_open || err_open) {
+        long left = p->wall_ms - (now_ms() - start);
+        if (left <= 0) {
+            status = "TW";
+            break;
+        }
+        struct pollfd fds[2] = {{out_open ? out.fd : -1, POLLIN, 0},
+                                {err_open ? err.fd : -1, POLLIN, 0}};
+        /* With both pipes closed only the exit is left to see: look often. */
+        int step = (out_open || err_open) ? 20 : 1;
+        int timeout = (int)(left < step ? left : step);
+        poll(fds, 2, timeout);
+        if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            out_open = pump(&out, p->interactive);
+        if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+            err_open = pump(&err, p->interactive);
+        if (out.over) {
+            status = "OL";
+            break;
+        }
+        if (!exited && wait4(pid, &wstatus, WNOHANG, &ru) == pid)
+            exited = true;
+        /* A background process may hold the pipes open after the test's
+         * process ended: give it a moment, then stop reading. */
+        if (exited && (out_open || err_open) && now_ms() - start > p->wall_ms / 2)
+            break;
+    }
+    long wall = now_ms() - start;
+    if (!exited) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        wait4(pid, &wstatus, 0, &ru);
+    }
+    kill_leftovers();
+    close(out.fd);
+    close(err.fd);
+
+    long cpu = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000 +
+               ru.ru_stime.tv_usec / 1000;
+    int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    if (status == NULL) {
+        if (cpu > p->cpu_ms || sig == SIGXCPU)
+            status = "TC";
+        else if (WIFEXITED(wstatus) && code == 127 && wall < 5 && out.len == 0)
+            status = "XX";
+        else if (sig)
+            status = "SG";
+        else
+            status = "OK";
+    }
+    char head[160];
+    size_t out_len = p->interactive ? 0 : out.len, err_len = p->interactive ? 0 : err.len;
+    int h = snprintf(head, sizeof head, "T %d %s %d %d %ld %ld %ld %zu %zu\n", index, status, code,
+                     sig, cpu, wall, ru.ru_maxrss, out_len, err_len);
+    write_all(STDOUT_FILENO, head, (size_t)h);
+    write_all(STDOUT_FILENO, out.buf, out_len);
+    write_all(STDOUT_FILENO, err.buf, err_len);
+}
+
+int main(void)
+{
+    /* Tests run as our uid: make our memory and fds unreadable to them. */
+    prctl(PR_SET_DUMPABLE, 0);
+    signal(SIGPIPE, SIG_IGN);
+    plan_t plan;
+    read_plan(&plan);
+    if (plan.interactive)
+        plan.tests = 1;
+    for (int i = 0; i < plan.tests; i++)
+        run_test(&plan, i);
+    write_all(STDOUT_FILENO, "D\n", 2);
+    return 0;
+}

@@ -1,0 +1,907 @@
+/* sandbox.c — OCI bundles, crun/runsc, and the records of the driver.
+ *
+ * A run: write the bundle (config.json + judge/ with the plan, the code and
+ * the test inputs and a copy of the driver), start `<runtime> run` in a
+ * private mount namespace with pipes for stdin/stdout/stderr (never files:
+ * runtimes chown their stdio to the container user), parse the driver's
+ * records from stdout as they come, and kill the container when the wall
+ * clock runs out or the job is cancelled. Once the driver said "D" the
+ * results are complete; tearing the container down (1–1.5 s for gVisor)
+ * happens on a background thread, off the critical path. */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <linux/magic.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+#define TMPFS_KIB (64 * 1024)
+#define SANDBOX_UID 1000
+#define STARTUP_MS 4000
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------------
+ * Files
+ * ------------------------------------------------------------------------ */
+
+static int write_file(const char *path, const void *data, size_t len, mode_t mode, err_t **err)
+{
+    cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return err_errno(err, errno, "create %s", path);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_errno(err, errno, "write %s", path);
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fchmod(fd, mode) < 0)
+        return err_errno(err, errno, "chmod %s", path);
+    return 0;
+}
+
+static int copy_file(const char *from, const char *to, mode_t mode, err_t **err)
+{
+    cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return err_errno(err, errno, "open %s", from);
+    cleanup_close int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (out < 0)
+        return err_errno(err, errno, "create %s", to);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return err_errno(err, errno, "write %s", to);
+    if (n < 0)
+        return err_errno(err, errno, "read %s", from);
+    if (fchmod(out, mode) < 0)
+        return err_errno(err, errno, "chmod %s", to);
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return (mkdir(buf, mode) < 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Languages
+ * ------------------------------------------------------------------------ */
+
+static int argv_from_json(json_t *arr, char **out, int cap)
+{
+    size_t i;
+    json_t *v;
+    int n = 0;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v) || n >= cap - 1)
+            return -1;
+        out[n] = strdup(json_string_value(v));
+        if (out[n] == NULL)
+            abort();
+        n++;
+    }
+    out[n] = NULL;
+    return n;
+}
+
+int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count, err_t **err)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return err_errno(err, errno, "languages: open %s", dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < cap) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        json_error_t jerr;
+        json_t *j = json_load_file(path, 0, &jerr);
+        if (j == NULL) {
+            closedir(d);
+            return err_set(err, GRPC_STATUS_INTERNAL, "languages: %s:%d: %s", path, jerr.line,
+                           jerr.text);
+        }
+        sandbox_lang_t *l = &out[n];
+        memset(l, 0, sizeof *l);
+        const char *id = json_string_value(json_object_get(j, "id"));
+        const char *rootfs = json_string_value(json_object_get(j, "rootfs"));
+        const char *source = json_string_value(json_object_get(j, "source_name"));
+        json_t *run = json_object_get(j, "run"), *compile = json_object_get(j, "compile");
+        bool ok = id && rootfs && source && json_is_array(run) && json_array_size(run) > 0 &&
+                  strlen(id) < sizeof l->id && strlen(rootfs) < sizeof l->rootfs &&
+                  strlen(source) < sizeof l->source_name && !strchr(rootfs, '/') &&
+                  !strchr(source, '/');
+        if (ok) {
+            snprintf(l->id, sizeof l->id, "%s", id);
+            snprintf(l->rootfs, sizeof l->rootfs, "%s", rootfs);
+            snprintf(l->source_name, sizeof l->source_name, "%s", source);
+            ok = argv_from_json(run, l->run_argv, 16) > 0 &&
+                 (compile == NULL || argv_from_json(compile, l->compile_argv, 16) >= 0);
+            json_t *cw = json_object_get(j, "compile_wall_ms");
+            json_t *cm = json_object_get(j, "compile_memory_kib");
+            l->compile_wall_ms = json_is_integer(cw) ? (int)json_integer_value(cw) : 15000;
+            l->compile_memory_kib = json_is_integer(cm) ? (int)json_integer_value(cm) : 524288;
+        }
+        json_decref(j);
+        if (!ok) {
+            closedir(d);
+            return err_set(err, GRPC_STATUS_INTERNAL,
+                           "languages: %s: needs id, rootfs, source_name and a run array", path);
+        }
+        n++;
+    }
+    closedir(d);
+    *count = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * The OCI configuration
+ * ------------------------------------------------------------------------ */
+
+static const char *const denied_syscalls[] = {
+    "acct", "add_key", "bpf", "chroot", "clock_adjtime", "clock_settime", "create_module",
+    "delete_module", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick",
+    "get_kernel_syms", "init_module", "io_uring_enter", "io_uring_register", "io_uring_setup",
+    "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
+    "mount", "mount_setattr", "move_mount", "name_to_handle_at", "nfsservctl",
+    "open_by_handle_at", "open_tree", "perf_event_open", "pidfd_getfd", "pivot_root",
+    "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace", "quotactl",
+    "reboot", "request_key", "setdomainname", "sethostname", "setns", "settimeofday",
+    "stime", "swapoff", "swapon", "sysfs", "syslog", "umount", "umount2", "unshare",
+    "uselib", "userfaultfd", "ustat", "vhangup", "vm86", "vm86old", NULL};
+
+static json_t *str_array(const char *const *items)
+{
+    json_t *a = json_array();
+    for (int i = 0; items[i]; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+static json_t *mount_entry(const char *dest, const char *type, const char *src,
+                           const char *const *opts)
+{
+    return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", src,
+                     "options", str_array(opts));
+}
+
+typedef struct container_spec {
+    const char *rootfs;
+    const char *judge_dir;
+    const char *build_dir; /* NULL: none; mounted rw only when `build_rw` */
+    bool build_rw;
+    unsigned uid_base;
+    long memory_bytes;
+    int pids;
+    bool gvisor;
+} container_spec_t;
+
+static json_t *build_config(const container_spec_t *c)
+{
+    static const char *const empty[] = {NULL};
+    static const char *const proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
+    static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
+                                           NULL};
+    static const char *const shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777",
+                                           "size=16384k", NULL};
+    static const char *const tmp_opts[] = {"nosuid", "nodev", "mode=1777", "size=65536k", NULL};
+    static const char *const ro_bind[] = {"rbind", "ro", "nosuid", "nodev", NULL};
+    static const char *const rw_bind[] = {"rbind", "rw", "nosuid", "nodev", NULL};
+    static const char *const masked[] = {
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+        "/sys/firmware", "/proc/sysrq-trigger", NULL};
+    static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                           NULL};
+    static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
+                                      "LANG=C.UTF-8", NULL};
+    static const char *const args[] = {"/judge/driver", NULL};
+
+    json_t *mounts = json_array();
+    json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", proc_opts));
+    json_array_append_new(mounts, mount_entry("/dev", "tmpfs", "tmpfs", dev_opts));
+    json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm", shm_opts));
+    json_array_append_new(mounts, mount_entry("/tmp", "tmpfs", "tmpfs", tmp_opts));
+    json_array_append_new(mounts, mount_entry("/judge", "bind", c->judge_dir, ro_bind));
+    if (c->build_dir)
+        json_array_append_new(mounts, mount_entry("/judge/build", "bind", c->build_dir,
+                                                  c->build_rw ? rw_bind : ro_bind));
+
+    json_t *caps = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective",
+                             "inheritable", "permitted", "ambient");
+    json_t *rlimits = json_pack("[{s:s, s:I, s:I}, {s:s, s:I, s:I}, {s:s, s:I, s:I}]", "type",
+                                "RLIMIT_NOFILE", "hard", (json_int_t)256, "soft", (json_int_t)256,
+                                "type", "RLIMIT_CORE", "hard", (json_int_t)0, "soft",
+                                (json_int_t)0, "type", "RLIMIT_FSIZE", "hard",
+                                (json_int_t)(TMPFS_KIB * 1024L), "soft",
+                                (json_int_t)(TMPFS_KIB * 1024L));
+    json_t *process = json_pack(
+        "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid",
+        SANDBOX_UID, "gid", SANDBOX_UID, "args", str_array(args), "env", str_array(env), "cwd",
+        "/tmp", "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
+
+    json_t *syscalls = json_pack("[{s:o, s:s, s:i}]", "names", str_array(denied_syscalls),
+                                 "action", "SCMP_ACT_ERRNO", "errnoRet", 1);
+    json_t *seccomp = json_pack("{s:s, s:[s,s,s], s:o}", "defaultAction", "SCMP_ACT_ALLOW",
+                                "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86",
+                                "SCMP_ARCH_X32", "syscalls", syscalls);
+    json_t *namespaces = json_pack("[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}]", "type", "pid",
+                                   "type", "network", "type", "ipc", "type", "uts", "type",
+                                   "mount", "type", "user", "type", "cgroup");
+    json_t *resources = json_pack(
+        "{s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}", "memory", "limit", (json_int_t)c->memory_bytes,
+        "swap", (json_int_t)c->memory_bytes, "pids", "limit", (json_int_t)c->pids, "cpu",
+        "quota", (json_int_t)100000, "period", (json_int_t)100000);
+    json_t *linux_ = json_pack(
+        "{s:[{s:i, s:I, s:i}], s:[{s:i, s:I, s:i}], s:o, s:o, s:o, s:o, s:o}", "uidMappings",
+        "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536, "gidMappings",
+        "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536, "namespaces",
+        namespaces, "resources", resources, "seccomp", seccomp, "maskedPaths", str_array(masked),
+        "readonlyPaths", str_array(readonly));
+    (void)empty;
+    return json_pack("{s:s, s:{s:s, s:b}, s:o, s:s, s:o, s:o}", "ociVersion", "1.0.2", "root",
+                     "path", c->rootfs, "readonly", 1, "process", process, "hostname", "dojo",
+                     "mounts", mounts, "linux", linux_);
+}
+
+/* ------------------------------------------------------------------------
+ * Runtimes
+ * ------------------------------------------------------------------------ */
+
+/* crun 1.8 refuses hybrid cgroup hosts; without the cgroup2 `unified` mount
+ * (in a private mount namespace of its own) it sees plain v1 and works. */
+static bool host_is_hybrid(void)
+{
+    struct statfs root, unified;
+    return statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == TMPFS_MAGIC &&
+           statfs("/sys/fs/cgroup/unified", &unified) == 0 &&
+           unified.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+static void state_dir(const sandbox_config_t *cfg, sandbox_runtime_t rt, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/state/%s", cfg->workdir, rt == SANDBOX_RUNSC ? "runsc" : "crun");
+}
+
+/* Fills argv for `<runtime> <verb...>`; returns argc. */
+static int runtime_argv(const sandbox_config_t *cfg, sandbox_runtime_t rt, char **argv,
+                        char *state, size_t cap)
+{
+    state_dir(cfg, rt, state, cap);
+    int n = 0;
+    if (rt == SANDBOX_RUNSC) {
+        argv[n++] = "runsc";
+        argv[n++] = "--root";
+        argv[n++] = state;
+        argv[n++] = "--platform=ptrace";
+        argv[n++] = "--network=none";
+        /* Operators chasing a gVisor problem: DOJO_EXECUTOR_RUNSC_DEBUG_DIR. */
+        static char debug_arg[1100];
+        const char *debug_dir = getenv("DOJO_EXECUTOR_RUNSC_DEBUG_DIR");
+        if (debug_dir && debug_dir[0]) {
+            snprintf(debug_arg, sizeof debug_arg, "--debug-log=%s/", debug_dir);
+            argv[n++] = "--debug";
+            argv[n++] = debug_arg;
+        }
+    } else {
+        argv[n++] = "crun";
+        argv[n++] = "--root";
+        argv[n++] = state;
+    }
+    return n;
+}
+
+/* Forks `argv` with the given stdio (-1 = a fresh pipe we close at once),
+ * in a private mount namespace. Returns the pid. */
+static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (in_fd >= 0)
+        dup2(in_fd, 0);
+    if (out_fd >= 0)
+        dup2(out_fd, 1);
+    if (err_fd >= 0)
+        dup2(err_fd, 2);
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (unshare(CLONE_NEWNS) == 0) {
+        mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL);
+        if (hybrid)
+            umount2("/sys/fs/cgroup/unified", MNT_DETACH);
+    }
+    execvp(argv[0], argv);
+    _exit(127);
+}
+
+/* Runs a short runtime command (kill, delete, list) and waits for it. */
+static int runtime_cmd(const sandbox_config_t *cfg, sandbox_runtime_t rt, const char *const *verb,
+                       char *out, size_t cap)
+{
+    char *argv[24];
+    char state[1024];
+    int n = runtime_argv(cfg, rt, argv, state, sizeof state);
+    for (int i = 0; verb[i] && n < 22; i++)
+        argv[n++] = (char *)verb[i];
+    argv[n] = NULL;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    int errp[2];
+    if (pipe2(errp, O_CLOEXEC) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    pid_t pid = spawn(argv, -1, p[1], errp[1], host_is_hybrid());
+    close(p[1]);
+    close(errp[1]);
+    size_t len = 0;
+    ssize_t r;
+    char sink[512];
+    while (out && len + 1 < cap && (r = read(p[0], out + len, cap - len - 1)) > 0)
+        len += (size_t)r;
+    while (read(p[0], sink, sizeof sink) > 0)
+        ;
+    while (read(errp[0], sink, sizeof sink) > 0)
+        ;
+    if (out)
+        out[len] = '\0';
+    close(p[0]);
+    close(errp[0]);
+    int status = 0;
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void container_destroy(const sandbox_config_t *cfg, sandbox_runtime_t rt, const char *id)
+{
+    const char *kill_verb[] = {"kill", id, "KILL", NULL};
+    const char *del_crun[] = {"delete", "-f", id, NULL};
+    const char *del_runsc[] = {"delete", "-force", id, NULL};
+    runtime_cmd(cfg, rt, kill_verb, NULL, 0);
+    runtime_cmd(cfg, rt, rt == SANDBOX_RUNSC ? del_runsc : del_crun, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Background clean-up
+ * ------------------------------------------------------------------------ */
+
+static pthread_mutex_t cleanup_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cleanup_cv = PTHREAD_COND_INITIALIZER;
+static int cleanups_running;
+
+typedef struct cleanup_job {
+    const sandbox_config_t *cfg;
+    sandbox_runtime_t rt;
+    pid_t pid;
+    bool kill_first;
+    char id[128];
+    char bundle[1024];
+} cleanup_job_t;
+
+static void *cleanup_main(void *arg)
+{
+    cleanup_job_t *c = arg;
+    if (c->kill_first)
+        container_destroy(c->cfg, c->rt, c->id);
+    /* `run` deletes the container when its process ends; give it time,
+     * then make sure. */
+    int status;
+    long deadline = now_ms() + 10000;
+    while (waitpid(c->pid, &status, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            container_destroy(c->cfg, c->rt, c->id);
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, &status, 0);
+            break;
+        }
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (c->kill_first || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        container_destroy(c->cfg, c->rt, c->id);
+    rm_rf(c->bundle);
+    free(c);
+    pthread_mutex_lock(&cleanup_mu);
+    cleanups_running--;
+    pthread_cond_broadcast(&cleanup_cv);
+    pthread_mutex_unlock(&cleanup_mu);
+    return NULL;
+}
+
+static void cleanup_later(const sandbox_config_t *cfg, sandbox_runtime_t rt, pid_t pid,
+                          bool kill_first, const char *id, const char *bundle)
+{
+    cleanup_job_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->cfg = cfg;
+    c->rt = rt;
+    c->pid = pid;
+    c->kill_first = kill_first;
+    snprintf(c->id, sizeof c->id, "%s", id);
+    snprintf(c->bundle, sizeof c->bundle, "%s", bundle);
+    pthread_mutex_lock(&cleanup_mu);
+    cleanups_running++;
+    pthread_mutex_unlock(&cleanup_mu);
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, cleanup_main, c) != 0)
+        cleanup_main(c);
+    pthread_attr_destroy(&attr);
+}
+
+void sandbox_wait_cleanups(void)
+{
+    pthread_mutex_lock(&cleanup_mu);
+    while (cleanups_running > 0)
+        pthread_cond_wait(&cleanup_cv, &cleanup_mu);
+    pthread_mutex_unlock(&cleanup_mu);
+}
+
+/* ------------------------------------------------------------------------
+ * Records from the driver
+ * ------------------------------------------------------------------------ */
+
+typedef struct parser {
+    char *buf;
+    size_t len, cap;
+    bool done;
+    int reported;
+    char driver_error[256];
+} parser_t;
+
+static void parser_feed(parser_t *p, const char *data, size_t n)
+{
+    if (p->len + n + 1 > p->cap) {
+        size_t cap = p->cap ? p->cap : 65536;
+        while (cap < p->len + n + 1)
+            cap *= 2;
+        p->buf = realloc(p->buf, cap);
+        if (p->buf == NULL)
+            abort();
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, data, n);
+    p->len += n;
+}
+
+/* Consumes complete records; returns -1 on a malformed stream. */
+static int parser_drain(parser_t *p, const sandbox_job_t *job)
+{
+    size_t off = 0;
+    for (;;) {
+        char *nl = memchr(p->buf + off, '\n', p->len - off);
+        if (nl == NULL)
+            break;
+        size_t hlen = (size_t)(nl - (p->buf + off));
+        char head[256];
+        if (hlen >= sizeof head)
+            return -1;
+        memcpy(head, p->buf + off, hlen);
+        head[hlen] = '\0';
+        size_t body = off + hlen + 1;
+        if (head[0] == 'D') {
+            p->done = true;
+            off = body;
+            break;
+        }
+        if (head[0] == 'X') {
+            snprintf(p->driver_error, sizeof p->driver_error, "%s", head + 2);
+            off = body;
+            continue;
+        }
+        if (head[0] == 'O' || head[0] == 'E') {
+            size_t n = strtoul(head + 2, NULL, 10);
+            if (p->len - body < n)
+                break;
+            if (job->on_chunk)
+                job->on_chunk(job->payload, head[0], p->buf + body, n);
+            off = body + n;
+            continue;
+        }
+        if (head[0] != 'T')
+            return -1;
+        sandbox_record_t r;
+        memset(&r, 0, sizeof r);
+        size_t out_len = 0, err_len = 0;
+        if (sscanf(head, "T %d %3s %d %d %ld %ld %ld %zu %zu", &r.index, r.status, &r.exit_code,
+                   &r.term_signal, &r.cpu_ms, &r.wall_ms, &r.rss_kib, &out_len, &err_len) != 9)
+            return -1;
+        if (p->len - body < out_len + err_len)
+            break;
+        r.out = p->buf + body;
+        r.out_len = out_len;
+        r.err = p->buf + body + out_len;
+        r.err_len = err_len;
+        if (job->on_record)
+            job->on_record(job->payload, &r);
+        p->reported++;
+        off = body + out_len + err_len;
+    }
+    memmove(p->buf, p->buf + off, p->len - off);
+    p->len -= off;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * One container
+ * ------------------------------------------------------------------------ */
+
+typedef struct phase {
+    const char *id;
+    const char *bundle;
+    long deadline_ms; /* overall, monotonic */
+} phase_t;
+
+/* Runs the prepared bundle to its end. */
+static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
+                         const phase_t *ph, int stdin_fd, parser_t *parser,
+                         sandbox_outcome_t *out, err_t **err)
+{
+    char *argv[24];
+    char state[1024];
+    int n = runtime_argv(cfg, job->runtime, argv, state, sizeof state);
+    if (mkdir_p(state, 0700) < 0)
+        return err_errno(err, errno, "create %s", state);
+    argv[n++] = "run";
+    argv[n++] = "--bundle";
+    argv[n++] = (char *)ph->bundle;
+    argv[n++] = (char *)ph->id;
+    argv[n] = NULL;
+
+    int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2];
+    if (stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC) < 0)
+        return err_errno(err, errno, "pipe");
+    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
+        return err_errno(err, errno, "pipe");
+    int child_in = stdin_fd >= 0 ? stdin_fd : in_pipe[0];
+    pid_t pid = spawn(argv, child_in, out_pipe[1], err_pipe[1], host_is_hybrid());
+    if (in_pipe[0] >= 0) {
+        close(in_pipe[0]);
+        close(in_pipe[1]); /* tests mode: the driver's stdin is at EOF */
+    }
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (pid < 0) {
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        return err_errno(err, errno, "fork %s", argv[0]);
+    }
+
+    char rt_err[512];
+    size_t rt_err_len = 0;
+    bool out_open = true, err_open = true, killed = false;
+    out->end = SANDBOX_DONE;
+    while (out_open && !parser->done) {
+        if (job->cancel && atomic_load(job->cancel)) {
+            out->end = SANDBOX_CANCELLED;
+            killed = true;
+            break;
+        }
+        if (now_ms() > ph->deadline_ms) {
+            out->end = SANDBOX_WALL_KILLED;
+            killed = true;
+            break;
+        }
+        struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
+        poll(fds, 2, 10);
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[65536];
+            ssize_t r = read(out_pipe[0], buf, sizeof buf);
+            if (r > 0) {
+                parser_feed(parser, buf, (size_t)r);
+                if (parser_drain(parser, job) < 0) {
+                    killed = true;
+                    out->end = SANDBOX_CRASHED;
+                    snprintf(out->runtime_error, sizeof out->runtime_error,
+                             "malformed record stream from the driver");
+                    break;
+                }
+            } else if (r == 0 || errno != EINTR) {
+                out_open = false;
+            }
+        }
+        if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = read(err_pipe[0], rt_err + rt_err_len, sizeof rt_err - 1 - rt_err_len);
+            if (r > 0)
+                rt_err_len += (size_t)r;
+            else
+                err_open = false;
+            if (rt_err_len >= sizeof rt_err - 1)
+                err_open = false;
+        }
+    }
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    rt_err[rt_err_len] = '\0';
+    if (!killed && !parser->done) {
+        out->end = SANDBOX_CRASHED;
+        snprintf(out->runtime_error, sizeof out->runtime_error, "%.200s%s%.300s",
+                 parser->driver_error[0] ? parser->driver_error : "",
+                 parser->driver_error[0] ? "; " : "", rt_err);
+    }
+    out->tests_reported = parser->reported;
+    cleanup_later(cfg, job->runtime, pid, killed, ph->id, ph->bundle);
+    return 0;
+}
+
+/* Writes judge/ (plan, code, inputs) and config.json for one container. */
+static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, const char *bundle,
+                        const char *const *run_argv, int ntests, const sandbox_limits_t *lim,
+                        bool compile_phase, const char *build_dir, err_t **err)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/judge/in", bundle);
+    if (mkdir_p(path, 0755) < 0)
+        return err_errno(err, errno, "create %s", path);
+    snprintf(path, sizeof path, "%s/judge/code", bundle);
+    if (mkdir_p(path, 0755) < 0)
+        return err_errno(err, errno, "create %s", path);
+    /* Mount points for the driver and the build folder. */
+    snprintf(path, sizeof path, "%s/judge/build", bundle);
+    if (mkdir_p(path, 0755) < 0)
+        return err_errno(err, errno, "create %s", path);
+    /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
+     * below a private directory such as /root/.cache. */
+    snprintf(path, sizeof path, "%s/judge/driver", bundle);
+    if (copy_file(cfg->driver_path, path, 0755, err) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/judge/code/%s", bundle, job->lang->source_name);
+    if (write_file(path, job->code, job->code_len, 0644, err) < 0)
+        return -1;
+    for (int i = 0; i < ntests && !compile_phase; i++) {
+        snprintf(path, sizeof path, "%s/judge/in/%d", bundle, i);
+        if (write_file(path, job->inputs[i], job->input_lens[i], 0644, err) < 0)
+            return -1;
+    }
+    if (compile_phase) {
+        snprintf(path, sizeof path, "%s/judge/in/0", bundle);
+        if (write_file(path, "", 0, 0644, err) < 0)
+            return -1;
+    }
+
+    char *plan = NULL;
+    size_t plan_len = 0;
+    FILE *f = open_memstream(&plan, &plan_len);
+    fprintf(f, "tests=%d\ninteractive=%d\ncpu_ms=%d\nwall_ms=%d\nmemory_kib=%d\noutput_kib=%d\n",
+            ntests, job->interactive && !compile_phase, lim->cpu_ms, lim->wall_ms, lim->memory_kib,
+            lim->output_kib);
+    fprintf(f, "stderr_kib=%d\nworkdir=/tmp\n", compile_phase ? 256 : 64);
+    for (int i = 0; run_argv[i]; i++)
+        fprintf(f, "arg=%s\n", run_argv[i]);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/judge/plan", bundle);
+    int rc = write_file(path, plan, plan_len, 0644, err);
+    free(plan);
+    if (rc < 0)
+        return -1;
+
+    char rootfs[1024], judge[1100];
+    snprintf(rootfs, sizeof rootfs, "%s/%s", cfg->rootfs_dir, job->lang->rootfs);
+    snprintf(judge, sizeof judge, "%s/judge", bundle);
+    char real_rootfs[PATH_MAX];
+    if (realpath(rootfs, real_rootfs) == NULL)
+        return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
+                       "root filesystem %s is missing: run ./dojo rootfs", rootfs);
+    container_spec_t spec = {
+        .rootfs = real_rootfs,
+        .judge_dir = judge,
+        .build_dir = build_dir,
+        .build_rw = compile_phase,
+        .uid_base = cfg->host_uid_base + (unsigned)job->slot * 65536u,
+        .memory_bytes = ((long)lim->memory_kib + TMPFS_KIB + 16 * 1024 + 16 * 1024) * 1024L,
+        .pids = job->runtime == SANDBOX_RUNSC ? cfg->pids_limit * 4 : cfg->pids_limit,
+        .gvisor = job->runtime == SANDBOX_RUNSC,
+    };
+    json_t *config = build_config(&spec);
+    char *text = json_dumps(config, JSON_INDENT(1));
+    json_decref(config);
+    snprintf(path, sizeof path, "%s/config.json", bundle);
+    rc = write_file(path, text, strlen(text), 0600, err);
+    free(text);
+    return rc;
+}
+
+static void compile_output_collect(void *payload, const sandbox_record_t *r)
+{
+    sandbox_record_t *dst = payload;
+    *dst = *r;
+    /* Keep the compiler's words past the parser's next refill. */
+    size_t n = r->out_len + r->err_len;
+    char *copy = malloc(n + 1);
+    if (copy == NULL)
+        abort();
+    memcpy(copy, r->err, r->err_len);
+    memcpy(copy + r->err_len, r->out, r->out_len);
+    copy[n] = '\0';
+    dst->err = copy;
+    dst->err_len = n;
+    dst->out = NULL;
+    dst->out_len = 0;
+}
+
+int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
+                err_t **err)
+{
+    memset(out, 0, sizeof *out);
+    long started = now_ms();
+    char base[1024];
+    snprintf(base, sizeof base, "%s/bundles/%s", cfg->workdir, job->id);
+    if (mkdir_p(base, 0711) < 0)
+        return err_errno(err, errno, "create %s", base);
+    char build[1100];
+    snprintf(build, sizeof build, "%s/build", base);
+    unsigned uid = cfg->host_uid_base + (unsigned)job->slot * 65536u + SANDBOX_UID;
+    bool compiled = job->lang->compile_argv[0] != NULL;
+
+    if (compiled) {
+        if (mkdir_p(build, 0700) < 0 || chown(build, uid, uid) < 0) {
+            rm_rf(base);
+            return err_errno(err, errno, "prepare %s", build);
+        }
+        char bundle[1100], id[160];
+        snprintf(bundle, sizeof bundle, "%s/compile", base);
+        snprintf(id, sizeof id, "dojo-%s-c", job->id);
+        sandbox_limits_t lim = {.cpu_ms = job->lang->compile_wall_ms,
+                                .wall_ms = job->lang->compile_wall_ms,
+                                .memory_kib = job->lang->compile_memory_kib,
+                                .output_kib = 64};
+        sandbox_job_t cj = *job;
+        sandbox_record_t rec;
+        memset(&rec, 0, sizeof rec);
+        cj.interactive = false;
+        cj.on_record = compile_output_collect;
+        cj.on_chunk = NULL;
+        cj.payload = &rec;
+        if (write_bundle(cfg, &cj, bundle, (const char *const *)job->lang->compile_argv, 1, &lim,
+                         true, build, err) < 0) {
+            rm_rf(base);
+            return err_wrap(err, "compile bundle");
+        }
+        parser_t parser = {0};
+        phase_t ph = {id, bundle, now_ms() + lim.wall_ms + STARTUP_MS};
+        sandbox_outcome_t co;
+        memset(&co, 0, sizeof co);
+        int rc = run_container(cfg, &cj, &ph, -1, &parser, &co, err);
+        free(parser.buf);
+        sandbox_wait_cleanups(); /* the build folder must be complete before use */
+        if (rc < 0) {
+            free((char *)rec.err);
+            rm_rf(base);
+            return err_wrap(err, "compile");
+        }
+        bool ok = co.end == SANDBOX_DONE && co.tests_reported == 1 &&
+                  !strcmp(rec.status, "OK") && rec.exit_code == 0;
+        if (job->on_compile)
+            job->on_compile(job->payload, ok, rec.err ? rec.err : co.runtime_error,
+                            rec.err ? rec.err_len : strlen(co.runtime_error));
+        free((char *)rec.err);
+        if (!ok) {
+            out->end = co.end == SANDBOX_CANCELLED ? SANDBOX_CANCELLED : SANDBOX_COMPILE_ERROR;
+            out->total_wall_ms = now_ms() - started;
+            rm_rf(base);
+            return 0;
+        }
+    }
+
+    char bundle[1100], id[160];
+    snprintf(bundle, sizeof bundle, "%s/run", base);
+    snprintf(id, sizeof id, "dojo-%s", job->id);
+    int ntests = job->interactive ? 1 : job->ntests;
+    if (write_bundle(cfg, job, bundle, (const char *const *)job->lang->run_argv, ntests,
+                     &job->limits, false, compiled ? build : NULL, err) < 0) {
+        rm_rf(base);
+        return err_wrap(err, "bundle");
+    }
+    parser_t parser = {0};
+    long budget = (long)ntests * (job->limits.wall_ms + 200) + STARTUP_MS;
+    phase_t ph = {id, bundle, now_ms() + budget};
+    int rc = run_container(cfg, job, &ph, job->interactive ? job->stdin_fd : -1, &parser, out,
+                           err);
+    free(parser.buf);
+    out->total_wall_ms = now_ms() - started;
+    /* The run bundle is removed by its clean-up; the rest now, unless the
+     * clean-up still needs the build folder (it does not: it is only
+     * mounted). */
+    if (compiled) {
+        char compile_dir[1100];
+        snprintf(compile_dir, sizeof compile_dir, "%s/compile", base);
+        rm_rf(compile_dir);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Sweeping leftovers
+ * ------------------------------------------------------------------------ */
+
+int sandbox_sweep(const sandbox_config_t *cfg)
+{
+    int removed = 0;
+    for (int rt = 0; rt < 2; rt++) {
+        char state[1024];
+        state_dir(cfg, (sandbox_runtime_t)rt, state, sizeof state);
+        struct stat st;
+        if (stat(state, &st) < 0)
+            continue;
+        char list[16384];
+        const char *verb_crun[] = {"list", "-q", NULL};
+        const char *verb_runsc[] = {"list", "-quiet", NULL};
+        if (runtime_cmd(cfg, (sandbox_runtime_t)rt, rt == SANDBOX_RUNSC ? verb_runsc : verb_crun,
+                        list, sizeof list) != 0)
+            continue;
+        for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+            if (strncmp(line, "dojo-", 5) != 0)
+                continue;
+            container_destroy(cfg, (sandbox_runtime_t)rt, line);
+            removed++;
+        }
+    }
+    char bundles[1100];
+    snprintf(bundles, sizeof bundles, "%s/bundles", cfg->workdir);
+    rm_rf(bundles);
+    if (removed)
+        LOG_WARN("sandbox leftovers removed", "containers=%d", removed);
+    return removed;
+}

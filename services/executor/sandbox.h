@@ -1,0 +1,125 @@
+/* sandbox.h — running untrusted code in a throw-away OCI container.
+ *
+ * One container per submission (crun or runsc), many tests inside it: the
+ * static driver (driver/driver.c) is the container's first process and runs
+ * each test as its own child with the limits of the plan. Compilation, for
+ * compiled languages, runs in a container of its own first. Output is only
+ * collected here; comparing it with expected output happens elsewhere
+ * (checker.c), outside the sandbox.
+ *
+ * Always: no network, read-only root, small tmpfs for /tmp, no capabilities,
+ * no_new_privs, a seccomp deny list, an unprivileged uid that maps to no host
+ * user (a distinct range per slot), cgroup memory (no swap), pids and CPU
+ * limits, rlimits, masked /proc paths, and a wall clock enforced from here
+ * (the whole container is killed). Works on cgroup v1, v2 and hybrid hosts:
+ * on hybrid hosts crun runs in a private mount namespace without the cgroup2
+ * `unified` mount, which crun 1.8 refuses. */
+#ifndef DOJO_SANDBOX_H
+#define DOJO_SANDBOX_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "libcommon/err.h"
+
+typedef enum { SANDBOX_CRUN = 0, SANDBOX_RUNSC = 1 } sandbox_runtime_t;
+
+/** Process-wide settings (from the executor's configuration). */
+typedef struct sandbox_config {
+    const char *workdir;     /* bundles and runtime state live below it */
+    const char *rootfs_dir;  /* language root filesystems: <rootfs_dir>/<name> */
+    const char *driver_path; /* the static driver binary */
+    unsigned host_uid_base;  /* container uids map to base + slot * 65536 + uid */
+    int pids_limit;
+} sandbox_config_t;
+
+/** A language, as data (languages/<id>.json). */
+typedef struct sandbox_lang {
+    char id[32];
+    char rootfs[64];       /* directory name below rootfs_dir */
+    char source_name[64];  /* file the code is written to, e.g. "main.py" */
+    char *compile_argv[16]; /* NULL-terminated; empty = interpreted */
+    char *run_argv[16];     /* NULL-terminated */
+    int compile_wall_ms;
+    int compile_memory_kib;
+} sandbox_lang_t;
+
+/** Limits of each test. */
+typedef struct sandbox_limits {
+    int cpu_ms;
+    int wall_ms;
+    int memory_kib;
+    int output_kib;
+} sandbox_limits_t;
+
+/** What the driver reported for one test (buffers borrowed for the callback). */
+typedef struct sandbox_record {
+    int index;
+    char status[4]; /* OK SG TC TW OL XX (see driver.c) */
+    int exit_code;
+    int term_signal;
+    long cpu_ms;
+    long wall_ms;
+    long rss_kib;
+    const char *out;
+    size_t out_len;
+    const char *err;
+    size_t err_len;
+} sandbox_record_t;
+
+typedef struct sandbox_job {
+    sandbox_runtime_t runtime;
+    int slot;                 /* 0..N-1: which uid range to use */
+    const char *id;           /* unique, [a-z0-9-], used in names */
+    const sandbox_lang_t *lang;
+    const char *code;
+    size_t code_len;
+    int ntests;
+    const char *const *inputs; /* ntests inputs (tests mode) */
+    const size_t *input_lens;
+    bool interactive;          /* one run; stdin from stdin_fd, output streamed */
+    int stdin_fd;              /* interactive: read end the container's stdin comes from */
+    sandbox_limits_t limits;
+    atomic_bool *cancel;       /* set to stop at once (checked every few ms) */
+    void *payload;
+    void (*on_compile)(void *payload, bool ok, const char *output, size_t len);
+    void (*on_record)(void *payload, const sandbox_record_t *rec);
+    void (*on_chunk)(void *payload, char stream, const char *data, size_t len);
+} sandbox_job_t;
+
+/** How the whole run ended. */
+typedef enum {
+    SANDBOX_DONE = 0,      /* every test reported */
+    SANDBOX_COMPILE_ERROR, /* compilation failed; on_compile has the output */
+    SANDBOX_WALL_KILLED,   /* the overall wall clock ran out: container killed */
+    SANDBOX_CANCELLED,     /* *cancel was set */
+    SANDBOX_CRASHED,       /* the container died without finishing (e.g. OOM of the driver) */
+} sandbox_end_t;
+
+typedef struct sandbox_outcome {
+    sandbox_end_t end;
+    int tests_reported;
+    long total_wall_ms;
+    char runtime_error[512]; /* what the runtime said on stderr, if anything */
+} sandbox_outcome_t;
+
+/** Runs `job`: writes a bundle, starts the container, feeds records to the
+ * callbacks as they arrive, enforces the wall clock and cancellation, and
+ * removes the container and bundle. Errors (INTERNAL/UNAVAILABLE) mean the
+ * judge failed, never the learner's code. */
+int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
+                err_t **err);
+
+/** Removes containers and bundles left by an earlier executor process (run
+ * at start, before taking jobs). Returns how many containers it removed. */
+int sandbox_sweep(const sandbox_config_t *cfg);
+
+/** Waits until the background clean-ups of finished sandboxes are done
+ * (containers deleted, bundles removed): call before exiting. */
+void sandbox_wait_cleanups(void);
+
+/** Reads languages/<id>.json files of `dir` into `out` (up to `cap`). */
+int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count, err_t **err);
+
+#endif

@@ -1,0 +1,130 @@
+/* events.c — the per-submission event stream dojo:sub:{id}.
+ *
+ * Every event is one entry with one field, "event", holding a packed
+ * dojo.executor.v1.Event. Sequence numbers continue from whatever the stream
+ * already holds (the gateway's `queued`, an earlier attempt's events), so a
+ * reader can order and de-duplicate across attempts. The stream expires an
+ * hour (DOJO_EXECUTOR_EVENT_TTL) after its last write. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "executor.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
+{
+    exec_t *ex = job->ex;
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    cleanup_free uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        abort();
+    protobuf_c_message_pack(&ev->base, buf);
+
+    char key[128];
+    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)ex->cfg.event_ttl_s);
+    const char *xadd[] = {"XADD", key, "MAXLEN", "~", "10000", "*", "event", (const char *)buf};
+    size_t xadd_len[] = {4, strlen(key), 6, 1, 5, 1, 5, len};
+    const char *expire[] = {"EXPIRE", key, ttl};
+    kv_cmd_t cmds[] = {
+        {.argc = 8, .argv = xadd, .argvlen = xadd_len},
+        {.argc = 3, .argv = expire, .argvlen = NULL},
+    };
+    redisReply *replies[2] = {NULL, NULL};
+    if (kv_pipeline(ex->kv, cmds, 2, replies, err) < 0)
+        return err_wrap(err, "write event to %s", key);
+    freeReplyObject(replies[0]);
+    freeReplyObject(replies[1]);
+    return 0;
+}
+
+int exec_events_resume(exec_job_t *job, err_t **err)
+{
+    char key[128];
+    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command(job->ex->kv, &r, err, "XREVRANGE %s + - COUNT 1", key) < 0)
+        return err_wrap(err, "read last event of %s", key);
+    job->seq = 0;
+    /* [[id, [field, value, ...]]] */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return 0;
+    redisReply *entry = r->element[0];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return 0;
+    redisReply *fields = entry->element[1];
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        if (fields->element[i]->type != REDIS_REPLY_STRING ||
+            strcmp(fields->element[i]->str, "event") != 0)
+            continue;
+        redisReply *v = fields->element[i + 1];
+        Dojo__Executor__V1__Event *ev =
+            dojo__executor__v1__event__unpack(NULL, v->len, (const uint8_t *)v->str);
+        if (ev) {
+            job->seq = ev->seq;
+            dojo__executor__v1__event__free_unpacked(ev, NULL);
+        } else {
+            LOG_WARN("last event does not decode; continuing from its entry count",
+                     "submission=%s", job->submission_id);
+            cleanup_redis_reply redisReply *n = NULL;
+            if (kv_command(job->ex->kv, &n, err, "XLEN %s", key) == 0 &&
+                n->type == REDIS_REPLY_INTEGER)
+                job->seq = n->integer;
+            err_clear(err);
+        }
+        break;
+    }
+    return 0;
+}
+
+int exec_emit(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
+{
+    Dojo__Common__V1__Timestamp ts = DOJO__COMMON__V1__TIMESTAMP__INIT;
+    ts.unix_micros = exec_now_us();
+    ev->submission_id = job->submission_id;
+    ev->emitted_at = &ts;
+    ev->attempt = job->attempt;
+    pthread_mutex_lock(&job->ev_lock);
+    ev->seq = job->seq + 1;
+    int rc = job->sink(job, ev, err);
+    if (rc == 0)
+        job->seq++;
+    pthread_mutex_unlock(&job->ev_lock);
+    ev->emitted_at = NULL;
+    return rc;
+}
+
+int exec_emit_stored_result(exec_job_t *job, const Dojo__Gamification__V1__Submission *s,
+                            err_t **err)
+{
+    Dojo__Executor__V1__FinalResult fr = DOJO__EXECUTOR__V1__FINAL_RESULT__INIT;
+    fr.verdict = s->verdict;
+    fr.score = s->score;
+    fr.max_score = s->max_score;
+    fr.tests_total = (int32_t)s->n_tests;
+    for (size_t i = 0; i < s->n_tests; i++)
+        if (s->tests[i]->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC)
+            fr.tests_passed++;
+    fr.cpu_ms = s->cpu_ms;
+    fr.wall_ms = s->wall_ms;
+    fr.memory_kib = s->memory_kib;
+    fr.exit_code = 0;
+    char msg[EXEC_MESSAGE_MAX + 1];
+    if (s->n_tests)
+        snprintf(msg, sizeof msg, "%d/%d tests passed; %s (already judged)", fr.tests_passed,
+                 fr.tests_total, exec_verdict_phrase(s->verdict));
+    else
+        snprintf(msg, sizeof msg, "%s (already judged)", exec_verdict_phrase(s->verdict));
+    fr.message = msg;
+    fr.awards = s->awards;
+    fr.recorded = true;
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
+    ev.result = &fr;
+    return exec_emit(job, &ev, err);
+}

@@ -1,0 +1,299 @@
+/* executor.h — the executor service's shared state, and what each file of
+ * services/executor offers the others. Internal to services/executor.
+ *
+ *   queue.c    the Redis Stream consumer group: workers, reclaimer, dead letters
+ *   jobs.c     running one job (SUBMIT or RUN): bundle, sandbox, verdicts, recording
+ *   checker.c  output comparison and the verdict of a driver record (pure), and
+ *              the custom checker run through the sandbox
+ *   events.c   the per-submission event stream dojo:sub:{id}
+ *   admin.c    the gRPC admin service (GetStats, Drain, ListRunning, RunJob)
+ *   main.c     configuration, wiring and the command line
+ *
+ * The sandbox itself is sandbox.h/sandbox.c. */
+#ifndef DOJO_EXECUTOR_H
+#define DOJO_EXECUTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dojo/content/v1/content.pb-c.h"
+#include "dojo/executor/v1/executor.pb-c.h"
+#include "dojo/gamification/v1/gamification.pb-c.h"
+#include "libcommon/err.h"
+#include "libcommon/identity.h"
+#include "libcommon/kv.h"
+#include "libcommon/rpc.h"
+#include "services/executor/sandbox.h"
+
+/* Redis names of the queue contract (see executor.proto). */
+#define EXEC_JOBS_STREAM "dojo:jobs"
+#define EXEC_DEAD_STREAM "dojo:jobs:dead"
+#define EXEC_GROUP "executors"
+#define EXEC_SUB_PREFIX "dojo:sub:"
+#define EXEC_CTL_PREFIX "dojo:ctl:"
+
+/* Caps of what events carry (executor.proto). */
+#define EXEC_CHUNK_MAX (16 * 1024)
+#define EXEC_STDERR_CAP (64 * 1024)
+#define EXEC_COMPILE_OUTPUT_MAX (64 * 1024)
+#define EXEC_EXCERPT_MAX 1024
+#define EXEC_MESSAGE_MAX 200
+#define EXEC_MAX_LANGS 32
+
+typedef Dojo__Common__V1__Verdict exec_verdict_t;
+
+/* ------------------------------------------------------------------------
+ * Configuration (read once at start; see docs/operators.md)
+ * ------------------------------------------------------------------------ */
+typedef struct exec_config {
+    const char *addr;
+    const char *metrics_addr;
+    const char *redis_addr;
+    const char *auth_addr;
+    const char *content_addr;
+    const char *gamification_addr;
+    const char *service_key;
+    sandbox_runtime_t runtime;
+    const char *runtime_name; /* "crun" | "runsc" */
+    const char *workdir;
+    const char *rootfs_dir;
+    const char *languages_dir;
+    char driver_path[4096];
+    char executor_id[128];
+    int concurrency;        /* worker threads = Redis job slots */
+    int sync_slots;         /* extra slots for RunJob */
+    int64_t reclaim_idle_ms;
+    int max_attempts;
+    int64_t event_ttl_s;
+    int bundle_cache_size;
+    unsigned uid_base;
+    int pids_limit;
+} exec_config_t;
+
+typedef struct exec_bundle_cache exec_bundle_cache_t;
+typedef struct exec_job exec_job_t;
+typedef struct exec_queue exec_queue_t;
+
+/* The process: shared by every thread. */
+typedef struct exec {
+    exec_config_t cfg;
+    sandbox_config_t sandbox;
+    sandbox_lang_t langs[EXEC_MAX_LANGS];
+    int nlangs;
+    kv_pool_t *kv;       /* short commands */
+    kv_pool_t *kv_block; /* blocking reads (XREADGROUP/XREAD BLOCK) */
+    identity_verifier_t *ids;
+    rpc_channel_t *content;
+    rpc_channel_t *game;
+    rpc_server_t *server;
+    exec_bundle_cache_t *bundles;
+    exec_queue_t *queue;
+
+    pthread_mutex_t lock; /* guards running list and slots */
+    exec_job_t *running;  /* oldest first */
+    bool *slot_busy;      /* concurrency + sync_slots */
+
+    atomic_bool draining; /* Drain: no new jobs */
+    atomic_bool stopping; /* SIGTERM: workers exit after their job */
+    atomic_int jobs_running;
+    atomic_llong jobs_done;
+    atomic_llong jobs_failed;
+    int64_t started_us;
+} exec_t;
+
+/** Reads every DOJO_* variable the executor uses; exits naming a bad one. */
+void exec_config_load(exec_config_t *cfg, const char *argv0);
+
+/** Wall clock in microseconds since the epoch; monotonic milliseconds. */
+int64_t exec_now_us(void);
+int64_t exec_mono_ms(void);
+
+/** The language with this id, or NULL. Borrowed from `ex`. */
+const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id);
+
+/* ------------------------------------------------------------------------
+ * Verdicts and checkers (checker.c). Pure functions unless said otherwise.
+ * ------------------------------------------------------------------------ */
+
+/** The checker of a bundle, resolved (kind never UNSPECIFIED, tolerances
+ * defaulted). Strings borrowed from the bundle. */
+typedef struct exec_checker {
+    Dojo__Content__V1__CheckerKind kind;
+    double abs_tol;
+    double rel_tol;
+    const char *custom_language;
+    const char *custom_source;
+} exec_checker_t;
+
+void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_t *out);
+
+/** Compares actual output with expected output by `kind` (not CUSTOM).
+ * Returns true when they match; otherwise writes a short explanation to
+ * `msg` (which may quote a few bytes of both: only for visible tests). */
+bool checker_compare(const exec_checker_t *ck, const char *expected, size_t elen,
+                     const char *actual, size_t alen, char *msg, size_t cap);
+
+/** The verdict a driver record means before comparing output: VERDICT_AC
+ * when the program ran cleanly (exit 0, within limits: compare its output),
+ * otherwise TLE, MLE, OLE, RE or IE with a message for the learner in `msg`
+ * ("killed by signal 11 (SIGSEGV)", "exit code 3"). */
+exec_verdict_t exec_verdict_of_record(const sandbox_record_t *rec, const sandbox_limits_t *lim,
+                                      char *msg, size_t cap);
+
+/** Short upper-case name: "AC", "WA", ... ("?" for unknown). Static. */
+const char *exec_verdict_name(exec_verdict_t v);
+/** A phrase for messages: "wrong answer", "time limit exceeded". Static. */
+const char *exec_verdict_phrase(exec_verdict_t v);
+
+/** `len` bytes of `s` as valid UTF-8 (invalid sequences → U+FFFD), at most
+ * `max` bytes, cut at a character boundary. New string: free it. */
+char *exec_utf8_clean(const char *s, size_t len, size_t max);
+
+/** The input bundle a custom checker reads from stdin (the wrapper turns it
+ * into three files): "DOJOCHK1 <src> <in> <exp> <act>\n" then the four byte
+ * strings. New buffer in *out (free it). */
+void checker_bundle(const char *src, size_t slen, const char *in, size_t ilen, const char *exp,
+                    size_t elen, const char *act, size_t alen, char **out, size_t *out_len);
+
+/** One test for a custom checker: borrowed buffers. */
+typedef struct checker_case {
+    const char *input;
+    size_t input_len;
+    const char *expected;
+    size_t expected_len;
+    const char *actual;
+    size_t actual_len;
+    /* results */
+    exec_verdict_t verdict; /* AC, WA or IE */
+    char message[EXEC_MESSAGE_MAX + 1];
+} checker_case_t;
+
+/** Runs the author's checker program (content.proto CustomChecker: called
+ * with INPUT EXPECTED ACTUAL file paths; exit 0 accepted, 1 wrong; the
+ * Kattis codes 42/43 are accepted as well; anything else IE) over `n` cases
+ * in one sandbox (slot `slot`), filling each case's verdict and message.
+ * Fails (UNAVAILABLE/INTERNAL) only when the judge itself failed; a checker
+ * that does not compile or crashes gives IE verdicts. */
+int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                       const sandbox_lang_t *lang, const char *source, checker_case_t *cases,
+                       int n, atomic_bool *cancel, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Jobs (jobs.c)
+ * ------------------------------------------------------------------------ */
+
+/** Where a job's events go: the Redis stream, or a RunJob call. */
+typedef int (*exec_sink_fn)(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
+
+struct exec_job {
+    exec_t *ex;
+    const Dojo__Executor__V1__Job *job; /* borrowed for the run */
+    char submission_id[64];
+    char entry_id[64]; /* dojo:jobs entry; "" for RunJob */
+    int attempt;
+    int slot;
+    bool synchronous;
+    bool record; /* call Gamification.RecordResult */
+    const Dojo__Content__V1__JudgeBundle *given_bundle; /* RunJob: not cached */
+
+    exec_sink_fn sink;
+    void *sink_payload;
+    pthread_mutex_t ev_lock;
+    int64_t seq; /* last seq written */
+
+    atomic_bool cancel;
+    atomic_bool done;
+    atomic_int stage; /* Dojo__Executor__V1__JobStage */
+    atomic_int tests_done;
+    int tests_total;
+    int64_t started_us;
+
+    /* standard input of a RUN: the write end of the pipe (control thread) */
+    int stdin_w;
+    int stdin_r;
+
+    exec_job_t *prev, *next; /* ex->running */
+};
+
+/** What became of a job. */
+typedef enum {
+    EXEC_JOB_FINISHED = 0, /* final event written (and recorded if wanted): ack */
+    EXEC_JOB_RETRY,        /* judge-side failure: leave unacknowledged */
+    EXEC_JOB_GIVE_UP,      /* permanent failure: dead-letter, IE, ack */
+} exec_job_end_t;
+
+/** Runs a job to its end: started event, sandbox, test results, recording,
+ * final event. `reason` (cap 256) explains RETRY and GIVE_UP. */
+exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap);
+
+/** Ends a job that is given up: IE final event (after JobError), and an IE
+ * RecordResult when the submission exists. Best effort. */
+void exec_job_fail(exec_job_t *j, const char *public_msg);
+
+/** Initialises/destroys a job context (locks, pipe fds at -1). */
+void exec_job_init(exec_job_t *j, exec_t *ex, const Dojo__Executor__V1__Job *job);
+void exec_job_destroy(exec_job_t *j);
+
+/** Registers a job as running (ListRunning, counters) / removes it. */
+void exec_running_add(exec_t *ex, exec_job_t *j);
+void exec_running_remove(exec_t *ex, exec_job_t *j);
+
+/** A free sandbox slot in [from, to), or -1. Release with exec_slot_release. */
+int exec_slot_take(exec_t *ex, int from, int to);
+void exec_slot_release(exec_t *ex, int slot);
+
+/* Judge bundles, cached by (slug, version). */
+int exec_bundles_open(exec_bundle_cache_t **out, int capacity);
+void exec_bundles_close(exec_bundle_cache_t *c);
+/** The bundle of (slug, version), fetched from content on a miss. *out is
+ * a reference: exec_bundle_release it. NOT_FOUND for an unknown version,
+ * UNAVAILABLE when content cannot be reached. */
+int exec_bundle_get(exec_t *ex, const char *slug, int version,
+                    const Dojo__Content__V1__JudgeBundle **out, err_t **err);
+void exec_bundle_release(exec_t *ex, const Dojo__Content__V1__JudgeBundle *b);
+
+/* ------------------------------------------------------------------------
+ * Events (events.c)
+ * ------------------------------------------------------------------------ */
+
+/** The Redis sink: XADD dojo:sub:{id} MAXLEN ~ 10000 * event <bytes>, then
+ * EXPIRE. */
+int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
+
+/** Reads the highest seq already in dojo:sub:{id} (0 when empty) into
+ * job->seq, so this attempt continues after it. */
+int exec_events_resume(exec_job_t *job, err_t **err);
+
+/** Fills submission_id, seq, emitted_at and attempt of `ev` and writes it
+ * through the job's sink. Thread-safe per job. */
+int exec_emit(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
+
+/** Builds the FinalResult of an already finished submission (its stored
+ * result) and writes it. */
+int exec_emit_stored_result(exec_job_t *job, const Dojo__Gamification__V1__Submission *s,
+                            err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Queue (queue.c)
+ * ------------------------------------------------------------------------ */
+
+/** Creates the consumer group (BUSYGROUP is fine). */
+int exec_queue_init(exec_t *ex, err_t **err);
+/** Starts the worker threads and the reclaimer. */
+int exec_queue_start(exec_t *ex, err_t **err);
+/** Asks every thread to stop after its current job and waits for them. */
+void exec_queue_stop(exec_t *ex);
+/** pending (XPENDING) and lag (XINFO GROUPS; -1 unknown) of the group. */
+int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err);
+/** Registers the queue depth gauge refresh (metrics_on_scrape). */
+void exec_queue_metrics(exec_t *ex);
+
+/* ------------------------------------------------------------------------
+ * Admin service (admin.c)
+ * ------------------------------------------------------------------------ */
+extern const rpc_handler_t exec_admin_handlers[];
+
+#endif

@@ -1,0 +1,545 @@
+/* queue.c — the job stream dojo:jobs and its consumer group "executors".
+ *
+ * N worker threads, each with a sandbox slot of its own, take one entry at
+ * a time (XREADGROUP ... COUNT 1 BLOCK 2000) and acknowledge it only once
+ * the result is recorded and the final event written. A reclaimer thread
+ * takes over entries of dead executors (XAUTOCLAIM after
+ * DOJO_EXECUTOR_RECLAIM_IDLE), but only as many as it has idle workers for,
+ * and keeps this executor's running entries fresh (XCLAIM ... JUSTID, which
+ * resets their idle time) so that a long job is never stolen from a live
+ * executor. An entry delivered more than DOJO_EXECUTOR_MAX_ATTEMPTS times
+ * goes to dojo:jobs:dead, its learner gets an internal-error verdict, and it
+ * is acknowledged: a submission is never stuck "in queue". */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "executor.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+#include "libcommon/metrics.h"
+
+/* An entry taken over by the reclaimer, waiting for a worker. */
+typedef struct claimed {
+    char id[64];
+    char *payload;
+    size_t len;
+    int deliveries;
+    struct claimed *next;
+} claimed_t;
+
+typedef struct worker {
+    exec_t *ex;
+    int slot;
+    pthread_t thread;
+    atomic_bool busy;
+    char entry[64]; /* being processed (heartbeat), "" when none */
+    pthread_mutex_t entry_lock;
+} worker_t;
+
+struct exec_queue {
+    worker_t *workers;
+    int nworkers;
+    pthread_t reclaimer;
+    bool reclaimer_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    claimed_t *claimed; /* FIFO */
+    int nclaimed;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static bool should_stop(exec_t *ex)
+{
+    return atomic_load(&ex->stopping) || (ex->server && rpc_server_draining(ex->server));
+}
+
+int exec_queue_init(exec_t *ex, err_t **err)
+{
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command(ex->kv, &r, err, "XGROUP CREATE %s %s $ MKSTREAM", EXEC_JOBS_STREAM,
+                   EXEC_GROUP) < 0) {
+        if ((*err)->code != GRPC_STATUS_ALREADY_EXISTS)
+            return err_wrap(err, "create consumer group");
+        err_clear(err);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * One entry
+ * ------------------------------------------------------------------------ */
+
+static int ack(exec_t *ex, const char *id, err_t **err)
+{
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command(ex->kv, &r, err, "XACK %s %s %s", EXEC_JOBS_STREAM, EXEC_GROUP, id) < 0)
+        return err_wrap(err, "ack %s", id);
+    return 0;
+}
+
+static int dead_letter(exec_t *ex, const char *id, const char *payload, size_t len,
+                       const char *reason, int deliveries, err_t **err)
+{
+    cleanup_redis_reply redisReply *r = NULL;
+    char n[16];
+    snprintf(n, sizeof n, "%d", deliveries);
+    if (kv_command(ex->kv, &r, err,
+                   "XADD %s MAXLEN ~ 100000 * job %b reason %s entry %s executor %s deliveries %s",
+                   EXEC_DEAD_STREAM, payload, len, reason, id, ex->cfg.executor_id, n) < 0)
+        return err_wrap(err, "dead-letter %s", id);
+    metrics_counter_add("dojo_executor_dead_letters_total", "", 1);
+    return 0;
+}
+
+/* Gives up on an entry: dead letter, IE for the learner, ack. */
+static void give_up(exec_t *ex, exec_job_t *j, const char *id, const char *payload, size_t len,
+                    int deliveries, const char *reason, const char *public_msg)
+{
+    cleanup_err err_t *err = NULL;
+    LOG_WARN("giving up on a job", "entry=%s submission=%s deliveries=%d reason=\"%s\"", id,
+             j ? j->submission_id : "?", deliveries, log_esc(reason));
+    if (dead_letter(ex, id, payload, len, reason, deliveries, &err) < 0) {
+        LOG_ERROR("dead letter failed; leaving the entry pending", "entry=%s error=\"%s\"", id,
+                  log_esc(err->msg));
+        return;
+    }
+    if (j) {
+        if (j->seq == 0) {
+            err_t *e2 = NULL;
+            if (exec_events_resume(j, &e2) < 0)
+                err_free(e2);
+        }
+        exec_job_fail(j, public_msg);
+    }
+    if (ack(ex, id, &err) < 0)
+        LOG_ERROR("ack failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
+}
+
+/* Delivery count of one pending entry (XPENDING key group id id 1). */
+static int deliveries_of(exec_t *ex, const char *id)
+{
+    cleanup_redis_reply redisReply *r = NULL;
+    cleanup_err err_t *err = NULL;
+    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", EXEC_JOBS_STREAM, EXEC_GROUP, id,
+                   id) < 0)
+        return 1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4 &&
+        r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+        return (int)r->element[0]->element[3]->integer;
+    return 1;
+}
+
+static void process_entry(worker_t *w, const char *id, const char *payload, size_t len,
+                          int deliveries)
+{
+    exec_t *ex = w->ex;
+    Dojo__Executor__V1__Job *job =
+        dojo__executor__v1__job__unpack(NULL, len, (const uint8_t *)payload);
+    if (!job || !job->submission_id || !job->submission_id[0]) {
+        give_up(ex, NULL, id, payload, len, deliveries, "the job does not decode", "");
+        if (job)
+            dojo__executor__v1__job__free_unpacked(job, NULL);
+        return;
+    }
+    exec_job_t j;
+    exec_job_init(&j, ex, job);
+    snprintf(j.entry_id, sizeof j.entry_id, "%s", id);
+    if (deliveries > j.attempt)
+        j.attempt = deliveries;
+    j.slot = w->slot;
+    log_set_context("job", job->request_id, job->user_id);
+
+    if (j.attempt > ex->cfg.max_attempts) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "delivered %d times (limit %d)", j.attempt,
+                 ex->cfg.max_attempts);
+        give_up(ex, &j, id, payload, len, deliveries, reason,
+                "the judge failed repeatedly on this submission");
+    } else {
+        pthread_mutex_lock(&w->entry_lock);
+        snprintf(w->entry, sizeof w->entry, "%s", id);
+        pthread_mutex_unlock(&w->entry_lock);
+        exec_running_add(ex, &j);
+        LOG_INFO("job started", "entry=%s submission=%s kind=%d attempt=%d slot=%d", id,
+                 j.submission_id, (int)job->kind, j.attempt, j.slot);
+        char reason[256];
+        exec_job_end_t end = exec_job_run(&j, reason, sizeof reason);
+        exec_running_remove(ex, &j);
+        pthread_mutex_lock(&w->entry_lock);
+        w->entry[0] = '\0'; /* no more heartbeats: a RETRY entry goes idle */
+        pthread_mutex_unlock(&w->entry_lock);
+        cleanup_err err_t *err = NULL;
+        switch (end) {
+        case EXEC_JOB_FINISHED:
+            if (ack(ex, id, &err) < 0)
+                LOG_ERROR("ack failed; the job will be re-published", "entry=%s error=\"%s\"", id,
+                          log_esc(err->msg));
+            break;
+        case EXEC_JOB_GIVE_UP:
+            give_up(ex, &j, id, payload, len, deliveries, reason,
+                    "this submission cannot be judged");
+            break;
+        case EXEC_JOB_RETRY:
+            if (j.attempt >= ex->cfg.max_attempts) {
+                char why[300];
+                snprintf(why, sizeof why, "attempt %d failed: %s", j.attempt, reason);
+                give_up(ex, &j, id, payload, len, deliveries, why,
+                        "the judge failed repeatedly on this submission");
+            } else {
+                LOG_WARN("job failed on the judge's side; left for another attempt",
+                         "entry=%s submission=%s attempt=%d reason=\"%s\"", id, j.submission_id,
+                         j.attempt, log_esc(reason));
+                metrics_counter_add("dojo_executor_job_retries_total", "", 1);
+            }
+            break;
+        }
+    }
+    log_set_context(NULL, NULL, NULL);
+    exec_job_destroy(&j);
+    dojo__executor__v1__job__free_unpacked(job, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Workers
+ * ------------------------------------------------------------------------ */
+
+static claimed_t *take_claimed(exec_queue_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+    claimed_t *c = q->claimed;
+    if (c) {
+        q->claimed = c->next;
+        q->nclaimed--;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return c;
+}
+
+/* The first entry of an XREADGROUP/XAUTOCLAIM entry list element:
+ * [id, [field, value, ...]] → id and the "job" value. */
+static bool entry_fields(const redisReply *e, const char **id, const char **val, size_t *len)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
+        return false;
+    *id = e->element[0]->str;
+    *val = NULL;
+    *len = 0;
+    const redisReply *f = e->element[1];
+    if (f->type != REDIS_REPLY_ARRAY)
+        return true; /* deleted entry (nil fields) */
+    for (size_t k = 0; k + 1 < f->elements; k += 2) {
+        if (f->element[k]->type == REDIS_REPLY_STRING && !strcmp(f->element[k]->str, "job")) {
+            *val = f->element[k + 1]->str;
+            *len = f->element[k + 1]->len;
+        }
+    }
+    return true;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    exec_t *ex = w->ex;
+    exec_queue_t *q = ex->queue;
+    while (!should_stop(ex)) {
+        if (atomic_load(&ex->draining)) {
+            sleep_ms(200);
+            continue;
+        }
+        claimed_t *c = take_claimed(q);
+        if (c) {
+            atomic_store(&w->busy, true);
+            process_entry(w, c->id, c->payload, c->len, c->deliveries);
+            atomic_store(&w->busy, false);
+            free(c->payload);
+            free(c);
+            continue;
+        }
+        cleanup_redis_reply redisReply *r = NULL;
+        cleanup_err err_t *err = NULL;
+        if (kv_command(ex->kv_block, &r, &err,
+                       "XREADGROUP GROUP %s %s COUNT 1 BLOCK 2000 STREAMS %s >", EXEC_GROUP,
+                       ex->cfg.executor_id, EXEC_JOBS_STREAM) < 0) {
+            if (strstr(err->msg, "NOGROUP")) {
+                cleanup_err err_t *e2 = NULL;
+                if (exec_queue_init(ex, &e2) < 0)
+                    LOG_WARN("recreate group failed", "error=\"%s\"", log_esc(e2->msg));
+            } else {
+                LOG_WARN("reading jobs failed", "error=\"%s\"", log_esc(err->msg));
+            }
+            sleep_ms(500);
+            continue;
+        }
+        /* [[stream, [[id, [field, value]]]]] or nil */
+        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+            continue;
+        redisReply *s = r->element[0];
+        if (s->type != REDIS_REPLY_ARRAY || s->elements < 2 || s->element[1]->type != REDIS_REPLY_ARRAY)
+            continue;
+        for (size_t i = 0; i < s->element[1]->elements; i++) {
+            const char *id = NULL, *val = NULL;
+            size_t len = 0;
+            if (!entry_fields(s->element[1]->element[i], &id, &val, &len))
+                continue;
+            atomic_store(&w->busy, true);
+            process_entry(w, id, val ? val : "", len, 1);
+            atomic_store(&w->busy, false);
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Reclaimer and heartbeats
+ * ------------------------------------------------------------------------ */
+
+static void heartbeat(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    for (int i = 0; i < q->nworkers; i++) {
+        char id[64];
+        pthread_mutex_lock(&q->workers[i].entry_lock);
+        snprintf(id, sizeof id, "%s", q->workers[i].entry);
+        pthread_mutex_unlock(&q->workers[i].entry_lock);
+        if (!id[0])
+            continue;
+        cleanup_redis_reply redisReply *r = NULL;
+        cleanup_err err_t *err = NULL;
+        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID", EXEC_JOBS_STREAM,
+                       EXEC_GROUP, ex->cfg.executor_id, id) < 0)
+            LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
+    }
+}
+
+static int idle_workers(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    int idle = 0;
+    for (int i = 0; i < q->nworkers; i++)
+        if (!atomic_load(&q->workers[i].busy))
+            idle++;
+    pthread_mutex_lock(&q->lock);
+    idle -= q->nclaimed;
+    pthread_mutex_unlock(&q->lock);
+    return idle;
+}
+
+static void reclaim(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    int want = idle_workers(ex);
+    if (want <= 0 || atomic_load(&ex->draining))
+        return;
+    char idle[32], count[16];
+    snprintf(idle, sizeof idle, "%lld", (long long)ex->cfg.reclaim_idle_ms);
+    snprintf(count, sizeof count, "%d", want);
+    cleanup_redis_reply redisReply *r = NULL;
+    cleanup_err err_t *err = NULL;
+    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", EXEC_JOBS_STREAM,
+                   EXEC_GROUP, ex->cfg.executor_id, idle, count) < 0) {
+        if (!strstr(err->msg, "NOGROUP"))
+            LOG_WARN("reclaim failed", "error=\"%s\"", log_esc(err->msg));
+        return;
+    }
+    /* [next, [[id, [f, v]], ...], [deleted ids]] */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[1]->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i < r->element[1]->elements; i++) {
+        const char *id = NULL, *val = NULL;
+        size_t len = 0;
+        if (!entry_fields(r->element[1]->element[i], &id, &val, &len))
+            continue;
+        claimed_t *c = calloc(1, sizeof *c);
+        if (!c)
+            abort();
+        snprintf(c->id, sizeof c->id, "%s", id);
+        c->payload = malloc(len + 1);
+        if (!c->payload)
+            abort();
+        memcpy(c->payload, val ? val : "", len);
+        c->len = len;
+        c->deliveries = deliveries_of(ex, id);
+        LOG_INFO("job reclaimed", "entry=%s deliveries=%d", id, c->deliveries);
+        metrics_counter_add("dojo_executor_reclaimed_total", "", 1);
+        pthread_mutex_lock(&q->lock);
+        claimed_t **tail = &q->claimed;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = c;
+        q->nclaimed++;
+        pthread_mutex_unlock(&q->lock);
+    }
+    /* Entries deleted from the stream while pending: nothing to run. */
+    if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->element[2]->elements; i++) {
+            cleanup_err err_t *e2 = NULL;
+            if (ack(ex, r->element[2]->element[i]->str, &e2) < 0)
+                err_clear(&e2);
+        }
+    }
+}
+
+static void *reclaimer_main(void *arg)
+{
+    exec_t *ex = arg;
+    /* Heartbeats well inside the idle time; reclaim checks a few times per
+     * idle period (at least every 5 s, at most every 100 ms). */
+    int64_t period = ex->cfg.reclaim_idle_ms / 3;
+    if (period > 5000)
+        period = 5000;
+    if (period < 100)
+        period = 100;
+    int64_t next = 0;
+    while (!should_stop(ex)) {
+        int64_t now = exec_mono_ms();
+        if (now >= next) {
+            heartbeat(ex);
+            reclaim(ex);
+            next = now + period;
+        }
+        sleep_ms(50);
+    }
+    /* Keep heartbeats going while the workers finish their jobs. */
+    for (;;) {
+        bool any = false;
+        for (int i = 0; i < ex->queue->nworkers; i++)
+            if (atomic_load(&ex->queue->workers[i].busy))
+                any = true;
+        if (!any)
+            break;
+        int64_t now = exec_mono_ms();
+        if (now >= next) {
+            heartbeat(ex);
+            next = now + period;
+        }
+        sleep_ms(50);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Start, stop, depth
+ * ------------------------------------------------------------------------ */
+
+int exec_queue_start(exec_t *ex, err_t **err)
+{
+    exec_queue_t *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    q->nworkers = ex->cfg.concurrency;
+    q->workers = calloc((size_t)q->nworkers, sizeof *q->workers);
+    if (!q->workers)
+        abort();
+    ex->queue = q;
+    for (int i = 0; i < q->nworkers; i++) {
+        worker_t *w = &q->workers[i];
+        w->ex = ex;
+        w->slot = i;
+        atomic_init(&w->busy, false);
+        pthread_mutex_init(&w->entry_lock, NULL);
+        ex->slot_busy[i] = true; /* worker slots are never lent to RunJob */
+    }
+    for (int i = 0; i < q->nworkers; i++) {
+        if (pthread_create(&q->workers[i].thread, NULL, worker_main, &q->workers[i]) != 0) {
+            q->nworkers = i;
+            return err_errno(err, errno, "start worker %d", i);
+        }
+    }
+    if (pthread_create(&q->reclaimer, NULL, reclaimer_main, ex) != 0)
+        return err_errno(err, errno, "start reclaimer");
+    q->reclaimer_started = true;
+    return 0;
+}
+
+void exec_queue_stop(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    if (!q)
+        return;
+    atomic_store(&ex->stopping, true);
+    for (int i = 0; i < q->nworkers; i++)
+        pthread_join(q->workers[i].thread, NULL);
+    if (q->reclaimer_started)
+        pthread_join(q->reclaimer, NULL);
+    /* Claimed but not started: leave them pending; another executor (or our
+     * next start) reclaims them. */
+    for (claimed_t *c = q->claimed, *n; c; c = n) {
+        n = c->next;
+        free(c->payload);
+        free(c);
+    }
+    for (int i = 0; i < q->nworkers; i++)
+        pthread_mutex_destroy(&q->workers[i].entry_lock);
+    free(q->workers);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+    free(q);
+    ex->queue = NULL;
+}
+
+int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
+{
+    *pending = 0;
+    *lag = -1;
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command(ex->kv, &r, err, "XINFO GROUPS %s", EXEC_JOBS_STREAM) < 0) {
+        if (strstr((*err)->msg, "no such key")) {
+            err_clear(err);
+            *lag = 0;
+            return 0;
+        }
+        return err_wrap(err, "queue depth");
+    }
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *g = r->element[i];
+        bool ours = false;
+        int64_t p = 0, l = -1;
+        for (size_t k = 0; g->type == REDIS_REPLY_ARRAY && k + 1 < g->elements; k += 2) {
+            const char *name = g->element[k]->str;
+            redisReply *v = g->element[k + 1];
+            if (!name)
+                continue;
+            if (!strcmp(name, "name") && v->type == REDIS_REPLY_STRING && !strcmp(v->str, EXEC_GROUP))
+                ours = true;
+            else if (!strcmp(name, "pending") && v->type == REDIS_REPLY_INTEGER)
+                p = v->integer;
+            else if (!strcmp(name, "lag") && v->type == REDIS_REPLY_INTEGER)
+                l = v->integer;
+        }
+        if (ours) {
+            *pending = p;
+            *lag = l;
+        }
+    }
+    return 0;
+}
+
+static void depth_on_scrape(void *payload)
+{
+    exec_t *ex = payload;
+    int64_t pending, lag;
+    cleanup_err err_t *err = NULL;
+    if (exec_queue_depth(ex, &pending, &lag, &err) < 0) {
+        LOG_WARN("queue depth not read", "error=\"%s\"", log_esc(err->msg));
+        return;
+    }
+    metrics_gauge_set("dojo_executor_queue_pending", "", (double)pending);
+    metrics_gauge_set("dojo_executor_queue_lag", "", (double)lag);
+    metrics_gauge_set("dojo_executor_queue_depth", "", (double)(pending + (lag > 0 ? lag : 0)));
+    metrics_gauge_set("dojo_executor_jobs_running", "", atomic_load(&ex->jobs_running));
+    metrics_gauge_set("dojo_executor_draining", "", atomic_load(&ex->draining) ? 1 : 0);
+}
+
+void exec_queue_metrics(exec_t *ex) { metrics_on_scrape(depth_on_scrape, ex); }

@@ -1,0 +1,338 @@
+/* test_checker — the built-in checkers, the verdict of a driver record,
+ * UTF-8 cleaning, and how a custom checker's exit status becomes a verdict
+ * (sandbox_run is a stand-in here that plays the checker program). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "services/executor/executor.h"
+
+#define V(x) DOJO__COMMON__V1__VERDICT__VERDICT_##x
+#define K(x) DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_##x
+
+static exec_checker_t checker(Dojo__Content__V1__CheckerKind kind, double abs_tol, double rel_tol)
+{
+    Dojo__Content__V1__Checker c = DOJO__CONTENT__V1__CHECKER__INIT;
+    c.kind = kind;
+    c.abs_tol = abs_tol;
+    c.rel_tol = rel_tol;
+    exec_checker_t out;
+    exec_checker_from_bundle(&c, &out);
+    return out;
+}
+
+static bool same(exec_checker_t ck, const char *exp, const char *act, char *msg)
+{
+    return checker_compare(&ck, exp, strlen(exp), act, strlen(act), msg, 256);
+}
+
+/* ---- built-in checkers ------------------------------------------------- */
+
+static void test_exact_accepts_identical_bytes_only(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(EXACT), 0, 0);
+    assert_true(same(ck, "3\n", "3\n", msg));
+    assert_false(same(ck, "3\n", "3", msg));
+    assert_false(same(ck, "3\n", "3 \n", msg));
+    assert_false(same(ck, "1\n2\n", "1\n3\n", msg));
+    assert_non_null(strstr(msg, "line 2"));
+}
+
+static void test_unspecified_kind_means_ignore_trailing_whitespace(void **state)
+{
+    exec_checker_t ck = checker(K(UNSPECIFIED), 0, 0);
+    assert_int_equal(ck.kind, K(IGNORE_TRAILING_WS));
+}
+
+static void test_trailing_whitespace_and_blank_lines_are_ignored(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(IGNORE_TRAILING_WS), 0, 0);
+    assert_true(same(ck, "1 2\n3\n", "1 2   \n3\t\n\n\n", msg));
+    assert_true(same(ck, "1 2\n3\n", "1 2\r\n3", msg));
+    assert_true(same(ck, "", "\n \n", msg));
+    assert_true(same(ck, "a\n\nb\n", "a\n\nb", msg));
+}
+
+static void test_leading_and_inner_whitespace_still_matter(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(IGNORE_TRAILING_WS), 0, 0);
+    assert_false(same(ck, "1 2\n", " 1 2\n", msg));
+    assert_false(same(ck, "1 2\n", "1  2\n", msg));
+    assert_false(same(ck, "a\n\nb\n", "a\nb\n", msg));
+}
+
+static void test_wrong_line_message_quotes_both_lines(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(IGNORE_TRAILING_WS), 0, 0);
+    assert_false(same(ck, "1\n3\n", "1\n4\n", msg));
+    assert_string_equal(msg, "line 2: expected \"3\", got \"4\"");
+    assert_false(same(ck, "1\n3\n", "1\n", msg));
+    assert_string_equal(msg, "line 2: expected \"3\", got end of output");
+    assert_false(same(ck, "1\n", "1\n2\n", msg));
+    assert_string_equal(msg, "line 2: expected end of output, got \"2\"");
+}
+
+static void test_tokens_ignore_all_whitespace_layout(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(TOKENS), 0, 0);
+    assert_true(same(ck, "1 2 3\n", "1\n2\t\t3", msg));
+    assert_true(same(ck, "", "  \n", msg));
+    assert_false(same(ck, "1 2 3\n", "1 2\n", msg));
+    assert_string_equal(msg, "token 3: expected \"3\", got end of output");
+    assert_false(same(ck, "1.0\n", "1\n", msg));
+}
+
+static void test_float_accepts_within_absolute_tolerance(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(FLOAT), 1e-3, 0);
+    assert_true(same(ck, "0.5000\n", "0.5004\n", msg));
+    assert_false(same(ck, "0.5000\n", "0.5020\n", msg));
+    assert_non_null(strstr(msg, "token 1"));
+}
+
+static void test_float_accepts_within_relative_tolerance(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(FLOAT), 0, 1e-6);
+    assert_true(same(ck, "1000000000\n", "1000000100\n", msg));
+    assert_false(same(ck, "1000000000\n", "1000010000\n", msg));
+}
+
+static void test_float_default_tolerance_is_one_in_a_million(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(FLOAT), 0, 0);
+    assert_true(ck.abs_tol == 1e-6 && ck.rel_tol == 1e-6);
+    assert_true(same(ck, "3.14159265\n", "3.1415930\n", msg));
+    assert_false(same(ck, "3.14159265\n", "3.1416\n", msg));
+}
+
+static void test_float_compares_words_exactly_and_numbers_as_numbers(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(FLOAT), 1e-6, 0);
+    assert_true(same(ck, "YES 1.5e2\n", "YES 150.0000001\n", msg));
+    assert_false(same(ck, "YES 1\n", "yes 1\n", msg));
+    assert_false(same(ck, "1\n", "nan\n", msg));
+    assert_false(same(ck, "1\n", "0x1\n", msg));
+    assert_false(same(ck, "1 2\n", "1\n", msg));
+}
+
+/* ---- verdicts of driver records ---------------------------------------- */
+
+static const sandbox_limits_t LIM = {.cpu_ms = 1000, .wall_ms = 3000, .memory_kib = 65536,
+                                     .output_kib = 64};
+
+static exec_verdict_t verdict_of(const char *status, int code, int sig, long rss, const char *err,
+                                 char *msg)
+{
+    sandbox_record_t r = {0};
+    snprintf(r.status, sizeof r.status, "%s", status);
+    r.exit_code = code;
+    r.term_signal = sig;
+    r.rss_kib = rss;
+    r.err = err;
+    r.err_len = err ? strlen(err) : 0;
+    r.out = "";
+    return exec_verdict_of_record(&r, &LIM, msg, 256);
+}
+
+static void test_clean_exit_means_compare_the_output(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("OK", 0, 0, 1000, "", msg), V(AC));
+}
+
+static void test_cpu_and_wall_limits_are_tle(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("TC", -1, 9, 1000, "", msg), V(TLE));
+    assert_non_null(strstr(msg, "CPU"));
+    assert_int_equal(verdict_of("TW", -1, 9, 1000, "", msg), V(TLE));
+    assert_non_null(strstr(msg, "wall"));
+}
+
+static void test_output_limit_is_ole(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("OL", -1, 9, 1000, "", msg), V(OLE));
+}
+
+static void test_sigkill_near_the_memory_limit_is_mle(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("SG", -1, SIGKILL, 65000, "", msg), V(MLE));
+    assert_int_equal(verdict_of("SG", -1, SIGSEGV, 64000, "", msg), V(MLE));
+}
+
+static void test_sigkill_far_from_the_memory_limit_is_re_with_the_signal(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("SG", -1, SIGKILL, 1000, "", msg), V(RE));
+    assert_string_equal(msg, "killed by signal 9 (SIGKILL)");
+    assert_int_equal(verdict_of("SG", -1, SIGSEGV, 1000, "", msg), V(RE));
+    assert_string_equal(msg, "killed by signal 11 (SIGSEGV)");
+}
+
+static void test_python_memory_error_is_mle(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("OK", 1, 0, 30000, "Traceback ...\nMemoryError\n", msg), V(MLE));
+    assert_int_equal(verdict_of("OK", 1, 0, 30000, "Traceback\nValueError: x\n", msg), V(RE));
+}
+
+static void test_nonzero_exit_is_re_with_the_code(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("OK", 3, 0, 1000, "", msg), V(RE));
+    assert_string_equal(msg, "exit code 3");
+}
+
+static void test_a_program_that_could_not_start_is_ie(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("XX", -1, 0, 0, "", msg), V(IE));
+}
+
+/* ---- UTF-8 ------------------------------------------------------------- */
+
+static void test_invalid_utf8_becomes_replacement_characters(void **state)
+{
+    char *s = exec_utf8_clean("a\xff" "b", 3, 100);
+    assert_string_equal(s, "a\xef\xbf\xbd" "b");
+    free(s);
+}
+
+static void test_excerpts_are_cut_at_a_character_boundary(void **state)
+{
+    /* "é" is two bytes: a 3-byte cap keeps "aé" only if it fits. */
+    char *s = exec_utf8_clean("a\xc3\xa9\xc3\xa9", 5, 4);
+    assert_string_equal(s, "a\xc3\xa9");
+    free(s);
+}
+
+/* ---- custom checkers (sandbox_run played by this file) ----------------- */
+
+/* The stand-in "checker": reads the bundle of each input and exits with the
+ * status named by the actual output ("42", "0", "43", "1", "7" …), printing
+ * "note: <expected>" as its message. */
+static int fake_exit_for(const char *in, size_t len, char *expected, size_t cap)
+{
+    size_t l[4];
+    assert_int_equal(sscanf(in, "DOJOCHK1 %zu %zu %zu %zu", &l[0], &l[1], &l[2], &l[3]), 4);
+    const char *p = memchr(in, '\n', len) + 1;
+    assert_int_equal((size_t)(p - in) + l[0] + l[1] + l[2] + l[3], len);
+    p += l[0] + l[1];
+    snprintf(expected, cap, "%.*s", (int)l[2], p);
+    p += l[2];
+    return atoi(p);
+}
+
+int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
+                err_t **err)
+{
+    for (int i = 0; i < job->ntests; i++) {
+        char expected[64], note[128];
+        int code = fake_exit_for(job->inputs[i], job->input_lens[i], expected, sizeof expected);
+        snprintf(note, sizeof note, "note: %s\nsecond line", expected);
+        sandbox_record_t r = {.index = i, .exit_code = code, .out = note, .out_len = strlen(note),
+                              .err = "", .err_len = 0};
+        snprintf(r.status, sizeof r.status, "OK");
+        job->on_record(job->payload, &r);
+    }
+    out->end = SANDBOX_DONE;
+    out->tests_reported = job->ntests;
+    return 0;
+}
+
+static void test_custom_checker_exit_status_becomes_the_verdict(void **state)
+{
+    sandbox_lang_t py = {.id = "python3"};
+    const char *acts[] = {"0", "42", "1", "43", "2", "7"};
+    exec_verdict_t want[] = {V(AC), V(AC), V(WA), V(WA), V(IE), V(IE)};
+    checker_case_t cases[6];
+    memset(cases, 0, sizeof cases);
+    for (int i = 0; i < 6; i++) {
+        cases[i].input = "in";
+        cases[i].input_len = 2;
+        cases[i].expected = "exp";
+        cases[i].expected_len = 3;
+        cases[i].actual = acts[i];
+        cases[i].actual_len = strlen(acts[i]);
+    }
+    sandbox_config_t cfg = {0};
+    atomic_bool cancel = false;
+    err_t *err = NULL;
+    assert_int_equal(checker_run_custom(&cfg, SANDBOX_CRUN, 0, &py, "print(1)", cases, 6,
+                                        &cancel, &err),
+                     0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(cases[i].verdict, want[i]);
+    /* The first line of the checker's stdout is the message. */
+    assert_string_equal(cases[0].message, "note: exp");
+    assert_string_equal(cases[4].message, "the checker failed");
+}
+
+static void test_custom_checker_in_an_unsupported_language_is_ie(void **state)
+{
+    sandbox_lang_t other = {.id = "brainfuck"};
+    checker_case_t c = {.input = "", .expected = "", .actual = "0"};
+    c.actual_len = 1;
+    sandbox_config_t cfg = {0};
+    err_t *err = NULL;
+    assert_int_equal(checker_run_custom(&cfg, SANDBOX_CRUN, 0, &other, "x", &c, 1, NULL, &err), 0);
+    assert_int_equal(c.verdict, V(IE));
+}
+
+static void test_checker_bundle_carries_four_byte_strings(void **state)
+{
+    char *b = NULL;
+    size_t n = 0;
+    checker_bundle("src", 3, "in\0x", 4, "", 0, "act", 3, &b, &n);
+    assert_int_equal(n, strlen("DOJOCHK1 3 4 0 3\n") + 10);
+    assert_memory_equal(b, "DOJOCHK1 3 4 0 3\nsrcin\0xact", n);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_accepts_identical_bytes_only),
+        cmocka_unit_test(test_unspecified_kind_means_ignore_trailing_whitespace),
+        cmocka_unit_test(test_trailing_whitespace_and_blank_lines_are_ignored),
+        cmocka_unit_test(test_leading_and_inner_whitespace_still_matter),
+        cmocka_unit_test(test_wrong_line_message_quotes_both_lines),
+        cmocka_unit_test(test_tokens_ignore_all_whitespace_layout),
+        cmocka_unit_test(test_float_accepts_within_absolute_tolerance),
+        cmocka_unit_test(test_float_accepts_within_relative_tolerance),
+        cmocka_unit_test(test_float_default_tolerance_is_one_in_a_million),
+        cmocka_unit_test(test_float_compares_words_exactly_and_numbers_as_numbers),
+        cmocka_unit_test(test_clean_exit_means_compare_the_output),
+        cmocka_unit_test(test_cpu_and_wall_limits_are_tle),
+        cmocka_unit_test(test_output_limit_is_ole),
+        cmocka_unit_test(test_sigkill_near_the_memory_limit_is_mle),
+        cmocka_unit_test(test_sigkill_far_from_the_memory_limit_is_re_with_the_signal),
+        cmocka_unit_test(test_python_memory_error_is_mle),
+        cmocka_unit_test(test_nonzero_exit_is_re_with_the_code),
+        cmocka_unit_test(test_a_program_that_could_not_start_is_ie),
+        cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
+        cmocka_unit_test(test_excerpts_are_cut_at_a_character_boundary),
+        cmocka_unit_test(test_custom_checker_exit_status_becomes_the_verdict),
+        cmocka_unit_test(test_custom_checker_in_an_unsupported_language_is_ie),
+        cmocka_unit_test(test_checker_bundle_carries_four_byte_strings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

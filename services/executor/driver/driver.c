@@ -151,6 +151,32 @@ static void kill_leftovers(void)
     }
 }
 
+/* CPU time of a running process from /proc (user + system), or -1. The
+ * rlimit works in whole seconds; this lets us stop at the exact limit. */
+static long proc_cpu_ms(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (p == NULL)
+        return -1;
+    unsigned long utime = 0, stime = 0;
+    /* After ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt
+     * majflt cmajflt utime(14) stime(15). */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    long ticks = sysconf(_SC_CLK_TCK);
+    return (long)((utime + stime) * 1000 / (unsigned long)(ticks > 0 ? ticks : 100));
+}
+
 static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
 {
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
@@ -275,6 +301,10 @@ static void run_test(const plan_t *p, int index)
         }
         if (!exited && wait4(pid, &wstatus, WNOHANG, &ru) == pid)
             exited = true;
+        if (!exited && proc_cpu_ms(pid) > p->cpu_ms) {
+            status = "TC";
+            break;
+        }
         /* A background process may hold the pipes open after the test's
          * process ended: give it a moment, then stop reading. */
         if (exited && (out_open || err_open) && now_ms() - start > p->wall_ms / 2)

@@ -10,8 +10,9 @@
 DOJO_ROOTFS_DIR=${DOJO_EXECUTOR_ROOTFS_DIR:-$DOJO_ROOT/.dojo/rootfs}
 DOJO_ROOTFS_SUITE=bookworm
 DOJO_ROOTFS_MIRROR=${DOJO_ROOTFS_MIRROR:-http://deb.debian.org/debian}
-DOJO_ROOTFS_PACKAGES=python3-minimal,gcc,libc6-dev
-DOJO_ROOTFS_RECIPE="v1 $DOJO_ROOTFS_SUITE $DOJO_ROOTFS_PACKAGES"
+# python3 (not -minimal): learners expect the whole standard library.
+DOJO_ROOTFS_PACKAGES=python3,gcc,libc6-dev
+DOJO_ROOTFS_RECIPE="v2 $DOJO_ROOTFS_SUITE $DOJO_ROOTFS_PACKAGES"
 
 cmd_rootfs() {
   local dest=$DOJO_ROOTFS_DIR/debian stamp

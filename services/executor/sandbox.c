@@ -168,6 +168,12 @@ int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count
             snprintf(l->source_name, sizeof l->source_name, "%s", source);
             ok = argv_from_json(run, l->run_argv, 16) > 0 &&
                  (compile == NULL || argv_from_json(compile, l->compile_argv, 16) >= 0);
+            json_t *zy = json_object_get(j, "zygote");
+            const char *zsrc = json_string_value(json_object_get(j, "zygote_source"));
+            if (ok && json_is_array(zy) && zsrc && !strchr(zsrc, '/')) {
+                ok = argv_from_json(zy, l->zygote_argv, 16) > 0;
+                snprintf(l->zygote_source, sizeof l->zygote_source, "%s/%s", dir, zsrc);
+            }
             json_t *cw = json_object_get(j, "compile_wall_ms");
             json_t *cm = json_object_get(j, "compile_memory_kib");
             l->compile_wall_ms = json_is_integer(cw) ? (int)json_integer_value(cw) : 15000;
@@ -730,7 +736,17 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
     fprintf(f, "stderr_kib=%d\nworkdir=/tmp\n", compile_phase ? 256 : 64);
     for (int i = 0; run_argv[i]; i++)
         fprintf(f, "arg=%s\n", run_argv[i]);
+    bool zygote = !compile_phase && job->lang->zygote_argv[0] && job->lang->zygote_source[0];
+    for (int i = 0; zygote && job->lang->zygote_argv[i]; i++)
+        fprintf(f, "zarg=%s\n", job->lang->zygote_argv[i]);
     fclose(f);
+    if (zygote) {
+        snprintf(path, sizeof path, "%s/judge/zygote.py", bundle);
+        if (copy_file(job->lang->zygote_source, path, 0644, err) < 0) {
+            free(plan);
+            return -1;
+        }
+    }
     snprintf(path, sizeof path, "%s/judge/plan", bundle);
     int rc = write_file(path, plan, plan_len, 0644, err);
     free(plan);
@@ -781,6 +797,28 @@ static void compile_output_collect(void *payload, const sandbox_record_t *r)
     dst->out_len = 0;
 }
 
+/* gVisor's gofer opens the bundle and the root filesystem as an unprivileged
+ * user: every directory above them must let others through. Says which one
+ * does not, instead of runsc's "waiting for sandbox to start: EOF". */
+static int check_reachable(const char *path, err_t **err)
+{
+    char buf[PATH_MAX];
+    if (realpath(path, buf) == NULL)
+        return err_errno(err, errno, "resolve %s", path);
+    for (char *p = buf + strlen(buf);; p = strrchr(buf, '/')) {
+        *p = '\0';
+        const char *dir = buf[0] ? buf : "/";
+        struct stat st;
+        if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH))
+            return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
+                           "runsc needs %s reachable by other users (gVisor's gofer runs "
+                           "unprivileged), but %s has mode %04o",
+                           path, dir, (unsigned)(st.st_mode & 07777));
+        if (buf[0] == '\0' || strrchr(buf, '/') == NULL)
+            return 0;
+    }
+}
+
 int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
                 err_t **err)
 {
@@ -792,6 +830,12 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
         return err_errno(err, errno, "create %s", base);
     char build[1100];
     snprintf(build, sizeof build, "%s/build", base);
+    /* Others may pass through (not list) the work folder: gVisor's gofer. */
+    chmod(cfg->workdir, 0711);
+    if (job->runtime == SANDBOX_RUNSC && check_reachable(base, err) < 0) {
+        rm_rf(base);
+        return -1;
+    }
     unsigned uid = cfg->host_uid_base + (unsigned)job->slot * 65536u + SANDBOX_UID;
     bool compiled = job->lang->compile_argv[0] != NULL;
 

@@ -41,6 +41,8 @@ typedef struct sandbox_lang {
     char source_name[64];  /* file the code is written to, e.g. "main.py" */
     char *compile_argv[16]; /* NULL-terminated; empty = interpreted */
     char *run_argv[16];     /* NULL-terminated */
+    char *zygote_argv[16];  /* optional pre-warmed interpreter forking per test */
+    char zygote_source[512]; /* its script (copied to /judge/zygote.py), or "" */
     int compile_wall_ms;
     int compile_memory_kib;
 } sandbox_lang_t;

@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -50,8 +52,14 @@ typedef struct plan {
     long nofile;
     char *argv[MAX_ARGS + 1];
     int argc;
+    char *zargv[MAX_ARGS + 1]; /* a pre-warmed interpreter that forks per test */
+    int zargc;
     char *workdir;
 } plan_t;
+
+/* The zygote, when the language has one: its pid and our end of its socket. */
+static pid_t zygote_pid = -1;
+static int zygote_sock = -1;
 
 static void die(const char *what)
 {
@@ -107,6 +115,8 @@ static void read_plan(plan_t *p)
         char *v = eq + 1;
         if (!strcmp(line, "arg") && p->argc < MAX_ARGS)
             p->argv[p->argc++] = v;
+        else if (!strcmp(line, "zarg") && p->zargc < MAX_ARGS)
+            p->zargv[p->zargc++] = v;
         else if (!strcmp(line, "tests"))
             p->tests = atoi(v);
         else if (!strcmp(line, "interactive"))
@@ -127,6 +137,7 @@ static void read_plan(plan_t *p)
             p->workdir = v;
     }
     p->argv[p->argc] = NULL;
+    p->zargv[p->zargc] = NULL;
     if (p->argc == 0)
         die("plan has no arg= lines");
 }
@@ -136,20 +147,43 @@ static void read_plan(plan_t *p)
 static void kill_leftovers(void)
 {
     for (int round = 0; round < 50; round++) {
-        kill(-1, SIGKILL); /* every process we may signal, except ourselves */
-        int status;
         bool any = false;
-        while (waitpid(-1, &status, WNOHANG) > 0)
+        if (zygote_pid < 0) {
+            kill(-1, SIGKILL); /* every process we may signal, except ourselves */
+        } else {
+            /* Everything but us and the zygote. */
+            DIR *d = opendir("/proc");
+            struct dirent *e;
+            while (d && (e = readdir(d)) != NULL) {
+                pid_t pid = (pid_t)atoi(e->d_name);
+                if (pid > 1 && pid != zygote_pid && kill(pid, SIGKILL) == 0)
+                    any = true;
+            }
+            if (d)
+                closedir(d);
+        }
+        int status;
+        pid_t r;
+        while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
             any = true;
-        /* Stop once no child is left at all. */
-        if (waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD)
-            return;
+            if (r == zygote_pid) {
+                zygote_pid = -1;
+                close(zygote_sock);
+                zygote_sock = -1;
+            }
+        }
         if (!any) {
+            if (zygote_pid < 0 && waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD)
+                return;
+            if (zygote_pid >= 0)
+                return;
             struct timespec ts = {0, 2 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
 }
+
+static void child_limits(const plan_t *p);
 
 /* CPU time of a running process from /proc (user + system), or -1. The
  * rlimit works in whole seconds; this lets us stop at the exact limit. */
@@ -185,6 +219,17 @@ static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
     for (int fd = 3; fd < 1024; fd++)
         close(fd);
     setpgid(0, 0);
+    child_limits(p);
+    if (chdir(p->workdir) < 0)
+        _exit(127);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+                    "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", NULL};
+    execve(p->argv[0], p->argv, envp);
+    _exit(127);
+}
+
+static void child_limits(const plan_t *p)
+{
     /* Whole seconds only: SIGXCPU at the first second past the limit; the
      * exact check against cpu_ms happens after the test. */
     struct rlimit cpu = {(rlim_t)(p->cpu_ms + 999) / 1000, (rlim_t)(p->cpu_ms + 999) / 1000 + 1};
@@ -197,12 +242,112 @@ static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
     setrlimit(RLIMIT_FSIZE, &fsize);
     setrlimit(RLIMIT_NOFILE, &nofile);
     setrlimit(RLIMIT_CORE, &core);
-    if (chdir(p->workdir) < 0)
+}
+
+/* Starts the zygote with one end of a socket pair as its fd 3. */
+static void zygote_start(const plan_t *p)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    if (pid == 0) {
+        int devnull_in[2];
+        if (pipe(devnull_in) == 0) { /* stdin at EOF until a test's is given */
+            close(devnull_in[1]);
+            dup2(devnull_in[0], 0);
+        }
+        dup2(sv[1], 3);
+        for (int fd = 4; fd < 1024; fd++)
+            close(fd);
+        child_limits(p);
+        char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
+                        "PYTHONDONTWRITEBYTECODE=1", NULL};
+        execve(p->zargv[0], p->zargv, envp);
         _exit(127);
-    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-                    "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", NULL};
-    execve(p->argv[0], p->argv, envp);
-    _exit(127);
+    }
+    close(sv[1]);
+    zygote_pid = pid;
+    zygote_sock = sv[0];
+    /* Wait for "R": the interpreter's start must not count as a test's time. */
+    struct pollfd pfd = {zygote_sock, POLLIN, 0};
+    char r[2];
+    if (poll(&pfd, 1, 10000) != 1 || read(zygote_sock, r, 2) != 2 || r[0] != 'R') {
+        kill(zygote_pid, SIGKILL);
+        waitpid(zygote_pid, NULL, 0);
+        close(zygote_sock);
+        zygote_pid = -1;
+        zygote_sock = -1;
+    }
+}
+
+/* Hands one test to the zygote; returns the test's pid, or -1 when the
+ * zygote is gone (the caller then starts the test itself). */
+static pid_t zygote_launch(const plan_t *p, int in_fd, int out_fd, int err_fd)
+{
+    if (zygote_sock < 0)
+        return -1;
+    char msg[128];
+    int len = snprintf(msg, sizeof msg, "%ld %ld %ld %ld", (p->cpu_ms + 999) / 1000,
+                       p->memory_kib * 1024 * 2, p->output_kib * 1024, p->nofile);
+    int fds[3] = {in_fd, out_fd, err_fd};
+    char ctrl[CMSG_SPACE(sizeof fds)];
+    memset(ctrl, 0, sizeof ctrl);
+    struct iovec iov = {msg, (size_t)len};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctrl;
+    mh.msg_controllen = sizeof ctrl;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof fds);
+    memcpy(CMSG_DATA(c), fds, sizeof fds);
+    if (sendmsg(zygote_sock, &mh, MSG_NOSIGNAL) != len)
+        return -1;
+    char line[64];
+    size_t n = 0;
+    while (n < sizeof line - 1) { /* "P <pid>\n" */
+        ssize_t r = read(zygote_sock, line + n, 1);
+        if (r <= 0)
+            return -1;
+        if (line[n++] == '\n')
+            break;
+    }
+    line[n] = '\0';
+    int pid = 0;
+    return sscanf(line, "P %d", &pid) == 1 && pid > 1 ? (pid_t)pid : -1;
+}
+
+/* Reads the zygote's "X status user_ms sys_ms maxrss" for the test. */
+static bool zygote_result(int *wstatus, struct rusage *ru)
+{
+    char line[128];
+    size_t n = 0;
+    while (n < sizeof line - 1) {
+        ssize_t r = read(zygote_sock, line + n, 1);
+        if (r <= 0)
+            return false;
+        if (line[n++] == '\n')
+            break;
+    }
+    line[n] = '\0';
+    long user = 0, sys = 0, rss = 0;
+    if (sscanf(line, "X %d %ld %ld %ld", wstatus, &user, &sys, &rss) != 4)
+        return false;
+    memset(ru, 0, sizeof *ru);
+    ru->ru_utime.tv_sec = user / 1000;
+    ru->ru_utime.tv_usec = (user % 1000) * 1000;
+    ru->ru_stime.tv_sec = sys / 1000;
+    ru->ru_stime.tv_usec = (sys % 1000) * 1000;
+    ru->ru_maxrss = rss;
+    return true;
 }
 
 typedef struct stream {
@@ -256,11 +401,16 @@ static void run_test(const plan_t *p, int index)
         die("prepare test");
 
     long start = now_ms();
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0)
-        child_exec(p, in_fd, out_pipe[1], err_pipe[1]);
+    bool via_zygote = !p->interactive && zygote_sock >= 0;
+    pid_t pid = via_zygote ? zygote_launch(p, in_fd, out_pipe[1], err_pipe[1]) : -1;
+    if (pid < 0) {
+        via_zygote = false;
+        pid = fork();
+        if (pid < 0)
+            die("fork");
+        if (pid == 0)
+            child_exec(p, in_fd, out_pipe[1], err_pipe[1]);
+    }
     close(in_fd);
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -285,12 +435,13 @@ static void run_test(const plan_t *p, int index)
             status = "TW";
             break;
         }
-        struct pollfd fds[2] = {{out_open ? out.fd : -1, POLLIN, 0},
-                                {err_open ? err.fd : -1, POLLIN, 0}};
+        struct pollfd fds[3] = {{out_open ? out.fd : -1, POLLIN, 0},
+                                {err_open ? err.fd : -1, POLLIN, 0},
+                                {via_zygote && !exited ? zygote_sock : -1, POLLIN, 0}};
         /* With both pipes closed only the exit is left to see: look often. */
         int step = (out_open || err_open) ? 20 : 1;
         int timeout = (int)(left < step ? left : step);
-        poll(fds, 2, timeout);
+        poll(fds, 3, timeout);
         if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
             out_open = pump(&out, p->interactive);
         if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -299,8 +450,19 @@ static void run_test(const plan_t *p, int index)
             status = "OL";
             break;
         }
-        if (!exited && wait4(pid, &wstatus, WNOHANG, &ru) == pid)
+        if (via_zygote) {
+            if (!exited && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+                if (!zygote_result(&wstatus, &ru)) {
+                    /* The zygote died (the test may have killed it). */
+                    wstatus = SIGKILL;
+                    close(zygote_sock);
+                    zygote_sock = -1;
+                }
+                exited = true;
+            }
+        } else if (!exited && wait4(pid, &wstatus, WNOHANG, &ru) == pid) {
             exited = true;
+        }
         if (!exited && proc_cpu_ms(pid) > p->cpu_ms) {
             status = "TC";
             break;
@@ -314,7 +476,16 @@ static void run_test(const plan_t *p, int index)
     if (!exited) {
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
-        wait4(pid, &wstatus, 0, &ru);
+        if (via_zygote) {
+            if (zygote_sock < 0 || !zygote_result(&wstatus, &ru)) {
+                wstatus = SIGKILL;
+                if (zygote_sock >= 0)
+                    close(zygote_sock);
+                zygote_sock = -1;
+            }
+        } else {
+            wait4(pid, &wstatus, 0, &ru);
+        }
     }
     kill_leftovers();
     close(out.fd);
@@ -352,6 +523,8 @@ int main(void)
     read_plan(&plan);
     if (plan.interactive)
         plan.tests = 1;
+    else if (plan.zargc > 0)
+        zygote_start(&plan);
     for (int i = 0; i < plan.tests; i++)
         run_test(&plan, i);
     write_all(STDOUT_FILENO, "D\n", 2);

@@ -338,8 +338,12 @@ print(f"{d} does not divide {n} properly")
 sys.exit(1)
 '''
 
+# Ten tests (2 visible, 8 hidden): the benchmark's submission.
+BENCH_TESTS = [_t(f"t{i}", f"{i} {i * 7}\n", f"{i * 8}\n", hidden=i >= 2) for i in range(10)]
+
 TASKS = [
     _task("x-sum", SUM_TESTS, languages=("python3", "c")),
+    _task("x-bench10", BENCH_TESTS),
     _task("x-exact", [_t("a", "x\n", "x \n"), _t("b", "y\n", "y\n", hidden=True)],
           checker={"kind": "exact"}),
     _task("x-tokens", [_t("a", "", "1 2\n3\n")], checker={"kind": "tokens"}),

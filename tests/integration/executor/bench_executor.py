@@ -1,0 +1,154 @@
+"""The executor benchmark (issue 4, section 6). Not a test: it prints figures,
+and pytest only runs it when named (the file does not match test_*.py).
+
+    ./dojo bench
+or, with a PostgreSQL and a Redis of your own:
+    DOJO_TEST_PG_URL=postgresql://postgres@127.0.0.1:PORT/postgres \\
+    DOJO_TEST_REDIS_ADDR=127.0.0.1:PORT \\
+    /usr/bin/python3 -m pytest -s -q -p no:cacheprovider tests/integration/executor/bench_executor.py
+
+Figures, printed in one block:
+1. a bare `python3 -c pass` on the host, median of 20: the yardstick;
+2. per test case of a 10-test Python submission in one sandbox: the sandbox's
+   own wall time (bundle, container start, ten tests, records) divided by 10,
+   median of 10 runs of `executor sandbox-run`, for crun and runsc, and its
+   ratio to (1) (budget with crun: <= 0.6);
+3. dequeue -> recorded result: from the job's XADD to its final event (which
+   the executor writes after Gamification.RecordResult answered), one
+   submission at a time, p50/p99 (budget with crun: p50 <= 100 ms);
+4. saturation: two executors of two workers each, N submissions enqueued at
+   once, submissions per second from the first XADD to the last final event,
+   and a check that none was lost or recorded twice."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import execkit  # noqa: E402
+from conftest import new_submission  # noqa: E402
+
+CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def bare_python_ms(n=20):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def sandbox_per_test_ms(runtime, runs=10):
+    work = Path(tempfile.mkdtemp(prefix="bench-sb-"))
+    work.chmod(0o755)  # gVisor's gofer runs unprivileged: it must reach the bundles
+    code = work / "main.py"
+    code.write_text(CODE)
+    inputs = []
+    for i in range(10):
+        f = work / f"in{i}"
+        f.write_text(f"{i} {i * 7}\n")
+        inputs += ["--input", str(f)]
+    env = dict(os.environ, DOJO_EXECUTOR_ROOTFS_DIR=str(execkit.rootfs_dir()),
+               DOJO_EXECUTOR_WORKDIR=str(work / "w"),
+               DOJO_EXECUTOR_LANGUAGES_DIR=str(execkit.LANGUAGES_DIR), DOJO_LOG_LEVEL="warn")
+    walls = []
+    for _ in range(runs + 1):
+        out = subprocess.run([str(execkit.executor_binary()), "sandbox-run", "--runtime", runtime,
+                              "--language", "python3", "--code", str(code), *inputs],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+        end = lines[-1]
+        assert end.get("end") == "DONE", out
+        assert sum(1 for l in lines if l.get("verdict") == "OK") == 10, out
+        walls.append(end["wall_ms"])
+    return statistics.median(walls[1:]) / 10  # the first run warms caches
+
+
+def submit(stack, redis, slug="x-bench10"):
+    sid, user = new_submission(stack.gc, slug, CODE)
+    job = execkit.make_job(sid, user, slug, CODE)
+    return sid, job
+
+
+def dequeue_to_result_ms(stack, redis, n):
+    times = []
+    for _ in range(n):
+        sid, job = submit(stack, redis)
+        t = time.perf_counter()
+        execkit.enqueue(redis, job)
+        evs = execkit.wait_final(redis, sid, timeout=60)
+        times.append((time.perf_counter() - t) * 1000)
+        res = evs[-1].result
+        assert res.recorded and res.tests_passed == 10, [
+            (e.test_result.name, e.test_result.verdict, e.test_result.message)
+            for e in evs if e.WhichOneof("kind") == "test_result"]
+    return times
+
+
+def saturation(stack, redis, n):
+    subs = [submit(stack, redis) for _ in range(n)]
+    t = time.perf_counter()
+    for _, job in subs:
+        execkit.enqueue(redis, job)
+    for sid, _ in subs:
+        evs = execkit.wait_final(redis, sid, timeout=300)
+        results = [e for e in evs if e.WhichOneof("kind") == "result"]
+        assert len(results) == 1 and results[0].result.recorded, sid
+    elapsed = time.perf_counter() - t
+    assert execkit.pending_count(redis, wait=5) == 0
+    return n / elapsed
+
+
+def execkit_workdir_root(stack):
+    # The executors' folders live in the session's workdir, next to the
+    # content service's.
+    return Path(stack.content.workdir).parent
+
+
+def test_executor_benchmark(exec_stack, start_executor, redis):
+    lines = []
+    bare = bare_python_ms()
+    lines.append(f"bare `python3 -c pass` on the host (median of 20):  {bare:6.1f} ms")
+    for rt in ("crun", "runsc"):
+        per = sandbox_per_test_ms(rt)
+        lines.append(f"{rt:5} per test case, 10-test Python submission:   {per:6.1f} ms"
+                     f"   ratio {per / bare:4.2f} x bare python3")
+
+    for rt, n in (("crun", 50), ("runsc", 20)):
+        # gVisor's gofer is unprivileged: it must get through the session folder.
+        os.chmod(execkit_workdir_root(exec_stack), 0o711)
+        ex = start_executor(f"bench-{rt}", DOJO_EXECUTOR_RUNTIME=rt,
+                            DOJO_EXECUTOR_CONCURRENCY=2)
+        try:
+            times = dequeue_to_result_ms(exec_stack, redis, n)
+        except AssertionError:
+            print(ex.log_tail())
+            raise
+        lines.append(f"{rt:5} dequeue -> recorded result, 10 tests (n={n}): "
+                     f"p50 {pct(times, 0.5):6.1f} ms   p99 {pct(times, 0.99):6.1f} ms")
+        ex.stop()
+
+    a = start_executor("bench-sat-a", DOJO_EXECUTOR_CONCURRENCY=2)
+    b = start_executor("bench-sat-b", DOJO_EXECUTOR_CONCURRENCY=2)
+    n = int(os.environ.get("DOJO_BENCH_SUBMISSIONS", "200"))
+    rate = saturation(exec_stack, redis, n)
+    lines.append(f"crun  saturation, 2 executors x 2 workers, {n} x 10-test submissions: "
+                 f"{rate:5.1f} submissions/s, none lost, each recorded once")
+    a.stop()
+    b.stop()
+    print("\n\nexecutor benchmark (" + time.strftime("%Y-%m-%d") + f", {os.cpu_count()} cores)")
+    for line in lines:
+        print("  " + line)

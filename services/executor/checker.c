@@ -370,6 +370,13 @@ exec_verdict_t exec_verdict_of_record(const sandbox_record_t *rec, const sandbox
     /* Near the limit: the cgroup kills a little before the exact figure. */
     bool near_memory = lim->memory_kib > 0 && rec->rss_kib * 10 >= (long)lim->memory_kib * 9;
 
+    /* Over the limit is over the limit, however the program ended (the
+     * cgroup leaves headroom for the judge, not for the program). */
+    if (lim->memory_kib > 0 && rec->rss_kib > (long)lim->memory_kib &&
+        (strcmp(st, "OK") == 0 || strcmp(st, "SG") == 0)) {
+        snprintf(msg, cap, "memory limit exceeded (%d KiB)", lim->memory_kib);
+        return DOJO__COMMON__V1__VERDICT__VERDICT_MLE;
+    }
     if (!strcmp(st, "TC")) {
         snprintf(msg, cap, "CPU time limit exceeded (%d ms)", lim->cpu_ms);
         return DOJO__COMMON__V1__VERDICT__VERDICT_TLE;
@@ -609,7 +616,10 @@ int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, i
         .inputs = (const char *const *)inputs,
         .input_lens = lens,
         .stdin_fd = -1,
-        .limits = {.cpu_ms = 10000, .wall_ms = 20000, .memory_kib = 512 * 1024, .output_kib = 64},
+        .limits = {.cpu_ms = 10000, .wall_ms = 20000, .memory_kib = 512 * 1024,
+                   /* also its file-size limit: the checker writes the test's
+                    * input, expected and actual output (each up to 1 MiB+) */
+                   .output_kib = 16 * 1024},
         .cancel = cancel,
         .payload = &run,
         .on_compile = custom_on_compile,

@@ -403,6 +403,9 @@ static int cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err)
         sandbox_outcome_t out;
         memset(&out, 0, sizeof out);
         rc = sandbox_run(&cfg, &job, &out, err);
+        /* The container and bundle go away in the background: wait, so the
+         * command leaves nothing behind. */
+        sandbox_wait_cleanups();
         if (rc == 0) {
             json_t *o = json_object();
             json_object_set_new(o, "end", json_string(end_name(out.end)));

@@ -248,7 +248,7 @@ static json_t *build_config(const container_spec_t *c)
     static const char *const masked[] = {
         "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
         "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/sys/firmware", "/proc/sysrq-trigger", NULL};
+        "/sys/firmware", "/proc/sysrq-trigger", "/proc/config.gz", NULL};
     static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                            NULL};
     static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
@@ -265,8 +265,15 @@ static json_t *build_config(const container_spec_t *c)
         json_array_append_new(mounts, mount_entry("/judge/build", "bind", c->build_dir,
                                                   c->build_rw ? rw_bind : ro_bind));
 
-    json_t *caps = json_pack("{s:[], s:[], s:[], s:[], s:[]}", "bounding", "effective",
-                             "inheritable", "permitted", "ambient");
+    /* The driver (container root, an unprivileged host uid) keeps only what
+     * it needs to run tests as another user (and empty their bounding set)
+     * and to kill what they leave; tests drop to uid 1000 with every
+     * capability set empty. */
+    json_t *caps = json_pack(
+        "{s:[s,s,s,s], s:[s,s,s,s], s:[], s:[s,s,s,s], s:[]}", "bounding", "CAP_SETUID",
+        "CAP_SETGID", "CAP_KILL", "CAP_SETPCAP", "effective", "CAP_SETUID", "CAP_SETGID",
+        "CAP_KILL", "CAP_SETPCAP", "inheritable", "permitted", "CAP_SETUID", "CAP_SETGID",
+        "CAP_KILL", "CAP_SETPCAP", "ambient");
     json_t *rlimits = json_pack("[{s:s, s:I, s:I}, {s:s, s:I, s:I}, {s:s, s:I, s:I}]", "type",
                                 "RLIMIT_NOFILE", "hard", (json_int_t)256, "soft", (json_int_t)256,
                                 "type", "RLIMIT_CORE", "hard", (json_int_t)0, "soft",
@@ -274,12 +281,27 @@ static json_t *build_config(const container_spec_t *c)
                                 (json_int_t)(TMPFS_KIB * 1024L), "soft",
                                 (json_int_t)(TMPFS_KIB * 1024L));
     json_t *process = json_pack(
-        "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid",
-        SANDBOX_UID, "gid", SANDBOX_UID, "args", str_array(args), "env", str_array(env), "cwd",
+        "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid", 0,
+        "gid", 0, "args", str_array(args), "env", str_array(env), "cwd",
         "/tmp", "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
 
     json_t *syscalls = json_pack("[{s:o, s:s, s:i}]", "names", str_array(denied_syscalls),
                                  "action", "SCMP_ACT_ERRNO", "errnoRet", 1);
+    /* New namespaces by clone(2): one rule per flag, as the profile's default
+     * is to allow. clone3 hides its flags in memory: ENOSYS makes libc fall
+     * back to clone, where the rules apply. */
+    static const unsigned long ns_flags[] = {0x00020000UL /* NEWNS */, 0x02000000UL /* NEWCGROUP */,
+                                             0x04000000UL /* NEWUTS */, 0x08000000UL /* NEWIPC */,
+                                             0x10000000UL /* NEWUSER */, 0x20000000UL /* NEWPID */,
+                                             0x40000000UL /* NEWNET */, 0x00000080UL /* NEWTIME */};
+    for (size_t i = 0; i < sizeof ns_flags / sizeof ns_flags[0]; i++)
+        json_array_append_new(
+            syscalls, json_pack("{s:[s], s:s, s:i, s:[{s:i, s:I, s:I, s:s}]}", "names", "clone",
+                                "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0,
+                                "value", (json_int_t)ns_flags[i], "valueTwo",
+                                (json_int_t)ns_flags[i], "op", "SCMP_CMP_MASKED_EQ"));
+    json_array_append_new(syscalls, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
+                                              "SCMP_ACT_ERRNO", "errnoRet", 38));
     json_t *seccomp = json_pack("{s:s, s:[s,s,s], s:o}", "defaultAction", "SCMP_ACT_ALLOW",
                                 "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86",
                                 "SCMP_ARCH_X32", "syscalls", syscalls);
@@ -333,6 +355,7 @@ static int runtime_argv(const sandbox_config_t *cfg, sandbox_runtime_t rt, char 
         argv[n++] = state;
         argv[n++] = "--platform=ptrace";
         argv[n++] = "--network=none";
+        argv[n++] = "--oci-seccomp"; /* gVisor ignores the profile otherwise */
         /* Operators chasing a gVisor problem: DOJO_EXECUTOR_RUNSC_DEBUG_DIR. */
         static char debug_arg[1100];
         const char *debug_dir = getenv("DOJO_EXECUTOR_RUNSC_DEBUG_DIR");
@@ -440,7 +463,7 @@ typedef struct cleanup_job {
     pid_t pid;
     bool kill_first;
     char id[128];
-    char bundle[1024];
+    char bundle[1024]; /* removed with everything in it */
 } cleanup_job_t;
 
 static void *cleanup_main(void *arg)
@@ -597,7 +620,8 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
 typedef struct phase {
     const char *id;
     const char *bundle;
-    long deadline_ms; /* overall, monotonic */
+    long deadline_ms;        /* overall, monotonic */
+    const char *cleanup_dir; /* what to remove afterwards; NULL = the bundle */
 } phase_t;
 
 /* Runs the prepared bundle to its end. */
@@ -688,7 +712,8 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
                  parser->driver_error[0] ? "; " : "", rt_err);
     }
     out->tests_reported = parser->reported;
-    cleanup_later(cfg, job->runtime, pid, killed, ph->id, ph->bundle);
+    cleanup_later(cfg, job->runtime, pid, killed, ph->id,
+                  ph->cleanup_dir ? ph->cleanup_dir : ph->bundle);
     return 0;
 }
 
@@ -734,6 +759,9 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
             ntests, job->interactive && !compile_phase, lim->cpu_ms, lim->wall_ms, lim->memory_kib,
             lim->output_kib);
     fprintf(f, "stderr_kib=%d\nworkdir=/tmp\n", compile_phase ? 256 : 64);
+    /* gVisor needs more address space per thread; its cgroup gets the
+     * matching headroom below. */
+    fprintf(f, "as_extra_mib=%d\n", job->runtime == SANDBOX_RUNSC ? 768 : 256);
     for (int i = 0; run_argv[i]; i++)
         fprintf(f, "arg=%s\n", run_argv[i]);
     bool zygote = !compile_phase && job->lang->zygote_argv[0] && job->lang->zygote_source[0];
@@ -766,7 +794,10 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
         .build_dir = build_dir,
         .build_rw = compile_phase,
         .uid_base = cfg->host_uid_base + (unsigned)job->slot * 65536u,
-        .memory_bytes = ((long)lim->memory_kib + TMPFS_KIB + 16 * 1024 + 16 * 1024) * 1024L,
+        /* Headroom for the driver, /tmp (tmpfs counts) and, under gVisor,
+         * its own kernel: the program's limit is judged from its peak RSS. */
+        .memory_bytes = ((long)lim->memory_kib + TMPFS_KIB + 32 * 1024 +
+                         (job->runtime == SANDBOX_RUNSC ? 1024 * 1024 : 0)) * 1024L,
         .pids = job->runtime == SANDBOX_RUNSC ? cfg->pids_limit * 4 : cfg->pids_limit,
         .gvisor = job->runtime == SANDBOX_RUNSC,
     };
@@ -864,7 +895,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
             return err_wrap(err, "compile bundle");
         }
         parser_t parser = {0};
-        phase_t ph = {id, bundle, now_ms() + lim.wall_ms + STARTUP_MS};
+        phase_t ph = {id, bundle, now_ms() + lim.wall_ms + STARTUP_MS, NULL};
         sandbox_outcome_t co;
         memset(&co, 0, sizeof co);
         int rc = run_container(cfg, &cj, &ph, -1, &parser, &co, err);
@@ -900,19 +931,14 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     }
     parser_t parser = {0};
     long budget = (long)ntests * (job->limits.wall_ms + 200) + STARTUP_MS;
-    phase_t ph = {id, bundle, now_ms() + budget};
+    phase_t ph = {id, bundle, now_ms() + budget, NULL};
+    /* The run's clean-up removes the whole job folder (build output too). */
+    ph.bundle = bundle;
+    ph.cleanup_dir = base;
     int rc = run_container(cfg, job, &ph, job->interactive ? job->stdin_fd : -1, &parser, out,
                            err);
     free(parser.buf);
     out->total_wall_ms = now_ms() - started;
-    /* The run bundle is removed by its clean-up; the rest now, unless the
-     * clean-up still needs the build folder (it does not: it is only
-     * mounted). */
-    if (compiled) {
-        char compile_dir[1100];
-        snprintf(compile_dir, sizeof compile_dir, "%s/compile", base);
-        rm_rf(compile_dir);
-    }
     return rc;
 }
 

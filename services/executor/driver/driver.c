@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -50,6 +52,7 @@ typedef struct plan {
     long output_kib;
     long stderr_kib;
     long nofile;
+    long as_extra_mib; /* address space allowed beyond memory_kib */
     char *argv[MAX_ARGS + 1];
     int argc;
     char *zargv[MAX_ARGS + 1]; /* a pre-warmed interpreter that forks per test */
@@ -106,6 +109,7 @@ static void read_plan(plan_t *p)
     p->output_kib = 1024;
     p->stderr_kib = 64;
     p->nofile = 64;
+    p->as_extra_mib = 256;
     p->workdir = "/tmp";
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *eq = strchr(line, '=');
@@ -133,6 +137,8 @@ static void read_plan(plan_t *p)
             p->stderr_kib = atol(v);
         else if (!strcmp(line, "nofile"))
             p->nofile = atol(v);
+        else if (!strcmp(line, "as_extra_mib"))
+            p->as_extra_mib = atol(v);
         else if (!strcmp(line, "workdir"))
             p->workdir = v;
     }
@@ -185,6 +191,106 @@ static void kill_leftovers(void)
 
 static void child_limits(const plan_t *p);
 
+static rlim_t as_limit_bytes(const plan_t *p)
+{
+    return (rlim_t)p->memory_kib * 1024 + ((rlim_t)p->as_extra_mib << 20);
+}
+
+/* Tests run as this uid; the driver stays container root (with only
+ * CAP_SETUID, CAP_SETGID and CAP_KILL), so no test can reach the driver's
+ * memory or its file descriptors, not even under gVisor. */
+#define TEST_UID 1000
+
+static void drop_to_test_user(void)
+{
+    /* Empty the bounding set too (needs CAP_SETPCAP, which we hold until
+     * here), so the test's every capability set is empty. */
+    for (int cap = 0; cap <= 63; cap++)
+        prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    if (setgroups(0, NULL) < 0 || setresgid(TEST_UID, TEST_UID, TEST_UID) < 0 ||
+        setresuid(TEST_UID, TEST_UID, TEST_UID) < 0)
+        _exit(126);
+}
+
+/* Reads one line from the zygote, waiting at most `ms`. */
+static bool read_line_timeout(int fd, char *buf, size_t cap, int ms)
+{
+    size_t n = 0;
+    long until = now_ms() + ms;
+    while (n < cap - 1) {
+        long left = until - now_ms();
+        struct pollfd pfd = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&pfd, 1, (int)left) != 1)
+            return false;
+        ssize_t r = read(fd, buf + n, 1);
+        if (r <= 0)
+            return false;
+        if (buf[n++] == '\n')
+            break;
+    }
+    buf[n] = '\0';
+    return true;
+}
+
+static void zygote_forget(void)
+{
+    if (zygote_pid > 0) {
+        kill(zygote_pid, SIGKILL);
+        waitpid(zygote_pid, NULL, 0);
+    }
+    if (zygote_sock >= 0)
+        close(zygote_sock);
+    zygote_pid = -1;
+    zygote_sock = -1;
+}
+
+/* Empties /tmp and /dev/shm between tests, so no test sees what an earlier
+ * one (a hidden one, say) left there. Runs as the test user, who owns
+ * everything there is to remove. */
+static int rm_tree_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (ftw->level == 0)
+        return 0;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static int open_dirs_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (flag == FTW_D || flag == FTW_DNR)
+        chmod(path, 0700);
+    return 0;
+}
+
+static void wipe_scratch(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        drop_to_test_user();
+        const char *dirs[] = {"/tmp", "/dev/shm"};
+        for (int i = 0; i < 2; i++) {
+            nftw(dirs[i], open_dirs_entry, 16, FTW_PHYS | FTW_MOUNT);
+            nftw(dirs[i], rm_tree_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+        }
+        _exit(0);
+    }
+    if (pid > 0) {
+        long until = now_ms() + 2000;
+        while (waitpid(pid, NULL, WNOHANG) == 0) {
+            if (now_ms() > until) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                break;
+            }
+            struct timespec ts = {0, 200 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
 /* CPU time of a running process from /proc (user + system), or -1. The
  * rlimit works in whole seconds; this lets us stop at the exact limit. */
 static long proc_cpu_ms(pid_t pid)
@@ -219,11 +325,16 @@ static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
     for (int fd = 3; fd < 1024; fd++)
         close(fd);
     setpgid(0, 0);
+    drop_to_test_user();
     child_limits(p);
     if (chdir(p->workdir) < 0)
         _exit(127);
+    /* MALLOC_ARENA_MAX: glibc reserves 64 MiB of address space per thread
+     * arena, which the address-space limit would otherwise spend on a
+     * dozen threads. */
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-                    "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", NULL};
+                    "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "MALLOC_ARENA_MAX=2",
+                    NULL};
     execve(p->argv[0], p->argv, envp);
     _exit(127);
 }
@@ -233,7 +344,9 @@ static void child_limits(const plan_t *p)
     /* Whole seconds only: SIGXCPU at the first second past the limit; the
      * exact check against cpu_ms happens after the test. */
     struct rlimit cpu = {(rlim_t)(p->cpu_ms + 999) / 1000, (rlim_t)(p->cpu_ms + 999) / 1000 + 1};
-    struct rlimit as = {(rlim_t)p->memory_kib * 1024 * 2, (rlim_t)p->memory_kib * 1024 * 2};
+    /* Address space, not memory: room for thread stacks (8 MiB each) and
+     * allocator reservations; the cgroup and the peak-RSS check judge memory. */
+    struct rlimit as = {as_limit_bytes(p), as_limit_bytes(p)};
     struct rlimit fsize = {(rlim_t)p->output_kib * 1024, (rlim_t)p->output_kib * 1024};
     struct rlimit nofile = {(rlim_t)p->nofile, (rlim_t)p->nofile};
     struct rlimit core = {0, 0};
@@ -265,9 +378,12 @@ static void zygote_start(const plan_t *p)
         dup2(sv[1], 3);
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
-        child_limits(p);
+        /* The zygote stays container root: tests (uid 1000) can neither
+         * stop it nor touch its memory. Its forks drop to the test user. */
+        struct rlimit core = {0, 0};
+        setrlimit(RLIMIT_CORE, &core);
         char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-                        "PYTHONDONTWRITEBYTECODE=1", NULL};
+                        "PYTHONDONTWRITEBYTECODE=1", "MALLOC_ARENA_MAX=2", NULL};
         execve(p->zargv[0], p->zargv, envp);
         _exit(127);
     }
@@ -293,8 +409,8 @@ static pid_t zygote_launch(const plan_t *p, int in_fd, int out_fd, int err_fd)
     if (zygote_sock < 0)
         return -1;
     char msg[128];
-    int len = snprintf(msg, sizeof msg, "%ld %ld %ld %ld", (p->cpu_ms + 999) / 1000,
-                       p->memory_kib * 1024 * 2, p->output_kib * 1024, p->nofile);
+    int len = snprintf(msg, sizeof msg, "%ld %lu %ld %ld", (p->cpu_ms + 999) / 1000,
+                       (unsigned long)as_limit_bytes(p), p->output_kib * 1024, p->nofile);
     int fds[3] = {in_fd, out_fd, err_fd};
     char ctrl[CMSG_SPACE(sizeof fds)];
     memset(ctrl, 0, sizeof ctrl);
@@ -312,15 +428,10 @@ static pid_t zygote_launch(const plan_t *p, int in_fd, int out_fd, int err_fd)
     if (sendmsg(zygote_sock, &mh, MSG_NOSIGNAL) != len)
         return -1;
     char line[64];
-    size_t n = 0;
-    while (n < sizeof line - 1) { /* "P <pid>\n" */
-        ssize_t r = read(zygote_sock, line + n, 1);
-        if (r <= 0)
-            return -1;
-        if (line[n++] == '\n')
-            break;
+    if (!read_line_timeout(zygote_sock, line, sizeof line, 2000)) { /* "P <pid>" */
+        zygote_forget();
+        return -1;
     }
-    line[n] = '\0';
     int pid = 0;
     return sscanf(line, "P %d", &pid) == 1 && pid > 1 ? (pid_t)pid : -1;
 }
@@ -329,15 +440,9 @@ static pid_t zygote_launch(const plan_t *p, int in_fd, int out_fd, int err_fd)
 static bool zygote_result(int *wstatus, struct rusage *ru)
 {
     char line[128];
-    size_t n = 0;
-    while (n < sizeof line - 1) {
-        ssize_t r = read(zygote_sock, line + n, 1);
-        if (r <= 0)
-            return false;
-        if (line[n++] == '\n')
-            break;
-    }
-    line[n] = '\0';
+    /* A stopped or tampered zygote must not hang the run. */
+    if (!read_line_timeout(zygote_sock, line, sizeof line, 1000))
+        return false;
     long user = 0, sys = 0, rss = 0;
     if (sscanf(line, "X %d %ld %ld %ld", wstatus, &user, &sys, &rss) != 4)
         return false;
@@ -453,10 +558,9 @@ static void run_test(const plan_t *p, int index)
         if (via_zygote) {
             if (!exited && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
                 if (!zygote_result(&wstatus, &ru)) {
-                    /* The zygote died (the test may have killed it). */
+                    /* The zygote died or hangs (the test may have hit it). */
                     wstatus = SIGKILL;
-                    close(zygote_sock);
-                    zygote_sock = -1;
+                    zygote_forget();
                 }
                 exited = true;
             }
@@ -479,15 +583,14 @@ static void run_test(const plan_t *p, int index)
         if (via_zygote) {
             if (zygote_sock < 0 || !zygote_result(&wstatus, &ru)) {
                 wstatus = SIGKILL;
-                if (zygote_sock >= 0)
-                    close(zygote_sock);
-                zygote_sock = -1;
+                zygote_forget();
             }
         } else {
             wait4(pid, &wstatus, 0, &ru);
         }
     }
     kill_leftovers();
+    wipe_scratch();
     close(out.fd);
     close(err.fd);
 

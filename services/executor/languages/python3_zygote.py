@@ -8,6 +8,7 @@ child's pid at once ("P <pid>") and, when it ends, its wait status, CPU time
 and peak memory ("X <status> <user_ms> <sys_ms> <maxrss_kib>"). The driver
 keeps the wall clock and the CPU limit itself, so nothing here is trusted
 for limits; the output never passes through this process."""
+import ctypes
 import os
 import resource
 import socket
@@ -26,11 +27,32 @@ def load():
         return None, "".join(traceback.format_exception_only(type(e), e))
 
 
+TEST_UID = 1000
+PR_CAPBSET_DROP = 24
+
+
+def drop_to_test_user():
+    """The zygote runs as the sandbox's root (with CAP_SETUID, CAP_SETGID and
+    CAP_SETPCAP only), so no test can stop it or write its memory; each test
+    drops to uid 1000 with every capability set empty, as the driver's own
+    children do."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        for cap in range(64):
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    except OSError:
+        pass
+    os.setgroups([])
+    os.setresgid(TEST_UID, TEST_UID, TEST_UID)
+    os.setresuid(TEST_UID, TEST_UID, TEST_UID)
+
+
 def run_child(code, error, fds, limits):
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     os.closerange(3, 1 << 16)
     os.setpgid(0, 0)
+    drop_to_test_user()
     cpu_s, as_bytes, fsize, nofile = limits
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))

@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import execkit  # noqa: E402
-from conftest import new_submission  # noqa: E402
+from execkit import new_submission  # noqa: E402
 
 CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
 

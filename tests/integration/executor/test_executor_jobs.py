@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 import execkit
-from conftest import new_submission
+from execkit import new_submission
 from dojo.common.v1 import common_pb2 as V
 from dojo.executor.v1 import executor_pb2 as epb
 from dojo.gamification.v1 import gamification_pb2 as gpb

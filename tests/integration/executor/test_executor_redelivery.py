@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import new_submission
+from execkit import new_submission
 import execkit
 from dojo.common.v1 import common_pb2 as V
 from dojo.executor.v1 import executor_pb2 as epb

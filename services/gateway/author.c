@@ -1,0 +1,417 @@
+/* author.c — the task designer's endpoints. Tasks travel in task-file form
+ * (the JSON of content/tasks/<slug>.json): the gateway hands the author's
+ * JSON to content as TaskInput.json untouched, and answers with content's own
+ * canonical export, so what the designer shows is exactly what git would hold.
+ * Every call forwards the author's token; content checks the role too. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+#define CONTENT_SVC (&dojo__content__v1__content__descriptor)
+
+int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err);
+
+/* The "task" member of the body, serialised for TaskInput.json. New. */
+static int task_text(json_t *body, char **out, const char **slug, err_t **err)
+{
+    json_t *t = json_object_get(body, "task");
+    if (t == NULL || !json_is_object(t))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: must be a task object");
+    json_t *s = json_object_get(t, "slug");
+    *slug = json_is_string(s) ? json_string_value(s) : "";
+    *out = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (*out == NULL)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: cannot be serialised");
+    return 0;
+}
+
+/* ExportTask → the AuthorTask shape. */
+static int export_task(gw_req_t *r, const char *slug, int version, json_t **out,
+                       Dojo__Content__V1__ExportTaskResponse **raw, err_t **err)
+{
+    if (strlen(slug) > 64)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", slug);
+    Dojo__Content__V1__ExportTaskRequest req = DOJO__CONTENT__V1__EXPORT_TASK_REQUEST__INIT;
+    req.slug = (char *)slug;
+    req.version = version;
+    Dojo__Content__V1__ExportTaskResponse *e = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportTask", &req.base,
+                        (ProtobufCMessage **)&e, &o, err) < 0)
+        return -1;
+    if (raw) {
+        *raw = e;
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *file = json_loads(e->json, 0, &jerr);
+    const Dojo__Content__V1__Task *t = e->task;
+    *out = json_pack("{s:o,s:i,s:s,s:s,s:o}", "task", file ? file : json_object(), "version",
+                     t ? t->version : 0, "status",
+                     t && t->status == DOJO__CONTENT__V1__TASK_STATUS__TASK_STATUS_ARCHIVED
+                         ? "archived"
+                         : "active",
+                     "content_hash", t ? t->content_hash : "", "updated_at",
+                     gw_json_time(t ? t->updated_at : NULL));
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    return 0;
+}
+
+int gw_h_author_list(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    if (gw_tasks_list_json(r, &r->out, err) < 0)
+        return -1;
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_author_get(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    if (export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
+        return -1;
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_author_export(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    int64_t version = 0;
+    if (gw_query_int(r, "version", 1, INT32_MAX, &version, err) < 0)
+        return -1;
+    Dojo__Content__V1__ExportTaskResponse *e = NULL;
+    if (export_task(r, r->segs[2], (int)version, NULL, &e, err) < 0)
+        return -1;
+    r->raw_body = arena_strdup(&r->arena, e->json);
+    r->raw_len = strlen(e->json);
+    r->raw_type = "application/json; charset=utf-8";
+    char cd[160];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%.100s\"", e->file_name);
+    for (char *p = cd; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = '_';
+    gw_add_header(r, "Content-Disposition", cd);
+    protobuf_c_message_free_unpacked(&e->base, NULL);
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_author_create(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    if (task_text(body, &text, &slug, err) < 0)
+        goto cleanup;
+    {
+        Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
+        in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
+        in.json = text;
+        Dojo__Content__V1__CreateTaskRequest req = DOJO__CONTENT__V1__CREATE_TASK_REQUEST__INIT;
+        req.input = &in;
+        cleanup_pb Dojo__Content__V1__CreateTaskResponse *cr = NULL;
+        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+        if (rpc_client_call(r->gw->content, CONTENT_SVC, "CreateTask", &req.base,
+                            (ProtobufCMessage **)&cr, &o, err) < 0)
+            goto cleanup;
+        if (export_task(r, cr->task ? cr->task->slug : slug, 0, &r->out, NULL, err) < 0)
+            goto cleanup;
+        json_object_set_new(r->out, "change", json_string("created"));
+        LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
+        r->status = 201;
+        rc = 0;
+    }
+cleanup:
+    json_decref(body);
+    return rc;
+}
+
+int gw_h_author_update(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    int64_t expected = 0;
+    if (task_text(body, &text, &slug, err) < 0 ||
+        gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0)
+        goto cleanup;
+    {
+        Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
+        in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
+        in.json = text;
+        Dojo__Content__V1__UpdateTaskRequest req = DOJO__CONTENT__V1__UPDATE_TASK_REQUEST__INIT;
+        req.slug = (char *)r->segs[2];
+        req.input = &in;
+        req.expected_version = (int32_t)expected;
+        cleanup_pb Dojo__Content__V1__UpdateTaskResponse *ur = NULL;
+        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+        if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &req.base,
+                            (ProtobufCMessage **)&ur, &o, err) < 0)
+            goto cleanup;
+        if (export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
+            goto cleanup;
+        const char *ch = gw_change_name(ur->change);
+        json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
+        r->status = 200;
+        rc = 0;
+    }
+cleanup:
+    json_decref(body);
+    return rc;
+}
+
+static int validate(gw_req_t *r, const char *text, Dojo__Content__V1__ValidateTaskResponse **out,
+                    err_t **err)
+{
+    Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
+    in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
+    in.json = (char *)text;
+    Dojo__Content__V1__ValidateTaskRequest req = DOJO__CONTENT__V1__VALIDATE_TASK_REQUEST__INIT;
+    req.input = &in;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    return rpc_client_call(r->gw->content, CONTENT_SVC, "ValidateTask", &req.base,
+                           (ProtobufCMessage **)out, &o, err);
+}
+
+int gw_h_author_validate(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    if (task_text(body, &text, &slug, err) < 0)
+        goto cleanup;
+    {
+        cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
+        if (validate(r, text, &v, err) < 0)
+            goto cleanup;
+        const char *ch = v->ok ? gw_change_name(v->change) : NULL;
+        r->out = json_pack("{s:b,s:o,s:o,s:s,s:o,s:i}", "ok", v->ok, "errors",
+                           gw_json_field_errors(v->errors, v->n_errors), "warnings",
+                           gw_json_field_errors(v->warnings, v->n_warnings), "content_hash",
+                           v->content_hash, "change", ch ? json_string(ch) : json_null(),
+                           "version", v->bundle ? v->bundle->version : 0);
+        r->status = 200;
+        rc = 0;
+    }
+cleanup:
+    json_decref(body);
+    return rc;
+}
+
+int gw_h_author_archive(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    json_t *body = NULL;
+    if (gw_body_json(r, true, &body, err) < 0)
+        return -1;
+    bool restore = false;
+    int rc = -1;
+    if (gw_json_bool(body, "restore", &restore, err) < 0)
+        goto cleanup;
+    if (strlen(r->segs[2]) > 64) {
+        err_set(err, GRPC_STATUS_NOT_FOUND, "no such task");
+        goto cleanup;
+    }
+    {
+        Dojo__Content__V1__ArchiveTaskRequest req = DOJO__CONTENT__V1__ARCHIVE_TASK_REQUEST__INIT;
+        req.slug = (char *)r->segs[2];
+        req.restore = restore;
+        cleanup_pb Dojo__Content__V1__ArchiveTaskResponse *a = NULL;
+        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+        if (rpc_client_call(r->gw->content, CONTENT_SVC, "ArchiveTask", &req.base,
+                            (ProtobufCMessage **)&a, &o, err) < 0)
+            goto cleanup;
+        if (a->task == NULL) {
+            err_set(err, GRPC_STATUS_NOT_FOUND, "no such task");
+            goto cleanup;
+        }
+        r->out = gw_json_task_summary(a->task);
+        r->status = 200;
+        rc = 0;
+    }
+cleanup:
+    json_decref(body);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Running the reference and known-wrong solutions (async: seconds of work)
+ * ------------------------------------------------------------------------ */
+
+typedef struct run_state {
+    json_t *tests;
+    Dojo__Executor__V1__FinalResult *final; /* copied fields */
+    int verdict;
+    int score, max_score;
+    char message[256];
+    bool have_result;
+} run_state_t;
+
+static int on_event(const Dojo__Executor__V1__Event *ev, void *payload)
+{
+    run_state_t *st = payload;
+    if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_STARTED) {
+        json_array_clear(st->tests); /* a new attempt */
+    } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_TEST_RESULT) {
+        json_array_append_new(st->tests, gw_json_test_result(ev->test_result));
+    } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT) {
+        st->have_result = true;
+        st->verdict = ev->result->verdict;
+        st->score = ev->result->score;
+        st->max_score = ev->result->max_score;
+        snprintf(st->message, sizeof st->message, "%s", ev->result->message);
+        return 1;
+    }
+    return 0;
+}
+
+static int verdict_parse(const char *s)
+{
+    for (int v = 1; v <= 9; v++)
+        if (!strcmp(gw_verdict_name(v), s))
+            return v;
+    return 0;
+}
+
+static bool wanted(json_t *names, const char *name)
+{
+    if (names == NULL || !json_is_array(names))
+        return true;
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) if (json_is_string(n) && !strcmp(json_string_value(n), name))
+        return true;
+    return false;
+}
+
+static int run_reference(gw_req_t *r, err_t **err)
+{
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
+    json_t *results = json_array();
+    json_t *names = json_object_get(body, "solutions");
+    if (names && !json_is_array(names)) {
+        err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "solutions: must be an array of names");
+        goto cleanup;
+    }
+    if (task_text(body, &text, &slug, err) < 0 || validate(r, text, &v, err) < 0)
+        goto cleanup;
+    if (!v->ok || v->bundle == NULL) {
+        if (v->n_errors > 0)
+            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "%s: %s", v->errors[0]->path,
+                    v->errors[0]->message);
+        else
+            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "task: is not valid");
+        goto cleanup;
+    }
+    bool all_ok = true;
+    json_t *task = json_object_get(body, "task");
+    static const char *const lists[] = {"reference_solutions", "wrong_solutions"};
+    for (int li = 0; li < 2; li++) {
+        json_t *sols = json_object_get(task, lists[li]);
+        size_t i;
+        json_t *sol;
+        if (!json_is_array(sols))
+            continue;
+        json_array_foreach(sols, i, sol)
+        {
+            const char *name = json_string_value(json_object_get(sol, "name"));
+            const char *lang = json_string_value(json_object_get(sol, "language"));
+            const char *code = json_string_value(json_object_get(sol, "code"));
+            const char *expv = json_string_value(json_object_get(sol, "expected_verdict"));
+            if (!name || !lang || !code || !wanted(names, name))
+                continue;
+            int expect = li == 0 ? DOJO__COMMON__V1__VERDICT__VERDICT_AC
+                                 : (expv && *expv ? verdict_parse(expv) : 0);
+            Dojo__Executor__V1__Job job = DOJO__EXECUTOR__V1__JOB__INIT;
+            job.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
+            job.user_id = r->claims.sub;
+            job.task_slug = v->bundle->slug;
+            job.task_version = v->bundle->version;
+            job.language = (char *)lang;
+            job.code = (char *)code;
+            job.attempt = 1;
+            job.request_id = r->req_id;
+            Dojo__Executor__V1__RunJobRequest req = DOJO__EXECUTOR__V1__RUN_JOB_REQUEST__INIT;
+            req.job = &job;
+            req.bundle = v->bundle;
+            req.record = false;
+            run_state_t st = {.tests = json_array()};
+            if (gw_runjob(r->gw->cfg.executor_addr, &req, gw_md_user(r), r->req_id, 120000,
+                          on_event, &st, err) < 0 ||
+                !st.have_result) {
+                json_decref(st.tests);
+                if (*err == NULL)
+                    err_set(err, GRPC_STATUS_UNAVAILABLE, "the executor gave no result");
+                goto cleanup;
+            }
+            bool as_expected = li == 0 ? st.verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC
+                                       : (expect ? st.verdict == expect
+                                                 : st.verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC);
+            all_ok = all_ok && as_expected;
+            const char *vn = gw_verdict_name(st.verdict);
+            const char *en = expect ? gw_verdict_name(expect) : "not_ac";
+            json_array_append_new(
+                results, json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:i,s:i,s:s,s:o}", "name", name,
+                                   "role", li == 0 ? "reference" : "wrong", "language", lang,
+                                   "expected_verdict", en, "verdict",
+                                   vn ? json_string(vn) : json_null(), "as_expected", as_expected,
+                                   "score", st.score, "max_score", st.max_score, "message",
+                                   st.message, "tests", st.tests));
+        }
+    }
+    r->out = json_pack("{s:b,s:o}", "ok", all_ok, "results", results);
+    results = NULL;
+    r->status = 200;
+    rc = 0;
+cleanup:
+    json_decref(results);
+    json_decref(body);
+    return rc;
+}
+
+int gw_h_author_run_reference(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    /* Validate the body's shape now, so bad requests answer at once. */
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    json_t *t = json_object_get(body, "task");
+    bool ok = t && json_is_object(t);
+    json_decref(body);
+    if (!ok)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: must be a task object");
+    return gw_req_async(r, run_reference, err);
+}

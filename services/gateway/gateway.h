@@ -1,0 +1,325 @@
+/* gateway.h — the public edge: HTTP/1.1 JSON API under /api/v1, the
+ * WebSocket for submission events, and the static web app.
+ *
+ * libmicrohttpd runs the HTTP side (an epoll thread pool; see docs/gateway.md
+ * for why); every request is answered from its MHD thread with short,
+ * deadline-bound gRPC calls; slow work (running reference solutions) suspends
+ * the connection and runs on a thread of its own; each WebSocket gets its own
+ * threads once upgraded. The gateway keeps no state of its own besides short
+ * caches: Redis holds rate-limit counters, the job queue and event streams. */
+#ifndef DOJO_GATEWAY_H
+#define DOJO_GATEWAY_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dojo/auth/v1/auth.pb-c.h"
+#include "dojo/content/v1/content.pb-c.h"
+#include "dojo/executor/v1/executor.pb-c.h"
+#include "dojo/gamification/v1/gamification.pb-c.h"
+#include "libcommon/arena.h"
+#include "libcommon/err.h"
+#include "libcommon/kv.h"
+#include "libcommon/rpc.h"
+#include "libcommon/token.h"
+
+/* ------------------------------------------------------------------------
+ * Configuration and process state
+ * ------------------------------------------------------------------------ */
+
+typedef struct gw_config {
+    const char *addr;
+    const char *metrics_addr;
+    const char *auth_addr;
+    const char *content_addr;
+    const char *gamification_addr;
+    const char *executor_addr;
+    const char *redis_addr;
+    const char *service_key;
+    const char *web_dir;
+    const char *csp;
+    bool secure_cookies;
+    bool trust_proxy;
+    int threads;
+    int64_t max_body;        /* bytes, ordinary API requests */
+    int64_t max_author_body; /* bytes, author task endpoints */
+    int64_t max_code;        /* bytes of submitted code */
+    int64_t rate_limit;      /* runs + submissions per window, per user and per IP */
+    int64_t rate_window_s;
+    int64_t tasks_cache_ms;  /* TTL of cached task lists and views */
+    int64_t rpc_timeout_ms;
+    int64_t ws_max;          /* concurrent WebSocket connections */
+    int64_t event_ttl_s;     /* expiry of dojo:sub:{id} / dojo:ctl:{id} */
+} gw_config_t;
+
+typedef struct gw_keys gw_keys_t;
+typedef struct gw_cache gw_cache_t;
+
+typedef struct gw {
+    gw_config_t cfg;
+    rpc_channel_t *auth;
+    rpc_channel_t *content;
+    rpc_channel_t *game;
+    rpc_channel_t *executor;
+    kv_pool_t *kv;
+    gw_keys_t *keys;
+    gw_cache_t *cache;
+    struct MHD_Daemon *daemon;
+    int ws_count; /* guarded by ws_lock */
+    pthread_mutex_t ws_lock;
+    int async_running; /* reference runs in flight; guarded by ws_lock */
+    volatile bool stopping; /* set at SIGTERM: WebSockets close */
+} gw_t;
+
+void gw_config_load(gw_config_t *cfg);
+
+/* ------------------------------------------------------------------------
+ * Access tokens (keys.c)
+ * ------------------------------------------------------------------------ */
+
+/** Opens the key cache (keys are fetched from auth lazily and on unknown kid,
+ * at most every 5 s). *out is new: gw_keys_close it. */
+int gw_keys_open(gw_keys_t **out, rpc_channel_t *auth, err_t **err);
+void gw_keys_close(gw_keys_t *keys);
+
+/** Verifies `jwt`; UNAUTHENTICATED errors for bad or expired tokens,
+ * UNAVAILABLE when the keys cannot be fetched. */
+int gw_keys_verify(gw_keys_t *keys, const char *jwt, token_claims_t *out, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Requests (http.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct gw_req gw_req_t;
+typedef int (*gw_async_fn)(gw_req_t *r, err_t **err);
+
+/** One HTTP request: lives from the first access-handler call to the
+ * completion notification. Memory from `arena` lives as long. */
+struct gw_req {
+    gw_t *gw;
+    struct MHD_Connection *conn;
+    arena_t arena;
+    const char *method;
+    const char *path;       /* URL path without the query */
+    const char *segs[8];    /* path segments after /api/v1/ */
+    int nsegs;
+    char *body;             /* NUL-terminated copy of the request body */
+    size_t body_len;
+    size_t body_cap;
+    int64_t body_limit;
+    bool body_too_large;
+    bool started;
+    char req_id[24];
+    char client_ip[64];
+    /* Authentication, once gw_req_auth succeeded. */
+    bool authed;
+    bool via_cookie;
+    token_claims_t claims;
+    const char *token;      /* the raw access token */
+    /* The response being built. */
+    int status;
+    json_t *out;            /* the JSON body; NULL for no body */
+    const char *extra_hdr[16]; /* name, value pairs */
+    int nextra;
+    const char *cookies[8];
+    int ncookies;
+    const char *raw_body;   /* a non-JSON body (export), with raw_type */
+    size_t raw_len;
+    const char *raw_type;
+    /* Async (suspended) work. */
+    gw_async_fn async_fn;
+    bool async_done;
+    err_t *async_err;
+};
+
+/** The route handler type: fills r->status and r->out, or returns -1 with
+ * *err (turned into the JSON error at the HTTP boundary). */
+typedef int (*gw_handler_fn)(gw_req_t *r, err_t **err);
+
+/** A request header, or NULL. Borrowed (request's life). */
+const char *gw_header(gw_req_t *r, const char *name);
+/** A query argument, or NULL. */
+const char *gw_query(gw_req_t *r, const char *name);
+/** A cookie, or NULL. */
+const char *gw_cookie(gw_req_t *r, const char *name);
+
+/** Adds a response header (copied into the request's arena). */
+void gw_add_header(gw_req_t *r, const char *name, const char *value);
+/** Adds a Set-Cookie value (copied). */
+void gw_set_cookie(gw_req_t *r, const char *value);
+
+/** Authenticates the request (Bearer header first, then the dojo_at cookie)
+ * and, for unsafe methods authenticated by cookie, checks the CSRF header.
+ * UNAUTHENTICATED / PERMISSION_DENIED ("csrf") errors. */
+int gw_req_auth(gw_req_t *r, err_t **err);
+/** Like gw_req_auth but also requires an author or admin. */
+int gw_req_author(gw_req_t *r, err_t **err);
+/** CSRF check for cookie-carried credentials other than the access token
+ * (refresh, logout): required when the request carries any dojo cookie and
+ * no Authorization header. */
+int gw_req_csrf(gw_req_t *r, err_t **err);
+
+/** Parses the body as a JSON object (an absent body is {} when `optional`).
+ * INVALID_ARGUMENT for malformed JSON or UTF-8, FAILED_PRECONDITION-free.
+ * The result is new (json_decref). */
+int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err);
+
+/** gRPC metadata for calls made as the gateway itself (service key). */
+const char *const *gw_md_service(gw_req_t *r);
+/** gRPC metadata forwarding the caller's access token. */
+const char *const *gw_md_user(gw_req_t *r);
+/** rpc options with the request id and `md`. */
+rpc_call_opts_t gw_opts(gw_req_t *r, const char *const *md, bool idempotent);
+
+/** Suspends the connection and runs `fn` on a thread of its own; its result
+ * is sent when it returns. Returns 0 (the handler must return 0 at once). */
+int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err);
+
+/** An error whose JSON code is one of the gateway's own
+ * ("payload_too_large", "csrf_failed" ...): http status and code. */
+int gw_err_http(err_t **err, int http_status, const char *code, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ------------------------------------------------------------------------
+ * JSON helpers (json.c)
+ * ------------------------------------------------------------------------ */
+
+/** Reads a field of `obj` with type checking; INVALID_ARGUMENT naming the
+ * field when it has the wrong type, is missing (required) or too long
+ * (max_bytes > 0). *out is borrowed from obj; NULL when absent. */
+int gw_json_str(json_t *obj, const char *key, bool required, size_t max_bytes, const char **out,
+                err_t **err);
+int gw_json_bool(json_t *obj, const char *key, bool *out, err_t **err);
+int gw_json_int(json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out,
+                err_t **err);
+/** Parses a query integer in [min, max]; absent leaves *out. */
+int gw_query_int(gw_req_t *r, const char *name, int64_t min, int64_t max, int64_t *out,
+                 err_t **err);
+
+/** RFC 3339 UTC with milliseconds, or JSON null for an unset time. New ref. */
+json_t *gw_json_time(const Dojo__Common__V1__Timestamp *ts);
+/** JSON string from possibly non-UTF-8 bytes (invalid sequences → U+FFFD). */
+json_t *gw_json_bytes(const uint8_t *data, size_t len);
+
+const char *gw_difficulty_name(int d);
+int gw_difficulty_parse(const char *s);
+const char *gw_verdict_name(int v); /* NULL for unspecified */
+const char *gw_role_name(int role);
+const char *gw_checker_name(int kind);
+const char *gw_change_name(int change);
+
+json_t *gw_json_user(const Dojo__Auth__V1__User *u, bool with_email);
+json_t *gw_json_task_summary(const Dojo__Content__V1__TaskSummary *t);
+json_t *gw_json_task_view(const Dojo__Content__V1__TaskView *t);
+json_t *gw_json_limits(const Dojo__Content__V1__Limits *l);
+/** A test result safe for learners: hidden tests lose any excerpt. */
+json_t *gw_json_test_result(const Dojo__Gamification__V1__TestResult *t);
+json_t *gw_json_awards(const Dojo__Gamification__V1__Awards *a);
+json_t *gw_json_streak(const Dojo__Gamification__V1__Streak *s);
+json_t *gw_json_unlocked(const Dojo__Gamification__V1__UnlockedAchievement *a);
+json_t *gw_json_submission(const Dojo__Gamification__V1__Submission *s);
+json_t *gw_json_submission_summary(const Dojo__Gamification__V1__SubmissionSummary *s);
+json_t *gw_json_final_result(const Dojo__Executor__V1__FinalResult *f);
+/** One event as the API shows it; `id` is the Redis stream entry id. */
+json_t *gw_json_event(const Dojo__Executor__V1__Event *e, const char *id);
+json_t *gw_json_field_errors(Dojo__Common__V1__FieldError **errs, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Caches (cache.c): short-TTL serialized JSON by key.
+ * ------------------------------------------------------------------------ */
+
+int gw_cache_open(gw_cache_t **out, int64_t ttl_ms);
+void gw_cache_close(gw_cache_t *c);
+/** Queues the cached response for `key` on `conn` when there is a fresh one
+ * (true, with MHD's result in *result); false on a miss. */
+bool gw_cache_queue(gw_cache_t *c, const char *key, struct MHD_Connection *conn,
+                    enum MHD_Result *result);
+/** Stores `resp` for `key`, taking over the caller's reference. */
+void gw_cache_put(gw_cache_t *c, const char *key, struct MHD_Response *resp);
+
+/** Adds the security headers every response carries. */
+void gw_security_headers(gw_t *gw, struct MHD_Response *resp, bool api);
+
+/* ------------------------------------------------------------------------
+ * Route handlers
+ * ------------------------------------------------------------------------ */
+
+/* accounts.c */
+int gw_h_register(gw_req_t *r, err_t **err);
+int gw_h_login(gw_req_t *r, err_t **err);
+int gw_h_refresh(gw_req_t *r, err_t **err);
+int gw_h_logout(gw_req_t *r, err_t **err);
+int gw_h_forgot(gw_req_t *r, err_t **err);
+int gw_h_reset(gw_req_t *r, err_t **err);
+int gw_h_password(gw_req_t *r, err_t **err);
+int gw_h_me_get(gw_req_t *r, err_t **err);
+int gw_h_me_patch(gw_req_t *r, err_t **err);
+
+/* tasks.c (list and view answer from MHD responses directly for the cache) */
+enum MHD_Result gw_h_tasks_list(gw_req_t *r);
+int gw_h_task_get(gw_req_t *r, err_t **err);
+int gw_h_languages(gw_req_t *r, err_t **err);
+int gw_h_achievements(gw_req_t *r, err_t **err);
+/** The learner view of a task (cached briefly); *out is new. */
+int gw_task_view(gw_req_t *r, const char *slug, int version, Dojo__Content__V1__GetTaskResponse **out,
+                 err_t **err);
+
+/* submit.c */
+int gw_h_run(gw_req_t *r, err_t **err);
+int gw_h_submit(gw_req_t *r, err_t **err);
+int gw_h_submission_get(gw_req_t *r, err_t **err);
+int gw_h_submissions_list(gw_req_t *r, err_t **err);
+int gw_h_submission_events(gw_req_t *r, err_t **err);
+int gw_h_submission_cancel(gw_req_t *r, err_t **err);
+/** Writes a Control message to dojo:ctl:{id} with the next seq. */
+int gw_control_send(gw_t *gw, const char *submission_id, Dojo__Executor__V1__Control *ctl,
+                    err_t **err);
+/** Checks that `claims` may act on submission `id`; *out (optional) gets the
+ * submission (new). NOT_FOUND otherwise. */
+int gw_submission_owned(gw_t *gw, const char *req_id, const token_claims_t *claims, const char *id,
+                        Dojo__Gamification__V1__GetSubmissionResponse **out, err_t **err);
+bool gw_valid_uuid(const char *s);
+bool gw_valid_stream_id(const char *s);
+
+/* progress.c */
+int gw_h_progress(gw_req_t *r, err_t **err);
+int gw_h_leaderboard(gw_req_t *r, err_t **err);
+int gw_h_draft_get(gw_req_t *r, err_t **err);
+int gw_h_draft_put(gw_req_t *r, err_t **err);
+
+/* author.c */
+int gw_h_author_list(gw_req_t *r, err_t **err);
+int gw_h_author_create(gw_req_t *r, err_t **err);
+int gw_h_author_get(gw_req_t *r, err_t **err);
+int gw_h_author_update(gw_req_t *r, err_t **err);
+int gw_h_author_validate(gw_req_t *r, err_t **err);
+int gw_h_author_run_reference(gw_req_t *r, err_t **err);
+int gw_h_author_archive(gw_req_t *r, err_t **err);
+int gw_h_author_export(gw_req_t *r, err_t **err);
+
+/* runjob.c: Executor.RunJob, a server-streaming call. */
+typedef int (*gw_event_fn)(const Dojo__Executor__V1__Event *ev, void *payload);
+int gw_runjob(const char *target, const Dojo__Executor__V1__RunJobRequest *req,
+              const char *const *md, const char *req_id, int timeout_ms, gw_event_fn on_event,
+              void *payload, err_t **err);
+
+/* ws.c */
+/** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
+enum MHD_Result gw_ws_upgrade(gw_req_t *r);
+
+/* static.c */
+enum MHD_Result gw_static_serve(gw_req_t *r);
+
+/* http.c */
+int gw_http_start(gw_t *gw, err_t **err);
+void gw_http_stop(gw_t *gw);
+/** Queues the response built in r (or the error `e`, borrowed). */
+enum MHD_Result gw_respond(gw_req_t *r, err_t *e);
+/** The JSON error body for `e` and its HTTP status. New. */
+json_t *gw_error_json(const err_t *e, int *status);
+
+#endif

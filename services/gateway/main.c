@@ -1,0 +1,144 @@
+/* main.c — the gateway: configuration and wiring.
+ *
+ *   gateway [serve]     serve HTTP (API, WebSocket, web app) until SIGTERM
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/config.h"
+#include "libcommon/log.h"
+#include "libcommon/metrics.h"
+
+#define GW_DEFAULT_CSP                                                                             \
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                    \
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "               \
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+void gw_config_load(gw_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->addr = config_addr("DOJO_GATEWAY_ADDR", "127.0.0.1:8080");
+    cfg->metrics_addr = config_addr("DOJO_GATEWAY_METRICS_ADDR", "127.0.0.1:9105");
+    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
+    cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
+    cfg->gamification_addr = config_addr("DOJO_GAMIFICATION_ADDR", "127.0.0.1:7003");
+    cfg->executor_addr = config_addr("DOJO_EXECUTOR_ADDR", "127.0.0.1:7004");
+    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
+    cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
+    cfg->web_dir = config_str("DOJO_GATEWAY_WEB_DIR", "web/dist");
+    cfg->csp = config_str("DOJO_GATEWAY_CSP", GW_DEFAULT_CSP);
+    cfg->secure_cookies = config_bool("DOJO_GATEWAY_SECURE_COOKIES", false);
+    cfg->trust_proxy = config_bool("DOJO_GATEWAY_TRUST_PROXY", false);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = (int)config_int("DOJO_GATEWAY_THREADS", ncpu > 2 ? ncpu : 2, 1, 256);
+    cfg->max_body = config_int("DOJO_GATEWAY_MAX_BODY", 256 * 1024, 1024, 64 << 20);
+    cfg->max_author_body =
+        config_int("DOJO_GATEWAY_MAX_AUTHOR_BODY", 8 << 20, 1024, 64 << 20);
+    cfg->max_code = config_int("DOJO_GATEWAY_MAX_CODE", 64 * 1024, 1, 1 << 20);
+    cfg->rate_limit = config_int("DOJO_GATEWAY_RATE_LIMIT", 20, 1, 1000000);
+    cfg->rate_window_s =
+        config_duration_ms("DOJO_GATEWAY_RATE_WINDOW", "60s", 1000, 86400000) / 1000;
+    cfg->tasks_cache_ms = config_duration_ms("DOJO_GATEWAY_TASKS_CACHE_TTL", "2s", 0, 3600000);
+    cfg->rpc_timeout_ms = config_duration_ms("DOJO_GATEWAY_RPC_TIMEOUT", "5s", 100, 60000);
+    cfg->ws_max = config_int("DOJO_GATEWAY_WS_MAX", 4096, 1, 1000000);
+    cfg->event_ttl_s = config_duration_ms("DOJO_EVENT_TTL", "1h", 60000, 7 * 86400000LL) / 1000;
+    /* The body limit must hold the largest code plus JSON quoting. */
+    if (cfg->max_body < cfg->max_code * 2 + 4096)
+        cfg->max_body = cfg->max_code * 2 + 4096;
+}
+
+static int gw_open(gw_t *gw, err_t **err)
+{
+    pthread_mutex_init(&gw->ws_lock, NULL);
+    if (rpc_channel_open(&gw->auth, gw->cfg.auth_addr, err) < 0 ||
+        rpc_channel_open(&gw->content, gw->cfg.content_addr, err) < 0 ||
+        rpc_channel_open(&gw->game, gw->cfg.gamification_addr, err) < 0 ||
+        rpc_channel_open(&gw->executor, gw->cfg.executor_addr, err) < 0)
+        return err_wrap(err, "open channels");
+    if (kv_pool_open(&gw->kv, gw->cfg.redis_addr, gw->cfg.threads * 2 + 4, 2000, err) < 0)
+        return err_wrap(err, "connect to Redis");
+    if (gw_keys_open(&gw->keys, gw->auth, err) < 0)
+        return -1;
+    return gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms);
+}
+
+static void gw_close(gw_t *gw)
+{
+    gw_cache_close(gw->cache);
+    gw_keys_close(gw->keys);
+    kv_pool_close(gw->kv);
+    rpc_channel_close(gw->executor);
+    rpc_channel_close(gw->game);
+    rpc_channel_close(gw->content);
+    rpc_channel_close(gw->auth);
+}
+
+static int serve(gw_t *gw, err_t **err)
+{
+    if (metrics_start(gw->cfg.metrics_addr, err) < 0)
+        return -1;
+    if (gw_http_start(gw, err) < 0) {
+        metrics_stop();
+        return -1;
+    }
+    LOG_INFO("gateway serving", "addr=%s metrics=%s threads=%d web_dir=\"%s\" auth=%s content=%s "
+             "gamification=%s executor=%s",
+             gw->cfg.addr, gw->cfg.metrics_addr, gw->cfg.threads, log_esc(gw->cfg.web_dir),
+             gw->cfg.auth_addr, gw->cfg.content_addr, gw->cfg.gamification_addr,
+             gw->cfg.executor_addr);
+    /* rpc_init blocked SIGTERM and SIGINT in every thread: wait for them here. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    LOG_INFO("gateway draining", "signal=%d", sig);
+    /* Stops accepting, finishes the requests in flight, closes WebSockets'
+     * MHD side; relay threads notice their sockets closing. */
+    gw->stopping = true;
+    MHD_quiesce_daemon(gw->daemon);
+    for (int i = 0; i < 50; i++) {
+        pthread_mutex_lock(&gw->ws_lock);
+        int left = gw->ws_count + gw->async_running;
+        pthread_mutex_unlock(&gw->ws_lock);
+        if (left == 0)
+            break;
+        usleep(100 * 1000);
+    }
+    gw_http_stop(gw);
+    metrics_stop();
+    LOG_INFO("gateway stopped", "%s", "");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    rpc_init();
+    log_init("gateway");
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    if (strcmp(cmd, "serve") != 0 || argc > 2) {
+        fprintf(stderr, "usage: gateway [serve]\n");
+        return 2;
+    }
+    gw_t gw;
+    memset(&gw, 0, sizeof gw);
+    gw_config_load(&gw.cfg);
+    if (gw.cfg.service_key[0] == '\0')
+        LOG_WARN("DOJO_SERVICE_KEY is empty", "%s", "");
+    cleanup_err err_t *err = NULL;
+    int rc = gw_open(&gw, &err) < 0 ? -1 : serve(&gw, &err);
+    gw_close(&gw);
+    if (rc < 0) {
+        LOG_ERROR("gateway failed", "error=\"%s\"", err ? log_esc(err->msg) : "?");
+        fprintf(stderr, "gateway: %s\n", err ? err->msg : "failed");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,513 @@
+/* submit.c — runs and submissions: the submit flow, reading results, polling
+ * events, cancelling, and the control stream.
+ *
+ * Submit flow (POST → 202 at once): rate limit (Redis, per user and per IP) →
+ * check the task and language (Content.GetTask) → Gamification.CreateSubmission
+ * (as a service, on behalf of the verified user) → one Redis round trip that
+ * writes the `queued` event to dojo:sub:{id} and the Job to dojo:jobs. The
+ * executor takes it from there; the WebSocket relays dojo:sub:{id}. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "gateway.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+#include "libcommon/metrics.h"
+
+#define GAME_SVC (&dojo__gamification__v1__gamification__descriptor)
+
+static int64_t now_micros(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+bool gw_valid_uuid(const char *s)
+{
+    if (s == NULL || strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool gw_valid_stream_id(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 40)
+        return false;
+    int dashes = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '-') {
+            if (++dashes > 1 || p == s || p[1] == '\0')
+                return false;
+        } else if (!isdigit((unsigned char)*p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Rate limits: a fixed window per user and per client IP, in Redis.
+ * ------------------------------------------------------------------------ */
+
+static int rate_limit(gw_req_t *r, err_t **err)
+{
+    gw_t *gw = r->gw;
+    char ku[128], ki[128], win[24];
+    snprintf(ku, sizeof ku, "dojo:gw:rl:u:%s", r->claims.sub);
+    snprintf(ki, sizeof ki, "dojo:gw:rl:ip:%s", r->client_ip);
+    snprintf(win, sizeof win, "%" PRId64, gw->cfg.rate_window_s);
+    const char *a0[] = {"SET", ku, "0", "EX", win, "NX"};
+    const char *a1[] = {"INCR", ku};
+    const char *a2[] = {"TTL", ku};
+    const char *a3[] = {"SET", ki, "0", "EX", win, "NX"};
+    const char *a4[] = {"INCR", ki};
+    const char *a5[] = {"TTL", ki};
+    kv_cmd_t cmds[] = {{6, a0, NULL}, {2, a1, NULL}, {2, a2, NULL},
+                       {6, a3, NULL}, {2, a4, NULL}, {2, a5, NULL}};
+    redisReply *rep[6] = {0};
+    if (kv_pipeline(gw->kv, cmds, 6, rep, err) < 0)
+        return err_wrap(err, "rate limit");
+    long long cu = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
+    long long tu = rep[2]->type == REDIS_REPLY_INTEGER ? rep[2]->integer : 0;
+    long long ci = rep[4]->type == REDIS_REPLY_INTEGER ? rep[4]->integer : 0;
+    long long ti = rep[5]->type == REDIS_REPLY_INTEGER ? rep[5]->integer : 0;
+    for (int i = 0; i < 6; i++)
+        freeReplyObject(rep[i]);
+    /* The binding limit is the one with fewer requests left. */
+    long long used = cu >= ci ? cu : ci;
+    long long ttl = cu >= ci ? tu : ti;
+    if (ttl < 0)
+        ttl = gw->cfg.rate_window_s;
+    long long limit = gw->cfg.rate_limit;
+    long long left = limit - used;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%lld", limit);
+    gw_add_header(r, "RateLimit-Limit", buf);
+    snprintf(buf, sizeof buf, "%lld", left > 0 ? left : 0);
+    gw_add_header(r, "RateLimit-Remaining", buf);
+    snprintf(buf, sizeof buf, "%lld", ttl);
+    gw_add_header(r, "RateLimit-Reset", buf);
+    snprintf(buf, sizeof buf, "%lld;w=%" PRId64, limit, gw->cfg.rate_window_s);
+    gw_add_header(r, "RateLimit-Policy", buf);
+    if (left < 0) {
+        metrics_counter_add("dojo_gateway_rate_limited_total", "", 1);
+        gw_err_http(err, 429, "resource_exhausted", NULL,
+                    "too many runs and submissions; try again in %lld s", ttl);
+        (*err)->retry_after_s = (int)(ttl > 0 ? ttl : 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Creating and enqueueing
+ * ------------------------------------------------------------------------ */
+
+static int pack_alloc(const ProtobufCMessage *m, char **out, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    *out = malloc(*len ? *len : 1);
+    if (*out == NULL)
+        abort();
+    protobuf_c_message_pack(m, (uint8_t *)*out);
+    return 0;
+}
+
+/* XADD the queued event and the job in one round trip (unless this
+ * submission was already enqueued: an idempotent repeat). */
+static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
+{
+    char sub_key[96], ctl_key[96], enq_key[96], ttl[24];
+    snprintf(sub_key, sizeof sub_key, "dojo:sub:%s", job->submission_id);
+    snprintf(ctl_key, sizeof ctl_key, "dojo:ctl:%s", job->submission_id);
+    snprintf(enq_key, sizeof enq_key, "dojo:gw:enq:%s", job->submission_id);
+    snprintf(ttl, sizeof ttl, "%" PRId64, gw->cfg.event_ttl_s > 86400 ? gw->cfg.event_ttl_s : 86400);
+    cleanup_redis_reply redisReply *once = NULL;
+    if (kv_command(gw->kv, &once, err, "SET %s 1 EX %s NX", enq_key, ttl) < 0)
+        return err_wrap(err, "enqueue");
+    if (once->type == REDIS_REPLY_NIL)
+        return 0; /* already queued by an earlier request with the same key */
+
+    Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
+    at.unix_micros = job->enqueued_at ? job->enqueued_at->unix_micros : now_micros();
+    Dojo__Executor__V1__Queued q = DOJO__EXECUTOR__V1__QUEUED__INIT;
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.submission_id = job->submission_id;
+    ev.seq = 1;
+    ev.emitted_at = &at;
+    ev.attempt = 0;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_QUEUED;
+    ev.queued = &q;
+    cleanup_free char *evbuf = NULL, *jobbuf = NULL;
+    size_t evlen, joblen;
+    pack_alloc(&ev.base, &evbuf, &evlen);
+    pack_alloc(&job->base, &jobbuf, &joblen);
+    char ev_ttl[24];
+    snprintf(ev_ttl, sizeof ev_ttl, "%" PRId64, gw->cfg.event_ttl_s);
+
+    const char *a0[] = {"XADD", sub_key, "*", "event", evbuf};
+    size_t l0[] = {4, strlen(sub_key), 1, 5, evlen};
+    const char *a1[] = {"EXPIRE", sub_key, ev_ttl};
+    const char *a2[] = {"XADD", "dojo:jobs", "*", "job", jobbuf};
+    size_t l2[] = {4, 9, 1, 3, joblen};
+    kv_cmd_t cmds[] = {{5, a0, l0}, {3, a1, NULL}, {5, a2, l2}};
+    redisReply *rep[3] = {0};
+    if (kv_pipeline(gw->kv, cmds, 3, rep, err) < 0) {
+        /* Let a retry with the same idempotency key enqueue again. */
+        cleanup_err err_t *derr = NULL;
+        cleanup_redis_reply redisReply *d = NULL;
+        kv_command(gw->kv, &d, &derr, "DEL %s", enq_key);
+        return err_wrap(err, "enqueue");
+    }
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    return 0;
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, (const unsigned char *)data, len);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+static bool task_has_language(const Dojo__Content__V1__TaskView *t, const char *lang)
+{
+    for (size_t i = 0; i < t->n_languages; i++)
+        if (!strcmp(t->languages[i]->language, lang))
+            return true;
+    return false;
+}
+
+/* The shared body of POST /runs and POST /submissions. */
+static int create(gw_req_t *r, bool run, err_t **err)
+{
+    gw_t *gw = r->gw;
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    const char *slug, *lang, *code, *stdin_text = NULL, *idem = NULL;
+    bool interactive = false, samples = false;
+    if (gw_json_str(body, "task_slug", true, 64, &slug, err) < 0 ||
+        gw_json_str(body, "language", true, 32, &lang, err) < 0)
+        goto cleanup;
+    {
+        json_t *jc = json_object_get(body, "code");
+        if (jc == NULL || !json_is_string(jc)) {
+            err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "code: %s",
+                    jc ? "must be a string" : "is required");
+            goto cleanup;
+        }
+        if ((int64_t)json_string_length(jc) > gw->cfg.max_code) {
+            gw_err_http(err, 413, "payload_too_large", "code", "code: must be at most %lld bytes",
+                        (long long)gw->cfg.max_code);
+            goto cleanup;
+        }
+        code = json_string_value(jc);
+        if (*code == '\0') {
+            err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "code: must not be empty");
+            goto cleanup;
+        }
+    }
+    if (run) {
+        if (gw_json_str(body, "stdin", false, 64 * 1024, &stdin_text, err) < 0 ||
+            gw_json_bool(body, "interactive", &interactive, err) < 0 ||
+            gw_json_bool(body, "sample_tests", &samples, err) < 0)
+            goto cleanup;
+    } else if (gw_json_str(body, "idempotency_key", false, 64, &idem, err) < 0) {
+        goto cleanup;
+    }
+    if (rate_limit(r, err) < 0)
+        goto cleanup;
+    {
+        cleanup_pb Dojo__Content__V1__GetTaskResponse *t = NULL;
+        if (gw_task_view(r, slug, 0, &t, err) < 0)
+            goto cleanup;
+        if (t->task->status == DOJO__CONTENT__V1__TASK_STATUS__TASK_STATUS_ARCHIVED) {
+            err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
+                    "the task is archived and takes no new submissions");
+            goto cleanup;
+        }
+        if (!task_has_language(t->task, lang)) {
+            err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "language: the task does not accept %s",
+                    lang);
+            goto cleanup;
+        }
+        char hash[65];
+        sha256_hex(code, strlen(code), hash);
+        Dojo__Gamification__V1__CreateSubmissionRequest creq =
+            DOJO__GAMIFICATION__V1__CREATE_SUBMISSION_REQUEST__INIT;
+        creq.user_id = r->claims.sub;
+        creq.task_slug = (char *)slug;
+        creq.task_version = t->task->version;
+        creq.language = (char *)lang;
+        creq.code_hash = hash;
+        creq.kind = run ? DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_RUN
+                        : DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
+        creq.code = (char *)code;
+        creq.idempotency_key = (char *)(idem ? idem : "");
+        cleanup_pb Dojo__Gamification__V1__CreateSubmissionResponse *cr = NULL;
+        rpc_call_opts_t o = gw_opts(r, gw_md_service(r), false);
+        if (rpc_client_call(gw->game, GAME_SVC, "CreateSubmission", &creq.base,
+                            (ProtobufCMessage **)&cr, &o, err) < 0)
+            goto cleanup;
+
+        Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
+        at.unix_micros = now_micros();
+        Dojo__Executor__V1__Job job = DOJO__EXECUTOR__V1__JOB__INIT;
+        job.submission_id = cr->submission_id;
+        job.kind = creq.kind;
+        job.user_id = r->claims.sub;
+        job.task_slug = (char *)slug;
+        job.task_version = t->task->version;
+        job.language = (char *)lang;
+        job.code = (char *)code;
+        if (stdin_text) {
+            job.stdin_data.data = (uint8_t *)stdin_text;
+            job.stdin_data.len = strlen(stdin_text);
+        }
+        job.interactive = interactive;
+        job.sample_tests = samples;
+        job.enqueued_at = &at;
+        job.attempt = 1;
+        job.request_id = r->req_id;
+        if (enqueue(gw, &job, err) < 0)
+            goto cleanup;
+        metrics_counter_add("dojo_gateway_submissions_total", run ? "kind=\"run\"" : "kind=\"submit\"",
+                            1);
+        LOG_INFO("submission queued", "submission=%s kind=%s task=%s version=%d",
+                 cr->submission_id, run ? "run" : "submit", log_esc(slug), t->task->version);
+        char loc[96];
+        snprintf(loc, sizeof loc, "/api/v1/submissions/%s", cr->submission_id);
+        gw_add_header(r, "Location", loc);
+        r->status = 202;
+        r->out = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:o}", "id", cr->submission_id, "kind",
+                           run ? "run" : "submit", "task_slug", slug, "task_version",
+                           t->task->version, "language", lang, "state", "pending", "created_at",
+                           gw_json_time(cr->created_at));
+        rc = 0;
+    }
+cleanup:
+    json_decref(body);
+    return rc;
+}
+
+int gw_h_run(gw_req_t *r, err_t **err) { return create(r, true, err); }
+int gw_h_submit(gw_req_t *r, err_t **err) { return create(r, false, err); }
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------ */
+
+int gw_submission_owned(gw_t *gw, const char *req_id, const token_claims_t *claims, const char *id,
+                        Dojo__Gamification__V1__GetSubmissionResponse **out, err_t **err)
+{
+    if (!gw_valid_uuid(id))
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    Dojo__Gamification__V1__GetSubmissionRequest req =
+        DOJO__GAMIFICATION__V1__GET_SUBMISSION_REQUEST__INIT;
+    req.submission_id = (char *)id;
+    const char *md[] = {"x-dojo-service-key", gw->cfg.service_key, NULL};
+    rpc_call_opts_t o = {.timeout_ms = (int)gw->cfg.rpc_timeout_ms,
+                         .idempotent = true,
+                         .request_id = req_id,
+                         .metadata = md};
+    Dojo__Gamification__V1__GetSubmissionResponse *resp = NULL;
+    if (rpc_client_call(gw->game, GAME_SVC, "GetSubmission", &req.base,
+                        (ProtobufCMessage **)&resp, &o, err) < 0)
+        return -1;
+    bool mine = resp->submission && !strcmp(resp->submission->user_id, claims->sub);
+    bool staff = !strcmp(claims->role, "author") || !strcmp(claims->role, "admin");
+    if (!mine && !staff) {
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    }
+    if (out)
+        *out = resp;
+    else
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    return 0;
+}
+
+int gw_h_submission_get(gw_req_t *r, err_t **err)
+{
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    if (!gw_valid_uuid(r->segs[1]))
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    Dojo__Gamification__V1__GetSubmissionRequest req =
+        DOJO__GAMIFICATION__V1__GET_SUBMISSION_REQUEST__INIT;
+    req.submission_id = (char *)r->segs[1];
+    cleanup_pb Dojo__Gamification__V1__GetSubmissionResponse *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->game, GAME_SVC, "GetSubmission", &req.base,
+                        (ProtobufCMessage **)&resp, &o, err) < 0)
+        return -1;
+    if (resp->submission == NULL)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    r->out = gw_json_submission(resp->submission);
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_submissions_list(gw_req_t *r, err_t **err)
+{
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    const char *task = gw_query(r, "task"), *kind = gw_query(r, "kind"),
+               *user = gw_query(r, "user_id"), *tok = gw_query(r, "page_token");
+    int64_t size = 0;
+    if (gw_query_int(r, "page_size", 0, 100, &size, err) < 0)
+        return -1;
+    Dojo__Gamification__V1__ListSubmissionsRequest req =
+        DOJO__GAMIFICATION__V1__LIST_SUBMISSIONS_REQUEST__INIT;
+    Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
+    if (task && strlen(task) > 64)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: too long");
+    if (user && *user && !gw_valid_uuid(user))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
+    if (kind && *kind) {
+        if (!strcmp(kind, "run"))
+            req.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_RUN;
+        else if (!strcmp(kind, "submit"))
+            req.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
+        else
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "kind: must be run or submit");
+    }
+    /* "" would mean "every learner" for an author: default to the caller. */
+    req.user_id = (char *)(user && *user ? user : r->claims.sub);
+    req.task_slug = (char *)(task ? task : "");
+    page.page_size = (int32_t)size;
+    page.page_token = (char *)(tok ? tok : "");
+    if (strlen(page.page_token) > 512)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page_token: too long");
+    req.page = &page;
+    cleanup_pb Dojo__Gamification__V1__ListSubmissionsResponse *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->game, GAME_SVC, "ListSubmissions", &req.base,
+                        (ProtobufCMessage **)&resp, &o, err) < 0)
+        return -1;
+    json_t *a = json_array();
+    for (size_t i = 0; i < resp->n_submissions; i++)
+        json_array_append_new(a, gw_json_submission_summary(resp->submissions[i]));
+    r->out = json_pack("{s:o,s:s,s:I}", "submissions", a, "next_page_token",
+                       resp->page ? resp->page->next_page_token : "", "total",
+                       (json_int_t)(resp->page ? resp->page->total : -1));
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_submission_events(gw_req_t *r, err_t **err)
+{
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    const char *id = r->segs[1];
+    const char *after = gw_query(r, "after");
+    if (after && *after && !gw_valid_stream_id(after))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "after: must be an event id");
+    if (gw_submission_owned(r->gw, r->req_id, &r->claims, id, NULL, err) < 0)
+        return -1;
+    char key[96], start[48];
+    snprintf(key, sizeof key, "dojo:sub:%s", id);
+    snprintf(start, sizeof start, "%s%s", after && *after ? "(" : "-",
+             after && *after ? after : "");
+    cleanup_redis_reply redisReply *rep = NULL;
+    if (kv_command(r->gw->kv, &rep, err, "XRANGE %s %s + COUNT 500", key, start) < 0)
+        return err_wrap(err, "read events");
+    json_t *a = json_array();
+    bool done = false;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        redisReply *ent = rep->element[i];
+        if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2)
+            continue;
+        redisReply *fields = ent->element[1];
+        for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements; f += 2) {
+            if (strcmp(fields->element[f]->str, "event") != 0)
+                continue;
+            Dojo__Executor__V1__Event *ev = dojo__executor__v1__event__unpack(
+                NULL, fields->element[f + 1]->len, (const uint8_t *)fields->element[f + 1]->str);
+            if (ev == NULL)
+                continue;
+            if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT)
+                done = true;
+            json_array_append_new(a, gw_json_event(ev, ent->element[0]->str));
+            dojo__executor__v1__event__free_unpacked(ev, NULL);
+        }
+    }
+    r->out = json_pack("{s:o,s:b}", "events", a, "done", done);
+    r->status = 200;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Control
+ * ------------------------------------------------------------------------ */
+
+int gw_control_send(gw_t *gw, const char *submission_id, Dojo__Executor__V1__Control *ctl,
+                    err_t **err)
+{
+    char seq_key[96], ctl_key[96], ttl[24];
+    snprintf(seq_key, sizeof seq_key, "dojo:gw:ctlseq:%s", submission_id);
+    snprintf(ctl_key, sizeof ctl_key, "dojo:ctl:%s", submission_id);
+    snprintf(ttl, sizeof ttl, "%" PRId64, gw->cfg.event_ttl_s);
+    cleanup_redis_reply redisReply *seq = NULL;
+    if (kv_command(gw->kv, &seq, err, "INCR %s", seq_key) < 0)
+        return err_wrap(err, "control seq");
+    Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
+    at.unix_micros = now_micros();
+    ctl->submission_id = (char *)submission_id;
+    ctl->seq = seq->type == REDIS_REPLY_INTEGER ? seq->integer : 1;
+    ctl->sent_at = &at;
+    cleanup_free char *buf = NULL;
+    size_t len;
+    pack_alloc(&ctl->base, &buf, &len);
+    const char *a0[] = {"XADD", ctl_key, "*", "control", buf};
+    size_t l0[] = {4, strlen(ctl_key), 1, 7, len};
+    const char *a1[] = {"EXPIRE", ctl_key, ttl};
+    const char *a2[] = {"EXPIRE", seq_key, ttl};
+    kv_cmd_t cmds[] = {{5, a0, l0}, {3, a1, NULL}, {3, a2, NULL}};
+    redisReply *rep[3] = {0};
+    if (kv_pipeline(gw->kv, cmds, 3, rep, err) < 0)
+        return err_wrap(err, "control");
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    return 0;
+}
+
+int gw_h_submission_cancel(gw_req_t *r, err_t **err)
+{
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    cleanup_pb Dojo__Gamification__V1__GetSubmissionResponse *s = NULL;
+    if (gw_submission_owned(r->gw, r->req_id, &r->claims, r->segs[1], &s, err) < 0)
+        return -1;
+    if (s->submission->state == DOJO__GAMIFICATION__V1__SUBMISSION_STATE__SUBMISSION_STATE_FINISHED)
+        return err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "the submission already finished");
+    Dojo__Executor__V1__Cancel c = DOJO__EXECUTOR__V1__CANCEL__INIT;
+    c.reason = "learner";
+    Dojo__Executor__V1__Control ctl = DOJO__EXECUTOR__V1__CONTROL__INIT;
+    ctl.action_case = DOJO__EXECUTOR__V1__CONTROL__ACTION_CANCEL;
+    ctl.cancel = &c;
+    if (gw_control_send(r->gw, r->segs[1], &ctl, err) < 0)
+        return -1;
+    r->status = 202;
+    return 0;
+}

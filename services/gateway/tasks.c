@@ -1,0 +1,217 @@
+/* tasks.c — the public catalogue: task lists and task views (cached), the
+ * languages and the achievement definitions.
+ *
+ * These reads are the same for everyone, so the gateway asks content as
+ * itself (service key) and may share one answer between all callers for a
+ * short TTL. Learner views come from Content.GetTask, whose TaskView has no
+ * field that could hold hidden tests or solutions. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+#define CONTENT_SVC (&dojo__content__v1__content__descriptor)
+
+/* Builds a ready response for JSON `body` (stolen) with the API's headers. */
+static struct MHD_Response *cached_response(gw_req_t *r, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL)
+        abort();
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        abort();
+    gw_security_headers(r->gw, resp, true);
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%lld",
+             (long long)(r->gw->cfg.tasks_cache_ms / 1000 > 0 ? r->gw->cfg.tasks_cache_ms / 1000
+                                                             : 0));
+    MHD_add_response_header(resp, "Cache-Control", cc);
+    MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    return resp;
+}
+
+static enum MHD_Result send_error(gw_req_t *r, err_t *e)
+{
+    int status = 500;
+    json_t *body = gw_error_json(e, &status);
+    if (status >= 500)
+        LOG_WARN("request failed", "path=\"%s\" status=%d error=\"%s\"", log_esc(r->path), status,
+                 log_esc(e->msg));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    gw_security_headers(r->gw, resp, true);
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Request-Id", r->req_id);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static int list_tasks(gw_req_t *r, bool include_archived, const char *const *md, json_t **out,
+                      char *key, size_t keycap, err_t **err)
+{
+    const char *diff = gw_query(r, "difficulty");
+    const char *tag = gw_query(r, "tag");
+    const char *q = gw_query(r, "q");
+    const char *tok = gw_query(r, "page_token");
+    int64_t size = 0;
+    if (gw_query_int(r, "page_size", 0, 500, &size, err) < 0)
+        return -1;
+    Dojo__Content__V1__ListTasksRequest req = DOJO__CONTENT__V1__LIST_TASKS_REQUEST__INIT;
+    Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
+    if (diff && *diff) {
+        int d = gw_difficulty_parse(diff);
+        if (d < 0)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "difficulty: must be easy, medium or hard");
+        req.difficulty = d;
+    }
+    if (tag && strlen(tag) > 32)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "tag: must be at most 32 characters");
+    if (q && strlen(q) > 100)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "q: must be at most 100 characters");
+    if (tok && strlen(tok) > 512)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page_token: too long");
+    req.tag = (char *)(tag ? tag : "");
+    req.query = (char *)(q ? q : "");
+    req.include_archived = include_archived;
+    page.page_size = (int32_t)size;
+    page.page_token = (char *)(tok ? tok : "");
+    req.page = &page;
+    if (key)
+        snprintf(key, keycap, "tasks|%d|%s|%s|%d|%s", req.difficulty, req.tag, req.query,
+                 page.page_size, page.page_token);
+    cleanup_pb ProtobufCMessage *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, md, true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ListTasks", &req.base, &resp, &o, err) < 0)
+        return -1;
+    const Dojo__Content__V1__ListTasksResponse *lr = (Dojo__Content__V1__ListTasksResponse *)resp;
+    json_t *tasks = json_array();
+    for (size_t i = 0; i < lr->n_tasks; i++)
+        json_array_append_new(tasks, gw_json_task_summary(lr->tasks[i]));
+    *out = json_pack("{s:o,s:s,s:I}", "tasks", tasks, "next_page_token",
+                     lr->page ? lr->page->next_page_token : "", "total",
+                     (json_int_t)(lr->page ? lr->page->total : -1));
+    return 0;
+}
+
+enum MHD_Result gw_h_tasks_list(gw_req_t *r)
+{
+    /* The cache key is the raw query string's arguments we understand, so a
+     * hit costs no parsing beyond MHD's own. */
+    char key[1024];
+    const char *d = gw_query(r, "difficulty"), *t = gw_query(r, "tag"), *q = gw_query(r, "q"),
+               *s = gw_query(r, "page_size"), *p = gw_query(r, "page_token");
+    snprintf(key, sizeof key, "raw|%s|%s|%s|%s|%s", d ? d : "", t ? t : "", q ? q : "",
+             s ? s : "", p ? p : "");
+    enum MHD_Result res;
+    if (gw_cache_queue(r->gw->cache, key, r->conn, &res))
+        return res;
+    cleanup_err err_t *e = NULL;
+    json_t *out = NULL;
+    if (list_tasks(r, false, gw_md_service(r), &out, NULL, 0, &e) < 0)
+        return send_error(r, e);
+    struct MHD_Response *resp = cached_response(r, out);
+    res = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    gw_cache_put(r->gw->cache, key, resp);
+    return res;
+}
+
+int gw_task_view(gw_req_t *r, const char *slug, int version,
+                 Dojo__Content__V1__GetTaskResponse **out, err_t **err)
+{
+    if (strlen(slug) > 64)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", slug);
+    Dojo__Content__V1__GetTaskRequest req = DOJO__CONTENT__V1__GET_TASK_REQUEST__INIT;
+    req.slug = (char *)slug;
+    req.version = version;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "GetTask", &req.base,
+                        (ProtobufCMessage **)out, &o, err) < 0)
+        return -1;
+    if ((*out)->task == NULL) {
+        protobuf_c_message_free_unpacked(&(*out)->base, NULL);
+        *out = NULL;
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %s", slug);
+    }
+    return 0;
+}
+
+int gw_h_task_get(gw_req_t *r, err_t **err)
+{
+    int64_t version = 0;
+    if (gw_query_int(r, "version", 1, INT32_MAX, &version, err) < 0)
+        return -1;
+    cleanup_pb Dojo__Content__V1__GetTaskResponse *t = NULL;
+    if (gw_task_view(r, r->segs[1], (int)version, &t, err) < 0)
+        return -1;
+    r->out = gw_json_task_view(t->task);
+    r->status = 200;
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%lld", (long long)(r->gw->cfg.tasks_cache_ms / 1000));
+    gw_add_header(r, "Cache-Control", cc);
+    return 0;
+}
+
+int gw_h_languages(gw_req_t *r, err_t **err)
+{
+    Dojo__Content__V1__ListLanguagesRequest req = DOJO__CONTENT__V1__LIST_LANGUAGES_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ListLanguages", &req.base, &resp, &o, err) <
+        0)
+        return -1;
+    const Dojo__Content__V1__ListLanguagesResponse *lr =
+        (Dojo__Content__V1__ListLanguagesResponse *)resp;
+    json_t *a = json_array();
+    for (size_t i = 0; i < lr->n_languages; i++) {
+        const Dojo__Content__V1__Language *l = lr->languages[i];
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", l->id,
+                                           "display_name", l->display_name, "file_extension",
+                                           l->file_extension, "editor_mode", l->editor_mode,
+                                           "version", l->version, "compiled", l->compiled));
+    }
+    r->out = json_pack("{s:o}", "languages", a);
+    r->status = 200;
+    return 0;
+}
+
+int gw_h_achievements(gw_req_t *r, err_t **err)
+{
+    Dojo__Content__V1__ListAchievementsRequest req =
+        DOJO__CONTENT__V1__LIST_ACHIEVEMENTS_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ListAchievements", &req.base, &resp, &o,
+                        err) < 0)
+        return -1;
+    const Dojo__Content__V1__ListAchievementsResponse *lr =
+        (Dojo__Content__V1__ListAchievementsResponse *)resp;
+    json_t *a = json_array();
+    for (size_t i = 0; i < lr->n_achievements; i++) {
+        const Dojo__Content__V1__AchievementDef *d = lr->achievements[i];
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:i}", "slug", d->slug, "title",
+                                           d->title, "description", d->description, "icon",
+                                           d->icon, "sort_order", d->sort_order));
+    }
+    r->out = json_pack("{s:o}", "achievements", a);
+    r->status = 200;
+    return 0;
+}
+
+/* Used by author.c: the same list including archived tasks, as the author. */
+int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err);
+int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err)
+{
+    return list_tasks(r, true, gw_md_user(r), out, NULL, 0, err);
+}

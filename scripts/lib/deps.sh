@@ -7,13 +7,16 @@ DOJO_APT_PACKAGES=(
   bazel-bootstrap gcc pkg-config
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libgrpc-dev libpq-dev libhiredis-dev libssl-dev libsodium-dev libjansson-dev
-  libcurl4-openssl-dev
+  libcurl4-openssl-dev libmicrohttpd-dev libwslay-dev
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
   # local stack (curl: ./dojo's health checks; tzdata: IANA zones for auth)
-  postgresql redis-server curl tzdata
+  postgresql redis-server curl tzdata wrk python3-yaml
   # sandbox: OCI runtimes and the builder of language root filesystems
   crun runsc debootstrap
+  # web app (web/: npm ci + Vite; npm ships with the machine's Node.js 20 package, Debian's own
+  # npm 9 would conflict with it) and its browser tests (playwright-core drives Debian's Chromium)
+  nodejs chromium
 )
 
 deps_missing() {

@@ -129,7 +129,7 @@ cmd_test() {
   rc=0; bazel build //... </dev/null || rc=$?
   if (( rc != 0 )); then
     stage_result build fail "bazel exit $rc"
-    for s in unit asan integration integration-asan sandbox; do stage_result "$s" skip "build failed"; done
+    for s in unit asan integration integration-asan sandbox web browser; do stage_result "$s" skip "build failed"; done
     test_summary || exit 1
   fi
   stage_result build pass
@@ -177,6 +177,11 @@ cmd_test() {
   # The sandbox attack battery and the shipped tasks through the real
   # sandbox (crun and runsc): needs root and the language root filesystem.
   pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
+
+  # The web app: its unit tests and bundle budget; the browser journey runs
+  # when a gateway answers (./dojo up), and says why it skips otherwise.
+  web_unit_stage
+  web_browser_stage
 
   test_infra_stop
   test_summary

@@ -1,0 +1,64 @@
+# shellcheck shell=bash
+# The web app (web/: Vite + TypeScript + CodeMirror 6) and its browser tests.
+# Sourced by ./dojo; expects DOJO_ROOT and common.sh's helpers.
+
+DOJO_WEB="$DOJO_ROOT/web"
+DOJO_WEB_DIST="$DOJO_WEB/dist"
+DOJO_WEB_NODE_MIN=20.19   # Vite 8's floor
+
+web_need_node() {
+  command -v node >/dev/null || die "node not found: run ./dojo deps (Debian package nodejs)"
+  command -v npm >/dev/null || die "npm not found: it ships with the nodejs package (Node.js >= $DOJO_WEB_NODE_MIN)"
+  local v
+  v=$(node -p 'process.versions.node')
+  node -e "
+    const [a, b] = process.versions.node.split('.').map(Number), [x, y] = '$DOJO_WEB_NODE_MIN'.split('.').map(Number);
+    process.exit(a > x || (a === x && b >= y) ? 0 : 1)" \
+    || die "Node.js $v is too old for the web build (need >= $DOJO_WEB_NODE_MIN)"
+}
+
+# npm ci when node_modules is missing or package-lock.json changed since the last install.
+web_install() {
+  local stamp="$DOJO_WEB/node_modules/.dojo-lock.sha256" want have=''
+  want=$(sha256sum "$DOJO_WEB/package-lock.json" | cut -d' ' -f1)
+  [[ -f $stamp ]] && have=$(<"$stamp")
+  if [[ ! -d $DOJO_WEB/node_modules || $want != "$have" ]]; then
+    info "web: npm ci (package-lock.json)"
+    (cd "$DOJO_WEB" && npm ci --no-audit --no-fund --loglevel=error </dev/null) || die "web: npm ci failed"
+    printf '%s\n' "$want" >"$stamp"
+  fi
+}
+
+# ./dojo build (and up) call this: web/dist with hashed assets and .gz copies.
+cmd_web_build() {
+  web_need_node
+  web_install
+  info "web: npm run build"
+  (cd "$DOJO_WEB" && npm run --silent build </dev/null) || die "web: build failed"
+  ok "web app built in $(rel "$DOJO_WEB_DIST")"
+}
+
+# Test stages (use stage_result from test.sh).
+web_unit_stage() {
+  if ! command -v node >/dev/null; then stage_result web skip "node not installed"; return; fi
+  info "stage web: npm run build && npm test (web/)"
+  local rc=0
+  ( web_need_node && web_install && cd "$DOJO_WEB" && npm run --silent build && npm test --silent ) </dev/null || rc=$?
+  if (( rc == 0 )); then stage_result web pass; else stage_result web fail "exit $rc"; fi
+}
+
+# The browser journey needs the whole stack (./dojo up): DOJO_BASE_URL, default the local gateway.
+web_browser_stage() {
+  local base=${DOJO_BASE_URL:-http://$(svc_addr gateway 2>/dev/null || printf '127.0.0.1:8080')}
+  [[ $base == http* ]] || base="http://$base"
+  if ! command -v node >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
+    stage_result browser skip "node or /usr/bin/chromium missing (./dojo deps)"; return
+  fi
+  if ! curl -fsS -o /dev/null --max-time 3 "$base/api/v1/health"; then
+    stage_result browser skip "no gateway at $base (./dojo up)"; return
+  fi
+  info "stage browser: node --test tests/browser (DOJO_BASE_URL=$base)"
+  local rc=0
+  ( web_need_node && web_install && DOJO_BASE_URL=$base node --test --test-concurrency=1 "$DOJO_ROOT/tests/browser/" ) </dev/null || rc=$?
+  if (( rc == 0 )); then stage_result browser pass; else stage_result browser fail "exit $rc"; fi
+}

@@ -83,18 +83,34 @@ def submit(stack, redis, slug="x-bench10"):
     return sid, job
 
 
+BREAKDOWN = {}
+
+
 def dequeue_to_result_ms(stack, redis, n):
     times = []
+    parts = {"xadd->started": [], "started->first test": [], "tests": [],
+             "last test->result": []}
     for _ in range(n):
         sid, job = submit(stack, redis)
         t = time.perf_counter()
+        t_wall_us = time.time() * 1e6
         execkit.enqueue(redis, job)
         evs = execkit.wait_final(redis, sid, timeout=60)
         times.append((time.perf_counter() - t) * 1000)
+        at = {}
+        tests = [e.emitted_at.unix_micros for e in evs if e.WhichOneof("kind") == "test_result"]
+        for e in evs:
+            at.setdefault(e.WhichOneof("kind"), e.emitted_at.unix_micros)
+        if "started" in at and tests:
+            parts["xadd->started"].append((at["started"] - t_wall_us) / 1000)
+            parts["started->first test"].append((tests[0] - at["started"]) / 1000)
+            parts["tests"].append((tests[-1] - tests[0]) / 1000)
+            parts["last test->result"].append((at["result"] - tests[-1]) / 1000)
         res = evs[-1].result
         assert res.recorded and res.tests_passed == 10, [
             (e.test_result.name, e.test_result.verdict, e.test_result.message)
             for e in evs if e.WhichOneof("kind") == "test_result"]
+    BREAKDOWN.update({k: statistics.median(v) for k, v in parts.items() if v})
     return times
 
 
@@ -139,6 +155,7 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
             raise
         lines.append(f"{rt:5} dequeue -> recorded result, 10 tests (n={n}): "
                      f"p50 {pct(times, 0.5):6.1f} ms   p99 {pct(times, 0.99):6.1f} ms")
+        lines.append("      medians: " + ", ".join(f"{k} {v:.1f} ms" for k, v in BREAKDOWN.items()))
         ex.stop()
 
     a = start_executor("bench-sat-a", DOJO_EXECUTOR_CONCURRENCY=2)

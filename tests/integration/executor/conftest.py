@@ -4,6 +4,7 @@ executors) on a database of their own, talking through the session's Redis.
 
 Every test here needs root, crun and a language rootfs; without them each is
 skipped with the reason (see execkit.sandbox_skip_reason)."""
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -49,7 +50,10 @@ def exec_stack(base_env, auth, workdir, exec_db, infra):
                                      "DOJO_CONTENT_METRICS_ADDR").start()
     genv = dict(env, DOJO_CONTENT_ADDR=content.addr,
                 DOJO_GAMIFICATION_REDIS_PREFIX=gamekit.unique_prefix(),
-                DOJO_GAMIFICATION_CONTENT_TTL="0")
+                # Tests change achievements under a running service; the
+                # benchmark runs with the production default instead.
+                DOJO_GAMIFICATION_CONTENT_TTL=os.environ.get(
+                    "DOJO_TEST_GAMIFICATION_CONTENT_TTL", "0"))
     game = gamekit.ServiceProcess("gamification", gamekit.binary("gamification"), genv,
                                   workdir / "exec-game-proc", "DOJO_GAMIFICATION_ADDR",
                                   "DOJO_GAMIFICATION_METRICS_ADDR").start()

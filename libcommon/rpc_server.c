@@ -227,10 +227,14 @@ static int health_watch(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t
     const Grpc__Health__V1__HealthCheckRequest *req = (const void *)req_msg;
     int last = -2;
     for (;;) {
+        /* One snapshot of `draining` decides both what is sent and whether
+         * to stop: a drain starting in between must not end the stream
+         * before NOT_SERVING went out. */
+        bool draining = rpc_server_draining(call->server);
         int st = health_get(call->server, req->service);
         if (st < 0)
             st = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
-        if (rpc_server_draining(call->server))
+        if (draining)
             st = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
         if (st != last) {
             Grpc__Health__V1__HealthCheckResponse resp =
@@ -240,7 +244,7 @@ static int health_watch(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t
                 return -1;
             last = st;
         }
-        if (rpc_call_cancelled(call) || rpc_server_draining(call->server))
+        if (rpc_call_cancelled(call) || draining)
             return 0;
         rpc_call_wait(call, 1000);
     }

@@ -49,7 +49,9 @@ web_unit_stage() {
 
 # The browser journey needs the whole stack (./dojo up): DOJO_BASE_URL, default the local gateway.
 web_browser_stage() {
-  local base=${DOJO_BASE_URL:-http://$(svc_addr gateway 2>/dev/null || printf '127.0.0.1:8080')}
+  local addr
+  addr=$(svc_addr gateway 2>/dev/null || true)
+  local base=${DOJO_BASE_URL:-http://${addr:-127.0.0.1:8080}}
   [[ $base == http* ]] || base="http://$base"
   if ! command -v node >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
     stage_result browser skip "node or /usr/bin/chromium missing (./dojo deps)"; return

@@ -49,9 +49,7 @@ web_unit_stage() {
 
 # The browser journey needs the whole stack (./dojo up): DOJO_BASE_URL, default the local gateway.
 web_browser_stage() {
-  local addr
-  addr=$(svc_addr gateway 2>/dev/null || true)
-  local base=${DOJO_BASE_URL:-http://${addr:-127.0.0.1:8080}}
+  local base=${DOJO_BASE_URL:-http://${DOJO_GATEWAY_ADDR:-127.0.0.1:8080}}
   [[ $base == http* ]] || base="http://$base"
   if ! command -v node >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
     stage_result browser skip "node or /usr/bin/chromium missing (./dojo deps)"; return

@@ -15,15 +15,14 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "slots.h"
 
 typedef struct kv_slot {
     redisContext *ctx; /* NULL until used, or after a failure */
-    bool in_use;       /* guarded by pool->mu */
 } kv_slot_t;
 
 struct kv_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    slots_t leases; /* which of slots[] are lent out */
     char *host;
     int port;
     int timeout_ms;
@@ -148,12 +147,7 @@ int kv_pool_open(kv_pool_t **out, const char *addr, int size, int timeout_ms, er
     if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
 
-    pthread_mutex_init(&pool->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    slots_init(&pool->leases, size);
     pool->timeout_ms = timeout_ms;
     pool->size = size;
     if ((pool->slots = calloc((size_t)size, sizeof *pool->slots)) == NULL)
@@ -173,58 +167,25 @@ void kv_pool_close(kv_pool_t *pool)
         return;
     for (int i = 0; i < pool->size; i++)
         slot_drop(&pool->slots[i]);
-    pthread_cond_destroy(&pool->cv);
-    pthread_mutex_destroy(&pool->mu);
+    slots_destroy(&pool->leases);
     free(pool->slots);
     free(pool->host);
     free(pool);
 }
 
-/* Prefers a connected slot so connections are made only under load. Called
- * with pool->mu held. */
-static kv_slot_t *pool_take_free(kv_pool_t *pool)
+static bool slot_connected(int index, void *payload)
 {
-    kv_slot_t *unconnected = NULL;
-    for (int i = 0; i < pool->size; i++) {
-        kv_slot_t *s = &pool->slots[i];
-        if (s->in_use)
-            continue;
-        if (s->ctx != NULL) {
-            s->in_use = true;
-            return s;
-        }
-        if (unconnected == NULL)
-            unconnected = s;
-    }
-    if (unconnected != NULL)
-        unconnected->in_use = true;
-    return unconnected;
+    return ((kv_pool_t *)payload)->slots[index].ctx != NULL;
 }
 
 static int pool_acquire(kv_pool_t *pool, kv_slot_t **out, err_t **err)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += pool->timeout_ms / 1000;
-    deadline.tv_nsec += (long)(pool->timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&pool->mu);
-    kv_slot_t *slot = NULL;
-    while ((slot = pool_take_free(pool)) == NULL) {
-        if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) == ETIMEDOUT) {
-            slot = pool_take_free(pool);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool->mu);
-    if (slot == NULL)
+    int i = slots_take(&pool->leases, pool->timeout_ms, slot_connected, pool);
+    if (i < 0)
         return kv_fail(err, GRPC_STATUS_UNAVAILABLE,
                        "redis pool: no connection free within %d ms (pool size %d)",
                        pool->timeout_ms, pool->size);
-    *out = slot;
+    *out = &pool->slots[i];
     return 0;
 }
 
@@ -233,10 +194,7 @@ static void pool_release(kv_pool_t *pool, kv_slot_t *slot)
     /* A failed context may hold half a reply: never reuse it. */
     if (slot->ctx != NULL && slot->ctx->err != 0)
         slot_drop(slot);
-    pthread_mutex_lock(&pool->mu);
-    slot->in_use = false;
-    pthread_cond_signal(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
+    slots_put(&pool->leases, (int)(slot - pool->slots));
 }
 
 /* ---------------------------------------------------------------------------

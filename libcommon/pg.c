@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "slots.h"
 
 /* Without an explicit connect_timeout libpq waits for the kernel (minutes)
  * on an unreachable host; a value in the conninfo still wins. */
@@ -28,7 +29,6 @@
 struct pg_conn {
     pg_pool_t *pool;
     PGconn *pg;        /* NULL until first used, or after a failed reset */
-    bool in_use;       /* guarded by pool->mu */
     bool doomed;       /* the server announced it is closing this session */
     char **prepared;   /* statement names prepared in this session */
     size_t nprepared;
@@ -37,8 +37,7 @@ struct pg_conn {
 };
 
 struct pg_pool {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    slots_t slots; /* which of conns[] are lent out */
     char *conninfo;
     int size;
     pg_conn_t *conns;
@@ -298,12 +297,7 @@ int pg_pool_open(pg_pool_t **out, const char *conninfo, int size, err_t **err)
     pg_pool_t *pool = calloc(1, sizeof *pool);
     if (pool == NULL)
         abort();
-    pthread_mutex_init(&pool->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    slots_init(&pool->slots, size);
     pool->size = size;
     pool->conninfo = strdup(conninfo);
     pool->conns = calloc((size_t)size, sizeof *pool->conns);
@@ -328,62 +322,26 @@ void pg_pool_close(pg_pool_t *pool)
         conn_drop(&pool->conns[i]);
         free(pool->conns[i].prepared);
     }
-    pthread_cond_destroy(&pool->cv);
-    pthread_mutex_destroy(&pool->mu);
+    slots_destroy(&pool->slots);
     free(pool->conns);
     free(pool->conninfo);
     free(pool);
 }
 
-/* Prefers a slot that is already connected, so connections are only made
- * when the load needs them. Called with pool->mu held. */
-static pg_conn_t *pool_take_free(pg_pool_t *pool)
+static bool conn_connected(int index, void *payload)
 {
-    pg_conn_t *unconnected = NULL;
-    for (int i = 0; i < pool->size; i++) {
-        pg_conn_t *c = &pool->conns[i];
-        if (c->in_use)
-            continue;
-        if (c->pg != NULL) {
-            c->in_use = true;
-            return c;
-        }
-        if (unconnected == NULL)
-            unconnected = c;
-    }
-    if (unconnected != NULL)
-        unconnected->in_use = true;
-    return unconnected;
+    return ((pg_pool_t *)payload)->conns[index].pg != NULL;
 }
 
 static void pool_put(pg_pool_t *pool, pg_conn_t *conn)
 {
-    pthread_mutex_lock(&pool->mu);
-    conn->in_use = false;
-    pthread_cond_signal(&pool->cv);
-    pthread_mutex_unlock(&pool->mu);
+    slots_put(&pool->slots, (int)(conn - pool->conns));
 }
 
 int pg_pool_acquire(pg_pool_t *pool, pg_conn_t **out, int timeout_ms, err_t **err)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-
-    pthread_mutex_lock(&pool->mu);
-    pg_conn_t *conn = NULL;
-    while ((conn = pool_take_free(pool)) == NULL) {
-        if (pthread_cond_timedwait(&pool->cv, &pool->mu, &deadline) == ETIMEDOUT) {
-            conn = pool_take_free(pool);
-            break;
-        }
-    }
-    pthread_mutex_unlock(&pool->mu);
+    int i = slots_take(&pool->slots, timeout_ms, conn_connected, pool);
+    pg_conn_t *conn = i < 0 ? NULL : &pool->conns[i];
     if (conn == NULL)
         return pg_fail(err, GRPC_STATUS_UNAVAILABLE,
                        "postgres pool: no connection free within %d ms (pool size %d)",

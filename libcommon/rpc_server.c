@@ -30,6 +30,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
 #include "metrics.h"
+#include "slots.h"
 
 /* How many request_call slots wait for new calls at once. */
 #define RPC_PENDING_ACCEPTS 16
@@ -834,14 +835,7 @@ int rpc_server_run(rpc_server_t *s)
     s->shutdown_tag.done = on_shutdown;
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
 
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += s->grace_ms / 1000;
-    deadline.tv_nsec += (s->grace_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    struct timespec deadline = timespec_in_ms(CLOCK_REALTIME, s->grace_ms);
     /* Wait for our calls, not for clients: gRPC would also wait for idle
      * connections to go away, which a client may never do. */
     pthread_mutex_lock(&s->mu);
@@ -1021,14 +1015,7 @@ int rpc_stream_send(rpc_call_t *call, const ProtobufCMessage *msg, err_t **err)
 
 bool rpc_call_wait(rpc_call_t *call, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000;
-    if (until.tv_nsec >= 1000000000) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000;
-    }
+    struct timespec until = timespec_in_ms(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&call->mu);
     bool woken = call->woken;
     while (!woken && !atomic_load(&call->cancelled) && !rpc_server_draining(call->server)) {

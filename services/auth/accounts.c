@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
  * Passwords
@@ -179,10 +180,10 @@ int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const cha
     if (auth_validate_email(email, email_n, sizeof email_n, err) < 0 ||
         auth_validate_username(username, username_n, sizeof username_n, err) < 0 ||
         auth_validate_password("password", password, err) < 0 ||
-        auth_validate_time_zone("time_zone", tz, err) < 0)
+        text_check_time_zone("time_zone", tz, err) < 0)
         return -1;
     const char *shown = display_name[0] ? display_name : username_n;
-    if (auth_validate_display_name(shown, err) < 0)
+    if (text_check_display_name(shown, err) < 0)
         return -1;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_hash_password(auth, password, hash, err) < 0)
@@ -282,9 +283,9 @@ int auth_rpc_update_profile(rpc_call_t *call, const ProtobufCMessage *req_msg,
     caller_t caller;
     if (auth_require_user(auth, call, &caller, err) < 0)
         return -1;
-    if (req->display_name[0] && auth_validate_display_name(req->display_name, err) < 0)
+    if (req->display_name[0] && text_check_display_name(req->display_name, err) < 0)
         return -1;
-    if (req->time_zone[0] && auth_validate_time_zone("time_zone", req->time_zone, err) < 0)
+    if (req->time_zone[0] && text_check_time_zone("time_zone", req->time_zone, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;

@@ -95,13 +95,11 @@ int auth_require_user(auth_t *auth, rpc_call_t *call, caller_t *out, err_t **err
 int auth_rpc_get_public_keys(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                              err_t **err);
 
-/* validate.c — each returns 0 or INVALID_ARGUMENT naming the field. The
+/* validate.c (time zones and display names: libcommon/text.h) — each returns 0 or INVALID_ARGUMENT naming the field. The
  * normalised value (lower-cased, trimmed) is written to `out` (cap bytes). */
 int auth_validate_email(const char *in, char *out, size_t cap, err_t **err);
 int auth_validate_username(const char *in, char *out, size_t cap, err_t **err);
 int auth_validate_password(const char *field, const char *in, err_t **err);
-int auth_validate_time_zone(const char *field, const char *in, err_t **err);
-int auth_validate_display_name(const char *in, err_t **err);
 
 /* passwords (accounts.c) */
 int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err);

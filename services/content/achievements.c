@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "content.h"
+#include "libcommon/text.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
@@ -32,22 +33,6 @@ static const int rule_params[N_RULES] = {
     [9] = 0,
 };
 
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 /* A required string of 1-max characters without control characters. */
 static const char *text_field(content_report_t *rep, json_t *o, const char *key, const char *path,
                               size_t max)
@@ -62,7 +47,7 @@ static const char *text_field(content_report_t *rep, json_t *o, const char *key,
         content_report_error(rep, path, "must be a string");
         return NULL;
     }
-    if (s[0] == '\0' || utf8_len(s) > max || has_control(s)) {
+    if (s[0] == '\0' || (size_t)text_utf8_length(s) > max || text_has_control(s)) {
         content_report_error(rep, path, "must be 1-%zu characters without control characters",
                              max);
         return NULL;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "content.h"
+#include "libcommon/text.h"
 #include "libcommon/cleanup.h"
 
 /* ------------------------------------------------------------------------
@@ -130,24 +131,6 @@ int content_read_file(const char *path, char **out, size_t *len, err_t **err)
     *out = buf;
     *len = got;
     return 0;
-}
-
-/* Characters (code points) of a UTF-8 string; jansson only hands out valid
- * UTF-8. */
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static bool has_control(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
 }
 
 static const char *const difficulty_names[] = {NULL, "easy", "medium", "hard"};
@@ -420,7 +403,7 @@ static json_t *read_solutions(content_report_t *rep, json_t *doc, const char *ke
         const char *name = want_string(rep, s, "name", p, true, 1, 0);
         if (name) {
             path_key(fp, p, "name");
-            if (utf8_len(name) > 64 || has_control(name)) {
+            if ((size_t)text_utf8_length(name) > 64 || text_has_control(name)) {
                 content_report_error(rep, fp, "must be 1-64 characters without control characters");
                 name = NULL;
             } else {
@@ -526,8 +509,8 @@ int taskjson_normalize(json_t *doc, content_report_t *rep, json_t **out)
     if (slug)
         check_file_name(rep, slug);
     const char *title = want_string(rep, doc, "title", "$", true, 1, 0);
-    if (title && (utf8_len(title) > 120 || has_control(title))) {
-        content_report_error(rep, "$.title", utf8_len(title) > 120
+    if (title && ((size_t)text_utf8_length(title) > 120 || text_has_control(title))) {
+        content_report_error(rep, "$.title", (size_t)text_utf8_length(title) > 120
                                                  ? "must be at most 120 characters"
                                                  : "must not contain control characters");
         title = NULL;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "libcommon/text.h"
 #include "libcommon/log.h"
 
 /* ------------------------------------------------------------------------
@@ -45,35 +46,6 @@ const char *exec_verdict_phrase(exec_verdict_t v)
  * UTF-8
  * ------------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if (left < n)
-        return 0;
-    unsigned cp = c & (0xff >> (n + 1));
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 char *exec_utf8_clean(const char *s, size_t len, size_t max)
 {
     char *out = malloc(max + 4);
@@ -82,7 +54,7 @@ char *exec_utf8_clean(const char *s, size_t len, size_t max)
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(u + i, len - i);
+        size_t n = text_utf8_seq(u + i, len - i);
         if (n == 0 || (n == 1 && u[i] == 0)) {
             if (o + 3 > max)
                 break;

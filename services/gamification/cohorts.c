@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gamification.h"
+#include "libcommon/text.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
@@ -118,7 +119,7 @@ int gam_rpc_create_cohort(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
     identity_t id;
     if (require_author(g, call, &id, err) < 0 || gam_check_slug("slug", req->slug, true, err) < 0)
         return -1;
-    long tl = gam_utf8_length(req->title), dl = gam_utf8_length(req->description);
+    long tl = text_utf8_length(req->title), dl = text_utf8_length(req->description);
     if (tl < 1 || tl > 120)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "title: must be 1 to 120 characters");
     for (const unsigned char *p = (const unsigned char *)req->title; *p; p++)

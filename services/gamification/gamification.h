@@ -72,12 +72,7 @@ bool gam_is_uuid(const char *s);
 int gam_check_slug(const char *field, const char *s, bool required, err_t **err);
 /** 1-32 characters of [a-z0-9_+.-]. */
 int gam_check_language(const char *field, const char *s, err_t **err);
-/** A name tzdata has a TZif file for. */
-int gam_check_time_zone(const char *field, const char *s, err_t **err);
-/** 1-64 characters, valid UTF-8, no control characters, no edge spaces. */
-int gam_check_display_name(const char *s, err_t **err);
-/** Number of UTF-8 code points, or -1 when invalid UTF-8. */
-long gam_utf8_length(const char *s);
+/* Time zones, display names and UTF-8 lengths: libcommon/text.h. */
 
 /** Paging: the offset encoded in `token` ("" = 0) and the page size
  * (0 → def, at most max). INVALID_ARGUMENT for a bad token or size. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gamification.h"
+#include "libcommon/text.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
@@ -76,9 +77,9 @@ int gam_rpc_set_user_profile(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return err_set(err, GRPC_STATUS_PERMISSION_DENIED, "only services set profiles");
     if (!gam_is_uuid(req->user_id))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
-    if (req->time_zone[0] && gam_check_time_zone("time_zone", req->time_zone, err) < 0)
+    if (req->time_zone[0] && text_check_time_zone("time_zone", req->time_zone, err) < 0)
         return -1;
-    if (req->display_name[0] && gam_check_display_name(req->display_name, err) < 0)
+    if (req->display_name[0] && text_check_display_name(req->display_name, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
  * Reading request fields
@@ -112,39 +113,6 @@ json_t *gw_json_time(const Dojo__Common__V1__Timestamp *ts)
     return json_string(buf);
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0. */
-static size_t utf8_seq(const uint8_t *p, size_t left)
-{
-    uint8_t c = p[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 json_t *gw_json_bytes(const uint8_t *data, size_t len)
 {
     char *buf = malloc(len * 3 + 1);
@@ -152,7 +120,7 @@ json_t *gw_json_bytes(const uint8_t *data, size_t len)
         abort();
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(data + i, len - i);
+        size_t n = text_utf8_seq((const unsigned char *)data + i, len - i);
         if (n == 0 || (n == 1 && data[i] == 0)) {
             memcpy(buf + o, "\xEF\xBF\xBD", 3);
             o += 3;

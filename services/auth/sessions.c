@@ -90,11 +90,15 @@ static const pg_stmt_t stmt_refresh_insert = {
 
 static const pg_stmt_t stmt_refresh_lookup = {
     .name = "auth_refresh_lookup",
-    .sql = "SELECT t.id, t.family_id::text, t.rotated_at IS NOT NULL, t.revoked_at IS NOT NULL, "
-           "t.expires_at < now(), " AUTH_USER_COLUMNS " FROM auth.refresh_tokens t "
+    /* The account first (columns 0..AUTH_USER_NCOLS-1, as issue_pair reads
+     * them), then the token's state. */
+    .sql = "SELECT " AUTH_USER_COLUMNS ", t.id, t.family_id::text, t.rotated_at IS NOT NULL, "
+           "t.revoked_at IS NOT NULL, t.expires_at < now() FROM auth.refresh_tokens t "
            "JOIN auth.users u ON u.id = t.user_id WHERE t.token_hash = $1 FOR UPDATE OF t",
     .nparams = 1,
 };
+
+enum { TOK_ID = AUTH_USER_NCOLS, TOK_FAMILY, TOK_ROTATED, TOK_REVOKED, TOK_EXPIRED };
 
 static const pg_stmt_t stmt_refresh_rotate = {
     .name = "auth_refresh_rotate",
@@ -270,38 +274,28 @@ int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
         return err_wrap(err, "refresh");
     if (PQntuples(r) == 0)
         return refresh_unauthenticated(err);
-    const char *family = pg_get(r, 0, 1);
-    bool rotated = pg_get_bool(r, 0, 2), revoked = pg_get_bool(r, 0, 3),
-         expired = pg_get_bool(r, 0, 4);
+    const char *family = pg_get(r, 0, TOK_FAMILY);
+    bool rotated = pg_get_bool(r, 0, TOK_ROTATED), revoked = pg_get_bool(r, 0, TOK_REVOKED),
+         expired = pg_get_bool(r, 0, TOK_EXPIRED);
     if (rotated && !revoked) {
         /* A token that was already exchanged came back: someone holds a
          * copy. End every session of this login. */
         const char *fp[] = {family};
         if (pg_exec(conn, &stmt_family_revoke, fp, NULL, err) < 0 || pg_commit(conn, err) < 0)
             return err_wrap(err, "revoke token family");
-        LOG_WARN("refresh token reuse: family revoked", "user=%s family=%s", pg_get(r, 0, 5),
+        LOG_WARN("refresh token reuse: family revoked", "user=%s family=%s", pg_get(r, 0, 0),
                  family);
         return refresh_unauthenticated(err);
     }
     if (rotated || revoked || expired)
         return refresh_unauthenticated(err);
 
-    const char *rp[] = {pg_get(r, 0, 0)};
+    const char *rp[] = {pg_get(r, 0, TOK_ID)};
     if (pg_exec(conn, &stmt_refresh_rotate, rp, NULL, err) < 0)
         return err_wrap(err, "rotate refresh token");
 
-    /* issue_pair reads the user from columns 0.. of a result: shift. */
-    cleanup_pgresult PGresult *user = NULL;
-    static const pg_stmt_t stmt_user_only = {
-        .name = "auth_refresh_user",
-        .sql = "SELECT " AUTH_USER_COLUMNS " FROM auth.users u WHERE u.id = $1::uuid",
-        .nparams = 1,
-    };
-    const char *up[] = {pg_get(r, 0, 5)};
-    if (pg_exec(conn, &stmt_user_only, up, &user, err) < 0)
-        return err_wrap(err, "refresh");
     Dojo__Auth__V1__TokenPair *pair = NULL;
-    if (issue_pair(auth, call, conn, user, family, req->client_ip, "", &pair, err) < 0 ||
+    if (issue_pair(auth, call, conn, r, family, req->client_ip, "", &pair, err) < 0 ||
         pg_commit(conn, err) < 0)
         return err_wrap(err, "refresh");
     rpc_call_set_log_user(call, pair->user->id);

@@ -58,8 +58,8 @@ typedef struct exec_config {
     const char *service_key;
     sandbox_runtime_t runtime;
     const char *runtime_name; /* "crun" | "runsc" */
-    const char *workdir;
-    const char *rootfs_dir;
+    char workdir[4096];    /* absolute: the runtimes resolve paths from elsewhere */
+    char rootfs_dir[4096]; /* absolute, likewise */
     const char *languages_dir;
     char driver_path[4096];
     char executor_id[128];

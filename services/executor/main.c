@@ -64,6 +64,17 @@ static void default_driver(char *out, size_t cap, const char *argv0)
     snprintf(out, cap, "%s/driver/driver", dir);
 }
 
+/* crun and runsc read bind sources from their own working directory, so a
+ * relative DOJO_EXECUTOR_WORKDIR (the local default) must become absolute. */
+static void absolute_path(const char *path, char *out, size_t cap)
+{
+    char cwd[4096];
+    if (path[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(out, cap, "%s", path);
+    else
+        snprintf(out, cap, "%s/%s", cwd, path);
+}
+
 void exec_config_load(exec_config_t *cfg, const char *argv0)
 {
     static const char *const runtimes[] = {"crun", "runsc", NULL};
@@ -78,8 +89,10 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     int rt = config_enum("DOJO_EXECUTOR_RUNTIME", "crun", runtimes);
     cfg->runtime = rt == 1 ? SANDBOX_RUNSC : SANDBOX_CRUN;
     cfg->runtime_name = runtimes[rt];
-    cfg->workdir = config_str("DOJO_EXECUTOR_WORKDIR", ".dojo/executor");
-    cfg->rootfs_dir = config_str("DOJO_EXECUTOR_ROOTFS_DIR", ".dojo/rootfs");
+    absolute_path(config_str("DOJO_EXECUTOR_WORKDIR", ".dojo/executor"), cfg->workdir,
+                  sizeof cfg->workdir);
+    absolute_path(config_str("DOJO_EXECUTOR_ROOTFS_DIR", ".dojo/rootfs"), cfg->rootfs_dir,
+                  sizeof cfg->rootfs_dir);
     cfg->languages_dir = config_str("DOJO_EXECUTOR_LANGUAGES_DIR", "services/executor/languages");
     const char *driver = config_str("DOJO_EXECUTOR_DRIVER", "");
     if (driver[0])

@@ -16,7 +16,8 @@ DOJO_APT_PACKAGES=(
   crun runsc debootstrap
   # web app (web/: npm ci + Vite; npm ships with the machine's Node.js 20 package, Debian's own
   # npm 9 would conflict with it) and its browser tests (playwright-core drives Debian's Chromium)
-  nodejs chromium
+  # (the emoji font: the screenshots show the app's icons, not empty boxes)
+  nodejs chromium fonts-noto-color-emoji
 )
 
 deps_missing() {

@@ -132,6 +132,7 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
             goto cleanup;
         json_object_set_new(r->out, "change", json_string("created"));
         LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
+        gw_cache_clear(r->gw->cache);
         r->status = 201;
         rc = 0;
     }
@@ -171,6 +172,7 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
             goto cleanup;
         const char *ch = gw_change_name(ur->change);
         json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
+        gw_cache_clear(r->gw->cache);
         r->status = 200;
         rc = 0;
     }
@@ -251,6 +253,7 @@ int gw_h_author_archive(gw_req_t *r, err_t **err)
             goto cleanup;
         }
         r->out = gw_json_task_summary(a->task);
+        gw_cache_clear(r->gw->cache);
         r->status = 200;
         rc = 0;
     }

@@ -104,3 +104,23 @@ void gw_cache_put(gw_cache_t *c, const char *key, struct MHD_Response *resp)
     if (old)
         MHD_destroy_response(old);
 }
+
+/* Drops every entry: an author's write through this gateway shows at once in
+ * its lists (other replicas catch up within the TTL). */
+void gw_cache_clear(gw_cache_t *c)
+{
+    struct MHD_Response *old[GW_CACHE_SLOTS];
+    size_t n = 0;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i < GW_CACHE_SLOTS; i++) {
+        entry_t *e = &c->slots[i];
+        if (e->resp)
+            old[n++] = e->resp;
+        free(e->key);
+        e->key = NULL;
+        e->resp = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    for (size_t i = 0; i < n; i++)
+        MHD_destroy_response(old[i]);
+}

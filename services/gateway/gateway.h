@@ -240,6 +240,7 @@ bool gw_cache_queue(gw_cache_t *c, const char *key, struct MHD_Connection *conn,
                     enum MHD_Result *result);
 /** Stores `resp` for `key`, taking over the caller's reference. */
 void gw_cache_put(gw_cache_t *c, const char *key, struct MHD_Response *resp);
+void gw_cache_clear(gw_cache_t *c);
 
 /** Adds the security headers every response carries. */
 void gw_security_headers(gw_t *gw, struct MHD_Response *resp, bool api);

@@ -308,7 +308,9 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
     render();
     return h("fieldset.card", null, h("legend", null, title), h("p.muted", null, help), box,
       addBtn(`Add ${kind === "wrong_solutions" ? "wrong" : "reference"} solution`, () => {
-        (task[kind] ??= []).push({ name: kind === "wrong_solutions" ? `wrong-${(task[kind]?.length ?? 0) + 1}` : "reference", language: langIds[0], code: "" });
+        // A solution is in one of the task's own languages; start with its first.
+        const language = task.languages[0]?.language || langIds[0];
+        (task[kind] ??= []).push({ name: kind === "wrong_solutions" ? `wrong-${(task[kind]?.length ?? 0) + 1}` : "reference", language, code: "" });
         render();
       }));
   }

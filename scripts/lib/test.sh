@@ -68,12 +68,77 @@ test_infra_start() {
 }
 
 test_infra_stop() {
+  test_stack_stop
   [[ -n $TEST_TMP && -d $TEST_TMP ]] || return 0
   [[ -n $TEST_REDIS_PORT ]] && redis_stop "$TEST_REDIS_PORT" "$TEST_TMP/redis.pid" nosave
   [[ -f $TEST_TMP/pg/postmaster.pid ]] && pg_stop "$TEST_TMP/pg" immediate
   rm -rf "$TEST_TMP"
   TEST_TMP=''
   return 0
+}
+
+# ---- a whole stack for the browser journey -----------------------------------
+# The five services from bazel-bin on free loopback ports, against a fresh
+# database in the throwaway PostgreSQL and the (flushed) throwaway Redis, with
+# their own secrets, mail outbox and executor work folder under $TEST_TMP.
+# Exports what the journey (and `./dojo auth-admin`, which it calls) need.
+TEST_STACK_PIDS=()
+
+test_stack_start() {
+  local dir="$TEST_TMP/stack" s p=18080 port mport
+  mkdir -p "$dir/outbox" "$dir/logs" "$dir/executor"
+  chmod 711 "$dir" "$dir/executor"
+  pg_psql "$TEST_PG_PORT" 'DROP DATABASE IF EXISTS dojo_browser' >/dev/null &&
+    pg_psql "$TEST_PG_PORT" 'CREATE DATABASE dojo_browser' >/dev/null || return 1
+  # Jobs and events the integration tests left must not reach this stack's executor.
+  redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" FLUSHALL >/dev/null || return 1
+  for s in "${DOJO_SERVICES[@]}"; do
+    port=$(free_port "$p"); mport=$(free_port $((port + 1)))
+    export "$(svc_addr_var "$s")=127.0.0.1:$port" "$(svc_metrics_var "$s")=127.0.0.1:$mport"
+    p=$((mport + 1))
+  done
+  export DOJO_PG_URL="postgresql://postgres@127.0.0.1:$TEST_PG_PORT/dojo_browser"
+  export DOJO_REDIS_ADDR="127.0.0.1:$TEST_REDIS_PORT"
+  export DOJO_MAIL_OUTBOX="$dir/outbox"
+  export DOJO_PUBLIC_URL="http://$DOJO_GATEWAY_ADDR"
+  export DOJO_EXECUTOR_WORKDIR="$dir/executor"
+  export DOJO_AUTH_MASTER_KEY DOJO_SERVICE_KEY
+  DOJO_AUTH_MASTER_KEY=$(head -c32 /dev/urandom | base64 -w0)
+  DOJO_SERVICE_KEY=$(head -c32 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
+  export DOJO_LOG_LEVEL=info DOJO_RPC_DRAIN_GRACE=3s
+  for s in "${DOJO_SERVICES[@]}"; do
+    ( cd "$DOJO_ROOT" && exec "$(svc_bin "$s")" </dev/null >>"$dir/logs/$s.log" 2>&1 9>&- ) &
+    TEST_STACK_PIDS+=($!)
+  done
+  if ! services_wait_healthy_in "$dir/logs" "${DOJO_SERVICES[@]}"; then
+    return 1
+  fi
+  ok "test stack up: gateway http://$DOJO_GATEWAY_ADDR (logs in $dir/logs)"
+}
+
+# Like services_wait_healthy, for processes that are not under ./dojo's supervisors.
+services_wait_healthy_in() {
+  local logs=$1 deadline=$(( SECONDS + 60 )) s bad=(); shift
+  for s in "$@"; do
+    until svc_healthy "$s"; do
+      if (( SECONDS >= deadline )); then
+        bad+=("$s"); warn "$s did not become healthy; last lines of its log:"
+        tail -n 15 "$logs/$s.log" >&2 || true
+        break
+      fi
+      sleep 0.3
+    done
+  done
+  (( ${#bad[@]} == 0 ))
+}
+
+test_stack_stop() {
+  local pid
+  (( ${#TEST_STACK_PIDS[@]} )) || return 0
+  for pid in "${TEST_STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait_gone 15 "${TEST_STACK_PIDS[@]}" || for pid in "${TEST_STACK_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait "${TEST_STACK_PIDS[@]}" 2>/dev/null || true
+  TEST_STACK_PIDS=()
 }
 
 # Bazel package patterns among ARGS that contain at least one BUILD file.
@@ -178,8 +243,8 @@ cmd_test() {
   # sandbox (crun and runsc): needs root and the language root filesystem.
   pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
 
-  # The web app: its unit tests and bundle budget; the browser journey runs
-  # when a gateway answers (./dojo up), and says why it skips otherwise.
+  # The web app: its unit tests and bundle budget; then the browser journey
+  # against a stack of its own (or the gateway at DOJO_BASE_URL).
   web_unit_stage
   web_browser_stage
 

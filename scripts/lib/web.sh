@@ -47,18 +47,34 @@ web_unit_stage() {
   if (( rc == 0 )); then stage_result web pass; else stage_result web fail "exit $rc"; fi
 }
 
-# The browser journey needs the whole stack (./dojo up): DOJO_BASE_URL, default the local gateway.
+# The browser journey against the whole stack: a gateway at DOJO_BASE_URL when
+# set (e.g. a running ./dojo up), otherwise a stack of its own that ./dojo test
+# starts on free ports against its throwaway PostgreSQL and Redis.
 web_browser_stage() {
-  local base=${DOJO_BASE_URL:-http://${DOJO_GATEWAY_ADDR:-127.0.0.1:8080}}
-  [[ $base == http* ]] || base="http://$base"
+  local base=${DOJO_BASE_URL:-} s
   if ! command -v node >/dev/null || [[ ! -x /usr/bin/chromium ]]; then
     stage_result browser skip "node or /usr/bin/chromium missing (./dojo deps)"; return
   fi
-  if ! curl -fsS -o /dev/null --max-time 3 "$base/api/v1/health"; then
-    stage_result browser skip "no gateway at $base (./dojo up)"; return
+  if [[ -z $base ]]; then
+    for s in "${DOJO_SERVICES[@]}"; do
+      [[ -x $(svc_bin "$s") ]] || { stage_result browser fail "$(rel "$(svc_bin "$s")") is not built"; return; }
+    done
+    if ! is_root || [[ ! -d ${DOJO_EXECUTOR_ROOTFS_DIR:-} ]]; then
+      stage_result browser skip "the executor's sandboxes need root and the rootfs (or set DOJO_BASE_URL)"; return
+    fi
+    if ! test_stack_start; then
+      test_stack_stop
+      stage_result browser fail "the test stack did not start (logs in $TEST_TMP/stack/logs)"; return
+    fi
+    base="http://$DOJO_GATEWAY_ADDR"
+  elif ! curl -fsS -o /dev/null --max-time 3 "$base/api/v1/health"; then
+    stage_result browser fail "no gateway answers at DOJO_BASE_URL=$base"; return
   fi
   info "stage browser: node --test tests/browser (DOJO_BASE_URL=$base)"
   local rc=0
-  ( web_need_node && web_install && DOJO_BASE_URL=$base node --test --test-concurrency=1 "$DOJO_ROOT/tests/browser/" ) </dev/null || rc=$?
+  ( web_need_node && web_install && DOJO_BASE_URL=$base \
+      timeout --kill-after=30 "${DOJO_TEST_BROWSER_TIMEOUT:-900}" \
+      node --test --test-concurrency=1 "$DOJO_ROOT/tests/browser/" ) </dev/null || rc=$?
+  test_stack_stop
   if (( rc == 0 )); then stage_result browser pass; else stage_result browser fail "exit $rc"; fi
 }

@@ -1,6 +1,7 @@
 // The learner's whole journey in a real browser (issue 5, part 3), against the
 // real local stack: `./dojo up`, then
 //   DOJO_BASE_URL=http://127.0.0.1:8080 node --test tests/browser/
+// `./dojo test` runs it against a stack of its own (scripts/lib/web.sh).
 // Skips (with the reason) when no gateway answers at DOJO_BASE_URL.
 //
 // playwright-core (from web/node_modules: cd web && npm ci) drives Debian's

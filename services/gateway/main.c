@@ -16,7 +16,7 @@
 #include "libcommon/metrics.h"
 
 #define GW_DEFAULT_CSP                                                                             \
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; "                                    \
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "               \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 

@@ -98,6 +98,9 @@ function watch(p) {
   });
 }
 
+// The editor's text (Playwright's CSS locators reach into its shadow root).
+const editorText = () => page.locator(".cm-line").evaluateAll((ls) => ls.map((l) => l.textContent).join("\n"));
+
 // Pastes code into the editor the way a person would (select all, then the text).
 async function typeInEditor(code) {
   const content = page.locator(".cm-content");
@@ -109,7 +112,7 @@ async function typeInEditor(code) {
   await page.keyboard.press("Escape");
   let text = "";
   for (let i = 0; i < 20; i++) {
-    text = await page.locator(".cm-line").evaluateAll((ls) => ls.map((l) => l.textContent).join("\n"));
+    text = await editorText();
     if (text.trim() === code.trim()) return;
     await page.waitForTimeout(100);
   }
@@ -245,6 +248,19 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.locator(`.award-achievement[data-achievement="${FIRST_SOLVE.slug}"]`).waitFor();
     assert.ok(await page.locator(".badge-solved").isVisible());
     await shoot("03-accepted");
+  });
+
+  test("the draft is saved to the server: it comes back with the browser's storage cleared", async () => {
+    await page.waitForFunction(() => /Draft saved/.test(document.querySelector(".draft-status")?.textContent ?? ""), null, { timeout: 20_000 });
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.locator(".cm-content").waitFor();
+    let text = "";
+    for (let i = 0; i < 50 && text.trim() !== RIGHT.trim(); i++) {
+      if (i) await page.waitForTimeout(100);
+      text = await editorText();
+    }
+    assert.equal(text.trim(), RIGHT.trim());
   });
 
   test("the dashboard shows points, streak, achievement and the submission", async () => {

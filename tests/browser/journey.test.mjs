@@ -101,6 +101,26 @@ function watch(p) {
 // The editor's text (Playwright's CSS locators reach into its shadow root).
 const editorText = () => page.locator(".cm-line").evaluateAll((ls) => ls.map((l) => l.textContent).join("\n"));
 
+// A learner that is an API client (bearer token), not a browser.
+async function apiLearner(username) {
+  const call = async (method, path, body, token) => {
+    const r = await fetch(`${BASE}${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    return { status: r.status, json: text ? JSON.parse(text) : null };
+  };
+  const reg = await call("POST", "/api/v1/auth/register", {
+    email: `${username}@example.test`, username, password: `rival-pass-${stamp}`,
+    display_name: `Rival ${stamp}`, session: "token",
+  });
+  assert.equal(reg.status, 201, JSON.stringify(reg.json));
+  const token = reg.json.access_token;
+  return { post: (path, body) => call("POST", path, body, token), get: (path) => call("GET", path, undefined, token) };
+}
+
 // Pastes code into the editor the way a person would (select all, then the text).
 async function typeInEditor(code) {
   const content = page.locator(".cm-content");
@@ -280,6 +300,12 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await me.waitFor();
     assert.equal((await me.locator(".lb-name").evaluate((td) => td.firstChild.textContent)), XSS_NAME);
     assert.equal(await page.locator(".leaderboard script").count(), 0);
+    // Live: another learner solves a task through the API (a second client);
+    // the open board shows them without a reload.
+    const rival = await apiLearner(`r${stamp}`);
+    const sub = await rival.post("/api/v1/submissions", { task_slug: TASK_SLUG, language: "python3", code: RIGHT });
+    assert.equal(sub.status, 202, JSON.stringify(sub.json));
+    await page.locator(`.leaderboard .lb-name:has-text("Rival ${stamp}")`).waitFor({ timeout: 30_000 });
     await page.click("#tab-weekly");
     await page.locator(".leaderboard tr.is-me").waitFor();
     await shoot("05-leaderboard");

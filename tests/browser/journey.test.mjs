@@ -315,6 +315,21 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#theme-toggle");
   });
 
+  test("profile: time zone and leaderboard opt-out", async () => {
+    await page.goto("/profile");
+    await page.fill("#f-time_zone", "Asia/Tokyo");
+    await page.check("#f-opt-out");
+    await page.click("form[aria-labelledby=profile-h] button[type=submit]");
+    await page.locator(".toast, [role=status]").filter({ hasText: "Profile saved." }).first().waitFor();
+    await shoot("06-profile");
+    await page.reload();
+    assert.equal(await page.inputValue("#f-time_zone"), "Asia/Tokyo");
+    assert.ok(await page.isChecked("#f-opt-out"));
+    await page.goto("/leaderboard");
+    await page.locator(`.leaderboard .lb-name:has-text("Rival ${stamp}")`).waitFor();
+    assert.equal(await page.locator(".leaderboard tr.is-me").count(), 0, "an opted-out learner is not on the board");
+  });
+
   test("forgot and reset password through the mailed link", { skip: !existsSync(OUTBOX) && `no local mail outbox at ${OUTBOX}` }, async () => {
     await signOut();
     const since = Date.now();
@@ -382,7 +397,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#run-ref-btn");
     await page.locator("#designer-report h2.good, #designer-report h2.bad").waitFor({ timeout: SLOW });
     assert.match(await page.locator("#designer-report h2").textContent(), /Every solution behaved as expected/);
-    await shoot("06-designer");
+    await shoot("07-designer");
     const download = page.waitForEvent("download");
     await page.click("#export-btn");
     const file = await (await download).path();
@@ -415,7 +430,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(await page.locator(".statement script").count(), 0);
     assert.equal(await page.locator(".statement strong").textContent(), "Bold");
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
-    await shoot("07-new-task-as-learner");
+    await shoot("08-new-task-as-learner");
   });
 
   test("no CSP violations, page errors or dialogs along the way", () => {

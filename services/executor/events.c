@@ -14,21 +14,13 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
-int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
+int exec_stream_append(exec_t *ex, const char *key, const char *field, const void *data,
+                       size_t len, err_t **err)
 {
-    exec_t *ex = job->ex;
-    size_t len = protobuf_c_message_get_packed_size(&ev->base);
-    cleanup_free uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        abort();
-    protobuf_c_message_pack(&ev->base, buf);
-
-    char key[128];
-    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
     char ttl[32];
     snprintf(ttl, sizeof ttl, "%lld", (long long)ex->cfg.event_ttl_s);
-    const char *xadd[] = {"XADD", key, "MAXLEN", "~", "10000", "*", "event", (const char *)buf};
-    size_t xadd_len[] = {4, strlen(key), 6, 1, 5, 1, 5, len};
+    const char *xadd[] = {"XADD", key, "MAXLEN", "~", "10000", "*", field, (const char *)data};
+    size_t xadd_len[] = {4, strlen(key), 6, 1, 5, 1, strlen(field), len};
     const char *expire[] = {"EXPIRE", key, ttl};
     kv_cmd_t cmds[] = {
         {.argc = 8, .argv = xadd, .argvlen = xadd_len},
@@ -36,10 +28,22 @@ int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t
     };
     redisReply *replies[2] = {NULL, NULL};
     if (kv_pipeline(ex->kv, cmds, 2, replies, err) < 0)
-        return err_wrap(err, "write event to %s", key);
+        return err_wrap(err, "append to %s", key);
     freeReplyObject(replies[0]);
     freeReplyObject(replies[1]);
     return 0;
+}
+
+int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
+{
+    size_t len = protobuf_c_message_get_packed_size(&ev->base);
+    cleanup_free uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        abort();
+    protobuf_c_message_pack(&ev->base, buf);
+    char key[128];
+    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
+    return exec_stream_append(job->ex, key, "event", buf, len, err);
 }
 
 int exec_events_resume(exec_job_t *job, err_t **err)

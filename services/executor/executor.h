@@ -263,6 +263,11 @@ void exec_bundle_release(exec_t *ex, const Dojo__Content__V1__JudgeBundle *b);
  * EXPIRE. */
 int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
 
+/** XADD (MAXLEN ~ 10000) one entry `field` = data to the stream `key`, and
+ * (re)set its expiry to DOJO_EXECUTOR_EVENT_TTL, in one round trip. */
+int exec_stream_append(exec_t *ex, const char *key, const char *field, const void *data,
+                       size_t len, err_t **err);
+
 /** Reads the highest seq already in dojo:sub:{id} (0 when empty) into
  * job->seq, so this attempt continues after it. */
 int exec_events_resume(exec_job_t *job, err_t **err);

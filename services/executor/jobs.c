@@ -400,11 +400,26 @@ static void control_start(control_t *c, exec_job_t *j, bool interactive)
     }
 }
 
+/* Wakes a control thread blocked in XREAD on the job's stream: an empty
+ * Control (no action) is ignored by control_apply, even on a replay. Without
+ * it the worker waited out the BLOCK (up to 250 ms) before its next job. */
+static void control_wake(exec_job_t *j)
+{
+    char key[128];
+    snprintf(key, sizeof key, EXEC_CTL_PREFIX "%s", j->submission_id);
+    cleanup_err err_t *err = NULL;
+    if (exec_stream_append(j->ex, key, "control", "", 0, &err) < 0)
+        LOG_WARN("control thread not woken", "submission=%s error=\"%s\"", j->submission_id,
+                 log_esc(err->msg));
+}
+
 static void control_stop(control_t *c)
 {
     atomic_store(&c->j->done, true);
-    if (c->started)
+    if (c->started) {
+        control_wake(c->j);
         pthread_join(c->thread, NULL);
+    }
     free(c->pending);
     c->pending = NULL;
 }

@@ -724,7 +724,7 @@ def report(samples, elapsed, args, rate_limited):
         print(f"submit->verdict n={len(ok)} c={args.concurrency} p50={pct(lat, 50):.1f} "
               f"p90={pct(lat, 90):.1f} p99={pct(lat, 99):.1f} min={min(lat):.1f} "
               f"max={max(lat):.1f} ms thr={thr:.1f}/s runtime={runtime} errors={len(errors)} "
-              f"budget={'met' if met else 'not met'}")
+              f"budget={'met' if met else 'n/a' if args.concurrency != 1 or runtimes != ['crun'] else 'not met'}")
     else:
         print(f"submit->verdict n=0 errors={len(errors)}")
     return bool(errors) or not lat

@@ -9,7 +9,12 @@
  * wslay is not thread-safe: both take conn->lock around it. A new subscription
  * must not wait for the relay's XREAD to time out, so the reader wakes it with
  * CLIENT UNBLOCK (on a pooled connection). Resuming is exact: every event
- * carries its stream entry id and a subscribe names the last one seen. */
+ * carries its stream entry id and a subscribe names the last one seen.
+ *
+ * MHD calls on_upgrade only once the 101 reached the socket; a connection
+ * that fails before that (the client reset it, say) never calls back. So the
+ * connection's state and its DOJO_GATEWAY_WS_MAX slot are taken there, never
+ * at the handshake. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +81,19 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes (+1) or gives back (-1) one of the DOJO_GATEWAY_WS_MAX slots and
+ * updates the gauge. Taking fails when none is left or the gateway stops. */
+static bool ws_slot_add(gw_t *gw, int delta)
+{
+    pthread_mutex_lock(&gw->ws_lock);
+    bool ok = delta < 0 || (gw->ws_count < gw->cfg.ws_max && !gw->stopping);
+    if (ok)
+        gw->ws_count += delta;
+    metrics_gauge_set("dojo_gateway_websockets_open", "", gw->ws_count);
+    pthread_mutex_unlock(&gw->ws_lock);
+    return ok;
 }
 
 /* ------------------------------------------------------------------------
@@ -654,17 +672,37 @@ static void *ws_main(void *arg)
     MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
     LOG_DEBUG("websocket closed", "%s", "");
     ws_free(c);
-    pthread_mutex_lock(&gw->ws_lock);
-    gw->ws_count--;
-    pthread_mutex_unlock(&gw->ws_lock);
+    ws_slot_add(gw, -1);
     return NULL;
 }
 
+/* `con_cls` is the handshake's request: it lives until MHD's completion
+ * callback, which comes after we close the upgraded connection. */
 static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_cls,
                        const char *extra_in, size_t extra_in_size, MHD_socket sock,
                        struct MHD_UpgradeResponseHandle *urh)
 {
-    ws_conn_t *c = cls;
+    gw_t *gw = cls;
+    gw_req_t *r = con_cls;
+    if (!ws_slot_add(gw, 1)) {
+        /* The last slots went to others since the handshake's check, or the
+         * gateway began to stop. */
+        log_set_context("ws", r->req_id, r->claims.sub);
+        LOG_WARN("websocket closed right after the upgrade", "reason=%s",
+                 gw->stopping ? "stopping" : "too_many");
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
+    }
+    ws_conn_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->gw = gw;
+    c->claims = r->claims;
+    memcpy(c->req_id, r->req_id, sizeof c->req_id);
+    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->inbox_tail = &c->inbox;
     c->sock = sock;
     c->urh = urh;
     if (extra_in_size > 0) {
@@ -679,12 +717,9 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&t, &attr, ws_main, c) != 0) {
-        gw_t *gw = c->gw;
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         ws_free(c);
-        pthread_mutex_lock(&gw->ws_lock);
-        gw->ws_count--;
-        pthread_mutex_unlock(&gw->ws_lock);
+        ws_slot_add(gw, -1);
     }
     pthread_attr_destroy(&attr);
 }
@@ -736,26 +771,14 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r)
     }
     if (gw_req_auth(r, &e) < 0)
         return gw_respond(r, e);
+    /* The slot itself is taken in on_upgrade. */
     pthread_mutex_lock(&gw->ws_lock);
     bool full = gw->ws_count >= gw->cfg.ws_max || gw->stopping;
-    if (!full)
-        gw->ws_count++;
     pthread_mutex_unlock(&gw->ws_lock);
     if (full) {
         gw_err_http(&e, 503, "unavailable", NULL, "too many live connections, try again");
         return gw_respond(r, e);
     }
-
-    ws_conn_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        abort();
-    c->gw = gw;
-    c->claims = r->claims;
-    memcpy(c->req_id, r->req_id, sizeof c->req_id);
-    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
-    c->inbox_tail = &c->inbox;
 
     char buf[64];
     snprintf(buf, sizeof buf, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
@@ -764,24 +787,13 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r)
     char accept[64];
     sodium_bin2base64(accept, sizeof accept, sha, sizeof sha, sodium_base64_VARIANT_ORIGINAL);
 
-    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, c);
-    if (resp == NULL) {
-        ws_free(c);
-        pthread_mutex_lock(&gw->ws_lock);
-        gw->ws_count--;
-        pthread_mutex_unlock(&gw->ws_lock);
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, gw);
+    if (resp == NULL)
         return MHD_NO;
-    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
     MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
     enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
     MHD_destroy_response(resp);
-    if (ret != MHD_YES) {
-        ws_free(c);
-        pthread_mutex_lock(&gw->ws_lock);
-        gw->ws_count--;
-        pthread_mutex_unlock(&gw->ws_lock);
-    }
     return ret;
 }

@@ -1,13 +1,12 @@
 """Fixtures of the gateway's API tests: the real auth (from the parent
-conftest), content, gamification and gateway binaries on free loopback ports,
-against the throwaway PostgreSQL and Redis of `./dojo test`.
+conftest), content, gamification, executor and gateway binaries on free
+loopback ports, against the throwaway PostgreSQL and Redis of `./dojo test`.
 
-The executor is started only when DOJO_TEST_GATEWAY_EXECUTOR=1 (it needs the
-sandbox runtimes and a language root filesystem); tests that need it skip
-otherwise. Without it, tests play the executor's part over Redis and gRPC:
-they read the job from dojo:jobs, write events to dojo:sub:{id} and record the
-result with Gamification.RecordResult, exactly as the contract in
-protos/dojo/executor/v1/executor.proto says."""
+The real executor (crun) grades every submission whenever it can run: as root,
+with crun and the language root filesystem at DOJO_EXECUTOR_ROOTFS_DIR
+(default .dojo/rootfs), as under `./dojo test`. Where it cannot, the tests
+that need it skip and say why; nothing stands in for it.
+DOJO_TEST_GATEWAY_EXECUTOR=0 turns it off, =1 makes its absence a failure."""
 import json
 import os
 import secrets
@@ -17,11 +16,13 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-for _d in (HERE, HERE.parent / "content", HERE.parent / "gamification"):
+for _d in (HERE, HERE.parent / "content", HERE.parent / "gamification", HERE.parent / "executor"):
     if str(_d) not in sys.path:
         sys.path.append(str(_d))
 
+import authkit  # noqa: E402
 import contentkit  # noqa: E402
+import execkit  # noqa: E402
 import gamekit  # noqa: E402
 import gwkit  # noqa: E402
 
@@ -30,8 +31,9 @@ TASK_SLUG = gwkit.TASK_SLUG
 
 def _task_docs():
     main = contentkit.task(TASK_SLUG, title="Gateway sum")
+    # Interactive runs on gw-echo wait for the test's input: a roomy wall limit.
     other = contentkit.task("gw-echo", title="Echo", difficulty="medium",
-                            tags=["strings"],
+                            tags=["strings"], limits={"cpu_ms": 1000, "wall_ms": 20000},
                             tests=[{"name": "sample", "input": "hi\n", "expected": "hi\n"},
                                    {"name": "secret", "input": "zebra-quokka-31\n",
                                     "expected": "zebra-quokka-31\n", "hidden": True}],
@@ -79,10 +81,13 @@ def web_dir(workdir):
 
 @pytest.fixture(scope="session")
 def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
-    """content + gamification + gateway (+ executor when asked for)."""
+    """content + gamification + executor (when it can run) + gateway."""
     for name in ("content", "gamification", "gateway"):
         if not gwkit.binary(name).exists():
             pytest.fail(f"{gwkit.binary(name)} not built: run `bazel build //services/...`")
+    no_executor = gwkit.executor_skip_reason()
+    if no_executor and os.environ.get("DOJO_TEST_GATEWAY_EXECUTOR") == "1":
+        pytest.fail(f"DOJO_TEST_GATEWAY_EXECUTOR=1, but {no_executor}")
     db = infra.create_db()
     env = dict(base_env)
     env.pop("DOJO_MAIL_OUTBOX", None)
@@ -90,6 +95,7 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
     env["DOJO_PG_URL"] = infra.db_url(db)
     env["DOJO_AUTH_ADDR"] = auth.addr
     procs = []
+    executor = executor_rc = None
     try:
         cenv = dict(env, DOJO_CONTENT_DIR=str(gw_content_dir))
         content = gamekit.ServiceProcess("content", gwkit.binary("content"), cenv,
@@ -103,15 +109,25 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
                                       workdir / "gw-game-proc", "DOJO_GAMIFICATION_ADDR",
                                       "DOJO_GAMIFICATION_METRICS_ADDR").start()
         procs.append(game)
+        # Without an executor the gateway still needs an address: nobody
+        # listens there (run-reference answers 503).
         executor_addr = f"127.0.0.1:{gwkit.free_port()}"
-        executor = None
-        if os.environ.get("DOJO_TEST_GATEWAY_EXECUTOR") == "1" and gwkit.binary("executor").exists():
-            eenv = dict(env, DOJO_CONTENT_ADDR=content.addr, DOJO_GAMIFICATION_ADDR=game.addr,
-                        DOJO_REDIS_ADDR=infra.redis_addr)
-            executor = gamekit.ServiceProcess("executor", gwkit.binary("executor"), eenv,
-                                              workdir / "gw-exec-proc", "DOJO_EXECUTOR_ADDR",
-                                              "DOJO_EXECUTOR_METRICS_ADDR").start(timeout=60)
+        if no_executor is None:
+            eid = f"gw-exec-{secrets.token_hex(3)}"
+            eenv = dict(env)
+            eenv.update({
+                "DOJO_CONTENT_ADDR": content.addr,
+                "DOJO_GAMIFICATION_ADDR": game.addr,
+                "DOJO_REDIS_ADDR": infra.redis_addr,
+                "DOJO_EXECUTOR_ID": eid,
+                "DOJO_EXECUTOR_ROOTFS_DIR": str(gwkit.rootfs_dir()),
+                "DOJO_EXECUTOR_LANGUAGES_DIR": str(gwkit.LANGUAGES_DIR),
+                "DOJO_EXECUTOR_CONCURRENCY": "2",
+                "DOJO_RPC_DRAIN_GRACE": "5s",
+            })
+            executor = execkit.ExecutorProcess(eenv, workdir / eid, eid, authkit.free_port)
             procs.append(executor)
+            executor.start(timeout=60)
             executor_addr = executor.addr
         gateway_env = dict(env)
         gateway_env.update({
@@ -125,14 +141,18 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
         })
         gw = gwkit.Gateway(gateway_env, workdir / "gw-proc").start()
         yield {"gateway": gw, "content": content, "game": game, "executor": executor,
-               "env": gateway_env, "redis": infra.redis_addr,
+               "no_executor": no_executor, "env": gateway_env, "redis": infra.redis_addr,
                "service_key": env["DOJO_SERVICE_KEY"]}
         rc = gw.stop()
         assert rc == 0, f"gateway exited with {rc}\n" + gw.log_tail()
     finally:
         for p in reversed(procs):
-            p.stop()
+            rc = p.stop()
+            if p is executor:
+                executor_rc = rc
         infra.drop_db(db)
+    if executor is not None:
+        assert executor_rc == 0, f"executor exited with {executor_rc}\n" + executor.log_tail()
 
 
 @pytest.fixture(scope="session")
@@ -140,12 +160,23 @@ def gw(stack):
     return stack["gateway"]
 
 
+@pytest.fixture
+def executor(stack):
+    """The real executor; the test skips, saying why, when it cannot run."""
+    if stack["executor"] is None:
+        pytest.skip(f"needs the real executor: {stack['no_executor']}")
+    return stack["executor"]
+
+
 @pytest.fixture(autouse=True)
 def _gateway_log_on_failure(request):
     yield
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed and "stack" in request.fixturenames:
-        print(request.getfixturevalue("stack")["gateway"].log_tail())
+        s = request.getfixturevalue("stack")
+        print(s["gateway"].log_tail())
+        if s["executor"] is not None:
+            print(s["executor"].log_tail())
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""gwkit — helpers for the gateway's API tests: the gateway process, an HTTP
-client with a cookie jar (stdlib http.client), a tiny WebSocket client on the
-socket module, a tiny Redis client (RESP) to play the executor's part, and a
-checker of live responses against docs/openapi.yaml."""
+"""gwkit — helpers for the gateway's API tests: the gateway process, whether
+the real executor can grade here, an HTTP client with a cookie jar (stdlib
+http.client), a tiny WebSocket client on the socket module, a tiny Redis
+client (RESP) to look at the job queue and event streams, and a checker of
+live responses against docs/openapi.yaml."""
 import base64
 import hashlib
 import http.client
@@ -9,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import struct
@@ -33,6 +35,38 @@ def free_port():
 def binary(name):
     bin_dir = Path(os.environ.get("DOJO_BIN_DIR") or REPO / "bazel-bin")
     return bin_dir / "services" / name / name
+
+
+# ---------------------------------------------------------------------------
+# The real executor: can it grade here?
+
+LANGUAGES_DIR = REPO / "services" / "executor" / "languages"
+
+
+def rootfs_dir():
+    """Where the executor finds the language root filesystems (as `./dojo
+    test` exports it)."""
+    return Path(os.environ.get("DOJO_EXECUTOR_ROOTFS_DIR") or REPO / ".dojo" / "rootfs")
+
+
+def executor_skip_reason():
+    """Why the real executor cannot grade submissions here, or None when it
+    can. DOJO_TEST_GATEWAY_EXECUTOR=0 turns it off on purpose."""
+    if os.environ.get("DOJO_TEST_GATEWAY_EXECUTOR") == "0":
+        return "DOJO_TEST_GATEWAY_EXECUTOR=0 turned the real executor off"
+    if os.geteuid() != 0:
+        return "the executor's sandbox needs root (containers with their own uid ranges)"
+    if shutil.which("crun") is None:
+        return "crun is not installed"
+    if not binary("executor").exists():
+        return f"the executor binary is not built ({binary('executor')})"
+    need = sorted({json.loads(f.read_text()).get("rootfs", "")
+                   for f in LANGUAGES_DIR.glob("*.json")})
+    missing = [n for n in need if not (rootfs_dir() / n / "usr" / "bin").is_dir()]
+    if missing:
+        return (f"no language rootfs {missing} under {rootfs_dir()}: build it with "
+                "`./dojo rootfs` or point DOJO_EXECUTOR_ROOTFS_DIR at one")
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -210,22 +244,41 @@ def register(addr, session="cookie", **overrides):
 # WebSocket (RFC 6455, client side: masked frames)
 
 
+def ws_handshake(addr, key, path="/api/v1/ws", cookies=None, bearer=None, origin=None):
+    """The client's opening handshake (bytes)."""
+    lines = [f"GET {path} HTTP/1.1", f"Host: {addr}", "Upgrade: websocket",
+             "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    if cookies:
+        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    if bearer:
+        lines.append(f"Authorization: Bearer {bearer}")
+    if origin:
+        lines.append(f"Origin: {origin}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def ws_abort(addr, **handshake):
+    """Sends a handshake and resets the connection at once (SO_LINGER 0): the
+    gateway may already have accepted the upgrade but cannot send the 101."""
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.sendall(ws_handshake(addr, base64.b64encode(secrets.token_bytes(16)).decode(),
+                           **handshake))
+    s.close()
+
+
 class WebSocket:
+    """A client connection. `texts` keeps every text frame received, as sent:
+    what a learner's browser could see."""
+
     def __init__(self, addr, path="/api/v1/ws", cookies=None, bearer=None, origin=None,
                  timeout=10):
         host, port = addr.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self.texts = []
         key = base64.b64encode(secrets.token_bytes(16)).decode()
-        lines = [f"GET {path} HTTP/1.1", f"Host: {addr}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
-                 "Sec-WebSocket-Version: 13"]
-        if cookies:
-            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
-        if bearer:
-            lines.append(f"Authorization: Bearer {bearer}")
-        if origin:
-            lines.append(f"Origin: {origin}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.sock.sendall(ws_handshake(addr, key, path, cookies, bearer, origin))
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = self.sock.recv(4096)
@@ -283,6 +336,7 @@ class WebSocket:
         while True:
             op, data = self.recv_frame()
             if op == 1:
+                self.texts.append(data.decode())
                 return json.loads(data)
             if op == 9:
                 self.send_frame(10, data)
@@ -310,7 +364,7 @@ class WebSocket:
 
 
 # ---------------------------------------------------------------------------
-# Redis (RESP), to play the executor in tests
+# Redis (RESP), to look at what the gateway and the executor wrote
 
 
 class Redis:

@@ -353,8 +353,7 @@ def test_run_reference_needs_a_valid_task(gw, spec, author, stack):
         assert r.status == 503  # no executor listening
 
 
-@pytest.mark.skipif("os.environ.get('DOJO_TEST_GATEWAY_EXECUTOR') != '1'")
-def test_run_reference_on_the_real_executor(gw, spec, author):
+def test_run_reference_on_the_real_executor(gw, spec, author, executor):
     import contentkit
     good = contentkit.task(contentkit.unique_slug("gwr"))
     r = checked(spec, author, "POST", "/api/v1/author/tasks/run-reference", {"task": good})

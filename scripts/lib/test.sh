@@ -233,6 +233,8 @@ cmd_test() {
     local asan_bin
     asan_bin=$(bazel info --config=asan bazel-bin 2>/dev/null </dev/null) || asan_bin=''
     if [[ -n $asan_bin ]] && bazel build --config=asan --symlink_prefix=/ //services/... </dev/null; then
+      # Executors share the dojo:jobs stream: none of the first run's jobs for this one.
+      redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" FLUSHALL >/dev/null
       pytest_stage integration-asan "$asan_bin" tests/integration
     else
       stage_result integration-asan fail "ASan build of //services/... failed"

@@ -116,14 +116,13 @@ int gw_h_register(gw_req_t *r, err_t **err)
         return -1;
     const char *email, *username, *password, *tz, *name;
     bool token_mode = false;
-    int rc = -1;
     if (gw_json_str(body, "email", true, 254, &email, err) < 0 ||
         gw_json_str(body, "username", true, 32, &username, err) < 0 ||
         gw_json_str(body, "password", true, 1024, &password, err) < 0 ||
         gw_json_str(body, "time_zone", false, 64, &tz, err) < 0 ||
         gw_json_str(body, "display_name", false, 256, &name, err) < 0 ||
         session_mode(body, &token_mode, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Auth__V1__SignUpRequest req = DOJO__AUTH__V1__SIGN_UP_REQUEST__INIT;
         req.email = (char *)email;
@@ -134,7 +133,7 @@ int gw_h_register(gw_req_t *r, err_t **err)
         cleanup_pb ProtobufCMessage *resp = NULL;
         rpc_call_opts_t o = gw_opts(r, NULL, false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "SignUp", &req.base, &resp, &o, err) < 0)
-            goto cleanup;
+            return -1;
         const Dojo__Auth__V1__User *u = ((Dojo__Auth__V1__SignUpResponse *)resp)->user;
         /* Gamification learns about the learner now (zone, leaderboard name). */
         Dojo__Gamification__V1__SetUserProfileRequest preq =
@@ -151,13 +150,10 @@ int gw_h_register(gw_req_t *r, err_t **err)
                      u ? u->id : "?", log_esc(perr->msg));
         cleanup_pb Dojo__Auth__V1__TokenPair *pair = NULL;
         if (login_call(r, username, password, &pair, err) < 0)
-            goto cleanup;
+            return -1;
         session_reply(r, pair, token_mode, 201);
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_login(gw_req_t *r, err_t **err)
@@ -167,21 +163,17 @@ int gw_h_login(gw_req_t *r, err_t **err)
         return -1;
     const char *login, *password;
     bool token_mode = false;
-    int rc = -1;
     if (gw_json_str(body, "login", true, 254, &login, err) < 0 ||
         gw_json_str(body, "password", true, 1024, &password, err) < 0 ||
         session_mode(body, &token_mode, err) < 0)
-        goto cleanup;
+        return -1;
     {
         cleanup_pb Dojo__Auth__V1__TokenPair *pair = NULL;
         if (login_call(r, login, password, &pair, err) < 0)
-            goto cleanup;
+            return -1;
         session_reply(r, pair, token_mode, 200);
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_refresh(gw_req_t *r, err_t **err)
@@ -190,18 +182,17 @@ int gw_h_refresh(gw_req_t *r, err_t **err)
     if (gw_body_json(r, true, &body, err) < 0)
         return -1;
     const char *tok = NULL;
-    int rc = -1;
     if (gw_json_str(body, "refresh_token", false, 1024, &tok, err) < 0)
-        goto cleanup;
+        return -1;
     bool token_mode = tok != NULL;
     if (!token_mode) {
         if (gw_req_csrf(r, err) < 0)
-            goto cleanup;
+            return -1;
         tok = gw_cookie(r, "dojo_rt");
     }
     if (tok == NULL || *tok == '\0' || strlen(tok) > 1024) {
         err_set(err, GRPC_STATUS_UNAUTHENTICATED, "no session to refresh; sign in");
-        goto cleanup;
+        return -1;
     }
     {
         Dojo__Auth__V1__RefreshRequest req = DOJO__AUTH__V1__REFRESH_REQUEST__INIT;
@@ -213,14 +204,11 @@ int gw_h_refresh(gw_req_t *r, err_t **err)
                             (ProtobufCMessage **)&pair, &o, err) < 0) {
             if (*err && (*err)->code == GRPC_STATUS_UNAUTHENTICATED && !token_mode)
                 clear_cookies(r);
-            goto cleanup;
+            return -1;
         }
         session_reply(r, pair, token_mode, 200);
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_logout(gw_req_t *r, err_t **err)
@@ -230,13 +218,12 @@ int gw_h_logout(gw_req_t *r, err_t **err)
         return -1;
     const char *tok = NULL;
     bool all = false;
-    int rc = -1;
     if (gw_json_str(body, "refresh_token", false, 1024, &tok, err) < 0 ||
         gw_json_bool(body, "all_sessions", &all, err) < 0)
-        goto cleanup;
+        return -1;
     if (tok == NULL) {
         if (gw_req_csrf(r, err) < 0)
-            goto cleanup;
+            return -1;
         tok = gw_cookie(r, "dojo_rt");
     }
     if (tok && *tok && strlen(tok) <= 1024) {
@@ -246,14 +233,11 @@ int gw_h_logout(gw_req_t *r, err_t **err)
         cleanup_pb ProtobufCMessage *resp = NULL;
         rpc_call_opts_t o = gw_opts(r, NULL, true);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "Logout", &req.base, &resp, &o, err) < 0)
-            goto cleanup;
+            return -1;
     }
     clear_cookies(r);
     r->status = 204;
-    rc = 0;
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_forgot(gw_req_t *r, err_t **err)
@@ -262,9 +246,8 @@ int gw_h_forgot(gw_req_t *r, err_t **err)
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
     const char *email;
-    int rc = -1;
     if (gw_json_str(body, "email", true, 254, &email, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Auth__V1__RequestPasswordResetRequest req =
             DOJO__AUTH__V1__REQUEST_PASSWORD_RESET_REQUEST__INIT;
@@ -274,13 +257,10 @@ int gw_h_forgot(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, NULL, false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "RequestPasswordReset", &req.base, &resp, &o,
                             err) < 0)
-            goto cleanup;
+            return -1;
         r->status = 202;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_reset(gw_req_t *r, err_t **err)
@@ -289,10 +269,9 @@ int gw_h_reset(gw_req_t *r, err_t **err)
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
     const char *tok, *pw;
-    int rc = -1;
     if (gw_json_str(body, "token", true, 1024, &tok, err) < 0 ||
         gw_json_str(body, "new_password", true, 1024, &pw, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Auth__V1__ResetPasswordRequest req = DOJO__AUTH__V1__RESET_PASSWORD_REQUEST__INIT;
         req.token = (char *)tok;
@@ -301,13 +280,10 @@ int gw_h_reset(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, NULL, false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "ResetPassword", &req.base, &resp, &o, err) <
             0)
-            goto cleanup;
+            return -1;
         r->status = 204;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_password(gw_req_t *r, err_t **err)
@@ -318,10 +294,9 @@ int gw_h_password(gw_req_t *r, err_t **err)
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
     const char *cur, *pw;
-    int rc = -1;
     if (gw_json_str(body, "current_password", true, 1024, &cur, err) < 0 ||
         gw_json_str(body, "new_password", true, 1024, &pw, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Auth__V1__ChangePasswordRequest req = DOJO__AUTH__V1__CHANGE_PASSWORD_REQUEST__INIT;
         req.current_password = (char *)cur;
@@ -330,15 +305,12 @@ int gw_h_password(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "ChangePassword", &req.base, &resp, &o, err) <
             0)
-            goto cleanup;
+            return -1;
         if (r->via_cookie)
             clear_cookies(r);
         r->status = 204;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -398,20 +370,19 @@ int gw_h_me_patch(gw_req_t *r, err_t **err)
     const char *name, *tz;
     bool opt = false, have_opt = json_object_get(body, "leaderboard_opt_out") != NULL;
     bool applied = false;
-    int rc = -1;
     cleanup_pb Dojo__Auth__V1__UpdateProfileResponse *up = NULL;
     cleanup_pb Dojo__Auth__V1__GetUserResponse *cur = NULL;
     if (gw_json_str(body, "display_name", false, 256, &name, err) < 0 ||
         gw_json_str(body, "time_zone", false, 64, &tz, err) < 0 ||
         gw_json_bool(body, "leaderboard_opt_out", &opt, err) < 0)
-        goto cleanup;
+        return -1;
     if (name && *name == '\0') {
         err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "display_name: must not be empty");
-        goto cleanup;
+        return -1;
     }
     if (tz && *tz == '\0') {
         err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "time_zone: must not be empty");
-        goto cleanup;
+        return -1;
     }
     const Dojo__Auth__V1__User *user = NULL;
     if (name || tz) {
@@ -421,7 +392,7 @@ int gw_h_me_patch(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "UpdateProfile", &req.base,
                             (ProtobufCMessage **)&up, &o, err) < 0)
-            goto cleanup;
+            return -1;
         user = up->user;
         Dojo__Gamification__V1__SetUserProfileRequest preq =
             DOJO__GAMIFICATION__V1__SET_USER_PROFILE_REQUEST__INIT;
@@ -432,7 +403,7 @@ int gw_h_me_patch(gw_req_t *r, err_t **err)
         rpc_call_opts_t po = gw_opts(r, gw_md_service(r), true);
         if (rpc_client_call(r->gw->game, GAME_SVC, "SetUserProfile", &preq.base, &presp, &po,
                             err) < 0)
-            goto cleanup;
+            return -1;
         applied = ((Dojo__Gamification__V1__SetUserProfileResponse *)presp)->time_zone_applied;
     }
     if (have_opt) {
@@ -443,11 +414,11 @@ int gw_h_me_patch(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
         if (rpc_client_call(r->gw->game, GAME_SVC, "SetLeaderboardOptOut", &oreq.base, &oresp, &o,
                             err) < 0)
-            goto cleanup;
+            return -1;
     }
     if (user == NULL) {
         if (get_user(r, &cur, err) < 0)
-            goto cleanup;
+            return -1;
         user = cur->user;
     }
     if (!have_opt) {
@@ -458,8 +429,5 @@ int gw_h_me_patch(gw_req_t *r, err_t **err)
     r->out = json_pack("{s:o,s:b,s:b}", "user", gw_json_user(user, true), "leaderboard_opt_out",
                        opt, "time_zone_applied", applied);
     r->status = 200;
-    rc = 0;
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }

@@ -112,11 +112,10 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
     json_t *body = NULL;
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
-    int rc = -1;
     cleanup_free char *text = NULL;
     const char *slug;
     if (task_text(body, &text, &slug, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
         in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
@@ -127,18 +126,15 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "CreateTask", &req.base,
                             (ProtobufCMessage **)&cr, &o, err) < 0)
-            goto cleanup;
+            return -1;
         if (export_task(r, cr->task ? cr->task->slug : slug, 0, &r->out, NULL, err) < 0)
-            goto cleanup;
+            return -1;
         json_object_set_new(r->out, "change", json_string("created"));
         LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
         gw_cache_clear(r->gw->cache);
         r->status = 201;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_author_update(gw_req_t *r, err_t **err)
@@ -148,13 +144,12 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
     json_t *body = NULL;
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
-    int rc = -1;
     cleanup_free char *text = NULL;
     const char *slug;
     int64_t expected = 0;
     if (task_text(body, &text, &slug, err) < 0 ||
         gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0)
-        goto cleanup;
+        return -1;
     {
         Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
         in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
@@ -167,18 +162,15 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &req.base,
                             (ProtobufCMessage **)&ur, &o, err) < 0)
-            goto cleanup;
+            return -1;
         if (export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
-            goto cleanup;
+            return -1;
         const char *ch = gw_change_name(ur->change);
         json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
         gw_cache_clear(r->gw->cache);
         r->status = 200;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 static int validate(gw_req_t *r, const char *text, Dojo__Content__V1__ValidateTaskResponse **out,
@@ -201,15 +193,14 @@ int gw_h_author_validate(gw_req_t *r, err_t **err)
     json_t *body = NULL;
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
-    int rc = -1;
     cleanup_free char *text = NULL;
     const char *slug;
     if (task_text(body, &text, &slug, err) < 0)
-        goto cleanup;
+        return -1;
     {
         cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
         if (validate(r, text, &v, err) < 0)
-            goto cleanup;
+            return -1;
         const char *ch = v->ok ? gw_change_name(v->change) : NULL;
         r->out = json_pack("{s:b,s:o,s:o,s:s,s:o,s:i}", "ok", v->ok, "errors",
                            gw_json_field_errors(v->errors, v->n_errors), "warnings",
@@ -217,11 +208,8 @@ int gw_h_author_validate(gw_req_t *r, err_t **err)
                            v->content_hash, "change", ch ? json_string(ch) : json_null(),
                            "version", v->bundle ? v->bundle->version : 0);
         r->status = 200;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_author_archive(gw_req_t *r, err_t **err)
@@ -232,12 +220,11 @@ int gw_h_author_archive(gw_req_t *r, err_t **err)
     if (gw_body_json(r, true, &body, err) < 0)
         return -1;
     bool restore = false;
-    int rc = -1;
     if (gw_json_bool(body, "restore", &restore, err) < 0)
-        goto cleanup;
+        return -1;
     if (strlen(r->segs[2]) > 64) {
         err_set(err, GRPC_STATUS_NOT_FOUND, "no such task");
-        goto cleanup;
+        return -1;
     }
     {
         Dojo__Content__V1__ArchiveTaskRequest req = DOJO__CONTENT__V1__ARCHIVE_TASK_REQUEST__INIT;
@@ -247,19 +234,16 @@ int gw_h_author_archive(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "ArchiveTask", &req.base,
                             (ProtobufCMessage **)&a, &o, err) < 0)
-            goto cleanup;
+            return -1;
         if (a->task == NULL) {
             err_set(err, GRPC_STATUS_NOT_FOUND, "no such task");
-            goto cleanup;
+            return -1;
         }
         r->out = gw_json_task_summary(a->task);
         gw_cache_clear(r->gw->cache);
         r->status = 200;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -399,7 +383,6 @@ static int run_reference(gw_req_t *r, err_t **err)
     rc = 0;
 cleanup:
     json_decref(results);
-    json_decref(body);
     return rc;
 }
 
@@ -413,7 +396,6 @@ int gw_h_author_run_reference(gw_req_t *r, err_t **err)
         return -1;
     json_t *t = json_object_get(body, "task");
     bool ok = t && json_is_object(t);
-    json_decref(body);
     if (!ok)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: must be a task object");
     return gw_req_async(r, run_reference, err);

@@ -122,6 +122,7 @@ struct gw_req {
     const char *token;      /* the raw access token */
     /* The response being built. */
     int status;
+    json_t *in;             /* the parsed request body (gw_body_json) */
     json_t *out;            /* the JSON body; NULL for no body */
     const char *extra_hdr[16]; /* name, value pairs */
     int nextra;
@@ -164,8 +165,8 @@ int gw_req_author(gw_req_t *r, err_t **err);
 int gw_req_csrf(gw_req_t *r, err_t **err);
 
 /** Parses the body as a JSON object (an absent body is {} when `optional`).
- * INVALID_ARGUMENT for malformed JSON or UTF-8, FAILED_PRECONDITION-free.
- * The result is new (json_decref). */
+ * INVALID_ARGUMENT for malformed JSON or UTF-8. *out is borrowed: the request
+ * owns it and frees it with itself (a second call returns the same object). */
 int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err);
 
 /** gRPC metadata for calls made as the gateway itself (service key). */

@@ -207,10 +207,12 @@ int gw_req_author(gw_req_t *r, err_t **err)
 
 int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err)
 {
-    *out = NULL;
+    *out = r->in;
+    if (r->in)
+        return 0;
     if (r->body_len == 0) {
         if (optional) {
-            *out = json_object();
+            *out = r->in = json_object();
             return 0;
         }
         return gw_err_http(err, 400, "invalid_argument", NULL, "a JSON body is required");
@@ -224,7 +226,7 @@ int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err)
         json_decref(j);
         return gw_err_http(err, 400, "invalid_argument", NULL, "the body must be a JSON object");
     }
-    *out = j;
+    *out = r->in = j;
     return 0;
 }
 
@@ -549,6 +551,7 @@ static void req_free(gw_req_t *r)
     if (r == NULL)
         return;
     free(r->body);
+    json_decref(r->in);
     json_decref(r->out);
     err_free(r->async_err);
     arena_release(&r->arena);

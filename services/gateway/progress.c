@@ -145,27 +145,26 @@ int gw_h_draft_put(gw_req_t *r, err_t **err)
     json_t *body = NULL;
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
-    int rc = -1;
     const char *lang, *code;
     if (gw_json_str(body, "language", true, 32, &lang, err) < 0)
-        goto cleanup;
+        return -1;
     {
         json_t *jc = json_object_get(body, "code");
         if (jc == NULL || !json_is_string(jc)) {
             err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "code: %s",
                     jc ? "must be a string" : "is required");
-            goto cleanup;
+            return -1;
         }
         if ((int64_t)json_string_length(jc) > r->gw->cfg.max_code) {
             gw_err_http(err, 413, "payload_too_large", "code", "code: must be at most %lld bytes",
                         (long long)r->gw->cfg.max_code);
-            goto cleanup;
+            return -1;
         }
         code = json_string_value(jc);
     }
     if (strlen(r->segs[1]) > 64) {
         err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "slug: too long");
-        goto cleanup;
+        return -1;
     }
     {
         Dojo__Gamification__V1__SaveDraftRequest req =
@@ -177,12 +176,9 @@ int gw_h_draft_put(gw_req_t *r, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
         if (rpc_client_call(r->gw->game, GAME_SVC, "SaveDraft", &req.base,
                             (ProtobufCMessage **)&s, &o, err) < 0)
-            goto cleanup;
+            return -1;
         r->out = json_pack("{s:o}", "updated_at", gw_json_time(s->updated_at));
         r->status = 200;
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }

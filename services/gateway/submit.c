@@ -203,53 +203,52 @@ static int create(gw_req_t *r, bool run, err_t **err)
     json_t *body = NULL;
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
-    int rc = -1;
     const char *slug, *lang, *code, *stdin_text = NULL, *idem = NULL;
     bool interactive = false, samples = false;
     if (gw_json_str(body, "task_slug", true, 64, &slug, err) < 0 ||
         gw_json_str(body, "language", true, 32, &lang, err) < 0)
-        goto cleanup;
+        return -1;
     {
         json_t *jc = json_object_get(body, "code");
         if (jc == NULL || !json_is_string(jc)) {
             err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "code: %s",
                     jc ? "must be a string" : "is required");
-            goto cleanup;
+            return -1;
         }
         if ((int64_t)json_string_length(jc) > gw->cfg.max_code) {
             gw_err_http(err, 413, "payload_too_large", "code", "code: must be at most %lld bytes",
                         (long long)gw->cfg.max_code);
-            goto cleanup;
+            return -1;
         }
         code = json_string_value(jc);
         if (*code == '\0') {
             err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "code: must not be empty");
-            goto cleanup;
+            return -1;
         }
     }
     if (run) {
         if (gw_json_str(body, "stdin", false, 64 * 1024, &stdin_text, err) < 0 ||
             gw_json_bool(body, "interactive", &interactive, err) < 0 ||
             gw_json_bool(body, "sample_tests", &samples, err) < 0)
-            goto cleanup;
+            return -1;
     } else if (gw_json_str(body, "idempotency_key", false, 64, &idem, err) < 0) {
-        goto cleanup;
+        return -1;
     }
     if (rate_limit(r, err) < 0)
-        goto cleanup;
+        return -1;
     {
         cleanup_pb Dojo__Content__V1__GetTaskResponse *t = NULL;
         if (gw_task_view(r, slug, 0, &t, err) < 0)
-            goto cleanup;
+            return -1;
         if (t->task->status == DOJO__CONTENT__V1__TASK_STATUS__TASK_STATUS_ARCHIVED) {
             err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                     "the task is archived and takes no new submissions");
-            goto cleanup;
+            return -1;
         }
         if (!task_has_language(t->task, lang)) {
             err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "language: the task does not accept %s",
                     lang);
-            goto cleanup;
+            return -1;
         }
         char hash[65];
         sha256_hex(code, strlen(code), hash);
@@ -268,7 +267,7 @@ static int create(gw_req_t *r, bool run, err_t **err)
         rpc_call_opts_t o = gw_opts(r, gw_md_service(r), false);
         if (rpc_client_call(gw->game, GAME_SVC, "CreateSubmission", &creq.base,
                             (ProtobufCMessage **)&cr, &o, err) < 0)
-            goto cleanup;
+            return -1;
 
         Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
         at.unix_micros = now_micros();
@@ -290,7 +289,7 @@ static int create(gw_req_t *r, bool run, err_t **err)
         job.attempt = 1;
         job.request_id = r->req_id;
         if (enqueue(gw, &job, err) < 0)
-            goto cleanup;
+            return -1;
         metrics_counter_add("dojo_gateway_submissions_total", run ? "kind=\"run\"" : "kind=\"submit\"",
                             1);
         LOG_INFO("submission queued", "submission=%s kind=%s task=%s version=%d",
@@ -303,11 +302,8 @@ static int create(gw_req_t *r, bool run, err_t **err)
                            run ? "run" : "submit", "task_slug", slug, "task_version",
                            t->task->version, "language", lang, "state", "pending", "created_at",
                            gw_json_time(cr->created_at));
-        rc = 0;
     }
-cleanup:
-    json_decref(body);
-    return rc;
+    return 0;
 }
 
 int gw_h_run(gw_req_t *r, err_t **err) { return create(r, true, err); }

@@ -40,8 +40,6 @@ How to run it:
 Standard library only. Budget: p50 <= 120 ms with the crun runtime (one in flight).
 """
 import argparse
-import base64
-import hashlib
 import http.client
 import json
 import os
@@ -49,7 +47,6 @@ import secrets
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -155,102 +152,33 @@ def expect(status, doc, want, what):
 
 
 # ---------------------------------------------------------------------------
-# A minimal WebSocket client (RFC 6455, client side: masked frames)
+# The WebSocket client of the gateway's tests (tests/integration/gateway/gwkit.py),
+# with the bench's deadline-style recv.
+
+sys.path.insert(0, str(REPO / "tests" / "integration" / "gateway"))
+import gwkit  # noqa: E402
 
 
-class WebSocket:
-    def __init__(self, host, port, path="/api/v1/ws", bearer=None, timeout=10):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+class WebSocket(gwkit.WebSocket):
+    def __init__(self, host, port, bearer=None, timeout=10):
+        addr = f"{host}:{port}"
+        # What a browser on the gateway's own page sends: the Origin's
+        # host[:port] must equal Host (docs/gateway.md).
+        super().__init__(addr, bearer=bearer, origin=f"http://{addr}", timeout=timeout)
+        if self.status != 101:
+            raise BenchError(f"WebSocket handshake refused: {self.head.splitlines()[0]}")
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        hostport = f"{host}:{port}"
-        key = base64.b64encode(secrets.token_bytes(16)).decode()
-        lines = [f"GET {path} HTTP/1.1", f"Host: {hostport}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
-                 "Sec-WebSocket-Version: 13",
-                 # What a browser on the gateway's own page sends: the Origin's
-                 # host[:port] must equal Host (docs/gateway.md).
-                 f"Origin: http://{hostport}"]
-        if bearer:
-            lines.append(f"Authorization: Bearer {bearer}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise BenchError(f"WebSocket handshake: connection closed after {head!r}")
-            head += chunk
-        head, _, self.buf = head.partition(b"\r\n\r\n")
-        status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
-        if int(status_line.split()[1]) != 101:
-            raise BenchError(f"WebSocket handshake refused: {status_line}: {self.buf[:300]!r}")
-        want = base64.b64encode(hashlib.sha1(
-            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-        if f"sec-websocket-accept: {want}".lower() not in head.decode(errors="replace").lower():
-            raise BenchError("WebSocket handshake: wrong Sec-WebSocket-Accept")
-
-    def _send_frame(self, opcode, payload):
-        mask = secrets.token_bytes(4)
-        n = len(payload)
-        hdr = bytes([0x80 | opcode])
-        if n < 126:
-            hdr += bytes([0x80 | n])
-        elif n < 65536:
-            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
-        self.sock.sendall(hdr + mask + masked)
-
-    def send(self, obj):
-        self._send_frame(1, json.dumps(obj).encode())
-
-    def _read(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("WebSocket closed by the server")
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def _frame(self):
-        b0, b1 = self._read(2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", self._read(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", self._read(8))[0]
-        mask = self._read(4) if b1 & 0x80 else None
-        data = self._read(n)
-        if mask:
-            data = bytes(b ^ mask[i & 3] for i, b in enumerate(data))
-        return bool(b0 & 0x80), b0 & 0x0F, data
 
     def recv(self, deadline):
         """The next JSON text message; answers pings; raises on close/timeout."""
-        parts = []
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("deadline")
-            self.sock.settimeout(left)
-            fin, op, data = self._frame()
-            if op == 9:
-                self._send_frame(10, data)
-            elif op == 8:
-                raise ConnectionError("WebSocket closed by the server")
-            elif op in (1, 0):
-                parts.append(data)
-                if fin:
-                    return json.loads(b"".join(parts))
-
-    def close(self):
-        try:
-            self._send_frame(8, struct.pack("!H", 1000))
-        except OSError:
-            pass
-        self.sock.close()
-
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("deadline")
+        m = super().recv(timeout=left)
+        if m is None:
+            raise ConnectionError("WebSocket closed by the server")
+        self.texts.clear()  # the tests keep every frame; a benchmark need not
+        return m
 
 # ---------------------------------------------------------------------------
 # The gateway of our own

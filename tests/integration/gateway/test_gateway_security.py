@@ -99,6 +99,8 @@ def assert_security_headers(r):
     assert csp and "frame-ancestors 'none'" in csp
     script = [d for d in csp.split(";") if d.strip().startswith("script-src")][0]
     assert "'unsafe-inline'" not in script and "'unsafe-eval'" not in script
+    # No inline styles either: the editor's styles are constructed sheets.
+    assert "'unsafe-inline'" not in csp
     assert "default-src 'self'" in csp
     assert r.header("X-Content-Type-Options") == "nosniff"
     assert r.header("X-Frame-Options") == "DENY"

@@ -44,7 +44,6 @@ import http.client
 import json
 import os
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -67,12 +66,6 @@ CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
 
 # ---------------------------------------------------------------------------
 # Small helpers
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values, p):
@@ -203,55 +196,24 @@ def load_env():
     return env
 
 
-class OwnGateway:
-    def __init__(self, workdir):
-        self.port = free_port()
-        self.addr = f"127.0.0.1:{self.port}"
-        self.log_path = Path(workdir) / "gateway.log"
-        self.env = load_env()
-        if not self.env.get("DOJO_SERVICE_KEY"):
-            raise BenchError("DOJO_SERVICE_KEY is not set and .dojo/secrets.env has none: "
-                             "start the stack with ./dojo up first")
-        self.env.update({
-            "DOJO_GATEWAY_ADDR": self.addr,
-            "DOJO_GATEWAY_METRICS_ADDR": f"127.0.0.1:{free_port()}",
-            "DOJO_PUBLIC_URL": f"http://{self.addr}",
-            # Runs and submissions share this budget per user and per IP.
-            "DOJO_GATEWAY_RATE_LIMIT": "1000000",
-        })
-        self.proc = None
-
-    def start(self, timeout=20):
-        binary = REPO / "bazel-bin" / "services" / "gateway" / "gateway"
-        if not os.access(binary, os.X_OK):
-            raise BenchError(f"{binary} is not built: ./dojo build")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([str(binary)], env=self.env, cwd=REPO,
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"the gateway exited with {self.proc.returncode}; "
-                                 f"see {self.log_path}")
-            try:
-                st, _, _ = Http("127.0.0.1", self.port, timeout=2).request("GET", "/api/v1/health")
-                if st == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise BenchError(f"the gateway did not answer /api/v1/health; see {self.log_path}")
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def own_gateway(workdir):
+    """A gateway of the bench's own (gwkit.Gateway, as the tests start it) against
+    the running stack, with the rate limit raised: runs and submissions share
+    a budget of 20 a minute per user and per IP by default."""
+    env = load_env()
+    if not env.get("DOJO_SERVICE_KEY"):
+        raise BenchError("DOJO_SERVICE_KEY is not set and .dojo/secrets.env has none: "
+                         "start the stack with ./dojo up first")
+    if not gwkit.binary("gateway").exists():
+        raise BenchError(f"{gwkit.binary('gateway')} is not built: ./dojo build")
+    env["DOJO_GATEWAY_RATE_LIMIT"] = "1000000"
+    env["DOJO_GATEWAY_WEB_DIR"] = str(REPO / "web" / "dist")
+    gw = gwkit.Gateway(env, workdir)
+    gw.env["DOJO_PUBLIC_URL"] = f"http://{gw.addr}"
+    try:
+        return gw.start()
+    except RuntimeError as e:
+        raise BenchError(str(e)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -533,8 +495,7 @@ def main():
             host, port = u.hostname, u.port or 80
             print(f"gateway: {args.base_url} (as it is)")
         else:
-            gw = OwnGateway(workdir)
-            gw.start()
+            gw = own_gateway(workdir)
             host, port = "127.0.0.1", gw.port
             print(f"gateway: own, http://{gw.addr} (DOJO_GATEWAY_RATE_LIMIT=1000000, "
                   f"log {gw.log_path})")

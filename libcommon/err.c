@@ -53,6 +53,23 @@ int err_set(err_t **err, grpc_status_code code, const char *fmt, ...)
     return err_new(err, code, 0, msg);
 }
 
+int err_set_private(err_t **err, grpc_status_code code, const char *public_msg, const char *fmt,
+                    ...)
+{
+    if (err == NULL || *err != NULL)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = vformat(fmt, ap);
+    va_end(ap);
+    err_new(err, code, 0, msg);
+    free((*err)->public_msg);
+    (*err)->public_msg = NULL;
+    if (public_msg != NULL && ((*err)->public_msg = strdup(public_msg)) == NULL)
+        abort();
+    return -1;
+}
+
 int err_errno(err_t **err, int errno_value, const char *fmt, ...)
 {
     va_list ap;

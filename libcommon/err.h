@@ -25,6 +25,12 @@ typedef struct err {
 int err_set(err_t **err, grpc_status_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** Like err_set, but the message is for the log only: clients see
+ * `public_msg` instead (NULL: the generic text of the code). For messages of
+ * libraries and servers (libpq, Redis) that may name tables or values. */
+int err_set_private(err_t **err, grpc_status_code code, const char *public_msg,
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /** Like err_set, with an errno value appended as ": strerror(errno)". The
  * code is INTERNAL; the message stays in the logs, clients see a generic one. */
 int err_errno(err_t **err, int errno_value, const char *fmt, ...)

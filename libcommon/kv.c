@@ -36,25 +36,9 @@ struct kv_pool {
  * Redis and socket messages are for the log; clients get a fixed text per
  * code (err_public_message derives it when public_msg is NULL). */
 
-static int kv_fail(err_t **err, grpc_status_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int kv_fail(err_t **err, grpc_status_code code, const char *fmt, ...)
+static const char *public_text(grpc_status_code code)
 {
-    if (err == NULL || *err != NULL)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    cleanup_free char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    err_set(err, code, "%s", msg);
-    free((*err)->public_msg);
-    (*err)->public_msg = NULL;
-    if (code == GRPC_STATUS_ALREADY_EXISTS && ((*err)->public_msg = strdup("already exists")) == NULL)
-        abort();
-    return -1;
+    return code == GRPC_STATUS_ALREADY_EXISTS ? "already exists" : NULL;
 }
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -123,8 +107,8 @@ static int slot_connect(kv_pool_t *pool, kv_slot_t *slot, err_t **err)
         abort(); /* hiredis returns NULL only when out of memory */
     if (slot->ctx->err == 0 && redisSetTimeout(slot->ctx, ms_to_tv(pool->timeout_ms)) == REDIS_OK)
         return 0;
-    kv_fail(err, GRPC_STATUS_UNAVAILABLE, "connect to redis %s:%d: %s", pool->host, pool->port,
-            slot->ctx->errstr[0] ? slot->ctx->errstr : "cannot set timeout");
+    err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "connect to redis %s:%d: %s", pool->host,
+                    pool->port, slot->ctx->errstr[0] ? slot->ctx->errstr : "cannot set timeout");
     slot_drop(slot);
     return -1;
 }
@@ -182,9 +166,9 @@ static int pool_acquire(kv_pool_t *pool, kv_slot_t **out, err_t **err)
 {
     int i = slots_take(&pool->leases, pool->timeout_ms, slot_connected, pool);
     if (i < 0)
-        return kv_fail(err, GRPC_STATUS_UNAVAILABLE,
-                       "redis pool: no connection free within %d ms (pool size %d)",
-                       pool->timeout_ms, pool->size);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL,
+                               "redis pool: no connection free within %d ms (pool size %d)",
+                               pool->timeout_ms, pool->size);
     *out = &pool->slots[i];
     return 0;
 }
@@ -209,12 +193,12 @@ static int reply_check(kv_pool_t *pool, kv_slot_t *slot, redisReply *reply, cons
         /* hiredis reports a read timeout as EAGAIN's text; say what it means. */
         if (slot->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
             why = "timed out";
-        return kv_fail(err, GRPC_STATUS_UNAVAILABLE, "redis %s:%d: %s: %s", pool->host,
-                       pool->port, what, why);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "redis %s:%d: %s: %s",
+                               pool->host, pool->port, what, why);
     }
     if (reply->type == REDIS_REPLY_ERROR) {
-        int rc = kv_fail(err, status_for_redis_error(reply->str), "redis: %s: %s", what,
-                         reply->str);
+        grpc_status_code code = status_for_redis_error(reply->str);
+        int rc = err_set_private(err, code, public_text(code), "redis: %s: %s", what, reply->str);
         freeReplyObject(reply);
         return rc;
     }

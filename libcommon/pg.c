@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,28 +63,6 @@ static const char *public_text(grpc_status_code code)
     }
 }
 
-static int pg_fail(err_t **err, grpc_status_code code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int pg_fail(err_t **err, grpc_status_code code, const char *fmt, ...)
-{
-    if (err == NULL || *err != NULL)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    cleanup_free char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    err_set(err, code, "%s", msg);
-    free((*err)->public_msg);
-    (*err)->public_msg = NULL;
-    const char *pub = public_text(code);
-    if (pub != NULL && ((*err)->public_msg = strdup(pub)) == NULL)
-        abort();
-    return -1;
-}
-
 /* libpq messages end with a newline (sometimes several lines); keep the
  * first line so log lines stay one line. */
 static char *first_line(const char *s)
@@ -135,9 +112,10 @@ static int result_fail(pg_conn_t *conn, const PGresult *r, const char *what, err
         first_line(r && PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
                                                     : PQerrorMessage(conn->pg));
     if (constraint != NULL)
-        return pg_fail(err, code, "%s: %s (sqlstate %s, constraint %s)", what, text,
-                       state ? state : "none", constraint);
-    return pg_fail(err, code, "%s: %s (sqlstate %s)", what, text, state ? state : "none");
+        return err_set_private(err, code, public_text(code), "%s: %s (sqlstate %s, constraint %s)",
+                               what, text, state ? state : "none", constraint);
+    return err_set_private(err, code, public_text(code), "%s: %s (sqlstate %s)", what, text,
+                           state ? state : "none");
 }
 
 /* Server texts quote names with '"', which would end a quoted log value. */
@@ -284,7 +262,7 @@ static int conn_ensure(pg_conn_t *conn, err_t **err)
     }
     cleanup_free char *text = first_line(PQerrorMessage(conn->pg));
     conn_drop(conn);
-    return pg_fail(err, GRPC_STATUS_UNAVAILABLE, "connect to postgres: %s", text);
+    return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "connect to postgres: %s", text);
 }
 
 /* ---------------------------------------------------------------------------
@@ -343,9 +321,9 @@ int pg_pool_acquire(pg_pool_t *pool, pg_conn_t **out, int timeout_ms, err_t **er
     int i = slots_take(&pool->slots, timeout_ms, conn_connected, pool);
     pg_conn_t *conn = i < 0 ? NULL : &pool->conns[i];
     if (conn == NULL)
-        return pg_fail(err, GRPC_STATUS_UNAVAILABLE,
-                       "postgres pool: no connection free within %d ms (pool size %d)",
-                       timeout_ms, pool->size);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL,
+                               "postgres pool: no connection free within %d ms (pool size %d)",
+                               timeout_ms, pool->size);
 
     /* Connecting happens outside the lock: it can take a while and other
      * threads may meanwhile use the remaining connections. */
@@ -402,7 +380,8 @@ int pg_exec(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params, P
 {
     conn->constraint[0] = '\0';
     if (conn->pg == NULL)
-        return pg_fail(err, GRPC_STATUS_UNAVAILABLE, "%s: connection lost", stmt->name);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "%s: connection lost",
+                               stmt->name);
 
     for (int attempt = 0;; attempt++) {
         if (!conn_has_prepared(conn, stmt->name) && stmt_prepare(conn, stmt, err) < 0)
@@ -436,7 +415,7 @@ static int exec_static(pg_conn_t *conn, const char *sql, const char *what, PGres
 {
     conn->constraint[0] = '\0';
     if (conn->pg == NULL)
-        return pg_fail(err, GRPC_STATUS_UNAVAILABLE, "%s: connection lost", what);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "%s: connection lost", what);
     cleanup_pgresult PGresult *r = PQexec(conn->pg, sql);
     if (!result_ok(r))
         return result_fail(conn, r, what, err);
@@ -455,8 +434,8 @@ int pg_commit(pg_conn_t *conn, err_t **err)
     /* COMMIT of a transaction that already failed succeeds as a command but
      * reports ROLLBACK: nothing was written, and the caller must know. */
     if (!strcmp(PQcmdStatus(r), "ROLLBACK"))
-        return pg_fail(err, GRPC_STATUS_ABORTED,
-                       "commit: transaction had failed and was rolled back");
+        return err_set_private(err, GRPC_STATUS_ABORTED, public_text(GRPC_STATUS_ABORTED),
+                               "commit: transaction had failed and was rolled back");
     return 0;
 }
 

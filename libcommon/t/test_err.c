@@ -35,6 +35,19 @@ static void test_internal_message_stays_private(void **state)
     assert_string_equal(err_public_message(err), "internal error");
 }
 
+static void test_set_private_keeps_the_message_for_the_log(void **state)
+{
+    cleanup_err err_t *err = NULL;
+    err_set_private(&err, GRPC_STATUS_ALREADY_EXISTS, "already exists",
+                    "insert: duplicate key on users_email_key");
+    assert_int_equal(err->code, GRPC_STATUS_ALREADY_EXISTS);
+    assert_string_equal(err->msg, "insert: duplicate key on users_email_key");
+    assert_string_equal(err_public_message(err), "already exists");
+    cleanup_err err_t *err2 = NULL;
+    err_set_private(&err2, GRPC_STATUS_UNAVAILABLE, NULL, "redis 10.0.0.5:6379: timed out");
+    assert_string_equal(err_public_message(err2), "service unavailable, try again");
+}
+
 static void test_unavailable_without_public_message_reads_try_again(void **state)
 {
     cleanup_err err_t *err = NULL;
@@ -104,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_err_set_stores_code_and_message),
         cmocka_unit_test(test_non_internal_message_is_public),
         cmocka_unit_test(test_internal_message_stays_private),
+        cmocka_unit_test(test_set_private_keeps_the_message_for_the_log),
         cmocka_unit_test(test_unavailable_without_public_message_reads_try_again),
         cmocka_unit_test(test_err_errno_appends_strerror_and_is_internal),
         cmocka_unit_test(test_wrap_prefixes_context_and_keeps_public_message),

@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/fs.h"
 #include "libcommon/log.h"
 
 typedef struct mail {
@@ -47,23 +48,9 @@ static void mail_free(mail_t *m)
     free(m);
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(buf, 0700) < 0 && errno != EEXIST) ? -1 : 0;
-}
-
 static int deliver_to_folder(const auth_config_t *cfg, const mail_t *m, err_t **err)
 {
-    if (mkdir_p(cfg->mail_outbox) < 0)
+    if (fs_mkdir_p(cfg->mail_outbox, 0700, 0700) < 0)
         return err_errno(err, errno, "create outbox %s", cfg->mail_outbox);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "libcommon/cleanup.h"
+#include "libcommon/fs.h"
 #include "libcommon/log.h"
 
 #define TMPFS_KIB (64 * 1024)
@@ -95,20 +96,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(buf, mode) < 0 && errno != EEXIST) ? -1 : 0;
-}
 
 /* ------------------------------------------------------------------------
  * Languages
@@ -632,7 +619,7 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
     char *argv[24];
     char state[1024];
     int n = runtime_argv(cfg, job->runtime, argv, state, sizeof state);
-    if (mkdir_p(state, 0700) < 0)
+    if (fs_mkdir_p(state, 0755, 0700) < 0)
         return err_errno(err, errno, "create %s", state);
     argv[n++] = "run";
     argv[n++] = "--bundle";
@@ -724,14 +711,14 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/judge/in", bundle);
-    if (mkdir_p(path, 0755) < 0)
+    if (fs_mkdir_p(path, 0755, 0755) < 0)
         return err_errno(err, errno, "create %s", path);
     snprintf(path, sizeof path, "%s/judge/code", bundle);
-    if (mkdir_p(path, 0755) < 0)
+    if (fs_mkdir_p(path, 0755, 0755) < 0)
         return err_errno(err, errno, "create %s", path);
     /* Mount points for the driver and the build folder. */
     snprintf(path, sizeof path, "%s/judge/build", bundle);
-    if (mkdir_p(path, 0755) < 0)
+    if (fs_mkdir_p(path, 0755, 0755) < 0)
         return err_errno(err, errno, "create %s", path);
     /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
      * below a private directory such as /root/.cache. */
@@ -857,7 +844,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     long started = now_ms();
     char base[1024];
     snprintf(base, sizeof base, "%s/bundles/%s", cfg->workdir, job->id);
-    if (mkdir_p(base, 0711) < 0)
+    if (fs_mkdir_p(base, 0755, 0711) < 0)
         return err_errno(err, errno, "create %s", base);
     char build[1100];
     snprintf(build, sizeof build, "%s/build", base);
@@ -871,7 +858,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     bool compiled = job->lang->compile_argv[0] != NULL;
 
     if (compiled) {
-        if (mkdir_p(build, 0700) < 0 || chown(build, uid, uid) < 0) {
+        if (fs_mkdir_p(build, 0755, 0700) < 0 || chown(build, uid, uid) < 0) {
             rm_rf(base);
             return err_errno(err, errno, "prepare %s", build);
         }

@@ -13,7 +13,14 @@
 
 #define CONTENT_SVC (&dojo__content__v1__content__descriptor)
 
-int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err);
+/* The TaskInput of a task file's JSON text (borrowed). */
+static Dojo__Content__V1__TaskInput json_input(const char *text)
+{
+    Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
+    in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
+    in.json = (char *)text;
+    return in;
+}
 
 /* The "task" member of the body, serialised for TaskInput.json. New. */
 static int task_text(json_t *body, char **out, const char **slug, err_t **err)
@@ -117,9 +124,7 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
     if (task_text(body, &text, &slug, err) < 0)
         return -1;
     {
-        Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
-        in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
-        in.json = text;
+        Dojo__Content__V1__TaskInput in = json_input(text);
         Dojo__Content__V1__CreateTaskRequest req = DOJO__CONTENT__V1__CREATE_TASK_REQUEST__INIT;
         req.input = &in;
         cleanup_pb Dojo__Content__V1__CreateTaskResponse *cr = NULL;
@@ -151,9 +156,7 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
         gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0)
         return -1;
     {
-        Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
-        in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
-        in.json = text;
+        Dojo__Content__V1__TaskInput in = json_input(text);
         Dojo__Content__V1__UpdateTaskRequest req = DOJO__CONTENT__V1__UPDATE_TASK_REQUEST__INIT;
         req.slug = (char *)r->segs[2];
         req.input = &in;
@@ -176,9 +179,7 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
 static int validate(gw_req_t *r, const char *text, Dojo__Content__V1__ValidateTaskResponse **out,
                     err_t **err)
 {
-    Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
-    in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
-    in.json = (char *)text;
+    Dojo__Content__V1__TaskInput in = json_input(text);
     Dojo__Content__V1__ValidateTaskRequest req = DOJO__CONTENT__V1__VALIDATE_TASK_REQUEST__INIT;
     req.input = &in;
     rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);

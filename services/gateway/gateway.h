@@ -263,6 +263,8 @@ int gw_h_me_patch(gw_req_t *r, err_t **err);
 
 /* tasks.c (list and view answer from MHD responses directly for the cache) */
 enum MHD_Result gw_h_tasks_list(gw_req_t *r);
+/** The task list as JSON for the caller (authors: archived tasks too); new in *out. */
+int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err);
 int gw_h_task_get(gw_req_t *r, err_t **err);
 int gw_h_languages(gw_req_t *r, err_t **err);
 int gw_h_achievements(gw_req_t *r, err_t **err);

@@ -210,7 +210,6 @@ int gw_h_achievements(gw_req_t *r, err_t **err)
 }
 
 /* Used by author.c: the same list including archived tasks, as the author. */
-int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err);
 int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err)
 {
     return list_tasks(r, true, gw_md_user(r), out, NULL, 0, err);

@@ -97,6 +97,10 @@ dojo_export_env() {
   dojo_load_secrets
 }
 
+# Fresh random secrets: auth's master key (32 bytes, base64) and the service key (hex).
+new_master_key()  { head -c32 /dev/urandom | base64 -w0; }
+new_service_key() { head -c32 /dev/urandom | od -An -tx1 -v | tr -d ' \n'; }
+
 # .dojo/secrets.env: generated once, never overwritten; keys added later are
 # appended. Values already in the environment win.
 dojo_ensure_secrets() {
@@ -105,10 +109,10 @@ dojo_ensure_secrets() {
   ( umask 077; touch "$f" )
   chmod 600 "$f"
   if ! grep -q '^DOJO_AUTH_MASTER_KEY=' "$f"; then
-    printf 'DOJO_AUTH_MASTER_KEY=%s\n' "$(head -c32 /dev/urandom | base64 -w0)" >>"$f"; added=1
+    printf 'DOJO_AUTH_MASTER_KEY=%s\n' "$(new_master_key)" >>"$f"; added=1
   fi
   if ! grep -q '^DOJO_SERVICE_KEY=' "$f"; then
-    printf 'DOJO_SERVICE_KEY=%s\n' "$(head -c32 /dev/urandom | od -An -tx1 -v | tr -d ' \n')" >>"$f"; added=1
+    printf 'DOJO_SERVICE_KEY=%s\n' "$(new_service_key)" >>"$f"; added=1
   fi
   if (( added )); then ok "generated local secrets in $(rel "$f")"; fi
 }

@@ -86,7 +86,9 @@ TEST_STACK_PIDS=()
 
 test_stack_start() {
   local dir="$TEST_TMP/stack" s p=18080 port mport
-  mkdir -p "$dir/outbox" "$dir/logs" "$dir/executor"
+  # svc_log (and so services_wait_healthy's report) reads DOJO_LOGS: this stack's.
+  local DOJO_LOGS="$dir/logs"
+  mkdir -p "$dir/outbox" "$DOJO_LOGS" "$dir/executor"
   chmod 711 "$dir" "$dir/executor"
   pg_psql "$TEST_PG_PORT" 'DROP DATABASE IF EXISTS dojo_browser' >/dev/null &&
     pg_psql "$TEST_PG_PORT" 'CREATE DATABASE dojo_browser' >/dev/null || return 1
@@ -103,33 +105,15 @@ test_stack_start() {
   export DOJO_PUBLIC_URL="http://$DOJO_GATEWAY_ADDR"
   export DOJO_EXECUTOR_WORKDIR="$dir/executor"
   export DOJO_AUTH_MASTER_KEY DOJO_SERVICE_KEY
-  DOJO_AUTH_MASTER_KEY=$(head -c32 /dev/urandom | base64 -w0)
-  DOJO_SERVICE_KEY=$(head -c32 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
+  DOJO_AUTH_MASTER_KEY=$(new_master_key)
+  DOJO_SERVICE_KEY=$(new_service_key)
   export DOJO_LOG_LEVEL=info DOJO_RPC_DRAIN_GRACE=3s
   for s in "${DOJO_SERVICES[@]}"; do
-    ( cd "$DOJO_ROOT" && exec "$(svc_bin "$s")" </dev/null >>"$dir/logs/$s.log" 2>&1 9>&- ) &
+    ( cd "$DOJO_ROOT" && exec "$(svc_bin "$s")" </dev/null >>"$(svc_log "$s")" 2>&1 9>&- ) &
     TEST_STACK_PIDS+=($!)
   done
-  if ! services_wait_healthy_in "$dir/logs" "${DOJO_SERVICES[@]}"; then
-    return 1
-  fi
-  ok "test stack up: gateway http://$DOJO_GATEWAY_ADDR (logs in $dir/logs)"
-}
-
-# Like services_wait_healthy, for processes that are not under ./dojo's supervisors.
-services_wait_healthy_in() {
-  local logs=$1 deadline=$(( SECONDS + 60 )) s bad=(); shift
-  for s in "$@"; do
-    until svc_healthy "$s"; do
-      if (( SECONDS >= deadline )); then
-        bad+=("$s"); warn "$s did not become healthy; last lines of its log:"
-        tail -n 15 "$logs/$s.log" >&2 || true
-        break
-      fi
-      sleep 0.3
-    done
-  done
-  (( ${#bad[@]} == 0 ))
+  services_wait_healthy "${DOJO_SERVICES[@]}" || return 1
+  ok "test stack up: gateway http://$DOJO_GATEWAY_ADDR (logs in $DOJO_LOGS)"
 }
 
 test_stack_stop() {

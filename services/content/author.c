@@ -525,21 +525,31 @@ static int store_one(content_t *c, rpc_call_t *call, json_t *norm, content_store
     return task_reply(call, conn, slug, res->version, task, NULL, err);
 }
 
+/* The start of CreateTask and UpdateTask: the caller is an author and the
+ * input a valid task; *norm is new. */
+static int author_input(content_t *c, rpc_call_t *call, const Dojo__Content__V1__TaskInput *in,
+                        json_t **norm, err_t **err)
+{
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    if (in == NULL)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "input: required");
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, in->file);
+    if (input_normalize(in, &rep, norm) < 0)
+        return report_error(&rep, err);
+    return 0;
+}
+
 int content_rpc_create_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
                             ProtobufCMessage **out, err_t **err)
 {
     content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__CreateTaskRequest *req = (const void *)req_msg;
-    identity_t id;
-    if (content_require_author(c, call, &id, err) < 0)
-        return -1;
-    if (req->input == NULL)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "input: required");
-    cleanup_report content_report_t rep;
-    content_report_init(&rep, req->input->file);
     cleanup_json json_t *norm = NULL;
-    if (input_normalize(req->input, &rep, &norm) < 0)
-        return report_error(&rep, err);
+    if (author_input(c, call, req->input, &norm, err) < 0)
+        return -1;
     Dojo__Content__V1__CreateTaskResponse *resp =
         RPC_NEW(call, Dojo__Content__V1__CreateTaskResponse,
                 DOJO__CONTENT__V1__CREATE_TASK_RESPONSE__INIT);
@@ -556,16 +566,9 @@ int content_rpc_update_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
 {
     content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__UpdateTaskRequest *req = (const void *)req_msg;
-    identity_t id;
-    if (content_require_author(c, call, &id, err) < 0)
-        return -1;
-    if (req->input == NULL)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "input: required");
-    cleanup_report content_report_t rep;
-    content_report_init(&rep, req->input->file);
     cleanup_json json_t *norm = NULL;
-    if (input_normalize(req->input, &rep, &norm) < 0)
-        return report_error(&rep, err);
+    if (author_input(c, call, req->input, &norm, err) < 0)
+        return -1;
     const char *slug = json_string_value(json_object_get(norm, "slug"));
     if (strcmp(slug, req->slug) != 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,

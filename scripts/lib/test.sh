@@ -162,7 +162,7 @@ pytest_stage() {  # NAME BIN_DIR PATH...
   info "stage $name: /usr/bin/python3 -m pytest -v ${paths[*]} (binaries: $bin)"
   DOJO_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 \
     timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider "${paths[@]}" </dev/null || rc=$?
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider "${paths[@]}" "${TEST_PYTEST_ARGS[@]}" </dev/null || rc=$?
   case $rc in
     0) stage_result "$name" pass ;;
     5) stage_result "$name" skip "no tests collected" ;;
@@ -171,7 +171,33 @@ pytest_stage() {  # NAME BIN_DIR PATH...
   esac
 }
 
+# The stages of ./dojo test, in order. `./dojo test STAGE...` runs only those
+# (build always runs); `./dojo test STAGE... -- PYTEST_ARGS` hands the rest to
+# pytest (e.g. -k submit, or a test file). CI runs them all.
+DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox web browser)
+TEST_ONLY=() TEST_PYTEST_ARGS=()
+
+stage_wanted() {  # NAME: 0 when NAME is to run
+  (( ${#TEST_ONLY[@]} == 0 )) && return 0
+  local s
+  for s in "${TEST_ONLY[@]}"; do [[ $s == "$1" ]] && return 0; done
+  return 1
+}
+
+test_parse_args() {
+  local a s known
+  while (( $# )); do
+    a=$1; shift
+    if [[ $a == -- ]]; then TEST_PYTEST_ARGS=("$@"); break; fi
+    known=0
+    for s in "${DOJO_TEST_STAGES[@]}"; do [[ $s == "$a" ]] && known=1; done
+    (( known )) || die "test: unknown stage '$a' (stages: ${DOJO_TEST_STAGES[*]})"
+    TEST_ONLY+=("$a")
+  done
+}
+
 cmd_test() {
+  test_parse_args "$@"
   cmd_deps
   local rc s
   info "stage build: bazel build //..."
@@ -192,10 +218,12 @@ cmd_test() {
 
   test_infra_start
 
-  bazel_test_stage unit //...
+  stage_wanted unit && bazel_test_stage unit //...
 
   local asan_pats; mapfile -t asan_pats < <(existing_patterns //libcommon/... //services/auth/...)
-  if (( ${#asan_pats[@]} == 0 )); then
+  if ! stage_wanted asan; then
+    :
+  elif (( ${#asan_pats[@]} == 0 )); then
     stage_result asan skip "no packages under //libcommon or //services/auth"
   else
     # --symlink_prefix=/: leave bazel-bin pointing at the normal build.
@@ -211,28 +239,30 @@ cmd_test() {
     stage_result integration skip "no tests in tests/integration"
     stage_result integration-asan skip "no tests in tests/integration"
   else
-    pytest_stage integration "$DOJO_ROOT/bazel-bin" tests/integration tests/content
+    stage_wanted integration && pytest_stage integration "$DOJO_ROOT/bazel-bin" tests/integration tests/content
     # The same suite against services built with ASan + UBSan: memory errors,
     # undefined behaviour and leaks (checked at each service's exit) fail it.
-    local asan_bin
-    asan_bin=$(bazel info --config=asan bazel-bin 2>/dev/null </dev/null) || asan_bin=''
-    if [[ -n $asan_bin ]] && bazel build --config=asan --symlink_prefix=/ //services/... </dev/null; then
-      # Executors share the dojo:jobs stream: none of the first run's jobs for this one.
-      redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" FLUSHALL >/dev/null
-      pytest_stage integration-asan "$asan_bin" tests/integration
-    else
-      stage_result integration-asan fail "ASan build of //services/... failed"
+    local asan_bin=''
+    if stage_wanted integration-asan; then
+      asan_bin=$(bazel info --config=asan bazel-bin 2>/dev/null </dev/null) || asan_bin=''
+      if [[ -n $asan_bin ]] && bazel build --config=asan --symlink_prefix=/ //services/... </dev/null; then
+        # Executors share the dojo:jobs stream: none of the first run's jobs for this one.
+        redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" FLUSHALL >/dev/null
+        pytest_stage integration-asan "$asan_bin" tests/integration
+      else
+        stage_result integration-asan fail "ASan build of //services/... failed"
+      fi
     fi
   fi
 
   # The sandbox attack battery and the shipped tasks through the real
   # sandbox (crun and runsc): needs root and the language root filesystem.
-  pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
+  stage_wanted sandbox && pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
 
   # The web app: its unit tests and bundle budget; then the browser journey
   # against a stack of its own (or the gateway at DOJO_BASE_URL).
-  web_unit_stage
-  web_browser_stage
+  stage_wanted web && web_unit_stage
+  stage_wanted browser && web_browser_stage
 
   test_infra_stop
   test_summary

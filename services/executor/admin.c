@@ -55,7 +55,7 @@ static int get_stats(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMes
     r->queue_pending = pending;
     r->queue_lag = lag;
     r->queue_depth = pending + (lag > 0 ? lag : 0);
-    r->uptime_seconds = (exec_now_us() - ex->started_us) / 1000000;
+    r->uptime_seconds = (wall_us() - ex->started_us) / 1000000;
     r->started_at = timestamp(call, ex->started_us);
     r->draining = atomic_load(&ex->draining);
     *out = &r->base;

@@ -89,7 +89,7 @@ int exec_events_resume(exec_job_t *job, err_t **err)
 int exec_emit(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
 {
     Dojo__Common__V1__Timestamp ts = DOJO__COMMON__V1__TIMESTAMP__INIT;
-    ts.unix_micros = exec_now_us();
+    ts.unix_micros = wall_us();
     ev->submission_id = job->submission_id;
     ev->emitted_at = &ts;
     ev->attempt = job->attempt;

@@ -22,6 +22,7 @@
 #include "dojo/content/v1/content.pb-c.h"
 #include "dojo/executor/v1/executor.pb-c.h"
 #include "dojo/gamification/v1/gamification.pb-c.h"
+#include "libcommon/clock.h"
 #include "libcommon/err.h"
 #include "libcommon/identity.h"
 #include "libcommon/kv.h"
@@ -106,10 +107,6 @@ typedef struct exec {
 
 /** Reads every DOJO_* variable the executor uses; exits naming a bad one. */
 void exec_config_load(exec_config_t *cfg, const char *argv0);
-
-/** Wall clock in microseconds since the epoch; monotonic milliseconds. */
-int64_t exec_now_us(void);
-int64_t exec_mono_ms(void);
 
 /** The language with this id, or NULL. Borrowed from `ex`. */
 const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id);

@@ -100,7 +100,7 @@ void exec_job_init(exec_job_t *j, exec_t *ex, const Dojo__Executor__V1__Job *job
     atomic_init(&j->done, false);
     atomic_init(&j->stage, DOJO__EXECUTOR__V1__JOB_STAGE__JOB_STAGE_PREPARING);
     atomic_init(&j->tests_done, 0);
-    j->started_us = exec_now_us();
+    j->started_us = wall_us();
     j->stdin_r = j->stdin_w = -1;
 }
 
@@ -189,7 +189,7 @@ int exec_bundle_get(exec_t *ex, const char *slug, int version,
     for (bundle_entry_t *e = c->head; e; e = e->next) {
         if (e->version == version && !strcmp(e->slug, slug)) {
             e->refs++;
-            e->used_ms = exec_mono_ms();
+            e->used_ms = mono_ms();
             *out = e->resp->bundle;
             pthread_mutex_unlock(&c->lock);
             metrics_counter_add("dojo_executor_bundle_cache_total", "result=\"hit\"", 1);
@@ -221,7 +221,7 @@ int exec_bundle_get(exec_t *ex, const char *slug, int version,
     e->version = version;
     e->resp = resp;
     e->refs = 1;
-    e->used_ms = exec_mono_ms();
+    e->used_ms = mono_ms();
     pthread_mutex_lock(&c->lock);
     e->next = c->head;
     c->head = e;
@@ -770,7 +770,7 @@ void exec_job_fail(exec_job_t *j, const char *public_msg)
     req.submission_id = j->submission_id;
     req.verdict = V(IE);
     req.started_at = ts_of(&t0, j->started_us);
-    req.finished_at = ts_of(&t1, exec_now_us());
+    req.finished_at = ts_of(&t1, wall_us());
     req.executor_id = j->ex->cfg.executor_id;
     Dojo__Gamification__V1__RecordResultResponse *resp = NULL;
     cleanup_err err_t *err = NULL;
@@ -787,7 +787,7 @@ void exec_job_fail(exec_job_t *j, const char *public_msg)
     fr.message = (char *)public_msg;
     fr.recorded = recorded;
     fr.awards = recorded ? resp->awards : NULL;
-    fr.wall_ms = (exec_now_us() - j->started_us) / 1000;
+    fr.wall_ms = (wall_us() - j->started_us) / 1000;
     Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
     ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
     ev.result = &fr;
@@ -1037,7 +1037,7 @@ exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap)
                                                   : DOJO__EXECUTOR__V1__JOB_STAGE__JOB_STAGE_RUNNING);
     sandbox_outcome_t outcome;
     memset(&outcome, 0, sizeof outcome);
-    int64_t t_run = exec_mono_ms();
+    int64_t t_run = mono_ms();
     int src = atomic_load(&j->cancel) ? 0 : sandbox_run(&ex->sandbox, &sj, &outcome, &err);
     if (atomic_load(&j->cancel) && src == 0 && outcome.end != SANDBOX_CANCELLED &&
         outcome.tests_reported < r.ntests)
@@ -1192,7 +1192,7 @@ exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap)
 
     char msg[EXEC_MESSAGE_MAX + 1];
     summary(msg, sizeof msg, &r, verdict, passed, r.ntests);
-    int64_t wall = outcome.total_wall_ms > 0 ? outcome.total_wall_ms : exec_mono_ms() - t_run;
+    int64_t wall = outcome.total_wall_ms > 0 ? outcome.total_wall_ms : mono_ms() - t_run;
 
     /* Record, then the final event, then (the caller) acknowledge. */
     bool recorded = false;
@@ -1211,7 +1211,7 @@ exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap)
         req.wall_ms = wall;
         req.memory_kib = (int32_t)mem;
         req.started_at = ts_of(&t0, j->started_us);
-        req.finished_at = ts_of(&t1, exec_now_us());
+        req.finished_at = ts_of(&t1, wall_us());
         req.executor_id = ex->cfg.executor_id;
         if (record_result(j, &req, &rec_resp, &err) == 0) {
             recorded = true;

@@ -24,20 +24,6 @@
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
 
-int64_t exec_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t exec_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id)
 {
     for (int i = 0; id && i < ex->nlangs; i++)
@@ -141,7 +127,7 @@ static int load_languages(exec_t *ex, err_t **err)
 static int exec_open(exec_t *ex, err_t **err)
 {
     pthread_mutex_init(&ex->lock, NULL);
-    ex->started_us = exec_now_us();
+    ex->started_us = wall_us();
     sandbox_config_of(&ex->cfg, &ex->sandbox);
     if (mkdir(ex->cfg.workdir, 0700) < 0 && errno != EEXIST)
         return err_errno(err, errno, "create %s", ex->cfg.workdir);
@@ -450,7 +436,7 @@ int main(int argc, char **argv)
 {
     rpc_init();
     log_init("executor");
-    srandom((unsigned)(exec_now_us() ^ getpid()));
+    srandom((unsigned)(wall_us() ^ getpid()));
     const char *cmd = argc > 1 ? argv[1] : "serve";
     static exec_t ex;
     exec_config_load(&ex.cfg, argv[0]);

@@ -401,7 +401,7 @@ static void *reclaimer_main(void *arg)
         period = 100;
     int64_t next = 0;
     while (!should_stop(ex)) {
-        int64_t now = exec_mono_ms();
+        int64_t now = mono_ms();
         if (now >= next) {
             heartbeat(ex);
             reclaim(ex);
@@ -417,7 +417,7 @@ static void *reclaimer_main(void *arg)
                 any = true;
         if (!any)
             break;
-        int64_t now = exec_mono_ms();
+        int64_t now = mono_ms();
         if (now >= next) {
             heartbeat(ex);
             next = now + period;

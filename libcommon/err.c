@@ -1,4 +1,5 @@
-/* err.c — the error type: creation, wrapping with context, public messages. */
+/* err.c — the error type: creation, wrapping with context, public messages,
+ * and the hints the boundaries read (retry-after, HTTP status). */
 #define _GNU_SOURCE
 #include "err.h"
 
@@ -14,6 +15,16 @@ static char *vformat(const char *fmt, va_list ap)
     if (vasprintf(&out, fmt, ap) < 0)
         abort(); /* out of memory */
     return out;
+}
+
+static char *xstrdup_or_null(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    char *copy = strdup(s);
+    if (copy == NULL)
+        abort(); /* out of memory */
+    return copy;
 }
 
 static bool code_is_internal(grpc_status_code code)
@@ -35,11 +46,8 @@ static int err_new(err_t **err, grpc_status_code code, int errno_value, char *ms
     e->code = code;
     e->errno_value = errno_value;
     e->msg = msg;
-    if (!code_is_internal(code)) {
-        e->public_msg = strdup(msg);
-        if (e->public_msg == NULL)
-            abort();
-    }
+    if (!code_is_internal(code))
+        e->public_msg = xstrdup_or_null(msg);
     *err = e;
     return -1;
 }
@@ -64,9 +72,7 @@ int err_set_private(err_t **err, grpc_status_code code, const char *public_msg, 
     va_end(ap);
     err_new(err, code, 0, msg);
     free((*err)->public_msg);
-    (*err)->public_msg = NULL;
-    if (public_msg != NULL && ((*err)->public_msg = strdup(public_msg)) == NULL)
-        abort();
+    (*err)->public_msg = xstrdup_or_null(public_msg);
     return -1;
 }
 
@@ -97,6 +103,39 @@ int err_wrap(err_t **err, const char *fmt, ...)
     free(ctx);
     free((*err)->msg);
     (*err)->msg = msg;
+    return -1;
+}
+
+int err_recode(err_t **err, grpc_status_code code, const char *public_msg)
+{
+    if (err == NULL || *err == NULL)
+        return -1;
+    (*err)->code = code;
+    if (public_msg != NULL) {
+        free((*err)->public_msg);
+        (*err)->public_msg = xstrdup_or_null(public_msg);
+    }
+    return -1;
+}
+
+int err_set_retry_after(err_t **err, int seconds)
+{
+    if (err == NULL || *err == NULL)
+        return -1;
+    (*err)->retry_after_s = seconds > 0 ? seconds : 0;
+    return -1;
+}
+
+int err_set_http(err_t **err, int http_status, const char *http_code, const char *field)
+{
+    if (err == NULL || *err == NULL)
+        return -1;
+    err_t *e = *err;
+    free(e->http_code);
+    free(e->field);
+    e->http_status = http_status;
+    e->http_code = xstrdup_or_null(http_code);
+    e->field = field != NULL && field[0] != '\0' ? xstrdup_or_null(field) : NULL;
     return -1;
 }
 
@@ -148,6 +187,8 @@ void err_free(err_t *e)
         return;
     free(e->msg);
     free(e->public_msg);
+    free(e->http_code);
+    free(e->field);
     free(e);
 }
 

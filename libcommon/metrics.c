@@ -484,9 +484,7 @@ static int listen_on(const char *addr, int *out_fd, err_t **err)
     }
     freeaddrinfo(res);
     err_errno(err, saved, "metrics: listen on %s", addr);
-    if (err != NULL && *err != NULL)
-        (*err)->code = GRPC_STATUS_UNAVAILABLE; /* a taken port: the operator's to fix */
-    return -1;
+    return err_recode(err, GRPC_STATUS_UNAVAILABLE, NULL); /* a taken port: the operator's to fix */
 }
 
 int metrics_start(const char *addr, err_t **err)

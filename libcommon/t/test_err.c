@@ -52,7 +52,7 @@ static void test_unavailable_without_public_message_reads_try_again(void **state
 {
     cleanup_err err_t *err = NULL;
     err_errno(&err, ECONNREFUSED, "connect");
-    err->code = GRPC_STATUS_UNAVAILABLE;
+    err_recode(&err, GRPC_STATUS_UNAVAILABLE, NULL);
     assert_string_equal(err_public_message(err), "service unavailable, try again");
 }
 
@@ -94,6 +94,78 @@ static void test_null_err_pointer_is_accepted(void **state)
     assert_null(none);
 }
 
+static void test_recode_changes_the_code_and_keeps_the_message_unless_told(void **state)
+{
+    cleanup_err err_t *err = NULL;
+    err_set(&err, GRPC_STATUS_FAILED_PRECONDITION, "task archived");
+    assert_int_equal(err_recode(&err, GRPC_STATUS_NOT_FOUND, NULL), -1);
+    assert_int_equal(err->code, GRPC_STATUS_NOT_FOUND);
+    assert_string_equal(err->msg, "task archived");
+    assert_string_equal(err_public_message(err), "task archived");
+
+    err_recode(&err, GRPC_STATUS_UNAVAILABLE, "content service unavailable, try again");
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(err->msg, "task archived");
+    assert_string_equal(err_public_message(err), "content service unavailable, try again");
+}
+
+static void test_recode_of_an_internal_error_keeps_its_detail_private(void **state)
+{
+    cleanup_err err_t *err = NULL;
+    err_set(&err, GRPC_STATUS_INTERNAL, "redis 10.0.0.5:6379: connection reset");
+    err_recode(&err, GRPC_STATUS_UNAVAILABLE, NULL);
+    assert_string_equal(err_public_message(err), "service unavailable, try again");
+}
+
+static void test_retry_after_is_kept_and_never_negative(void **state)
+{
+    cleanup_err err_t *err = NULL;
+    err_set(&err, GRPC_STATUS_RESOURCE_EXHAUSTED, "slow down");
+    assert_int_equal(err->retry_after_s, 0);
+    assert_int_equal(err_set_retry_after(&err, 7), -1);
+    assert_int_equal(err->retry_after_s, 7);
+    err_wrap(&err, "login");
+    assert_int_equal(err->retry_after_s, 7);
+    err_set_retry_after(&err, -3);
+    assert_int_equal(err->retry_after_s, 0);
+}
+
+static void test_http_status_code_and_field_travel_with_the_error(void **state)
+{
+    cleanup_err err_t *err = NULL;
+    err_set(&err, GRPC_STATUS_INVALID_ARGUMENT, "code: must be at most 65536 bytes");
+    assert_int_equal(err->http_status, 0);
+    assert_null(err->http_code);
+    assert_null(err->field);
+    char field[] = "code";
+    assert_int_equal(err_set_http(&err, 413, "payload_too_large", field), -1);
+    field[0] = 'X'; /* the error holds its own copy */
+    err_wrap(&err, "submit");
+    assert_int_equal(err->http_status, 413);
+    assert_string_equal(err->http_code, "payload_too_large");
+    assert_string_equal(err->field, "code");
+    assert_string_equal(err->msg, "submit: code: must be at most 65536 bytes");
+
+    err_set_http(&err, 403, "csrf_failed", NULL);
+    assert_int_equal(err->http_status, 403);
+    assert_string_equal(err->http_code, "csrf_failed");
+    assert_null(err->field);
+    err_set_http(&err, 400, "invalid_argument", "");
+    assert_null(err->field);
+}
+
+static void test_hints_on_no_error_are_ignored(void **state)
+{
+    err_t *none = NULL;
+    assert_int_equal(err_recode(&none, GRPC_STATUS_UNAVAILABLE, "x"), -1);
+    assert_int_equal(err_set_retry_after(&none, 5), -1);
+    assert_int_equal(err_set_http(&none, 400, "invalid_argument", "f"), -1);
+    assert_null(none);
+    assert_int_equal(err_recode(NULL, GRPC_STATUS_UNAVAILABLE, NULL), -1);
+    assert_int_equal(err_set_retry_after(NULL, 5), -1);
+    assert_int_equal(err_set_http(NULL, 400, "invalid_argument", NULL), -1);
+}
+
 static void test_code_names_match_grpc(void **state)
 {
     assert_string_equal(err_code_name(GRPC_STATUS_OK), "OK");
@@ -123,6 +195,11 @@ int main(void)
         cmocka_unit_test(test_wrap_prefixes_context_and_keeps_public_message),
         cmocka_unit_test(test_first_error_wins),
         cmocka_unit_test(test_null_err_pointer_is_accepted),
+        cmocka_unit_test(test_recode_changes_the_code_and_keeps_the_message_unless_told),
+        cmocka_unit_test(test_recode_of_an_internal_error_keeps_its_detail_private),
+        cmocka_unit_test(test_retry_after_is_kept_and_never_negative),
+        cmocka_unit_test(test_http_status_code_and_field_travel_with_the_error),
+        cmocka_unit_test(test_hints_on_no_error_are_ignored),
         cmocka_unit_test(test_code_names_match_grpc),
         cmocka_unit_test(test_clear_frees_and_resets),
     };

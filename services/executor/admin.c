@@ -39,10 +39,8 @@ static int get_stats(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMes
     if (require_admin(ex, call, err) < 0)
         return -1;
     int64_t pending, lag;
-    if (exec_queue_depth(ex, &pending, &lag, err) < 0) {
-        (*err)->code = GRPC_STATUS_UNAVAILABLE;
-        return -1;
-    }
+    if (exec_queue_depth(ex, &pending, &lag, err) < 0)
+        return err_recode(err, GRPC_STATUS_UNAVAILABLE, NULL);
     Dojo__Executor__V1__GetStatsResponse *r = RPC_NEW(
         call, Dojo__Executor__V1__GetStatsResponse, DOJO__EXECUTOR__V1__GET_STATS_RESPONSE__INIT);
     r->executor_id = ex->cfg.executor_id;
@@ -220,9 +218,8 @@ static int run_job(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **er
 
     int slot = exec_slot_take(ex, ex->cfg.concurrency, ex->cfg.concurrency + ex->cfg.sync_slots);
     if (slot < 0) {
-        (void)err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "every sandbox slot is busy");
-        (*err)->retry_after_s = 1;
-        return -1;
+        err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "every sandbox slot is busy");
+        return err_set_retry_after(err, 1);
     }
     Dojo__Executor__V1__Job job = *in;
     if (!have_id) {

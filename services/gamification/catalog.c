@@ -107,9 +107,7 @@ static int content_call(gam_t *g, const char *method, const ProtobufCMessage *re
             return err_wrap(err, "content %s", method);
         /* Whatever went wrong over there, to our callers content is away:
          * UNAVAILABLE tells the executor to retry RecordResult later. */
-        (*err)->code = GRPC_STATUS_UNAVAILABLE;
-        free((*err)->public_msg);
-        (*err)->public_msg = xstrdup("content service unavailable, try again");
+        err_recode(err, GRPC_STATUS_UNAVAILABLE, "content service unavailable, try again");
         return err_wrap(err, "content %s", method);
     }
     return 0;

@@ -14,8 +14,9 @@
  * arena (rpc_alloc, rpc_strdup, RPC_NEW) and is released when the call ends;
  * the decoded request lives in the same arena.
  *
- * Client: one channel per target; every call has a deadline; calls marked
- * idempotent are retried on UNAVAILABLE. */
+ * Client: one channel per target; every call has a deadline; unary calls
+ * marked idempotent are retried on UNAVAILABLE (each attempt sends the whole
+ * request anew); server-streaming calls hand each reply to a callback. */
 #ifndef DOJO_RPC_H
 #define DOJO_RPC_H
 
@@ -179,8 +180,8 @@ void rpc_channel_close(rpc_channel_t *channel);
 
 /** Options of one client call; zero means the defaults. */
 typedef struct rpc_call_opts {
-    int timeout_ms;                 /* default 5000 */
-    bool idempotent;                /* retry on UNAVAILABLE (3 tries within the deadline) */
+    int timeout_ms;                 /* default 5000; a stream's whole life */
+    bool idempotent;                /* unary: retry on UNAVAILABLE (3 tries within the deadline) */
     const char *request_id;         /* sent as x-request-id */
     const char *const *metadata;    /* key, value, key, value, ..., NULL */
 } rpc_call_opts_t;
@@ -193,6 +194,24 @@ typedef struct rpc_call_opts {
 int rpc_client_call(rpc_channel_t *channel, const ProtobufCServiceDescriptor *service,
                     const char *method, const ProtobufCMessage *req, ProtobufCMessage **out,
                     const rpc_call_opts_t *opts, err_t **err);
+
+/** Called with each reply of a server-streaming call, in order. `msg` (of
+ * the method's output type) is borrowed for the call only. Return 0 for
+ * more, non-zero to stop: the call is cancelled and rpc_client_stream
+ * returns 0. Runs on the calling thread. */
+typedef int (*rpc_stream_msg_fn)(const ProtobufCMessage *msg, void *payload);
+
+/** Calls server-streaming `method` of `service` with `req` and passes each
+ * reply to `on_msg` until the stream ends. Returns 0 when the stream ended OK
+ * or `on_msg` stopped it; otherwise -1 with the status as the error (as
+ * rpc_client_call: the server's message, retry-after) — also after replies
+ * were delivered. A reply that does not decode is INTERNAL and ends the
+ * call. Never retried (`opts->idempotent` is ignored): replies already
+ * handed out would come again. */
+int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *service,
+                      const char *method, const ProtobufCMessage *req,
+                      const rpc_call_opts_t *opts, rpc_stream_msg_fn on_msg, void *payload,
+                      err_t **err);
 
 static inline void cleanup_pb_fn(void *p)
 {

@@ -39,8 +39,7 @@ static int always_throttled(rpc_call_t *call, const ProtobufCMessage *req, Proto
                             err_t **err)
 {
     err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "slow down");
-    (*err)->retry_after_s = 7;
-    return -1;
+    return err_set_retry_after(err, 7);
 }
 
 static int internal_failure(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
@@ -62,20 +61,78 @@ static int slow_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, Proto
     return 0;
 }
 
-static const rpc_handler_t handlers[] = {
-    {.method = "GetPublicKeys", .unary = echo_request_id},
-    {.method = "Login", .unary = always_throttled},
-    {.method = "Refresh", .unary = internal_failure},
-    {.method = "SignUp", .unary = slow_sign_up},
-    {0},
-};
-
 typedef struct fixture {
     rpc_server_t *server;
     rpc_channel_t *channel;
     pthread_t runner;
     bool stopped;
+    /* What the handlers below saw (written on server threads). */
+    int profile_attempts;
+    char profile_names[4][32]; /* display_name of each attempt */
+    bool stream_send_failed; /* the client went away mid-stream */
 } fixture_t;
+
+/* UNAVAILABLE to the first attempt, then the display name it was sent. */
+static int unavailable_once(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                            ProtobufCMessage **out, err_t **err)
+{
+    fixture_t *f = rpc_call_payload(call);
+    const Dojo__Auth__V1__UpdateProfileRequest *req = (const void *)req_msg;
+    int attempt = __atomic_fetch_add(&f->profile_attempts, 1, __ATOMIC_SEQ_CST);
+    if (attempt < 4)
+        snprintf(f->profile_names[attempt], sizeof f->profile_names[attempt], "%s",
+                 req->display_name);
+    if (attempt == 0)
+        return err_set(err, GRPC_STATUS_UNAVAILABLE, "warming up");
+    Dojo__Auth__V1__UpdateProfileResponse *resp = RPC_NEW(
+        call, Dojo__Auth__V1__UpdateProfileResponse, DOJO__AUTH__V1__UPDATE_PROFILE_RESPONSE__INIT);
+    resp->user = RPC_NEW(call, Dojo__Auth__V1__User, DOJO__AUTH__V1__USER__INIT);
+    resp->user->display_name = rpc_strdup(call, req->display_name);
+    *out = &resp->base;
+    return 0;
+}
+
+/* A server-streaming test handler on GetUser: username "N:how" sends N
+ * replies (user.username "reply-i", user.id the request id), then ends as
+ * `how` says: "ok", "fail" (RESOURCE_EXHAUSTED with retry-after 3) or
+ * "endless" (keeps sending until the client cancels). */
+static int stream_users(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **err)
+{
+    fixture_t *f = rpc_call_payload(call);
+    const Dojo__Auth__V1__GetUserRequest *req = (const void *)req_msg;
+    int n = atoi(req->username);
+    const char *how = strchr(req->username, ':');
+    how = how ? how + 1 : "ok";
+    bool endless = !strcmp(how, "endless");
+    for (int i = 0; endless ? i < 2000 : i < n; i++) {
+        Dojo__Auth__V1__User user = DOJO__AUTH__V1__USER__INIT;
+        user.username = rpc_sprintf(call, "reply-%d", i);
+        user.id = (char *)rpc_call_request_id(call);
+        Dojo__Auth__V1__GetUserResponse resp = DOJO__AUTH__V1__GET_USER_RESPONSE__INIT;
+        resp.user = &user;
+        if (rpc_stream_send(call, &resp.base, err) < 0) {
+            f->stream_send_failed = true;
+            return -1;
+        }
+        if (endless)
+            usleep(5 * 1000);
+    }
+    if (!strcmp(how, "fail")) {
+        err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "stop now");
+        return err_set_retry_after(err, 3);
+    }
+    return 0;
+}
+
+static const rpc_handler_t handlers[] = {
+    {.method = "GetPublicKeys", .unary = echo_request_id},
+    {.method = "Login", .unary = always_throttled},
+    {.method = "Refresh", .unary = internal_failure},
+    {.method = "SignUp", .unary = slow_sign_up},
+    {.method = "UpdateProfile", .unary = unavailable_once},
+    {.method = "GetUser", .stream = stream_users},
+    {0},
+};
 
 static void *run_server(void *arg)
 {
@@ -89,7 +146,7 @@ static int setup(void **state)
     cleanup_err err_t *err = NULL;
     assert_int_equal(rpc_server_new(&f->server, "test", "127.0.0.1:0", &err), 0);
     assert_int_equal(rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor, handlers,
-                                            NULL, &err),
+                                            f, &err),
                      0);
     assert_int_equal(rpc_server_start(f->server, &err), 0);
     pthread_create(&f->runner, NULL, run_server, f->server);
@@ -297,6 +354,144 @@ static void test_idempotent_calls_retry_unavailable_and_others_do_not(void **sta
     rpc_channel_close(ch);
 }
 
+static void test_idempotent_retry_sends_the_whole_request_again(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__UpdateProfileRequest req = DOJO__AUTH__V1__UPDATE_PROFILE_REQUEST__INIT;
+    req.display_name = "Ann Lee";
+    rpc_call_opts_t opts = {.timeout_ms = 3000, .idempotent = true};
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
+                                     "UpdateProfile", &req.base, &out, &opts, &err),
+                     0);
+    assert_null(err);
+    assert_int_equal(f->profile_attempts, 2);
+    assert_string_equal(f->profile_names[0], "Ann Lee");
+    assert_string_equal(f->profile_names[1], "Ann Lee");
+    assert_string_equal(((Dojo__Auth__V1__UpdateProfileResponse *)out)->user->display_name,
+                        "Ann Lee");
+}
+
+static void test_calls_not_marked_idempotent_are_not_retried(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__UpdateProfileRequest req = DOJO__AUTH__V1__UPDATE_PROFILE_REQUEST__INIT;
+    req.display_name = "Ann Lee";
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
+                                     "UpdateProfile", &req.base, &out, NULL, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(err_public_message(err), "warming up");
+    assert_int_equal(f->profile_attempts, 1);
+}
+
+typedef struct collected {
+    int n;
+    int stop_after; /* 0: never stop */
+    char names[8][32];
+    char request_id[32];
+} collected_t;
+
+static int collect_user(const ProtobufCMessage *msg, void *payload)
+{
+    collected_t *c = payload;
+    const Dojo__Auth__V1__GetUserResponse *resp = (const void *)msg;
+    if (c->n < 8)
+        snprintf(c->names[c->n], sizeof c->names[c->n], "%s", resp->user->username);
+    snprintf(c->request_id, sizeof c->request_id, "%s", resp->user->id);
+    c->n++;
+    return c->stop_after > 0 && c->n >= c->stop_after;
+}
+
+static int stream_users_call(fixture_t *f, const char *username, collected_t *c, err_t **err)
+{
+    Dojo__Auth__V1__GetUserRequest req = DOJO__AUTH__V1__GET_USER_REQUEST__INIT;
+    req.username = (char *)username;
+    rpc_call_opts_t opts = {.timeout_ms = 5000, .request_id = "req-stream"};
+    return rpc_client_stream(f->channel, &dojo__auth__v1__auth__descriptor, "GetUser", &req.base,
+                             &opts, collect_user, c, err);
+}
+
+static void test_stream_delivers_every_reply_in_order_then_ends_ok(void **state)
+{
+    fixture_t *f = *state;
+    collected_t c = {0};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(stream_users_call(f, "3:ok", &c, &err), 0);
+    assert_null(err);
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "reply-0");
+    assert_string_equal(c.names[1], "reply-1");
+    assert_string_equal(c.names[2], "reply-2");
+    assert_string_equal(c.request_id, "req-stream");
+}
+
+static void test_stream_with_no_replies_ends_ok(void **state)
+{
+    fixture_t *f = *state;
+    collected_t c = {0};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(stream_users_call(f, "0:ok", &c, &err), 0);
+    assert_int_equal(c.n, 0);
+}
+
+static void test_stream_error_after_replies_carries_status_message_and_retry_after(void **state)
+{
+    fixture_t *f = *state;
+    collected_t c = {0};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(stream_users_call(f, "2:fail", &c, &err), -1);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(err->code, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_string_equal(err_public_message(err), "stop now");
+    assert_int_equal(err->retry_after_s, 3);
+    assert_non_null(strstr(err->msg, "/dojo.auth.v1.Auth/GetUser"));
+}
+
+static void test_stream_stopped_by_the_callback_cancels_the_call(void **state)
+{
+    fixture_t *f = *state;
+    collected_t c = {.stop_after = 2};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(stream_users_call(f, "0:endless", &c, &err), 0);
+    assert_null(err);
+    assert_int_equal(c.n, 2);
+    /* The handler's next send fails; the drain waits for the handler. */
+    rpc_server_stop(f->server);
+    pthread_join(f->runner, NULL);
+    f->stopped = true;
+    assert_true(f->stream_send_failed);
+}
+
+static void test_stream_to_an_unknown_method_fails_without_a_call(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__GetUserRequest req = DOJO__AUTH__V1__GET_USER_REQUEST__INIT;
+    collected_t c = {0};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_stream(f->channel, &dojo__auth__v1__auth__descriptor, "NoSuch",
+                                       &req.base, NULL, collect_user, &c, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_INTERNAL);
+    assert_int_equal(c.n, 0);
+}
+
+static void test_stream_to_a_method_without_handler_is_unimplemented(void **state)
+{
+    fixture_t *f = *state;
+    Dojo__Auth__V1__LogoutRequest req = DOJO__AUTH__V1__LOGOUT_REQUEST__INIT;
+    collected_t c = {0};
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(rpc_client_stream(f->channel, &dojo__auth__v1__auth__descriptor, "Logout",
+                                       &req.base, NULL, collect_user, &c, &err),
+                     -1);
+    assert_int_equal(err->code, GRPC_STATUS_UNIMPLEMENTED);
+    assert_int_equal(c.n, 0);
+}
+
 int main(void)
 {
     rpc_init();
@@ -316,6 +511,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_drains_an_in_flight_call_before_returning, setup,
                                         teardown),
         cmocka_unit_test(test_idempotent_calls_retry_unavailable_and_others_do_not),
+        cmocka_unit_test_setup_teardown(test_idempotent_retry_sends_the_whole_request_again,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calls_not_marked_idempotent_are_not_retried, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stream_delivers_every_reply_in_order_then_ends_ok,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_with_no_replies_ends_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stream_error_after_replies_carries_status_message_and_retry_after, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_stream_stopped_by_the_callback_cancels_the_call,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_to_an_unknown_method_fails_without_a_call,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_to_a_method_without_handler_is_unimplemented,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include "identity.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +19,22 @@
 #define IDENTITY_REFRESH_S 300
 #define IDENTITY_FORCED_GAP_S 5
 
+/* Verifying is the hot path (every signed-in request of every service): it
+ * takes the keys under a read lock. Fetching is rare and slow (a call to
+ * auth): one thread at a time under fetch_mu, the others keep verifying with
+ * the keys they have. */
 struct identity_verifier {
     rpc_channel_t *auth;
     char *service_key;
     const char *md[3];
-    pthread_mutex_t mu;
+    pthread_rwlock_t keys_lock; /* guards keys, nkeys, issuer, fetched_at */
     token_key_t keys[IDENTITY_MAX_KEYS];
     int nkeys;
     char issuer[64];
-    time_t fetched_at;
-    time_t forced_at;
+    time_t fetched_at;          /* last successful fetch; 0 = never */
+    pthread_mutex_t fetch_mu;   /* one fetch at a time; guards the times below */
+    time_t failed_at;           /* last failed fetch; 0 = none */
+    time_t forced_at;           /* last fetch for an unknown kid; 0 = none */
 };
 
 int identity_verifier_open(identity_verifier_t **out, const char *auth_addr,
@@ -44,7 +51,8 @@ int identity_verifier_open(identity_verifier_t **out, const char *auth_addr,
     v->md[0] = "x-dojo-service-key";
     v->md[1] = v->service_key;
     v->md[2] = NULL;
-    pthread_mutex_init(&v->mu, NULL);
+    pthread_rwlock_init(&v->keys_lock, NULL);
+    pthread_mutex_init(&v->fetch_mu, NULL);
     *out = v;
     return 0;
 }
@@ -54,65 +62,132 @@ void identity_verifier_close(identity_verifier_t *v)
     if (v == NULL)
         return;
     rpc_channel_close(v->auth);
-    pthread_mutex_destroy(&v->mu);
+    pthread_rwlock_destroy(&v->keys_lock);
+    pthread_mutex_destroy(&v->fetch_mu);
     free(v->service_key);
     free(v);
 }
 
 const char *const *identity_service_metadata(identity_verifier_t *v) { return v->md; }
 
-/* Fetches the keys; called with v->mu held (a fetch is rare and short). */
-static int fetch_keys(identity_verifier_t *v, err_t **err)
+/* Why a fetch is wanted. */
+typedef enum {
+    FETCH_STALE,       /* no keys yet, or the periodic refresh is due */
+    FETCH_UNKNOWN_KID, /* a token names a kid we do not know */
+} fetch_reason_t;
+
+/* True when there are no keys or they are due for a refresh; *have (if
+ * non-NULL) says whether there are any. */
+static bool keys_stale(identity_verifier_t *v, time_t now, bool *have)
 {
+    pthread_rwlock_rdlock(&v->keys_lock);
+    bool any = v->nkeys > 0;
+    bool stale = !any || v->fetched_at == 0 || now - v->fetched_at >= IDENTITY_REFRESH_S;
+    pthread_rwlock_unlock(&v->keys_lock);
+    if (have)
+        *have = any;
+    return stale;
+}
+
+/* Fetches the keys when due: when there are none yet or they are older than
+ * IDENTITY_REFRESH_S, or for a kid we do not know. At most one fetch per
+ * IDENTITY_FORCED_GAP_S after a failed one (an auth outage) and one per gap
+ * for unknown kids (forged kids), so neither turns into a flood of calls to
+ * auth; a routine fetch does not delay one for a kid auth just rotated in.
+ * Unless `wait`, gives up at once when another thread is fetching. Returns 1
+ * when the keys were fetched, 0 when no fetch was due, -1 when it failed. */
+static int fetch_keys(identity_verifier_t *v, fetch_reason_t why, bool wait, err_t **err)
+{
+    if (wait)
+        pthread_mutex_lock(&v->fetch_mu);
+    else if (pthread_mutex_trylock(&v->fetch_mu) != 0)
+        return 0;
+    time_t now = time(NULL);
+    bool due = why == FETCH_UNKNOWN_KID ? v->forced_at == 0 ||
+                                              now - v->forced_at >= IDENTITY_FORCED_GAP_S
+                                        : keys_stale(v, now, NULL);
+    if (!due || (v->failed_at != 0 && now - v->failed_at < IDENTITY_FORCED_GAP_S)) {
+        pthread_mutex_unlock(&v->fetch_mu);
+        return 0;
+    }
+    if (why == FETCH_UNKNOWN_KID)
+        v->forced_at = now;
     Dojo__Auth__V1__GetPublicKeysRequest req = DOJO__AUTH__V1__GET_PUBLIC_KEYS_REQUEST__INIT;
     cleanup_pb ProtobufCMessage *out = NULL;
     rpc_call_opts_t opts = {.timeout_ms = 2000, .idempotent = true};
     if (rpc_client_call(v->auth, &dojo__auth__v1__auth__descriptor, "GetPublicKeys", &req.base,
-                        &out, &opts, err) < 0)
+                        &out, &opts, err) < 0) {
+        v->failed_at = now;
+        pthread_mutex_unlock(&v->fetch_mu);
         return err_wrap(err, "fetch auth's public keys");
+    }
     const Dojo__Auth__V1__GetPublicKeysResponse *resp = (const void *)out;
+    token_key_t fresh[IDENTITY_MAX_KEYS];
     int n = 0;
     for (size_t i = 0; i < resp->n_keys && n < IDENTITY_MAX_KEYS; i++) {
         const Dojo__Auth__V1__Jwk *k = resp->keys[i];
-        if (strcmp(k->kty, "OKP") || strcmp(k->crv, "Ed25519") || strlen(k->kid) >= 48)
+        if (strcmp(k->kty, "OKP") || strcmp(k->crv, "Ed25519") ||
+            strlen(k->kid) >= sizeof fresh[n].kid)
             continue;
-        if (token_b64url_decode(k->x, v->keys[n].pk, TOKEN_PK_BYTES) != TOKEN_PK_BYTES)
+        if (token_b64url_decode(k->x, fresh[n].pk, TOKEN_PK_BYTES) != TOKEN_PK_BYTES)
             continue;
-        snprintf(v->keys[n].kid, sizeof v->keys[n].kid, "%s", k->kid);
+        snprintf(fresh[n].kid, sizeof fresh[n].kid, "%s", k->kid);
         n++;
     }
+    pthread_rwlock_wrlock(&v->keys_lock);
+    memcpy(v->keys, fresh, (size_t)n * sizeof fresh[0]);
     v->nkeys = n;
     snprintf(v->issuer, sizeof v->issuer, "%s", resp->issuer);
-    v->fetched_at = time(NULL);
-    return 0;
+    v->fetched_at = now;
+    pthread_rwlock_unlock(&v->keys_lock);
+    v->failed_at = 0;
+    pthread_mutex_unlock(&v->fetch_mu);
+    LOG_INFO("auth keys fetched", "keys=%d", n);
+    return 1;
 }
 
-static int verify_token(identity_verifier_t *v, const char *jwt, token_claims_t *out, err_t **err)
+/* token_verify with the cached keys: 0, -1, or -2 for an unknown kid. */
+static int verify_cached(identity_verifier_t *v, const char *jwt, token_claims_t *out,
+                         err_t **err)
 {
-    pthread_mutex_lock(&v->mu);
-    time_t now = time(NULL);
-    if (v->nkeys == 0 || now - v->fetched_at >= IDENTITY_REFRESH_S) {
-        cleanup_err err_t *fetch_err = NULL;
-        if (fetch_keys(v, &fetch_err) < 0) {
-            if (v->nkeys == 0) {
-                pthread_mutex_unlock(&v->mu);
-                err_set(err, GRPC_STATUS_UNAVAILABLE, "cannot verify tokens yet: auth unreachable");
-                return err_wrap(err, "%s", fetch_err->msg);
-            }
+    pthread_rwlock_rdlock(&v->keys_lock);
+    int rc = token_verify(jwt, v->keys, (size_t)v->nkeys, v->issuer, (int64_t)time(NULL), out,
+                          err);
+    pthread_rwlock_unlock(&v->keys_lock);
+    return rc;
+}
+
+int identity_verify_token(identity_verifier_t *v, const char *jwt, token_claims_t *out,
+                          err_t **err)
+{
+    cleanup_err err_t *fetch_err = NULL;
+    bool have = false;
+    if (keys_stale(v, time(NULL), &have)) {
+        /* With keys in hand nobody waits for a refresh another thread runs. */
+        if (fetch_keys(v, FETCH_STALE, !have, &fetch_err) < 0 && have)
             LOG_WARN("auth keys not refreshed; using cached keys", "error=\"%s\"",
                      log_esc(fetch_err->msg));
-        }
+        keys_stale(v, time(NULL), &have);
     }
-    int rc = token_verify(jwt, v->keys, (size_t)v->nkeys, v->issuer, now, out, err);
-    if (rc == -2 && now - v->forced_at >= IDENTITY_FORCED_GAP_S) {
-        v->forced_at = now;
-        cleanup_err err_t *fetch_err = NULL;
-        if (fetch_keys(v, &fetch_err) == 0) {
+    if (!have) {
+        if (fetch_err != NULL)
+            return err_set_private(err, GRPC_STATUS_UNAVAILABLE,
+                                   "cannot verify tokens yet: auth unreachable", "%s",
+                                   fetch_err->msg);
+        return err_set(err, GRPC_STATUS_UNAVAILABLE, "cannot verify tokens yet: auth unreachable");
+    }
+    int rc = verify_cached(v, jwt, out, err);
+    if (rc == -2) {
+        err_clear(&fetch_err);
+        int fetched = fetch_keys(v, FETCH_UNKNOWN_KID, true, &fetch_err);
+        if (fetched < 0)
+            LOG_WARN("auth keys not refetched for an unknown kid", "error=\"%s\"",
+                     log_esc(fetch_err->msg));
+        if (fetched > 0) {
             err_clear(err);
-            rc = token_verify(jwt, v->keys, (size_t)v->nkeys, v->issuer, now, out, err);
+            rc = verify_cached(v, jwt, out, err);
         }
     }
-    pthread_mutex_unlock(&v->mu);
     return rc < 0 ? -1 : 0;
 }
 
@@ -135,7 +210,7 @@ int identity_of_call(identity_verifier_t *v, rpc_call_t *call, identity_t *out, 
     if (strncasecmp(authz, "Bearer ", 7) != 0)
         return err_set(err, GRPC_STATUS_UNAUTHENTICATED,
                        "authorization must be \"Bearer <access token>\"");
-    if (verify_token(v, authz + 7, &out->claims, err) < 0)
+    if (identity_verify_token(v, authz + 7, &out->claims, err) < 0)
         return -1;
     out->kind = IDENTITY_USER;
     rpc_call_set_log_user(call, out->claims.sub);

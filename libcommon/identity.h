@@ -2,11 +2,13 @@
  * verified locally with the keys auth publishes), another Dojo service (the
  * shared service key), or nobody.
  *
- * The verifier fetches Auth.GetPublicKeys once, caches the keys, refreshes
- * them every 5 minutes, and refetches at once (at most every 5 s) when a
- * token names a kid it does not know — so auth's key rotation needs no
- * restart anywhere. The auth service itself does not use this: it holds the
- * keys. */
+ * The verifier fetches Auth.GetPublicKeys on first use, caches the keys,
+ * refreshes them every 5 minutes, and refetches at once when a token names a
+ * kid it does not know — so auth's key rotation needs no restart anywhere.
+ * Fetches, failed ones too, are at least 5 s apart: forged kids or an auth
+ * outage never turn into a flood of calls to auth. Verifying is thread-safe
+ * and runs concurrently (the cache is read-locked). The auth service itself
+ * does not use this: it holds the keys. */
 #ifndef DOJO_IDENTITY_H
 #define DOJO_IDENTITY_H
 
@@ -42,6 +44,14 @@ void identity_verifier_close(identity_verifier_t *v);
  * error); a bad token or service key → UNAUTHENTICATED; auth unreachable
  * while no keys are cached → UNAVAILABLE. Sets the call's log user. */
 int identity_of_call(identity_verifier_t *v, rpc_call_t *call, identity_t *out, err_t **err);
+
+/** Verifies an access token (without "Bearer ") with auth's keys: for
+ * callers that receive tokens elsewhere than in gRPC metadata (the gateway's
+ * HTTP requests). Fills *out. UNAUTHENTICATED for a malformed, forged or
+ * expired token or one whose key auth does not publish; UNAVAILABLE when
+ * no keys could be fetched yet. */
+int identity_verify_token(identity_verifier_t *v, const char *jwt, token_claims_t *out,
+                          err_t **err);
 
 /** identity_of_call, then requires a user or a service (UNAUTHENTICATED). */
 int identity_require_signed_in(identity_verifier_t *v, rpc_call_t *call, identity_t *out,

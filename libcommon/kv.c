@@ -1,24 +1,26 @@
-/* kv.c — Redis: a fixed-size pool of hiredis connections, made lazily and
- * replaced after any failure. */
+/* kv.c — Redis: a fixed-size pool of hiredis connections, made lazily,
+ * checked before each use and replaced after any failure; and dedicated
+ * connections for blocking commands, under the same rules. */
 #define _GNU_SOURCE
 #include "kv.h"
 
 #include <errno.h>
-#include <pthread.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "cleanup.h"
 #include "log.h"
 #include "slots.h"
 
 typedef struct kv_slot {
-    redisContext *ctx; /* NULL until used, or after a failure */
+    redisContext *ctx;      /* NULL until used, or after a failure */
+    int timeout_ms;         /* the socket timeout set on ctx */
+    atomic_llong client_id; /* CLIENT ID of ctx (dedicated connections only), else 0 */
 } kv_slot_t;
 
 struct kv_pool {
@@ -29,6 +31,18 @@ struct kv_pool {
     int size;
     kv_slot_t *slots;
 };
+
+struct kv_conn {
+    kv_pool_t *pool;
+    kv_slot_t slot;
+};
+
+/* One command in the wire format (RESP), formatted once so that it can be
+ * sent again on a fresh connection. */
+typedef struct wire {
+    char *cmd;
+    size_t len;
+} wire_t;
 
 /* ---------------------------------------------------------------------------
  * Errors
@@ -59,8 +73,40 @@ static grpc_status_code status_for_redis_error(const char *msg)
     return GRPC_STATUS_INTERNAL;
 }
 
+/* Fails for an error reply (consuming it); 0 for any other. */
+static int reply_check(redisReply *reply, const char *what, err_t **err)
+{
+    if (reply->type != REDIS_REPLY_ERROR)
+        return 0;
+    grpc_status_code code = status_for_redis_error(reply->str);
+    int rc = err_set_private(err, code, public_text(code), "redis: %s: %s", what, reply->str);
+    freeReplyObject(reply);
+    return rc;
+}
+
+/* The command name for messages, never its arguments (they may be secrets
+ * or user data). */
+static void command_name(char *buf, size_t cap, int argc, const char **argv, const size_t *argvlen)
+{
+    if (argc < 1) {
+        snprintf(buf, cap, "(empty)");
+        return;
+    }
+    size_t n = argvlen ? argvlen[0] : strlen(argv[0]);
+    snprintf(buf, cap, "%.*s", (int)(n < 32 ? n : 32), argv[0]);
+}
+
+static wire_t wire_argv(int argc, const char **argv, const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0)
+        abort(); /* only fails when out of memory */
+    return (wire_t){cmd, (size_t)len};
+}
+
 /* ---------------------------------------------------------------------------
- * Pool */
+ * Connections */
 
 static int parse_addr(const char *addr, char **host, int *port)
 {
@@ -95,9 +141,12 @@ static void slot_drop(kv_slot_t *slot)
     if (slot->ctx != NULL)
         redisFree(slot->ctx);
     slot->ctx = NULL;
+    atomic_store(&slot->client_id, 0);
 }
 
-static int slot_connect(kv_pool_t *pool, kv_slot_t *slot, err_t **err)
+/* Connects a slot that has no usable connection. With `want_id` it also
+ * learns the connection's CLIENT ID (for CLIENT UNBLOCK). */
+static int slot_connect(kv_pool_t *pool, kv_slot_t *slot, bool want_id, err_t **err)
 {
     if (slot->ctx != NULL && slot->ctx->err == 0)
         return 0;
@@ -105,13 +154,133 @@ static int slot_connect(kv_pool_t *pool, kv_slot_t *slot, err_t **err)
     slot->ctx = redisConnectWithTimeout(pool->host, pool->port, ms_to_tv(pool->timeout_ms));
     if (slot->ctx == NULL)
         abort(); /* hiredis returns NULL only when out of memory */
-    if (slot->ctx->err == 0 && redisSetTimeout(slot->ctx, ms_to_tv(pool->timeout_ms)) == REDIS_OK)
+    slot->timeout_ms = pool->timeout_ms;
+    const char *why = NULL;
+    if (slot->ctx->err != 0)
+        why = slot->ctx->errstr;
+    else if (redisSetTimeout(slot->ctx, ms_to_tv(pool->timeout_ms)) != REDIS_OK)
+        why = "cannot set timeout";
+    if (why == NULL && want_id) {
+        redisReply *id = redisCommand(slot->ctx, "CLIENT ID");
+        if (id != NULL && id->type == REDIS_REPLY_INTEGER)
+            atomic_store(&slot->client_id, id->integer);
+        else
+            why = id == NULL ? slot->ctx->errstr : "CLIENT ID: unexpected reply";
+        if (id != NULL)
+            freeReplyObject(id);
+    }
+    if (why == NULL)
         return 0;
     err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "connect to redis %s:%d: %s", pool->host,
-                    pool->port, slot->ctx->errstr[0] ? slot->ctx->errstr : "cannot set timeout");
+                    pool->port, why[0] ? why : "connection lost");
     slot_drop(slot);
     return -1;
 }
+
+/* An idle connection in step with the server has nothing to read. One the
+ * server closed while it sat in the pool (a restart, CLIENT KILL, the
+ * server's idle timeout) has its end of file or a reset waiting: poll
+ * without waiting tells before anything is sent on it. */
+static bool slot_stale(const kv_slot_t *slot)
+{
+    struct pollfd p = {.fd = slot->ctx->fd, .events = POLLIN | POLLRDHUP};
+    return poll(&p, 1, 0) != 0;
+}
+
+/* Sends `n` commands in one write burst and reads their replies into
+ * replies[]. Returns how many replies were read (n when all went well);
+ * fewer when the connection failed, with *unsent true if it failed before
+ * the first byte left (the commands certainly did not run), and *timed_out
+ * when the server did not answer in time. */
+static size_t slot_exchange(kv_slot_t *slot, const wire_t *w, size_t n, redisReply **replies,
+                            bool *unsent, bool *timed_out)
+{
+    redisContext *ctx = slot->ctx;
+    *unsent = false;
+    *timed_out = false;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendFormattedCommand(ctx, w[i].cmd, w[i].len) != REDIS_OK)
+            abort(); /* only fails when out of memory */
+    /* Each redisBufferWrite is one write(2): when the first one fails,
+     * nothing of the commands was sent. */
+    bool first = true;
+    for (int done = 0; !done; first = false) {
+        if (redisBufferWrite(ctx, &done) != REDIS_OK) {
+            *unsent = first;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *r = NULL;
+        errno = 0;
+        if (redisGetReply(ctx, &r) != REDIS_OK || r == NULL) {
+            /* hiredis reports a read timeout as EAGAIN's text. */
+            *timed_out = ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+            return i;
+        }
+        replies[i] = r;
+    }
+    return n;
+}
+
+/* Runs `n` commands in one round trip on `slot` (a pooled or a dedicated
+ * connection) with `timeout_ms` for the answer: replaces a stale connection
+ * before use and sends once more when the first try certainly did not leave
+ * (the rule in kv.h). On success replies[0..n) are new replies, error
+ * replies included; on failure (UNAVAILABLE) all are NULL and the slot holds
+ * no connection. `what` names the command for messages. */
+static int slot_run(kv_pool_t *pool, kv_slot_t *slot, bool want_id, int timeout_ms, const wire_t *w,
+                    size_t n, redisReply **replies, const char *what, err_t **err)
+{
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
+    for (int attempt = 0;; attempt++) {
+        if (slot->ctx != NULL && slot->ctx->err == 0 && slot_stale(slot)) {
+            LOG_DEBUG("redis connection closed by the server; reconnecting", "redis=%s:%d",
+                      pool->host, pool->port);
+            slot_drop(slot);
+        }
+        if (slot_connect(pool, slot, want_id, err) < 0)
+            return err_wrap(err, "%s", what);
+        if (slot->timeout_ms != timeout_ms) {
+            if (redisSetTimeout(slot->ctx, ms_to_tv(timeout_ms)) != REDIS_OK) {
+                slot_drop(slot);
+                return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL,
+                                       "redis %s:%d: %s: cannot set timeout", pool->host,
+                                       pool->port, what);
+            }
+            slot->timeout_ms = timeout_ms;
+        }
+        bool unsent, timed_out;
+        size_t got = slot_exchange(slot, w, n, replies, &unsent, &timed_out);
+        if (got == n)
+            return 0;
+        char why[128];
+        snprintf(why, sizeof why, "%s",
+                 timed_out              ? "timed out"
+                 : slot->ctx->errstr[0] ? slot->ctx->errstr
+                                        : "connection lost");
+        for (size_t i = 0; i < got; i++) {
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+        /* A failed context may hold half a reply: never reuse it. */
+        slot_drop(slot);
+        if (unsent && attempt == 0) {
+            LOG_DEBUG("redis connection found dead when sending; sending again on a new one",
+                      "redis=%s:%d error=\"%s\"", pool->host, pool->port, log_esc(why));
+            continue;
+        }
+        if (n > 1)
+            return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "redis %s:%d: %s[%zu]: %s",
+                                   pool->host, pool->port, what, got, why);
+        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "redis %s:%d: %s: %s",
+                               pool->host, pool->port, what, why);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Pool */
 
 int kv_pool_open(kv_pool_t **out, const char *addr, int size, int timeout_ms, err_t **err)
 {
@@ -137,7 +306,7 @@ int kv_pool_open(kv_pool_t **out, const char *addr, int size, int timeout_ms, er
     if ((pool->slots = calloc((size_t)size, sizeof *pool->slots)) == NULL)
         abort();
 
-    if (slot_connect(pool, &pool->slots[0], err) < 0) {
+    if (slot_connect(pool, &pool->slots[0], false, err) < 0) {
         kv_pool_close(pool);
         return -1;
     }
@@ -162,60 +331,39 @@ static bool slot_connected(int index, void *payload)
     return ((kv_pool_t *)payload)->slots[index].ctx != NULL;
 }
 
-static int pool_acquire(kv_pool_t *pool, kv_slot_t **out, err_t **err)
+/* Runs `n` commands on a pooled connection (slot_run's contract). */
+static int pool_run(kv_pool_t *pool, const wire_t *w, size_t n, redisReply **replies,
+                    const char *what, err_t **err)
 {
     int i = slots_take(&pool->leases, pool->timeout_ms, slot_connected, pool);
-    if (i < 0)
+    if (i < 0) {
+        for (size_t k = 0; k < n; k++)
+            replies[k] = NULL;
         return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL,
-                               "redis pool: no connection free within %d ms (pool size %d)",
-                               pool->timeout_ms, pool->size);
-    *out = &pool->slots[i];
-    return 0;
-}
-
-static void pool_release(kv_pool_t *pool, kv_slot_t *slot)
-{
-    /* A failed context may hold half a reply: never reuse it. */
-    if (slot->ctx != NULL && slot->ctx->err != 0)
-        slot_drop(slot);
-    slots_put(&pool->leases, (int)(slot - pool->slots));
+                               "redis pool: %s: no connection free within %d ms (pool size %d)",
+                               what, pool->timeout_ms, pool->size);
+    }
+    int rc = slot_run(pool, &pool->slots[i], false, pool->timeout_ms, w, n, replies, what, err);
+    slots_put(&pool->leases, i);
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------
  * Commands */
 
-/* Checks one reply; consumes it on failure. */
-static int reply_check(kv_pool_t *pool, kv_slot_t *slot, redisReply *reply, const char *what,
-                       err_t **err)
+/* Runs one formatted command on the pool and checks its reply. */
+static int command_wire(kv_pool_t *pool, wire_t w, redisReply **out, const char *name, err_t **err)
 {
-    if (reply == NULL) {
-        const char *why = slot->ctx->errstr[0] ? slot->ctx->errstr : "connection lost";
-        /* hiredis reports a read timeout as EAGAIN's text; say what it means. */
-        if (slot->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK))
-            why = "timed out";
-        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "redis %s:%d: %s: %s",
-                               pool->host, pool->port, what, why);
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        grpc_status_code code = status_for_redis_error(reply->str);
-        int rc = err_set_private(err, code, public_text(code), "redis: %s: %s", what, reply->str);
+    redisReply *reply = NULL;
+    int rc = pool_run(pool, &w, 1, &reply, name, err);
+    redisFreeCommand(w.cmd);
+    if (rc < 0 || reply_check(reply, name, err) < 0)
+        return -1;
+    if (out != NULL)
+        *out = reply;
+    else
         freeReplyObject(reply);
-        return rc;
-    }
     return 0;
-}
-
-/* The command name for messages, never its arguments (they may be secrets
- * or user data). */
-static void command_name(char *buf, size_t cap, int argc, const char **argv,
-                         const size_t *argvlen)
-{
-    if (argc < 1) {
-        snprintf(buf, cap, "(empty)");
-        return;
-    }
-    size_t n = argvlen ? argvlen[0] : strlen(argv[0]);
-    snprintf(buf, cap, "%.*s", (int)(n < 32 ? n : 32), argv[0]);
 }
 
 int kv_command_argv(kv_pool_t *pool, redisReply **out, int argc, const char **argv,
@@ -223,47 +371,23 @@ int kv_command_argv(kv_pool_t *pool, redisReply **out, int argc, const char **ar
 {
     char name[40];
     command_name(name, sizeof name, argc, argv, argvlen);
-    kv_slot_t *slot = NULL;
-    if (pool_acquire(pool, &slot, err) < 0 || slot_connect(pool, slot, err) < 0) {
-        if (slot != NULL)
-            pool_release(pool, slot);
-        return err_wrap(err, "%s", name);
-    }
-    redisReply *reply = redisCommandArgv(slot->ctx, argc, argv, argvlen);
-    int rc = reply_check(pool, slot, reply, name, err);
-    pool_release(pool, slot);
-    if (rc < 0)
-        return -1;
-    if (out != NULL)
-        *out = reply;
-    else
-        freeReplyObject(reply);
-    return 0;
+    return command_wire(pool, wire_argv(argc, argv, argvlen), out, name, err);
 }
 
 int kv_command(kv_pool_t *pool, redisReply **out, err_t **err, const char *fmt, ...)
 {
     char name[40];
     snprintf(name, sizeof name, "%.*s", (int)strcspn(fmt, " "), fmt);
-    kv_slot_t *slot = NULL;
-    if (pool_acquire(pool, &slot, err) < 0 || slot_connect(pool, slot, err) < 0) {
-        if (slot != NULL)
-            pool_release(pool, slot);
-        return err_wrap(err, "%s", name);
-    }
+    char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *reply = redisvCommand(slot->ctx, fmt, ap);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
     va_end(ap);
-    int rc = reply_check(pool, slot, reply, name, err);
-    pool_release(pool, slot);
-    if (rc < 0)
-        return -1;
-    if (out != NULL)
-        *out = reply;
-    else
-        freeReplyObject(reply);
-    return 0;
+    if (len == -2)
+        return err_set(err, GRPC_STATUS_INTERNAL, "redis: %s: invalid command format", name);
+    if (len < 0)
+        abort(); /* out of memory */
+    return command_wire(pool, (wire_t){cmd, (size_t)len}, out, name, err);
 }
 
 int kv_pipeline(kv_pool_t *pool, const kv_cmd_t *cmds, size_t count, redisReply **replies,
@@ -273,37 +397,29 @@ int kv_pipeline(kv_pool_t *pool, const kv_cmd_t *cmds, size_t count, redisReply 
         replies[i] = NULL;
     if (count == 0)
         return 0;
-    kv_slot_t *slot = NULL;
-    if (pool_acquire(pool, &slot, err) < 0 || slot_connect(pool, slot, err) < 0) {
-        if (slot != NULL)
-            pool_release(pool, slot);
-        return err_wrap(err, "pipeline");
-    }
-
+    wire_t *w = calloc(count, sizeof *w);
+    if (w == NULL)
+        abort();
     for (size_t i = 0; i < count; i++)
-        if (redisAppendCommandArgv(slot->ctx, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
-            REDIS_OK)
-            abort(); /* only fails when out of memory */
+        w[i] = wire_argv(cmds[i].argc, cmds[i].argv, cmds[i].argvlen);
+    int rc = pool_run(pool, w, count, replies, "pipeline", err);
+    for (size_t i = 0; i < count; i++)
+        redisFreeCommand(w[i].cmd);
+    free(w);
+    if (rc < 0)
+        return -1;
 
-    /* Every reply is read even after an error reply, so the connection stays
-     * in step with the server and can be reused. */
-    int rc = 0;
-    for (size_t i = 0; i < count; i++) {
-        void *r = NULL;
-        if (redisGetReply(slot->ctx, &r) != REDIS_OK)
-            r = NULL;
+    /* Every reply was read, so the connection stayed in step with the
+     * server; now report the first error reply. */
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        if (replies[i]->type != REDIS_REPLY_ERROR)
+            continue;
         char what[96], name[40];
         command_name(name, sizeof name, cmds[i].argc, cmds[i].argv, cmds[i].argvlen);
         snprintf(what, sizeof what, "pipeline[%zu] %s", i, name);
-        if (reply_check(pool, slot, r, what, err) < 0) {
-            rc = -1;
-            if (r == NULL)
-                break; /* the connection is gone; it is dropped on release */
-            continue;
-        }
-        replies[i] = r;
+        rc = reply_check(replies[i], what, err);
+        replies[i] = NULL;
     }
-    pool_release(pool, slot);
     if (rc < 0) {
         for (size_t i = 0; i < count; i++) {
             if (replies[i] != NULL)
@@ -312,4 +428,50 @@ int kv_pipeline(kv_pool_t *pool, const kv_cmd_t *cmds, size_t count, redisReply 
         }
     }
     return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Dedicated connections */
+
+void kv_conn_open(kv_conn_t **out, kv_pool_t *pool)
+{
+    kv_conn_t *conn = calloc(1, sizeof *conn);
+    if (conn == NULL)
+        abort();
+    conn->pool = pool;
+    atomic_init(&conn->slot.client_id, 0);
+    *out = conn;
+}
+
+void kv_conn_close(kv_conn_t *conn)
+{
+    if (conn == NULL)
+        return;
+    slot_drop(&conn->slot);
+    free(conn);
+}
+
+int kv_conn_command_argv(kv_conn_t *conn, int wait_ms, redisReply **out, int argc,
+                         const char **argv, const size_t *argvlen, err_t **err)
+{
+    char name[40];
+    command_name(name, sizeof name, argc, argv, argvlen);
+    wire_t w = wire_argv(argc, argv, argvlen);
+    redisReply *reply = NULL;
+    int wait = wait_ms > 0 ? wait_ms : 0;
+    int rc = slot_run(conn->pool, &conn->slot, true, conn->pool->timeout_ms + wait, &w, 1, &reply,
+                      name, err);
+    redisFreeCommand(w.cmd);
+    if (rc < 0 || reply_check(reply, name, err) < 0)
+        return -1;
+    if (out != NULL)
+        *out = reply;
+    else
+        freeReplyObject(reply);
+    return 0;
+}
+
+long long kv_conn_client_id(const kv_conn_t *conn)
+{
+    return atomic_load(&conn->slot.client_id);
 }

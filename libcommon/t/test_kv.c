@@ -1,9 +1,12 @@
 /* test_kv — the Redis pool against a real server named by
- * DOJO_TEST_REDIS_ADDR (skipped when unset). Keys are dojo:t:<random>:…
- * and deleted at the end. */
+ * DOJO_TEST_REDIS_ADDR (skipped when unset; keys are dojo:t:<random>:… and
+ * deleted at the end), and against a redis-server of the test's own on a free
+ * loopback port, which it stops and restarts. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -180,7 +183,7 @@ static void test_pipeline_with_an_error_reply_fails_and_keeps_the_connection_usa
     }
 }
 
-static void test_lost_connection_is_unavailable_then_replaced(void **state)
+static void test_connection_killed_while_idle_is_replaced_before_use(void **state)
 {
     SKIP_WITHOUT_REDIS();
     cleanup_err err_t *err = NULL;
@@ -193,10 +196,63 @@ static void test_lost_connection_is_unavailable_then_replaced(void **state)
     snprintf(id_text, sizeof id_text, "%lld", id->integer);
     must(kv_command(pool, NULL, &err, "CLIENT KILL ID %s", id_text), &err, "kill");
 
-    assert_int_equal(kv_command(one, NULL, &err, "PING"), -1);
-    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
-    assert_string_equal(err_public_message(err), "service unavailable, try again");
-    err_clear(&err);
+    /* The server closed it while it sat in the pool: the next command finds
+     * that out before sending and goes out on a new connection. */
+    cleanup_redis_reply redisReply *again = NULL;
+    must(kv_command(one, &again, &err, "CLIENT ID"), &err, "client id after the kill");
+    assert_int_not_equal(again->integer, id->integer);
+    kv_pool_close(one);
+}
+
+/* Runs BLPOP on a pool of one connection (a thread of the test below). */
+typedef struct blpop_arg {
+    kv_pool_t *pool;
+    const char *key;
+    int rc;
+    grpc_status_code code;
+} blpop_arg_t;
+
+static void *blpop_main(void *p)
+{
+    blpop_arg_t *a = p;
+    err_t *err = NULL;
+    a->rc = kv_command(a->pool, NULL, &err, "BLPOP %s 5", a->key);
+    a->code = err ? err->code : GRPC_STATUS_OK;
+    err_free(err);
+    return NULL;
+}
+
+static void test_connection_lost_after_sending_fails_and_is_not_sent_again(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char k[64];
+    key(k, sizeof k, "blocked");
+    cleanup_err err_t *err = NULL;
+    kv_pool_t *one = NULL;
+    must(kv_pool_open(&one, redis_addr, 1, 10000, &err), &err, "open");
+    cleanup_redis_reply redisReply *id = NULL;
+    must(kv_command(one, &id, &err, "CLIENT ID"), &err, "client id");
+
+    blpop_arg_t arg = {.pool = one, .key = k};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, blpop_main, &arg), 0);
+    /* Wait until the BLPOP blocks on the server, then cut its connection.
+     * Sent again, it would block another 5 s and then succeed (nil). */
+    char id_text[32];
+    snprintf(id_text, sizeof id_text, "%lld", id->integer);
+    bool blocked = false;
+    for (int i = 0; i < 500 && !blocked; i++) {
+        cleanup_redis_reply redisReply *list = NULL;
+        must(kv_command(pool, &list, &err, "CLIENT LIST ID %s", id_text), &err, "client list");
+        blocked = list->type == REDIS_REPLY_STRING && strstr(list->str, "cmd=blpop") != NULL;
+        if (!blocked)
+            test_sleep_ms(10);
+    }
+    assert_true(blocked);
+    must(kv_command(pool, NULL, &err, "CLIENT KILL ID %s", id_text), &err, "kill");
+    pthread_join(t, NULL);
+    assert_int_equal(arg.rc, -1);
+    assert_int_equal(arg.code, GRPC_STATUS_UNAVAILABLE);
 
     cleanup_redis_reply redisReply *pong = NULL;
     must(kv_command(one, &pong, &err, "PING"), &err, "ping after reconnect");
@@ -222,6 +278,84 @@ static void test_slow_command_times_out_as_unavailable(void **state)
     must(kv_command(quick, &pong, &err, "PING"), &err, "ping");
     assert_string_equal(pong->str, "PONG");
     kv_pool_close(quick);
+}
+
+/* ---- against a Redis of the test's own, which it restarts. */
+
+static pid_t own_pid = -1;
+static char *own_dir;
+
+static int own_redis_teardown(void **state)
+{
+    test_redis_stop(own_pid);
+    own_pid = -1;
+    if (own_dir != NULL)
+        rmdir(own_dir);
+    free(own_dir);
+    own_dir = NULL;
+    return 0;
+}
+
+static void test_first_commands_after_a_redis_restart_succeed(void **state)
+{
+    int port = free_port();
+    own_dir = test_tmpdir();
+    assert_non_null(own_dir);
+    if ((own_pid = test_redis_start(port, own_dir)) < 0)
+        skip();
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    cleanup_err err_t *err = NULL;
+    kv_pool_t *p = NULL;
+    kv_conn_t *conn = NULL;
+    must(kv_pool_open(&p, addr, 2, 2000, &err), &err, "open");
+    kv_conn_open(&conn, p);
+    const char *ping[] = {"PING"};
+    must(kv_command(p, NULL, &err, "SET before-restart 1"), &err, "set");
+    must(kv_conn_command_argv(conn, 0, NULL, 1, ping, NULL, &err), &err, "dedicated ping");
+
+    test_redis_stop(own_pid);
+    own_pid = test_redis_start(port, own_dir);
+    assert_true(own_pid > 0);
+
+    /* Both connections were closed by the old server; neither command fails. */
+    cleanup_redis_reply redisReply *r = NULL;
+    must(kv_command(p, &r, &err, "GET before-restart"), &err, "get after the restart");
+    assert_int_equal(r->type, REDIS_REPLY_NIL); /* the new server, without persistence */
+    cleanup_redis_reply redisReply *pong = NULL;
+    must(kv_conn_command_argv(conn, 0, &pong, 1, ping, NULL, &err), &err,
+         "dedicated ping after the restart");
+    assert_string_equal(pong->str, "PONG");
+
+    kv_conn_close(conn);
+    kv_pool_close(p);
+}
+
+static void test_commands_fail_unavailable_while_redis_is_down_then_succeed(void **state)
+{
+    int port = free_port();
+    own_dir = test_tmpdir();
+    assert_non_null(own_dir);
+    if ((own_pid = test_redis_start(port, own_dir)) < 0)
+        skip();
+    char addr[32];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    cleanup_err err_t *err = NULL;
+    kv_pool_t *p = NULL;
+    must(kv_pool_open(&p, addr, 1, 2000, &err), &err, "open");
+    must(kv_command(p, NULL, &err, "PING"), &err, "ping");
+
+    test_redis_stop(own_pid);
+    own_pid = -1;
+    assert_int_equal(kv_command(p, NULL, &err, "PING"), -1);
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    assert_non_null(strstr(err->msg, "connect to redis"));
+    err_clear(&err);
+
+    own_pid = test_redis_start(port, own_dir);
+    assert_true(own_pid > 0);
+    must(kv_command(p, NULL, &err, "PING"), &err, "ping once it is back");
+    kv_pool_close(p);
 }
 
 static void test_open_with_wrong_address_is_unavailable(void **state)
@@ -254,8 +388,13 @@ int main(void)
         cmocka_unit_test(test_existing_consumer_group_maps_to_already_exists),
         cmocka_unit_test(test_pipeline_returns_one_reply_per_command),
         cmocka_unit_test(test_pipeline_with_an_error_reply_fails_and_keeps_the_connection_usable),
-        cmocka_unit_test(test_lost_connection_is_unavailable_then_replaced),
+        cmocka_unit_test(test_connection_killed_while_idle_is_replaced_before_use),
+        cmocka_unit_test(test_connection_lost_after_sending_fails_and_is_not_sent_again),
         cmocka_unit_test(test_slow_command_times_out_as_unavailable),
+        cmocka_unit_test_teardown(test_first_commands_after_a_redis_restart_succeed,
+                                  own_redis_teardown),
+        cmocka_unit_test_teardown(test_commands_fail_unavailable_while_redis_is_down_then_succeed,
+                                  own_redis_teardown),
         cmocka_unit_test(test_open_with_wrong_address_is_unavailable),
         cmocka_unit_test(test_malformed_address_is_invalid_argument),
     };

@@ -1,18 +1,22 @@
 /* testutil.h — small helpers shared by the libcommon tests: capturing
- * stderr, reading servers from the environment, random names, free ports.
- * Include after <cmocka.h>. */
+ * stderr, reading servers from the environment, random names, free ports,
+ * a Redis server of the test's own (to restart it). Include after <cmocka.h>. */
 #ifndef DOJO_TESTUTIL_H
 #define DOJO_TESTUTIL_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- stderr capture: everything written between begin and end. */
@@ -97,6 +101,90 @@ static inline int free_port(void)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     close(fd);
     return ntohs(a.sin_port);
+}
+
+/* ---- a Redis server of the test's own, for restarting it. */
+
+static inline void test_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* True once something accepts TCP connections on 127.0.0.1:port. */
+static inline int test_port_accepts(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/* Starts `redis-server` (from PATH) on 127.0.0.1:port without persistence,
+ * working in `dir`, and waits (at most 10 s) until it accepts connections.
+ * Returns its pid, or -1 after printing why (no redis-server: skip). */
+static inline pid_t test_redis_start(int port, const char *dir)
+{
+    char port_s[16];
+    snprintf(port_s, sizeof port_s, "%d", port);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) {
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+        }
+        execlp("redis-server", "redis-server", "--port", port_s, "--bind", "127.0.0.1", "--save",
+               "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {
+        if (test_port_accepts(port))
+            return pid;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            printf("redis-server did not start (status %d)\n", status);
+            return -1;
+        }
+        test_sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    printf("redis-server did not accept connections within 10 s\n");
+    return -1;
+}
+
+/* Stops a server of test_redis_start (SIGTERM, SIGKILL after 10 s) and reaps
+ * it. Harmless for pid <= 0. */
+static inline void test_redis_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 500; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        test_sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* A fresh directory for a test server (new: the caller owns its name). */
+static inline char *test_tmpdir(void)
+{
+    const char *base = getenv("TEST_TMPDIR");
+    char tmpl[512];
+    snprintf(tmpl, sizeof tmpl, "%s/redis-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
 }
 
 #endif

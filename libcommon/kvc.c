@@ -1,0 +1,475 @@
+/* kvc.c — the Redis contract between services: key names, stream writes,
+ * entry decoding, blocking readers and fixed-window rate limits. */
+#define _GNU_SOURCE
+#include "kvc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "log.h"
+
+#define EVENTS_PREFIX "dojo:sub:"
+
+/* ---------------------------------------------------------------------------
+ * Keys */
+
+static const char *key_fmt(kvc_key_t *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static const char *key_fmt(kvc_key_t *k, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(k->s, sizeof k->s, fmt, ap);
+    va_end(ap);
+    return k->s;
+}
+
+const char *kvc_key_events(kvc_key_t *k, const char *submission_id)
+{
+    return key_fmt(k, EVENTS_PREFIX "%s", submission_id);
+}
+
+const char *kvc_key_control(kvc_key_t *k, const char *submission_id)
+{
+    return key_fmt(k, "dojo:ctl:%s", submission_id);
+}
+
+const char *kvc_key_control_seq(kvc_key_t *k, const char *submission_id)
+{
+    return key_fmt(k, "dojo:gw:ctlseq:%s", submission_id);
+}
+
+const char *kvc_key_enqueued(kvc_key_t *k, const char *submission_id)
+{
+    return key_fmt(k, "dojo:gw:enq:%s", submission_id);
+}
+
+const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id)
+{
+    return key_fmt(k, "dojo:gw:rl:u:%s", user_id);
+}
+
+const char *kvc_key_rate_ip(kvc_key_t *k, const char *ip)
+{
+    return key_fmt(k, "dojo:gw:rl:ip:%s", ip);
+}
+
+const char *kvc_key_throttle(kvc_key_t *k, const char *kind, const char *value)
+{
+    unsigned char h[crypto_generichash_BYTES];
+    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
+    char hex[sizeof h * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    return key_fmt(k, "dojo:auth:throttle:%s:%s", kind, hex);
+}
+
+const char *kvc_key_board_all(kvc_key_t *k, const char *prefix)
+{
+    return key_fmt(k, "%slb:all", prefix);
+}
+
+const char *kvc_key_board_week(kvc_key_t *k, const char *prefix, int64_t week_start_us)
+{
+    time_t t = (time_t)(week_start_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return key_fmt(k, "%slb:week:%04d-%02d-%02d", prefix, tm.tm_year + 1900, tm.tm_mon + 1,
+                   tm.tm_mday);
+}
+
+const char *kvc_key_board_cohort(kvc_key_t *k, const char *prefix, const char *cohort)
+{
+    return key_fmt(k, "%slb:cohort:%s", prefix, cohort);
+}
+
+const char *kvc_key_board_marker(kvc_key_t *k, const char *board_key)
+{
+    return key_fmt(k, "%s:gen", board_key);
+}
+
+const char *kvc_events_key_id(const char *key)
+{
+    size_t n = strlen(EVENTS_PREFIX);
+    return key != NULL && strncmp(key, EVENTS_PREFIX, n) == 0 ? key + n : NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Writing streams */
+
+static void free_replies(redisReply **replies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (replies[i] != NULL)
+            freeReplyObject(replies[i]);
+}
+
+int kvc_append(kv_pool_t *kv, const char *key, const char *field, const void *data, size_t len,
+               int64_t ttl_s, err_t **err)
+{
+    char ttl[24], maxlen[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s);
+    snprintf(maxlen, sizeof maxlen, "%d", KVC_STREAM_MAXLEN);
+    const char *xadd[] = {"XADD", key, "MAXLEN", "~", maxlen, "*", field, data};
+    const size_t xadd_len[] = {4, strlen(key), 6, 1, strlen(maxlen), 1, strlen(field), len};
+    const char *expire[] = {"EXPIRE", key, ttl};
+    const kv_cmd_t cmds[] = {{8, xadd, xadd_len}, {3, expire, NULL}};
+    redisReply *replies[2] = {NULL, NULL};
+    size_t n = ttl_s > 0 ? 2 : 1;
+    if (kv_pipeline(kv, cmds, n, replies, err) < 0)
+        return err_wrap(err, "append to %s", key);
+    free_replies(replies, n);
+    return 0;
+}
+
+int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued_event,
+                    size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
+                    err_t **err)
+{
+    kvc_key_t enq, sub;
+    kvc_key_enqueued(&enq, submission_id);
+    kvc_key_events(&sub, submission_id);
+    char marker_ttl[24], ttl[24], maxlen[24];
+    snprintf(marker_ttl, sizeof marker_ttl, "%" PRId64,
+             event_ttl_s > KVC_ENQUEUED_TTL_MIN_S ? event_ttl_s : (int64_t)KVC_ENQUEUED_TTL_MIN_S);
+    snprintf(ttl, sizeof ttl, "%" PRId64, event_ttl_s);
+    snprintf(maxlen, sizeof maxlen, "%d", KVC_STREAM_MAXLEN);
+
+    cleanup_redis_reply redisReply *once = NULL;
+    if (kv_command(kv, &once, err, "SET %s 1 EX %s NX", enq.s, marker_ttl) < 0)
+        return -1;
+    if (once->type == REDIS_REPLY_NIL)
+        return 0; /* enqueued by an earlier request for the same submission */
+
+    const char *a0[] = {"XADD", sub.s, "MAXLEN", "~", maxlen, "*", KVC_FIELD_EVENT, queued_event};
+    const size_t l0[] = {4, strlen(sub.s),           6,        1, strlen(maxlen),
+                         1, strlen(KVC_FIELD_EVENT), event_len};
+    const char *a1[] = {"EXPIRE", sub.s, ttl};
+    const char *a2[] = {"XADD", KVC_JOBS, "*", KVC_FIELD_JOB, job};
+    const size_t l2[] = {4, strlen(KVC_JOBS), 1, strlen(KVC_FIELD_JOB), job_len};
+    const kv_cmd_t cmds[] = {{8, a0, l0}, {3, a1, NULL}, {5, a2, l2}};
+    redisReply *replies[3] = {NULL, NULL, NULL};
+    if (kv_pipeline(kv, cmds, 3, replies, err) < 0) {
+        cleanup_err err_t *derr = NULL;
+        if (kv_command(kv, NULL, &derr, "DEL %s", enq.s) < 0)
+            LOG_WARN("enqueued-once marker not removed; a retry of this submission will not be "
+                     "queued until it expires",
+                     "submission=%s error=\"%s\"", submission_id, log_esc(derr->msg));
+        return -1;
+    }
+    free_replies(replies, 3);
+    return 0;
+}
+
+int kvc_control_seq_next(kv_pool_t *kv, const char *submission_id, int64_t ttl_s, int64_t *out,
+                         err_t **err)
+{
+    kvc_key_t seq;
+    kvc_key_control_seq(&seq, submission_id);
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s);
+    const char *incr[] = {"INCR", seq.s};
+    const char *expire[] = {"EXPIRE", seq.s, ttl};
+    const kv_cmd_t cmds[] = {{2, incr, NULL}, {3, expire, NULL}};
+    redisReply *replies[2] = {NULL, NULL};
+    if (kv_pipeline(kv, cmds, 2, replies, err) < 0)
+        return err_wrap(err, "control seq");
+    *out = replies[0]->type == REDIS_REPLY_INTEGER ? replies[0]->integer : 1;
+    free_replies(replies, 2);
+    return 0;
+}
+
+int kvc_dead_letter(kv_pool_t *kv, const void *job, size_t job_len, const char *reason,
+                    const char *entry_id, const char *executor_id, int deliveries, err_t **err)
+{
+    char n[16], maxlen[24];
+    snprintf(n, sizeof n, "%d", deliveries);
+    snprintf(maxlen, sizeof maxlen, "%d", KVC_DEAD_MAXLEN);
+    if (kv_command(kv, NULL, err,
+                   "XADD %s MAXLEN ~ %s * job %b reason %s entry %s executor %s deliveries %s",
+                   KVC_JOBS_DEAD, maxlen, job, job_len, reason, entry_id, executor_id, n) < 0)
+        return err_wrap(err, "dead-letter %s", entry_id);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Reading streams */
+
+size_t kvc_entries_count(const redisReply *entries)
+{
+    return entries != NULL && entries->type == REDIS_REPLY_ARRAY ? entries->elements : 0;
+}
+
+bool kvc_entry_at(const redisReply *entries, size_t i, const char *field, kvc_entry_t *out)
+{
+    if (i >= kvc_entries_count(entries))
+        return false;
+    const redisReply *e = entries->element[i];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
+        return false;
+    *out = (kvc_entry_t){.id = e->element[0]->str};
+    const redisReply *f = e->element[1];
+    if (f->type != REDIS_REPLY_ARRAY)
+        return true; /* deleted while pending: nil fields */
+    for (size_t k = 0; k + 1 < f->elements; k += 2) {
+        const redisReply *name = f->element[k], *value = f->element[k + 1];
+        if (name->type == REDIS_REPLY_STRING && value->type == REDIS_REPLY_STRING &&
+            strcmp(name->str, field) == 0) {
+            out->value = value->str;
+            out->len = value->len;
+            break;
+        }
+    }
+    return true;
+}
+
+size_t kvc_streams_count(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0;
+}
+
+bool kvc_stream_at(const redisReply *reply, size_t i, const char **key, const redisReply **entries)
+{
+    if (i >= kvc_streams_count(reply))
+        return false;
+    const redisReply *s = reply->element[i];
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+        s->element[0]->type != REDIS_REPLY_STRING)
+        return false;
+    *key = s->element[0]->str;
+    *entries = s->element[1];
+    return true;
+}
+
+/* ---------------------------------------------------------------------------
+ * Blocking reads
+ *
+ * A wake must never be lost: the caller changes what it reads, then wakes,
+ * while the reader may be anywhere between taking its snapshot and Redis
+ * blocking on the command. So a wake is remembered until a read returns;
+ * a read that begins with one pending returns at once, and one already
+ * underway is cut short with CLIENT UNBLOCK (which answers the XREAD as if
+ * it timed out). */
+
+struct kvc_reader {
+    kv_pool_t *kv;
+    kv_conn_t *conn;
+    pthread_mutex_t lock; /* the three below */
+    bool reading;         /* a read is between its start and its answer */
+    bool wake_pending;    /* a wake that no read has answered yet */
+    uint64_t reads;       /* reads begun, to tell one from the next */
+};
+
+void kvc_reader_open(kvc_reader_t **out, kv_pool_t *kv)
+{
+    kvc_reader_t *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        abort();
+    r->kv = kv;
+    kv_conn_open(&r->conn, kv);
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+}
+
+void kvc_reader_close(kvc_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    kv_conn_close(r->conn);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+/* Runs one blocking read: argv[0..head) is the command up to STREAMS, then
+ * the n keys and the n ids. */
+static int reader_run(kvc_reader_t *r, const char **head, int nhead, size_t n,
+                      const char *const *keys, const char *const *ids, int block_ms,
+                      redisReply **out, err_t **err)
+{
+    *out = NULL;
+    if (n == 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "blocking read of no stream");
+    pthread_mutex_lock(&r->lock);
+    if (r->wake_pending) {
+        r->wake_pending = false;
+        pthread_mutex_unlock(&r->lock);
+        return 0;
+    }
+    r->reading = true;
+    r->reads++;
+    pthread_mutex_unlock(&r->lock);
+
+    int argc = nhead + 2 * (int)n;
+    const char **argv = malloc((size_t)argc * sizeof *argv);
+    if (argv == NULL)
+        abort();
+    memcpy(argv, head, (size_t)nhead * sizeof *argv);
+    for (size_t i = 0; i < n; i++) {
+        argv[nhead + i] = keys[i];
+        argv[nhead + n + i] = ids[i];
+    }
+    redisReply *reply = NULL;
+    int rc = kv_conn_command_argv(r->conn, block_ms, &reply, argc, argv, NULL, err);
+    free(argv);
+
+    pthread_mutex_lock(&r->lock);
+    r->reading = false;
+    r->wake_pending = false; /* this return answers it: the caller reads anew */
+    pthread_mutex_unlock(&r->lock);
+    if (rc < 0)
+        return -1;
+    if (reply->type == REDIS_REPLY_NIL) {
+        freeReplyObject(reply);
+        return 0;
+    }
+    *out = reply;
+    return 0;
+}
+
+int kvc_reader_read(kvc_reader_t *r, size_t n, const char *const *keys, const char *const *after,
+                    int count, int block_ms, redisReply **out, err_t **err)
+{
+    char c[16], b[16];
+    snprintf(c, sizeof c, "%d", count);
+    snprintf(b, sizeof b, "%d", block_ms);
+    const char *head[] = {"XREAD", "COUNT", c, "BLOCK", b, "STREAMS"};
+    return reader_run(r, head, 6, n, keys, after, block_ms, out, err);
+}
+
+int kvc_reader_read_group(kvc_reader_t *r, const char *group, const char *consumer, size_t n,
+                          const char *const *keys, const char *const *ids, int count, int block_ms,
+                          redisReply **out, err_t **err)
+{
+    char c[16], b[16];
+    snprintf(c, sizeof c, "%d", count);
+    snprintf(b, sizeof b, "%d", block_ms);
+    const char *head[] = {"XREADGROUP", "GROUP", group,    consumer, "COUNT", c,
+                          "BLOCK",      b,       "STREAMS"};
+    return reader_run(r, head, 9, n, keys, ids, block_ms, out, err);
+}
+
+void kvc_reader_wake(kvc_reader_t *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->wake_pending = true;
+    bool reading = r->reading;
+    uint64_t read = r->reads;
+    pthread_mutex_unlock(&r->lock);
+    for (int tries = 0; reading && tries < 200; tries++) {
+        long long id = kv_conn_client_id(r->conn);
+        if (id != 0) {
+            char ids[32];
+            snprintf(ids, sizeof ids, "%lld", id);
+            cleanup_err err_t *err = NULL;
+            cleanup_redis_reply redisReply *rep = NULL;
+            if (kv_command(r->kv, &rep, &err, "CLIENT UNBLOCK %s", ids) < 0)
+                return; /* Redis is away: the read fails by itself */
+            if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+                return;
+        }
+        /* The read has not reached Redis yet (or is connecting). */
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+        pthread_mutex_lock(&r->lock);
+        reading = r->reading && r->reads == read;
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Fixed-window rate limits
+ *
+ * One script counts a request in every window and starts a window (EXPIRE)
+ * where none runs, so the count and the window's start are one atomic step.
+ * "No TTL" rather than "count is 1" starts a window, so a counter left
+ * without one can never outlive its window. */
+
+static const char limit_script[] =
+    "local out = {} "
+    "for i, key in ipairs(KEYS) do "
+    "  local n = redis.call('INCR', key) "
+    "  local ttl = redis.call('TTL', key) "
+    "  if ttl < 0 then redis.call('EXPIRE', key, ARGV[i]) ttl = tonumber(ARGV[i]) end "
+    "  out[2 * i - 1] = n "
+    "  out[2 * i] = ttl "
+    "end "
+    "return out";
+
+/* DECR on an ended window would start a counter with no TTL: skip those. */
+static const char give_back_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end "
+    "return 0";
+
+#define LIMIT_MAX_WINDOWS 8
+
+int kvc_limit_take(kv_pool_t *kv, const kvc_limit_t *limits, size_t n, kvc_limit_state_t *out,
+                   err_t **err)
+{
+    if (n == 0 || n > LIMIT_MAX_WINDOWS)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "rate limit: 1 to %d windows",
+                       LIMIT_MAX_WINDOWS);
+    char nkeys[8], windows[LIMIT_MAX_WINDOWS][24];
+    const char *argv[3 + 2 * LIMIT_MAX_WINDOWS];
+    int argc = 0;
+    snprintf(nkeys, sizeof nkeys, "%zu", n);
+    argv[argc++] = "EVAL";
+    argv[argc++] = limit_script;
+    argv[argc++] = nkeys;
+    for (size_t i = 0; i < n; i++)
+        argv[argc++] = limits[i].key;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(windows[i], sizeof windows[i], "%" PRId64,
+                 limits[i].window_s > 0 ? limits[i].window_s : 1);
+        argv[argc++] = windows[i];
+    }
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command_argv(kv, &r, argc, argv, NULL, err) < 0)
+        return err_wrap(err, "rate limit");
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * n)
+        return err_set(err, GRPC_STATUS_INTERNAL, "rate limit: unexpected reply from Redis");
+    for (size_t i = 0; i < 2 * n; i++)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER)
+            return err_set(err, GRPC_STATUS_INTERNAL, "rate limit: unexpected reply from Redis");
+
+    size_t bind = 0;
+    long long best = 0;
+    for (size_t i = 0; i < n; i++) {
+        long long left = limits[i].limit - r->element[2 * i]->integer;
+        if (i == 0 || left < best) {
+            best = left;
+            bind = i;
+        }
+    }
+    long long reset = r->element[2 * bind + 1]->integer;
+    long long window = limits[bind].window_s > 0 ? limits[bind].window_s : 1;
+    *out = (kvc_limit_state_t){
+        .exceeded = best<0, .limit = limits[bind].limit, .remaining = best> 0 ? best : 0,
+        .reset_s = reset < 0        ? window
+                   : reset > window ? window
+                                    : reset,
+    };
+    return 0;
+}
+
+int kvc_limit_give_back(kv_pool_t *kv, const char *key, err_t **err)
+{
+    const char *argv[] = {"EVAL", give_back_script, "1", key};
+    if (kv_command_argv(kv, NULL, 4, argv, NULL, err) < 0)
+        return err_wrap(err, "rate limit: give back");
+    return 0;
+}
+
+int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err)
+{
+    if (kv_command(kv, NULL, err, "DEL %s", key) < 0)
+        return err_wrap(err, "rate limit: forget");
+    return 0;
+}

@@ -1,0 +1,267 @@
+/* kvc.h — the Redis contract between services: every key, its TTL and the
+ * format of its entries, and the few operations on them that more than one
+ * service performs. Like a .proto file it is a door between services: a
+ * service never spells a `dojo:` key itself, it asks this module.
+ *
+ * The keys (all prefixed `dojo:` except the leaderboards, whose prefix is
+ * configured, default KVC_BOARD_PREFIX_DEFAULT):
+ *
+ *   dojo:jobs              stream, consumer group KVC_JOBS_GROUP; one field
+ *                          KVC_FIELD_JOB = a packed dojo.executor.v1.Job.
+ *                          Written by the gateway (kvc_job_enqueue), read by
+ *                          executors (XREADGROUP, XAUTOCLAIM).
+ *   dojo:jobs:dead         stream of jobs given up on (kvc_dead_letter):
+ *                          fields job, reason, entry, executor, deliveries;
+ *                          trimmed to about KVC_DEAD_MAXLEN entries.
+ *   dojo:sub:{id}          a submission's events: one field KVC_FIELD_EVENT =
+ *                          a packed dojo.executor.v1.Event. Written by the
+ *                          gateway (`queued`) and the executor, read by the
+ *                          gateway (XRANGE, XREAD). Trimmed to about
+ *                          KVC_STREAM_MAXLEN entries; expires its TTL after
+ *                          the last write (DOJO_EVENT_TTL,
+ *                          DOJO_EXECUTOR_EVENT_TTL; default 1 h).
+ *   dojo:ctl:{id}          a submission's control messages (stdin, cancel):
+ *                          one field KVC_FIELD_CONTROL = a packed
+ *                          dojo.executor.v1.Control, seq from the key below.
+ *                          Written by the gateway, read by the executor.
+ *                          Trimmed and expiring like dojo:sub:{id}.
+ *   dojo:gw:ctlseq:{id}    counter: the seq of the next Control (same TTL).
+ *   dojo:gw:enq:{id}       marker: the submission's job was enqueued (once);
+ *                          TTL the event TTL, at least KVC_ENQUEUED_TTL_MIN_S.
+ *   dojo:gw:rl:u:{user}    fixed-window counters of the gateway's rate limit
+ *   dojo:gw:rl:ip:{ip}     (runs and submissions), TTL = the window.
+ *   dojo:auth:throttle:{kind}:{hash}
+ *                          fixed-window counters of auth's throttles; hash =
+ *                          hex BLAKE2b-256 of the value (no address or name in
+ *                          clear). TTL = the window.
+ *   {prefix}lb:all, {prefix}lb:week:{YYYY-MM-DD}, {prefix}lb:cohort:{slug}
+ *                          leaderboard sorted sets (rebuildable from
+ *                          PostgreSQL); weekly boards expire
+ *                          KVC_BOARD_WEEK_TTL_S after their rebuild.
+ *   {board}:gen            the generation a board was built from.
+ *
+ * Reading streams: the kvc_streams_… and kvc_entr… helpers decode the
+ * replies of XRANGE, XREVRANGE, XREAD, XREADGROUP and XAUTOCLAIM; a
+ * kvc_reader_t is a connection of its own for blocking reads, over as many
+ * streams at once as its caller wants, that another thread can wake.
+ *
+ * Threading: everything here is thread-safe except where a declaration says
+ * otherwise (a reader reads from one thread at a time). */
+#ifndef DOJO_KVC_H
+#define DOJO_KVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "kv.h"
+
+/* ---------------------------------------------------------------------------
+ * Names, fields, sizes and TTLs */
+
+#define KVC_JOBS "dojo:jobs"
+#define KVC_JOBS_GROUP "executors"
+#define KVC_JOBS_DEAD "dojo:jobs:dead"
+
+#define KVC_FIELD_JOB "job"
+#define KVC_FIELD_EVENT "event"
+#define KVC_FIELD_CONTROL "control"
+
+/** Approximate length (XADD MAXLEN ~) of event and control streams. */
+#define KVC_STREAM_MAXLEN 10000
+/** Approximate length of the dead-letter stream. */
+#define KVC_DEAD_MAXLEN 100000
+/** The enqueued-once marker lives at least this long (a day), so that a
+ * repeat with the same idempotency key is recognised long after its events
+ * expired. */
+#define KVC_ENQUEUED_TTL_MIN_S 86400
+/** Weekly boards outlive their week by a week, for late readers. */
+#define KVC_BOARD_WEEK_TTL_S (14 * 86400)
+/** Gamification's default key prefix (DOJO_GAMIFICATION_REDIS_PREFIX). */
+#define KVC_BOARD_PREFIX_DEFAULT "dojo:game:"
+
+/** Room for any key of the contract. Every variable part has a bound far
+ * below it (UUIDs, addresses, slugs ≤ 64, prefixes ≤ 64, hashes); a longer
+ * one is cut so the key fits. */
+#define KVC_KEY_MAX 256
+
+/** A key, built in place by the functions below. */
+typedef struct kvc_key {
+    char s[KVC_KEY_MAX];
+} kvc_key_t;
+
+/* Each builder writes the key into *k and returns k->s (borrowed: valid as
+ * long as *k). */
+
+/** dojo:sub:{submission_id}, the submission's event stream. */
+const char *kvc_key_events(kvc_key_t *k, const char *submission_id);
+/** dojo:ctl:{submission_id}, the submission's control stream. */
+const char *kvc_key_control(kvc_key_t *k, const char *submission_id);
+/** dojo:gw:ctlseq:{submission_id}, the counter of its Control seq. */
+const char *kvc_key_control_seq(kvc_key_t *k, const char *submission_id);
+/** dojo:gw:enq:{submission_id}, its enqueued-once marker. */
+const char *kvc_key_enqueued(kvc_key_t *k, const char *submission_id);
+/** dojo:gw:rl:u:{user_id}, the gateway's rate-limit window of a user. */
+const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id);
+/** dojo:gw:rl:ip:{ip}, the gateway's rate-limit window of a client address. */
+const char *kvc_key_rate_ip(kvc_key_t *k, const char *ip);
+/** dojo:auth:throttle:{kind}:{hex BLAKE2b-256 of value}, one of auth's
+ * throttle windows ("login-ip", "login-account", "reset-ip", ...). */
+const char *kvc_key_throttle(kvc_key_t *k, const char *kind, const char *value);
+/** {prefix}lb:all, the all-time leaderboard. */
+const char *kvc_key_board_all(kvc_key_t *k, const char *prefix);
+/** {prefix}lb:week:{YYYY-MM-DD}, the board of the week starting (UTC) at
+ * `week_start_us` (microseconds since the epoch). */
+const char *kvc_key_board_week(kvc_key_t *k, const char *prefix, int64_t week_start_us);
+/** {prefix}lb:cohort:{cohort}, a cohort's board. */
+const char *kvc_key_board_cohort(kvc_key_t *k, const char *prefix, const char *cohort);
+/** {board_key}:gen, the marker of the generation a board was built from. */
+const char *kvc_key_board_marker(kvc_key_t *k, const char *board_key);
+
+/** The submission id of an event-stream key (the part after "dojo:sub:"),
+ * borrowed from `key`; NULL if `key` is no event-stream key. */
+const char *kvc_events_key_id(const char *key);
+
+/* ---------------------------------------------------------------------------
+ * Writing streams */
+
+/** Appends one entry `field` = data[0..len) to the stream `key` (trimmed to
+ * about KVC_STREAM_MAXLEN entries) and sets the stream to expire `ttl_s`
+ * seconds from now (none when ttl_s ≤ 0), in one round trip. For event and
+ * control streams (kvc_key_events, kvc_key_control). Errors as kv_pipeline;
+ * after an error the entry may or may not have been added. */
+int kvc_append(kv_pool_t *kv, const char *key, const char *field, const void *data, size_t len,
+               int64_t ttl_s, err_t **err);
+
+/** Enqueues a submission's job exactly once: unless its enqueued-once marker
+ * exists already (then it returns 0 at once, an idempotent repeat), sets the
+ * marker and, in one round trip, appends `queued_event` (a packed Event) to
+ * its event stream with `event_ttl_s` and `job` (a packed Job) to dojo:jobs.
+ * If that round trip fails the marker is removed again, so a retry with the
+ * same idempotency key can enqueue; the error is the round trip's. */
+int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued_event,
+                    size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
+                    err_t **err);
+
+/** The seq of a submission's next Control message (1, 2, …); the counter
+ * expires with its control stream, `ttl_s` from now. */
+int kvc_control_seq_next(kv_pool_t *kv, const char *submission_id, int64_t ttl_s, int64_t *out,
+                         err_t **err);
+
+/** Appends a job given up on to dojo:jobs:dead: its payload (the Job as it
+ * was in the queue), why, its entry id in dojo:jobs, the executor and the
+ * number of deliveries. */
+int kvc_dead_letter(kv_pool_t *kv, const void *job, size_t job_len, const char *reason,
+                    const char *entry_id, const char *executor_id, int deliveries, err_t **err);
+
+/* ---------------------------------------------------------------------------
+ * Reading streams
+ *
+ * Stream replies are nested arrays: an entry is [id, [field, value, …]]
+ * (fields nil for an entry deleted while pending); XRANGE, XREVRANGE and the
+ * second element of XAUTOCLAIM's reply are arrays of entries; XREAD and
+ * XREADGROUP answer [[key, entries], …] or nil. Everything these helpers
+ * return is borrowed from the reply and valid until it is freed. Malformed
+ * parts are skipped, never trusted. */
+
+/** One entry: its id and the value of the field asked for. */
+typedef struct kvc_entry {
+    const char *id;
+    const char *value; /* NULL when the entry has no such field (or was deleted) */
+    size_t len;
+} kvc_entry_t;
+
+/** The number of elements of an entries array (0 for anything else). */
+size_t kvc_entries_count(const redisReply *entries);
+
+/** Decodes element `i` of an entries array: its id and the value of the
+ * first field named `field`. false when that element is not an entry. */
+bool kvc_entry_at(const redisReply *entries, size_t i, const char *field, kvc_entry_t *out);
+
+/** The number of streams in an XREAD / XREADGROUP reply (0 for nil). */
+size_t kvc_streams_count(const redisReply *reply);
+
+/** Stream `i` of an XREAD / XREADGROUP reply: its key and its entries array.
+ * false when that element is not [key, entries]. */
+bool kvc_stream_at(const redisReply *reply, size_t i, const char **key, const redisReply **entries);
+
+/* ---------------------------------------------------------------------------
+ * Blocking reads
+ *
+ * A reader is one dedicated connection (kv_conn_t) for XREAD / XREADGROUP
+ * with BLOCK. One read may cover any number of streams, so a service can
+ * multiplex the streams of many clients over few readers: change the set of
+ * streams, then kvc_reader_wake the reader so its next read uses it. */
+
+typedef struct kvc_reader kvc_reader_t;
+
+/** Prepares a reader on `kv`'s server (its connection is made on first read;
+ * `kv` also carries the wake-ups). *out is new: kvc_reader_close it before
+ * closing `kv`. */
+void kvc_reader_open(kvc_reader_t **out, kv_pool_t *kv);
+
+/** Frees a reader (NULL is fine). No read may be running on it. */
+void kvc_reader_close(kvc_reader_t *r);
+
+/** XREAD COUNT `count` BLOCK `block_ms` STREAMS keys[0..n) after[0..n):
+ * waits up to block_ms for entries after the ids after[i] ("0-0" for all,
+ * "$" for new ones only) in any of the n streams. *out is a new XREAD reply
+ * (decode with kvc_streams_count / kvc_stream_at; free it), or NULL when
+ * nothing came in time or kvc_reader_wake cut the wait short (also when the
+ * wake came before the read began: it returns at once). Errors as
+ * kv_conn_command_argv (UNAVAILABLE when Redis is away; the next read
+ * reconnects). One thread at a time. */
+int kvc_reader_read(kvc_reader_t *r, size_t n, const char *const *keys, const char *const *after,
+                    int count, int block_ms, redisReply **out, err_t **err);
+
+/** XREADGROUP GROUP group consumer COUNT count BLOCK block_ms STREAMS
+ * keys[0..n) ids[0..n) (">" for new entries): as kvc_reader_read. The read
+ * delivers entries to `consumer`, so a failure after sending is never
+ * retried (kv.h). One thread at a time. */
+int kvc_reader_read_group(kvc_reader_t *r, const char *group, const char *consumer, size_t n,
+                          const char *const *keys, const char *const *ids, int count, int block_ms,
+                          redisReply **out, err_t **err);
+
+/** Makes the current or next read of `r` return now with nothing (*out
+ * NULL), so its caller can read again with a new set of streams. Any thread;
+ * it waits for nothing but a CLIENT UNBLOCK on a pooled connection (trying
+ * again for up to ~200 ms while the read has not reached Redis yet). */
+void kvc_reader_wake(kvc_reader_t *r);
+
+/* ---------------------------------------------------------------------------
+ * Fixed-window rate limits
+ *
+ * A window starts at its first request and lasts `window_s`; each request is
+ * counted *before* the work it guards, atomically per window, so no number of
+ * parallel requests gets more than `limit` through. Redis being away fails
+ * the request (UNAVAILABLE): limits hold rather than open. */
+
+typedef struct kvc_limit {
+    const char *key;  /* kvc_key_rate_user, kvc_key_rate_ip, kvc_key_throttle */
+    long long limit;  /* requests allowed per window */
+    int64_t window_s; /* > 0 */
+} kvc_limit_t;
+
+/** The verdict on one request, from the binding window: the one with the
+ * fewest requests left (the first of those on a tie). */
+typedef struct kvc_limit_state {
+    bool exceeded;       /* this request is over the binding limit */
+    long long limit;     /* the binding window's limit */
+    long long remaining; /* requests left in it (0 when exceeded) */
+    long long reset_s;   /* seconds until it ends, 0 … window_s */
+} kvc_limit_state_t;
+
+/** Counts one request in each of the n windows (one round trip) and fills
+ * *out. Not being let through is no error: check out->exceeded. */
+int kvc_limit_take(kv_pool_t *kv, const kvc_limit_t *limits, size_t n, kvc_limit_state_t *out,
+                   err_t **err);
+
+/** Gives one request back to the window `key` (a request that turned out
+ * fine); a window that has ended stays ended. */
+int kvc_limit_give_back(kv_pool_t *kv, const char *key, err_t **err);
+
+/** Ends the window `key` now (a success that clears a budget). */
+int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err);
+
+#endif

@@ -257,6 +257,29 @@ def ws_handshake(addr, key, path="/api/v1/ws", cookies=None, bearer=None, origin
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def ws_accept(key):
+    """The Sec-WebSocket-Accept a server must answer to the client's key."""
+    return base64.b64encode(hashlib.sha1(
+        (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+
+
+def ws_frame(opcode, payload):
+    """One whole client frame (FIN set, masked as RFC 6455 requires), bytes."""
+    mask = secrets.token_bytes(4)
+    n = len(payload)
+    hdr = bytes([0x80 | opcode])
+    if n < 126:
+        hdr += bytes([0x80 | n])
+    elif n < 65536:
+        hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    # XOR as one big integer: a per-byte loop costs ~1 s per MiB.
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
+    return hdr + mask + masked
+
+
 def ws_abort(addr, **handshake):
     """Sends a handshake and resets the connection at once (SO_LINGER 0): the
     gateway may already have accepted the upgrade but cannot send the 101."""
@@ -290,22 +313,11 @@ class WebSocket:
         self.status = int(status_line.split()[1])
         self.head = head.decode(errors="replace")
         if self.status == 101:
-            want = base64.b64encode(hashlib.sha1(
-                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            want = ws_accept(key)
             assert f"sec-websocket-accept: {want}".lower() in self.head.lower(), self.head
 
     def send_frame(self, opcode, payload):
-        mask = secrets.token_bytes(4)
-        n = len(payload)
-        hdr = bytes([0x80 | opcode])
-        if n < 126:
-            hdr += bytes([0x80 | n])
-        elif n < 65536:
-            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(hdr + mask + masked)
+        self.sock.sendall(ws_frame(opcode, payload))
 
     def send(self, obj):
         self.send_frame(1, json.dumps(obj).encode() if not isinstance(obj, (bytes, str))

@@ -239,7 +239,7 @@ cmd_test() {
     stage_result integration skip "no tests in tests/integration"
     stage_result integration-asan skip "no tests in tests/integration"
   else
-    stage_wanted integration && pytest_stage integration "$DOJO_ROOT/bazel-bin" tests/integration tests/content
+    stage_wanted integration && pytest_stage integration "$DOJO_ROOT/bazel-bin" tests/integration tests/content loadtest/t
     # The same suite against services built with ASan + UBSan: memory errors,
     # undefined behaviour and leaks (checked at each service's exit) fail it.
     local asan_bin=''

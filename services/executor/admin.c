@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -106,7 +105,7 @@ static int list_running(rpc_call_t *call, const ProtobufCMessage *req, ProtobufC
         rj->stage = atomic_load(&j->stage);
         rj->started_at = timestamp(call, j->started_us);
         rj->tests_done = atomic_load(&j->tests_done);
-        rj->tests_total = j->tests_total;
+        rj->tests_total = atomic_load(&j->tests_total);
         rj->synchronous = j->synchronous;
         r->jobs[r->n_jobs++] = rj;
     }
@@ -149,8 +148,7 @@ static void *watch_call(void *arg)
             atomic_store(&s->job->cancel, true);
             break;
         }
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
+        sleep_ms(20);
     }
     return NULL;
 }
@@ -171,10 +169,10 @@ static bool valid_uuid(const char *s)
     return true;
 }
 
-static int run_job(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **err)
+/* Who may run, and a job worth running: every check before a slot is taken. */
+static int run_job_check(exec_t *ex, rpc_call_t *call, const Dojo__Executor__V1__RunJobRequest *req,
+                         err_t **err)
 {
-    exec_t *ex = rpc_call_payload(call);
-    const Dojo__Executor__V1__RunJobRequest *req = (const void *)req_msg;
     identity_t id;
     if (identity_require_signed_in(ex->ids, call, &id, err) < 0)
         return -1;
@@ -215,6 +213,17 @@ static int run_job(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **er
             return -1;
         exec_bundle_release(ex, b);
     }
+    return 0;
+}
+
+static int run_job(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **err)
+{
+    exec_t *ex = rpc_call_payload(call);
+    const Dojo__Executor__V1__RunJobRequest *req = (const void *)req_msg;
+    if (run_job_check(ex, call, req, err) < 0)
+        return -1;
+    const Dojo__Executor__V1__Job *in = req->job;
+    bool have_id = in->submission_id && in->submission_id[0];
 
     int slot = exec_slot_take(ex, ex->cfg.concurrency, ex->cfg.concurrency + ex->cfg.sync_slots);
     if (slot < 0) {

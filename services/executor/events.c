@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "judge.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
@@ -103,30 +104,31 @@ int exec_emit(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
     return rc;
 }
 
+void exec_emit_or_log(exec_job_t *job, Dojo__Executor__V1__Event *ev)
+{
+    cleanup_err err_t *err = NULL;
+    if (exec_emit(job, ev, &err) < 0)
+        LOG_WARN("event not written", "submission=%s kind=%d error=\"%s\"", job->submission_id,
+                 (int)ev->kind_case, log_esc(err->msg));
+}
+
+void exec_emit_job_error(exec_job_t *job, const char *msg, bool will_retry)
+{
+    Dojo__Executor__V1__JobError je = DOJO__EXECUTOR__V1__JOB_ERROR__INIT;
+    je.message = (char *)msg;
+    je.will_retry = will_retry;
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_ERROR;
+    ev.error = &je;
+    exec_emit_or_log(job, &ev);
+}
+
 int exec_emit_stored_result(exec_job_t *job, const Dojo__Gamification__V1__Submission *s,
                             err_t **err)
 {
-    Dojo__Executor__V1__FinalResult fr = DOJO__EXECUTOR__V1__FINAL_RESULT__INIT;
-    fr.verdict = s->verdict;
-    fr.score = s->score;
-    fr.max_score = s->max_score;
-    fr.tests_total = (int32_t)s->n_tests;
-    for (size_t i = 0; i < s->n_tests; i++)
-        if (s->tests[i]->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC)
-            fr.tests_passed++;
-    fr.cpu_ms = s->cpu_ms;
-    fr.wall_ms = s->wall_ms;
-    fr.memory_kib = s->memory_kib;
-    fr.exit_code = 0;
+    Dojo__Executor__V1__FinalResult fr;
     char msg[EXEC_MESSAGE_MAX + 1];
-    if (s->n_tests)
-        snprintf(msg, sizeof msg, "%d/%d tests passed; %s (already judged)", fr.tests_passed,
-                 fr.tests_total, exec_verdict_phrase(s->verdict));
-    else
-        snprintf(msg, sizeof msg, "%s (already judged)", exec_verdict_phrase(s->verdict));
-    fr.message = msg;
-    fr.awards = s->awards;
-    fr.recorded = true;
+    judge_stored_result(s, &fr, msg, sizeof msg);
     Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
     ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
     ev.result = &fr;

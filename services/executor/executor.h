@@ -2,12 +2,20 @@
  * services/executor offers the others. Internal to services/executor.
  *
  *   queue.c    the Redis Stream consumer group: workers, reclaimer, dead letters
- *   jobs.c     running one job (SUBMIT or RUN): bundle, sandbox, verdicts, recording
+ *   jobs.c     one job (SUBMIT or RUN) from start to end: its steps in order
+ *   judge.c    test states -> verdicts, score, summary, result messages (pure;
+ *              judge.h)
  *   checker.c  output comparison and the verdict of a driver record (pure), and
  *              the custom checker run through the sandbox
+ *   bundles.c  judge bundles from content, cached by (slug, version)
+ *   control.c  a job's control channel dojo:ctl:{id}: cancel and stdin
  *   events.c   the per-submission event stream dojo:sub:{id}
+ *   results.c  GetSubmission and RecordResult with gamification
+ *   running.c  the running list (ListRunning) and the sandbox slots
  *   admin.c    the gRPC admin service (GetStats, Drain, ListRunning, RunJob)
- *   main.c     configuration, wiring and the command line
+ *   config.c   configuration and languages
+ *   cli.c      the `sandbox-run` command
+ *   main.c     wiring and the command line
  *
  * The sandbox itself is sandbox.h/sandbox.c. */
 #ifndef DOJO_EXECUTOR_H
@@ -22,6 +30,7 @@
 #include "dojo/content/v1/content.pb-c.h"
 #include "dojo/executor/v1/executor.pb-c.h"
 #include "dojo/gamification/v1/gamification.pb-c.h"
+#include "libcommon/arena.h"
 #include "libcommon/clock.h"
 #include "libcommon/err.h"
 #include "libcommon/identity.h"
@@ -105,11 +114,26 @@ typedef struct exec {
     int64_t started_us;
 } exec_t;
 
+/* ------------------------------------------------------------------------
+ * Configuration and languages (config.c), the sandbox-run command (cli.c)
+ * ------------------------------------------------------------------------ */
+
 /** Reads every DOJO_* variable the executor uses; exits naming a bad one. */
 void exec_config_load(exec_config_t *cfg, const char *argv0);
 
+/** The sandbox's settings from the configuration (strings borrowed). */
+void exec_sandbox_config(const exec_config_t *cfg, sandbox_config_t *out);
+
+/** Loads the languages of DOJO_EXECUTOR_LANGUAGES_DIR into ex->langs. */
+int exec_langs_load(exec_t *ex, err_t **err);
+
 /** The language with this id, or NULL. Borrowed from `ex`. */
 const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id);
+
+/** `executor sandbox-run ...` (argv[1] is "sandbox-run"): runs code in the
+ * sandbox and prints one JSON line per event. INVALID_ARGUMENT for bad
+ * options; sandbox failures as sandbox_run reports them. */
+int exec_cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Verdicts and checkers (checker.c). Pure functions unless said otherwise.
@@ -182,6 +206,8 @@ int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, i
  * Jobs (jobs.c)
  * ------------------------------------------------------------------------ */
 
+typedef struct exec_control exec_control_t;
+
 /** Where a job's events go: the Redis stream, or a RunJob call. */
 typedef int (*exec_sink_fn)(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
 
@@ -205,12 +231,10 @@ struct exec_job {
     atomic_bool done;
     atomic_int stage; /* Dojo__Executor__V1__JobStage */
     atomic_int tests_done;
-    int tests_total;
+    atomic_int tests_total;
     int64_t started_us;
 
-    /* standard input of a RUN: the write end of the pipe (control thread) */
-    int stdin_w;
-    int stdin_r;
+    arena_t arena; /* the run's memory: the job thread's only */
 
     exec_job_t *prev, *next; /* ex->running */
 };
@@ -226,13 +250,14 @@ typedef enum {
  * final event. `reason` (cap 256) explains RETRY and GIVE_UP. */
 exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap);
 
-/** Ends a job that is given up: IE final event (after JobError), and an IE
- * RecordResult when the submission exists. Best effort. */
-void exec_job_fail(exec_job_t *j, const char *public_msg);
-
-/** Initialises/destroys a job context (locks, pipe fds at -1). */
+/** Initialises a job context (borrowing `job`) / destroys it, releasing
+ * its arena. */
 void exec_job_init(exec_job_t *j, exec_t *ex, const Dojo__Executor__V1__Job *job);
 void exec_job_destroy(exec_job_t *j);
+
+/* ------------------------------------------------------------------------
+ * What runs (running.c)
+ * ------------------------------------------------------------------------ */
 
 /** Registers a job as running (ListRunning, counters) / removes it. */
 void exec_running_add(exec_t *ex, exec_job_t *j);
@@ -242,7 +267,9 @@ void exec_running_remove(exec_t *ex, exec_job_t *j);
 int exec_slot_take(exec_t *ex, int from, int to);
 void exec_slot_release(exec_t *ex, int slot);
 
-/* Judge bundles, cached by (slug, version). */
+/* ------------------------------------------------------------------------
+ * Judge bundles, cached by (slug, version) (bundles.c)
+ * ------------------------------------------------------------------------ */
 int exec_bundles_open(exec_bundle_cache_t **out, int capacity);
 void exec_bundles_close(exec_bundle_cache_t *c);
 /** The bundle of (slug, version), fetched from content on a miss. *out is
@@ -251,6 +278,43 @@ void exec_bundles_close(exec_bundle_cache_t *c);
 int exec_bundle_get(exec_t *ex, const char *slug, int version,
                     const Dojo__Content__V1__JudgeBundle **out, err_t **err);
 void exec_bundle_release(exec_t *ex, const Dojo__Content__V1__JudgeBundle *b);
+
+/* ------------------------------------------------------------------------
+ * A job's control channel (control.c)
+ * ------------------------------------------------------------------------ */
+
+/** Starts the thread that reads dojo:ctl:{id} for Redis job `j` (a cancel
+ * sets j->cancel; with `interactive`, stdin data goes to the pipe given by
+ * exec_control_give_stdin) and waits, up to 2 s, until it has read what the
+ * stream already held, so a cancel sent while the job was queued stops it
+ * before it runs. *out lives in j's arena; never fails (without a thread,
+ * logged, the job runs uncontrolled). */
+void exec_control_start(exec_control_t **out, exec_job_t *j, bool interactive);
+
+/** Hands the write end of the program's stdin to the control thread, which
+ * owns it from now on (writes, then closes it). */
+void exec_control_give_stdin(exec_control_t *c, int fd);
+
+/** Sets j->done, wakes the thread, waits for it, and closes the stdin pipe
+ * if still open. NULL is fine. */
+void exec_control_stop(exec_control_t *c);
+
+/* ------------------------------------------------------------------------
+ * Gamification calls (results.c)
+ * ------------------------------------------------------------------------ */
+
+/** GetSubmission of the job's submission. *out is new (cleanup_pb). */
+int exec_get_submission(exec_job_t *j, Dojo__Gamification__V1__GetSubmissionResponse **out,
+                        err_t **err);
+
+/** RecordResult, tried up to three times on UNAVAILABLE, DEADLINE_EXCEEDED,
+ * RESOURCE_EXHAUSTED or ABORTED (it is idempotent). *out is new. */
+int exec_record_result(exec_job_t *j, const Dojo__Gamification__V1__RecordResultRequest *req,
+                       Dojo__Gamification__V1__RecordResultResponse **out, err_t **err);
+
+/** Ends a job that is given up: IE final event (after JobError), and an IE
+ * RecordResult when the submission exists. Best effort. */
+void exec_job_fail(exec_job_t *j, const char *public_msg);
 
 /* ------------------------------------------------------------------------
  * Events (events.c)
@@ -272,6 +336,13 @@ int exec_events_resume(exec_job_t *job, err_t **err);
 /** Fills submission_id, seq, emitted_at and attempt of `ev` and writes it
  * through the job's sink. Thread-safe per job. */
 int exec_emit(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
+
+/** exec_emit, logging (not returning) a failure: for events whose loss the
+ * final result makes good. */
+void exec_emit_or_log(exec_job_t *job, Dojo__Executor__V1__Event *ev);
+
+/** Writes a JobError event (`msg` is shown to the learner). */
+void exec_emit_job_error(exec_job_t *job, const char *msg, bool will_retry);
 
 /** Builds the FinalResult of an already finished submission (its stored
  * result) and writes it. */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "executor.h"
 #include "libcommon/cleanup.h"
@@ -50,12 +49,6 @@ struct exec_queue {
     claimed_t *claimed; /* FIFO */
     int nclaimed;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static bool should_stop(exec_t *ex)
 {

@@ -1,0 +1,279 @@
+/* cli.c — `executor sandbox-run`: the sandbox alone, for operators and the
+ * sandbox test battery (tests/sandbox). Runs code once with the given inputs
+ * (none: one interactive-mode run on an empty stdin) and prints one JSON line
+ * per event: compile, each test's record with its verdict, output chunks,
+ * and how the run ended. No Redis, no services. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "libcommon/cleanup.h"
+
+typedef struct cli_run {
+    sandbox_limits_t limits;
+} cli_run_t;
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+        free(s);
+    }
+    json_decref(o);
+}
+
+static json_t *json_bytes(const char *s, size_t len)
+{
+    char *clean = exec_utf8_clean(s ? s : "", len, len * 3 + 4);
+    json_t *v = json_string(clean);
+    free(clean);
+    return v;
+}
+
+static void cli_on_compile(void *payload, bool ok, const char *output, size_t len)
+{
+    json_t *c = json_object();
+    json_object_set_new(c, "ok", json_boolean(ok));
+    json_object_set_new(c, "output", json_bytes(output, len));
+    json_t *o = json_object();
+    json_object_set_new(o, "compile", c);
+    print_json(o);
+}
+
+static void cli_on_record(void *payload, const sandbox_record_t *rec)
+{
+    cli_run_t *r = payload;
+    char msg[256];
+    exec_verdict_t v = exec_verdict_of_record(rec, &r->limits, msg, sizeof msg);
+    json_t *o = json_object();
+    json_object_set_new(o, "test", json_integer(rec->index));
+    json_object_set_new(o, "status", json_string(rec->status));
+    json_object_set_new(o, "verdict",
+                        json_string(v == DOJO__COMMON__V1__VERDICT__VERDICT_AC ? "OK"
+                                                                               : exec_verdict_name(v)));
+    json_object_set_new(o, "message", json_string(msg));
+    json_object_set_new(o, "exit_code", json_integer(rec->exit_code));
+    json_object_set_new(o, "signal", json_integer(rec->term_signal));
+    json_object_set_new(o, "cpu_ms", json_integer(rec->cpu_ms));
+    json_object_set_new(o, "wall_ms", json_integer(rec->wall_ms));
+    json_object_set_new(o, "rss_kib", json_integer(rec->rss_kib));
+    json_object_set_new(o, "stdout", json_bytes(rec->out, rec->out_len));
+    json_object_set_new(o, "stderr", json_bytes(rec->err, rec->err_len));
+    print_json(o);
+}
+
+static void cli_on_chunk(void *payload, char stream, const char *data, size_t len)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, (stream == 'E' || stream == 'e') ? "stderr_chunk" : "stdout_chunk",
+                        json_bytes(data, len));
+    print_json(o);
+}
+
+static int read_file(const char *path, char **out, size_t *len, err_t **err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_errno(err, errno, "open %s", path);
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (!b)
+            abort();
+        size_t r = fread(b + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n + 1 >= cap)
+            b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    b[n] = '\0';
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+static const char *end_name(sandbox_end_t e)
+{
+    switch (e) {
+    case SANDBOX_DONE: return "DONE";
+    case SANDBOX_COMPILE_ERROR: return "COMPILE_ERROR";
+    case SANDBOX_WALL_KILLED: return "WALL_KILLED";
+    case SANDBOX_CANCELLED: return "CANCELLED";
+    case SANDBOX_CRASHED: return "CRASHED";
+    }
+    return "?";
+}
+
+#define CLI_MAX_INPUTS 256
+
+typedef struct cli_args {
+    const char *runtime;
+    const char *language;
+    const char *code_path;
+    const char *input_paths[CLI_MAX_INPUTS];
+    int ninputs;
+    int slot;
+    sandbox_limits_t limits;
+} cli_args_t;
+
+static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, err_t **err)
+{
+    memset(out, 0, sizeof *out);
+    out->runtime = ex->cfg.runtime_name;
+    out->limits = (sandbox_limits_t){
+        .cpu_ms = 2000, .wall_ms = 5000, .memory_kib = 262144, .output_kib = 1024};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: needs a value", a);
+        i++;
+        if (!strcmp(a, "--runtime"))
+            out->runtime = v;
+        else if (!strcmp(a, "--language"))
+            out->language = v;
+        else if (!strcmp(a, "--code"))
+            out->code_path = v;
+        else if (!strcmp(a, "--input") && out->ninputs < CLI_MAX_INPUTS)
+            out->input_paths[out->ninputs++] = v;
+        else if (!strcmp(a, "--cpu-ms"))
+            out->limits.cpu_ms = atoi(v);
+        else if (!strcmp(a, "--wall-ms"))
+            out->limits.wall_ms = atoi(v);
+        else if (!strcmp(a, "--memory-kib"))
+            out->limits.memory_kib = atoi(v);
+        else if (!strcmp(a, "--output-kib"))
+            out->limits.output_kib = atoi(v);
+        else if (!strcmp(a, "--slot"))
+            out->slot = atoi(v);
+        else
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown option %s", a);
+    }
+    if (!out->language || !out->code_path)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "--language and --code are required");
+    return 0;
+}
+
+/* What the command read: the code and each input file. */
+typedef struct cli_files {
+    char *code;
+    size_t code_len;
+    char *inputs[CLI_MAX_INPUTS];
+    size_t lens[CLI_MAX_INPUTS];
+    int loaded;
+} cli_files_t;
+
+static int cli_read_files(const cli_args_t *a, cli_files_t *f, err_t **err)
+{
+    if (read_file(a->code_path, &f->code, &f->code_len, err) < 0)
+        return -1;
+    for (; f->loaded < a->ninputs; f->loaded++)
+        if (read_file(a->input_paths[f->loaded], &f->inputs[f->loaded], &f->lens[f->loaded],
+                      err) < 0)
+            return -1;
+    return 0;
+}
+
+static void cli_free_files(cli_files_t *f)
+{
+    free(f->code);
+    for (int i = 0; i < f->loaded; i++)
+        free(f->inputs[i]);
+}
+
+static void cli_print_end(const sandbox_outcome_t *out)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "end", json_string(end_name(out->end)));
+    json_object_set_new(o, "wall_ms", json_integer(out->total_wall_ms));
+    json_object_set_new(o, "tests_reported", json_integer(out->tests_reported));
+    if (out->runtime_error[0])
+        json_object_set_new(o, "runtime_error", json_string(out->runtime_error));
+    print_json(o);
+}
+
+/* Runs the files in the sandbox; no inputs means one interactive-mode run
+ * on an empty stdin (a pipe whose write end is closed at once). */
+static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
+                   const sandbox_lang_t *lang, cli_files_t *f, err_t **err)
+{
+    bool interactive = a->ninputs == 0;
+    cleanup_close int stdin_r = -1;
+    if (interactive) {
+        int pipefd[2];
+        if (pipe(pipefd) < 0)
+            return err_errno(err, errno, "pipe");
+        close(pipefd[1]);
+        stdin_r = pipefd[0];
+    }
+    sandbox_config_t cfg;
+    exec_sandbox_config(&ex->cfg, &cfg);
+    atomic_bool cancel;
+    atomic_init(&cancel, false);
+    cli_run_t run = {.limits = a->limits};
+    char id[64];
+    snprintf(id, sizeof id, "cli-%d-%d", (int)getpid(), a->slot);
+    sandbox_job_t job = {
+        .runtime = rt,
+        .slot = a->slot,
+        .id = id,
+        .lang = lang,
+        .code = f->code,
+        .code_len = f->code_len,
+        .ntests = a->ninputs,
+        .inputs = (const char *const *)f->inputs,
+        .input_lens = f->lens,
+        .interactive = interactive,
+        .stdin_fd = stdin_r,
+        .limits = a->limits,
+        .cancel = &cancel,
+        .payload = &run,
+        .on_compile = cli_on_compile,
+        .on_record = cli_on_record,
+        .on_chunk = cli_on_chunk,
+    };
+    sandbox_outcome_t out;
+    memset(&out, 0, sizeof out);
+    int rc = sandbox_run(&cfg, &job, &out, err);
+    /* The container and bundle go away in the background: wait, so the
+     * command leaves nothing behind. */
+    sandbox_wait_cleanups();
+    if (rc == 0)
+        cli_print_end(&out);
+    return rc;
+}
+
+int exec_cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err)
+{
+    cli_args_t a;
+    if (cli_parse(ex, argc, argv, &a, err) < 0)
+        return -1;
+    sandbox_runtime_t rt;
+    if (!strcmp(a.runtime, "crun"))
+        rt = SANDBOX_CRUN;
+    else if (!strcmp(a.runtime, "runsc"))
+        rt = SANDBOX_RUNSC;
+    else
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "--runtime: crun or runsc");
+    if (exec_langs_load(ex, err) < 0)
+        return -1;
+    const sandbox_lang_t *lang = exec_lang(ex, a.language);
+    if (!lang)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown language %s", a.language);
+    cli_files_t f = {0};
+    int rc = cli_read_files(&a, &f, err);
+    if (rc == 0)
+        rc = cli_run(ex, &a, rt, lang, &f, err);
+    cli_free_files(&f);
+    return rc;
+}

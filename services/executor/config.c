@@ -1,0 +1,115 @@
+/* config.c — the executor's configuration: the DOJO_* environment (see
+ * docs/operators.md), the sandbox settings derived from it, and the
+ * languages this executor runs. */
+#define _GNU_SOURCE
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "libcommon/config.h"
+
+/* <dir of this binary>/driver/driver: next to it in bazel-bin. */
+static void default_driver(char *out, size_t cap, const char *argv0)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(self, sizeof self, "%s", argv0 ? argv0 : "executor");
+        n = (ssize_t)strlen(self);
+    }
+    self[n] = '\0';
+    const char *dir = dirname(self);
+    /* Bazel's genrule names it driver.bin; an installed tree may call it driver. */
+    snprintf(out, cap, "%s/driver/driver.bin", dir);
+    if (access(out, X_OK) == 0)
+        return;
+    snprintf(out, cap, "%s/driver/driver", dir);
+}
+
+/* crun and runsc read bind sources from their own working directory, so a
+ * relative DOJO_EXECUTOR_WORKDIR (the local default) must become absolute. */
+static void absolute_path(const char *path, char *out, size_t cap)
+{
+    char cwd[4096];
+    if (path[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(out, cap, "%s", path);
+    else
+        snprintf(out, cap, "%s/%s", cwd, path);
+}
+
+void exec_config_load(exec_config_t *cfg, const char *argv0)
+{
+    static const char *const runtimes[] = {"crun", "runsc", NULL};
+    memset(cfg, 0, sizeof *cfg);
+    cfg->addr = config_addr("DOJO_EXECUTOR_ADDR", "127.0.0.1:7004");
+    cfg->metrics_addr = config_addr("DOJO_EXECUTOR_METRICS_ADDR", "127.0.0.1:9104");
+    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
+    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
+    cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
+    cfg->gamification_addr = config_addr("DOJO_GAMIFICATION_ADDR", "127.0.0.1:7003");
+    cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
+    int rt = config_enum("DOJO_EXECUTOR_RUNTIME", "crun", runtimes);
+    cfg->runtime = rt == 1 ? SANDBOX_RUNSC : SANDBOX_CRUN;
+    cfg->runtime_name = runtimes[rt];
+    absolute_path(config_str("DOJO_EXECUTOR_WORKDIR", ".dojo/executor"), cfg->workdir,
+                  sizeof cfg->workdir);
+    absolute_path(config_str("DOJO_EXECUTOR_ROOTFS_DIR", ".dojo/rootfs"), cfg->rootfs_dir,
+                  sizeof cfg->rootfs_dir);
+    cfg->languages_dir = config_str("DOJO_EXECUTOR_LANGUAGES_DIR", "services/executor/languages");
+    const char *driver = config_str("DOJO_EXECUTOR_DRIVER", "");
+    if (driver[0])
+        snprintf(cfg->driver_path, sizeof cfg->driver_path, "%s", driver);
+    else
+        default_driver(cfg->driver_path, sizeof cfg->driver_path, argv0);
+    const char *id = config_str("DOJO_EXECUTOR_ID", "");
+    if (id[0]) {
+        snprintf(cfg->executor_id, sizeof cfg->executor_id, "%s", id);
+    } else {
+        char host[64] = "executor";
+        gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = '\0';
+        snprintf(cfg->executor_id, sizeof cfg->executor_id, "%s-%d", host, (int)getpid());
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->concurrency = (int)config_int("DOJO_EXECUTOR_CONCURRENCY", cpus > 0 ? cpus : 1, 1, 256);
+    cfg->sync_slots = (int)config_int("DOJO_EXECUTOR_SYNC_SLOTS", 2, 0, 64);
+    cfg->reclaim_idle_ms =
+        config_duration_ms("DOJO_EXECUTOR_RECLAIM_IDLE", "60s", 500, 7 * 86400000LL);
+    cfg->max_attempts = (int)config_int("DOJO_EXECUTOR_MAX_ATTEMPTS", 3, 1, 100);
+    cfg->event_ttl_s =
+        config_duration_ms("DOJO_EXECUTOR_EVENT_TTL", "1h", 1000, 30 * 86400000LL) / 1000;
+    cfg->bundle_cache_size = (int)config_int("DOJO_EXECUTOR_BUNDLE_CACHE", 64, 1, 10000);
+    cfg->uid_base = (unsigned)config_int("DOJO_EXECUTOR_UID_BASE", 1000000000, 65536, 4000000000);
+    cfg->pids_limit = (int)config_int("DOJO_EXECUTOR_PIDS_LIMIT", 64, 8, 65536);
+}
+
+void exec_sandbox_config(const exec_config_t *cfg, sandbox_config_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->workdir = cfg->workdir;
+    out->rootfs_dir = cfg->rootfs_dir;
+    out->driver_path = cfg->driver_path;
+    out->host_uid_base = cfg->uid_base;
+    out->pids_limit = cfg->pids_limit;
+}
+
+/* ------------------------------------------------------------------------
+ * Languages (languages/<id>.json)
+ * ------------------------------------------------------------------------ */
+
+int exec_langs_load(exec_t *ex, err_t **err)
+{
+    if (sandbox_langs_load(ex->cfg.languages_dir, ex->langs, EXEC_MAX_LANGS, &ex->nlangs, err) < 0)
+        return err_wrap(err, "languages from %s", ex->cfg.languages_dir);
+    return 0;
+}
+
+const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id)
+{
+    for (int i = 0; id && i < ex->nlangs; i++)
+        if (!strcmp(ex->langs[i].id, id))
+            return &ex->langs[i];
+    return NULL;
+}

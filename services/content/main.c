@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "content.h"
 #include "libcommon/cleanup.h"
@@ -92,81 +91,6 @@ static int serve(content_t *c, err_t **err)
     return 0;
 }
 
-/* ------------------------------------------------------------------------
- * content validate DIR
- * ------------------------------------------------------------------------ */
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Validates every *.json of `dir`; returns the number of errors, or -1. */
-static int validate_dir(const char *dir, bool achievements, int *files, err_t **err)
-{
-    char **names = NULL;
-    size_t n = 0;
-    if (content_list_json(dir, &names, &n, err) < 0)
-        return -1;
-    int errors = 0;
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        if (!content_join(path, sizeof path, dir, names[i]))
-            continue;
-        cleanup_free char *text = NULL;
-        size_t len = 0;
-        cleanup_err err_t *rerr = NULL;
-        cleanup_report content_report_t rep;
-        content_report_init(&rep, names[i]);
-        cleanup_json json_t *norm = NULL;
-        if (content_read_file(path, &text, &len, &rerr) < 0)
-            content_report_error(&rep, "$", "cannot read: %s", rerr->msg);
-        else if (achievements)
-            achievement_parse(text, len, &rep, &norm);
-        else
-            taskjson_parse(text, len, &rep, &norm);
-        for (size_t k = 0; k < rep.n_errors; k++)
-            printf("%s:%s: %s\n", path, rep.errors[k].path, rep.errors[k].message);
-        for (size_t k = 0; k < rep.n_warnings; k++)
-            fprintf(stderr, "%s:%s: warning: %s\n", path, rep.warnings[k].path,
-                    rep.warnings[k].message);
-        errors += (int)rep.n_errors;
-    }
-    *files += (int)n;
-    content_free_list(names, n);
-    return errors;
-}
-
-static int validate(const char *dir, err_t **err)
-{
-    char tasks[4096], achs[4096];
-    if (!content_join(tasks, sizeof tasks, dir, "tasks") ||
-        !content_join(achs, sizeof achs, dir, "achievements"))
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
-    int errors = 0, files = 0, e;
-    if (is_dir(tasks) || is_dir(achs)) {
-        if (is_dir(tasks)) {
-            if ((e = validate_dir(tasks, false, &files, err)) < 0)
-                return -1;
-            errors += e;
-        }
-        if (is_dir(achs)) {
-            if ((e = validate_dir(achs, true, &files, err)) < 0)
-                return -1;
-            errors += e;
-        }
-    } else {
-        const char *base = strrchr(dir, '/');
-        base = base && base[1] ? base + 1 : dir;
-        if ((errors = validate_dir(dir, !strncmp(base, "achievements", 12), &files, err)) < 0)
-            return -1;
-    }
-    fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
-            errors == 1 ? "" : "s");
-    return errors;
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: content [serve]\n"
@@ -195,7 +119,7 @@ int main(int argc, char **argv)
         if (rc == 0)
             printf("migrations applied\n");
     } else if (!strcmp(cmd, "validate") && argc == 3) {
-        int errors = validate(argv[2], &err);
+        int errors = content_validate_dir(argv[2], &err);
         if (errors > 0)
             return 1;
         rc = errors < 0 ? -1 : 0;

@@ -1,5 +1,5 @@
-/* tasks.c — learner-facing reads (ListTasks, GetTask), the executor's
- * GetJudgeBundle, and the helpers every handler shares.
+/* tasks.c — learner-facing reads (ListTasks, GetTask, ListLanguages), the
+ * executor's GetJudgeBundle, and the helpers every handler shares.
  *
  * Learner reads are built as TaskView/TaskSummary from the stored task:
  * those messages have no field that could carry a hidden test or a
@@ -48,19 +48,6 @@ Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t us)
  * Statements
  * ------------------------------------------------------------------------ */
 
-static const pg_stmt_t stmt_task_version = {
-    .name = "content_task_version",
-    .sql = "SELECT v.version, v.content_hash, v.task, t.status, "
-           "(extract(epoch from t.created_at) * 1000000)::bigint, "
-           "(extract(epoch from CASE WHEN v.version = t.current_version "
-           "  THEN greatest(v.created_at, t.status_changed_at) ELSE v.created_at END) "
-           "  * 1000000)::bigint "
-           "FROM content.tasks t JOIN content.task_versions v ON v.slug = t.slug "
-           "WHERE t.slug = $1 AND v.version = CASE WHEN $2::int = 0 THEN t.current_version "
-           "  ELSE $2::int END",
-    .nparams = 2,
-};
-
 #define SUMMARY_COLUMNS                                                                            \
     "t.slug, t.title, t.difficulty, t.points, array_to_json(t.tags)::text, "                       \
     "array_to_json(t.languages)::text, t.status, t.current_version, v.content_hash, "              \
@@ -88,12 +75,6 @@ static const pg_stmt_t stmt_task_summary = {
     .nparams = 1,
 };
 
-static int status_from_text(const char *s)
-{
-    return !strcmp(s, "archived") ? DOJO__CONTENT__V1__TASK_STATUS__TASK_STATUS_ARCHIVED
-                                  : DOJO__CONTENT__V1__TASK_STATUS__TASK_STATUS_ACTIVE;
-}
-
 /* A JSON array of strings (from array_to_json) into the call's arena. */
 static void strings_from_json_text(rpc_call_t *call, const char *text, char ***out, size_t *n)
 {
@@ -108,15 +89,15 @@ static void strings_from_json_text(rpc_call_t *call, const char *text, char ***o
 static Dojo__Content__V1__TaskSummary *summary_from_row(rpc_call_t *call, const PGresult *r,
                                                         int row)
 {
-    Dojo__Content__V1__TaskSummary *s = RPC_NEW(call, Dojo__Content__V1__TaskSummary,
-                                                DOJO__CONTENT__V1__TASK_SUMMARY__INIT);
+    Dojo__Content__V1__TaskSummary *s =
+        RPC_NEW(call, Dojo__Content__V1__TaskSummary, DOJO__CONTENT__V1__TASK_SUMMARY__INIT);
     s->slug = rpc_strdup(call, pg_get(r, row, 0));
     s->title = rpc_strdup(call, pg_get(r, row, 1));
     s->difficulty = (int)pg_get_int64(r, row, 2);
     s->points = (int32_t)pg_get_int64(r, row, 3);
     strings_from_json_text(call, pg_get(r, row, 4), &s->tags, &s->n_tags);
     strings_from_json_text(call, pg_get(r, row, 5), &s->languages, &s->n_languages);
-    s->status = status_from_text(pg_get(r, row, 6));
+    s->status = content_task_status(pg_get(r, row, 6));
     s->version = (int32_t)pg_get_int64(r, row, 7);
     s->content_hash = rpc_strdup(call, pg_get(r, row, 8));
     s->updated_at = content_timestamp(call, pg_get_int64(r, row, 9));
@@ -133,39 +114,6 @@ int content_summary(rpc_call_t *call, pg_conn_t *conn, const char *slug,
     if (PQntuples(r) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%s\"", slug);
     *out = summary_from_row(call, r, 0);
-    return 0;
-}
-
-int content_load_task(pg_conn_t *conn, const char *slug, int version, json_t **norm,
-                      content_task_row_t *row, err_t **err)
-{
-    if (version < 0)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "version: must be 0 or positive");
-    if (!content_is_slug(slug, 64, true))
-        return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%.64s\"", slug);
-    char v[16];
-    snprintf(v, sizeof v, "%d", version);
-    const char *p[] = {slug, v};
-    cleanup_pgresult PGresult *r = NULL;
-    if (pg_exec(conn, &stmt_task_version, p, &r, err) < 0)
-        return err_wrap(err, "read task %s", slug);
-    if (PQntuples(r) == 0) {
-        if (version)
-            return err_set(err, GRPC_STATUS_NOT_FOUND, "version: task \"%s\" has no version %d",
-                           slug, version);
-        return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%s\"", slug);
-    }
-    json_error_t jerr;
-    *norm = json_loads(pg_get(r, 0, 2), 0, &jerr);
-    if (*norm == NULL)
-        return err_set(err, GRPC_STATUS_INTERNAL, "task %s: stored JSON: %s", slug, jerr.text);
-    if (row) {
-        row->version = (int)pg_get_int64(r, 0, 0);
-        snprintf(row->content_hash, sizeof row->content_hash, "%s", pg_get(r, 0, 1));
-        row->status = status_from_text(pg_get(r, 0, 3));
-        row->created_us = pg_get_int64(r, 0, 4);
-        row->updated_us = pg_get_int64(r, 0, 5);
-    }
     return 0;
 }
 
@@ -204,8 +152,7 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (strlen(req->tag) > 32)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "tag: must be at most 32 characters");
     if (strlen(req->query) > 100)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
-                       "query: must be at most 100 characters");
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "query: must be at most 100 characters");
     long offset = 0;
     int size = LIST_DEFAULT_PAGE;
     if (req->page) {
@@ -222,7 +169,7 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     snprintf(lim, sizeof lim, "%d", size);
     snprintf(off, sizeof off, "%ld", offset);
     const char *p[] = {diff, req->tag, req->query, req->include_archived ? "true" : "false",
-                       lim, off};
+                       lim,  off};
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     if (content_conn(c, &conn, err) < 0 || pg_exec(conn, &stmt_task_list, p, &r, err) < 0)
@@ -237,8 +184,7 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     resp->page = RPC_NEW(call, Dojo__Common__V1__PageInfo, DOJO__COMMON__V1__PAGE_INFO__INIT);
     int64_t total = n > 0 ? pg_get_int64(r, 0, 10) : (offset == 0 ? 0 : -1);
     resp->page->total = total;
-    resp->page->next_page_token =
-        total > offset + n ? rpc_sprintf(call, "%ld", offset + n) : "";
+    resp->page->next_page_token = total > offset + n ? rpc_sprintf(call, "%ld", offset + n) : "";
     *out = &resp->base;
     return 0;
 }
@@ -261,8 +207,8 @@ int content_rpc_get_task(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     if (content_conn(c, &conn, err) < 0 ||
         content_load_task(conn, req->slug, req->version, &norm, &row, err) < 0)
         return -1;
-    Dojo__Content__V1__GetTaskResponse *resp = RPC_NEW(
-        call, Dojo__Content__V1__GetTaskResponse, DOJO__CONTENT__V1__GET_TASK_RESPONSE__INIT);
+    Dojo__Content__V1__GetTaskResponse *resp = RPC_NEW(call, Dojo__Content__V1__GetTaskResponse,
+                                                       DOJO__CONTENT__V1__GET_TASK_RESPONSE__INIT);
     resp->task = taskjson_to_view(call, norm);
     resp->task->status = row.status;
     resp->task->version = row.version;
@@ -301,6 +247,38 @@ int content_rpc_get_judge_bundle(rpc_call_t *call, const ProtobufCMessage *req_m
     resp->bundle = taskjson_to_bundle(call, norm);
     resp->bundle->version = row.version;
     resp->bundle->content_hash = rpc_strdup(call, row.content_hash);
+    *out = &resp->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * ListLanguages
+ * ------------------------------------------------------------------------ */
+
+int content_rpc_list_languages(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    identity_t id;
+    if (content_require_signed_in(c, call, &id, err) < 0)
+        return -1;
+    Dojo__Content__V1__ListLanguagesResponse *resp =
+        RPC_NEW(call, Dojo__Content__V1__ListLanguagesResponse,
+                DOJO__CONTENT__V1__LIST_LANGUAGES_RESPONSE__INIT);
+    size_t n = 0;
+    const content_language_t *languages = content_languages(&n);
+    resp->languages = rpc_alloc(call, n * sizeof *resp->languages);
+    for (size_t i = 0; i < n; i++) {
+        Dojo__Content__V1__Language *l =
+            RPC_NEW(call, Dojo__Content__V1__Language, DOJO__CONTENT__V1__LANGUAGE__INIT);
+        l->id = (char *)languages[i].id;
+        l->display_name = (char *)languages[i].display_name;
+        l->file_extension = (char *)languages[i].file_extension;
+        l->editor_mode = (char *)languages[i].editor_mode;
+        l->version = (char *)languages[i].version;
+        l->compiled = languages[i].compiled;
+        resp->languages[resp->n_languages++] = l;
+    }
     *out = &resp->base;
     return 0;
 }

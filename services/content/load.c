@@ -1,0 +1,405 @@
+/* load.c — the content directory: DIR/tasks/ *.json and
+ * DIR/achievements/ *.json loaded into the database at start and by
+ * `content import`, and checked without a database by `content validate`.
+ *
+ * A bad file is reported (log, and stdout when printing) and skipped: its
+ * task keeps its last good version, and nothing is archived or retired in a
+ * load that rejected a file, since the file may have been meant to update
+ * the definition that would go. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "content.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+/* ------------------------------------------------------------------------
+ * Files and directories
+ * ------------------------------------------------------------------------ */
+
+int content_read_file(const char *path, char **out, size_t *len, err_t **err)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, errno, "open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return err_errno(err, errno, "stat %s", path);
+    if (st.st_size > 2 * CONTENT_MAX_TASK_BYTES)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: larger than 8 MiB", path);
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (buf == NULL)
+        abort();
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            return err_errno(err, r < 0 ? errno : EIO, "read %s", path);
+        }
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+void content_free_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int content_list_json(const char *dir, char ***out, size_t *n, err_t **err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? err_set(err, GRPC_STATUS_NOT_FOUND, "%s: no such directory", dir)
+                               : err_errno(err, errno, "open directory %s", dir);
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".json"))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            *out = realloc(*out, cap * sizeof **out);
+            if (*out == NULL)
+                abort();
+        }
+        if (((*out)[(*n)++] = strdup(e->d_name)) == NULL)
+            abort();
+    }
+    closedir(d);
+    if (*n)
+        qsort(*out, *n, sizeof **out, cmp_str);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Tasks
+ * ------------------------------------------------------------------------ */
+
+/* The readable files among `names` of `dir`: files[0..*m) with their texts
+ * (new: free each). Unreadable ones are logged and counted. */
+static void read_task_files(const char *dir, char **names, size_t n, content_import_file_t *files,
+                            char **texts, size_t *m, int *unreadable)
+{
+    *m = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (!content_join(path, sizeof path, dir, names[i]))
+            continue;
+        size_t len = 0;
+        cleanup_err err_t *rerr = NULL;
+        if (content_read_file(path, &texts[*m], &len, &rerr) < 0) {
+            LOG_ERROR("task file unreadable", "file=\"%s\" error=\"%s\"", log_esc(path),
+                      log_esc(rerr->msg));
+            (*unreadable)++;
+            continue;
+        }
+        files[*m].name = names[i];
+        files[*m].text = texts[*m];
+        files[*m].len = len;
+        (*m)++;
+    }
+}
+
+static void report_task_file(const char *dir, const content_import_outcome_t *o, bool print)
+{
+    for (size_t k = 0; k < o->rep.n_errors; k++) {
+        LOG_ERROR("task file rejected", "file=\"%s\" path=\"%s\" error=\"%s\"",
+                  log_esc(o->rep.file), log_esc(o->rep.errors[k].path),
+                  log_esc(o->rep.errors[k].message));
+        if (print)
+            printf("%s/%s:%s: %s\n", dir, o->rep.file, o->rep.errors[k].path,
+                   o->rep.errors[k].message);
+    }
+    if (o->res.change != DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_REJECTED) {
+        DOJO_LOG(o->res.change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_UNCHANGED
+                     ? LOG_LEVEL_DEBUG
+                     : LOG_LEVEL_INFO,
+                 "task loaded", "file=\"%s\" slug=%s version=%d change=%s hash=%.12s",
+                 log_esc(o->rep.file), o->slug, o->res.version, content_change_name(o->res.change),
+                 o->res.content_hash);
+    }
+    if (print)
+        printf("%s %s version=%d\n", content_change_name(o->res.change), o->rep.file,
+               o->res.version);
+}
+
+static int load_tasks(content_t *c, const char *dir, bool print, int *rejected, err_t **err)
+{
+    char **names = NULL;
+    size_t n = 0, m = 0;
+    if (content_list_json(dir, &names, &n, err) < 0)
+        return -1;
+    content_import_file_t *files = calloc(n + 1, sizeof *files);
+    char **texts = calloc(n + 1, sizeof *texts);
+    if (files == NULL || texts == NULL)
+        abort();
+    int rc = -1, unreadable = 0;
+    content_import_result_t res;
+    memset(&res, 0, sizeof res);
+    read_task_files(dir, names, n, files, texts, &m, &unreadable);
+    /* An unreadable file counts as rejected: nothing gets archived then. */
+    if (content_import_tasks(c, files, m, false, unreadable == 0, true, &res, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < res.n; i++)
+        report_task_file(dir, &res.files[i], print);
+    for (size_t i = 0; i < res.n_archived; i++) {
+        LOG_INFO("task archived: its file is gone", "slug=%s", res.archived[i]);
+        if (print)
+            printf("archived %s\n", res.archived[i]);
+    }
+    LOG_INFO("tasks loaded",
+             "dir=\"%s\" files=%zu created=%d new_versions=%d unchanged=%d "
+             "rejected=%d archived=%zu",
+             log_esc(dir), n, res.created, res.new_versions, res.unchanged,
+             res.rejected + unreadable, res.n_archived);
+    if (rejected)
+        *rejected += res.rejected + unreadable;
+    rc = 0;
+cleanup:
+    content_import_result_free(&res);
+    content_free_list(texts, m);
+    free(files);
+    content_free_list(names, n);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Achievements
+ * ------------------------------------------------------------------------ */
+
+/* One file of the achievements directory. */
+typedef struct ach_file {
+    char path[4096];
+    bool skipped; /* its path does not fit */
+    content_report_t rep;
+    json_t *norm; /* NULL when rejected */
+} ach_file_t;
+
+static void read_achievement(const char *dir, const char *name, ach_file_t *f)
+{
+    if (!content_join(f->path, sizeof f->path, dir, name)) {
+        f->skipped = true;
+        return;
+    }
+    content_report_init(&f->rep, name);
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    cleanup_err err_t *rerr = NULL;
+    if (content_read_file(f->path, &text, &len, &rerr) < 0)
+        content_report_error(&f->rep, "$", "cannot read the file");
+    else
+        achievement_parse(text, len, &f->rep, &f->norm);
+}
+
+static void report_achievement(const ach_file_t *f, const char *name, content_ach_change_t change,
+                               bool print)
+{
+    for (size_t k = 0; k < f->rep.n_errors; k++) {
+        LOG_ERROR("achievement file rejected", "file=\"%s\" path=\"%s\" error=\"%s\"",
+                  log_esc(f->path), log_esc(f->rep.errors[k].path),
+                  log_esc(f->rep.errors[k].message));
+        if (print)
+            printf("%s:%s: %s\n", f->path, f->rep.errors[k].path, f->rep.errors[k].message);
+    }
+    if (f->norm == NULL)
+        return;
+    static const char *const change_names[] = {"unchanged", "created", "updated"};
+    if (change != ACH_UNCHANGED)
+        LOG_INFO("achievement loaded", "slug=%s change=%s",
+                 json_string_value(json_object_get(f->norm, "slug")), change_names[change]);
+    if (print)
+        printf("%s %s\n", change_names[change], name);
+}
+
+static void free_achievements(ach_file_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].skipped)
+            continue;
+        content_report_free(&v[i].rep);
+        if (v[i].norm)
+            json_decref(v[i].norm);
+    }
+    free(v);
+}
+
+/* Loads every DIR/ *.json achievement (bad files logged and skipped);
+ * definitions whose file disappeared are retired. */
+static int load_achievements(content_t *c, const char *dir, bool print, int *rejected, err_t **err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (content_list_json(dir, &names, &n, err) < 0)
+        return -1;
+    ach_file_t *files = calloc(n + 1, sizeof *files);
+    json_t **norms = calloc(n + 1, sizeof *norms);
+    content_ach_change_t *changes = calloc(n + 1, sizeof *changes);
+    if (files == NULL || norms == NULL || changes == NULL)
+        abort();
+    int bad = 0, changed = 0, rc = -1;
+    for (size_t i = 0; i < n; i++) {
+        read_achievement(dir, names[i], &files[i]);
+        norms[i] = files[i].norm;
+        bad += !files[i].skipped && files[i].norm == NULL;
+    }
+    cleanup_pgresult PGresult *retired = NULL;
+    if (content_store_achievements(c, norms, n, bad == 0, changes, &retired, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        if (!files[i].skipped)
+            report_achievement(&files[i], names[i], changes[i], print);
+        changed += files[i].norm && changes[i] != ACH_UNCHANGED;
+    }
+    for (int i = 0; retired && i < PQntuples(retired); i++) {
+        LOG_INFO("achievement retired: its file is gone", "slug=%s", pg_get(retired, i, 0));
+        if (print)
+            printf("retired %s\n", pg_get(retired, i, 0));
+    }
+    LOG_INFO("achievements loaded", "dir=\"%s\" files=%zu changed=%d rejected=%d", log_esc(dir), n,
+             changed, bad);
+    if (rejected)
+        *rejected += bad;
+    rc = 0;
+cleanup:
+    free(changes);
+    free(norms);
+    free_achievements(files, n);
+    content_free_list(names, n);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The whole directory
+ * ------------------------------------------------------------------------ */
+
+typedef int (*load_fn)(content_t *c, const char *dir, bool print, int *rejected, err_t **err);
+
+/* Loads DIR/sub with `load`; a missing folder is only a warning. */
+static int load_sub(content_t *c, const char *dir, const char *sub, load_fn load, const char *what,
+                    bool print, int *rejected, err_t **err)
+{
+    char path[4096];
+    if (!content_join(path, sizeof path, dir, sub))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
+    cleanup_err err_t *lerr = NULL;
+    if (load(c, path, print, rejected, &lerr) == 0)
+        return 0;
+    if (lerr->code != GRPC_STATUS_NOT_FOUND) {
+        *err = DOJO_STEAL(lerr);
+        return err_wrap(err, "load %s", sub);
+    }
+    LOG_WARN(what, "dir=\"%s\"", log_esc(path));
+    return 0;
+}
+
+int content_load_dir(content_t *c, const char *dir, bool print, int *rejected, err_t **err)
+{
+    if (rejected)
+        *rejected = 0;
+    if (load_sub(c, dir, "tasks", load_tasks, "no task directory: tasks left as they are", print,
+                 rejected, err) < 0)
+        return -1;
+    return load_sub(c, dir, "achievements", load_achievements,
+                    "no achievement directory: definitions left as they are", print, rejected, err);
+}
+
+/* ------------------------------------------------------------------------
+ * content validate DIR
+ * ------------------------------------------------------------------------ */
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Validates one file; returns its number of errors. */
+static int validate_file(const char *path, const char *name, bool achievement)
+{
+    cleanup_free char *text = NULL;
+    size_t len = 0;
+    cleanup_err err_t *rerr = NULL;
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, name);
+    cleanup_json json_t *norm = NULL;
+    if (content_read_file(path, &text, &len, &rerr) < 0)
+        content_report_error(&rep, "$", "cannot read: %s", rerr->msg);
+    else if (achievement)
+        achievement_parse(text, len, &rep, &norm);
+    else
+        taskjson_parse(text, len, &rep, &norm);
+    for (size_t k = 0; k < rep.n_errors; k++)
+        printf("%s:%s: %s\n", path, rep.errors[k].path, rep.errors[k].message);
+    for (size_t k = 0; k < rep.n_warnings; k++)
+        fprintf(stderr, "%s:%s: warning: %s\n", path, rep.warnings[k].path,
+                rep.warnings[k].message);
+    return (int)rep.n_errors;
+}
+
+/* Validates every *.json of `dir`; returns the number of errors, or -1. */
+static int validate_files(const char *dir, bool achievements, int *files, err_t **err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (content_list_json(dir, &names, &n, err) < 0)
+        return -1;
+    int errors = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (content_join(path, sizeof path, dir, names[i]))
+            errors += validate_file(path, names[i], achievements);
+    }
+    *files += (int)n;
+    content_free_list(names, n);
+    return errors;
+}
+
+int content_validate_dir(const char *dir, err_t **err)
+{
+    char tasks[4096], achs[4096];
+    if (!content_join(tasks, sizeof tasks, dir, "tasks") ||
+        !content_join(achs, sizeof achs, dir, "achievements"))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
+    int errors = 0, files = 0;
+    if (is_dir(tasks) || is_dir(achs)) {
+        const char *subs[] = {tasks, achs};
+        for (int k = 0; k < 2; k++) {
+            int e = is_dir(subs[k]) ? validate_files(subs[k], k == 1, &files, err) : 0;
+            if (e < 0)
+                return -1;
+            errors += e;
+        }
+    } else {
+        const char *base = strrchr(dir, '/');
+        base = base && base[1] ? base + 1 : dir;
+        if ((errors = validate_files(dir, !strncmp(base, "achievements", 12), &files, err)) < 0)
+            return -1;
+    }
+    fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
+            errors == 1 ? "" : "s");
+    return errors;
+}

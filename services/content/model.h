@@ -1,0 +1,94 @@
+/* model.h — what content is, without a database or a server: task and
+ * achievement files read with the kit of check.h into their normalised form,
+ * the messages built from a normalised task, and the languages Dojo runs.
+ * Pure functions; services/content/t tests them.
+ *
+ * A "normalised" document is the file form with every default resolved and
+ * every key in its message's field order; its canonical text (check_canonical)
+ * is what is stored and hashed. */
+#ifndef DOJO_CONTENT_MODEL_H
+#define DOJO_CONTENT_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "check.h"
+#include "dojo/content/v1/content.pb-c.h"
+#include "libcommon/rpc.h"
+
+/* Size limits of the proto's header comment. */
+#define CONTENT_MAX_TASK_BYTES (8 * 1024 * 1024)
+#define CONTENT_MAX_IO_BYTES (1024 * 1024)
+#define CONTENT_MAX_CODE_BYTES (64 * 1024)
+#define CONTENT_MAX_ACHIEVEMENT_BYTES (64 * 1024)
+
+/* ------------------------------------------------------------------------
+ * Task files (taskjson.c): the authority on what a task file may contain;
+ * content/schema/task.schema.json documents the same rules for editors.
+ * ------------------------------------------------------------------------ */
+
+/** Enum names in files: Difficulty ("easy"), CheckerKind ("float") and
+ * Verdict ("wa", every value). */
+extern const check_names_t task_difficulties;
+extern const check_names_t task_checker_kinds;
+extern const check_names_t task_verdicts;
+
+/** Parses and validates the text of a task file. Every problem goes to
+ * `rep` (parse errors at "$"). Returns 0 with *out a new normalised
+ * document (json_decref it), or -1 when rep has errors. */
+int taskjson_parse(const char *text, size_t len, content_report_t *rep, json_t **out);
+
+/** Validates a document in the file form (borrowed) and resolves defaults.
+ * Returns 0 with *out new, or -1 when rep has errors. */
+int taskjson_normalize(json_t *doc, content_report_t *rep, json_t **out);
+
+/* ------------------------------------------------------------------------
+ * Tasks and messages (taskmsg.c)
+ * ------------------------------------------------------------------------ */
+
+/** The file form of a Task message (output-only fields dropped, zero
+ * values left out), to be normalised like a file. New reference. */
+json_t *taskjson_from_message(const Dojo__Content__V1__Task *t);
+
+/** The export form: two-space indent, Task's field order, trailing newline.
+ * `norm` must come from taskjson_normalize. New, free() it. */
+char *taskjson_pretty(json_t *norm);
+
+/** Messages built from a normalised task, in the call's arena. A TaskView
+ * has no field that could carry a hidden test or a solution. */
+Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm);
+Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm);
+Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *norm);
+
+/* ------------------------------------------------------------------------
+ * Achievement files (achjson.c); content/schema/achievement.schema.json
+ * documents the same rules. Gamification evaluates the rules; here they are
+ * only data.
+ * ------------------------------------------------------------------------ */
+
+/** AchievementRuleKind names ("tasks_solved"). */
+extern const check_names_t achievement_rule_kinds;
+
+/** Parses and validates an achievement file: 0 with *out a new normalised
+ * document, or -1 when rep has errors. */
+int achievement_parse(const char *text, size_t len, content_report_t *rep, json_t **out);
+/** Validates a document in the file form (borrowed): 0 with *out new, or -1. */
+int achievement_normalize(json_t *doc, content_report_t *rep, json_t **out);
+
+/* ------------------------------------------------------------------------
+ * Languages (languages.c): a small table; languages are data.
+ * ------------------------------------------------------------------------ */
+
+typedef struct content_language {
+    const char *id, *display_name, *file_extension, *editor_mode, *version;
+    bool compiled;
+} content_language_t;
+
+/** The languages, ordered by display name (as ListLanguages returns them);
+ * *n is their number. Static. */
+const content_language_t *content_languages(size_t *n);
+/** The language with this id, or NULL. Static. */
+const content_language_t *content_language_find(const char *id);
+
+#endif

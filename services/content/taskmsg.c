@@ -1,0 +1,360 @@
+/* taskmsg.c — a normalised task and the messages: the file form of a Task
+ * (TaskInput.task is normalised like a file), the Task, TaskView and
+ * JudgeBundle built from the stored form, and the export text.
+ *
+ * The normalised document was validated, so every field is present with its
+ * type; a TaskView is built field by field and has nowhere to put a hidden
+ * test or a solution. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libcommon/cleanup.h"
+#include "model.h"
+
+/* ------------------------------------------------------------------------
+ * Export text
+ * ------------------------------------------------------------------------ */
+
+char *taskjson_pretty(json_t *norm)
+{
+    cleanup_free char *s = json_dumps(norm, JSON_INDENT(2) | CHECK_JSON_REAL);
+    char *out = NULL;
+    if (s == NULL || asprintf(&out, "%s\n", s) < 0)
+        abort();
+    return out;
+}
+
+/* ------------------------------------------------------------------------
+ * Message -> file form
+ * ------------------------------------------------------------------------ */
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+    if (v && v[0])
+        json_object_set_new(o, key, json_string(v));
+}
+
+static void set_int(json_t *o, const char *key, int64_t v)
+{
+    if (v)
+        json_object_set_new(o, key, json_integer(v));
+}
+
+static json_t *limits_from_message(const Dojo__Content__V1__Limits *l)
+{
+    json_t *o = json_object();
+    set_int(o, "cpu_ms", l->cpu_ms);
+    set_int(o, "wall_ms", l->wall_ms);
+    set_int(o, "memory_kib", l->memory_kib);
+    set_int(o, "output_kib", l->output_kib);
+    return o;
+}
+
+/* An enum by its name; a value without one as its number, which the
+ * validator then reports ("must be one of ..."). */
+static void set_enum(json_t *o, const char *key, const check_names_t *names, int v)
+{
+    if (check_name(names, v))
+        set_str(o, key, check_name(names, v));
+    else if (v)
+        json_object_set_new(o, key, json_integer(v));
+}
+
+static json_t *strings_from_message(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *languages_from_message(Dojo__Content__V1__LanguageOption **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *l = json_object();
+        json_object_set_new(l, "language", json_string(v[i]->language));
+        set_str(l, "starter_code", v[i]->starter_code);
+        if (v[i]->limits)
+            json_object_set_new(l, "limits", limits_from_message(v[i]->limits));
+        json_array_append_new(a, l);
+    }
+    return a;
+}
+
+static json_t *checker_from_message(const Dojo__Content__V1__Checker *m)
+{
+    json_t *c = json_object();
+    set_enum(c, "kind", &task_checker_kinds, m->kind);
+    if (m->abs_tol != 0)
+        json_object_set_new(c, "abs_tol", json_real(m->abs_tol));
+    if (m->rel_tol != 0)
+        json_object_set_new(c, "rel_tol", json_real(m->rel_tol));
+    if (m->custom) {
+        json_t *cc = json_object();
+        set_str(cc, "language", m->custom->language);
+        set_str(cc, "source", m->custom->source);
+        json_object_set_new(c, "custom", cc);
+    }
+    return c;
+}
+
+static json_t *tests_from_message(Dojo__Content__V1__TestCase **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_object();
+        json_object_set_new(x, "name", json_string(v[i]->name));
+        json_object_set_new(x, "input", json_string(v[i]->input));
+        json_object_set_new(x, "expected", json_string(v[i]->expected));
+        if (v[i]->hidden)
+            json_object_set_new(x, "hidden", json_true());
+        set_int(x, "weight", v[i]->weight);
+        json_array_append_new(a, x);
+    }
+    return a;
+}
+
+static json_t *solutions_from_message(Dojo__Content__V1__Solution **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        set_str(o, "name", v[i]->name);
+        set_str(o, "language", v[i]->language);
+        set_str(o, "code", v[i]->code);
+        set_enum(o, "expected_verdict", &task_verdicts, v[i]->expected_verdict);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
+{
+    json_t *o = json_object();
+    set_str(o, "slug", t->slug);
+    set_str(o, "title", t->title);
+    set_enum(o, "difficulty", &task_difficulties, t->difficulty);
+    set_int(o, "points", t->points);
+    set_str(o, "description", t->description);
+    json_object_set_new(o, "tags", strings_from_message(t->tags, t->n_tags));
+    json_object_set_new(o, "languages", languages_from_message(t->languages, t->n_languages));
+    if (t->limits)
+        json_object_set_new(o, "limits", limits_from_message(t->limits));
+    if (t->checker)
+        json_object_set_new(o, "checker", checker_from_message(t->checker));
+    json_object_set_new(o, "tests", tests_from_message(t->tests, t->n_tests));
+    json_object_set_new(o, "hints", strings_from_message(t->hints, t->n_hints));
+    json_object_set_new(o, "reference_solutions",
+                        solutions_from_message(t->reference_solutions, t->n_reference_solutions));
+    json_object_set_new(o, "wrong_solutions",
+                        solutions_from_message(t->wrong_solutions, t->n_wrong_solutions));
+    return o;
+}
+
+/* ------------------------------------------------------------------------
+ * Normalised document -> messages (call's arena). The document was
+ * validated, so every field is present with its type.
+ * ------------------------------------------------------------------------ */
+
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+static int64_t jint(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static char *cstr(rpc_call_t *call, json_t *o, const char *key)
+{
+    return rpc_strdup(call, jstr(o, key));
+}
+
+static Dojo__Content__V1__Limits *limits_msg(rpc_call_t *call, json_t *l)
+{
+    Dojo__Content__V1__Limits *m =
+        RPC_NEW(call, Dojo__Content__V1__Limits, DOJO__CONTENT__V1__LIMITS__INIT);
+    m->cpu_ms = (int32_t)jint(l, "cpu_ms");
+    m->wall_ms = (int32_t)jint(l, "wall_ms");
+    m->memory_kib = (int32_t)jint(l, "memory_kib");
+    m->output_kib = (int32_t)jint(l, "output_kib");
+    return m;
+}
+
+static void languages_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__LanguageOption ***out,
+                          size_t *n)
+{
+    json_t *a = json_object_get(norm, "languages");
+    *n = json_array_size(a);
+    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *l = json_array_get(a, i);
+        Dojo__Content__V1__LanguageOption *m = RPC_NEW(call, Dojo__Content__V1__LanguageOption,
+                                                       DOJO__CONTENT__V1__LANGUAGE_OPTION__INIT);
+        m->language = cstr(call, l, "language");
+        m->starter_code = cstr(call, l, "starter_code");
+        m->limits = limits_msg(call, json_object_get(l, "limits"));
+        (*out)[i] = m;
+    }
+}
+
+static void strings_msg(rpc_call_t *call, json_t *a, char ***out, size_t *n)
+{
+    *n = json_array_size(a);
+    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i] = rpc_strdup(call, json_string_value(json_array_get(a, i)));
+}
+
+static int checker_kind(json_t *norm)
+{
+    return check_name_index(&task_checker_kinds, jstr(json_object_get(norm, "checker"), "kind"));
+}
+
+static Dojo__Content__V1__Checker *checker_msg(rpc_call_t *call, json_t *norm)
+{
+    json_t *c = json_object_get(norm, "checker");
+    Dojo__Content__V1__Checker *m =
+        RPC_NEW(call, Dojo__Content__V1__Checker, DOJO__CONTENT__V1__CHECKER__INIT);
+    m->kind = checker_kind(norm);
+    m->abs_tol = json_number_value(json_object_get(c, "abs_tol"));
+    m->rel_tol = json_number_value(json_object_get(c, "rel_tol"));
+    json_t *cc = json_object_get(c, "custom");
+    if (cc) {
+        m->custom = RPC_NEW(call, Dojo__Content__V1__CustomChecker,
+                            DOJO__CONTENT__V1__CUSTOM_CHECKER__INIT);
+        m->custom->language = cstr(call, cc, "language");
+        m->custom->source = cstr(call, cc, "source");
+    }
+    return m;
+}
+
+static void tests_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__TestCase ***out, size_t *n)
+{
+    json_t *a = json_object_get(norm, "tests");
+    *n = json_array_size(a);
+    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *t = json_array_get(a, i);
+        Dojo__Content__V1__TestCase *m =
+            RPC_NEW(call, Dojo__Content__V1__TestCase, DOJO__CONTENT__V1__TEST_CASE__INIT);
+        m->name = cstr(call, t, "name");
+        m->input = cstr(call, t, "input");
+        m->expected = cstr(call, t, "expected");
+        m->hidden = json_is_true(json_object_get(t, "hidden"));
+        m->weight = (int32_t)jint(t, "weight");
+        (*out)[i] = m;
+    }
+}
+
+static void solutions_msg(rpc_call_t *call, json_t *a, Dojo__Content__V1__Solution ***out,
+                          size_t *n)
+{
+    *n = json_array_size(a);
+    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *s = json_array_get(a, i);
+        Dojo__Content__V1__Solution *m =
+            RPC_NEW(call, Dojo__Content__V1__Solution, DOJO__CONTENT__V1__SOLUTION__INIT);
+        m->name = cstr(call, s, "name");
+        m->language = cstr(call, s, "language");
+        m->code = cstr(call, s, "code");
+        m->expected_verdict = check_name_index(&task_verdicts, jstr(s, "expected_verdict"));
+        (*out)[i] = m;
+    }
+}
+
+static int32_t max_score(json_t *norm)
+{
+    int32_t sum = 0;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(norm, "tests"), i, t)
+    {
+        int64_t w = jint(t, "weight");
+        sum += (int32_t)(w > 0 ? w : 1);
+    }
+    return sum;
+}
+
+Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
+{
+    Dojo__Content__V1__Task *m =
+        RPC_NEW(call, Dojo__Content__V1__Task, DOJO__CONTENT__V1__TASK__INIT);
+    m->slug = cstr(call, norm, "slug");
+    m->title = cstr(call, norm, "title");
+    m->difficulty = check_name_index(&task_difficulties, jstr(norm, "difficulty"));
+    m->points = (int32_t)jint(norm, "points");
+    m->description = cstr(call, norm, "description");
+    strings_msg(call, json_object_get(norm, "tags"), &m->tags, &m->n_tags);
+    languages_msg(call, norm, &m->languages, &m->n_languages);
+    m->limits = limits_msg(call, json_object_get(norm, "limits"));
+    m->checker = checker_msg(call, norm);
+    tests_msg(call, norm, &m->tests, &m->n_tests);
+    strings_msg(call, json_object_get(norm, "hints"), &m->hints, &m->n_hints);
+    solutions_msg(call, json_object_get(norm, "reference_solutions"), &m->reference_solutions,
+                  &m->n_reference_solutions);
+    solutions_msg(call, json_object_get(norm, "wrong_solutions"), &m->wrong_solutions,
+                  &m->n_wrong_solutions);
+    return m;
+}
+
+Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm)
+{
+    Dojo__Content__V1__TaskView *m =
+        RPC_NEW(call, Dojo__Content__V1__TaskView, DOJO__CONTENT__V1__TASK_VIEW__INIT);
+    m->slug = cstr(call, norm, "slug");
+    m->title = cstr(call, norm, "title");
+    m->difficulty = check_name_index(&task_difficulties, jstr(norm, "difficulty"));
+    m->points = (int32_t)jint(norm, "points");
+    m->description = cstr(call, norm, "description");
+    strings_msg(call, json_object_get(norm, "tags"), &m->tags, &m->n_tags);
+    languages_msg(call, norm, &m->languages, &m->n_languages);
+    m->limits = limits_msg(call, json_object_get(norm, "limits"));
+    m->checker_kind = checker_kind(norm);
+    if (m->checker_kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT) {
+        json_t *c = json_object_get(norm, "checker");
+        m->abs_tol = json_number_value(json_object_get(c, "abs_tol"));
+        m->rel_tol = json_number_value(json_object_get(c, "rel_tol"));
+    }
+    json_t *tests = json_object_get(norm, "tests");
+    m->sample_tests = rpc_alloc(call, (json_array_size(tests) + 1) * sizeof *m->sample_tests);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tests, i, t)
+    {
+        if (json_is_true(json_object_get(t, "hidden"))) {
+            m->hidden_test_count++;
+            continue;
+        }
+        Dojo__Content__V1__SampleTest *s =
+            RPC_NEW(call, Dojo__Content__V1__SampleTest, DOJO__CONTENT__V1__SAMPLE_TEST__INIT);
+        s->name = cstr(call, t, "name");
+        s->input = cstr(call, t, "input");
+        s->expected = cstr(call, t, "expected");
+        m->sample_tests[m->n_sample_tests++] = s;
+    }
+    m->max_score = max_score(norm);
+    strings_msg(call, json_object_get(norm, "hints"), &m->hints, &m->n_hints);
+    return m;
+}
+
+Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *norm)
+{
+    Dojo__Content__V1__JudgeBundle *m =
+        RPC_NEW(call, Dojo__Content__V1__JudgeBundle, DOJO__CONTENT__V1__JUDGE_BUNDLE__INIT);
+    m->slug = cstr(call, norm, "slug");
+    m->difficulty = check_name_index(&task_difficulties, jstr(norm, "difficulty"));
+    m->points = (int32_t)jint(norm, "points");
+    m->limits = limits_msg(call, json_object_get(norm, "limits"));
+    m->checker = checker_msg(call, norm);
+    tests_msg(call, norm, &m->tests, &m->n_tests);
+    languages_msg(call, norm, &m->languages, &m->n_languages);
+    m->max_score = max_score(norm);
+    return m;
+}

@@ -7,7 +7,9 @@
  * or lower seq, e.g. after a redelivery) are ignored. Standard input of an
  * interactive RUN goes through a pipe whose write end this thread owns: it
  * writes what fits, keeps the rest for later, and closes it on stdin close
- * or when the program has gone. */
+ * or when the program has gone. The thread blocks on a kvc reader of its
+ * own; the job's end wakes it (kvc_reader_wake) instead of waiting out the
+ * block. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 
 struct exec_control {
     exec_job_t *j;
+    kvc_reader_t *reader;
     pthread_t thread;
     bool started;
     atomic_bool first_pass; /* the first read (of what is there already) is done */
@@ -35,11 +38,6 @@ struct exec_control {
     size_t total_in;
     int64_t last_seq;
 };
-
-static void control_key(const exec_job_t *j, char *out, size_t cap)
-{
-    snprintf(out, cap, EXEC_CTL_PREFIX "%s", j->submission_id);
-}
 
 /* Writes what the pipe takes of the pending stdin. */
 static void control_flush(exec_control_t *c)
@@ -100,32 +98,30 @@ static void control_apply(exec_control_t *c, const Dojo__Executor__V1__Control *
     }
 }
 
-/* Applies the Control messages of one XREAD reply; advances last_id. */
+/* Applies the Control messages of one XREAD reply (NULL: none); advances
+ * last_id. */
 static void control_apply_reply(exec_control_t *c, const redisReply *r, char *last_id, size_t cap)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+    const char *key;
+    const redisReply *entries;
+    if (!r || !kvc_stream_at(r, 0, &key, &entries))
         return;
-    /* [[key, [[id, [field, value]], ...]]] */
-    const redisReply *entries = r->element[0]->elements > 1 ? r->element[0]->element[1] : NULL;
-    for (size_t i = 0; entries && i < entries->elements; i++) {
-        const redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+    for (size_t i = 0; i < kvc_entries_count(entries); i++) {
+        kvc_entry_t e;
+        if (!kvc_entry_at(entries, i, KVC_FIELD_CONTROL, &e))
             continue;
-        snprintf(last_id, cap, "%s", e->element[0]->str);
-        const redisReply *f = e->element[1];
-        for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2) {
-            if (strcmp(f->element[k]->str, "control") != 0)
-                continue;
-            Dojo__Executor__V1__Control *m = dojo__executor__v1__control__unpack(
-                NULL, f->element[k + 1]->len, (const uint8_t *)f->element[k + 1]->str);
-            if (!m) {
-                LOG_WARN("control message does not decode", "submission=%s entry=%s",
-                         c->j->submission_id, last_id);
-                continue;
-            }
-            control_apply(c, m);
-            dojo__executor__v1__control__free_unpacked(m, NULL);
+        snprintf(last_id, cap, "%s", e.id);
+        if (!e.value)
+            continue;
+        Dojo__Executor__V1__Control *m =
+            dojo__executor__v1__control__unpack(NULL, e.len, (const uint8_t *)e.value);
+        if (!m) {
+            LOG_WARN("control message does not decode", "submission=%s entry=%s",
+                     c->j->submission_id, last_id);
+            continue;
         }
+        control_apply(c, m);
+        dojo__executor__v1__control__free_unpacked(m, NULL);
     }
 }
 
@@ -133,8 +129,9 @@ static void *control_main(void *arg)
 {
     exec_control_t *c = arg;
     exec_job_t *j = c->j;
-    char key[128], last_id[64] = "0-0";
-    control_key(j, key, sizeof key);
+    kvc_key_t k;
+    const char *key = kvc_key_control(&k, j->submission_id);
+    char last_id[64] = "0-0";
     bool first = true;
     while (!atomic_load(&j->done)) {
         cleanup_redis_reply redisReply *r = NULL;
@@ -144,9 +141,9 @@ static void *control_main(void *arg)
             rc = kv_command(j->ex->kv, &r, &err, "XREAD COUNT 64 STREAMS %s %s", key, last_id);
         } else {
             /* Pending stdin: come back soon to write the rest. */
-            const char *block = c->pending_len ? "20" : "250";
-            rc = kv_command(j->ex->kv_block, &r, &err, "XREAD COUNT 64 BLOCK %s STREAMS %s %s",
-                            block, key, last_id);
+            const char *after = last_id;
+            rc = kvc_reader_read(c->reader, 1, &key, &after, 64, c->pending_len ? 20 : 250, &r,
+                                 &err);
         }
         if (rc < 0) {
             LOG_WARN("control stream read failed", "submission=%s error=\"%s\"", j->submission_id,
@@ -171,6 +168,7 @@ void exec_control_start(exec_control_t **out, exec_job_t *j, bool interactive)
     c->interactive = interactive;
     atomic_init(&c->first_pass, false);
     atomic_init(&c->stdin_w, -1);
+    kvc_reader_open(&c->reader, j->ex->kv);
     *out = c;
     if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
         LOG_ERROR("cannot start the control thread", "submission=%s", j->submission_id);
@@ -184,28 +182,19 @@ void exec_control_start(exec_control_t **out, exec_job_t *j, bool interactive)
 
 void exec_control_give_stdin(exec_control_t *c, int fd) { atomic_store(&c->stdin_w, fd); }
 
-/* Wakes a control thread blocked in XREAD on the job's stream: an empty
- * Control (no action) is ignored by control_apply, even on a replay. Without
- * it the worker waited out the BLOCK (up to 250 ms) before its next job. */
-static void control_wake(exec_job_t *j)
-{
-    char key[128];
-    control_key(j, key, sizeof key);
-    cleanup_err err_t *err = NULL;
-    if (exec_stream_append(j->ex, key, "control", "", 0, &err) < 0)
-        LOG_WARN("control thread not woken", "submission=%s error=\"%s\"", j->submission_id,
-                 log_esc(err->msg));
-}
-
 void exec_control_stop(exec_control_t *c)
 {
     if (!c)
         return;
     atomic_store(&c->j->done, true);
     if (c->started) {
-        control_wake(c->j);
+        /* Without the wake the worker waited out the block (up to 250 ms)
+         * before its next job. */
+        kvc_reader_wake(c->reader);
         pthread_join(c->thread, NULL);
     }
+    kvc_reader_close(c->reader);
+    c->reader = NULL;
     int fd = atomic_exchange(&c->stdin_w, -1);
     if (fd >= 0)
         close(fd);

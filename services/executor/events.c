@@ -15,26 +15,6 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 
-int exec_stream_append(exec_t *ex, const char *key, const char *field, const void *data,
-                       size_t len, err_t **err)
-{
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ex->cfg.event_ttl_s);
-    const char *xadd[] = {"XADD", key, "MAXLEN", "~", "10000", "*", field, (const char *)data};
-    size_t xadd_len[] = {4, strlen(key), 6, 1, 5, 1, strlen(field), len};
-    const char *expire[] = {"EXPIRE", key, ttl};
-    kv_cmd_t cmds[] = {
-        {.argc = 8, .argv = xadd, .argvlen = xadd_len},
-        {.argc = 3, .argv = expire, .argvlen = NULL},
-    };
-    redisReply *replies[2] = {NULL, NULL};
-    if (kv_pipeline(ex->kv, cmds, 2, replies, err) < 0)
-        return err_wrap(err, "append to %s", key);
-    freeReplyObject(replies[0]);
-    freeReplyObject(replies[1]);
-    return 0;
-}
-
 int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
 {
     size_t len = protobuf_c_message_get_packed_size(&ev->base);
@@ -42,48 +22,35 @@ int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t
     if (!buf)
         abort();
     protobuf_c_message_pack(&ev->base, buf);
-    char key[128];
-    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
-    return exec_stream_append(job->ex, key, "event", buf, len, err);
+    kvc_key_t key;
+    return kvc_append(job->ex->kv, kvc_key_events(&key, job->submission_id), KVC_FIELD_EVENT, buf,
+                      len, job->ex->cfg.event_ttl_s, err);
 }
 
 int exec_events_resume(exec_job_t *job, err_t **err)
 {
-    char key[128];
-    snprintf(key, sizeof key, EXEC_SUB_PREFIX "%s", job->submission_id);
+    kvc_key_t k;
+    const char *key = kvc_key_events(&k, job->submission_id);
     cleanup_redis_reply redisReply *r = NULL;
     if (kv_command(job->ex->kv, &r, err, "XREVRANGE %s + - COUNT 1", key) < 0)
         return err_wrap(err, "read last event of %s", key);
     job->seq = 0;
-    /* [[id, [field, value, ...]]] */
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+    kvc_entry_t last;
+    if (!kvc_entry_at(r, 0, KVC_FIELD_EVENT, &last) || !last.value)
         return 0;
-    redisReply *entry = r->element[0];
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
-        entry->element[1]->type != REDIS_REPLY_ARRAY)
+    Dojo__Executor__V1__Event *ev =
+        dojo__executor__v1__event__unpack(NULL, last.len, (const uint8_t *)last.value);
+    if (ev) {
+        job->seq = ev->seq;
+        dojo__executor__v1__event__free_unpacked(ev, NULL);
         return 0;
-    redisReply *fields = entry->element[1];
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        if (fields->element[i]->type != REDIS_REPLY_STRING ||
-            strcmp(fields->element[i]->str, "event") != 0)
-            continue;
-        redisReply *v = fields->element[i + 1];
-        Dojo__Executor__V1__Event *ev =
-            dojo__executor__v1__event__unpack(NULL, v->len, (const uint8_t *)v->str);
-        if (ev) {
-            job->seq = ev->seq;
-            dojo__executor__v1__event__free_unpacked(ev, NULL);
-        } else {
-            LOG_WARN("last event does not decode; continuing from its entry count",
-                     "submission=%s", job->submission_id);
-            cleanup_redis_reply redisReply *n = NULL;
-            if (kv_command(job->ex->kv, &n, err, "XLEN %s", key) == 0 &&
-                n->type == REDIS_REPLY_INTEGER)
-                job->seq = n->integer;
-            err_clear(err);
-        }
-        break;
     }
+    LOG_WARN("last event does not decode; continuing from its entry count", "submission=%s",
+             job->submission_id);
+    cleanup_redis_reply redisReply *n = NULL;
+    if (kv_command(job->ex->kv, &n, err, "XLEN %s", key) == 0 && n->type == REDIS_REPLY_INTEGER)
+        job->seq = n->integer;
+    err_clear(err);
     return 0;
 }
 

@@ -35,15 +35,9 @@
 #include "libcommon/err.h"
 #include "libcommon/identity.h"
 #include "libcommon/kv.h"
+#include "libcommon/kvc.h"
 #include "libcommon/rpc.h"
 #include "services/executor/sandbox.h"
-
-/* Redis names of the queue contract (see executor.proto). */
-#define EXEC_JOBS_STREAM "dojo:jobs"
-#define EXEC_DEAD_STREAM "dojo:jobs:dead"
-#define EXEC_GROUP "executors"
-#define EXEC_SUB_PREFIX "dojo:sub:"
-#define EXEC_CTL_PREFIX "dojo:ctl:"
 
 /* Caps of what events carry (executor.proto). */
 #define EXEC_CHUNK_MAX (16 * 1024)
@@ -93,8 +87,7 @@ typedef struct exec {
     sandbox_config_t sandbox;
     sandbox_lang_t langs[EXEC_MAX_LANGS];
     int nlangs;
-    kv_pool_t *kv;       /* short commands */
-    kv_pool_t *kv_block; /* blocking reads (XREADGROUP/XREAD BLOCK) */
+    kv_pool_t *kv; /* short commands; blocking reads have kvc readers of their own */
     identity_verifier_t *ids;
     rpc_channel_t *content;
     rpc_channel_t *game;
@@ -320,14 +313,9 @@ void exec_job_fail(exec_job_t *j, const char *public_msg);
  * Events (events.c)
  * ------------------------------------------------------------------------ */
 
-/** The Redis sink: XADD dojo:sub:{id} MAXLEN ~ 10000 * event <bytes>, then
- * EXPIRE. */
+/** The Redis sink: the packed event appended to dojo:sub:{id} (kvc_append,
+ * expiring DOJO_EXECUTOR_EVENT_TTL after this write). */
 int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err);
-
-/** XADD (MAXLEN ~ 10000) one entry `field` = data to the stream `key`, and
- * (re)set its expiry to DOJO_EXECUTOR_EVENT_TTL, in one round trip. */
-int exec_stream_append(exec_t *ex, const char *key, const char *field, const void *data,
-                       size_t len, err_t **err);
 
 /** Reads the highest seq already in dojo:sub:{id} (0 when empty) into
  * job->seq, so this attempt continues after it. */

@@ -32,12 +32,10 @@ static int exec_open(exec_t *ex, err_t **err)
     ex->slot_busy = calloc((size_t)(ex->cfg.concurrency + ex->cfg.sync_slots), sizeof(bool));
     if (!ex->slot_busy)
         abort();
-    /* Workers block up to 2 s in XREADGROUP and control threads up to 250 ms
-     * in XREAD: a pool of their own with a timeout above both. */
+    /* Blocking reads (workers' XREADGROUP, control threads' XREAD) have
+     * connections of their own (kvc readers), made from this pool's address. */
     if (kv_pool_open(&ex->kv, ex->cfg.redis_addr, ex->cfg.concurrency + ex->cfg.sync_slots + 4,
-                     5000, err) < 0 ||
-        kv_pool_open(&ex->kv_block, ex->cfg.redis_addr, 2 * ex->cfg.concurrency + 2, 5000, err) <
-            0)
+                     5000, err) < 0)
         return err_wrap(err, "connect to Redis");
     if (identity_verifier_open(&ex->ids, ex->cfg.auth_addr, ex->cfg.service_key, err) < 0)
         return -1;
@@ -55,7 +53,6 @@ static void exec_close(exec_t *ex)
     rpc_channel_close(ex->game);
     rpc_channel_close(ex->content);
     identity_verifier_close(ex->ids);
-    kv_pool_close(ex->kv_block);
     kv_pool_close(ex->kv);
     free(ex->slot_busy);
 }

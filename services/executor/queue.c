@@ -33,6 +33,7 @@ typedef struct claimed {
 typedef struct worker {
     exec_t *ex;
     int slot;
+    kvc_reader_t *reader; /* XREADGROUP BLOCK */
     pthread_t thread;
     atomic_bool busy;
     char entry[64]; /* being processed (heartbeat), "" when none */
@@ -58,8 +59,8 @@ static bool should_stop(exec_t *ex)
 int exec_queue_init(exec_t *ex, err_t **err)
 {
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XGROUP CREATE %s %s $ MKSTREAM", EXEC_JOBS_STREAM,
-                   EXEC_GROUP) < 0) {
+    if (kv_command(ex->kv, &r, err, "XGROUP CREATE %s %s $ MKSTREAM", KVC_JOBS,
+                   KVC_JOBS_GROUP) < 0) {
         if ((*err)->code != GRPC_STATUS_ALREADY_EXISTS)
             return err_wrap(err, "create consumer group");
         err_clear(err);
@@ -74,7 +75,7 @@ int exec_queue_init(exec_t *ex, err_t **err)
 static int ack(exec_t *ex, const char *id, err_t **err)
 {
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XACK %s %s %s", EXEC_JOBS_STREAM, EXEC_GROUP, id) < 0)
+    if (kv_command(ex->kv, &r, err, "XACK %s %s %s", KVC_JOBS, KVC_JOBS_GROUP, id) < 0)
         return err_wrap(err, "ack %s", id);
     return 0;
 }
@@ -82,13 +83,9 @@ static int ack(exec_t *ex, const char *id, err_t **err)
 static int dead_letter(exec_t *ex, const char *id, const char *payload, size_t len,
                        const char *reason, int deliveries, err_t **err)
 {
-    cleanup_redis_reply redisReply *r = NULL;
-    char n[16];
-    snprintf(n, sizeof n, "%d", deliveries);
-    if (kv_command(ex->kv, &r, err,
-                   "XADD %s MAXLEN ~ 100000 * job %b reason %s entry %s executor %s deliveries %s",
-                   EXEC_DEAD_STREAM, payload, len, reason, id, ex->cfg.executor_id, n) < 0)
-        return err_wrap(err, "dead-letter %s", id);
+    if (kvc_dead_letter(ex->kv, payload, len, reason, id, ex->cfg.executor_id, deliveries, err) <
+        0)
+        return -1;
     metrics_counter_add("dojo_executor_dead_letters_total", "", 1);
     return 0;
 }
@@ -122,8 +119,8 @@ static int deliveries_of(exec_t *ex, const char *id)
 {
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", EXEC_JOBS_STREAM, EXEC_GROUP, id,
-                   id) < 0)
+    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", KVC_JOBS, KVC_JOBS_GROUP, id, id) <
+        0)
         return 1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
         r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4 &&
@@ -218,27 +215,6 @@ static claimed_t *take_claimed(exec_queue_t *q)
     return c;
 }
 
-/* The first entry of an XREADGROUP/XAUTOCLAIM entry list element:
- * [id, [field, value, ...]] → id and the "job" value. */
-static bool entry_fields(const redisReply *e, const char **id, const char **val, size_t *len)
-{
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 || e->element[0]->type != REDIS_REPLY_STRING)
-        return false;
-    *id = e->element[0]->str;
-    *val = NULL;
-    *len = 0;
-    const redisReply *f = e->element[1];
-    if (f->type != REDIS_REPLY_ARRAY)
-        return true; /* deleted entry (nil fields) */
-    for (size_t k = 0; k + 1 < f->elements; k += 2) {
-        if (f->element[k]->type == REDIS_REPLY_STRING && !strcmp(f->element[k]->str, "job")) {
-            *val = f->element[k + 1]->str;
-            *len = f->element[k + 1]->len;
-        }
-    }
-    return true;
-}
-
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -260,9 +236,9 @@ static void *worker_main(void *arg)
         }
         cleanup_redis_reply redisReply *r = NULL;
         cleanup_err err_t *err = NULL;
-        if (kv_command(ex->kv_block, &r, &err,
-                       "XREADGROUP GROUP %s %s COUNT 1 BLOCK 2000 STREAMS %s >", EXEC_GROUP,
-                       ex->cfg.executor_id, EXEC_JOBS_STREAM) < 0) {
+        const char *stream = KVC_JOBS, *fresh = ">";
+        if (kvc_reader_read_group(w->reader, KVC_JOBS_GROUP, ex->cfg.executor_id, 1, &stream,
+                                  &fresh, 1, 2000, &r, &err) < 0) {
             if (strstr(err->msg, "NOGROUP")) {
                 cleanup_err err_t *e2 = NULL;
                 if (exec_queue_init(ex, &e2) < 0)
@@ -273,19 +249,16 @@ static void *worker_main(void *arg)
             sleep_ms(500);
             continue;
         }
-        /* [[stream, [[id, [field, value]]]]] or nil */
-        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
-            continue;
-        redisReply *s = r->element[0];
-        if (s->type != REDIS_REPLY_ARRAY || s->elements < 2 || s->element[1]->type != REDIS_REPLY_ARRAY)
-            continue;
-        for (size_t i = 0; i < s->element[1]->elements; i++) {
-            const char *id = NULL, *val = NULL;
-            size_t len = 0;
-            if (!entry_fields(s->element[1]->element[i], &id, &val, &len))
+        const char *key;
+        const redisReply *entries;
+        if (!r || !kvc_stream_at(r, 0, &key, &entries))
+            continue; /* nothing came (or a wake) */
+        for (size_t i = 0; i < kvc_entries_count(entries); i++) {
+            kvc_entry_t e;
+            if (!kvc_entry_at(entries, i, KVC_FIELD_JOB, &e))
                 continue;
             atomic_store(&w->busy, true);
-            process_entry(w, id, val ? val : "", len, 1);
+            process_entry(w, e.id, e.value ? e.value : "", e.len, 1);
             atomic_store(&w->busy, false);
         }
     }
@@ -308,8 +281,8 @@ static void heartbeat(exec_t *ex)
             continue;
         cleanup_redis_reply redisReply *r = NULL;
         cleanup_err err_t *err = NULL;
-        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID", EXEC_JOBS_STREAM,
-                       EXEC_GROUP, ex->cfg.executor_id, id) < 0)
+        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID", KVC_JOBS,
+                       KVC_JOBS_GROUP, ex->cfg.executor_id, id) < 0)
             LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
     }
 }
@@ -338,20 +311,21 @@ static void reclaim(exec_t *ex)
     snprintf(count, sizeof count, "%d", want);
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", EXEC_JOBS_STREAM,
-                   EXEC_GROUP, ex->cfg.executor_id, idle, count) < 0) {
+    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", KVC_JOBS,
+                   KVC_JOBS_GROUP, ex->cfg.executor_id, idle, count) < 0) {
         if (!strstr(err->msg, "NOGROUP"))
             LOG_WARN("reclaim failed", "error=\"%s\"", log_esc(err->msg));
         return;
     }
-    /* [next, [[id, [f, v]], ...], [deleted ids]] */
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[1]->type != REDIS_REPLY_ARRAY)
+    /* [next, entries, [deleted ids]] */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
         return;
-    for (size_t i = 0; i < r->element[1]->elements; i++) {
-        const char *id = NULL, *val = NULL;
-        size_t len = 0;
-        if (!entry_fields(r->element[1]->element[i], &id, &val, &len))
+    for (size_t i = 0; i < kvc_entries_count(r->element[1]); i++) {
+        kvc_entry_t e;
+        if (!kvc_entry_at(r->element[1], i, KVC_FIELD_JOB, &e))
             continue;
+        const char *id = e.id, *val = e.value;
+        size_t len = e.len;
         claimed_t *c = calloc(1, sizeof *c);
         if (!c)
             abort();
@@ -442,10 +416,13 @@ int exec_queue_start(exec_t *ex, err_t **err)
         w->slot = i;
         atomic_init(&w->busy, false);
         pthread_mutex_init(&w->entry_lock, NULL);
+        kvc_reader_open(&w->reader, ex->kv);
         ex->slot_busy[i] = true; /* worker slots are never lent to RunJob */
     }
     for (int i = 0; i < q->nworkers; i++) {
         if (pthread_create(&q->workers[i].thread, NULL, worker_main, &q->workers[i]) != 0) {
+            for (int k = i; k < q->nworkers; k++)
+                kvc_reader_close(q->workers[k].reader);
             q->nworkers = i;
             return err_errno(err, errno, "start worker %d", i);
         }
@@ -462,6 +439,9 @@ void exec_queue_stop(exec_t *ex)
     if (!q)
         return;
     atomic_store(&ex->stopping, true);
+    /* Idle workers wait in XREADGROUP BLOCK: end the wait now. */
+    for (int i = 0; i < q->nworkers; i++)
+        kvc_reader_wake(q->workers[i].reader);
     for (int i = 0; i < q->nworkers; i++)
         pthread_join(q->workers[i].thread, NULL);
     if (q->reclaimer_started)
@@ -473,8 +453,10 @@ void exec_queue_stop(exec_t *ex)
         free(c->payload);
         free(c);
     }
-    for (int i = 0; i < q->nworkers; i++)
+    for (int i = 0; i < q->nworkers; i++) {
         pthread_mutex_destroy(&q->workers[i].entry_lock);
+        kvc_reader_close(q->workers[i].reader);
+    }
     free(q->workers);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
@@ -487,7 +469,7 @@ int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
     *pending = 0;
     *lag = -1;
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XINFO GROUPS %s", EXEC_JOBS_STREAM) < 0) {
+    if (kv_command(ex->kv, &r, err, "XINFO GROUPS %s", KVC_JOBS) < 0) {
         if (strstr((*err)->msg, "no such key")) {
             err_clear(err);
             *lag = 0;
@@ -504,7 +486,7 @@ int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
             redisReply *v = g->element[k + 1];
             if (!name)
                 continue;
-            if (!strcmp(name, "name") && v->type == REDIS_REPLY_STRING && !strcmp(v->str, EXEC_GROUP))
+            if (!strcmp(name, "name") && v->type == REDIS_REPLY_STRING && !strcmp(v->str, KVC_JOBS_GROUP))
                 ours = true;
             else if (!strcmp(name, "pending") && v->type == REDIS_REPLY_INTEGER)
                 p = v->integer;

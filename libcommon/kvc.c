@@ -52,6 +52,11 @@ const char *kvc_key_enqueued(kvc_key_t *k, const char *submission_id)
     return key_fmt(k, "dojo:gw:enq:%s", submission_id);
 }
 
+const char *kvc_key_executor_alive(kvc_key_t *k, const char *executor_id)
+{
+    return key_fmt(k, "dojo:executor:alive:%s", executor_id);
+}
+
 const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id)
 {
     return key_fmt(k, "dojo:gw:rl:u:%s", user_id);

@@ -10,6 +10,12 @@
  *                          KVC_FIELD_JOB = a packed dojo.executor.v1.Job.
  *                          Written by the gateway (kvc_job_enqueue), read by
  *                          executors (XREADGROUP, XAUTOCLAIM).
+ *   dojo:executor:alive:{executor_id}
+ *                          marker: that executor (a consumer of the group) is
+ *                          alive; it refreshes the marker well inside its TTL
+ *                          (DOJO_EXECUTOR_HEARTBEAT_TTL). A consumer without
+ *                          one is dead: others take over its pending jobs and
+ *                          remove it from the group.
  *   dojo:jobs:dead         stream of jobs given up on (kvc_dead_letter):
  *                          fields job, reason, entry, executor, deliveries;
  *                          trimmed to about KVC_DEAD_MAXLEN entries.
@@ -118,6 +124,9 @@ const char *kvc_key_board_week(kvc_key_t *k, const char *prefix, int64_t week_st
 const char *kvc_key_board_cohort(kvc_key_t *k, const char *prefix, const char *cohort);
 /** {board_key}:gen, the marker of the generation a board was built from. */
 const char *kvc_key_board_marker(kvc_key_t *k, const char *board_key);
+
+/** dojo:executor:alive:{executor_id}, the marker of a live executor. */
+const char *kvc_key_executor_alive(kvc_key_t *k, const char *executor_id);
 
 /** The submission id of an event-stream key (the part after "dojo:sub:"),
  * borrowed from `key`; NULL if `key` is no event-stream key. */

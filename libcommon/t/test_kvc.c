@@ -122,6 +122,7 @@ static void test_keys_are_spelled_as_the_contract_says(void **state)
     assert_string_equal(kvc_key_rate_user(&k, id),
                         "dojo:gw:rl:u:0b7e0c7e-2f7a-4c4e-9d0a-1f2e3d4c5b6a");
     assert_string_equal(kvc_key_rate_ip(&k, "127.0.0.1"), "dojo:gw:rl:ip:127.0.0.1");
+    assert_string_equal(kvc_key_executor_alive(&k, "pod-7"), "dojo:executor:alive:pod-7");
     assert_string_equal(KVC_JOBS, "dojo:jobs");
     assert_string_equal(KVC_JOBS_DEAD, "dojo:jobs:dead");
     assert_string_equal(KVC_JOBS_GROUP, "executors");

@@ -339,6 +339,10 @@ class Learner:
                     pass
             else:
                 await self.poll(sub, timeout)
+            if sub.t_result is None and self.run.active():
+                # The learner gives up waiting (the run checks the server's
+                # side at the end: finished unseen, or lost).
+                self.run.rec.error(f"no {sub.kind} result within {timeout:.0f} s")
         finally:
             self.subs.pop(sub.id, None)
             if self.b.ws is not None and not sub.done.is_set():

@@ -20,14 +20,17 @@ Redis client in a thread (one blocking round trip a second).
 """
 import asyncio
 import os
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "gateway"))
 import gwkit  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-JOBS_STREAM = "dojo:jobs"  # the contract in protos/dojo/executor/v1/executor.proto
+JOBS_STREAM = "dojo:jobs"  # KVC_JOBS and KVC_JOBS_GROUP in libcommon/kvc.h
 JOBS_GROUP = "executors"
 
 
@@ -157,6 +160,18 @@ class ProcProbe:
                 "procs": len(tree),
             }
         return out, machine_busy_ticks()
+
+
+def bare_python_ms(n=20):
+    """Median wall time of `/usr/bin/python3 -c pass`, DESIGN.md's yardstick
+    (the executor benchmark's bare_python_ms): how fast this machine is
+    right now, busy as it may be with other people's work."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+        times.append((time.perf_counter() - t) * 1000.0)
+    return statistics.median(times)
 
 
 class QueueProbe:

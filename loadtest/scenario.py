@@ -38,7 +38,9 @@ The fields (defaults in DEFAULTS below):
     [report]         bucket_s: width of the time-series buckets
     [stack]          env: settings of the stack `./dojo loadtest` starts
                      (strings, DOJO_* only)
-    [expect]         max_errors: more errors than this make the exit status 1
+    [expect]         max_errors: more errors than this make the exit status 1;
+                     allow: error kinds (prefixes, e.g. "HTTP 503 WebSocket
+                     open") that are the figure, not a failure: not counted
 """
 import copy
 import math
@@ -69,7 +71,7 @@ DEFAULTS = {
     "timeouts": {"request_s": 30.0, "verdict_s": 120.0},
     "report": {"bucket_s": 5.0},
     "stack": {"env": {}},
-    "expect": {"max_errors": 0},
+    "expect": {"max_errors": 0, "allow": []},
 }
 
 # Bounds: every loop the scenario drives must stay finite, and nothing may
@@ -192,6 +194,9 @@ def validate(s):
         if not isinstance(v, str):
             raise ScenarioError(f"stack.env.{k}: expected a string, got {v!r}")
     _num(s, "expect.max_errors", 0, 10 ** 9, integer=True)
+    allow = s["expect"]["allow"]
+    if not isinstance(allow, list) or not all(isinstance(a, str) and a for a in allow):
+        raise ScenarioError("expect.allow: expected a list of error kinds")
     return s
 
 

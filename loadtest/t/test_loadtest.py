@@ -195,3 +195,22 @@ def test_the_plot_is_well_formed_svg_with_gaps():
     assert len(root.findall(".//{http://www.w3.org/2000/svg}polyline")) == 1
     assert len(root.findall(".//{http://www.w3.org/2000/svg}circle")) == 1
     assert [plot.nice_max(v) for v in (0, 3, 10, 11, 0.3)] == [1, 5, 10, 20, 0.5]
+
+
+def test_a_run_is_clean_only_without_loss_duplicates_or_unallowed_errors():
+    s = scenario.parse("[expect]\nmax_errors = 1\nallow = ['HTTP 503 WebSocket open']\n")
+
+    def report(**kw):
+        sub = {"lost": 0, "unfinished_at_end": 0, "duplicated": 0}
+        sub.update(kw.pop("sub", {}))
+        errors = kw.pop("errors", {})
+        return {"submissions": sub, "counters": kw, "errors": errors,
+                "errors_total": sum(errors.values())}
+
+    assert loadtest.judge(report(), s) == (True, "clean")
+    assert loadtest.judge(report(errors={"HTTP 503 WebSocket open": 500, "timeout x": 1}), s)[0]
+    clean, why = loadtest.judge(report(errors={"timeout x": 2}), s)
+    assert not clean and "2 errors" in why
+    for sub in ({"lost": 1}, {"duplicated": 1}, {"unfinished_at_end": 3}):
+        assert not loadtest.judge(report(sub=sub), s)[0]
+    assert not loadtest.judge(report(escapes=1), s)[0]

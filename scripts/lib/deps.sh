@@ -10,6 +10,7 @@ DOJO_APT_PACKAGES=(
   libcurl4-openssl-dev libmicrohttpd-dev libwslay-dev
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
+  python3-jsonschema
   # local stack (curl: ./dojo's health checks; tzdata: IANA zones for auth)
   postgresql redis-server curl tzdata wrk python3-yaml
   # sandbox: OCI runtimes and the builder of language root filesystems

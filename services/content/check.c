@@ -491,3 +491,12 @@ void check_hash(json_t *norm, char out[65])
     for (size_t i = 0; i < sizeof h; i++)
         snprintf(out + 2 * i, 3, "%02x", h[i]);
 }
+
+char *check_pretty(json_t *norm)
+{
+    cleanup_free char *s = json_dumps(norm, JSON_INDENT(2) | CHECK_JSON_REAL);
+    char *out = NULL;
+    if (s == NULL || asprintf(&out, "%s\n", s) < 0)
+        abort();
+    return out;
+}

@@ -225,5 +225,8 @@ int check_parse(const char *text, size_t len, size_t max_bytes, content_report_t
 char *check_canonical(json_t *norm);
 /** The SHA-256 (lower-case hex) of the canonical text. */
 void check_hash(json_t *norm, char out[65]);
+/** The text of a normalised document for people (exports): two-space
+ * indent, its own key order, a trailing newline. New, free() it. */
+char *check_pretty(json_t *norm);
 
 #endif

@@ -171,6 +171,12 @@ int content_load_dir(content_t *c, const char *dir, bool print, int *rejected, e
  * errors, or -1 with *err. */
 int content_validate_dir(const char *dir, err_t **err);
 
+/** `content normalize FILE`: the file (an achievement when its folder's name
+ * starts with "achievements", else a task) in its normalised form, as
+ * `content export` would print it once imported, on stdout; problems as
+ * `content validate` prints them. Returns the number of errors. */
+int content_normalize_file(const char *path);
+
 /* ------------------------------------------------------------------------
  * Reads (tasks.c), and the helpers every handler shares
  * ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 /* load.c — the content directory: DIR/tasks/ *.json and
  * DIR/achievements/ *.json loaded into the database at start and by
- * `content import`, and checked without a database by `content validate`.
+ * `content import`, and checked without a database by `content validate`
+ * and `content normalize`.
  *
  * A bad file is reported (log, and stdout when printing) and skipped: its
  * task keeps its last good version, and nothing is archived or retired in a
@@ -337,27 +338,41 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Validates one file; returns its number of errors. */
-static int validate_file(const char *path, const char *name, bool achievement)
+/* Validates one file, printing its problems; returns their number, with
+ * *norm (may be NULL) the new normalised document when there are none. */
+static int check_file(const char *path, const char *name, bool achievement, json_t **norm)
 {
     cleanup_free char *text = NULL;
     size_t len = 0;
     cleanup_err err_t *rerr = NULL;
     cleanup_report content_report_t rep;
     content_report_init(&rep, name);
-    cleanup_json json_t *norm = NULL;
+    cleanup_json json_t *doc = NULL;
     if (content_read_file(path, &text, &len, &rerr) < 0)
         content_report_error(&rep, "$", "cannot read: %s", rerr->msg);
     else if (achievement)
-        achievement_parse(text, len, &rep, &norm);
+        achievement_parse(text, len, &rep, &doc);
     else
-        taskjson_parse(text, len, &rep, &norm);
+        taskjson_parse(text, len, &rep, &doc);
     for (size_t k = 0; k < rep.n_errors; k++)
         printf("%s:%s: %s\n", path, rep.errors[k].path, rep.errors[k].message);
     for (size_t k = 0; k < rep.n_warnings; k++)
         fprintf(stderr, "%s:%s: warning: %s\n", path, rep.warnings[k].path,
                 rep.warnings[k].message);
+    if (norm)
+        *norm = DOJO_STEAL(doc);
     return (int)rep.n_errors;
+}
+
+/* Files of a folder whose name starts with "achievements" are achievements. */
+static bool is_achievements_dir(const char *dir, size_t len)
+{
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    size_t start = len;
+    while (start > 0 && dir[start - 1] != '/')
+        start--;
+    return len - start >= 12 && !strncmp(dir + start, "achievements", 12);
 }
 
 /* Validates every *.json of `dir`; returns the number of errors, or -1. */
@@ -371,7 +386,7 @@ static int validate_files(const char *dir, bool achievements, int *files, err_t 
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         if (content_join(path, sizeof path, dir, names[i]))
-            errors += validate_file(path, names[i], achievements);
+            errors += check_file(path, names[i], achievements, NULL);
     }
     *files += (int)n;
     content_free_list(names, n);
@@ -394,12 +409,24 @@ int content_validate_dir(const char *dir, err_t **err)
             errors += e;
         }
     } else {
-        const char *base = strrchr(dir, '/');
-        base = base && base[1] ? base + 1 : dir;
-        if ((errors = validate_files(dir, !strncmp(base, "achievements", 12), &files, err)) < 0)
+        if ((errors = validate_files(dir, is_achievements_dir(dir, strlen(dir)), &files, err)) < 0)
             return -1;
     }
     fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
             errors == 1 ? "" : "s");
+    return errors;
+}
+
+int content_normalize_file(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    bool achievement = slash && is_achievements_dir(path, (size_t)(slash - path));
+    cleanup_json json_t *norm = NULL;
+    int errors = check_file(path, name, achievement, &norm);
+    if (norm) {
+        cleanup_free char *text = check_pretty(norm);
+        fputs(text, stdout);
+    }
     return errors;
 }

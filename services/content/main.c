@@ -3,6 +3,7 @@
  *   content [serve]            load DOJO_CONTENT_DIR, then run the gRPC service
  *   content migrate            apply database migrations and exit
  *   content validate DIR       check task/achievement files; no database needed
+ *   content normalize FILE     print a valid file with its defaults resolved
  *   content import DIR         load DIR/tasks and DIR/achievements into the database
  *   content export SLUG [VERSION]   print a task in the file form
  */
@@ -97,6 +98,7 @@ static void usage(void)
                     "       content migrate\n"
                     "       content validate DIR     (DIR with tasks/ and achievements/, or a "
                     "folder of task files)\n"
+                    "       content normalize FILE   (a task or achievement file)\n"
                     "       content import DIR       (DIR with tasks/ and achievements/)\n"
                     "       content export SLUG [VERSION]\n");
 }
@@ -123,6 +125,9 @@ int main(int argc, char **argv)
         if (errors > 0)
             return 1;
         rc = errors < 0 ? -1 : 0;
+    } else if (!strcmp(cmd, "normalize") && argc == 3) {
+        if (content_normalize_file(argv[2]) > 0)
+            return 1;
     } else if (!strcmp(cmd, "import") && argc == 3) {
         int rejected = 0;
         rc = content_open(&c, &err) < 0 ? -1 : content_load_dir(&c, argv[2], true, &rejected, &err);

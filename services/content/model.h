@@ -51,10 +51,6 @@ int taskjson_normalize(json_t *doc, content_report_t *rep, json_t **out);
  * values left out), to be normalised like a file. New reference. */
 json_t *taskjson_from_message(const Dojo__Content__V1__Task *t);
 
-/** The export form: two-space indent, Task's field order, trailing newline.
- * `norm` must come from taskjson_normalize. New, free() it. */
-char *taskjson_pretty(json_t *norm);
-
 /** Messages built from a normalised task, in the call's arena. A TaskView
  * has no field that could carry a hidden test or a solution. */
 Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm);

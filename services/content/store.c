@@ -273,7 +273,7 @@ int content_task_file_text(json_t *stored, const char *slug, char **out, err_t *
         return err_set(err, GRPC_STATUS_INTERNAL,
                        "task %s: stored version fails validation: %s: %s", slug, rep.errors[0].path,
                        rep.errors[0].message);
-    *out = taskjson_pretty(norm);
+    *out = check_pretty(norm);
     return 0;
 }
 

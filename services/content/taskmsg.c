@@ -1,6 +1,6 @@
 /* taskmsg.c — a normalised task and the messages: the file form of a Task
  * (TaskInput.task is normalised like a file), the Task, TaskView and
- * JudgeBundle built from the stored form, and the export text.
+ * JudgeBundle built from the stored form.
  *
  * The normalised document was validated, so every field is present with its
  * type; a TaskView is built field by field and has nowhere to put a hidden
@@ -12,19 +12,6 @@
 
 #include "libcommon/cleanup.h"
 #include "model.h"
-
-/* ------------------------------------------------------------------------
- * Export text
- * ------------------------------------------------------------------------ */
-
-char *taskjson_pretty(json_t *norm)
-{
-    cleanup_free char *s = json_dumps(norm, JSON_INDENT(2) | CHECK_JSON_REAL);
-    char *out = NULL;
-    if (s == NULL || asprintf(&out, "%s\n", s) < 0)
-        abort();
-    return out;
-}
 
 /* ------------------------------------------------------------------------
  * Message -> file form

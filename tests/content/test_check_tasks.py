@@ -1,10 +1,12 @@
-"""pytest wrapper for tests/content/check_tasks.py (the local sanity check of
+"""pytest wrapper for tests/content/check_tasks.py (the local check of
 content/tasks/*.json and content/achievements/*.json), plus unit tests of the
-comparison semantics the check relies on.
+comparison semantics the check relies on, of how it reports the validator's
+findings, and of the catalogue's conventions.
 
 Run with:  /usr/bin/python3 -m pytest -v tests/content
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -80,3 +82,67 @@ def test_limits_are_enforced_when_running_a_solution():
         "print(1)", "print(2)", "while True: pass", "print('x' * 5000)", "raise SystemExit(3)")}
     assert verdicts == {"print(1)": "ac", "print(2)": "wa", "while True: pass": "tle",
                         "print('x' * 5000)": "ole", "raise SystemExit(3)": "re"}
+
+
+def shipped(slug):
+    return json.loads((check_tasks.TASKS_DIR / f"{slug}.json").read_text(encoding="utf-8"))
+
+
+def test_a_shipped_task_keeps_the_conventions():
+    assert check_tasks.task_conventions(shipped("fizz-buzz")) == []
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda t: t.update(slug="fizz--buzz"), "$.slug: must be kebab-case"),
+    (lambda t: t.update(points=25), "$.points: must be written, 10-20 for easy tasks"),
+    (lambda t: t.pop("points"), "$.points: must be written, 10-20 for easy tasks"),
+    (lambda t: t["languages"][0].pop("starter_code"), "$.languages: must offer python3 with starter code"),
+    (lambda t: t["limits"].pop("wall_ms"), "$.limits: every limit is written out"),
+    (lambda t: t.pop("checker"), "$.checker: the checker kind is written out"),
+    (lambda t: t["tests"][-1].pop("weight"), "$.tests: every test writes hidden and weight"),
+    (lambda t: [x.update(hidden=False) for x in t["tests"][-2:]], "$.tests: has 4 visible tests; 2-3 wanted"),
+    (lambda t: t.update(tests=t["tests"][:2] + t["tests"][-1:]), "$.tests: has 1 hidden tests; 5-10 wanted"),
+    (lambda t: t.update(tags=[]), "$.tags: at least one tag"),
+    (lambda t: t.update(hints=["a", "b", "c", "d"]), "$.hints: 1-3 hints"),
+    (lambda t: t.update(reference_solutions=[]), "$.reference_solutions: at least one"),
+    (lambda t: t.update(description=t["description"].replace("## Constraints", "## Limits")),
+     "$.description: has no '## Constraints' section"),
+    (lambda t: t["tests"].insert(0, dict(t["tests"][0], name="first", input="99 1 1\n")),
+     "$.description: the worked example must be the first visible test"),
+    (lambda t: t["wrong_solutions"][0].update(language="c"),
+     "$.wrong_solutions[0].language: this check only runs python3 solutions"),
+])
+def test_each_convention_names_what_breaks_it(change, problem):
+    t = shipped("fizz-buzz")
+    change(t)
+    found = check_tasks.task_conventions(t)
+    assert problem in found, found
+
+
+def test_the_catalogue_needs_every_rule_kind_and_tags_that_tasks_have():
+    tasks = {"a": {"difficulty": "easy", "tags": ["math"]}}
+    achievements = {"x": {"rule": {"kind": "tag_complete", "tag": "graphs"}},
+                    "y": {"rule": {"kind": "difficulty_solved", "threshold": 2, "difficulty": "easy"}}}
+    found = check_tasks.catalogue_conventions(tasks, achievements)
+    assert "achievement x $.rule.tag: no task has the tag 'graphs'" in found
+    assert "achievement y $.rule.threshold: only 1 easy tasks exist" in found
+    assert any(p.startswith("achievements: no achievement uses rule kind(s) first_solve") for p in found)
+    assert "tasks: only 1 task files (at least 30 wanted)" in found
+
+
+def test_the_validators_findings_are_reported_per_file(tmp_path):
+    binary = check_tasks.content_binary()
+    if not binary.exists():
+        pytest.skip(f"{binary} not built (bazel build //services/content)")
+    (tmp_path / "tasks").mkdir()
+    t = shipped("fizz-buzz")
+    t["difficulty"] = "extreme"
+    (tmp_path / "tasks" / "fizz-buzz.json").write_text(json.dumps(t))
+    t = shipped("fizz-buzz")
+    t["checker"]["abs_tol"] = 0.5
+    (tmp_path / "tasks" / "warned.json").write_text(json.dumps(dict(t, slug="warned")))
+    problems = check_tasks.validate(binary, tmp_path)
+    assert problems == {
+        "fizz-buzz.json": ['$.difficulty: must be one of "easy", "medium", "hard"'],
+        "warned.json": ['$.checker.abs_tol: warning: ignored: only the "float" checker uses it'],
+    }

@@ -175,7 +175,7 @@ static void test_an_unknown_enum_value_in_a_message_is_reported(void **state)
 static void test_the_export_text_is_indented_in_field_order_with_a_newline(void **state)
 {
     json_t *norm = norm_of(secret_task);
-    cleanup_free char *text = taskjson_pretty(norm);
+    cleanup_free char *text = check_pretty(norm);
     assert_memory_equal(text, "{\n  \"slug\": \"sum-two\",\n  \"title\": \"Sum of two\",\n", 47);
     assert_int_equal(text[strlen(text) - 1], '\n');
     assert_int_equal(text[strlen(text) - 2], '}');

@@ -1,0 +1,223 @@
+"""The JSON Schemas of content/schema document the content service's
+validator, which is the authority: every shipped file matches its schema, and
+on generated variants of a task and of an achievement (one change each) the
+schema accepts exactly the files `content validate` accepts. Variants that
+only break a rule a schema cannot state (the ones each schema's description
+lists: file names, duplicates, wall_ms >= cpu_ms, bytes against characters,
+integers written with a fraction) are left out.
+
+Run with:  /usr/bin/python3 -m pytest -v tests/content/test_schemas.py
+"""
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+jsonschema = pytest.importorskip("jsonschema")  # Debian: python3-jsonschema
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import check_tasks  # noqa: E402
+
+ROOT = check_tasks.ROOT
+SCHEMAS = ROOT / "content" / "schema"
+
+
+def validator(name):
+    schema = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.fixture(scope="module")
+def binary():
+    b = check_tasks.content_binary()
+    if not b.exists():
+        pytest.skip(f"{b} not built (bazel build //services/content)")
+    return b
+
+
+def test_every_shipped_file_matches_its_schema():
+    for folder, schema in (("tasks", "task.schema.json"), ("achievements", "achievement.schema.json")):
+        v = validator(schema)
+        files = sorted((ROOT / "content" / folder).glob("*.json"))
+        assert files, folder
+        for f in files:
+            errors = [e.message for e in v.iter_errors(json.loads(f.read_text(encoding="utf-8")))]
+            assert not errors, f"{f.name}: {errors[:3]}"
+
+
+# ---------------------------------------------------------------------------
+# Variants: (path of the change, new value); DELETE removes the member.
+
+DELETE = object()
+
+BASE_TASK = {
+    "slug": "base",
+    "title": "Sum of two",
+    "difficulty": "easy",
+    "points": 10,
+    "description": "Add two numbers.",
+    "tags": ["math"],
+    "languages": [{"language": "python3", "starter_code": "print()",
+                   "limits": {"memory_kib": 131072}}],
+    "limits": {"cpu_ms": 1000, "wall_ms": 3000, "memory_kib": 262144, "output_kib": 64},
+    "checker": {"kind": "tokens"},
+    "tests": [{"name": "s1", "input": "1 2\n", "expected": "3\n", "hidden": False, "weight": 1},
+              {"name": "h1", "input": "2 2\n", "expected": "4\n", "hidden": True}],
+    "hints": ["Add."],
+    "reference_solutions": [{"name": "r", "language": "python3", "code": "print(3)"}],
+    "wrong_solutions": [{"name": "w", "language": "python3", "code": "print(4)",
+                         "expected_verdict": "wa"}],
+}
+
+CUSTOM = {"kind": "custom", "custom": {"language": "python3", "source": "import sys"}}
+
+TASK_VARIANTS = [
+    *[((key,), DELETE) for key in BASE_TASK if key != "slug"],
+    (("colour",), "blue"), (("version",), 3), (("status",), "active"),
+    (("slug",), "2sum"), (("slug",), 5),
+    (("title",), ""), (("title",), "x" * 120), (("title",), "x" * 121), (("title",), "a\tb"),
+    (("title",), 7),
+    (("difficulty",), "extreme"), (("difficulty",), "Easy"), (("difficulty",), 1),
+    (("points",), 0), (("points",), 1000), (("points",), 1001), (("points",), -1), (("points",), "10"),
+    (("description",), ""), (("description",), ["a"]),
+    (("tags",), []), (("tags",), "math"), (("tags",), ["Math"]), (("tags",), ["a" * 33]),
+    (("tags",), [1]), (("tags",), [f"t{i}" for i in range(11)]), (("tags",), None),
+    (("languages",), []), (("languages",), [{"language": "cobol"}]), (("languages",), [{}]),
+    (("languages",), [{"language": "python3"}, {"language": "c"}]),
+    (("languages",), [{"language": "python3", "x": 1}]),
+    (("languages", 0, "starter_code"), 5), (("languages", 0, "starter_code"), ""),
+    (("languages", 0, "limits"), {"cpu_ms": 99}), (("languages", 0, "limits"), {"cpu_ms": 0}),
+    (("languages", 0, "limits"), []), (("languages", 0, "limits"), {"cpu": 1}),
+    (("limits", "cpu_ms"), 99), (("limits", "cpu_ms"), 0), (("limits", "cpu_ms"), 3000),
+    (("limits", "cpu_ms"), 10001), (("limits", "wall_ms"), 0), (("limits", "wall_ms"), 30001),
+    (("limits", "memory_kib"), 16383), (("limits", "memory_kib"), 1048577),
+    (("limits", "memory_kib"), 0), (("limits", "output_kib"), 0), (("limits", "output_kib"), 16385),
+    (("limits", "output_kib"), -1), (("limits", "disk_kib"), 1), (("limits",), "fast"),
+    (("checker",), {}), (("checker",), {"kind": "regex"}), (("checker",), {"kind": 2}),
+    (("checker",), {"kind": "float"}), (("checker",), {"kind": "float", "abs_tol": -1}),
+    (("checker",), {"kind": "float", "rel_tol": "0.1"}), (("checker",), {"kind": "exact", "abs_tol": 0.5}),
+    (("checker",), {"kind": "custom"}), (("checker",), CUSTOM),
+    (("checker",), {"kind": "tokens", "custom": CUSTOM["custom"]}),
+    (("checker",), {"kind": "custom", "custom": {"language": "lua", "source": "x"}}),
+    (("checker",), {"kind": "custom", "custom": {"language": "python3", "source": ""}}),
+    (("checker",), {"kind": "custom", "custom": {"language": "python3"}}),
+    (("checker",), {"kind": "tokens", "strict": True}),
+    (("tests",), []), (("tests",), "none"),
+    (("tests",), [{"name": "h", "expected": "1", "hidden": True}]),
+    (("tests",), [{"name": f"t{i}", "expected": "1"} for i in range(201)]),
+    (("tests", 0, "name"), "a b"), (("tests", 0, "name"), "x" * 65), (("tests", 0, "name"), DELETE),
+    (("tests", 0, "expected"), DELETE), (("tests", 0, "expected"), 3), (("tests", 0, "input"), DELETE),
+    (("tests", 0, "input"), None), (("tests", 0, "hidden"), 0), (("tests", 0, "hidden"), DELETE),
+    (("tests", 0, "weight"), 101), (("tests", 0, "weight"), 0), (("tests", 0, "weight"), -1),
+    (("tests", 0, "output"), "3\n"), (("tests", 1), 7),
+    (("hints",), []), (("hints",), [""]), (("hints",), ["x" * 4097]), (("hints",), [1]),
+    (("hints",), [f"h{i}" for i in range(11)]),
+    (("reference_solutions",), []),
+    (("reference_solutions",), [{"name": f"r{i}", "language": "python3", "code": "x"} for i in range(11)]),
+    (("reference_solutions", 0, "expected_verdict"), "ac"),
+    (("reference_solutions", 0, "expected_verdict"), "wa"),
+    (("reference_solutions", 0, "name"), ""), (("reference_solutions", 0, "name"), "a\u0007"),
+    (("reference_solutions", 0, "name"), "x" * 65), (("reference_solutions", 0, "code"), ""),
+    (("reference_solutions", 0, "language"), "cobol"), (("reference_solutions", 0, "code"), DELETE),
+    (("reference_solutions", 0, "author"), "me"),
+    (("wrong_solutions", 0, "expected_verdict"), "ac"), (("wrong_solutions", 0, "expected_verdict"), "ie"),
+    (("wrong_solutions", 0, "expected_verdict"), "tle"),
+    (("wrong_solutions", 0, "expected_verdict"), DELETE),
+    (("wrong_solutions",), [{"name": f"w{i}", "language": "python3", "code": "x"} for i in range(21)]),
+]
+
+BASE_ACHIEVEMENT = {"slug": "base", "title": "Ten down", "description": "Solve ten tasks.",
+                    "icon": "star", "sort_order": 5, "rule": {"kind": "tasks_solved", "threshold": 10}}
+
+RULES = [
+    {"kind": "first_solve"}, {"kind": "first_solve", "threshold": 1}, {"kind": "first_solve", "tag": "a"},
+    {"kind": "tasks_solved"}, {"kind": "tasks_solved", "threshold": 0},
+    {"kind": "tasks_solved", "threshold": 1000000}, {"kind": "tasks_solved", "threshold": 1000001},
+    {"kind": "points", "threshold": -5}, {"kind": "points", "threshold": 5, "difficulty": "easy"},
+    {"kind": "streak_days", "threshold": 7}, {"kind": "streak_days", "threshold": "7"},
+    {"kind": "tag_complete"}, {"kind": "tag_complete", "tag": "graphs"},
+    {"kind": "tag_complete", "tag": "Graphs"}, {"kind": "tag_complete", "tag": "g", "threshold": 2},
+    {"kind": "difficulty_complete"}, {"kind": "difficulty_complete", "difficulty": "hard"},
+    {"kind": "difficulty_complete", "difficulty": "brutal"},
+    {"kind": "difficulty_complete", "difficulty": "hard", "threshold": 3},
+    {"kind": "first_attempt"}, {"kind": "first_attempt", "threshold": 0},
+    {"kind": "first_attempt", "threshold": 3}, {"kind": "first_attempt", "tag": "a"},
+    {"kind": "difficulty_solved", "threshold": 3, "difficulty": "medium"},
+    {"kind": "difficulty_solved", "threshold": 3}, {"kind": "difficulty_solved", "difficulty": "easy"},
+    {"kind": "difficulty_solved", "threshold": 0, "difficulty": "easy"},
+    {"kind": "all_tasks"}, {"kind": "all_tasks", "difficulty": "easy"},
+    {"kind": "be_nice"}, {}, {"kind": "points", "threshold": 5, "bonus": 1},
+]
+
+ACHIEVEMENT_VARIANTS = [
+    *[((key,), DELETE) for key in BASE_ACHIEVEMENT if key != "slug"],
+    *[(("rule",), r) for r in RULES],
+    (("rule",), "points"), (("badge",), 1), (("slug",), "Bad"), (("slug",), 3),
+    (("title",), ""), (("title",), "x" * 80), (("title",), "x" * 81), (("title",), "a\nb"),
+    (("description",), "x" * 301), (("description",), 4), (("icon",), "a star"), (("icon",), "x" * 33),
+    (("sort_order",), -1000000), (("sort_order",), 1000001), (("sort_order",), "1"),
+]
+
+
+def variant(base, path, value, slug):
+    doc = copy.deepcopy(base)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    if value is DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    if path != ("slug",):
+        doc["slug"] = slug
+    return doc
+
+
+def verdicts(binary, tmp_path, folder, base, variants):
+    """[(variant, document, the validator's problems)] for every variant,
+    each written as its own file of tmp_path/folder (named after its slug
+    when the variant does not change the slug)."""
+    (tmp_path / folder).mkdir()
+    cases = []
+    for i, (path, value) in enumerate(variants):
+        name = f"case-{i}"
+        doc = variant(base, path, value, name)
+        (tmp_path / folder / f"{name}.json").write_text(json.dumps(doc), encoding="utf-8")
+        cases.append((name, path, value, doc))
+    problems = check_tasks.validate(binary, tmp_path)
+    return [(path, value, doc, [p for p in problems.get(f"{name}.json", []) if ": warning: " not in p])
+            for name, path, value, doc in cases]
+
+
+def expect_agreement(results, v, base):
+    assert not list(v.iter_errors(base)), "the base document must match its schema"
+    disagree = []
+    for path, value, doc, c_errors in results:
+        if path == ("slug",):
+            # The slug names the file: a changed one is a file-name error in C.
+            c_errors = [e for e in c_errors if "file name" not in e]
+        schema_errors = [e.message for e in v.iter_errors(doc)]
+        if bool(c_errors) != bool(schema_errors):
+            disagree.append(f"{'.'.join(map(str, path))} = {json.dumps(value)[:60]}: "
+                            f"validator {c_errors or 'accepts'}, schema {schema_errors[:2] or 'accepts'}")
+    assert not disagree, "\n".join(disagree)
+
+
+def test_the_task_schema_accepts_what_the_validator_accepts(binary, tmp_path):
+    results = verdicts(binary, tmp_path, "tasks", BASE_TASK, TASK_VARIANTS)
+    refused = sum(bool(c) for *_, c in results)
+    assert 0 < refused < len(results), "the variants must include accepted and refused files"
+    expect_agreement(results, validator("task.schema.json"), BASE_TASK)
+
+
+def test_the_achievement_schema_accepts_what_the_validator_accepts(binary, tmp_path):
+    results = verdicts(binary, tmp_path, "achievements", BASE_ACHIEVEMENT, ACHIEVEMENT_VARIANTS)
+    refused = sum(bool(c) for *_, c in results)
+    assert 0 < refused < len(results), "the variants must include accepted and refused files"
+    expect_agreement(results, validator("achievement.schema.json"), BASE_ACHIEVEMENT)

@@ -4,8 +4,11 @@
 
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
-import { bracketMatching, indentOnInput, indentUnit, syntaxHighlighting, StreamLanguage, type LanguageSupport } from "@codemirror/language";
+import {
+  bracketMatching, ensureSyntaxTree, indentOnInput, indentUnit, syntaxHighlighting, syntaxTree, StreamLanguage, type LanguageSupport,
+} from "@codemirror/language";
 import { python } from "@codemirror/lang-python";
+import { linter, lintGutter, type Diagnostic } from "@codemirror/lint";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import {
@@ -13,6 +16,7 @@ import {
   keymap, lineNumbers, placeholder as placeholderExt,
 } from "@codemirror/view";
 import { classHighlighter } from "@lezer/highlight";
+import { checkPython } from "./pycheck";
 
 export interface EditorOptions {
   doc: string;
@@ -23,6 +27,8 @@ export interface EditorOptions {
   keys?: { key: string; run: () => boolean }[];
   readOnly?: boolean;
   placeholder?: string;
+  /** Called with the diagnostics after each check (Python: syntax errors, undefined names). */
+  onDiagnostics?: (d: { line: number; col: number; message: string; severity: string }[]) => void;
 }
 
 export interface CodeEditor {
@@ -30,13 +36,34 @@ export interface CodeEditor {
   set(code: string): void;
   setMode(mode: string): Promise<void>;
   focus(): void;
+  /** Puts the cursor at the start of a 1-based line and scrolls it into view. */
+  gotoLine(line: number): void;
   destroy(): void;
   view: EditorView;
 }
 
-async function languageFor(mode: string): Promise<LanguageSupport | Extension> {
+/** Python diagnostics while typing (see pycheck.ts for why in the browser), 500 ms after the last keystroke. */
+function pythonLinter(report?: EditorOptions["onDiagnostics"]): Extension {
+  return [
+    linter((view) => {
+      const state = view.state;
+      const tree = ensureSyntaxTree(state, state.doc.length, 200) ?? syntaxTree(state);
+      const found: Diagnostic[] = checkPython(tree, state.doc.toString()).map((d) => ({
+        from: Math.min(d.from, state.doc.length), to: Math.min(d.to, state.doc.length), severity: d.severity, message: d.message, source: "Python",
+      }));
+      report?.(found.map((d) => {
+        const line = state.doc.lineAt(d.from);
+        return { line: line.number, col: d.from - line.from + 1, message: d.message, severity: d.severity };
+      }));
+      return found;
+    }, { delay: 500 }),
+    lintGutter(),
+  ];
+}
+
+async function languageFor(mode: string, o: EditorOptions): Promise<LanguageSupport | Extension> {
   switch (mode) {
-    case "python": case "python3": return python();
+    case "python": case "python3": return [python(), o.readOnly ? [] : pythonLinter(o.onDiagnostics)];
     case "c": case "cpp": case "c++": case "text/x-csrc": case "text/x-c++src": {
       const clike = await import("@codemirror/legacy-modes/mode/clike");
       return StreamLanguage.define(mode === "c" || mode === "text/x-csrc" ? clike.c : clike.cpp);
@@ -98,13 +125,14 @@ export async function createEditor(host: HTMLElement, o: EditorOptions): Promise
           ...(o.keys ?? []).map((k) => ({ key: k.key, run: k.run, preventDefault: true })),
           ...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...completionKeymap, indentWithTab,
         ]),
-        EditorView.contentAttributes.of({ "aria-label": o.label }),
+        // tabindex: the content is focusable anyway (contenteditable); saying so lets checkers see the scroller is keyboard-reachable.
+        EditorView.contentAttributes.of({ "aria-label": o.label, tabindex: "0" }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) o.onChange?.(u.state.doc.toString());
         }),
         EditorState.readOnly.of(Boolean(o.readOnly)),
         o.placeholder ? placeholderExt(o.placeholder) : [],
-        lang.of(await languageFor(o.mode)),
+        lang.of(await languageFor(o.mode, o)),
       ],
     }),
   });
@@ -112,8 +140,16 @@ export async function createEditor(host: HTMLElement, o: EditorOptions): Promise
     view,
     get: () => view.state.doc.toString(),
     set: (code: string) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: code } }),
-    setMode: async (mode: string) => view.dispatch({ effects: lang.reconfigure(await languageFor(mode)) }),
+    setMode: async (mode: string) => {
+      o.onDiagnostics?.([]);
+      view.dispatch({ effects: lang.reconfigure(await languageFor(mode, o)) });
+    },
     focus: () => view.focus(),
+    gotoLine: (n: number) => {
+      const line = view.state.doc.line(Math.max(1, Math.min(n, view.state.doc.lines)));
+      view.dispatch({ selection: { anchor: line.from }, effects: EditorView.scrollIntoView(line.from, { y: "center" }) });
+      view.focus();
+    },
     destroy: () => view.destroy(),
   };
 }

@@ -41,6 +41,15 @@ function withQuery(path: string, q?: Query): string {
   return s ? `${path}?${s}` : path;
 }
 
+/** An error's text for people: a 429 says once when to try again (the gateway's message may already say it). */
+export function errorMessage(status: number, message: string, retryAfter?: number): string {
+  if (status !== 429) return message;
+  let m = message.charAt(0).toUpperCase() + message.slice(1);
+  if (retryAfter && !/try again/i.test(m)) m = `${m.replace(/\.?$/, ".")} Try again in ${retryAfter} s.`;
+  else if (!/[.!?]$/.test(m)) m += ".";
+  return m;
+}
+
 let refreshing: Promise<boolean> | null = null;
 /** Called when the session is gone for good (refresh failed). */
 export let onSignedOut: () => void = () => {};
@@ -105,8 +114,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
   if (!res.ok) {
     const err = (data as ApiErrorBody | undefined)?.error ?? {};
     const ra = Number(res.headers.get("Retry-After"));
-    let message = err.message || res.statusText || `HTTP ${res.status}`;
-    if (res.status === 429) message = `${message}${ra ? ` Try again in ${ra} s.` : ""}`;
+    const message = errorMessage(res.status, err.message || res.statusText || `HTTP ${res.status}`, ra);
     throw new ApiError(res.status, err.code || `http_${res.status}`, message, err.field, ra || undefined);
   }
   return data as T;

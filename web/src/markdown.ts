@@ -379,12 +379,22 @@ function renderInline(nodes: Inline[], parent: Node): void {
   }
 }
 
-function renderBlocks(blocks: Block[], parent: Node, tight = false): void {
+/** The smallest heading level among blocks (and their quotes), 0 when there is none. */
+function topLevel(blocks: Block[]): number {
+  let min = 0;
+  for (const b of blocks) {
+    const l = b.t === "h" ? b.level : b.t === "quote" ? topLevel(b.c) : 0;
+    if (l && (!min || l < min)) min = l;
+  }
+  return min;
+}
+
+function renderBlocks(blocks: Block[], parent: Node, tight = false, shift = 0): void {
   for (const b of blocks) {
     switch (b.t) {
       case "h": {
-        // Statement headings sit under the page's h1/h2.
-        const el = document.createElement(`h${Math.min(b.level + 2, 6)}`);
+        // Statement headings sit under the page's h1: the text's top level becomes h2, the rest keep their steps.
+        const el = document.createElement(`h${Math.min(Math.max(b.level + shift, 2), 6)}`);
         renderInline(b.c, el);
         parent.appendChild(el);
         break;
@@ -407,7 +417,7 @@ function renderBlocks(blocks: Block[], parent: Node, tight = false): void {
       }
       case "quote": {
         const el = document.createElement("blockquote");
-        renderBlocks(b.c, el);
+        renderBlocks(b.c, el, false, shift);
         parent.appendChild(el);
         break;
       }
@@ -417,7 +427,7 @@ function renderBlocks(blocks: Block[], parent: Node, tight = false): void {
         if (b.ordered && b.start !== 1) el.setAttribute("start", String(b.start));
         for (const item of b.items) {
           const li = document.createElement("li");
-          renderBlocks(item, li, item.length === 1 && item[0].t === "p");
+          renderBlocks(item, li, item.length === 1 && item[0].t === "p", shift);
           el.appendChild(li);
         }
         parent.appendChild(el);
@@ -455,6 +465,8 @@ function renderBlocks(blocks: Block[], parent: Node, tight = false): void {
 export function renderMarkdown(src: string): HTMLElement {
   const root = document.createElement("div");
   root.className = "markdown";
-  renderBlocks(parseMarkdown(src ?? ""), root);
+  const blocks = parseMarkdown(src ?? "");
+  const top = topLevel(blocks);
+  renderBlocks(blocks, root, false, top ? 2 - top : 0);
   return root;
 }

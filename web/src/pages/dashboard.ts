@@ -31,6 +31,9 @@ export async function dashboardPage(main: HTMLElement, ctx: Ctx): Promise<void> 
     h("section.card", null, h("h2#activity-h", null, "Activity"), calendar(p.calendar, p.time_zone)),
     h("section.card", null, h("h2", null, "Achievements"), achievements(p, defs)),
     h("section.card", null, h("h2", null, "Recent submissions"), recent(subs))));
+  // Today is at the right end: start there, not at last year's oldest week.
+  const wrap = main.querySelector<HTMLElement>(".calendar-wrap");
+  if (wrap) wrap.scrollLeft = wrap.scrollWidth;
 }
 
 function stat(label: string, value: string, key: string, note?: string): HTMLElement {
@@ -49,20 +52,46 @@ function level(n: number): number {
   return n <= 0 ? 0 : n === 1 ? 1 : n <= 3 ? 2 : n <= 6 ? 3 : 4;
 }
 
-/** 365 days as a week-column grid (GitHub style), with a readable list for screen readers. */
+const WEEKDAYS = ["", "Mon", "", "Wed", "", "Fri", ""]; // rows start on Sunday
+
+/**
+ * 365 days as a week-column grid (GitHub style): months along the top,
+ * weekdays down the side (they stay put while the weeks scroll), today last
+ * and outlined; the page scrolls it to today. Screen readers get the summary.
+ */
 function calendar(days: CalendarDay[], zone: string): HTMLElement {
   const grid = h("div.calendar", { role: "img", "aria-labelledby": "activity-h activity-sum" });
+  grid.append(h("span.cal-month.cal-corner"), ...WEEKDAYS.map((d) => h("span.cal-wd", null, d)));
+  const month = (iso: string) => new Date(iso + "T00:00:00Z").toLocaleString([], { month: "short", timeZone: "UTC" });
+  const weeks: (CalendarDay | null)[][] = [];
   if (days.length) {
     const first = new Date(days[0].date + "T00:00:00Z").getUTCDay(); // 0 = Sunday
-    for (let i = 0; i < first; i++) grid.append(h("span.cal-day.cal-pad"));
+    let week: (CalendarDay | null)[] = Array(first).fill(null);
+    for (const d of days) {
+      week.push(d);
+      if (week.length === 7) { weeks.push(week); week = []; }
+    }
+    if (week.length) weeks.push(week);
   }
-  for (const d of days) {
-    grid.append(h("span.cal-day", { class: `lvl-${level(d.count)}`, title: `${d.date}: ${d.count} accepted`, "data-date": d.date }));
-  }
+  let lastLabel = -3;
+  weeks.forEach((week, wi) => {
+    // A month's name goes over the week its first day is in (and over the first week, unless a month starts right after).
+    const firstOfMonth = week.find((d) => d && d.date.endsWith("-01"));
+    const opening = wi === 0 && !weeks.slice(1, 3).some((w) => w.some((d) => d && d.date.endsWith("-01")));
+    const labelDay = firstOfMonth ?? (opening ? week.find((d) => d) : undefined);
+    const label = labelDay && wi - lastLabel >= 3 ? month(labelDay.date) : "";
+    if (label) lastLabel = wi;
+    grid.append(h("span.cal-month", null, label));
+    for (const d of week) {
+      if (!d) { grid.append(h("span.cal-day.cal-pad")); continue; }
+      const today = d === days[days.length - 1];
+      grid.append(h("span.cal-day", { class: `lvl-${level(d.count)}${today ? " cal-today" : ""}`, title: `${d.date}: ${d.count} accepted${today ? " (today)" : ""}`, "data-date": d.date }));
+    }
+  });
   const active = days.filter((d) => d.count > 0).length;
   const total = days.reduce((a, d) => a + d.count, 0);
   return h("div", null,
-    h("div.calendar-wrap", null, grid),
+    h("div.calendar-wrap", { tabindex: "0", role: "group", "aria-label": "Activity calendar (scrolls sideways)" }, grid),
     h("p.muted#activity-sum", null, `${total} accepted submission${total === 1 ? "" : "s"} on ${active} day${active === 1 ? "" : "s"} in the last year (days in ${zone}).`),
     h("div.cal-legend", { "aria-hidden": "true" }, "Less ", [0, 1, 2, 3, 4].map((l) => h("span.cal-day", { class: `lvl-${l}` })), " More"));
 }
@@ -90,11 +119,13 @@ function achievements(p: Progress, defs: AchievementDef[]): HTMLElement {
 function recent(list: SubmissionSummary[]): HTMLElement {
   if (!list.length) return h("p.muted", null, "No submissions yet. ", h("a", { href: "/tasks" }, "Pick a task"), ".");
   return h("div.table-wrap", null, h("table.recent", null,
-    h("thead", null, h("tr", null, ["Task", "Verdict", "Score", "Points", "When"].map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", null, h("tr", null, ["Task", "Verdict", "Score", "Points", "When", ""].map((c) => h("th", { scope: "col" }, c || h("span.sr-only", null, "Review"))))),
     h("tbody", null, list.map((s) => h("tr", null,
       h("td", null, h("a", { href: `/tasks/${encodeURIComponent(s.task_slug)}` }, s.task_slug)),
       h("td", null, h("span.verdict", { class: `v-${s.verdict ?? "pending"}` }, s.state === "pending" ? "Pending" : verdictText(s.verdict ?? "unspecified"))),
       h("td", null, `${s.score}/${s.max_score}`),
       h("td", null, s.points_awarded ? `+${s.points_awarded}` : "—"),
-      h("td", null, toDate(s.created_at)?.toLocaleString() ?? ""))))));
+      h("td", null, toDate(s.created_at)?.toLocaleString() ?? ""),
+      h("td", null, h("a.review-link", { href: `/tasks/${encodeURIComponent(s.task_slug)}?submission=${encodeURIComponent(s.id)}`,
+        "aria-label": `Review this submission of ${s.task_slug}` }, "Review")))))));
 }

@@ -271,7 +271,7 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   const testsSet = h("fieldset.card", null, h("legend", null, "Test cases"),
     h("p.muted", null, "Visible tests are shown to learners as examples; hidden ones only ever show a verdict. At least one must be visible."),
     h("div.table-wrap", null, h("table.tests-edit#tests-table", null,
-      h("thead", null, h("tr", null, ["#", "Name", "Input", "Expected output", "Hidden", "Weight", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("thead", null, h("tr", null, ["#", "Name", "Input", "Expected output", "Hidden", "Weight", ""].map((c) => h("th", { scope: "col" }, c || h("span.sr-only", null, "Actions"))))),
       testsBody)),
     addBtn("Add test", () => {
       task.tests.push({ name: `test-${task.tests.length + 1}`, input: "", expected: "", hidden: true, weight: 1 });

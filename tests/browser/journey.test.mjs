@@ -5,8 +5,11 @@
 // Skips (with the reason) when no gateway answers at DOJO_BASE_URL.
 //
 // playwright-core (from web/node_modules: cd web && npm ci) drives Debian's
-// Chromium (/usr/bin/chromium, or DOJO_CHROMIUM). Screenshots at desktop and
-// phone sizes go to tests/artifacts/browser/.
+// Chromium (/usr/bin/chromium, or DOJO_CHROMIUM). Screenshots at desktop
+// (1280×800) and phone (390×844) sizes go to tests/artifacts/browser/, and
+// every page screenshotted is checked with axe-core (web/node_modules, pinned
+// in web/package.json) at both sizes: no serious or critical violation; every
+// finding is written to tests/artifacts/browser/axe.json.
 //
 // The author step needs an author account: DOJO_AUTHOR_LOGIN and
 // DOJO_AUTHOR_PASSWORD, or else a fresh account promoted with
@@ -14,7 +17,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,14 +30,18 @@ const CHROMIUM = process.env.DOJO_CHROMIUM || "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "tests", "artifacts", "browser");
 const OUTBOX = process.env.DOJO_MAIL_OUTBOX || join(ROOT, ".dojo", "outbox");
 const SLOW = 90_000; // judging on a cold executor can take a while
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
 
 // ---- can we run at all? ------------------------------------------------------
 async function whyNot() {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (./dojo deps installs it)`;
-  try {
-    createRequire(join(ROOT, "web", "package.json")).resolve("playwright-core");
-  } catch {
-    return "playwright-core is not installed (cd web && npm ci)";
+  for (const m of ["playwright-core", "axe-core"]) {
+    try {
+      createRequire(join(ROOT, "web", "package.json")).resolve(m);
+    } catch {
+      return `${m} is not installed (cd web && npm ci)`;
+    }
   }
   try {
     const r = await fetch(`${BASE}/api/v1/health`, { signal: AbortSignal.timeout(3000) });
@@ -73,18 +80,55 @@ const newTask = { slug: `journey-${stamp}`, title: `Journey echo ${stamp}` };
 let context, page, profileDir;
 const problems = []; // CSP violations, page errors, unexpected dialogs
 
+// ---- accessibility: axe-core on every page screenshotted, at both sizes ----------------
+let axeSrc = "";
+const axeSource = () => (axeSrc ||= readFileSync(createRequire(join(ROOT, "web", "package.json")).resolve("axe-core/axe.min.js"), "utf8"));
+const axeFindings = []; // { page, size, id, impact, help, nodes }
+
+async function a11y(name, size, p = page) {
+  // page.evaluate runs outside the page's CSP (no script element is added).
+  if (!(await p.evaluate(() => Boolean(window.axe)))) await p.evaluate(axeSource());
+  const violations = await p.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+      html: v.nodes.slice(0, 3).map((n) => `${n.html.slice(0, 160)} — ${(n.failureSummary ?? "").replace(/\s+/g, " ").slice(0, 200)}`) }));
+  });
+  for (const v of violations) axeFindings.push({ page: name, size, ...v });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, "axe.json"), JSON.stringify(axeFindings, null, 2) + "\n");
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical").map(({ html, ...v }) => ({ ...v, first: html[0] }));
+  assert.deepEqual(bad, [], `${name} (${size}): serious accessibility violations`);
+}
+
 async function shoot(name, p = page) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await p.screenshot({ path: join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
+  await a11y(name, "desktop", p);
   const vp = p.viewportSize();
-  await p.setViewportSize({ width: 390, height: 844 });
+  await p.setViewportSize(PHONE);
   await p.waitForTimeout(150);
   await p.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
   // Usable on a phone: nothing widens the page past the screen (wide tables and
   // the activity calendar scroll inside their own boxes).
   const width = await p.evaluate(() => document.documentElement.scrollWidth);
+  // What sticks out, for the message: the outermost elements past the right edge.
+  const wide = width <= PHONE.width ? "" : await p.evaluate((w) => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > w && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w))
+    .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")}`).join(", "), PHONE.width);
+  await a11y(name, "phone", p);
   await p.setViewportSize(vp);
-  assert.ok(width <= 390, `${name}: the page is ${width}px wide on a 390px phone screen`);
+  assert.ok(width <= PHONE.width, `${name}: the page is ${width}px wide on a ${PHONE.width}px phone screen (${wide})`);
+}
+
+/** Runs f with the phone-sized viewport, then restores the desktop one. */
+async function atPhone(f) {
+  await page.setViewportSize(PHONE);
+  try {
+    await page.waitForTimeout(100);
+    await f();
+  } finally {
+    await page.setViewportSize(DESKTOP);
+  }
 }
 
 function watch(p) {
@@ -139,8 +183,12 @@ async function typeInEditor(code) {
   assert.equal(text.trim(), code.trim(), "the editor holds the code typed");
 }
 
-async function register(acct) {
+async function register(acct, name) {
   await page.goto("/register");
+  if (name) {
+    await page.locator("#f-email").waitFor();
+    await shoot(name);
+  }
   await page.fill("#f-email", acct.email);
   await page.fill("#f-username", acct.username ?? acct.login);
   if (acct.display) await page.fill("#f-display_name", acct.display);
@@ -149,8 +197,14 @@ async function register(acct) {
   await page.waitForURL((u) => !u.pathname.startsWith("/register"), { timeout: 15_000 });
 }
 
+let loginChecked = false;
 async function signIn(login, password) {
   await page.goto("/login");
+  if (!loginChecked) {
+    await page.locator("#f-login").waitFor();
+    await shoot("00-sign-in");
+    loginChecked = true;
+  }
   await page.fill("#f-login", login);
   await page.fill("#f-password", password);
   await page.click("form button[type=submit]");
@@ -176,7 +230,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
       baseURL: BASE,
-      viewport: { width: 1366, height: 900 },
+      viewport: DESKTOP,
       acceptDownloads: true,
     });
     context.setDefaultTimeout(20_000);
@@ -190,7 +244,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
   });
 
   test("register; the display name with a script tag shows as text", async () => {
-    await register(learner);
+    await register(learner, "00-register");
     const name = page.locator(".user-link");
     await name.waitFor();
     if (!(await name.isVisible())) await page.click(".menu-btn");
@@ -242,19 +296,104 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.match(await page.locator("#run-status").textContent(), /Cancelled/);
   });
 
-  test("a wrong solution shows its failing test", async () => {
+  test("diagnostics while typing: a syntax error and an undefined name are marked in the editor", async () => {
+    await typeInEditor("n = int(input())\nif n > 1\n    print(n)\n");
+    const diag = page.locator("#diagnostics");
+    await diag.filter({ hasText: "Expected ':' at the end of this line." }).waitFor();
+    assert.match(await diag.textContent(), /Line 2/);
+    await page.locator(".cm-lintRange-error").first().waitFor();
+    await typeInEditor("total = 0\nfor i in range(3):\n    total += i\nprint(totl)\n");
+    await diag.filter({ hasText: "'totl' is not defined — did you mean 'total'?" }).waitFor();
+    assert.equal(await page.locator(".cm-lintRange-error").count(), 1);
+    assert.equal((await page.locator(".cm-lintRange-error").textContent()).trim(), "totl");
+    await shoot("02-diagnostics");
+    await typeInEditor("total = 0\nfor i in range(3):\n    total += i\nprint(total)\n");
+    await page.waitForFunction(() => !document.querySelector("#diagnostics")?.textContent, null, { timeout: 5_000 });
+  });
+
+  test("a run's error in plain words with what to try; the technical detail one click away", async () => {
+    await typeInEditor("n = int(input())\nprint(n * 2)\n");
+    await page.fill("#f-stdin", "1 2\n");
+    await page.click("#run-btn");
+    await page.waitForFunction(() => document.querySelector("#run-status")?.dataset.state === "done", null, { timeout: SLOW });
+    const status = page.locator("#run-status");
+    assert.equal((await status.locator(".explain-title").textContent()).trim(), "Unexpected value");
+    assert.match(await status.locator(".explain-tip").textContent(), /split the line first/);
+    const tech = status.locator("details.tech");
+    assert.equal(await tech.getAttribute("open"), null, "the technical detail starts folded");
+    assert.ok(!(await tech.locator("ul").isVisible()));
+    await tech.locator("summary").click();
+    assert.match(await tech.textContent(), /exit code: 1/);
+    await status.locator("button.goto-line", { hasText: "Go to line 1" }).click();
+
+    // A time limit: plain words, and no "exit code -1 · signal 24" outside the detail.
+    await typeInEditor("while True:\n    pass\n");
+    await page.fill("#f-stdin", "");
+    await page.click("#run-btn");
+    await page.waitForFunction(() => document.querySelector("#run-status")?.dataset.state === "done", null, { timeout: SLOW });
+    assert.equal((await status.locator(".explain-title").textContent()).trim(), "Too slow");
+    // CPU time, or on a very busy machine the wall clock first: either way in seconds, with what to look for.
+    assert.match(await status.locator(".explain-what").textContent(),
+      new RegExp(`more than (${taskFile.limits.cpu_ms / 1000} s of CPU time on this input|${taskFile.limits.wall_ms / 1000} s without finishing)`));
+    assert.match(await status.locator(".explain-tip").textContent(), /loop that never ends/);
+    const shown = await status.evaluate((el) => { const c = el.cloneNode(true); c.querySelector("details")?.remove(); return c.textContent; });
+    assert.doesNotMatch(shown, /exit code|signal/);
+    await shoot("03-run-explained");
+  });
+
+  test("long outputs fold, with a way to expand", async () => {
+    await typeInEditor("for i in range(60):\n    print(i)\n");
+    await page.click("#samples-btn");
+    const detail = page.locator("#results tr.test-detail").first();
+    await detail.waitFor({ timeout: SLOW });
+    await page.waitForFunction(() => document.querySelector("#run-status")?.dataset.state === "done", null, { timeout: SLOW });
+    const mine = detail.locator(".compare-col").last();
+    assert.equal((await mine.locator("h3").textContent()).trim(), "Your output");
+    assert.ok((await mine.locator(".io-line[hidden]").count()) > 0, "lines beyond the window are folded");
+    const more = mine.locator("button.unfold");
+    assert.equal((await more.textContent()).trim(), "Show all 60 lines");
+    await more.click();
+    assert.equal(await mine.locator(".io-line[hidden]").count(), 0);
+    assert.equal(await mine.locator(".io-line").count(), 60);
+    assert.match(await detail.locator(".diff-summary").textContent(), /^Line 1, column 1: expected "world", your output has "0"\./);
+  });
+
+  test("a wrong answer: input, expected and actual side by side, the first difference marked, whitespace visible; hidden tests stay hidden", async () => {
     await typeInEditor(WRONG);
     await page.click("#submit-btn");
     const banner = page.locator(".result-banner");
     await banner.waitFor({ timeout: SLOW });
-    assert.notEqual(await banner.getAttribute("data-verdict"), "ac");
-    const failing = page.locator(".tests-table tr.test-row:not([data-verdict='ac'])");
-    assert.ok((await failing.count()) >= 1, "at least one failing test row");
-    // Hidden tests never show output.
-    for (const row of await page.locator(".tests-table tr.is-hidden").all()) {
-      assert.equal(await row.locator("pre").count(), 0);
+    assert.equal(await banner.getAttribute("data-verdict"), "wa");
+    assert.equal(await banner.locator(".explain-title").count(), 0, "no title that repeats the verdict");
+    assert.match(await banner.locator(".explain-what").textContent(), /^Your program ran, but its output differs from the expected output\.$/);
+    assert.match(await banner.locator(".explain-tip").textContent(), /first difference is marked/);
+    // The failing visible test (sample-2) is open beneath its row.
+    const detail = page.locator('#results tr.test-detail[data-test="sample-2"]');
+    assert.ok(await detail.locator("details.test-detail-box").evaluate((d) => d.open));
+    const cols = detail.locator(".compare-col");
+    assert.deepEqual(await cols.locator("h3").allTextContents(), ["Input", "Expected output", "Your output"]);
+    const sample = taskFile.tests.find((t) => t.name === "sample-2");
+    assert.equal(await cols.nth(0).locator(".lt").first().textContent(), sample.input.replace(/\n$/, ""));
+    assert.equal(await detail.locator(".diff-summary").textContent(),
+      'Line 1, column 6: expected "is", your output has a space. Only whitespace differs: spaces, tabs or line breaks.');
+    // Marked in both, whitespace shown (the difference is only whitespace).
+    assert.equal(await cols.nth(1).locator("mark.diff-mark").textContent(), "is");
+    assert.equal(await cols.nth(2).locator("mark.diff-mark .ws-space").count(), 1);
+    assert.ok(await detail.locator(".compare.show-ws").count());
+    const glyph = await cols.nth(2).locator(".ws-space").first().evaluate((el) => getComputedStyle(el, "::after").content);
+    assert.equal(glyph, '"·"');
+    // Hidden tests: verdict, time and memory only: no detail row, no output, no judge message.
+    const hiddenRows = page.locator("#results tr.test-row.is-hidden");
+    assert.equal(await hiddenRows.count(), taskFile.tests.filter((t) => t.hidden).length);
+    for (const row of await hiddenRows.all()) {
+      assert.equal(await row.locator("pre, details").count(), 0);
+      assert.equal(await row.locator("td").count(), 3);
+      const name = await row.getAttribute("data-test");
+      assert.equal(await page.locator(`#results tr.test-detail[data-test="${name}"]`).count(), 0);
     }
-    await shoot("02-wrong-submission");
+    for (const t of taskFile.tests.filter((x) => x.hidden && x.expected.trim().length >= 4))
+      assert.ok(!(await page.locator("#results").textContent()).includes(t.expected.trim()), `hidden test ${t.name}'s expected output never shows`);
+    await shoot("04-wrong-submission");
   });
 
   test("the right solution earns points, a 1-day streak and the first-solve achievement", async () => {
@@ -267,7 +406,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.match(await page.locator(".award-streak").textContent(), /1-day streak/);
     await page.locator(`.award-achievement[data-achievement="${FIRST_SOLVE.slug}"]`).waitFor();
     assert.ok(await page.locator(".badge-solved").isVisible());
-    await shoot("03-accepted");
+    await shoot("05-accepted");
   });
 
   test("the draft is saved to the server: it comes back with the browser's storage cleared", async () => {
@@ -283,6 +422,61 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(text.trim(), RIGHT.trim());
   });
 
+  test("submission history: an earlier submission reopens with its code and results, loads into the editor, compares with the current code", async () => {
+    const rows = page.locator("#history tbody tr");
+    await page.waitForFunction(() => document.querySelectorAll("#history tbody tr").length >= 2, null, { timeout: 10_000 });
+    assert.equal(await rows.first().locator(".verdict").getAttribute("class"), "verdict v-ac", "newest first");
+    await rows.filter({ has: page.locator(".v-wa") }).first().locator("button.open-sub").click();
+    const past = page.locator("#past-submission");
+    await past.locator("h3", { hasText: "Submission of" }).waitFor();
+    assert.equal((await past.locator("pre.code-view").textContent()).trim(), WRONG.trim());
+    await past.locator('tr.test-detail[data-test="sample-2"] .diff-summary').waitFor();
+    await page.click("#compare-btn");
+    const diff = past.locator("pre.code-diff");
+    await diff.waitFor();
+    assert.ok((await diff.locator(".cd-del").count()) > 0 && (await diff.locator(".cd-add").count()) > 0);
+    assert.match(await past.locator(".code-diff-box p").textContent(), /only in the submission \(−\), \d+ only in your code now \(\+\)/);
+    await shoot("06-history");
+    await page.click("#load-sub-btn");
+    await page.waitForFunction((w) => [...document.querySelector("[data-testid=editor]").shadowRoot.querySelectorAll(".cm-line")].map((l) => l.textContent).join("\n").trim() === w,
+      WRONG.trim(), { timeout: 5_000 });
+    await typeInEditor(RIGHT);
+  });
+
+  test("phone: Statement | Code | Result tabs, the editor in reach at 16 px; desktop: side by side", async () => {
+    assert.ok(!(await page.locator(".task-tabs").isVisible()), "no tabs on a desktop");
+    assert.ok(await page.locator(".statement").isVisible() && await page.locator(".cm-editor").isVisible());
+    await atPhone(async () => {
+      await page.reload();
+      await page.locator(".cm-content").waitFor({ state: "attached" });
+      const tabs = page.locator(".task-tabs [role=tab]");
+      assert.deepEqual((await tabs.allTextContents()).map((t) => t.trim()), ["Statement", "Code", "Result"]);
+      assert.equal(await page.getAttribute("#tab-statement", "aria-selected"), "true");
+      assert.ok(await page.locator(".statement").isVisible());
+      assert.ok(!(await page.locator(".cm-editor").isVisible()));
+      await page.screenshot({ path: join(ARTIFACTS, "07-tab-statement-phone.png") });
+      await page.click("#tab-code");
+      await page.locator(".cm-editor").waitFor();
+      assert.ok(!(await page.locator(".statement").isVisible()));
+      const box = await page.locator(".cm-editor").boundingBox();
+      assert.ok(box.y < 400, `the editor starts ${box.y}px from the top`);
+      assert.equal(await page.locator(".cm-content").evaluate((el) => getComputedStyle(el).fontSize), "16px");
+      await page.screenshot({ path: join(ARTIFACTS, "07-tab-code-phone.png") });
+      await a11y("07-tab-code", "phone");
+      await page.click("#samples-btn");
+      assert.equal(await page.getAttribute("#tab-result", "aria-selected"), "true", "running shows the Result tab");
+      await page.waitForFunction(() => document.querySelector("#run-status")?.dataset.state === "done", null, { timeout: SLOW });
+      assert.equal(await page.getAttribute("#tab-result", "aria-label"), "Result: Accepted");
+      assert.ok(await page.locator("#results .tests-table").isVisible());
+      await page.screenshot({ path: join(ARTIFACTS, "07-tab-result-phone.png"), fullPage: true });
+      await a11y("07-tab-result", "phone");
+      // Arrow keys move between tabs.
+      await page.focus("#tab-result");
+      await page.keyboard.press("ArrowRight");
+      assert.equal(await page.getAttribute("#tab-statement", "aria-selected"), "true");
+    });
+  });
+
   test("the dashboard shows points, streak, achievement and the submission", async () => {
     await page.goto("/dashboard");
     await page.locator(".stats").waitFor();
@@ -291,7 +485,28 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.locator(`.achievement.is-unlocked[data-achievement="${FIRST_SOLVE.slug}"]`).waitFor();
     assert.equal(await page.locator(".calendar .cal-day:not(.cal-pad)").count(), 365);
     assert.ok((await page.locator(".recent tbody tr").count()) >= 2);
-    await shoot("04-dashboard");
+    // The heatmap is labelled: months along the top, weekdays down the side.
+    const months = (await page.locator(".calendar .cal-month").allTextContents()).filter(Boolean);
+    assert.ok(months.length >= 12, `month labels: ${months}`);
+    assert.deepEqual((await page.locator(".calendar .cal-wd").allTextContents()).filter(Boolean), ["Mon", "Wed", "Fri"]);
+    await page.locator(".calendar .cal-today").waitFor();
+    await shoot("08-dashboard");
+    // On a phone it opens on today, not on last year's oldest week.
+    await atPhone(async () => {
+      await page.reload();
+      await page.locator(".calendar .cal-today").waitFor();
+      const { left, width, total } = await page.locator(".calendar-wrap").evaluate((w) => ({ left: w.scrollLeft, width: w.clientWidth, total: w.scrollWidth }));
+      assert.ok(total > width, "the year is wider than a phone");
+      assert.ok(left + width >= total - 1, `scrolled to the end (${left} + ${width} of ${total})`);
+      const wrap = await page.locator(".calendar-wrap").boundingBox(), today = await page.locator(".cal-today").boundingBox();
+      assert.ok(today.x >= wrap.x && today.x + today.width <= wrap.x + wrap.width, "today is in view");
+      await page.locator(".calendar-wrap").scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(ARTIFACTS, "08-dashboard-calendar-phone.png") });
+    });
+    // A recent submission reopens on its task page.
+    await page.locator(".recent a.review-link").first().click();
+    await page.waitForURL(/\/tasks\/.+\?submission=/);
+    await page.locator("#past-submission h3").waitFor();
   });
 
   test("find yourself on the leaderboard (name as text)", async () => {
@@ -308,10 +523,10 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.locator(`.leaderboard .lb-name:has-text("Rival ${stamp}")`).waitFor({ timeout: 30_000 });
     await page.click("#tab-weekly");
     await page.locator(".leaderboard tr.is-me").waitFor();
-    await shoot("05-leaderboard");
+    await shoot("09-leaderboard");
     // Dark mode toggle.
     await page.click("#theme-toggle");
-    await shoot("05-leaderboard-toggled-theme");
+    await shoot("09-leaderboard-toggled-theme");
     await page.click("#theme-toggle");
   });
 
@@ -321,7 +536,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.check("#f-opt-out");
     await page.click("form[aria-labelledby=profile-h] button[type=submit]");
     await page.locator(".toast, [role=status]").filter({ hasText: "Profile saved." }).first().waitFor();
-    await shoot("06-profile");
+    await shoot("10-profile");
     await page.reload();
     assert.equal(await page.inputValue("#f-time_zone"), "Asia/Tokyo");
     assert.ok(await page.isChecked("#f-opt-out"));
@@ -334,6 +549,8 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await signOut();
     const since = Date.now();
     await page.goto("/forgot-password");
+    await page.locator("#f-email").waitFor();
+    await shoot("11-forgot-password");
     await page.fill("#f-email", learner.email);
     await page.click("form button[type=submit]");
     await page.locator(".notice-success").waitFor();
@@ -352,6 +569,8 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.ok(link, "a reset mail arrived in the outbox");
     learner.password = `${learner.password}-new`;
     await page.goto(link);
+    await page.locator("#f-new_password").waitFor();
+    await shoot("11-reset-password");
     await page.fill("#f-new_password", learner.password);
     await page.fill("#f-confirm", learner.password);
     await page.click("form button[type=submit]");
@@ -397,7 +616,12 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#run-ref-btn");
     await page.locator("#designer-report h2.good, #designer-report h2.bad").waitFor({ timeout: SLOW });
     assert.match(await page.locator("#designer-report h2").textContent(), /Every solution behaved as expected/);
-    await shoot("07-designer");
+    await shoot("12-designer");
+    // On a phone the toolbar is one row, not a quarter of the screen.
+    await atPhone(async () => {
+      const bar = await page.locator(".designer-actions").boundingBox();
+      assert.ok(bar.height <= 64, `the designer's toolbar is ${bar.height}px tall on a phone`);
+    });
     const download = page.waitForEvent("download");
     await page.click("#export-btn");
     const file = await (await download).path();
@@ -430,7 +654,31 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(await page.locator(".statement script").count(), 0);
     assert.equal(await page.locator(".statement strong").textContent(), "Bold");
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
-    await shoot("08-new-task-as-learner");
+    await shoot("13-new-task-as-learner");
+  });
+
+  test("over the rate limit, the message says once when to try again", async () => {
+    await page.goto(`/tasks/${TASK_SLUG}`);
+    await page.locator(".cm-content").waitFor();
+    // Spend the rest of this minute's budget (runs and submissions share it).
+    const statuses = await page.evaluate(async (slug) => {
+      const csrf = decodeURIComponent(/(?:^|;\s*)dojo_csrf=([^;]*)/.exec(document.cookie)?.[1] ?? "");
+      const out = [];
+      for (let i = 0; i < 25; i++) {
+        const r = await fetch("/api/v1/runs", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrf },
+          body: JSON.stringify({ task_slug: slug, language: "python3", code: "pass\n", stdin: "" }) });
+        out.push(r.status);
+        if (r.status === 429) break;
+      }
+      return out;
+    }, TASK_SLUG);
+    assert.equal(statuses.at(-1), 429, `statuses: ${statuses}`);
+    await page.click("#run-btn");
+    const status = page.locator("#run-status");
+    await status.filter({ hasText: /try again/i }).waitFor();
+    const text = await status.textContent();
+    assert.equal(text.match(/try again/gi).length, 1, text);
+    assert.match(text, /^Too many runs and submissions; try again in \d+ s\.$/);
   });
 
   test("no CSP violations, page errors or dialogs along the way", () => {

@@ -9,7 +9,9 @@
  *   dojo:jobs              stream, consumer group KVC_JOBS_GROUP; one field
  *                          KVC_FIELD_JOB = a packed dojo.executor.v1.Job.
  *                          Written by the gateway (kvc_job_enqueue), read by
- *                          executors (XREADGROUP, XAUTOCLAIM).
+ *                          executors (XREADGROUP, XAUTOCLAIM), which trim
+ *                          acknowledged entries after
+ *                          DOJO_EXECUTOR_JOB_RETENTION (XTRIM MINID).
  *   dojo:executor:alive:{executor_id}
  *                          marker: that executor (a consumer of the group) is
  *                          alive; it refreshes the marker well inside its TTL

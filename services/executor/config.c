@@ -77,6 +77,10 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     cfg->sync_slots = (int)config_int("DOJO_EXECUTOR_SYNC_SLOTS", 2, 0, 64);
     cfg->reclaim_idle_ms =
         config_duration_ms("DOJO_EXECUTOR_RECLAIM_IDLE", "60s", 500, 7 * 86400000LL);
+    cfg->heartbeat_ttl_ms =
+        config_duration_ms("DOJO_EXECUTOR_HEARTBEAT_TTL", "5s", 1000, 600000);
+    cfg->job_retention_ms =
+        config_duration_ms("DOJO_EXECUTOR_JOB_RETENTION", "60s", 0, 7 * 86400000LL);
     cfg->max_attempts = (int)config_int("DOJO_EXECUTOR_MAX_ATTEMPTS", 3, 1, 100);
     cfg->event_ttl_s =
         config_duration_ms("DOJO_EXECUTOR_EVENT_TTL", "1h", 1000, 30 * 86400000LL) / 1000;

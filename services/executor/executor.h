@@ -1,7 +1,9 @@
 /* executor.h — the executor service's shared state, and what each file of
  * services/executor offers the others. Internal to services/executor.
  *
- *   queue.c    the Redis Stream consumer group: workers, reclaimer, dead letters
+ *   queue.c    the Redis Stream consumer group: workers, dead letters
+ *   reclaim.c  the group's upkeep: heartbeats, taking over the jobs of dead
+ *              or stalled executors, removing dead consumers, trimming
  *   jobs.c     one job (SUBMIT or RUN) from start to end: its steps in order
  *   judge.c    test states -> verdicts, score, summary, result messages (pure;
  *              judge.h)
@@ -46,6 +48,7 @@
 #define EXEC_EXCERPT_MAX 1024
 #define EXEC_MESSAGE_MAX 200
 #define EXEC_MAX_LANGS 32
+#define EXEC_MAX_WORKERS 256 /* DOJO_EXECUTOR_CONCURRENCY at most */
 
 typedef Dojo__Common__V1__Verdict exec_verdict_t;
 
@@ -70,6 +73,8 @@ typedef struct exec_config {
     int concurrency;        /* worker threads = Redis job slots */
     int sync_slots;         /* extra slots for RunJob */
     int64_t reclaim_idle_ms;
+    int64_t heartbeat_ttl_ms; /* the alive marker's TTL; a peer without one is dead */
+    int64_t job_retention_ms; /* acknowledged jobs stay in dojo:jobs this long */
     int max_attempts;
     int64_t event_ttl_s;
     int bundle_cache_size;
@@ -343,6 +348,22 @@ int exec_emit_stored_result(exec_job_t *job, const Dojo__Gamification__V1__Submi
 
 /** Creates the consumer group (BUSYGROUP is fine). */
 int exec_queue_init(exec_t *ex, err_t **err);
+/** True once the executor stops taking jobs (SIGTERM, or the server drains). */
+bool exec_queue_stopping(exec_t *ex);
+/** XACK of one entry. */
+int exec_queue_ack(exec_t *ex, const char *id, err_t **err);
+/** Queues an entry taken over from another consumer (copied) for the next
+ * free worker, ahead of new entries, and wakes the idle workers. false (and
+ * nothing queued) when that entry is queued or running already. */
+bool exec_queue_push_claimed(exec_t *ex, const char *id, const char *payload, size_t len,
+                             int deliveries);
+/** Workers without a job, minus the taken-over entries already waiting. */
+int exec_queue_idle_workers(exec_t *ex);
+/** True while any worker runs a job. */
+bool exec_queue_busy(exec_t *ex);
+/** The entry ids this executor holds now — running, or taken over and
+ * waiting for a worker — (at most `cap`); returns how many. */
+int exec_queue_held_entries(exec_t *ex, char (*out)[64], int cap);
 /** Starts the worker threads and the reclaimer. */
 int exec_queue_start(exec_t *ex, err_t **err);
 /** Asks every thread to stop after its current job and waits for them. */
@@ -351,6 +372,18 @@ void exec_queue_stop(exec_t *ex);
 int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err);
 /** Registers the queue depth gauge refresh (metrics_on_scrape). */
 void exec_queue_metrics(exec_t *ex);
+
+/* ------------------------------------------------------------------------
+ * The group's upkeep (reclaim.c)
+ * ------------------------------------------------------------------------ */
+
+/** Before the workers start: writes this executor's alive marker and takes
+ * back the entries an earlier process with the same id left pending. */
+void exec_reclaim_start(exec_t *ex);
+/** The reclaimer thread (`arg` is the exec_t): heartbeats, rescue of dead
+ * consumers' entries, XAUTOCLAIM of idle ones, trimming; at the stop it keeps
+ * heartbeats going until the workers are done, then leaves the group. */
+void *exec_reclaimer_main(void *arg);
 
 /* ------------------------------------------------------------------------
  * Admin service (admin.c)

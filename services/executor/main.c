@@ -80,10 +80,11 @@ static int serve(exec_t *ex, err_t **err)
     }
     LOG_INFO("executor serving",
              "addr=%s port=%d metrics=%s id=%s runtime=%s slots=%d languages=%d reclaim_idle_ms=%lld "
-             "driver=\"%s\"",
+             "heartbeat_ttl_ms=%lld job_retention_ms=%lld driver=\"%s\"",
              ex->cfg.addr, rpc_server_port(server), ex->cfg.metrics_addr, ex->cfg.executor_id,
              ex->cfg.runtime_name, ex->cfg.concurrency, ex->nlangs,
-             (long long)ex->cfg.reclaim_idle_ms, log_esc(ex->cfg.driver_path));
+             (long long)ex->cfg.reclaim_idle_ms, (long long)ex->cfg.heartbeat_ttl_ms,
+             (long long)ex->cfg.job_retention_ms, log_esc(ex->cfg.driver_path));
     rpc_server_run(server);
     /* SIGTERM: no new jobs (the workers see the drain); running ones finish. */
     LOG_INFO("waiting for running jobs", "running=%d", atomic_load(&ex->jobs_running));

@@ -2,12 +2,9 @@
  *
  * N worker threads, each with a sandbox slot of its own, take one entry at
  * a time (XREADGROUP ... COUNT 1 BLOCK 2000) and acknowledge it only once
- * the result is recorded and the final event written. A reclaimer thread
- * takes over entries of dead executors (XAUTOCLAIM after
- * DOJO_EXECUTOR_RECLAIM_IDLE), but only as many as it has idle workers for,
- * and keeps this executor's running entries fresh (XCLAIM ... JUSTID, which
- * resets their idle time) so that a long job is never stolen from a live
- * executor. An entry delivered more than DOJO_EXECUTOR_MAX_ATTEMPTS times
+ * the result is recorded and the final event written. Entries the reclaimer
+ * (reclaim.c) took over from dead or stalled executors wait in a FIFO here
+ * and go first. An entry delivered more than DOJO_EXECUTOR_MAX_ATTEMPTS times
  * goes to dojo:jobs:dead, its learner gets an internal-error verdict, and it
  * is acknowledged: a submission is never stuck "in queue". */
 #define _GNU_SOURCE
@@ -51,7 +48,7 @@ struct exec_queue {
     int nclaimed;
 };
 
-static bool should_stop(exec_t *ex)
+bool exec_queue_stopping(exec_t *ex)
 {
     return atomic_load(&ex->stopping) || (ex->server && rpc_server_draining(ex->server));
 }
@@ -72,7 +69,7 @@ int exec_queue_init(exec_t *ex, err_t **err)
  * One entry
  * ------------------------------------------------------------------------ */
 
-static int ack(exec_t *ex, const char *id, err_t **err)
+int exec_queue_ack(exec_t *ex, const char *id, err_t **err)
 {
     cleanup_redis_reply redisReply *r = NULL;
     if (kv_command(ex->kv, &r, err, "XACK %s %s %s", KVC_JOBS, KVC_JOBS_GROUP, id) < 0)
@@ -110,23 +107,8 @@ static void give_up(exec_t *ex, exec_job_t *j, const char *id, const char *paylo
         }
         exec_job_fail(j, public_msg);
     }
-    if (ack(ex, id, &err) < 0)
+    if (exec_queue_ack(ex, id, &err) < 0)
         LOG_ERROR("ack failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
-}
-
-/* Delivery count of one pending entry (XPENDING key group id id 1). */
-static int deliveries_of(exec_t *ex, const char *id)
-{
-    cleanup_redis_reply redisReply *r = NULL;
-    cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", KVC_JOBS, KVC_JOBS_GROUP, id, id) <
-        0)
-        return 1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4 &&
-        r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
-        return (int)r->element[0]->element[3]->integer;
-    return 1;
 }
 
 static void process_entry(worker_t *w, const char *id, const char *payload, size_t len,
@@ -171,7 +153,7 @@ static void process_entry(worker_t *w, const char *id, const char *payload, size
         cleanup_err err_t *err = NULL;
         switch (end) {
         case EXEC_JOB_FINISHED:
-            if (ack(ex, id, &err) < 0)
+            if (exec_queue_ack(ex, id, &err) < 0)
                 LOG_ERROR("ack failed; the job will be re-published", "entry=%s error=\"%s\"", id,
                           log_esc(err->msg));
             break;
@@ -203,6 +185,90 @@ static void process_entry(worker_t *w, const char *id, const char *payload, size
  * Workers
  * ------------------------------------------------------------------------ */
 
+/* A worker runs entry `id` now. */
+static bool running(exec_queue_t *q, const char *id)
+{
+    bool found = false;
+    for (int i = 0; i < q->nworkers && !found; i++) {
+        pthread_mutex_lock(&q->workers[i].entry_lock);
+        found = !strcmp(q->workers[i].entry, id);
+        pthread_mutex_unlock(&q->workers[i].entry_lock);
+    }
+    return found;
+}
+
+bool exec_queue_push_claimed(exec_t *ex, const char *id, const char *payload, size_t len,
+                             int deliveries)
+{
+    exec_queue_t *q = ex->queue;
+    if (running(q, id))
+        return false;
+    pthread_mutex_lock(&q->lock);
+    claimed_t **tail = &q->claimed;
+    for (; *tail; tail = &(*tail)->next) {
+        if (!strcmp((*tail)->id, id)) {
+            pthread_mutex_unlock(&q->lock);
+            return false;
+        }
+    }
+    claimed_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->payload = malloc(len + 1)))
+        abort();
+    snprintf(c->id, sizeof c->id, "%s", id);
+    memcpy(c->payload, payload ? payload : "", len);
+    c->len = len;
+    c->deliveries = deliveries;
+    *tail = c;
+    q->nclaimed++;
+    pthread_mutex_unlock(&q->lock);
+    /* Idle workers wait in XREADGROUP BLOCK (up to 2 s): one of them is to
+     * take this entry now, before its idle time grows again. */
+    for (int i = 0; i < q->nworkers; i++)
+        if (!atomic_load(&q->workers[i].busy))
+            kvc_reader_wake(q->workers[i].reader);
+    return true;
+}
+
+int exec_queue_idle_workers(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    int idle = 0;
+    for (int i = 0; i < q->nworkers; i++)
+        if (!atomic_load(&q->workers[i].busy))
+            idle++;
+    pthread_mutex_lock(&q->lock);
+    idle -= q->nclaimed;
+    pthread_mutex_unlock(&q->lock);
+    return idle;
+}
+
+bool exec_queue_busy(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    for (int i = 0; i < q->nworkers; i++)
+        if (atomic_load(&q->workers[i].busy))
+            return true;
+    return false;
+}
+
+int exec_queue_held_entries(exec_t *ex, char (*out)[64], int cap)
+{
+    exec_queue_t *q = ex->queue;
+    int n = 0;
+    for (int i = 0; i < q->nworkers && n < cap; i++) {
+        pthread_mutex_lock(&q->workers[i].entry_lock);
+        snprintf(out[n], sizeof out[n], "%s", q->workers[i].entry);
+        pthread_mutex_unlock(&q->workers[i].entry_lock);
+        if (out[n][0])
+            n++;
+    }
+    pthread_mutex_lock(&q->lock);
+    for (claimed_t *c = q->claimed; c && n < cap; c = c->next, n++)
+        snprintf(out[n], sizeof out[n], "%s", c->id);
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
 static claimed_t *take_claimed(exec_queue_t *q)
 {
     pthread_mutex_lock(&q->lock);
@@ -220,7 +286,7 @@ static void *worker_main(void *arg)
     worker_t *w = arg;
     exec_t *ex = w->ex;
     exec_queue_t *q = ex->queue;
-    while (!should_stop(ex)) {
+    while (!exec_queue_stopping(ex)) {
         if (atomic_load(&ex->draining)) {
             sleep_ms(200);
             continue;
@@ -266,135 +332,6 @@ static void *worker_main(void *arg)
 }
 
 /* ------------------------------------------------------------------------
- * Reclaimer and heartbeats
- * ------------------------------------------------------------------------ */
-
-static void heartbeat(exec_t *ex)
-{
-    exec_queue_t *q = ex->queue;
-    for (int i = 0; i < q->nworkers; i++) {
-        char id[64];
-        pthread_mutex_lock(&q->workers[i].entry_lock);
-        snprintf(id, sizeof id, "%s", q->workers[i].entry);
-        pthread_mutex_unlock(&q->workers[i].entry_lock);
-        if (!id[0])
-            continue;
-        cleanup_redis_reply redisReply *r = NULL;
-        cleanup_err err_t *err = NULL;
-        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID", KVC_JOBS,
-                       KVC_JOBS_GROUP, ex->cfg.executor_id, id) < 0)
-            LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
-    }
-}
-
-static int idle_workers(exec_t *ex)
-{
-    exec_queue_t *q = ex->queue;
-    int idle = 0;
-    for (int i = 0; i < q->nworkers; i++)
-        if (!atomic_load(&q->workers[i].busy))
-            idle++;
-    pthread_mutex_lock(&q->lock);
-    idle -= q->nclaimed;
-    pthread_mutex_unlock(&q->lock);
-    return idle;
-}
-
-static void reclaim(exec_t *ex)
-{
-    exec_queue_t *q = ex->queue;
-    int want = idle_workers(ex);
-    if (want <= 0 || atomic_load(&ex->draining))
-        return;
-    char idle[32], count[16];
-    snprintf(idle, sizeof idle, "%lld", (long long)ex->cfg.reclaim_idle_ms);
-    snprintf(count, sizeof count, "%d", want);
-    cleanup_redis_reply redisReply *r = NULL;
-    cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", KVC_JOBS,
-                   KVC_JOBS_GROUP, ex->cfg.executor_id, idle, count) < 0) {
-        if (!strstr(err->msg, "NOGROUP"))
-            LOG_WARN("reclaim failed", "error=\"%s\"", log_esc(err->msg));
-        return;
-    }
-    /* [next, entries, [deleted ids]] */
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
-        return;
-    for (size_t i = 0; i < kvc_entries_count(r->element[1]); i++) {
-        kvc_entry_t e;
-        if (!kvc_entry_at(r->element[1], i, KVC_FIELD_JOB, &e))
-            continue;
-        const char *id = e.id, *val = e.value;
-        size_t len = e.len;
-        claimed_t *c = calloc(1, sizeof *c);
-        if (!c)
-            abort();
-        snprintf(c->id, sizeof c->id, "%s", id);
-        c->payload = malloc(len + 1);
-        if (!c->payload)
-            abort();
-        memcpy(c->payload, val ? val : "", len);
-        c->len = len;
-        c->deliveries = deliveries_of(ex, id);
-        LOG_INFO("job reclaimed", "entry=%s deliveries=%d", id, c->deliveries);
-        metrics_counter_add("dojo_executor_reclaimed_total", "", 1);
-        pthread_mutex_lock(&q->lock);
-        claimed_t **tail = &q->claimed;
-        while (*tail)
-            tail = &(*tail)->next;
-        *tail = c;
-        q->nclaimed++;
-        pthread_mutex_unlock(&q->lock);
-    }
-    /* Entries deleted from the stream while pending: nothing to run. */
-    if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < r->element[2]->elements; i++) {
-            cleanup_err err_t *e2 = NULL;
-            if (ack(ex, r->element[2]->element[i]->str, &e2) < 0)
-                err_clear(&e2);
-        }
-    }
-}
-
-static void *reclaimer_main(void *arg)
-{
-    exec_t *ex = arg;
-    /* Heartbeats well inside the idle time; reclaim checks a few times per
-     * idle period (at least every 5 s, at most every 100 ms). */
-    int64_t period = ex->cfg.reclaim_idle_ms / 3;
-    if (period > 5000)
-        period = 5000;
-    if (period < 100)
-        period = 100;
-    int64_t next = 0;
-    while (!should_stop(ex)) {
-        int64_t now = mono_ms();
-        if (now >= next) {
-            heartbeat(ex);
-            reclaim(ex);
-            next = now + period;
-        }
-        sleep_ms(50);
-    }
-    /* Keep heartbeats going while the workers finish their jobs. */
-    for (;;) {
-        bool any = false;
-        for (int i = 0; i < ex->queue->nworkers; i++)
-            if (atomic_load(&ex->queue->workers[i].busy))
-                any = true;
-        if (!any)
-            break;
-        int64_t now = mono_ms();
-        if (now >= next) {
-            heartbeat(ex);
-            next = now + period;
-        }
-        sleep_ms(50);
-    }
-    return NULL;
-}
-
-/* ------------------------------------------------------------------------
  * Start, stop, depth
  * ------------------------------------------------------------------------ */
 
@@ -419,6 +356,7 @@ int exec_queue_start(exec_t *ex, err_t **err)
         kvc_reader_open(&w->reader, ex->kv);
         ex->slot_busy[i] = true; /* worker slots are never lent to RunJob */
     }
+    exec_reclaim_start(ex);
     for (int i = 0; i < q->nworkers; i++) {
         if (pthread_create(&q->workers[i].thread, NULL, worker_main, &q->workers[i]) != 0) {
             for (int k = i; k < q->nworkers; k++)
@@ -427,7 +365,7 @@ int exec_queue_start(exec_t *ex, err_t **err)
             return err_errno(err, errno, "start worker %d", i);
         }
     }
-    if (pthread_create(&q->reclaimer, NULL, reclaimer_main, ex) != 0)
+    if (pthread_create(&q->reclaimer, NULL, exec_reclaimer_main, ex) != 0)
         return err_errno(err, errno, "start reclaimer");
     q->reclaimer_started = true;
     return 0;

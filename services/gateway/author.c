@@ -260,8 +260,10 @@ typedef struct run_state {
     bool have_result;
 } run_state_t;
 
-static int on_event(const Dojo__Executor__V1__Event *ev, void *payload)
+/* One event of Executor.RunJob's stream; non-zero (stop) at the result. */
+static int on_event(const ProtobufCMessage *msg, void *payload)
 {
+    const Dojo__Executor__V1__Event *ev = (const Dojo__Executor__V1__Event *)msg;
     run_state_t *st = payload;
     if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_STARTED) {
         json_array_clear(st->tests); /* a new attempt */
@@ -355,8 +357,10 @@ static int run_reference(gw_req_t *r, err_t **err)
             req.bundle = v->bundle;
             req.record = false;
             run_state_t st = {.tests = json_array()};
-            if (gw_runjob(r->gw->cfg.executor_addr, &req, gw_md_user(r), r->req_id, 120000,
-                          on_event, &st, err) < 0 ||
+            rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
+            opts.timeout_ms = 120000;
+            if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor,
+                                  "RunJob", &req.base, &opts, on_event, &st, err) < 0 ||
                 !st.have_result) {
                 json_decref(st.tests);
                 if (*err == NULL)

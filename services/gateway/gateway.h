@@ -23,6 +23,7 @@
 #include "dojo/gamification/v1/gamification.pb-c.h"
 #include "libcommon/arena.h"
 #include "libcommon/err.h"
+#include "libcommon/identity.h"
 #include "libcommon/kv.h"
 #include "libcommon/rpc.h"
 #include "libcommon/token.h"
@@ -56,7 +57,6 @@ typedef struct gw_config {
     int64_t event_ttl_s;     /* expiry of dojo:sub:{id} / dojo:ctl:{id} */
 } gw_config_t;
 
-typedef struct gw_keys gw_keys_t;
 typedef struct gw_cache gw_cache_t;
 
 typedef struct gw {
@@ -66,7 +66,7 @@ typedef struct gw {
     rpc_channel_t *game;
     rpc_channel_t *executor;
     kv_pool_t *kv;
-    gw_keys_t *keys;
+    identity_verifier_t *ids; /* access tokens, and the gateway's own service metadata */
     gw_cache_t *cache;
     struct MHD_Daemon *daemon;
     int ws_count; /* guarded by ws_lock */
@@ -78,20 +78,7 @@ typedef struct gw {
 void gw_config_load(gw_config_t *cfg);
 
 /* ------------------------------------------------------------------------
- * Access tokens (keys.c)
- * ------------------------------------------------------------------------ */
-
-/** Opens the key cache (keys are fetched from auth lazily and on unknown kid,
- * at most every 5 s). *out is new: gw_keys_close it. */
-int gw_keys_open(gw_keys_t **out, rpc_channel_t *auth, err_t **err);
-void gw_keys_close(gw_keys_t *keys);
-
-/** Verifies `jwt`; UNAUTHENTICATED errors for bad or expired tokens,
- * UNAVAILABLE when the keys cannot be fetched. */
-int gw_keys_verify(gw_keys_t *keys, const char *jwt, token_claims_t *out, err_t **err);
-
-/* ------------------------------------------------------------------------
- * Requests (http.c)
+ * Requests (request.c; their life is the router's, router.c)
  * ------------------------------------------------------------------------ */
 
 typedef struct gw_req gw_req_t;
@@ -169,7 +156,8 @@ int gw_req_csrf(gw_req_t *r, err_t **err);
  * owns it and frees it with itself (a second call returns the same object). */
 int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err);
 
-/** gRPC metadata for calls made as the gateway itself (service key). */
+/** gRPC metadata for calls made as the gateway itself (service key).
+ * Borrowed (the process's life). */
 const char *const *gw_md_service(gw_req_t *r);
 /** gRPC metadata forwarding the caller's access token. */
 const char *const *gw_md_user(gw_req_t *r);
@@ -181,9 +169,20 @@ rpc_call_opts_t gw_opts(gw_req_t *r, const char *const *md, bool idempotent);
 int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err);
 
 /** An error whose JSON code is one of the gateway's own
- * ("payload_too_large", "csrf_failed" ...): http status and code. */
+ * ("payload_too_large", "csrf_failed" ...): http status, code and field
+ * (NULL: none) travel with it (err_set_http); the message is public. No-op
+ * when *err is set already. Returns -1. */
 int gw_err_http(err_t **err, int http_status, const char *code, const char *field,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** Queues the response built in r (or the error `e`, borrowed). */
+enum MHD_Result gw_respond(gw_req_t *r, err_t *e);
+/** The JSON error body for `e` and its HTTP status: the status err_set_http
+ * gave it, else derived from its gRPC code. New. */
+json_t *gw_error_json(const err_t *e, int *status);
+
+/** Adds the security headers every response carries. */
+void gw_security_headers(gw_t *gw, struct MHD_Response *resp, bool api);
 
 /* ------------------------------------------------------------------------
  * JSON helpers (json.c)
@@ -242,9 +241,6 @@ bool gw_cache_queue(gw_cache_t *c, const char *key, struct MHD_Connection *conn,
 /** Stores `resp` for `key`, taking over the caller's reference. */
 void gw_cache_put(gw_cache_t *c, const char *key, struct MHD_Response *resp);
 void gw_cache_clear(gw_cache_t *c);
-
-/** Adds the security headers every response carries. */
-void gw_security_headers(gw_t *gw, struct MHD_Response *resp, bool api);
 
 /* ------------------------------------------------------------------------
  * Route handlers
@@ -305,12 +301,6 @@ int gw_h_author_run_reference(gw_req_t *r, err_t **err);
 int gw_h_author_archive(gw_req_t *r, err_t **err);
 int gw_h_author_export(gw_req_t *r, err_t **err);
 
-/* runjob.c: Executor.RunJob, a server-streaming call. */
-typedef int (*gw_event_fn)(const Dojo__Executor__V1__Event *ev, void *payload);
-int gw_runjob(const char *target, const Dojo__Executor__V1__RunJobRequest *req,
-              const char *const *md, const char *req_id, int timeout_ms, gw_event_fn on_event,
-              void *payload, err_t **err);
-
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);
@@ -318,12 +308,10 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r);
 /* static.c */
 enum MHD_Result gw_static_serve(gw_req_t *r);
 
-/* http.c */
+/* router.c */
+/** Starts the HTTP daemon on cfg.addr (MHD's threads start here). */
 int gw_http_start(gw_t *gw, err_t **err);
+/** Stops it (after MHD_quiesce_daemon and the drain). */
 void gw_http_stop(gw_t *gw);
-/** Queues the response built in r (or the error `e`, borrowed). */
-enum MHD_Result gw_respond(gw_req_t *r, err_t *e);
-/** The JSON error body for `e` and its HTTP status. New. */
-json_t *gw_error_json(const err_t *e, int *status);
 
 #endif

@@ -63,7 +63,7 @@ static int gw_open(gw_t *gw, err_t **err)
         return err_wrap(err, "open channels");
     if (kv_pool_open(&gw->kv, gw->cfg.redis_addr, gw->cfg.threads * 2 + 4, 2000, err) < 0)
         return err_wrap(err, "connect to Redis");
-    if (gw_keys_open(&gw->keys, gw->auth, err) < 0)
+    if (identity_verifier_open(&gw->ids, gw->cfg.auth_addr, gw->cfg.service_key, err) < 0)
         return -1;
     return gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms);
 }
@@ -71,7 +71,7 @@ static int gw_open(gw_t *gw, err_t **err)
 static void gw_close(gw_t *gw)
 {
     gw_cache_close(gw->cache);
-    gw_keys_close(gw->keys);
+    identity_verifier_close(gw->ids);
     kv_pool_close(gw->kv);
     rpc_channel_close(gw->executor);
     rpc_channel_close(gw->game);

@@ -22,9 +22,9 @@ typedef struct err {
     int retry_after_s;     /* > 0 with RESOURCE_EXHAUSTED / UNAVAILABLE */
     /* How the HTTP boundary answers (err_set_http); 0 / NULL = derived there
      * from `code`. */
-    int http_status;       /* e.g. 413 */
-    char *http_code;       /* the JSON error code, e.g. "payload_too_large" */
-    char *field;           /* the request field concerned, or NULL */
+    int http_status; /* e.g. 413 */
+    char *http_code; /* the JSON error code, e.g. "payload_too_large" */
+    char *field;     /* the request field concerned, or NULL */
 } err_t;
 
 /** Creates an error with `code` and a printf-style message and stores it in

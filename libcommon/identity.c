@@ -3,8 +3,8 @@
 #include "identity.h"
 
 #include <pthread.h>
-#include <stdbool.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +31,10 @@ struct identity_verifier {
     token_key_t keys[IDENTITY_MAX_KEYS];
     int nkeys;
     char issuer[64];
-    time_t fetched_at;          /* last successful fetch; 0 = never */
-    pthread_mutex_t fetch_mu;   /* one fetch at a time; guards the times below */
-    time_t failed_at;           /* last failed fetch; 0 = none */
-    time_t forced_at;           /* last fetch for an unknown kid; 0 = none */
+    time_t fetched_at;        /* last successful fetch; 0 = never */
+    pthread_mutex_t fetch_mu; /* one fetch at a time; guards the times below */
+    time_t failed_at;         /* last failed fetch; 0 = none */
+    time_t forced_at;         /* last fetch for an unknown kid; 0 = none */
 };
 
 int identity_verifier_open(identity_verifier_t **out, const char *auth_addr,
@@ -103,9 +103,9 @@ static int fetch_keys(identity_verifier_t *v, fetch_reason_t why, bool wait, err
     else if (pthread_mutex_trylock(&v->fetch_mu) != 0)
         return 0;
     time_t now = time(NULL);
-    bool due = why == FETCH_UNKNOWN_KID ? v->forced_at == 0 ||
-                                              now - v->forced_at >= IDENTITY_FORCED_GAP_S
-                                        : keys_stale(v, now, NULL);
+    bool due = why == FETCH_UNKNOWN_KID
+                   ? v->forced_at == 0 || now - v->forced_at >= IDENTITY_FORCED_GAP_S
+                   : keys_stale(v, now, NULL);
     if (!due || (v->failed_at != 0 && now - v->failed_at < IDENTITY_FORCED_GAP_S)) {
         pthread_mutex_unlock(&v->fetch_mu);
         return 0;
@@ -147,18 +147,15 @@ static int fetch_keys(identity_verifier_t *v, fetch_reason_t why, bool wait, err
 }
 
 /* token_verify with the cached keys: 0, -1, or -2 for an unknown kid. */
-static int verify_cached(identity_verifier_t *v, const char *jwt, token_claims_t *out,
-                         err_t **err)
+static int verify_cached(identity_verifier_t *v, const char *jwt, token_claims_t *out, err_t **err)
 {
     pthread_rwlock_rdlock(&v->keys_lock);
-    int rc = token_verify(jwt, v->keys, (size_t)v->nkeys, v->issuer, (int64_t)time(NULL), out,
-                          err);
+    int rc = token_verify(jwt, v->keys, (size_t)v->nkeys, v->issuer, (int64_t)time(NULL), out, err);
     pthread_rwlock_unlock(&v->keys_lock);
     return rc;
 }
 
-int identity_verify_token(identity_verifier_t *v, const char *jwt, token_claims_t *out,
-                          err_t **err)
+int identity_verify_token(identity_verifier_t *v, const char *jwt, token_claims_t *out, err_t **err)
 {
     cleanup_err err_t *fetch_err = NULL;
     bool have = false;

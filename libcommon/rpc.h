@@ -209,9 +209,8 @@ typedef int (*rpc_stream_msg_fn)(const ProtobufCMessage *msg, void *payload);
  * call. Never retried (`opts->idempotent` is ignored): replies already
  * handed out would come again. */
 int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *service,
-                      const char *method, const ProtobufCMessage *req,
-                      const rpc_call_opts_t *opts, rpc_stream_msg_fn on_msg, void *payload,
-                      err_t **err);
+                      const char *method, const ProtobufCMessage *req, const rpc_call_opts_t *opts,
+                      rpc_stream_msg_fn on_msg, void *payload, err_t **err);
 
 static inline void cleanup_pb_fn(void *p)
 {

@@ -145,8 +145,8 @@ static void call_md_destroy(call_md_t *m)
 /* A non-OK status as an error: the server's message is what a client may
  * see (the server already made internal ones generic), the path is context
  * for the log, a retry-after trailer becomes the retry hint. */
-static void status_error(err_t **err, const char *path, grpc_status_code status,
-                         grpc_slice details, const grpc_metadata_array *trailing_md)
+static void status_error(err_t **err, const char *path, grpc_status_code status, grpc_slice details,
+                         const grpc_metadata_array *trailing_md)
 {
     char *text = grpc_slice_to_c_string(details);
     err_set_private(err, status, text, "%s", text);
@@ -158,8 +158,7 @@ static void status_error(err_t **err, const char *path, grpc_status_code status,
 }
 
 /* Decodes a reply of type `type`; NULL when it does not decode. */
-static ProtobufCMessage *unpack_reply(const ProtobufCMessageDescriptor *type,
-                                      grpc_byte_buffer *buf)
+static ProtobufCMessage *unpack_reply(const ProtobufCMessageDescriptor *type, grpc_byte_buffer *buf)
 {
     grpc_byte_buffer_reader reader;
     grpc_byte_buffer_reader_init(&reader, buf);
@@ -307,9 +306,8 @@ static bool run_batch(grpc_call *call, grpc_completion_queue *cq, const grpc_op 
 }
 
 int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *service,
-                      const char *method, const ProtobufCMessage *req,
-                      const rpc_call_opts_t *opts, rpc_stream_msg_fn on_msg, void *payload,
-                      err_t **err)
+                      const char *method, const ProtobufCMessage *req, const rpc_call_opts_t *opts,
+                      rpc_stream_msg_fn on_msg, void *payload, err_t **err)
 {
     const ProtobufCMethodDescriptor *m = find_method(service, method);
     if (m == NULL)
@@ -318,9 +316,9 @@ int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *
     snprintf(path, sizeof path, "/%s/%s", service->name, method);
 
     grpc_completion_queue *cq = thread_cq();
-    grpc_call *call =
-        grpc_channel_create_call(channel->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                 grpc_slice_from_static_string(path), NULL, deadline_of(opts), NULL);
+    grpc_call *call = grpc_channel_create_call(channel->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                               grpc_slice_from_static_string(path), NULL,
+                                               deadline_of(opts), NULL);
     call_md_t md;
     call_md_init(&md, opts);
     grpc_slice packed = pack_request(req);

@@ -1,11 +1,11 @@
 /* test_identity.c — access tokens checked with auth's published keys: a real
  * gRPC server on loopback stands in for auth's GetPublicKeys (a test double
  * of the handler, not of gRPC), tokens are signed with token.c. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <pthread.h>
 #include <sodium.h>
@@ -55,8 +55,9 @@ static int get_public_keys(rpc_call_t *call, const ProtobufCMessage *req, Protob
         pthread_mutex_unlock(&f->mu);
         return err_set(err, GRPC_STATUS_UNAVAILABLE, "auth is down");
     }
-    Dojo__Auth__V1__GetPublicKeysResponse *resp = RPC_NEW(
-        call, Dojo__Auth__V1__GetPublicKeysResponse, DOJO__AUTH__V1__GET_PUBLIC_KEYS_RESPONSE__INIT);
+    Dojo__Auth__V1__GetPublicKeysResponse *resp =
+        RPC_NEW(call, Dojo__Auth__V1__GetPublicKeysResponse,
+                DOJO__AUTH__V1__GET_PUBLIC_KEYS_RESPONSE__INIT);
     resp->issuer = ISSUER;
     resp->n_keys = (size_t)f->npublished;
     resp->keys = rpc_alloc(call, resp->n_keys * sizeof *resp->keys);
@@ -119,7 +120,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static int calls(fixture_t *f) { return __atomic_load_n(&f->calls, __ATOMIC_SEQ_CST); }
+static int calls(fixture_t *f)
+{
+    return __atomic_load_n(&f->calls, __ATOMIC_SEQ_CST);
+}
 
 static void set_auth_down(fixture_t *f, bool down)
 {
@@ -289,8 +293,8 @@ int main(void)
             test_token_signed_with_a_published_key_verifies_after_one_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_forged_expired_and_malformed_tokens_are_unauthenticated, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_rotated_key_is_fetched_when_a_token_names_it,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_rotated_key_is_fetched_when_a_token_names_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_tokens_naming_unknown_kids_cannot_flood_auth, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cached_keys_outlive_an_auth_outage, setup, teardown),

@@ -69,7 +69,7 @@ typedef struct fixture {
     /* What the handlers below saw (written on server threads). */
     int profile_attempts;
     char profile_names[4][32]; /* display_name of each attempt */
-    bool stream_send_failed; /* the client went away mid-stream */
+    bool stream_send_failed;   /* the client went away mid-stream */
 } fixture_t;
 
 /* UNAVAILABLE to the first attempt, then the display name it was sent. */
@@ -145,9 +145,8 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     cleanup_err err_t *err = NULL;
     assert_int_equal(rpc_server_new(&f->server, "test", "127.0.0.1:0", &err), 0);
-    assert_int_equal(rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor, handlers,
-                                            f, &err),
-                     0);
+    assert_int_equal(
+        rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor, handlers, f, &err), 0);
     assert_int_equal(rpc_server_start(f->server, &err), 0);
     pthread_create(&f->runner, NULL, run_server, f->server);
     char target[64];
@@ -362,8 +361,8 @@ static void test_idempotent_retry_sends_the_whole_request_again(void **state)
     rpc_call_opts_t opts = {.timeout_ms = 3000, .idempotent = true};
     cleanup_pb ProtobufCMessage *out = NULL;
     cleanup_err err_t *err = NULL;
-    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
-                                     "UpdateProfile", &req.base, &out, &opts, &err),
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "UpdateProfile",
+                                     &req.base, &out, &opts, &err),
                      0);
     assert_null(err);
     assert_int_equal(f->profile_attempts, 2);
@@ -380,8 +379,8 @@ static void test_calls_not_marked_idempotent_are_not_retried(void **state)
     req.display_name = "Ann Lee";
     cleanup_pb ProtobufCMessage *out = NULL;
     cleanup_err err_t *err = NULL;
-    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
-                                     "UpdateProfile", &req.base, &out, NULL, &err),
+    assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "UpdateProfile",
+                                     &req.base, &out, NULL, &err),
                      -1);
     assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
     assert_string_equal(err_public_message(err), "warming up");
@@ -500,10 +499,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_handler_error_becomes_status_with_retry_after_trailer,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_internal_errors_reach_the_client_as_a_generic_message, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented_at_once,
+        cmocka_unit_test_setup_teardown(test_internal_errors_reach_the_client_as_a_generic_message,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented_at_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_client_deadline_expires_as_deadline_exceeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_health_check_reports_registered_services, setup,
@@ -511,8 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_drains_an_in_flight_call_before_returning, setup,
                                         teardown),
         cmocka_unit_test(test_idempotent_calls_retry_unavailable_and_others_do_not),
-        cmocka_unit_test_setup_teardown(test_idempotent_retry_sends_the_whole_request_again,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_retry_sends_the_whole_request_again, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_calls_not_marked_idempotent_are_not_retried, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stream_delivers_every_reply_in_order_then_ends_ok,
@@ -521,8 +520,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_stream_error_after_replies_carries_status_message_and_retry_after, setup,
             teardown),
-        cmocka_unit_test_setup_teardown(test_stream_stopped_by_the_callback_cancels_the_call,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_stopped_by_the_callback_cancels_the_call, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_stream_to_an_unknown_method_fails_without_a_call,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_to_a_method_without_handler_is_unimplemented,

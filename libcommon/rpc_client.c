@@ -83,12 +83,18 @@ void rpc_channel_close(rpc_channel_t *channel)
     free(channel);
 }
 
-static const ProtobufCMethodDescriptor *find_method(const ProtobufCServiceDescriptor *service,
-                                                    const char *method)
+/* The descriptor of `method` and its path "/pkg.Service/Method" in path[cap];
+ * NULL (INTERNAL) when the service has no such method. */
+static const ProtobufCMethodDescriptor *method_of(const ProtobufCServiceDescriptor *service,
+                                                  const char *method, char *path, size_t cap,
+                                                  err_t **err)
 {
     for (unsigned i = 0; i < service->n_methods; i++)
-        if (!strcmp(service->methods[i].name, method))
+        if (!strcmp(service->methods[i].name, method)) {
+            snprintf(path, cap, "/%s/%s", service->name, method);
             return &service->methods[i];
+        }
+    err_set(err, GRPC_STATUS_INTERNAL, "%s has no method %s", service->name, method);
     return NULL;
 }
 
@@ -108,53 +114,118 @@ static const char *find_trailer(const grpc_metadata_array *md, const char *key, 
 }
 
 /* ------------------------------------------------------------------------
- * What every call shares: metadata out, a status in, messages both ways
+ * What every call shares: the request out, a status in
  * ------------------------------------------------------------------------ */
 
 #define MAX_METADATA 16
 
-typedef struct call_md {
+/* One call on the calling thread's completion queue, from creation to
+ * status: what its batches point at lives here. */
+typedef struct client_call {
+    const char *path;
+    grpc_completion_queue *cq;
+    grpc_call *call;
     grpc_metadata md[MAX_METADATA];
-    size_t n;
-} call_md_t;
+    size_t nmd;
+    grpc_byte_buffer *req_buf;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_status_code status;
+    grpc_slice details;
+} client_call_t;
 
-static void call_md_init(call_md_t *m, const rpc_call_opts_t *opts)
+/* Creates the call with a byte buffer of its own over `payload` (gRPC takes
+ * the payload out of the byte buffer it sends, so a buffer is never sent
+ * twice). */
+static void client_call_begin(client_call_t *c, rpc_channel_t *ch, const char *path,
+                              grpc_slice payload, gpr_timespec deadline,
+                              const rpc_call_opts_t *opts)
 {
-    memset(m, 0, sizeof *m);
+    memset(c, 0, sizeof *c);
+    c->path = path;
+    c->cq = thread_cq();
+    c->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
+                                       grpc_slice_from_static_string(path), NULL, deadline, NULL);
     if (opts && opts->request_id) {
-        m->md[m->n].key = grpc_slice_from_static_string("x-request-id");
-        m->md[m->n].value = grpc_slice_from_copied_string(opts->request_id);
-        m->n++;
+        c->md[c->nmd].key = grpc_slice_from_static_string("x-request-id");
+        c->md[c->nmd].value = grpc_slice_from_copied_string(opts->request_id);
+        c->nmd++;
     }
     for (const char *const *kv = opts ? opts->metadata : NULL;
-         kv && kv[0] && kv[1] && m->n < MAX_METADATA; kv += 2) {
-        m->md[m->n].key = grpc_slice_from_copied_string(kv[0]);
-        m->md[m->n].value = grpc_slice_from_copied_string(kv[1]);
-        m->n++;
+         kv && kv[0] && kv[1] && c->nmd < MAX_METADATA; kv += 2) {
+        c->md[c->nmd].key = grpc_slice_from_copied_string(kv[0]);
+        c->md[c->nmd].value = grpc_slice_from_copied_string(kv[1]);
+        c->nmd++;
     }
+    c->req_buf = grpc_raw_byte_buffer_create(&payload, 1);
+    grpc_metadata_array_init(&c->initial_md);
+    grpc_metadata_array_init(&c->trailing_md);
+    c->status = GRPC_STATUS_UNKNOWN;
+    c->details = grpc_empty_slice();
 }
 
-static void call_md_destroy(call_md_t *m)
+/* Fills ops[0..3]: metadata, the request, half-close, the server's initial
+ * metadata. Returns 4. */
+static size_t client_call_send_ops(client_call_t *c, grpc_op *ops)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        grpc_slice_unref(m->md[i].key);
-        grpc_slice_unref(m->md[i].value);
-    }
+    memset(ops, 0, 4 * sizeof *ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = c->nmd;
+    ops[0].data.send_initial_metadata.metadata = c->md;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = c->req_buf;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &c->initial_md;
+    return 4;
 }
 
-/* A non-OK status as an error: the server's message is what a client may
- * see (the server already made internal ones generic), the path is context
- * for the log, a retry-after trailer becomes the retry hint. */
-static void status_error(err_t **err, const char *path, grpc_status_code status, grpc_slice details,
-                         const grpc_metadata_array *trailing_md)
+/* Fills *op to receive the status and trailers. */
+static void client_call_status_op(client_call_t *c, grpc_op *op)
 {
-    char *text = grpc_slice_to_c_string(details);
-    err_set_private(err, status, text, "%s", text);
-    err_wrap(err, "%s", path);
+    memset(op, 0, sizeof *op);
+    op->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op->data.recv_status_on_client.trailing_metadata = &c->trailing_md;
+    op->data.recv_status_on_client.status = &c->status;
+    op->data.recv_status_on_client.status_details = &c->details;
+}
+
+/* Runs one batch and waits for it; false when it could not start or failed. */
+static bool client_call_run(client_call_t *c, const grpc_op *ops, size_t n)
+{
+    int tag = 0;
+    if (grpc_call_start_batch(c->call, ops, n, &tag, NULL) != GRPC_CALL_OK)
+        return false;
+    grpc_event ev =
+        grpc_completion_queue_pluck(c->cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+/* The received non-OK status as an error: the server's message is what a
+ * client may see (the server already made internal ones generic), the path
+ * is context for the log, a retry-after trailer becomes the retry hint. */
+static int client_call_status_error(client_call_t *c, err_t **err)
+{
+    char *text = grpc_slice_to_c_string(c->details);
+    err_set_private(err, c->status, text, "%s", text);
+    err_wrap(err, "%s", c->path);
     char buf[32];
-    if (find_trailer(trailing_md, "retry-after", buf, sizeof buf))
+    if (find_trailer(&c->trailing_md, "retry-after", buf, sizeof buf))
         err_set_retry_after(err, atoi(buf));
     gpr_free(text);
+    return -1;
+}
+
+static void client_call_end(client_call_t *c)
+{
+    for (size_t i = 0; i < c->nmd; i++) {
+        grpc_slice_unref(c->md[i].key);
+        grpc_slice_unref(c->md[i].value);
+    }
+    grpc_slice_unref(c->details);
+    grpc_metadata_array_destroy(&c->initial_md);
+    grpc_metadata_array_destroy(&c->trailing_md);
+    grpc_byte_buffer_destroy(c->req_buf);
+    grpc_call_unref(c->call);
 }
 
 /* Decodes a reply of type `type`; NULL when it does not decode. */
@@ -170,9 +241,7 @@ static ProtobufCMessage *unpack_reply(const ProtobufCMessageDescriptor *type, gr
     return msg;
 }
 
-/* The request, packed once: every attempt sends a byte buffer of its own
- * over this slice, because gRPC takes the payload out of the byte buffer it
- * is given (a reused buffer would send an empty message). */
+/* The request, packed once for all attempts. */
 static grpc_slice pack_request(const ProtobufCMessage *req)
 {
     size_t len = protobuf_c_message_get_packed_size(req);
@@ -192,52 +261,26 @@ static gpr_timespec deadline_of(const rpc_call_opts_t *opts)
  * Unary calls
  * ------------------------------------------------------------------------ */
 
-/* One attempt with a fresh byte buffer over `payload`. Returns the status;
- * on OK *out is set. */
+/* One attempt, all in one batch. Returns the status; on OK *out is set. */
 static grpc_status_code call_once(rpc_channel_t *ch, const char *path,
                                   const ProtobufCMethodDescriptor *m, grpc_slice payload,
                                   gpr_timespec deadline, const rpc_call_opts_t *opts,
                                   ProtobufCMessage **out, err_t **err)
 {
-    grpc_completion_queue *cq = thread_cq();
-    grpc_slice method = grpc_slice_from_static_string(path);
-    grpc_call *call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               method, NULL, deadline, NULL);
-    call_md_t md;
-    call_md_init(&md, opts);
-    grpc_byte_buffer *req_buf = grpc_raw_byte_buffer_create(&payload, 1);
-
-    grpc_metadata_array initial_md, trailing_md;
-    grpc_metadata_array_init(&initial_md);
-    grpc_metadata_array_init(&trailing_md);
+    client_call_t c;
+    client_call_begin(&c, ch, path, payload, deadline, opts);
     grpc_byte_buffer *resp_buf = NULL;
-    grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    grpc_slice details = grpc_empty_slice();
-
     grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = md.n;
-    ops[0].data.send_initial_metadata.metadata = md.md;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = req_buf;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &resp_buf;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
-    ops[5].data.recv_status_on_client.status = &status;
-    ops[5].data.recv_status_on_client.status_details = &details;
+    size_t n = client_call_send_ops(&c, ops);
+    memset(&ops[n], 0, sizeof ops[n]);
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n].data.recv_message.recv_message = &resp_buf;
+    n++;
+    client_call_status_op(&c, &ops[n++]);
+    if (!client_call_run(&c, ops, n) && c.status == GRPC_STATUS_UNKNOWN)
+        c.status = GRPC_STATUS_INTERNAL; /* the batch did not start */
 
-    int tag = 0;
-    grpc_call_error rc = grpc_call_start_batch(call, ops, 6, &tag, NULL);
-    if (rc == GRPC_CALL_OK)
-        grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    else
-        status = GRPC_STATUS_INTERNAL;
-
+    grpc_status_code status = c.status;
     if (status == GRPC_STATUS_OK) {
         if (resp_buf == NULL) {
             status = GRPC_STATUS_INTERNAL;
@@ -247,17 +290,11 @@ static grpc_status_code call_once(rpc_channel_t *ch, const char *path,
             err_set(err, status, "%s: malformed reply", path);
         }
     } else {
-        status_error(err, path, status, details, &trailing_md);
+        client_call_status_error(&c, err);
     }
-
-    call_md_destroy(&md);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&initial_md);
-    grpc_metadata_array_destroy(&trailing_md);
-    grpc_byte_buffer_destroy(req_buf);
     if (resp_buf)
         grpc_byte_buffer_destroy(resp_buf);
-    grpc_call_unref(call);
+    client_call_end(&c);
     return status;
 }
 
@@ -265,11 +302,10 @@ int rpc_client_call(rpc_channel_t *channel, const ProtobufCServiceDescriptor *se
                     const char *method, const ProtobufCMessage *req, ProtobufCMessage **out,
                     const rpc_call_opts_t *opts, err_t **err)
 {
-    const ProtobufCMethodDescriptor *m = find_method(service, method);
-    if (m == NULL)
-        return err_set(err, GRPC_STATUS_INTERNAL, "%s has no method %s", service->name, method);
     char path[256];
-    snprintf(path, sizeof path, "/%s/%s", service->name, method);
+    const ProtobufCMethodDescriptor *m = method_of(service, method, path, sizeof path, err);
+    if (m == NULL)
+        return -1;
 
     grpc_slice payload = pack_request(req);
     gpr_timespec deadline = deadline_of(opts);
@@ -295,55 +331,26 @@ int rpc_client_call(rpc_channel_t *channel, const ProtobufCServiceDescriptor *se
  * Server-streaming calls
  * ------------------------------------------------------------------------ */
 
-/* Runs one batch and waits for it; false when it could not start or failed. */
-static bool run_batch(grpc_call *call, grpc_completion_queue *cq, const grpc_op *ops, size_t n)
-{
-    int tag = 0;
-    if (grpc_call_start_batch(call, ops, n, &tag, NULL) != GRPC_CALL_OK)
-        return false;
-    grpc_event ev = grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-    return ev.type == GRPC_OP_COMPLETE && ev.success;
-}
-
 int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *service,
                       const char *method, const ProtobufCMessage *req, const rpc_call_opts_t *opts,
                       rpc_stream_msg_fn on_msg, void *payload, err_t **err)
 {
-    const ProtobufCMethodDescriptor *m = find_method(service, method);
-    if (m == NULL)
-        return err_set(err, GRPC_STATUS_INTERNAL, "%s has no method %s", service->name, method);
     char path[256];
-    snprintf(path, sizeof path, "/%s/%s", service->name, method);
+    const ProtobufCMethodDescriptor *m = method_of(service, method, path, sizeof path, err);
+    if (m == NULL)
+        return -1;
 
-    grpc_completion_queue *cq = thread_cq();
-    grpc_call *call = grpc_channel_create_call(channel->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                               grpc_slice_from_static_string(path), NULL,
-                                               deadline_of(opts), NULL);
-    call_md_t md;
-    call_md_init(&md, opts);
     grpc_slice packed = pack_request(req);
-    grpc_byte_buffer *req_buf = grpc_raw_byte_buffer_create(&packed, 1);
+    client_call_t c;
+    client_call_begin(&c, channel, path, packed, deadline_of(opts), opts);
     grpc_slice_unref(packed);
-    grpc_metadata_array initial_md, trailing_md;
-    grpc_metadata_array_init(&initial_md);
-    grpc_metadata_array_init(&trailing_md);
-    grpc_status_code status = GRPC_STATUS_UNKNOWN;
-    grpc_slice details = grpc_empty_slice();
     int rc = 0;
     bool stopped = false;
 
     grpc_op ops[4];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = md.n;
-    ops[0].data.send_initial_metadata.metadata = md.md;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = req_buf;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+    size_t n = client_call_send_ops(&c, ops);
     /* A failed send shows in the status below (the server never answered). */
-    (void)run_batch(call, cq, ops, 4);
+    (void)client_call_run(&c, ops, n);
 
     for (;;) {
         grpc_byte_buffer *buf = NULL;
@@ -351,7 +358,7 @@ int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *
         memset(&recv, 0, sizeof recv);
         recv.op = GRPC_OP_RECV_MESSAGE;
         recv.data.recv_message.recv_message = &buf;
-        if (!run_batch(call, cq, &recv, 1) || buf == NULL) {
+        if (!client_call_run(&c, &recv, 1) || buf == NULL) {
             if (buf)
                 grpc_byte_buffer_destroy(buf);
             break; /* the stream ended: the status says how */
@@ -360,36 +367,27 @@ int rpc_client_stream(rpc_channel_t *channel, const ProtobufCServiceDescriptor *
         grpc_byte_buffer_destroy(buf);
         if (msg == NULL) {
             rc = err_set(err, GRPC_STATUS_INTERNAL, "%s: malformed reply", path);
-            grpc_call_cancel(call, NULL);
+            grpc_call_cancel(c.call, NULL);
             break;
         }
         int stop = on_msg(msg, payload);
         protobuf_c_message_free_unpacked(msg, NULL);
         if (stop) {
             stopped = true;
-            grpc_call_cancel(call, NULL);
+            grpc_call_cancel(c.call, NULL);
             break;
         }
     }
 
     grpc_op sop;
-    memset(&sop, 0, sizeof sop);
-    sop.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    sop.data.recv_status_on_client.trailing_metadata = &trailing_md;
-    sop.data.recv_status_on_client.status = &status;
-    sop.data.recv_status_on_client.status_details = &details;
-    if (!run_batch(call, cq, &sop, 1) && rc == 0 && !stopped)
-        rc = err_set(err, GRPC_STATUS_INTERNAL, "%s: no status", path);
-    if (rc == 0 && !stopped && status != GRPC_STATUS_OK) {
-        status_error(err, path, status, details, &trailing_md);
-        rc = -1;
+    client_call_status_op(&c, &sop);
+    bool have_status = client_call_run(&c, &sop, 1);
+    if (rc == 0 && !stopped) {
+        if (!have_status)
+            rc = err_set(err, GRPC_STATUS_INTERNAL, "%s: no status", path);
+        else if (c.status != GRPC_STATUS_OK)
+            rc = client_call_status_error(&c, err);
     }
-
-    call_md_destroy(&md);
-    grpc_slice_unref(details);
-    grpc_metadata_array_destroy(&initial_md);
-    grpc_metadata_array_destroy(&trailing_md);
-    grpc_byte_buffer_destroy(req_buf);
-    grpc_call_unref(call);
+    client_call_end(&c);
     return rc;
 }

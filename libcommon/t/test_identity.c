@@ -1,11 +1,13 @@
 /* test_identity.c — access tokens checked with auth's published keys: a real
  * gRPC server on loopback stands in for auth's GetPublicKeys (a test double
  * of the handler, not of gRPC), tokens are signed with token.c. */
-#include <cmocka.h>
+#define _GNU_SOURCE /* testutil.h: F_SETPIPE_SZ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four above first. */
+#include <cmocka.h>
 
 #include <pthread.h>
 #include <sodium.h>
@@ -19,6 +21,7 @@
 #include "libcommon/identity.h"
 #include "libcommon/rpc.h"
 #include "libcommon/token.h"
+#include "testutil.h"
 
 #define ISSUER "dojo-test"
 
@@ -29,8 +32,7 @@ typedef struct signer {
 } signer_t;
 
 typedef struct fixture {
-    rpc_server_t *server;
-    pthread_t runner;
+    test_server_t srv;
     identity_verifier_t *ids;
     pthread_mutex_t mu; /* guards what the fake auth publishes */
     signer_t published[2];
@@ -82,28 +84,15 @@ static const rpc_handler_t auth_handlers[] = {
     {0},
 };
 
-static void *run_server(void *arg)
-{
-    rpc_server_run(arg);
-    return NULL;
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
     signer_make(&f->published[0], "k1");
     f->npublished = 1;
+    test_server_start(&f->srv, &dojo__auth__v1__auth__descriptor, auth_handlers, f);
     cleanup_err err_t *err = NULL;
-    assert_int_equal(rpc_server_new(&f->server, "auth-double", "127.0.0.1:0", &err), 0);
-    assert_int_equal(rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor,
-                                            auth_handlers, f, &err),
-                     0);
-    assert_int_equal(rpc_server_start(f->server, &err), 0);
-    pthread_create(&f->runner, NULL, run_server, f->server);
-    char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", rpc_server_port(f->server));
-    assert_int_equal(identity_verifier_open(&f->ids, target, "svc-key", &err), 0);
+    assert_int_equal(identity_verifier_open(&f->ids, f->srv.target, "svc-key", &err), 0);
     *state = f;
     return 0;
 }
@@ -112,9 +101,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     identity_verifier_close(f->ids);
-    rpc_server_stop(f->server);
-    pthread_join(f->runner, NULL);
-    rpc_server_free(f->server);
+    test_server_free(&f->srv);
     pthread_mutex_destroy(&f->mu);
     free(f);
     return 0;

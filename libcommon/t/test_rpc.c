@@ -1,15 +1,13 @@
 /* test_rpc.c — the gRPC layer end to end on loopback: a real server from
  * rpc_server.c, a real client from rpc_client.c, gRPC's C core between. */
+#define _GNU_SOURCE /* testutil.h: F_SETPIPE_SZ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +17,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/rpc.h"
+#include "testutil.h"
 
 /* The auth service's descriptor serves as a test service here; the
  * handlers below are test doubles of *handlers*, not of gRPC. */
@@ -62,10 +61,8 @@ static int slow_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, Proto
 }
 
 typedef struct fixture {
-    rpc_server_t *server;
+    test_server_t srv;
     rpc_channel_t *channel;
-    pthread_t runner;
-    bool stopped;
     /* What the handlers below saw (written on server threads). */
     int profile_attempts;
     char profile_names[4][32]; /* display_name of each attempt */
@@ -134,24 +131,12 @@ static const rpc_handler_t handlers[] = {
     {0},
 };
 
-static void *run_server(void *arg)
-{
-    rpc_server_run(arg);
-    return NULL;
-}
-
 static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
+    test_server_start(&f->srv, &dojo__auth__v1__auth__descriptor, handlers, f);
     cleanup_err err_t *err = NULL;
-    assert_int_equal(rpc_server_new(&f->server, "test", "127.0.0.1:0", &err), 0);
-    assert_int_equal(
-        rpc_server_add_service(f->server, &dojo__auth__v1__auth__descriptor, handlers, f, &err), 0);
-    assert_int_equal(rpc_server_start(f->server, &err), 0);
-    pthread_create(&f->runner, NULL, run_server, f->server);
-    char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", rpc_server_port(f->server));
-    assert_int_equal(rpc_channel_open(&f->channel, target, &err), 0);
+    assert_int_equal(rpc_channel_open(&f->channel, f->srv.target, &err), 0);
     *state = f;
     return 0;
 }
@@ -160,11 +145,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     rpc_channel_close(f->channel);
-    if (!f->stopped) {
-        rpc_server_stop(f->server);
-        pthread_join(f->runner, NULL);
-    }
-    rpc_server_free(f->server);
+    test_server_free(&f->srv);
     free(f);
     return 0;
 }
@@ -298,28 +279,17 @@ static void test_stop_drains_an_in_flight_call_before_returning(void **state)
     pthread_t th;
     pthread_create(&th, NULL, call_slow, &c);
     usleep(100 * 1000); /* the handler is sleeping now */
-    rpc_server_stop(f->server);
-    pthread_join(f->runner, NULL); /* rpc_server_run returns after the drain */
+    test_server_stop(&f->srv); /* rpc_server_run returns after the drain */
     pthread_join(th, NULL);
     assert_int_equal(c.rc, 0);
     assert_int_equal(c.code, GRPC_STATUS_OK);
     assert_string_equal(c.username, "drained");
-    f->stopped = true;
 }
 
 static void test_idempotent_calls_retry_unavailable_and_others_do_not(void **state)
 {
     /* A port nobody listens on: every attempt is UNAVAILABLE. */
-    int port = 0;
-    {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof a;
-        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-        port = ntohs(a.sin_port);
-        close(fd);
-    }
+    int port = free_port();
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     rpc_channel_t *ch = NULL;
@@ -459,9 +429,7 @@ static void test_stream_stopped_by_the_callback_cancels_the_call(void **state)
     assert_null(err);
     assert_int_equal(c.n, 2);
     /* The handler's next send fails; the drain waits for the handler. */
-    rpc_server_stop(f->server);
-    pthread_join(f->runner, NULL);
-    f->stopped = true;
+    test_server_stop(&f->srv);
     assert_true(f->stream_send_failed);
 }
 

@@ -1,12 +1,15 @@
 /* testutil.h — small helpers shared by the libcommon tests: capturing
  * stderr, reading servers from the environment, random names, free ports,
- * a Redis server of the test's own (to restart it). Include after <cmocka.h>. */
+ * a Redis server of the test's own (to restart it), a real gRPC server on
+ * loopback. Include after <cmocka.h>. */
 #ifndef DOJO_TESTUTIL_H
 #define DOJO_TESTUTIL_H
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "libcommon/cleanup.h"
+#include "libcommon/rpc.h"
 
 /* ---- stderr capture: everything written between begin and end. */
 
@@ -185,6 +191,53 @@ static inline char *test_tmpdir(void)
     snprintf(tmpl, sizeof tmpl, "%s/redis-XXXXXX", base && *base ? base : "/tmp");
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
+}
+
+/* ---- a real gRPC server (rpc_server.c) on a free loopback port, run on a
+ * thread of its own. */
+
+typedef struct test_server {
+    rpc_server_t *server;
+    pthread_t runner;
+    bool running;
+    char target[64]; /* "127.0.0.1:port" */
+} test_server_t;
+
+static inline void *test_server_run_(void *server)
+{
+    rpc_server_run(server);
+    return NULL;
+}
+
+/* Serves `service` with `handlers` (rpc_call_payload gives `payload`). */
+static inline void test_server_start(test_server_t *t, const ProtobufCServiceDescriptor *service,
+                                     const rpc_handler_t *handlers, void *payload)
+{
+    cleanup_err err_t *err = NULL;
+    memset(t, 0, sizeof *t);
+    assert_int_equal(rpc_server_new(&t->server, "test", "127.0.0.1:0", &err), 0);
+    assert_int_equal(rpc_server_add_service(t->server, service, handlers, payload, &err), 0);
+    assert_int_equal(rpc_server_start(t->server, &err), 0);
+    assert_int_equal(pthread_create(&t->runner, NULL, test_server_run_, t->server), 0);
+    t->running = true;
+    snprintf(t->target, sizeof t->target, "127.0.0.1:%d", rpc_server_port(t->server));
+}
+
+/* Drains the server (in-flight calls finish) and waits for rpc_server_run. */
+static inline void test_server_stop(test_server_t *t)
+{
+    if (!t->running)
+        return;
+    rpc_server_stop(t->server);
+    pthread_join(t->runner, NULL);
+    t->running = false;
+}
+
+static inline void test_server_free(test_server_t *t)
+{
+    test_server_stop(t);
+    rpc_server_free(t->server);
+    t->server = NULL;
 }
 
 #endif

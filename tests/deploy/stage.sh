@@ -77,6 +77,14 @@ deploy_static() {
   fi
   info "deploy: validating ${#rendered[@]} renderings against the Kubernetes 1.34 and KEDA schemas"
   DOJO_VALIDATE_EXTERNAL_SECRETS=dojo-secrets node "$DOJO_DEPLOY_DIR/validate.mjs" "${rendered[@]}" || failed=1
+  # What the smoke run plays (host network allowed there, and only there).
+  if "$helm" template dojo "$DOJO_CHART" -n dojo -f "$DOJO_DEPLOY_DIR/smoke-values.yaml" \
+       --set postgresql.external.url=postgresql://dojo@127.0.0.1:5432/dojo --set redis.external.url=127.0.0.1:6379 \
+       >"$out/smoke.yaml" 2>"$out/smoke.err"; then
+    DOJO_VALIDATE_HOSTNETWORK=1 node "$DOJO_DEPLOY_DIR/validate.mjs" "smoke=$out/smoke.yaml" || failed=1
+  else
+    cat "$out/smoke.err" >&2; warn "helm template (smoke) failed"; failed=1
+  fi
   # The validator must catch what it claims to: each object of broken.yaml has a fault.
   local report n missing=()
   report=$(node "$DOJO_DEPLOY_DIR/validate.mjs" "broken=$DOJO_DEPLOY_DIR/broken.yaml" || true)

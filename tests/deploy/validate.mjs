@@ -2,13 +2,21 @@
 // Kubernetes OpenAPI schemas (kubernetes-models, Kubernetes 1.34), KEDA's CRD
 // schema (@kubernetes-models/keda) and the Prometheus Operator's
 // (@kubernetes-models/prometheus-operator); then the rules a schema cannot
-// express but an API server or a kubelet would enforce, and the chart's own
-// promises (Pod Security, references, selectors).
+// express but an API server or a kubelet would enforce — unknown fields
+// (strict.mjs), names, references — and the chart's own promises (Pod
+// Security, selectors, scaling targets).
 //
 //   node validate.mjs NAME=RENDERED.yaml...
 // Prints one line per values set and every problem; exit 1 if there is one.
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
+import { loadDeclarations, unknownFields } from "./strict.mjs";
+
+const nodeModules = join(dirname(fileURLToPath(import.meta.url)), "node_modules");
+loadDeclarations(nodeModules, ["kubernetes-models", "@kubernetes-models/apimachinery",
+  "@kubernetes-models/keda", "@kubernetes-models/prometheus-operator"]);
 
 const groups = {
   "v1": "kubernetes-models/v1",
@@ -84,6 +92,7 @@ async function check(name, file) {
     const Model = await modelFor(o.apiVersion, o.kind);
     if (!Model) { problems.push(`${id(o)}: no schema for ${o.apiVersion} ${o.kind}`); continue; }
     try { new Model(o).validate(); } catch (e) { problems.push(`${id(o)}: ${e.message}`); }
+    for (const p of unknownFields(o, join(nodeModules, groups[o.apiVersion]))) problems.push(`${id(o)}: ${p}`);
     const n = o.metadata?.name ?? "";
     if (!dns1123.test(n) || n.length > 63) problems.push(`${id(o)}: name is not a DNS label`);
     if (!clusterScoped.has(o.kind) && !o.metadata?.namespace) problems.push(`${id(o)}: no namespace`);

@@ -38,10 +38,10 @@ def test_health_watch_sends_serving_then_not_serving_on_sigterm_and_ends(start_a
 
 
 def test_an_unknown_method_is_unimplemented_promptly(client):
+    # A server that let such a call hang would end it with DEADLINE_EXCEEDED
+    # after the 5 s deadline: the status code is the test, not a stopwatch.
     for path in ("/dojo.auth.v1.Auth/Nope", "/no.such.Service/Call"):
-        start = time.monotonic()
         err = expect_status(grpc.StatusCode.UNIMPLEMENTED, client.raw, path, b"", timeout=5)
-        assert time.monotonic() - start < 1.0
         assert path in err.details()
 
 
@@ -80,11 +80,14 @@ def test_metrics_count_calls_by_method_and_code(client, auth):
 
 
 def test_sigterm_lets_a_call_in_flight_finish_and_refuses_new_connections(start_auth):
+    # A hash slow enough (~0.5 s on a quiet machine) to observe a drain; on a
+    # busy one it takes many times that, so deadlines and the drain grace are
+    # generous: what is tested is the order of events, not their speed.
     proc = start_auth(name="slow-hash", timeout=60, DOJO_AUTH_ARGON2_OPS="10",
-                      DOJO_AUTH_ARGON2_MEM_KIB="262144")
+                      DOJO_AUTH_ARGON2_MEM_KIB="262144", DOJO_RPC_DRAIN_GRACE="120s")
     c = proc.client
     start = time.monotonic()
-    c.new_account()
+    c.new_account(timeout=120)
     took = time.monotonic() - start
     assert took > 0.4, f"SignUp took only {took:.3f}s: too fast to test a drain"
 
@@ -92,7 +95,7 @@ def test_sigterm_lets_a_call_in_flight_finish_and_refuses_new_connections(start_
 
     def sign_up():
         try:
-            result["user"] = c.new_account().user
+            result["user"] = c.new_account(timeout=120).user
         except grpc.RpcError as e:
             result["error"] = e
         result["done"] = time.monotonic()
@@ -110,7 +113,7 @@ def test_sigterm_lets_a_call_in_flight_finish_and_refuses_new_connections(start_
     finally:
         late.close()
     assert "done" not in result, "the SignUp ended before the drain could be observed"
-    t.join(30)
+    t.join(150)
     assert not t.is_alive()
     assert "error" not in result, result.get("error")
     assert result["user"].id

@@ -380,8 +380,11 @@ async def execute(s, args, log):
 
 
 def steady_window(s, measured_s):
-    """From the last arrival (plus one bucket) to the end of the measured
-    phase: where per-service CPU means are taken."""
+    """Where per-service CPU means are taken: from the last arrival (plus one
+    bucket) to the end of the measured phase; for a burst, from its start to
+    the end of the drain."""
+    if s["submit"]["schedule"] == "window":
+        return s["submit"]["window_start_s"], measured_s
     a = scen.arrivals_end(s) + s["report"]["bucket_s"]
     b = min(s["duration_s"], measured_s)
     if b - a < 2:

@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -180,8 +181,15 @@ class QueueProbe:
     def __init__(self, addr):
         self.addr = addr
         self.r = None
+        # Callers sample from worker threads (asyncio.to_thread): two at once
+        # on one connection would read each other's replies.
+        self.lock = threading.Lock()
 
     def sample(self):
+        with self.lock:
+            return self._sample()
+
+    def _sample(self):
         try:
             if self.r is None:
                 self.r = gwkit.Redis(self.addr)

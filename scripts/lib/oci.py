@@ -8,7 +8,7 @@ written as one tar that `podman load` and `k3s ctr images import` accept.
 
 Same tree, same arguments -> byte-identical layer and archive:
 - entries in name order, numeric owners only (no user or group names);
-- directories get mtime 0; files keep their mtime (package contents carry the
+- directories and symlinks get mtime 0; files keep their mtime (package contents carry the
   package's own times), or get --mtime (files we generate, binaries);
 - gzip header without name or time.
 
@@ -68,7 +68,11 @@ def tar_info(root, rel, arcname, mtime, hardlinks):
     ti.mode = stat.S_IMODE(st.st_mode)
     ti.uid, ti.gid = st.st_uid, st.st_gid
     ti.uname = ti.gname = ""
-    ti.mtime = 0 if stat.S_ISDIR(st.st_mode) else (int(st.st_mtime) if mtime is None else mtime)
+    # Directories and symlinks: mtime 0 (their times only say when the tree was made).
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+        ti.mtime = 0
+    else:
+        ti.mtime = int(st.st_mtime) if mtime is None else mtime
     if stat.S_ISDIR(st.st_mode):
         ti.type = tarfile.DIRTYPE
     elif stat.S_ISLNK(st.st_mode):

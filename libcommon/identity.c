@@ -235,3 +235,9 @@ bool identity_is_author(const identity_t *id)
            (id->kind == IDENTITY_USER &&
             (!strcmp(id->claims.role, "author") || !strcmp(id->claims.role, "admin")));
 }
+
+bool identity_is_teacher(const identity_t *id)
+{
+    return identity_is_author(id) ||
+           (id->kind == IDENTITY_USER && !strcmp(id->claims.role, "teacher"));
+}

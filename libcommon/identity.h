@@ -59,6 +59,8 @@ int identity_require_signed_in(identity_verifier_t *v, rpc_call_t *call, identit
 
 /** True for a service, or a user whose role is one of "author"/"admin". */
 bool identity_is_author(const identity_t *id);
+/** True for a service, or a user who may teach: "teacher", "author" or "admin". */
+bool identity_is_teacher(const identity_t *id);
 bool identity_is_admin(const identity_t *id);
 
 /** Metadata for calls this service makes to others as a service:

@@ -22,7 +22,7 @@ typedef struct token_key {
 /** The claims Dojo puts in an access token. */
 typedef struct token_claims {
     char sub[48];  /* user id */
-    char role[16]; /* "learner" | "author" | "admin" */
+    char role[16]; /* "learner" | "teacher" | "author" | "admin" */
     char name[48]; /* username */
     char iss[64];
     int64_t iat; /* seconds since the epoch */

@@ -270,12 +270,38 @@ static void test_without_keys_auth_down_is_unavailable_then_recovers(void **stat
     assert_int_equal(rc, 0);
 }
 
+static void test_roles_nest_learner_teacher_author_admin(void **state)
+{
+    (void)state;
+    const struct {
+        const char *role;
+        bool teacher, author, admin;
+    } cases[] = {
+        {"learner", false, false, false},
+        {"teacher", true, false, false},
+        {"author", true, true, false},
+        {"admin", true, true, true},
+        {"", false, false, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        identity_t id = {.kind = IDENTITY_USER};
+        snprintf(id.claims.role, sizeof id.claims.role, "%s", cases[i].role);
+        assert_int_equal(identity_is_teacher(&id), cases[i].teacher);
+        assert_int_equal(identity_is_author(&id), cases[i].author);
+        assert_int_equal(identity_is_admin(&id), cases[i].admin);
+    }
+    identity_t svc = {.kind = IDENTITY_SERVICE}, anon = {.kind = IDENTITY_ANONYMOUS};
+    assert_true(identity_is_teacher(&svc));
+    assert_false(identity_is_teacher(&anon));
+}
+
 int main(void)
 {
     rpc_init();
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roles_nest_learner_teacher_author_admin),
         cmocka_unit_test_setup_teardown(
             test_token_signed_with_a_published_key_verifies_after_one_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -38,6 +38,8 @@ int auth_role_from_text(const char *role)
         return DOJO__COMMON__V1__ROLE__ROLE_ADMIN;
     if (!strcmp(role, "author"))
         return DOJO__COMMON__V1__ROLE__ROLE_AUTHOR;
+    if (!strcmp(role, "teacher"))
+        return DOJO__COMMON__V1__ROLE__ROLE_TEACHER;
     return DOJO__COMMON__V1__ROLE__ROLE_LEARNER;
 }
 
@@ -48,6 +50,8 @@ const char *auth_role_text(int role)
         return "admin";
     case DOJO__COMMON__V1__ROLE__ROLE_AUTHOR:
         return "author";
+    case DOJO__COMMON__V1__ROLE__ROLE_TEACHER:
+        return "teacher";
     case DOJO__COMMON__V1__ROLE__ROLE_LEARNER:
         return "learner";
     default:
@@ -328,7 +332,7 @@ int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobu
     const char *role = auth_role_text(req->role);
     if (role == NULL)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
-                       "role: must be ROLE_LEARNER, ROLE_AUTHOR or ROLE_ADMIN");
+                       "role: must be ROLE_LEARNER, ROLE_TEACHER, ROLE_AUTHOR or ROLE_ADMIN");
     if (!strcasecmp(req->user_id, caller.claims.sub) && strcmp(role, "admin") != 0)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "role: admins cannot demote themselves; ask another admin");

@@ -3,7 +3,7 @@
  *   auth [serve]                          run the gRPC service
  *   auth migrate                          apply database migrations and exit
  *   auth create-admin EMAIL USERNAME      create an admin; password on stdin
- *   auth set-role LOGIN learner|author|admin
+ *   auth set-role LOGIN learner|teacher|author|admin
  *   auth rotate-keys                      start signing with a new key
  */
 #define _GNU_SOURCE
@@ -157,7 +157,7 @@ static void usage(void)
     fprintf(stderr, "usage: auth [serve]\n"
                     "       auth migrate\n"
                     "       auth create-admin EMAIL USERNAME   (password on stdin)\n"
-                    "       auth set-role USERNAME|EMAIL learner|author|admin\n"
+                    "       auth set-role USERNAME|EMAIL learner|teacher|author|admin\n"
                     "       auth rotate-keys\n");
 }
 
@@ -181,7 +181,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(cmd, "create-admin") && argc == 4) {
         rc = auth_open(&auth, false, &err) < 0 ? -1 : create_admin(&auth, argv[2], argv[3], &err);
     } else if (!strcmp(cmd, "set-role") && argc == 4) {
-        if (strcmp(argv[3], "learner") && strcmp(argv[3], "author") && strcmp(argv[3], "admin")) {
+        if (strcmp(argv[3], "learner") && strcmp(argv[3], "teacher") && strcmp(argv[3], "author") &&
+            strcmp(argv[3], "admin")) {
             usage();
             return 2;
         }

@@ -185,6 +185,7 @@ static json_t *verdict(int v)
 const char *gw_role_name(int role)
 {
     switch (role) {
+    case DOJO__COMMON__V1__ROLE__ROLE_TEACHER: return "teacher";
     case DOJO__COMMON__V1__ROLE__ROLE_AUTHOR: return "author";
     case DOJO__COMMON__V1__ROLE__ROLE_ADMIN: return "admin";
     default: return "learner";

@@ -225,3 +225,24 @@ def test_non_admins_never_see_other_emails(client, auth, role):
     assert auth.run_cli("set-role", viewer.username, role).returncode == 0
     tok = client.login(viewer.username, viewer.password).access_token
     assert get_user(client, token=tok, user_id=other.user.id).email == ""
+
+
+def test_an_admin_makes_a_teacher_whose_token_says_so(client, auth):
+    admin = client.new_account()
+    assert auth.run_cli("set-role", admin.username, "admin").returncode == 0
+    tok = client.login(admin.username, admin.password).access_token
+    target = client.new_account()
+    u = client.call("SetRole", pb.SetRoleRequest(user_id=target.user.id,
+                                                 role=ROLE.ROLE_TEACHER), token=tok).user
+    assert u.role == ROLE.ROLE_TEACHER
+    pair = client.login(target.username, target.password)
+    assert pair.user.role == ROLE.ROLE_TEACHER
+    assert jwt_parts(pair.access_token)[1]["role"] == "teacher"
+    # The operator command line knows the role too, and a teacher grants nothing.
+    other = client.new_account()
+    r = auth.run_cli("set-role", other.username, "teacher")
+    assert r.returncode == 0, r.stderr
+    assert client.login(other.username, other.password).user.role == ROLE.ROLE_TEACHER
+    expect_status(grpc.StatusCode.PERMISSION_DENIED, client.call, "SetRole",
+                  pb.SetRoleRequest(user_id=target.user.id, role=ROLE.ROLE_TEACHER),
+                  token=pair.access_token)

@@ -140,7 +140,7 @@ export interface User {
   email?: string;
   display_name: string;
   time_zone: string;
-  role: "learner" | "author" | "admin";
+  role: "learner" | "teacher" | "author" | "admin";
   created_at?: Time;
   time_zone_changed_at?: Time;
 }

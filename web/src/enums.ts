@@ -4,7 +4,7 @@
 
 const DIFFICULTY = ["unspecified", "easy", "medium", "hard"];
 const VERDICT = ["unspecified", "ac", "wa", "tle", "mle", "re", "ole", "ce", "ie", "cancelled"];
-const ROLE = ["unspecified", "learner", "author", "admin"];
+const ROLE = ["unspecified", "learner", "author", "admin", "teacher"];
 const CHECKER = ["unspecified", "exact", "ignore_trailing_ws", "tokens", "float", "custom"];
 const KIND = ["unspecified", "run", "submit"];
 const STATE = ["unspecified", "pending", "finished"];
@@ -49,6 +49,11 @@ export function verdictText(v: unknown): string {
 export function isAuthor(r: unknown): boolean {
   const x = role(r);
   return x === "author" || x === "admin";
+}
+
+/** Teachers, and the roles above them (authors and admins may teach too). */
+export function isTeacher(r: unknown): boolean {
+  return role(r) === "teacher" || isAuthor(r);
 }
 
 /** A timestamp as the gateway sends it: micros (number or string), {unix_micros}, or ISO text. */

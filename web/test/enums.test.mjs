@@ -11,6 +11,8 @@ test("enum forms normalise", () => {
   assert.equal(e.verdictText("tle"), "Time limit exceeded");
   assert.equal(e.verdictText(null), "Pending");
   assert.ok(e.isAuthor("admin") && e.isAuthor("author") && !e.isAuthor("learner"));
+  assert.ok(!e.isAuthor("teacher") && e.isTeacher("teacher") && e.isTeacher("ROLE_TEACHER") && e.isTeacher(4));
+  assert.ok(e.isTeacher("author") && e.isTeacher("admin") && !e.isTeacher("learner"));
 });
 
 test("times", () => {

@@ -9,57 +9,47 @@
 
 #include "auth.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/kvc.h"
 #include "libcommon/log.h"
 
 /* ------------------------------------------------------------------------
- * Throttling: fixed windows counted in Redis. An attempt is counted before
- * the work it guards (INCR, and EXPIRE on the first), in one script, so no
- * number of parallel requests gets more than `limit` tries per window.
+ * Throttling: fixed windows counted in Redis by libcommon's limiter (kvc.h),
+ * each attempt before the work it guards.
  * ------------------------------------------------------------------------ */
-
-static const char throttle_script[] =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-    "return {n, redis.call('TTL', KEYS[1])}";
 
 int auth_throttle_take(auth_t *auth, const char *key, int limit, int64_t window_s, err_t **err)
 {
-    cleanup_redis_reply redisReply *r = NULL;
-    char window[32];
-    snprintf(window, sizeof window, "%lld", (long long)window_s);
-    if (kv_command(auth->kv, &r, err, "EVAL %s 1 %s %s", throttle_script, key, window) < 0)
+    kvc_limit_t l = {.key = key, .limit = limit, .window_s = window_s};
+    kvc_limit_state_t st;
+    if (kvc_limit_take(auth->kv, &l, 1, &st, err) < 0)
         return err_wrap(err, "throttle");
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER)
-        return err_set(err, GRPC_STATUS_INTERNAL, "throttle: unexpected reply from Redis");
-    long long count = r->element[0]->integer;
-    if (count <= limit)
+    if (!st.exceeded)
         return 0;
-    int wait = r->element[1]->integer > 0 ? (int)r->element[1]->integer : 1;
+    int wait = st.reset_s > 0 ? (int)st.reset_s : 1;
     err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "too many attempts, try again in %d seconds",
             wait);
     (*err)->retry_after_s = wait;
     return -1;
 }
 
-static void throttle_command(auth_t *auth, const char *cmd, const char *key)
+void auth_throttle_give_back(auth_t *auth, const char *key)
 {
-    cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(auth->kv, &r, &err, "%s %s", cmd, key) < 0)
+    if (kvc_limit_give_back(auth->kv, key, &err) < 0)
         LOG_WARN("throttle update failed", "error=\"%s\"", log_esc(err->msg));
 }
 
-void auth_throttle_give_back(auth_t *auth, const char *key) { throttle_command(auth, "DECR", key); }
-void auth_throttle_forget(auth_t *auth, const char *key) { throttle_command(auth, "DEL", key); }
+void auth_throttle_forget(auth_t *auth, const char *key)
+{
+    cleanup_err err_t *err = NULL;
+    if (kvc_limit_forget(auth->kv, key, &err) < 0)
+        LOG_WARN("throttle update failed", "error=\"%s\"", log_esc(err->msg));
+}
 
 void auth_throttle_key(char *out, size_t cap, const char *kind, const char *value)
 {
-    unsigned char h[crypto_generichash_BYTES];
-    crypto_generichash(h, sizeof h, (const unsigned char *)value, strlen(value), NULL, 0);
-    char hex[sizeof h * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-    snprintf(out, cap, "dojo:auth:throttle:%s:%s", kind, hex);
+    kvc_key_t k;
+    snprintf(out, cap, "%s", kvc_key_throttle(&k, kind, value));
 }
 
 /* ------------------------------------------------------------------------

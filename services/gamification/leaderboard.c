@@ -23,6 +23,7 @@
 
 #include "gamification.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/kvc.h"
 #include "libcommon/log.h"
 
 #define GAM_MAX_POINTS 900000LL
@@ -60,18 +61,14 @@ static void score_decode(const char *text, int64_t *points, int64_t *reached_us)
 static char *board_key(rpc_call_t *call, gam_t *g, board_kind_t kind, const char *cohort,
                        int64_t week_start_us)
 {
+    kvc_key_t k;
     switch (kind) {
     case BOARD_ALL:
-        return rpc_sprintf(call, "%slb:all", g->cfg.redis_prefix);
-    case BOARD_WEEK: {
-        time_t t = (time_t)(week_start_us / 1000000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        return rpc_sprintf(call, "%slb:week:%04d-%02d-%02d", g->cfg.redis_prefix, tm.tm_year + 1900,
-                           tm.tm_mon + 1, tm.tm_mday);
-    }
+        return rpc_strdup(call, kvc_key_board_all(&k, g->cfg.redis_prefix));
+    case BOARD_WEEK:
+        return rpc_strdup(call, kvc_key_board_week(&k, g->cfg.redis_prefix, week_start_us));
     default:
-        return rpc_sprintf(call, "%slb:cohort:%s", g->cfg.redis_prefix, cohort);
+        return rpc_strdup(call, kvc_key_board_cohort(&k, g->cfg.redis_prefix, cohort));
     }
 }
 
@@ -183,13 +180,14 @@ static int rebuild(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_t kin
         zadd[2 + 2 * i] = gam_i64(call, score_of(pg_get_int64(r, i, 1), pg_get_int64(r, i, 2)));
         zadd[3 + 2 * i] = pg_get(r, i, 0);
     }
-    const char *marker = rpc_sprintf(call, "%s:gen", key);
+    kvc_key_t marker;
+    kvc_key_board_marker(&marker, key);
     const char *ttl = gam_i64(call, g->cfg.board_max_age_s);
+    const char *week_ttl = gam_i64(call, KVC_BOARD_WEEK_TTL_S);
     const char *multi[] = {"MULTI"};
     const char *del[] = {"DEL", key};
-    const char *set[] = {"SET", marker, gen, "EX", ttl};
-    /* Weekly boards outlive their week by a week, for late readers. */
-    const char *expire[] = {"EXPIRE", key, "1209600"};
+    const char *set[] = {"SET", marker.s, gen, "EX", ttl};
+    const char *expire[] = {"EXPIRE", key, week_ttl};
     const char *exec[] = {"EXEC"};
     kv_cmd_t cmds[6];
     size_t nc = 0;
@@ -218,8 +216,8 @@ static int ensure_fresh(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_
     if (pg_exec(conn, &stmt_generation, NULL, &r, err) < 0)
         return err_wrap(err, "board generation");
     const char *gen = pg_get(r, 0, 0);
-    const char *marker = rpc_sprintf(call, "%s:gen", key);
-    const char *get[] = {"GET", marker};
+    kvc_key_t marker;
+    const char *get[] = {"GET", kvc_key_board_marker(&marker, key)};
     const char *exists[] = {"EXISTS", key};
     kv_cmd_t cmds[] = {{2, get, NULL}, {2, exists, NULL}};
     redisReply *rep[2] = {0};
@@ -259,7 +257,6 @@ static void board_move(gam_t *g, const char *key, int64_t score, const char *use
 void gam_board_award(gam_t *g, pg_conn_t *conn, const char *user_id, int64_t total_points,
                      int64_t reached_us, int64_t at_us)
 {
-    char key[256];
     int64_t ws = gam_week_start_us(at_us);
     char ws_s[32], we_s[32];
     snprintf(ws_s, sizeof ws_s, "%" PRId64, ws);
@@ -274,24 +271,17 @@ void gam_board_award(gam_t *g, pg_conn_t *conn, const char *user_id, int64_t tot
     if (pg_get_bool(r, 0, 0))
         return; /* opted out: on no board */
     int64_t all_score = score_of(total_points, reached_us);
-    snprintf(key, sizeof key, "%slb:all", g->cfg.redis_prefix);
-    board_move(g, key, all_score, user_id);
-
-    time_t t = (time_t)(ws / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(key, sizeof key, "%slb:week:%04d-%02d-%02d", g->cfg.redis_prefix, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
-    board_move(g, key, score_of(pg_get_int64(r, 0, 1), pg_get_int64(r, 0, 2)), user_id);
+    kvc_key_t key;
+    board_move(g, kvc_key_board_all(&key, g->cfg.redis_prefix), all_score, user_id);
+    board_move(g, kvc_key_board_week(&key, g->cfg.redis_prefix, ws),
+               score_of(pg_get_int64(r, 0, 1), pg_get_int64(r, 0, 2)), user_id);
 
     char *cohorts = strdup(pg_get(r, 0, 3));
     if (cohorts == NULL)
         abort();
     char *save = NULL;
-    for (char *c = strtok_r(cohorts, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-        snprintf(key, sizeof key, "%slb:cohort:%s", g->cfg.redis_prefix, c);
-        board_move(g, key, all_score, user_id);
-    }
+    for (char *c = strtok_r(cohorts, ",", &save); c; c = strtok_r(NULL, ",", &save))
+        board_move(g, kvc_key_board_cohort(&key, g->cfg.redis_prefix, c), all_score, user_id);
     free(cohorts);
 }
 

@@ -13,6 +13,7 @@
 #include "gamification.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/config.h"
+#include "libcommon/kvc.h"
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
 #include "services/gamification/migrations.h"
@@ -28,7 +29,7 @@ void gam_config_load(gam_config_t *cfg)
     cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
     cfg->clock_file = config_str("DOJO_CLOCK_FILE", "");
-    cfg->redis_prefix = config_str("DOJO_GAMIFICATION_REDIS_PREFIX", "dojo:game:");
+    cfg->redis_prefix = config_str("DOJO_GAMIFICATION_REDIS_PREFIX", KVC_BOARD_PREFIX_DEFAULT);
     cfg->content_ttl_ms = config_duration_ms("DOJO_GAMIFICATION_CONTENT_TTL", "60s", 0, 86400000);
     cfg->board_max_age_s =
         config_duration_ms("DOJO_GAMIFICATION_BOARD_MAX_AGE", "10m", 1000, 7 * 86400000LL) / 1000;

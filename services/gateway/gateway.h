@@ -54,7 +54,7 @@ typedef struct gw_config {
     int64_t tasks_cache_ms;  /* TTL of cached task lists and views */
     int64_t rpc_timeout_ms;
     int64_t ws_max;          /* concurrent WebSocket connections */
-    int64_t event_ttl_s;     /* expiry of dojo:sub:{id} / dojo:ctl:{id} */
+    int64_t event_ttl_s;     /* expiry of a submission's event and control streams */
 } gw_config_t;
 
 typedef struct gw_cache gw_cache_t;
@@ -275,7 +275,8 @@ int gw_h_submission_get(gw_req_t *r, err_t **err);
 int gw_h_submissions_list(gw_req_t *r, err_t **err);
 int gw_h_submission_events(gw_req_t *r, err_t **err);
 int gw_h_submission_cancel(gw_req_t *r, err_t **err);
-/** Writes a Control message to dojo:ctl:{id} with the next seq. */
+/** Writes a Control message to the submission's control stream (kvc.h) with
+ * the next seq. */
 int gw_control_send(gw_t *gw, const char *submission_id, Dojo__Executor__V1__Control *ctl,
                     err_t **err);
 /** Checks that `claims` may act on submission `id`; *out (optional) gets the

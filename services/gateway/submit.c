@@ -4,8 +4,9 @@
  * Submit flow (POST → 202 at once): rate limit (Redis, per user and per IP) →
  * check the task and language (Content.GetTask) → Gamification.CreateSubmission
  * (as a service, on behalf of the verified user) → one Redis round trip that
- * writes the `queued` event to dojo:sub:{id} and the Job to dojo:jobs. The
- * executor takes it from there; the WebSocket relays dojo:sub:{id}. */
+ * writes the `queued` event to the submission's event stream and the Job to
+ * the job stream (kvc_job_enqueue; the keys are libcommon/kvc.h's). The
+ * executor takes it from there; the WebSocket relays the event stream. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <inttypes.h>
@@ -17,6 +18,7 @@
 
 #include "gateway.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/kvc.h"
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
 
@@ -67,44 +69,25 @@ bool gw_valid_stream_id(const char *s)
 static int rate_limit(gw_req_t *r, err_t **err)
 {
     gw_t *gw = r->gw;
-    char ku[128], ki[128], win[24];
-    snprintf(ku, sizeof ku, "dojo:gw:rl:u:%s", r->claims.sub);
-    snprintf(ki, sizeof ki, "dojo:gw:rl:ip:%s", r->client_ip);
-    snprintf(win, sizeof win, "%" PRId64, gw->cfg.rate_window_s);
-    const char *a0[] = {"SET", ku, "0", "EX", win, "NX"};
-    const char *a1[] = {"INCR", ku};
-    const char *a2[] = {"TTL", ku};
-    const char *a3[] = {"SET", ki, "0", "EX", win, "NX"};
-    const char *a4[] = {"INCR", ki};
-    const char *a5[] = {"TTL", ki};
-    kv_cmd_t cmds[] = {{6, a0, NULL}, {2, a1, NULL}, {2, a2, NULL},
-                       {6, a3, NULL}, {2, a4, NULL}, {2, a5, NULL}};
-    redisReply *rep[6] = {0};
-    if (kv_pipeline(gw->kv, cmds, 6, rep, err) < 0)
+    kvc_key_t ku, ki;
+    const kvc_limit_t limits[] = {
+        {kvc_key_rate_user(&ku, r->claims.sub), gw->cfg.rate_limit, gw->cfg.rate_window_s},
+        {kvc_key_rate_ip(&ki, r->client_ip), gw->cfg.rate_limit, gw->cfg.rate_window_s},
+    };
+    kvc_limit_state_t st;
+    if (kvc_limit_take(gw->kv, limits, 2, &st, err) < 0)
         return err_wrap(err, "rate limit");
-    long long cu = rep[1]->type == REDIS_REPLY_INTEGER ? rep[1]->integer : 0;
-    long long tu = rep[2]->type == REDIS_REPLY_INTEGER ? rep[2]->integer : 0;
-    long long ci = rep[4]->type == REDIS_REPLY_INTEGER ? rep[4]->integer : 0;
-    long long ti = rep[5]->type == REDIS_REPLY_INTEGER ? rep[5]->integer : 0;
-    for (int i = 0; i < 6; i++)
-        freeReplyObject(rep[i]);
-    /* The binding limit is the one with fewer requests left. */
-    long long used = cu >= ci ? cu : ci;
-    long long ttl = cu >= ci ? tu : ti;
-    if (ttl < 0)
-        ttl = gw->cfg.rate_window_s;
-    long long limit = gw->cfg.rate_limit;
-    long long left = limit - used;
+    long long limit = st.limit, ttl = st.reset_s;
     char buf[64];
     snprintf(buf, sizeof buf, "%lld", limit);
     gw_add_header(r, "RateLimit-Limit", buf);
-    snprintf(buf, sizeof buf, "%lld", left > 0 ? left : 0);
+    snprintf(buf, sizeof buf, "%lld", st.remaining);
     gw_add_header(r, "RateLimit-Remaining", buf);
     snprintf(buf, sizeof buf, "%lld", ttl);
     gw_add_header(r, "RateLimit-Reset", buf);
     snprintf(buf, sizeof buf, "%lld;w=%" PRId64, limit, gw->cfg.rate_window_s);
     gw_add_header(r, "RateLimit-Policy", buf);
-    if (left < 0) {
+    if (st.exceeded) {
         metrics_counter_add("dojo_gateway_rate_limited_total", "", 1);
         gw_err_http(err, 429, "resource_exhausted", NULL,
                     "too many runs and submissions; try again in %lld s", ttl);
@@ -128,21 +111,10 @@ static int pack_alloc(const ProtobufCMessage *m, char **out, size_t *len)
     return 0;
 }
 
-/* XADD the queued event and the job in one round trip (unless this
- * submission was already enqueued: an idempotent repeat). */
+/* Writes the queued event and the job (once per submission: a repeat with
+ * the same idempotency key finds it enqueued already). */
 static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
 {
-    char sub_key[96], ctl_key[96], enq_key[96], ttl[24];
-    snprintf(sub_key, sizeof sub_key, "dojo:sub:%s", job->submission_id);
-    snprintf(ctl_key, sizeof ctl_key, "dojo:ctl:%s", job->submission_id);
-    snprintf(enq_key, sizeof enq_key, "dojo:gw:enq:%s", job->submission_id);
-    snprintf(ttl, sizeof ttl, "%" PRId64, gw->cfg.event_ttl_s > 86400 ? gw->cfg.event_ttl_s : 86400);
-    cleanup_redis_reply redisReply *once = NULL;
-    if (kv_command(gw->kv, &once, err, "SET %s 1 EX %s NX", enq_key, ttl) < 0)
-        return err_wrap(err, "enqueue");
-    if (once->type == REDIS_REPLY_NIL)
-        return 0; /* already queued by an earlier request with the same key */
-
     Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
     at.unix_micros = job->enqueued_at ? job->enqueued_at->unix_micros : now_micros();
     Dojo__Executor__V1__Queued q = DOJO__EXECUTOR__V1__QUEUED__INIT;
@@ -157,25 +129,9 @@ static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
     size_t evlen, joblen;
     pack_alloc(&ev.base, &evbuf, &evlen);
     pack_alloc(&job->base, &jobbuf, &joblen);
-    char ev_ttl[24];
-    snprintf(ev_ttl, sizeof ev_ttl, "%" PRId64, gw->cfg.event_ttl_s);
-
-    const char *a0[] = {"XADD", sub_key, "*", "event", evbuf};
-    size_t l0[] = {4, strlen(sub_key), 1, 5, evlen};
-    const char *a1[] = {"EXPIRE", sub_key, ev_ttl};
-    const char *a2[] = {"XADD", "dojo:jobs", "*", "job", jobbuf};
-    size_t l2[] = {4, 9, 1, 3, joblen};
-    kv_cmd_t cmds[] = {{5, a0, l0}, {3, a1, NULL}, {5, a2, l2}};
-    redisReply *rep[3] = {0};
-    if (kv_pipeline(gw->kv, cmds, 3, rep, err) < 0) {
-        /* Let a retry with the same idempotency key enqueue again. */
-        cleanup_err err_t *derr = NULL;
-        cleanup_redis_reply redisReply *d = NULL;
-        kv_command(gw->kv, &d, &derr, "DEL %s", enq_key);
+    if (kvc_job_enqueue(gw->kv, job->submission_id, evbuf, evlen, jobbuf, joblen,
+                        gw->cfg.event_ttl_s, err) < 0)
         return err_wrap(err, "enqueue");
-    }
-    for (int i = 0; i < 3; i++)
-        freeReplyObject(rep[i]);
     return 0;
 }
 
@@ -421,32 +377,28 @@ int gw_h_submission_events(gw_req_t *r, err_t **err)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "after: must be an event id");
     if (gw_submission_owned(r->gw, r->req_id, &r->claims, id, NULL, err) < 0)
         return -1;
-    char key[96], start[48];
-    snprintf(key, sizeof key, "dojo:sub:%s", id);
+    kvc_key_t key;
+    char start[48];
     snprintf(start, sizeof start, "%s%s", after && *after ? "(" : "-",
              after && *after ? after : "");
     cleanup_redis_reply redisReply *rep = NULL;
-    if (kv_command(r->gw->kv, &rep, err, "XRANGE %s %s + COUNT 500", key, start) < 0)
+    if (kv_command(r->gw->kv, &rep, err, "XRANGE %s %s + COUNT 500", kvc_key_events(&key, id),
+                   start) < 0)
         return err_wrap(err, "read events");
     json_t *a = json_array();
     bool done = false;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        redisReply *ent = rep->element[i];
-        if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2)
+    for (size_t i = 0; i < kvc_entries_count(rep); i++) {
+        kvc_entry_t e;
+        if (!kvc_entry_at(rep, i, KVC_FIELD_EVENT, &e) || e.value == NULL)
             continue;
-        redisReply *fields = ent->element[1];
-        for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements; f += 2) {
-            if (strcmp(fields->element[f]->str, "event") != 0)
-                continue;
-            Dojo__Executor__V1__Event *ev = dojo__executor__v1__event__unpack(
-                NULL, fields->element[f + 1]->len, (const uint8_t *)fields->element[f + 1]->str);
-            if (ev == NULL)
-                continue;
-            if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT)
-                done = true;
-            json_array_append_new(a, gw_json_event(ev, ent->element[0]->str));
-            dojo__executor__v1__event__free_unpacked(ev, NULL);
-        }
+        Dojo__Executor__V1__Event *ev =
+            dojo__executor__v1__event__unpack(NULL, e.len, (const uint8_t *)e.value);
+        if (ev == NULL)
+            continue;
+        if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT)
+            done = true;
+        json_array_append_new(a, gw_json_event(ev, e.id));
+        dojo__executor__v1__event__free_unpacked(ev, NULL);
     }
     r->out = json_pack("{s:o,s:b}", "events", a, "done", done);
     r->status = 200;
@@ -460,31 +412,21 @@ int gw_h_submission_events(gw_req_t *r, err_t **err)
 int gw_control_send(gw_t *gw, const char *submission_id, Dojo__Executor__V1__Control *ctl,
                     err_t **err)
 {
-    char seq_key[96], ctl_key[96], ttl[24];
-    snprintf(seq_key, sizeof seq_key, "dojo:gw:ctlseq:%s", submission_id);
-    snprintf(ctl_key, sizeof ctl_key, "dojo:ctl:%s", submission_id);
-    snprintf(ttl, sizeof ttl, "%" PRId64, gw->cfg.event_ttl_s);
-    cleanup_redis_reply redisReply *seq = NULL;
-    if (kv_command(gw->kv, &seq, err, "INCR %s", seq_key) < 0)
-        return err_wrap(err, "control seq");
+    int64_t seq = 0;
+    if (kvc_control_seq_next(gw->kv, submission_id, gw->cfg.event_ttl_s, &seq, err) < 0)
+        return -1;
     Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
     at.unix_micros = now_micros();
     ctl->submission_id = (char *)submission_id;
-    ctl->seq = seq->type == REDIS_REPLY_INTEGER ? seq->integer : 1;
+    ctl->seq = seq;
     ctl->sent_at = &at;
     cleanup_free char *buf = NULL;
     size_t len;
     pack_alloc(&ctl->base, &buf, &len);
-    const char *a0[] = {"XADD", ctl_key, "*", "control", buf};
-    size_t l0[] = {4, strlen(ctl_key), 1, 7, len};
-    const char *a1[] = {"EXPIRE", ctl_key, ttl};
-    const char *a2[] = {"EXPIRE", seq_key, ttl};
-    kv_cmd_t cmds[] = {{5, a0, l0}, {3, a1, NULL}, {3, a2, NULL}};
-    redisReply *rep[3] = {0};
-    if (kv_pipeline(gw->kv, cmds, 3, rep, err) < 0)
+    kvc_key_t key;
+    if (kvc_append(gw->kv, kvc_key_control(&key, submission_id), KVC_FIELD_CONTROL, buf, len,
+                   gw->cfg.event_ttl_s, err) < 0)
         return err_wrap(err, "control");
-    for (int i = 0; i < 3; i++)
-        freeReplyObject(rep[i]);
     return 0;
 }
 

@@ -4,12 +4,13 @@
  * connection has two threads:
  *   the reader  polls the socket, runs wslay, handles client messages
  *               (subscribe, stdin, cancel ...) with short gRPC/Redis calls;
- *   the relay   blocks in XREAD on the subscribed dojo:sub:{id} streams on a
- *               Redis connection of its own and forwards each event.
+ *   the relay   blocks in XREAD on the event streams of its subscriptions on
+ *               a Redis connection of its own (a kvc_reader_t) and forwards
+ *               each event.
  * wslay is not thread-safe: both take conn->lock around it. A new subscription
- * must not wait for the relay's XREAD to time out, so the reader wakes it with
- * CLIENT UNBLOCK (on a pooled connection). Resuming is exact: every event
- * carries its stream entry id and a subscribe names the last one seen.
+ * must not wait for the relay's XREAD to time out, so the reader wakes it
+ * (kvc_reader_wake). Resuming is exact: every event carries its stream entry
+ * id and a subscribe names the last one seen.
  *
  * MHD calls on_upgrade only once the 101 reached the socket; a connection
  * that fails before that (the client reset it, say) never calls back. So the
@@ -34,6 +35,7 @@
 
 #include "gateway.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/kvc.h"
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
 
@@ -63,13 +65,13 @@ typedef struct ws_conn {
     char req_id[24];
     int wake_fd; /* eventfd: the relay asks the reader to flush */
 
-    pthread_mutex_t lock; /* ctx, subs, nsubs, gen, relay_* */
+    kvc_reader_t *relay_reader; /* the relay's blocking reads */
+
+    pthread_mutex_t lock; /* ctx, subs, nsubs, gen */
     wslay_event_context_ptr ctx;
     ws_sub_t subs[WS_MAX_SUBS];
     int nsubs;
     unsigned gen;
-    bool relay_blocked;
-    long long relay_client_id;
     pthread_cond_t cond;
     volatile bool closing;
     char owned[WS_MAX_SUBS * 2][40]; /* submissions checked for stdin/cancel */
@@ -217,66 +219,23 @@ static void ws_send_err_t(ws_conn_t *c, const err_t *e, const char *sub, json_t 
  * The relay thread
  * ------------------------------------------------------------------------ */
 
-static redisContext *relay_connect(ws_conn_t *c, long long *client_id)
+/* Forwards the entries of one event stream, and "done" after its result. */
+static void relay_stream(ws_conn_t *c, const char *key, const redisReply *entries)
 {
-    char host[128];
-    const char *addr = c->gw->cfg.redis_addr;
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof host)
-        return NULL;
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    char *h = host;
-    if (h[0] == '[') {
-        h++;
-        h[strlen(h) - 1] = '\0';
-    }
-    struct timeval tv = {2, 0};
-    redisContext *rc = redisConnectWithTimeout(h, atoi(colon + 1), tv);
-    if (rc == NULL || rc->err) {
-        if (rc)
-            redisFree(rc);
-        return NULL;
-    }
-    redisReply *id = redisCommand(rc, "CLIENT ID");
-    if (id == NULL || id->type != REDIS_REPLY_INTEGER) {
-        if (id)
-            freeReplyObject(id);
-        redisFree(rc);
-        return NULL;
-    }
-    *client_id = id->integer;
-    freeReplyObject(id);
-    /* No socket timeout: XREAD BLOCK bounds the wait. */
-    struct timeval none = {0, 0};
-    redisSetTimeout(rc, none);
-    return rc;
-}
-
-/* Forwards the entries of one stream reply; returns false when done. */
-static void relay_stream(ws_conn_t *c, redisReply *stream)
-{
-    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2)
+    const char *sub = kvc_events_key_id(key);
+    if (sub == NULL)
         return;
-    const char *key = stream->element[0]->str;
-    const char *sub = key + strlen("dojo:sub:");
-    redisReply *entries = stream->element[1];
-    for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
-        redisReply *ent = entries->element[i];
-        if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2)
+    for (size_t i = 0; i < kvc_entries_count(entries); i++) {
+        kvc_entry_t e;
+        if (!kvc_entry_at(entries, i, KVC_FIELD_EVENT, &e))
             continue;
-        const char *eid = ent->element[0]->str;
         bool done = false;
-        redisReply *fields = ent->element[1];
-        for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements; f += 2) {
-            if (strcmp(fields->element[f]->str, "event") != 0)
-                continue;
-            Dojo__Executor__V1__Event *ev = dojo__executor__v1__event__unpack(
-                NULL, fields->element[f + 1]->len, (const uint8_t *)fields->element[f + 1]->str);
-            if (ev == NULL)
-                continue;
+        Dojo__Executor__V1__Event *ev =
+            e.value ? dojo__executor__v1__event__unpack(NULL, e.len, (const uint8_t *)e.value)
+                    : NULL;
+        if (ev != NULL) {
             done = ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
-            json_t *m = gw_json_event(ev, eid);
+            json_t *m = gw_json_event(ev, e.id);
             json_object_set_new(m, "type", json_string("event"));
             dojo__executor__v1__event__free_unpacked(ev, NULL);
             ws_send_json(c, m);
@@ -285,7 +244,7 @@ static void relay_stream(ws_conn_t *c, redisReply *stream)
         for (int s = 0; s < c->nsubs; s++) {
             if (strcmp(c->subs[s].id, sub) != 0)
                 continue;
-            snprintf(c->subs[s].last, sizeof c->subs[s].last, "%s", eid);
+            snprintf(c->subs[s].last, sizeof c->subs[s].last, "%s", e.id);
             if (done) {
                 c->subs[s] = c->subs[--c->nsubs];
                 c->gen++;
@@ -304,19 +263,8 @@ static void *relay_main(void *arg)
 {
     ws_conn_t *c = arg;
     log_set_context("ws-relay", c->req_id, c->claims.sub);
-    redisContext *rc = NULL;
+    bool failing = false;
     while (!c->closing) {
-        if (rc == NULL) {
-            long long id = 0;
-            rc = relay_connect(c, &id);
-            if (rc == NULL) {
-                usleep(500 * 1000);
-                continue;
-            }
-            pthread_mutex_lock(&c->lock);
-            c->relay_client_id = id;
-            pthread_mutex_unlock(&c->lock);
-        }
         ws_sub_t subs[WS_MAX_SUBS];
         pthread_mutex_lock(&c->lock);
         while (c->nsubs == 0 && !c->closing) {
@@ -327,43 +275,35 @@ static void *relay_main(void *arg)
         }
         int n = c->nsubs;
         memcpy(subs, c->subs, sizeof subs);
-        c->relay_blocked = n > 0;
         pthread_mutex_unlock(&c->lock);
         if (c->closing || n == 0)
             break;
-        const char *argv[4 + 2 * WS_MAX_SUBS + 2];
-        char keys[WS_MAX_SUBS][sizeof subs[0].id + 16];
-        int argc = 0;
-        argv[argc++] = "XREAD";
-        argv[argc++] = "COUNT";
-        argv[argc++] = "200";
-        argv[argc++] = "BLOCK";
-        argv[argc++] = "15000";
-        argv[argc++] = "STREAMS";
+        kvc_key_t keys[WS_MAX_SUBS];
+        const char *key[WS_MAX_SUBS], *after[WS_MAX_SUBS];
         for (int i = 0; i < n; i++) {
-            snprintf(keys[i], sizeof keys[i], "dojo:sub:%.39s", subs[i].id);
-            argv[argc++] = keys[i];
+            key[i] = kvc_key_events(&keys[i], subs[i].id);
+            after[i] = subs[i].last;
         }
-        for (int i = 0; i < n; i++)
-            argv[argc++] = subs[i].last;
-        redisReply *rep = redisCommandArgv(rc, argc, argv, NULL);
-        pthread_mutex_lock(&c->lock);
-        c->relay_blocked = false;
-        pthread_mutex_unlock(&c->lock);
-        if (rep == NULL) {
-            redisFree(rc);
-            rc = NULL;
+        cleanup_err err_t *err = NULL;
+        cleanup_redis_reply redisReply *rep = NULL;
+        if (kvc_reader_read(c->relay_reader, (size_t)n, key, after, 200, 15000, &rep, &err) < 0) {
+            /* Once at once (a new connection), then every half second while
+             * Redis stays away. */
+            if (!failing)
+                LOG_WARN("relay read failed", "error=\"%s\"", log_esc(err->msg));
+            else
+                usleep(500 * 1000);
+            failing = true;
             continue;
         }
-        if (rep->type == REDIS_REPLY_ARRAY)
-            for (size_t i = 0; i < rep->elements; i++)
-                relay_stream(c, rep->element[i]);
-        else if (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "UNBLOCKED"))
-            LOG_WARN("relay read failed", "error=\"%s\"", log_esc(rep->str));
-        freeReplyObject(rep);
+        failing = false;
+        for (size_t i = 0; i < kvc_streams_count(rep); i++) {
+            const char *k = NULL;
+            const redisReply *entries = NULL;
+            if (kvc_stream_at(rep, i, &k, &entries))
+                relay_stream(c, k, entries);
+        }
     }
-    if (rc)
-        redisFree(rc);
     return NULL;
 }
 
@@ -371,24 +311,7 @@ static void *relay_main(void *arg)
 static void relay_wake(ws_conn_t *c)
 {
     pthread_cond_signal(&c->cond);
-    for (int tries = 0; tries < 200; tries++) {
-        pthread_mutex_lock(&c->lock);
-        bool blocked = c->relay_blocked;
-        long long id = c->relay_client_id;
-        pthread_mutex_unlock(&c->lock);
-        if (!blocked || id == 0)
-            return;
-        char ids[32];
-        snprintf(ids, sizeof ids, "%lld", id);
-        cleanup_err err_t *e = NULL;
-        cleanup_redis_reply redisReply *rep = NULL;
-        if (kv_command(c->gw->kv, &rep, &e, "CLIENT UNBLOCK %s", ids) < 0)
-            return;
-        if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
-            return;
-        /* The XREAD has not reached Redis yet: try again shortly. */
-        usleep(1000);
-    }
+    kvc_reader_wake(c->relay_reader);
 }
 
 /* ------------------------------------------------------------------------
@@ -423,10 +346,9 @@ static void handle_subscribe(ws_conn_t *c, const char *sub, const char *after, j
     owned_add(c, sub);
     bool finished =
         s->submission->state == DOJO__GAMIFICATION__V1__SUBMISSION_STATE__SUBMISSION_STATE_FINISHED;
-    char key[64];
-    snprintf(key, sizeof key, "dojo:sub:%s", sub);
+    kvc_key_t key;
     cleanup_redis_reply redisReply *ex = NULL;
-    if (kv_command(c->gw->kv, &ex, &e, "EXISTS %s", key) < 0) {
+    if (kv_command(c->gw->kv, &ex, &e, "EXISTS %s", kvc_key_events(&key, sub)) < 0) {
         ws_send_err_t(c, e, sub, id);
         return;
     }
@@ -579,6 +501,7 @@ static void ws_free(ws_conn_t *c)
     }
     if (c->wake_fd >= 0)
         close(c->wake_fd);
+    kvc_reader_close(c->relay_reader);
     pthread_mutex_destroy(&c->lock);
     pthread_cond_destroy(&c->cond);
     free(c->extra);
@@ -706,6 +629,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
     c->claims = r->claims;
     memcpy(c->req_id, r->req_id, sizeof c->req_id);
     c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    kvc_reader_open(&c->relay_reader, gw->kv);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     c->inbox_tail = &c->inbox;

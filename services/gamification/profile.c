@@ -1,7 +1,8 @@
 /* profile.c — what gamification knows of a learner besides results: the
  * display name on boards, the IANA zone that decides their days (a change
  * takes effect at most once per 24 h, so hopping zones cannot stretch or
- * repeat a day), and whether they hide from boards. */
+ * repeat a day; the zone chosen at sign-up is not a change), and whether
+ * they hide from boards. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -29,20 +30,21 @@ static const pg_stmt_t stmt_profile_lock = {
     .name = "game_profile_lock",
     .sql = "SELECT time_zone, time_zone_changed_at IS NULL OR "
            "time_zone_changed_at <= " GAM_TS(
-               2) " - interval '24 hours', leaderboard_opt_out "
+               2) " - interval '24 hours', leaderboard_opt_out, time_zone_changed_at IS NULL "
                   "FROM game.profiles WHERE user_id = $1::uuid FOR UPDATE",
     .nparams = 2,
 };
 
+/* $5: the zone chosen at sign-up, which is set without starting the 24 h. */
 static const pg_stmt_t stmt_profile_update = {
     .name = "game_profile_update",
     .sql = "UPDATE game.profiles SET "
            "display_name = CASE WHEN $2 = '' THEN display_name ELSE $2 END, "
-           "time_zone_changed_at = CASE WHEN $3 = '' THEN time_zone_changed_at "
+           "time_zone_changed_at = CASE WHEN $3 = '' OR $5::boolean THEN time_zone_changed_at "
            "  ELSE " GAM_TS(4) " END, "
                                "time_zone = CASE WHEN $3 = '' THEN time_zone ELSE $3 END "
                                "WHERE user_id = $1::uuid RETURNING " PROFILE_COLUMNS,
-    .nparams = 4,
+    .nparams = 5,
 };
 
 static const pg_stmt_t stmt_profile_opt_out = {
@@ -93,11 +95,16 @@ int gam_rpc_set_user_profile(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return err_wrap(err, "set profile");
     bool differs = req->time_zone[0] && strcmp(req->time_zone, pg_get(lock, 0, 0)) != 0;
     bool applied = differs && pg_get_bool(lock, 0, 1);
-    const char *p[] = {req->user_id, req->display_name, applied ? req->time_zone : "", now};
+    /* Only before any change took effect: a replayed registration cannot reset the 24 h. */
+    bool initial = req->initial && pg_get_bool(lock, 0, 3);
+    const char *p[] = {req->user_id, req->display_name, applied ? req->time_zone : "", now,
+                       initial ? "true" : "false"};
     if (pg_exec(conn, &stmt_profile_update, p, &r, err) < 0 || pg_commit(conn, err) < 0)
         return err_wrap(err, "set profile");
     if (differs)
-        LOG_INFO(applied ? "time zone changed" : "time zone change refused (24 h rule)",
+        LOG_INFO(initial   ? "time zone set at sign-up"
+                 : applied ? "time zone changed"
+                           : "time zone change refused (24 h rule)",
                  "target=%s zone=\"%s\"", req->user_id, log_esc(req->time_zone));
     Dojo__Gamification__V1__SetUserProfileResponse *resp =
         RPC_NEW(call, Dojo__Gamification__V1__SetUserProfileResponse,

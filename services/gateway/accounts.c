@@ -141,6 +141,7 @@ int gw_h_register(gw_req_t *r, err_t **err)
         preq.user_id = u ? u->id : "";
         preq.time_zone = u ? u->time_zone : "";
         preq.display_name = u ? u->display_name : "";
+        preq.initial = true; /* the zone chosen at sign-up does not start the 24 h */
         cleanup_pb ProtobufCMessage *presp = NULL;
         rpc_call_opts_t po = gw_opts(r, gw_md_service(r), true);
         cleanup_err err_t *perr = NULL;

@@ -67,7 +67,8 @@ const FIRST_SOLVE = readdirSync(join(ROOT, "content", "achievements"))
 
 const stamp = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 const XSS_NAME = `<script>window.__pwned=1</script>Ann ${stamp}`.slice(0, 64);
-const learner = { email: `l${stamp}@example.test`, username: `l${stamp}`, password: `learner-pass-${stamp}`, display: XSS_NAME };
+const learner = { email: `l${stamp}@example.test`, username: `l${stamp}`, password: `learner-pass-${stamp}`, display: XSS_NAME,
+  time_zone: "Europe/Berlin" };
 const authorAcct = {
   login: process.env.DOJO_AUTHOR_LOGIN || `a${stamp}`,
   email: `a${stamp}@example.test`,
@@ -192,6 +193,7 @@ async function register(acct, name) {
   await page.fill("#f-email", acct.email);
   await page.fill("#f-username", acct.username ?? acct.login);
   if (acct.display) await page.fill("#f-display_name", acct.display);
+  if (acct.time_zone) await page.fill("#f-time_zone", acct.time_zone);
   await page.fill("#f-password", acct.password);
   await page.click("form button[type=submit]");
   await page.waitForURL((u) => !u.pathname.startsWith("/register"), { timeout: 15_000 });
@@ -530,8 +532,9 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#theme-toggle");
   });
 
-  test("profile: time zone and leaderboard opt-out", async () => {
+  test("profile: the zone chosen at sign-up is corrected at once; a second change within 24 h is refused and the field shows the saved zone", async () => {
     await page.goto("/profile");
+    assert.equal(await page.inputValue("#f-time_zone"), learner.time_zone);
     await page.fill("#f-time_zone", "Asia/Tokyo");
     await page.check("#f-opt-out");
     await page.click("form[aria-labelledby=profile-h] button[type=submit]");
@@ -540,6 +543,14 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.reload();
     assert.equal(await page.inputValue("#f-time_zone"), "Asia/Tokyo");
     assert.ok(await page.isChecked("#f-opt-out"));
+    assert.match(await page.textContent("#f-time_zone-help"), /the next change is possible after/);
+    await page.fill("#f-time_zone", "America/Lima");
+    await page.click("form[aria-labelledby=profile-h] button[type=submit]");
+    const err = page.locator("#f-time_zone-err");
+    await err.filter({ hasText: "America/Lima is not saved" }).waitFor();
+    assert.match(await err.textContent(), /stays Asia\/Tokyo until /);
+    assert.equal(await page.inputValue("#f-time_zone"), "Asia/Tokyo", "the field shows the saved zone, not the refused one");
+    assert.equal(await page.locator(".form-alert").first().textContent(), "", "no 'Saved, but…' half-success");
     await page.goto("/leaderboard");
     await page.locator(`.leaderboard .lb-name:has-text("Rival ${stamp}")`).waitFor();
     assert.equal(await page.locator(".leaderboard tr.is-me").count(), 0, "an opted-out learner is not on the board");

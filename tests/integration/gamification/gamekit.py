@@ -182,9 +182,9 @@ class GameClient:
         return stub(request, metadata=md, timeout=timeout)
 
     # --- conveniences (as a service) ---
-    def profile(self, user, time_zone="", display_name=""):
+    def profile(self, user, time_zone="", display_name="", initial=False):
         return self.call("SetUserProfile", gpb.SetUserProfileRequest(
-            user_id=user, time_zone=time_zone, display_name=display_name))
+            user_id=user, time_zone=time_zone, display_name=display_name, initial=initial))
 
     def create(self, user, slug, kind=SUBMIT, version=1, code="print(1)\n", key=""):
         return self.call("CreateSubmission", gpb.CreateSubmissionRequest(

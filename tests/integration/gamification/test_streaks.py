@@ -101,6 +101,24 @@ def test_zone_change_takes_effect_at_most_once_per_24_hours(gc, clock):
     assert gc.progress(user).time_zone == "America/Los_Angeles"
 
 
+def test_zone_set_at_sign_up_does_not_start_the_24_hours(gc, clock):
+    user = new_user()
+    clock.set("2026-04-01T12:00:00Z")
+    r = gc.profile(user, time_zone="Europe/Berlin", display_name="Neo", initial=True)
+    assert r.time_zone_applied and r.profile.time_zone == "Europe/Berlin"
+    assert not r.profile.HasField("time_zone_changed_at")
+    # The newcomer's first correction takes effect at once and starts the 24 h.
+    clock.set("2026-04-01T12:05:00Z")
+    r = gc.profile(user, time_zone="Asia/Tokyo")
+    assert r.time_zone_applied and r.profile.time_zone == "Asia/Tokyo"
+    clock.set("2026-04-01T13:00:00Z")
+    r = gc.profile(user, time_zone="America/Lima")
+    assert not r.time_zone_applied and r.profile.time_zone == "Asia/Tokyo"
+    # A replayed sign-up after a change cannot reset the 24 h.
+    r = gc.profile(user, time_zone="America/Lima", initial=True)
+    assert not r.time_zone_applied and r.profile.time_zone == "Asia/Tokyo"
+
+
 def test_unknown_zone_is_invalid_argument(gc):
     import grpc
     with pytest.raises(grpc.RpcError) as e:

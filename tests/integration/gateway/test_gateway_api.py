@@ -199,6 +199,22 @@ def test_profile_update(gw, spec, learner):
     assert r.status == 422 and r.json["error"]["code"] == "failed_precondition"
 
 
+def test_zone_chosen_at_sign_up_is_not_a_change(gw, spec):
+    """A newcomer who picked the wrong zone fixes it at once; the 24 h rule starts then."""
+    c, r, _ = gwkit.register(gw.addr, time_zone="Europe/Berlin")
+    assert r.json["user"]["time_zone"] == "Europe/Berlin"
+    assert checked(spec, c, "GET", "/api/v1/me/progress").json["time_zone"] == "Europe/Berlin"
+    r = checked(spec, c, "PATCH", "/api/v1/me", {"time_zone": "Asia/Tokyo"})
+    assert r.status == 200, r
+    assert r.json["user"]["time_zone"] == "Asia/Tokyo" and r.json["time_zone_applied"] is True
+    # Auth and gamification agree: the streak days follow the new zone.
+    assert checked(spec, c, "GET", "/api/v1/me/progress").json["time_zone"] == "Asia/Tokyo"
+    r = checked(spec, c, "PATCH", "/api/v1/me", {"time_zone": "America/Lima"})
+    assert r.status == 422 and r.json["error"]["field"] == "time_zone"
+    assert checked(spec, c, "GET", "/api/v1/me").json["user"]["time_zone"] == "Asia/Tokyo"
+    assert checked(spec, c, "GET", "/api/v1/me/progress").json["time_zone"] == "Asia/Tokyo"
+
+
 # ---------------------------------------------------------------------------
 # Tasks
 

@@ -2,6 +2,7 @@
 
 import { ApiError, auth, me } from "../api";
 import { clearFieldErrors, field, h, mount, showFieldError, toast } from "../dom";
+import { toDate } from "../enums";
 import { navigate } from "../router";
 import * as session from "../session";
 import { applyTheme, savedTheme, type Theme } from "../theme";
@@ -14,13 +15,25 @@ export async function profilePage(main: HTMLElement): Promise<void> {
 
   const name = h("input", { name: "display_name", id: "f-display_name", type: "text", maxlength: "64", required: true, value: u.display_name });
   const tz = h("input", { name: "time_zone", id: "f-time_zone", type: "text", value: u.time_zone, list: "tz-list", autocomplete: "off" });
+  // The 24 h rule: when the zone changed last, the next change waits until a day later.
+  const nextChange = (user: typeof u): Date | null => {
+    const at = toDate(user.time_zone_changed_at);
+    const next = at ? new Date(at.getTime() + 24 * 3600 * 1000) : null;
+    return next && next.getTime() > Date.now() ? next : null;
+  };
+  const tzHelp = (user: typeof u) => {
+    const next = nextChange(user);
+    return "Decides when your streak days start and end. " + (next
+      ? `It changed recently: the next change is possible after ${next.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.`
+      : "After a change, the next one is possible 24 hours later.");
+  };
   const optOut = h("input#f-opt-out", { type: "checkbox", name: "leaderboard_opt_out", checked: m.leaderboard_opt_out });
   const form = h("form.form.card", { novalidate: true, "aria-labelledby": "profile-h" },
     h("h2#profile-h", null, "Profile"),
     h("div.form-alert", { role: "alert" }),
     h("p.muted", null, `Signed in as ${u.username}`, u.email ? ` (${u.email})` : "", ` · role: ${u.role}`),
     field("Display name", name, "Shown on leaderboards, 1–64 characters."),
-    field("Time zone", tz, "Decides when your streak days start and end. It can change once every 24 hours."),
+    field("Time zone", tz, tzHelp(u)),
     timeZoneList(),
     h("label.check", null, optOut, " Hide me from leaderboards (my points still count)"),
     h("button.btn.btn-primary", { type: "submit" }, "Save profile"));
@@ -36,15 +49,31 @@ export async function profilePage(main: HTMLElement): Promise<void> {
     if (tz.value.trim() && tz.value.trim() !== cur.user.time_zone) body.time_zone = tz.value.trim();
     if (optOut.checked !== cur.leaderboard_opt_out) body.leaderboard_opt_out = optOut.checked;
     if (!Object.keys(body).length) return void toast("Nothing to save.");
+    const setHelp = (user: typeof u) => { const el = form.querySelector("#f-time_zone-help"); if (el) el.textContent = tzHelp(user); };
     try {
       const r = await me.update(body);
       session.setMe(r);
       name.value = r.user.display_name;
-      tz.value = r.user.time_zone;
+      setHelp(r.user);
       if (body.time_zone && r.time_zone_applied === false) {
-        alert.textContent = "Saved, but the time zone stays as it is: it already changed in the last 24 hours.";
-      } else toast("Profile saved.", "success");
+        // The zone in effect is the one streak days follow: show that one, not the text typed.
+        const inEffect = (await me.progress().catch(() => null))?.time_zone ?? cur.user.time_zone;
+        tz.value = inEffect;
+        alert.textContent = `Saved, but the time zone stays ${inEffect}: it already changed in the last 24 hours.`;
+      } else {
+        tz.value = r.user.time_zone;
+        toast("Profile saved.", "success");
+      }
     } catch (err) {
+      if (err instanceof ApiError && err.field === "time_zone" && err.status === 422) {
+        // Refused by the 24 h rule: the field goes back to the saved zone, and says when it can change.
+        const wanted = tz.value.trim();
+        tz.value = cur.user.time_zone;
+        const next = nextChange(cur.user);
+        showFieldError(form, "time_zone", `${wanted} is not saved: the zone changed less than 24 hours ago, so it stays ${cur.user.time_zone}` +
+          (next ? ` until ${next.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.` : "."));
+        return;
+      }
       if (err instanceof ApiError && showFieldError(form, err.field ?? undefined, err.message)) return;
       alert.textContent = (err as Error).message;
     }

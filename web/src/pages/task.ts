@@ -11,6 +11,7 @@ import {
 import { debounce, h, mount, toast } from "../dom";
 import { toDate, verdictText } from "../enums";
 import { renderMarkdown } from "../markdown";
+import { SubmitKey, retrying, retryableStatus } from "../submitkey";
 import type { Ctx } from "../router";
 import * as session from "../session";
 import { explain } from "../verdicts";
@@ -469,6 +470,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     if (notes.childElementCount) banner.after(notes);
   }
 
+  const submitKey = new SubmitKey();
   async function startSubmit(): Promise<void> {
     if (active) return;
     output.replaceChildren();
@@ -480,8 +482,13 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     let acc;
     try {
       saveServer.flush(lang, ed.get());
-      acc = await submissions.create({ task_slug: slug, language: lang, code: ed.get(), idempotency_key: crypto.randomUUID?.() });
+      const code = ed.get();
+      const key = submitKey.for(lang, code);
+      acc = await retrying(() => submissions.create({ task_slug: slug, language: lang, code, idempotency_key: key }), { tries: 3, maxWaitMs: 5000 });
+      submitKey.settled();
     } catch (e) {
+      // Unanswered or 503: clicking again with the same code retries this submission.
+      if (!(e instanceof ApiError && retryableStatus(e.status))) submitKey.settled();
       busy(false);
       results.replaceChildren(h("p.error-box", { role: "alert" }, (e as Error).message));
       resultDot.textContent = "";

@@ -869,6 +869,16 @@ void rpc_server_free(rpc_server_t *s)
 {
     if (s == NULL)
         return;
+    if (s->server && s->port > 0 && !s->started && !s->shutdown_done) {
+        /* Never started (a later step of the start failed): gRPC destroys a
+         * server that listens only after a shutdown, whose notice comes on
+         * the queue no thread reads yet. */
+        grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+        grpc_completion_queue_shutdown(s->cq);
+        while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+               GRPC_QUEUE_SHUTDOWN)
+            ;
+    }
     if (s->server)
         grpc_server_destroy(s->server);
     if (s->cq)

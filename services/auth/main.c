@@ -15,17 +15,16 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/config.h"
-#include "libcommon/log.h"
-#include "libcommon/metrics.h"
+#include "libcommon/service.h"
 #include "services/auth/migrations.h"
 
 void auth_config_load(auth_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
-    cfg->metrics_addr = config_addr("DOJO_AUTH_METRICS_ADDR", "127.0.0.1:9101");
-    cfg->pg_url = config_str("DOJO_PG_URL", "postgresql://dojo@127.0.0.1:55432/dojo");
-    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
+    cfg->addr = service_setting(SERVICE_AUTH_ADDR);
+    cfg->metrics_addr = service_setting(SERVICE_AUTH_METRICS_ADDR);
+    cfg->pg_url = service_setting(SERVICE_PG_URL);
+    cfg->redis_addr = service_setting(SERVICE_REDIS_ADDR);
     cfg->issuer = config_str("DOJO_AUTH_ISSUER", "dojo-auth");
     cfg->access_ttl_s = config_duration_ms("DOJO_AUTH_ACCESS_TTL", "15m", 10000, 86400000) / 1000;
     cfg->refresh_ttl_s =
@@ -50,29 +49,26 @@ void auth_config_load(auth_config_t *cfg)
     cfg->smtp_user = config_str("DOJO_SMTP_USER", "");
     cfg->smtp_password = config_str("DOJO_SMTP_PASSWORD", "");
     cfg->mail_from = config_str("DOJO_MAIL_FROM", "dojo@localhost");
-    cfg->public_url = config_str("DOJO_PUBLIC_URL", "http://127.0.0.1:8080");
+    cfg->public_url = service_setting(SERVICE_PUBLIC_URL);
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
 
     const char *mk = config_str_required("DOJO_AUTH_MASTER_KEY");
     size_t len = 0;
-    if (sodium_base642bin(cfg->master_key, sizeof cfg->master_key, mk, strlen(mk), NULL, &len,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(cfg->master_key, sizeof cfg->master_key, mk, strlen(mk), NULL, &len, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
         len != sizeof cfg->master_key) {
-        fprintf(stderr,
-                "configuration error: DOJO_AUTH_MASTER_KEY: must be 32 bytes in base64 "
-                "(make one with: head -c32 /dev/urandom | base64)\n");
+        fprintf(stderr, "configuration error: DOJO_AUTH_MASTER_KEY: must be 32 bytes in base64 "
+                        "(make one with: head -c32 /dev/urandom | base64)\n");
         exit(2);
     }
 }
 
 static int auth_open(auth_t *auth, bool with_keys, err_t **err)
 {
-    int pool = (int)config_int("DOJO_PG_POOL", 8, 1, 256);
-    if (pg_pool_open(&auth->pg, auth->cfg.pg_url, pool, err) < 0)
-        return err_wrap(err, "connect to PostgreSQL");
-    if (pg_migrate(auth->pg, "auth", auth_migrations, auth_migrations_count, err) < 0)
-        return err_wrap(err, "migrate");
-    if (kv_pool_open(&auth->kv, auth->cfg.redis_addr, pool, 2000, err) < 0)
+    if (service_pg_open(&auth->pg, auth->cfg.pg_url, "auth", auth_migrations, auth_migrations_count,
+                        err) < 0)
+        return -1;
+    if (kv_pool_open(&auth->kv, auth->cfg.redis_addr, service_pool_size(), 2000, err) < 0)
         return err_wrap(err, "connect to Redis");
     if (crypto_pwhash_str(auth->dummy_hash, "dojo-dummy-password", 19, auth->cfg.argon_ops,
                           auth->cfg.argon_mem_bytes) != 0)
@@ -82,8 +78,9 @@ static int auth_open(auth_t *auth, bool with_keys, err_t **err)
     return 0;
 }
 
-static void auth_close(auth_t *auth)
+static void auth_close(void *payload)
 {
+    auth_t *auth = payload;
     auth_mailer_stop(auth->mailer);
     auth_keyring_close(auth->keys);
     kv_pool_close(auth->kv);
@@ -105,24 +102,32 @@ static const rpc_handler_t auth_handlers[] = {
     {0},
 };
 
-static int serve(auth_t *auth, err_t **err)
+static void describe(void *payload, char *out, size_t cap)
 {
-    rpc_server_t *server = NULL;
-    if (auth_mailer_start(&auth->mailer, &auth->cfg, err) < 0 ||
-        metrics_start(auth->cfg.metrics_addr, err) < 0 ||
-        rpc_server_new(&server, "auth", auth->cfg.addr, err) < 0 ||
-        rpc_server_add_service(server, &dojo__auth__v1__auth__descriptor, auth_handlers, auth,
-                               err) < 0 ||
-        rpc_server_start(server, err) < 0) {
-        rpc_server_free(server);
+    auth_t *auth = payload;
+    snprintf(out, cap, "outbox=%s", auth->cfg.smtp_url[0] ? "(smtp)" : auth->cfg.mail_outbox);
+}
+
+static int serve(void *payload, int argc, char **argv, err_t **err)
+{
+    auth_t *auth = payload;
+    if (auth_open(auth, true, err) < 0 || auth_mailer_start(&auth->mailer, &auth->cfg, err) < 0)
         return -1;
-    }
-    LOG_INFO("auth serving", "addr=%s port=%d metrics=%s outbox=%s", auth->cfg.addr,
-             rpc_server_port(server), auth->cfg.metrics_addr,
-             auth->cfg.smtp_url[0] ? "(smtp)" : auth->cfg.mail_outbox);
-    rpc_server_run(server);
-    rpc_server_free(server);
-    metrics_stop();
+    return service_serve(&(service_server_t){.name = "auth",
+                                             .addr = auth->cfg.addr,
+                                             .metrics_addr = auth->cfg.metrics_addr,
+                                             .service = &dojo__auth__v1__auth__descriptor,
+                                             .handlers = auth_handlers,
+                                             .payload = auth,
+                                             .describe = describe},
+                         err);
+}
+
+static int migrate(void *payload, int argc, char **argv, err_t **err)
+{
+    if (auth_open(payload, false, err) < 0)
+        return -1;
+    printf("migrations applied\n");
     return 0;
 }
 
@@ -134,75 +139,79 @@ static int read_password_stdin(char *out, size_t cap)
     return 0;
 }
 
-static int create_admin(auth_t *auth, const char *email, const char *username, err_t **err)
+static int create_admin(void *payload, int argc, char **argv, err_t **err)
 {
+    auth_t *auth = payload;
+    const char *email = argv[0], *username = argv[1];
+    if (auth_open(auth, false, err) < 0)
+        return -1;
     char password[600];
     fprintf(stderr, "password for %s (one line on stdin): ", username);
     if (read_password_stdin(password, sizeof password) < 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "password: none given on stdin");
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    int rc = pg_pool_acquire(auth->pg, &conn, 5000, err) < 0
-                 ? -1
-                 : auth_create_user(auth, conn, email, username, password, "UTC", "", "admin", &r,
-                                    err);
+    int rc =
+        pg_pool_acquire(auth->pg, &conn, 5000, err) < 0
+            ? -1
+            : auth_create_user(auth, conn, email, username, password, "UTC", "", "admin", &r, err);
     sodium_memzero(password, sizeof password);
     if (rc == 0)
         printf("admin created: id=%s username=%s\n", pg_get(r, 0, 0), pg_get(r, 0, 1));
     return rc;
 }
 
-static void usage(void)
+static int set_role(void *payload, int argc, char **argv, err_t **err)
 {
-    fprintf(stderr, "usage: auth [serve]\n"
-                    "       auth migrate\n"
-                    "       auth create-admin EMAIL USERNAME   (password on stdin)\n"
-                    "       auth set-role USERNAME|EMAIL learner|teacher|author|admin\n"
-                    "       auth rotate-keys\n");
+    const char *login = argv[0], *role = argv[1];
+    if (strcmp(role, "learner") && strcmp(role, "teacher") && strcmp(role, "author") &&
+        strcmp(role, "admin"))
+        return SERVICE_USAGE;
+    if (auth_open(payload, false, err) < 0 || auth_set_role_by_login(payload, login, role, err) < 0)
+        return -1;
+    printf("%s is now %s\n", login, role);
+    return 0;
 }
+
+static int rotate_keys(void *payload, int argc, char **argv, err_t **err)
+{
+    if (auth_open(payload, false, err) < 0 || auth_keys_rotate(payload, err) < 0)
+        return -1;
+    printf("new signing key created; replicas pick it up within a minute\n");
+    return 0;
+}
+
+static const service_cmd_t auth_commands[] = {
+    {.name = "serve", .run = serve},
+    {.name = "migrate", .run = migrate},
+    {.name = "create-admin", .min_args = 2, .max_args = 2, .run = create_admin},
+    {.name = "set-role", .min_args = 2, .max_args = 2, .run = set_role},
+    {.name = "rotate-keys", .run = rotate_keys},
+    {0},
+};
+
+static void configure(void *payload, const char *argv0)
+{
+    auth_t *auth = payload;
+    auth_config_load(&auth->cfg);
+}
+
+static auth_t auth_state;
+
+static const service_def_t auth_service = {
+    .name = "auth",
+    .usage = "usage: auth [serve]\n"
+             "       auth migrate\n"
+             "       auth create-admin EMAIL USERNAME   (password on stdin)\n"
+             "       auth set-role USERNAME|EMAIL learner|teacher|author|admin\n"
+             "       auth rotate-keys\n",
+    .commands = auth_commands,
+    .payload = &auth_state,
+    .configure = configure,
+    .close = auth_close,
+};
 
 int main(int argc, char **argv)
 {
-    rpc_init();
-    log_init("auth");
-    const char *cmd = argc > 1 ? argv[1] : "serve";
-    auth_t auth;
-    memset(&auth, 0, sizeof auth);
-    auth_config_load(&auth.cfg);
-    cleanup_err err_t *err = NULL;
-    int rc = 0;
-
-    if (!strcmp(cmd, "serve") && argc <= 2) {
-        rc = auth_open(&auth, true, &err) < 0 ? -1 : serve(&auth, &err);
-    } else if (!strcmp(cmd, "migrate") && argc == 2) {
-        rc = auth_open(&auth, false, &err);
-        if (rc == 0)
-            printf("migrations applied\n");
-    } else if (!strcmp(cmd, "create-admin") && argc == 4) {
-        rc = auth_open(&auth, false, &err) < 0 ? -1 : create_admin(&auth, argv[2], argv[3], &err);
-    } else if (!strcmp(cmd, "set-role") && argc == 4) {
-        if (strcmp(argv[3], "learner") && strcmp(argv[3], "teacher") && strcmp(argv[3], "author") &&
-            strcmp(argv[3], "admin")) {
-            usage();
-            return 2;
-        }
-        rc = auth_open(&auth, false, &err) < 0 ? -1
-                                               : auth_set_role_by_login(&auth, argv[2], argv[3], &err);
-        if (rc == 0)
-            printf("%s is now %s\n", argv[2], argv[3]);
-    } else if (!strcmp(cmd, "rotate-keys") && argc == 2) {
-        rc = auth_open(&auth, false, &err) < 0 ? -1 : auth_keys_rotate(&auth, &err);
-        if (rc == 0)
-            printf("new signing key created; replicas pick it up within a minute\n");
-    } else {
-        usage();
-        return 2;
-    }
-    auth_close(&auth);
-    if (rc < 0) {
-        LOG_ERROR("auth failed", "command=%s error=\"%s\"", log_esc(cmd), err ? log_esc(err->msg) : "?");
-        fprintf(stderr, "auth %s: %s\n", cmd, err ? err->msg : "failed");
-        return 1;
-    }
-    return 0;
+    return service_main(&auth_service, argc, argv);
 }

@@ -132,7 +132,7 @@ static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, e
     out->runtime = ex->cfg.runtime_name;
     out->limits = (sandbox_limits_t){
         .cpu_ms = 2000, .wall_ms = 5000, .memory_kib = 262144, .output_kib = 1024};
-    for (int i = 2; i < argc; i++) {
+    for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)

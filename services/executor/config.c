@@ -9,6 +9,7 @@
 
 #include "executor.h"
 #include "libcommon/config.h"
+#include "libcommon/service.h"
 
 /* <dir of this binary>/driver/driver: next to it in bazel-bin. */
 static void default_driver(char *out, size_t cap, const char *argv0)
@@ -43,12 +44,12 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
 {
     static const char *const runtimes[] = {"crun", "runsc", NULL};
     memset(cfg, 0, sizeof *cfg);
-    cfg->addr = config_addr("DOJO_EXECUTOR_ADDR", "127.0.0.1:7004");
-    cfg->metrics_addr = config_addr("DOJO_EXECUTOR_METRICS_ADDR", "127.0.0.1:9104");
-    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
-    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
-    cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
-    cfg->gamification_addr = config_addr("DOJO_GAMIFICATION_ADDR", "127.0.0.1:7003");
+    cfg->addr = service_setting(SERVICE_EXECUTOR_ADDR);
+    cfg->metrics_addr = service_setting(SERVICE_EXECUTOR_METRICS_ADDR);
+    cfg->redis_addr = service_setting(SERVICE_REDIS_ADDR);
+    cfg->auth_addr = service_setting(SERVICE_AUTH_ADDR);
+    cfg->content_addr = service_setting(SERVICE_CONTENT_ADDR);
+    cfg->gamification_addr = service_setting(SERVICE_GAMIFICATION_ADDR);
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
     int rt = config_enum("DOJO_EXECUTOR_RUNTIME", "crun", runtimes);
     cfg->runtime = rt == 1 ? SANDBOX_RUNSC : SANDBOX_CRUN;

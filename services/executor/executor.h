@@ -128,7 +128,7 @@ int exec_langs_load(exec_t *ex, err_t **err);
 /** The language with this id, or NULL. Borrowed from `ex`. */
 const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id);
 
-/** `executor sandbox-run ...` (argv[1] is "sandbox-run"): runs code in the
+/** `executor sandbox-run OPTION...` (argv: the options): runs code in the
  * sandbox and prints one JSON line per event. INVALID_ARGUMENT for bad
  * options; sandbox failures as sandbox_run reports them. */
 int exec_cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err);

@@ -18,7 +18,7 @@
 #include "executor.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
-#include "libcommon/metrics.h"
+#include "libcommon/service.h"
 
 static int exec_open(exec_t *ex, err_t **err)
 {
@@ -47,8 +47,9 @@ static int exec_open(exec_t *ex, err_t **err)
     return exec_queue_init(ex, err);
 }
 
-static void exec_close(exec_t *ex)
+static void exec_close(void *payload)
 {
+    exec_t *ex = payload;
     exec_bundles_close(ex->bundles);
     rpc_channel_close(ex->game);
     rpc_channel_close(ex->content);
@@ -57,84 +58,106 @@ static void exec_close(exec_t *ex)
     free(ex->slot_busy);
 }
 
-static int serve(exec_t *ex, err_t **err)
+/* The job workers start once the admin server exists (they report to it)
+ * and before it accepts calls. */
+static int start_queue(rpc_server_t *server, void *payload, err_t **err)
 {
-    int swept = sandbox_sweep(&ex->sandbox);
-    if (swept > 0)
-        LOG_INFO("removed leftover containers", "count=%d", swept);
-    rpc_server_t *server = NULL;
-    if (metrics_start(ex->cfg.metrics_addr, err) < 0 ||
-        rpc_server_new(&server, "executor", ex->cfg.addr, err) < 0 ||
-        rpc_server_add_service(server, &dojo__executor__v1__executor__descriptor,
-                               exec_admin_handlers, ex, err) < 0) {
-        rpc_server_free(server);
-        return -1;
-    }
+    exec_t *ex = payload;
     ex->server = server;
     exec_queue_metrics(ex);
-    if (exec_queue_start(ex, err) < 0 || rpc_server_start(server, err) < 0) {
+    if (exec_queue_start(ex, err) < 0) {
         exec_queue_stop(ex);
         ex->server = NULL;
-        rpc_server_free(server);
         return -1;
     }
-    LOG_INFO("executor serving",
-             "addr=%s port=%d metrics=%s id=%s runtime=%s slots=%d languages=%d reclaim_idle_ms=%lld "
-             "heartbeat_ttl_ms=%lld job_retention_ms=%lld driver=\"%s\"",
-             ex->cfg.addr, rpc_server_port(server), ex->cfg.metrics_addr, ex->cfg.executor_id,
-             ex->cfg.runtime_name, ex->cfg.concurrency, ex->nlangs,
-             (long long)ex->cfg.reclaim_idle_ms, (long long)ex->cfg.heartbeat_ttl_ms,
-             (long long)ex->cfg.job_retention_ms, log_esc(ex->cfg.driver_path));
-    rpc_server_run(server);
-    /* SIGTERM: no new jobs (the workers see the drain); running ones finish. */
+    return 0;
+}
+
+/* SIGTERM: no new jobs (the workers see the drain); running ones finish. */
+static void stop_queue(void *payload)
+{
+    exec_t *ex = payload;
     LOG_INFO("waiting for running jobs", "running=%d", atomic_load(&ex->jobs_running));
     exec_queue_stop(ex);
     ex->server = NULL;
-    rpc_server_free(server);
-    metrics_stop();
+}
+
+static void describe(void *payload, char *out, size_t cap)
+{
+    exec_t *ex = payload;
+    snprintf(out, cap,
+             "id=%s runtime=%s slots=%d languages=%d reclaim_idle_ms=%lld heartbeat_ttl_ms=%lld "
+             "job_retention_ms=%lld driver=\"%s\"",
+             ex->cfg.executor_id, ex->cfg.runtime_name, ex->cfg.concurrency, ex->nlangs,
+             (long long)ex->cfg.reclaim_idle_ms, (long long)ex->cfg.heartbeat_ttl_ms,
+             (long long)ex->cfg.job_retention_ms, log_esc(ex->cfg.driver_path));
+}
+
+static int serve(void *payload, int argc, char **argv, err_t **err)
+{
+    exec_t *ex = payload;
+    if (exec_open(ex, err) < 0)
+        return -1;
+    int swept = sandbox_sweep(&ex->sandbox);
+    if (swept > 0)
+        LOG_INFO("removed leftover containers", "count=%d", swept);
+    return service_serve(&(service_server_t){.name = "executor",
+                                             .addr = ex->cfg.addr,
+                                             .metrics_addr = ex->cfg.metrics_addr,
+                                             .service = &dojo__executor__v1__executor__descriptor,
+                                             .handlers = exec_admin_handlers,
+                                             .payload = ex,
+                                             .start = start_queue,
+                                             .stop = stop_queue,
+                                             .describe = describe},
+                         err);
+}
+
+static int sweep(void *payload, int argc, char **argv, err_t **err)
+{
+    exec_t *ex = payload;
+    sandbox_config_t cfg;
+    exec_sandbox_config(&ex->cfg, &cfg);
+    int n = sandbox_sweep(&cfg);
+    printf("removed %d leftover container%s\n", n, n == 1 ? "" : "s");
     return 0;
 }
 
-static void usage(void)
+static int run_in_sandbox(void *payload, int argc, char **argv, err_t **err)
 {
-    fprintf(stderr,
-            "usage: executor [serve]\n"
-            "       executor sweep\n"
-            "       executor sandbox-run --runtime crun|runsc --language ID --code FILE\n"
-            "                [--input FILE]... [--cpu-ms N] [--wall-ms N] [--memory-kib N]\n"
-            "                [--output-kib N] [--slot N]\n");
+    return exec_cli_sandbox_run(payload, argc, argv, err);
 }
+
+static const service_cmd_t exec_commands[] = {
+    {.name = "serve", .run = serve},
+    {.name = "sweep", .run = sweep},
+    {.name = "sandbox-run", .max_args = -1, .run = run_in_sandbox},
+    {0},
+};
+
+static void configure(void *payload, const char *argv0)
+{
+    exec_t *ex = payload;
+    srandom((unsigned)(wall_us() ^ getpid()));
+    exec_config_load(&ex->cfg, argv0);
+}
+
+static exec_t exec_state;
+
+static const service_def_t exec_service = {
+    .name = "executor",
+    .usage = "usage: executor [serve]\n"
+             "       executor sweep\n"
+             "       executor sandbox-run --runtime crun|runsc --language ID --code FILE\n"
+             "                [--input FILE]... [--cpu-ms N] [--wall-ms N] [--memory-kib N]\n"
+             "                [--output-kib N] [--slot N]\n",
+    .commands = exec_commands,
+    .payload = &exec_state,
+    .configure = configure,
+    .close = exec_close,
+};
 
 int main(int argc, char **argv)
 {
-    rpc_init();
-    log_init("executor");
-    srandom((unsigned)(wall_us() ^ getpid()));
-    const char *cmd = argc > 1 ? argv[1] : "serve";
-    static exec_t ex;
-    exec_config_load(&ex.cfg, argv[0]);
-    cleanup_err err_t *err = NULL;
-    int rc = 0;
-
-    if (!strcmp(cmd, "serve") && argc <= 2) {
-        rc = exec_open(&ex, &err) < 0 ? -1 : serve(&ex, &err);
-        exec_close(&ex);
-    } else if (!strcmp(cmd, "sweep") && argc == 2) {
-        sandbox_config_t cfg;
-        exec_sandbox_config(&ex.cfg, &cfg);
-        int n = sandbox_sweep(&cfg);
-        printf("removed %d leftover container%s\n", n, n == 1 ? "" : "s");
-    } else if (!strcmp(cmd, "sandbox-run")) {
-        rc = exec_cli_sandbox_run(&ex, argc, argv, &err);
-    } else {
-        usage();
-        return 2;
-    }
-    if (rc < 0) {
-        LOG_ERROR("executor failed", "command=%s error=\"%s\"", log_esc(cmd),
-                  err ? log_esc(err->msg) : "?");
-        fprintf(stderr, "executor %s: %s\n", cmd, err ? err->msg : "failed");
-        return 1;
-    }
-    return 0;
+    return service_main(&exec_service, argc, argv);
 }

@@ -14,19 +14,18 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/config.h"
 #include "libcommon/kvc.h"
-#include "libcommon/log.h"
-#include "libcommon/metrics.h"
+#include "libcommon/service.h"
 #include "services/gamification/migrations.h"
 
 void gam_config_load(gam_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->addr = config_addr("DOJO_GAMIFICATION_ADDR", "127.0.0.1:7003");
-    cfg->metrics_addr = config_addr("DOJO_GAMIFICATION_METRICS_ADDR", "127.0.0.1:9103");
-    cfg->pg_url = config_str("DOJO_PG_URL", "postgresql://dojo@127.0.0.1:55432/dojo");
-    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
-    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
-    cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
+    cfg->addr = service_setting(SERVICE_GAMIFICATION_ADDR);
+    cfg->metrics_addr = service_setting(SERVICE_GAMIFICATION_METRICS_ADDR);
+    cfg->pg_url = service_setting(SERVICE_PG_URL);
+    cfg->redis_addr = service_setting(SERVICE_REDIS_ADDR);
+    cfg->auth_addr = service_setting(SERVICE_AUTH_ADDR);
+    cfg->content_addr = service_setting(SERVICE_CONTENT_ADDR);
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
     cfg->clock_file = config_str("DOJO_CLOCK_FILE", "");
     cfg->redis_prefix = config_str("DOJO_GAMIFICATION_REDIS_PREFIX", KVC_BOARD_PREFIX_DEFAULT);
@@ -42,14 +41,12 @@ void gam_config_load(gam_config_t *cfg)
 
 static int gam_open(gam_t *g, bool serving, err_t **err)
 {
-    int pool = (int)config_int("DOJO_PG_POOL", 8, 1, 256);
-    if (pg_pool_open(&g->pg, g->cfg.pg_url, pool, err) < 0)
-        return err_wrap(err, "connect to PostgreSQL");
-    if (pg_migrate(g->pg, "game", game_migrations, game_migrations_count, err) < 0)
-        return err_wrap(err, "migrate");
+    if (service_pg_open(&g->pg, g->cfg.pg_url, "game", game_migrations, game_migrations_count,
+                        err) < 0)
+        return -1;
     if (!serving)
         return 0;
-    if (kv_pool_open(&g->kv, g->cfg.redis_addr, pool, 2000, err) < 0)
+    if (kv_pool_open(&g->kv, g->cfg.redis_addr, service_pool_size(), 2000, err) < 0)
         return err_wrap(err, "connect to Redis");
     if (identity_verifier_open(&g->ids, g->cfg.auth_addr, g->cfg.service_key, err) < 0)
         return -1;
@@ -58,8 +55,9 @@ static int gam_open(gam_t *g, bool serving, err_t **err)
     return gam_catalog_open(&g->catalog, err);
 }
 
-static void gam_close(gam_t *g)
+static void gam_close(void *payload)
 {
+    gam_t *g = payload;
     gam_catalog_close(g->catalog);
     rpc_channel_close(g->content);
     identity_verifier_close(g->ids);
@@ -86,72 +84,75 @@ static const rpc_handler_t gam_handlers[] = {
     {0},
 };
 
-static int serve(gam_t *g, err_t **err)
+static void describe(void *payload, char *out, size_t cap)
 {
-    rpc_server_t *server = NULL;
-    if (metrics_start(g->cfg.metrics_addr, err) < 0 ||
-        rpc_server_new(&server, "gamification", g->cfg.addr, err) < 0 ||
-        rpc_server_add_service(server, &dojo__gamification__v1__gamification__descriptor,
-                               gam_handlers, g, err) < 0 ||
-        rpc_server_start(server, err) < 0) {
-        rpc_server_free(server);
-        return -1;
-    }
-    LOG_INFO("gamification serving", "addr=%s port=%d metrics=%s content=%s clock=%s", g->cfg.addr,
-             rpc_server_port(server), g->cfg.metrics_addr, g->cfg.content_addr,
+    gam_t *g = payload;
+    snprintf(out, cap, "content=%s clock=%s", g->cfg.content_addr,
              g->cfg.clock_file[0] ? "file" : "real");
-    rpc_server_run(server);
-    rpc_server_free(server);
-    metrics_stop();
+}
+
+static int serve(void *payload, int argc, char **argv, err_t **err)
+{
+    gam_t *g = payload;
+    if (gam_open(g, true, err) < 0)
+        return -1;
+    return service_serve(
+        &(service_server_t){.name = "gamification",
+                            .addr = g->cfg.addr,
+                            .metrics_addr = g->cfg.metrics_addr,
+                            .service = &dojo__gamification__v1__gamification__descriptor,
+                            .handlers = gam_handlers,
+                            .payload = g,
+                            .describe = describe},
+        err);
+}
+
+static int migrate(void *payload, int argc, char **argv, err_t **err)
+{
+    if (gam_open(payload, false, err) < 0)
+        return -1;
+    printf("migrations applied\n");
     return 0;
 }
 
-static int rebuild_boards(gam_t *g, err_t **err)
+static int rebuild_boards(void *payload, int argc, char **argv, err_t **err)
 {
+    gam_t *g = payload;
     cleanup_pgconn pg_conn_t *conn = NULL;
-    if (pg_pool_acquire(g->pg, &conn, 5000, err) < 0)
+    if (gam_open(g, false, err) < 0 || pg_pool_acquire(g->pg, &conn, 5000, err) < 0 ||
+        gam_boards_invalidate(conn, err) < 0)
         return -1;
-    return gam_boards_invalidate(conn, err);
+    printf("leaderboards marked stale; each is rebuilt on its next read\n");
+    return 0;
 }
 
-static void usage(void)
+static const service_cmd_t gam_commands[] = {
+    {.name = "serve", .run = serve},
+    {.name = "migrate", .run = migrate},
+    {.name = "rebuild-leaderboards", .run = rebuild_boards},
+    {0},
+};
+
+static void configure(void *payload, const char *argv0)
 {
-    fprintf(stderr, "usage: gamification [serve]\n"
-                    "       gamification migrate\n"
-                    "       gamification rebuild-leaderboards\n");
+    gam_t *g = payload;
+    gam_config_load(&g->cfg);
 }
+
+static gam_t gam_state;
+
+static const service_def_t gam_service = {
+    .name = "gamification",
+    .usage = "usage: gamification [serve]\n"
+             "       gamification migrate\n"
+             "       gamification rebuild-leaderboards\n",
+    .commands = gam_commands,
+    .payload = &gam_state,
+    .configure = configure,
+    .close = gam_close,
+};
 
 int main(int argc, char **argv)
 {
-    rpc_init();
-    log_init("gamification");
-    const char *cmd = argc > 1 ? argv[1] : "serve";
-    gam_t g;
-    memset(&g, 0, sizeof g);
-    gam_config_load(&g.cfg);
-    cleanup_err err_t *err = NULL;
-    int rc = 0;
-
-    if (!strcmp(cmd, "serve") && argc <= 2) {
-        rc = gam_open(&g, true, &err) < 0 ? -1 : serve(&g, &err);
-    } else if (!strcmp(cmd, "migrate") && argc == 2) {
-        rc = gam_open(&g, false, &err);
-        if (rc == 0)
-            printf("migrations applied\n");
-    } else if (!strcmp(cmd, "rebuild-leaderboards") && argc == 2) {
-        rc = gam_open(&g, false, &err) < 0 ? -1 : rebuild_boards(&g, &err);
-        if (rc == 0)
-            printf("leaderboards marked stale; each is rebuilt on its next read\n");
-    } else {
-        usage();
-        return 2;
-    }
-    gam_close(&g);
-    if (rc < 0) {
-        LOG_ERROR("gamification failed", "command=%s error=\"%s\"", log_esc(cmd),
-                  err ? log_esc(err->msg) : "?");
-        fprintf(stderr, "gamification %s: %s\n", cmd, err ? err->msg : "failed");
-        return 1;
-    }
-    return 0;
+    return service_main(&gam_service, argc, argv);
 }

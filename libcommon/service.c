@@ -13,7 +13,7 @@
 
 /* ------------------------------------------------------------------------
  * Local defaults: DESIGN.md's table, the one place these addresses are
- * written. Scripts (scripts/lib/services.sh) and docs/operators.md repeat
+ * written in C. scripts/lib/common.sh and docs/operators.md repeat
  * them for people; the services read them from here.
  * ------------------------------------------------------------------------ */
 

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -64,24 +63,6 @@ static void test_a_setting_comes_from_its_variable_when_set(void **state)
     setenv("DOJO_PG_URL", "postgresql://elsewhere/dojo", 1);
     assert_string_equal(service_setting(SERVICE_PG_URL), "postgresql://elsewhere/dojo");
     unsetenv("DOJO_PG_URL");
-}
-
-static void test_an_address_without_a_port_exits_2_naming_the_variable(void **state)
-{
-    capture_t cap;
-    capture_begin(&cap);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setenv("DOJO_REDIS_ADDR", "localhost", 1);
-        service_setting(SERVICE_REDIS_ADDR);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    cleanup_free char *out = capture_end(&cap);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 2);
-    assert_non_null(strstr(out, "DOJO_REDIS_ADDR"));
 }
 
 /* ------------------------------------------------------------------------
@@ -360,7 +341,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_defaults_are_the_design_table),
         cmocka_unit_test(test_a_setting_comes_from_its_variable_when_set),
-        cmocka_unit_test(test_an_address_without_a_port_exits_2_naming_the_variable),
         cmocka_unit_test(test_no_command_runs_the_first_of_the_table),
         cmocka_unit_test(test_a_command_gets_only_its_operands),
         cmocka_unit_test(test_an_unknown_command_prints_the_usage_and_exits_2),

@@ -176,6 +176,8 @@ int gam_read_streak(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *use
 
 int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                          err_t **err);
+int gam_rpc_list_task_stats(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
 
 /* ------------------------------------------------------------------------
  * Achievements (achievements.c)

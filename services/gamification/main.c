@@ -71,6 +71,7 @@ static const rpc_handler_t gam_handlers[] = {
     {.method = "GetSubmission", .unary = gam_rpc_get_submission},
     {.method = "ListSubmissions", .unary = gam_rpc_list_submissions},
     {.method = "GetProgress", .unary = gam_rpc_get_progress},
+    {.method = "ListTaskStats", .unary = gam_rpc_list_task_stats},
     {.method = "GetLeaderboard", .unary = gam_rpc_get_leaderboard},
     {.method = "SetLeaderboardOptOut", .unary = gam_rpc_set_leaderboard_opt_out},
     {.method = "CreateCohort", .unary = gam_rpc_create_cohort},

@@ -302,3 +302,60 @@ cleanup:
     gam_snapshot_release(snap);
     return rc;
 }
+
+/* ------------------------------------------------------------------------
+ * Task statistics: solve counts, acceptance, attempts until solved
+ * ------------------------------------------------------------------------ */
+
+/* Graded SUBMITs only (kind 2; not pending, VERDICT_UNSPECIFIED 0,
+ * VERDICT_IE 8 or VERDICT_CANCELLED 9), in creation order (seq). */
+static const pg_stmt_t stmt_task_stats = {
+    .name = "game_task_stats",
+    .sql =
+        "WITH s AS (SELECT task_slug, user_id, seq, verdict = 1 AS ok FROM game.submissions "
+        "  WHERE kind = 2 AND finished AND verdict NOT IN (0, 8, 9)), "
+        "per_user AS (SELECT task_slug, user_id, count(*) AS n, "
+        "  count(*) FILTER (WHERE ok) AS acc, min(seq) FILTER (WHERE ok) AS first_ok "
+        "  FROM s GROUP BY task_slug, user_id), "
+        "tries AS (SELECT p.task_slug, count(*) AS n FROM per_user p "
+        "  JOIN s ON s.task_slug = p.task_slug AND s.user_id = p.user_id AND s.seq <= p.first_ok "
+        "  GROUP BY p.task_slug, p.user_id) "
+        "SELECT p.task_slug, count(p.first_ok), count(*), sum(p.n), sum(p.acc), "
+        "  coalesce((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t.n) FROM tries t "
+        "    WHERE t.task_slug = p.task_slug), 0) "
+        "FROM per_user p GROUP BY p.task_slug ORDER BY p.task_slug",
+    .nparams = 0,
+};
+
+int gam_rpc_list_task_stats(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                            ProtobufCMessage **out, err_t **err)
+{
+    (void)req_msg;
+    gam_t *g = rpc_call_payload(call);
+    identity_t id;
+    if (identity_require_signed_in(g->ids, call, &id, err) < 0)
+        return -1;
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    if (gam_conn(g, &conn, err) < 0 || pg_exec(conn, &stmt_task_stats, NULL, &r, err) < 0)
+        return err_wrap(err, "task stats");
+    Dojo__Gamification__V1__ListTaskStatsResponse *resp =
+        RPC_NEW(call, Dojo__Gamification__V1__ListTaskStatsResponse,
+                DOJO__GAMIFICATION__V1__LIST_TASK_STATS_RESPONSE__INIT);
+    int n = PQntuples(r);
+    resp->n_stats = (size_t)n;
+    resp->stats = rpc_alloc(call, (size_t)(n ? n : 1) * sizeof *resp->stats);
+    for (int i = 0; i < n; i++) {
+        Dojo__Gamification__V1__TaskStats *t = RPC_NEW(call, Dojo__Gamification__V1__TaskStats,
+                                                       DOJO__GAMIFICATION__V1__TASK_STATS__INIT);
+        t->task_slug = rpc_strdup(call, pg_get(r, i, 0));
+        t->solvers = (int32_t)pg_get_int64(r, i, 1);
+        t->attempters = (int32_t)pg_get_int64(r, i, 2);
+        t->submissions = (int32_t)pg_get_int64(r, i, 3);
+        t->accepted = (int32_t)pg_get_int64(r, i, 4);
+        t->median_attempts = strtod(pg_get(r, i, 5), NULL);
+        resp->stats[i] = t;
+    }
+    *out = &resp->base;
+    return 0;
+}

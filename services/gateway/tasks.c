@@ -209,6 +209,35 @@ int gw_h_achievements(gw_req_t *r, err_t **err)
     return 0;
 }
 
+/* Solve counts, acceptance and attempts of every task: public, like the list. */
+int gw_h_task_stats(gw_req_t *r, err_t **err)
+{
+    Dojo__Gamification__V1__ListTaskStatsRequest req =
+        DOJO__GAMIFICATION__V1__LIST_TASK_STATS_REQUEST__INIT;
+    cleanup_pb Dojo__Gamification__V1__ListTaskStatsResponse *lr = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->game, &dojo__gamification__v1__gamification__descriptor,
+                        "ListTaskStats", &req.base, (ProtobufCMessage **)&lr, &o, err) < 0)
+        return -1;
+    json_t *a = json_array();
+    for (size_t i = 0; i < lr->n_stats; i++) {
+        const Dojo__Gamification__V1__TaskStats *t = lr->stats[i];
+        json_array_append_new(
+            a, json_pack("{s:s,s:i,s:i,s:i,s:i,s:o,s:f}", "task_slug", t->task_slug, "solvers",
+                         t->solvers, "attempters", t->attempters, "submissions", t->submissions,
+                         "accepted", t->accepted, "acceptance_rate",
+                         t->submissions ? json_real((double)t->accepted / t->submissions)
+                                        : json_null(),
+                         "median_attempts", t->median_attempts));
+    }
+    r->out = json_pack("{s:o}", "stats", a);
+    r->status = 200;
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%lld", (long long)(r->gw->cfg.tasks_cache_ms / 1000));
+    gw_add_header(r, "Cache-Control", cc);
+    return 0;
+}
+
 /* Used by author.c: the same list including archived tasks, as the author. */
 int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err)
 {

@@ -532,6 +532,27 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#theme-toggle");
   });
 
+  test("the task list shows solve counts, acceptance and attempts, and sorts and filters by them", async () => {
+    // Two learners solved it (the rival through the API): 3 submissions, 2 accepted, 2 and 1 tries.
+    const row = page.locator(`.task-row[data-slug="${TASK_SLUG}"]`);
+    for (let i = 0; ; i++) {
+      await page.goto("/tasks?sort=solved");
+      await row.waitFor();
+      if ((await row.locator(".task-stats").getAttribute("data-solvers")) === "2" || i >= 8) break;
+      await page.waitForTimeout(1000); // the gateway's and the browser's 2 s cache
+    }
+    assert.equal(await row.locator(".task-stats").textContent(), "2 solved · 67% of submissions accepted · 1.5 tries to solve (median)");
+    assert.equal(await page.locator(".task-row").first().getAttribute("data-slug"), TASK_SLUG, "most solved first");
+    await shoot("10-tasks-stats");
+    await page.selectOption("#f-acceptance", "none");
+    await row.waitFor({ state: "detached" });
+    assert.match(page.url(), /acceptance=none/);
+    await page.selectOption("#f-acceptance", "high");
+    await row.waitFor();
+    await page.selectOption("#f-sort", "acceptance-low");
+    assert.match(page.url(), /sort=acceptance-low/);
+  });
+
   test("profile: the zone chosen at sign-up is corrected at once; a second change within 24 h is refused and the field shows the saved zone", async () => {
     await page.goto("/profile");
     assert.equal(await page.inputValue("#f-time_zone"), learner.time_zone);
@@ -539,7 +560,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.check("#f-opt-out");
     await page.click("form[aria-labelledby=profile-h] button[type=submit]");
     await page.locator(".toast, [role=status]").filter({ hasText: "Profile saved." }).first().waitFor();
-    await shoot("10-profile");
+    await shoot("11-profile");
     await page.reload();
     assert.equal(await page.inputValue("#f-time_zone"), "Asia/Tokyo");
     assert.ok(await page.isChecked("#f-opt-out"));
@@ -561,7 +582,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     const since = Date.now();
     await page.goto("/forgot-password");
     await page.locator("#f-email").waitFor();
-    await shoot("11-forgot-password");
+    await shoot("12-forgot-password");
     await page.fill("#f-email", learner.email);
     await page.click("form button[type=submit]");
     await page.locator(".notice-success").waitFor();
@@ -581,7 +602,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     learner.password = `${learner.password}-new`;
     await page.goto(link);
     await page.locator("#f-new_password").waitFor();
-    await shoot("11-reset-password");
+    await shoot("12-reset-password");
     await page.fill("#f-new_password", learner.password);
     await page.fill("#f-confirm", learner.password);
     await page.click("form button[type=submit]");
@@ -627,7 +648,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     await page.click("#run-ref-btn");
     await page.locator("#designer-report h2.good, #designer-report h2.bad").waitFor({ timeout: SLOW });
     assert.match(await page.locator("#designer-report h2").textContent(), /Every solution behaved as expected/);
-    await shoot("12-designer");
+    await shoot("13-designer");
     // On a phone the toolbar is one row, not a quarter of the screen.
     await atPhone(async () => {
       const bar = await page.locator(".designer-actions").boundingBox();
@@ -665,7 +686,7 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(await page.locator(".statement script").count(), 0);
     assert.equal(await page.locator(".statement strong").textContent(), "Bold");
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
-    await shoot("13-new-task-as-learner");
+    await shoot("14-new-task-as-learner");
   });
 
   test("over the rate limit, the message says once when to try again", async () => {

@@ -346,6 +346,16 @@ export interface SubmissionEvent {
   will_retry?: boolean;
 }
 
+export interface TaskStats {
+  task_slug: string;
+  solvers: number;
+  attempters: number;
+  submissions: number;
+  accepted: number;
+  acceptance_rate: number | null;
+  median_attempts: number;
+}
+
 export interface AchievementDef { slug: string; title: string; description: string; icon: string; sort_order: number }
 export interface CalendarDay { date: string; count: number }
 export interface DifficultyCount { difficulty: string; solved: number; attempted: number; total: number }
@@ -441,6 +451,7 @@ export const submissions = {
 export const meta = {
   achievements: () => get<{ achievements: AchievementDef[] }>("/achievements"),
   languages: () => get<{ languages: Language[] }>("/languages"),
+  taskStats: () => get<{ stats: TaskStats[] }>("/task-stats"),
   leaderboard: (board: "all-time" | "weekly", q: { page_size?: number; page_token?: string } = {}) =>
     get<Leaderboard>(`/leaderboards/${board}`, q),
 };

@@ -31,6 +31,7 @@ METHODS = {
     "GetSubmission": gpb.GetSubmissionResponse,
     "ListSubmissions": gpb.ListSubmissionsResponse,
     "GetProgress": gpb.GetProgressResponse,
+    "ListTaskStats": gpb.ListTaskStatsResponse,
     "GetLeaderboard": gpb.GetLeaderboardResponse,
     "SetLeaderboardOptOut": gpb.SetLeaderboardOptOutResponse,
     "CreateCohort": gpb.CreateCohortResponse,

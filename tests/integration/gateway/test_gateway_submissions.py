@@ -373,3 +373,31 @@ def test_real_executor_grades_a_submission(gw, learner, executor):
     assert result["result"]["verdict"] == "ac"
     assert result["result"]["recorded"] and result["result"]["awards"]["points_awarded"] > 0
     ws.close()
+
+
+def test_task_stats_are_public_and_count_a_graded_submission(gw, spec, learner, executor):
+    anon = gwkit.Client(gw.addr)
+
+    def stats():
+        r = anon.call("GET", "/api/v1/task-stats", None)
+        spec.check("GET", "/api/v1/task-stats", r)
+        assert r.status == 200 and "max-age" in r.header("Cache-Control")
+        return {s["task_slug"]: s for s in r.json["stats"]}
+
+    before = stats().get(TASK_SLUG, {"solvers": 0, "submissions": 0, "accepted": 0})
+    sub = submit(learner).json["id"]
+    ws = gwkit.WebSocket(gw.addr, cookies=learner.cookies)
+    ws.send({"type": "subscribe", "submission_id": sub})
+    ws.recv_until(lambda x: x["type"] == "done", timeout=GRADE_TIMEOUT)
+    ws.close()
+    # The cache lives DOJO_GATEWAY_TASKS_CACHE_TTL; look again until it has passed.
+    deadline = time.monotonic() + 15
+    while True:
+        after = stats().get(TASK_SLUG)
+        if (after and after["submissions"] > before["submissions"]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert after["submissions"] == before["submissions"] + 1
+    assert after["accepted"] == before["accepted"] + 1
+    assert after["solvers"] >= 1 and after["median_attempts"] >= 1
+    assert 0 < after["acceptance_rate"] <= 1

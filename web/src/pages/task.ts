@@ -5,7 +5,7 @@
 // Statement | Code | Result.
 
 import {
-  ApiError, drafts, me, runs, submissions, tasks,
+  ApiError, drafts, me, meta, runs, submissions, tasks,
   type Awards, type FinalResult, type Submission, type SubmissionEvent, type SubmissionSummary, type TaskView, type TestResult,
 } from "../api";
 import { debounce, h, mount, toast } from "../dom";
@@ -16,7 +16,7 @@ import type { Ctx } from "../router";
 import * as session from "../session";
 import { explain } from "../verdicts";
 import { live } from "../ws";
-import { difficultyBadge } from "./tasks";
+import { difficultyBadge, statsLine } from "./tasks";
 import { iconFor } from "../icons";
 import { codeDiffView, explanationBox, kib, submissionExplanation, testsTable, verdictBadge } from "./feedback";
 import type { CodeEditor } from "../editor/editor";
@@ -71,7 +71,10 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   }
   document.title = `${task.title} · Dojo`;
   const signedIn = Boolean(session.user());
-  const progress = signedIn ? await me.progress().catch(() => null) : null;
+  const [progress, taskStats] = await Promise.all([
+    signedIn ? me.progress().catch(() => null) : Promise.resolve(null),
+    meta.taskStats().then((r) => r.stats.find((x) => x.task_slug === slug)).catch(() => undefined),
+  ]);
   let solved = progress?.solved.includes(slug) ?? false;
 
   // ---- statement -------------------------------------------------------
@@ -197,7 +200,8 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("div.task-head", null,
       h("h1", null, task.title),
       h("div.task-meta", null, difficultyBadge(task.difficulty), h("span.points", null, `${task.points} points`),
-        h("span.tags", null, task.tags.map((t) => h("a.tag", { href: `/tasks?tag=${encodeURIComponent(t)}` }, t))), solvedBadge)),
+        h("span.tags", null, task.tags.map((t) => h("a.tag", { href: `/tasks?tag=${encodeURIComponent(t)}` }, t))), solvedBadge,
+        h("span.task-stats.small.muted", null, statsLine(taskStats)))),
     tabBar,
     layout));
   showTab("statement");

@@ -1,9 +1,43 @@
-// The task list: difficulty, tags, points, solved state, filters.
+// The task list: difficulty, tags, points, solved state, how every learner
+// fares with each task (solve count, acceptance rate, median attempts), and
+// filters and orderings by all of them.
 
-import { me, tasks, type Progress, type TaskSummary } from "../api";
+import { me, meta, tasks, type Progress, type TaskStats, type TaskSummary } from "../api";
 import { h, mount } from "../dom";
 import type { Ctx } from "../router";
 import * as session from "../session";
+
+const DIFF_ORDER: Record<string, number> = { easy: 1, medium: 2, hard: 3 };
+
+/** "62%", or "—" before anyone submitted. */
+export function pct(rate: number | null | undefined): string {
+  return rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`;
+}
+
+/** A short line of a task's figures: "12 solved · 62% accepted · 2 tries (median)". */
+export function statsLine(st: TaskStats | undefined): string {
+  if (!st || !st.submissions) return "Nobody has submitted yet";
+  const tries = st.median_attempts ? ` · ${Number.isInteger(st.median_attempts) ? st.median_attempts : st.median_attempts.toFixed(1)} ${st.median_attempts === 1 ? "try" : "tries"} to solve (median)` : "";
+  return `${st.solvers} solved · ${pct(st.acceptance_rate)} of submissions accepted${tries}`;
+}
+
+const SORTS: [string, string, (a: TaskSummary, b: TaskSummary, st: Map<string, TaskStats>) => number][] = [
+  ["", "Easiest first", (a, b) => (DIFF_ORDER[a.difficulty] ?? 9) - (DIFF_ORDER[b.difficulty] ?? 9) || a.points - b.points],
+  ["solved", "Most solved", (a, b, st) => (st.get(b.slug)?.solvers ?? 0) - (st.get(a.slug)?.solvers ?? 0)],
+  ["acceptance", "Highest acceptance", (a, b, st) => (st.get(b.slug)?.acceptance_rate ?? -1) - (st.get(a.slug)?.acceptance_rate ?? -1)],
+  ["acceptance-low", "Lowest acceptance", (a, b, st) => (st.get(a.slug)?.acceptance_rate ?? 2) - (st.get(b.slug)?.acceptance_rate ?? 2)],
+  ["attempts", "Fewest attempts to solve", (a, b, st) => (st.get(a.slug)?.median_attempts || 1e9) - (st.get(b.slug)?.median_attempts || 1e9)],
+  ["points", "Most points", (a, b) => b.points - a.points],
+  ["title", "Title", (a, b) => a.title.localeCompare(b.title)],
+];
+
+const ACCEPTANCE: [string, string, (r: number | null) => boolean][] = [
+  ["", "Any acceptance", () => true],
+  ["high", "Acceptance 60% or more", (r) => r !== null && r >= 0.6],
+  ["medium", "Acceptance 30–60%", (r) => r !== null && r >= 0.3 && r < 0.6],
+  ["low", "Acceptance under 30%", (r) => r !== null && r < 0.3],
+  ["none", "Nobody submitted yet", (r) => r === null],
+];
 
 export function difficultyBadge(d: string): HTMLElement {
   return h("span.badge", { class: `diff-${d}` }, d ? d[0].toUpperCase() + d.slice(1) : "?");
@@ -33,6 +67,10 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("option", { value: "" }, "Solved or not"), h("option", { value: "unsolved" }, "Unsolved"),
     h("option", { value: "solved" }, "Solved"), h("option", { value: "attempted" }, "Attempted"));
   state.value = q.get("state") ?? "";
+  const sort = h("select#f-sort", { name: "sort" }, SORTS.map(([v, label]) => h("option", { value: v }, label)));
+  sort.value = SORTS.some(([v]) => v === q.get("sort")) ? q.get("sort")! : "";
+  const acc = h("select#f-acceptance", { name: "acceptance" }, ACCEPTANCE.map(([v, label]) => h("option", { value: v }, label)));
+  acc.value = ACCEPTANCE.some(([v]) => v === q.get("acceptance")) ? q.get("acceptance")! : "";
   const count = h("p.muted.result-count", { "aria-live": "polite" });
   const list = h("ul.task-list", { "aria-label": "Tasks" });
   const filters = h("form.filters", { role: "search", "aria-label": "Filter tasks" },
@@ -40,6 +78,8 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("label.sr-only", { for: "f-difficulty" }, "Difficulty"), diff,
     h("label.sr-only", { for: "f-tag" }, "Tag"), tag,
     session.user() ? [h("label.sr-only", { for: "f-state" }, "Solved state"), state] : null,
+    h("label.sr-only", { for: "f-acceptance" }, "Acceptance rate"), acc,
+    h("label.sr-only", { for: "f-sort" }, "Order"), sort,
   );
   filters.addEventListener("submit", (e) => e.preventDefault());
   mount(main, h("section.page", null,
@@ -48,10 +88,12 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
 
   const summaryEl = main.querySelector<HTMLElement>(".page-summary")!;
   list.append(h("li.muted", null, "Loading tasks…"));
-  const [all, progress] = await Promise.all([
+  const [all, progress, statList] = await Promise.all([
     allTasks(ctx.signal),
     session.user() ? me.progress().catch(() => null) : Promise.resolve(null),
+    meta.taskStats().then((r) => r.stats).catch(() => [] as TaskStats[]),
   ]);
+  const stats = new Map(statList.map((x) => [x.task_slug, x]));
   const solved = new Set(progress?.solved ?? []);
   const attempted = new Set(progress?.attempted ?? []);
   fillSummary(summaryEl, progress, all.length);
@@ -69,8 +111,11 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       (!state.value ||
         (state.value === "solved" && solved.has(t.slug)) ||
         (state.value === "unsolved" && !solved.has(t.slug)) ||
-        (state.value === "attempted" && attempted.has(t.slug) && !solved.has(t.slug))));
-    mount(list, shown.map((t) => taskRow(t, solved.has(t.slug), attempted.has(t.slug))));
+        (state.value === "attempted" && attempted.has(t.slug) && !solved.has(t.slug))) &&
+      ACCEPTANCE.find(([v]) => v === acc.value)![2](stats.get(t.slug)?.acceptance_rate ?? null));
+    const order = SORTS.find(([v]) => v === sort.value)![2];
+    shown.sort((a, b) => order(a, b, stats) || a.title.localeCompare(b.title));
+    mount(list, shown.map((t) => taskRow(t, solved.has(t.slug), attempted.has(t.slug), stats.get(t.slug))));
     if (!shown.length) list.append(h("li.empty", null, all.length ? "No task matches these filters." : "No tasks yet."));
     count.textContent = `${shown.length} of ${all.length} tasks`;
     const p = new URLSearchParams();
@@ -78,10 +123,12 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     if (diff.value) p.set("difficulty", diff.value);
     if (tag.value) p.set("tag", tag.value);
     if (state.value) p.set("state", state.value);
+    if (acc.value) p.set("acceptance", acc.value);
+    if (sort.value) p.set("sort", sort.value);
     const qs = p.toString();
     history.replaceState(null, "", `${location.pathname}${qs ? "?" + qs : ""}`);
   };
-  for (const el of [search, diff, tag, state]) el.addEventListener("input", apply);
+  for (const el of [search, diff, tag, state, acc, sort]) el.addEventListener("input", apply);
   apply();
 }
 
@@ -97,7 +144,7 @@ function fillSummary(el: HTMLElement, p: Progress | null, total: number): void {
     h("span.stat", null, h("strong", null, String(p.streak.current_days)), ` day streak`));
 }
 
-function taskRow(t: TaskSummary, solved: boolean, attempted: boolean): HTMLElement {
+function taskRow(t: TaskSummary, solved: boolean, attempted: boolean, st: TaskStats | undefined): HTMLElement {
   const status = solved
     ? h("span.state.state-solved", { title: "Solved" }, h("span", { "aria-hidden": "true" }, "✓"), h("span.sr-only", null, "Solved"))
     : attempted
@@ -105,7 +152,8 @@ function taskRow(t: TaskSummary, solved: boolean, attempted: boolean): HTMLEleme
       : h("span.state", { "aria-hidden": "true" });
   return h("li.task-row", { "data-slug": t.slug, class: solved ? "is-solved" : "" },
     status,
-    h("a.task-title", { href: `/tasks/${encodeURIComponent(t.slug)}` }, t.title),
+    h("div.task-name", null, h("a.task-title", { href: `/tasks/${encodeURIComponent(t.slug)}` }, t.title),
+      h("div.task-stats.small.muted", { "data-solvers": String(st?.solvers ?? 0) }, statsLine(st))),
     h("span.task-meta", null,
       difficultyBadge(t.difficulty),
       h("span.points", null, `${t.points} pts`),

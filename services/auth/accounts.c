@@ -81,6 +81,10 @@ Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, in
     int64_t tz_changed = pg_get_int64(r, row, 7);
     if (tz_changed)
         u->time_zone_changed_at = auth_timestamp(call, tz_changed);
+    if (with_email) {
+        u->institution_id = rpc_strdup(call, pg_get(r, row, 8));
+        u->institution_admin = pg_get_bool(r, row, 9);
+    }
     return u;
 }
 
@@ -157,7 +161,7 @@ static const pg_stmt_t stmt_user_set_password = {
     .nparams = 2,
 };
 
-static bool is_uuid(const char *s)
+bool auth_is_uuid(const char *s)
 {
     if (strlen(s) != 36)
         return false;
@@ -246,7 +250,7 @@ int auth_rpc_get_user(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobu
     if (auth_conn(auth, &conn, err) < 0)
         return -1;
     if (req->user_id[0]) {
-        if (!is_uuid(req->user_id))
+        if (!auth_is_uuid(req->user_id))
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
         const char *p[] = {req->user_id};
         if (pg_exec(conn, &stmt_user_by_id, p, &r, err) < 0)
@@ -325,21 +329,22 @@ int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobu
     caller_t caller;
     if (auth_require_user(auth, call, &caller, err) < 0)
         return -1;
-    if (strcmp(caller.claims.role, "admin") != 0)
-        return err_set(err, GRPC_STATUS_PERMISSION_DENIED, "only admins can change roles");
-    if (!is_uuid(req->user_id))
+    if (!auth_is_uuid(req->user_id))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
     const char *role = auth_role_text(req->role);
     if (role == NULL)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "role: must be ROLE_LEARNER, ROLE_TEACHER, ROLE_AUTHOR or ROLE_ADMIN");
-    if (!strcasecmp(req->user_id, caller.claims.sub) && strcmp(role, "admin") != 0)
+    bool admin = !strcmp(caller.claims.role, "admin");
+    if (admin && !strcasecmp(req->user_id, caller.claims.sub) && strcmp(role, "admin") != 0)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "role: admins cannot demote themselves; ask another admin");
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {req->user_id, role};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_user_set_role, p, &r, err) < 0)
+    if (auth_conn(auth, &conn, err) < 0 ||
+        (!admin && auth_institution_may_set_role(conn, &caller, req->user_id, role, err) < 0) ||
+        pg_exec(conn, &stmt_user_set_role, p, &r, err) < 0)
         return -1;
     if (PQntuples(r) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");

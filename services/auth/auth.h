@@ -26,6 +26,7 @@ typedef struct auth_config {
     int64_t access_ttl_s;
     int64_t refresh_ttl_s;
     int64_t reset_ttl_s;
+    int64_t invite_ttl_s; /* first-password links of provisioned accounts */
     int64_t key_max_age_s;
     unsigned long long argon_ops;
     size_t argon_mem_bytes;
@@ -110,14 +111,18 @@ bool auth_verify_password(const char *hash, const char *password);
 #define AUTH_USER_COLUMNS                                                                          \
     "u.id::text, u.username, u.email, u.display_name, u.time_zone, u.role, "                       \
     "(extract(epoch from u.created_at) * 1000000)::bigint, "                                       \
-    "coalesce((extract(epoch from u.time_zone_changed_at) * 1000000)::bigint, 0)"
-#define AUTH_USER_NCOLS 8
+    "coalesce((extract(epoch from u.time_zone_changed_at) * 1000000)::bigint, 0), "              \
+    "coalesce(u.institution_id::text, ''), u.institution_admin"
+#define AUTH_USER_NCOLS 10
 Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, int row,
                                          bool with_email);
 /** A Timestamp message in the call's arena. */
 Dojo__Common__V1__Timestamp *auth_timestamp(rpc_call_t *call, int64_t unix_micros);
 int auth_role_from_text(const char *role);
 const char *auth_role_text(int role);
+/** The sentinel password hash of an account made for someone (ProvisionAccounts)
+ * whose owner has not chosen a password yet: no password verifies against it. */
+#define AUTH_NO_PASSWORD "!"
 
 /* accounts.c */
 int auth_rpc_sign_up(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
@@ -136,6 +141,35 @@ int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const cha
                      const char *role, PGresult **out, err_t **err);
 /** Sets the role of the account with this username or email (operators). */
 int auth_set_role_by_login(auth_t *auth, const char *login, const char *role, err_t **err);
+bool auth_is_uuid(const char *s);
+
+/* institutions.c */
+int auth_rpc_create_institution(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int auth_rpc_set_institution(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int auth_rpc_list_institution_members(rpc_call_t *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage **out, err_t **err);
+/** May `caller` (a user) give `target_id` the role `role` as an admin of the
+ * target's institution? 0 when it may; PERMISSION_DENIED otherwise. */
+int auth_institution_may_set_role(pg_conn_t *conn, const caller_t *caller, const char *target_id,
+                                  const char *role, err_t **err);
+/** Operators: creates an institution (prints nothing). */
+int auth_create_institution(auth_t *auth, const char *slug, const char *name, err_t **err);
+/** Operators: puts the account with this username or email in the institution
+ * with this slug ("-" takes it out), as its admin or not. */
+int auth_set_institution_by_login(auth_t *auth, const char *login, const char *slug, bool admin,
+                                  err_t **err);
+
+/* provision.c */
+int auth_rpc_get_users(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                       err_t **err);
+int auth_rpc_provision_accounts(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+int auth_rpc_send_mail(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                       err_t **err);
 
 /* sessions.c */
 int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,

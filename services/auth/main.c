@@ -5,6 +5,8 @@
  *   auth create-admin EMAIL USERNAME      create an admin; password on stdin
  *   auth set-role LOGIN learner|teacher|author|admin
  *   auth rotate-keys                      start signing with a new key
+ *   auth create-institution SLUG NAME
+ *   auth set-institution LOGIN SLUG|- [--admin]
  */
 #define _GNU_SOURCE
 #include <sodium.h>
@@ -30,6 +32,8 @@ void auth_config_load(auth_config_t *cfg)
     cfg->refresh_ttl_s =
         config_duration_ms("DOJO_AUTH_REFRESH_TTL", "30d", 60000, 365LL * 86400000) / 1000;
     cfg->reset_ttl_s = config_duration_ms("DOJO_AUTH_RESET_TTL", "1h", 60000, 86400000) / 1000;
+    cfg->invite_ttl_s =
+        config_duration_ms("DOJO_AUTH_INVITE_TTL", "7d", 3600000, 30LL * 86400000) / 1000;
     cfg->key_max_age_s =
         config_duration_ms("DOJO_AUTH_KEY_MAX_AGE", "30d", 3600000, 3650LL * 86400000) / 1000;
     /* OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~40 ms here). */
@@ -99,6 +103,13 @@ static const rpc_handler_t auth_handlers[] = {
     {.method = "GetUser", .unary = auth_rpc_get_user},
     {.method = "UpdateProfile", .unary = auth_rpc_update_profile},
     {.method = "SetRole", .unary = auth_rpc_set_role},
+    {.method = "CreateInstitution", .unary = auth_rpc_create_institution},
+    {.method = "ListInstitutions", .unary = auth_rpc_list_institutions},
+    {.method = "SetInstitution", .unary = auth_rpc_set_institution},
+    {.method = "ListInstitutionMembers", .unary = auth_rpc_list_institution_members},
+    {.method = "GetUsers", .unary = auth_rpc_get_users},
+    {.method = "ProvisionAccounts", .unary = auth_rpc_provision_accounts},
+    {.method = "SendMail", .unary = auth_rpc_send_mail},
     {0},
 };
 
@@ -181,12 +192,39 @@ static int rotate_keys(void *payload, int argc, char **argv, err_t **err)
     return 0;
 }
 
+static int create_institution(void *payload, int argc, char **argv, err_t **err)
+{
+    if (auth_open(payload, false, err) < 0 ||
+        auth_create_institution(payload, argv[0], argv[1], err) < 0)
+        return -1;
+    printf("institution %s created\n", argv[0]);
+    return 0;
+}
+
+static int set_institution(void *payload, int argc, char **argv, err_t **err)
+{
+    const char *login = argv[0], *slug = argv[1];
+    bool admin = argc == 3;
+    if (admin && strcmp(argv[2], "--admin") != 0)
+        return SERVICE_USAGE;
+    if (auth_open(payload, false, err) < 0 ||
+        auth_set_institution_by_login(payload, login, slug, admin, err) < 0)
+        return -1;
+    if (!strcmp(slug, "-"))
+        printf("%s belongs to no institution now\n", login);
+    else
+        printf("%s belongs to %s%s\n", login, slug, admin ? " as its admin" : "");
+    return 0;
+}
+
 static const service_cmd_t auth_commands[] = {
     {.name = "serve", .run = serve},
     {.name = "migrate", .run = migrate},
     {.name = "create-admin", .min_args = 2, .max_args = 2, .run = create_admin},
     {.name = "set-role", .min_args = 2, .max_args = 2, .run = set_role},
     {.name = "rotate-keys", .run = rotate_keys},
+    {.name = "create-institution", .min_args = 2, .max_args = 2, .run = create_institution},
+    {.name = "set-institution", .min_args = 2, .max_args = 3, .run = set_institution},
     {0},
 };
 
@@ -204,7 +242,9 @@ static const service_def_t auth_service = {
              "       auth migrate\n"
              "       auth create-admin EMAIL USERNAME   (password on stdin)\n"
              "       auth set-role USERNAME|EMAIL learner|teacher|author|admin\n"
-             "       auth rotate-keys\n",
+             "       auth rotate-keys\n"
+             "       auth create-institution SLUG NAME\n"
+             "       auth set-institution USERNAME|EMAIL SLUG|- [--admin]\n",
     .commands = auth_commands,
     .payload = &auth_state,
     .configure = configure,

@@ -209,8 +209,10 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
 
     /* Unknown logins verify against a dummy hash, so both answers take the
      * same time and do not reveal which accounts exist. */
-    const char *hash = found ? pg_get(r, 0, AUTH_USER_NCOLS) : auth->dummy_hash;
-    bool ok = auth_verify_password(hash, req->password) && found;
+    /* So do accounts whose owner has not chosen a password yet. */
+    bool has_password = found && strcmp(pg_get(r, 0, AUTH_USER_NCOLS), AUTH_NO_PASSWORD) != 0;
+    const char *hash = has_password ? pg_get(r, 0, AUTH_USER_NCOLS) : auth->dummy_hash;
+    bool ok = auth_verify_password(hash, req->password) && has_password;
     if (!ok) {
         LOG_INFO("login failed", "known=%s", found ? "yes" : "no");
         return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "wrong login or password");

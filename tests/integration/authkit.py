@@ -117,6 +117,13 @@ AUTH_METHODS = {
     "GetUser": pb.GetUserResponse,
     "UpdateProfile": pb.UpdateProfileResponse,
     "SetRole": pb.SetRoleResponse,
+    "CreateInstitution": pb.CreateInstitutionResponse,
+    "ListInstitutions": pb.ListInstitutionsResponse,
+    "SetInstitution": pb.SetInstitutionResponse,
+    "ListInstitutionMembers": pb.ListInstitutionMembersResponse,
+    "GetUsers": pb.GetUsersResponse,
+    "ProvisionAccounts": pb.ProvisionAccountsResponse,
+    "SendMail": pb.SendMailResponse,
 }
 
 

@@ -128,9 +128,12 @@ deploy_stage() {
     PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$DOJO_ROOT/tests/.gen${PYTHONPATH:+:$PYTHONPATH}" \
     timeout --foreground --kill-after=30 "${DOJO_TEST_DEPLOY_TIMEOUT:-900}" \
     /usr/bin/python3 -m pytest -v -p no:cacheprovider "$DOJO_DEPLOY_DIR/test_smoke.py" "${TEST_PYTEST_ARGS[@]}" </dev/null || prc=$?
-  # Whatever the tests left: pods, then the storage.
-  podman --root "$out/podman/storage" --runroot "$out/podman/run" pod rm -f -a -t 0 >/dev/null 2>&1 || true
-  podman --root "$out/podman/storage" --runroot "$out/podman/run" system reset -f >/dev/null 2>&1 || true
+  # Whatever the tests left: pods, then the storage (this run's only: every
+  # podman path of the run, --tmpdir too, is under $out/podman).
+  local p=(podman --root "$out/podman/storage" --runroot "$out/podman/run" --tmpdir "$out/podman/tmp")
+  CONTAINERS_CONF="$DOJO_DEPLOY_DIR/containers.conf" "${p[@]}" pod rm -f -a -t 0 >/dev/null 2>&1 || true
+  # (No `podman system reset`: it also resets machine-wide network settings.)
+  findmnt -rn -o TARGET | grep "^$out/podman/" | sort -r | xargs -r umount -l 2>/dev/null || true
   rm -rf "$out/podman"
   if (( prc != 0 )); then rc=1; fi
   if (( rc == 0 )); then stage_result deploy pass "$((SECONDS - t0)) s"

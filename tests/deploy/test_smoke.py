@@ -44,10 +44,13 @@ if not (IMAGES.is_dir() and HELM and PG_URL and REDIS):
 
 
 def podman(*args, check=True, timeout=300, **kw):
-    cmd = ["podman", "--root", str(TMP / "storage"), "--runroot", str(TMP / "run"), *args]
+    # Everything of this run under TMP, per-boot state (--tmpdir, default the
+    # machine-wide /run/libpod) included: other runs may use podman meanwhile.
+    cmd = ["podman", "--root", str(TMP / "storage"), "--runroot", str(TMP / "run"),
+           "--tmpdir", str(TMP / "tmp"), *args]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if check and r.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd[5:])}: exit {r.returncode}\n{r.stderr[-2000:]}")
+        raise AssertionError(f"{' '.join(cmd[7:])}: exit {r.returncode}\n{r.stderr[-2000:]}")
     return r
 
 

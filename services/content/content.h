@@ -186,6 +186,8 @@ int content_rpc_get_task(rpc_call_t *call, const ProtobufCMessage *req, Protobuf
                          err_t **err);
 int content_rpc_get_judge_bundle(rpc_call_t *call, const ProtobufCMessage *req,
                                  ProtobufCMessage **out, err_t **err);
+int content_rpc_get_task_solutions(rpc_call_t *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage **out, err_t **err);
 int content_rpc_list_languages(rpc_call_t *call, const ProtobufCMessage *req,
                                ProtobufCMessage **out, err_t **err);
 /** A TaskSummary of the task `slug` as it is now. */

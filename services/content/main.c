@@ -48,6 +48,7 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "ListTasks", .unary = content_rpc_list_tasks},
     {.method = "GetTask", .unary = content_rpc_get_task},
     {.method = "GetJudgeBundle", .unary = content_rpc_get_judge_bundle},
+    {.method = "GetTaskSolutions", .unary = content_rpc_get_task_solutions},
     {.method = "CreateTask", .unary = content_rpc_create_task},
     {.method = "UpdateTask", .unary = content_rpc_update_task},
     {.method = "ValidateTask", .unary = content_rpc_validate_task},

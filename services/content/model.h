@@ -56,6 +56,8 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t);
 Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm);
 Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm);
 Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *norm);
+/** The editorial and reference solutions (version left 0 for the caller). */
+Dojo__Content__V1__GetTaskSolutionsResponse *taskjson_to_solutions(rpc_call_t *call, json_t *norm);
 
 /* ------------------------------------------------------------------------
  * Achievement files (achjson.c); content/schema/achievement.schema.json

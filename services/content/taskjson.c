@@ -410,6 +410,18 @@ static json_t *read_hints(const check_obj_t *doc, void *state)
 }
 
 /* ------------------------------------------------------------------------
+ * editorial: left out of the normalised form when empty, so tasks without
+ * one keep their content hash
+ * ------------------------------------------------------------------------ */
+
+static json_t *read_editorial(const check_obj_t *doc, void *state)
+{
+    (void)state;
+    const char *s = check_string(doc, "editorial", 0, 0, 64 * 1024);
+    return s && s[0] ? json_string(s) : NULL;
+}
+
+/* ------------------------------------------------------------------------
  * reference_solutions, wrong_solutions
  * ------------------------------------------------------------------------ */
 
@@ -516,6 +528,7 @@ static const check_section_t task_sections[] = {
     {"hints", read_hints},
     {"reference_solutions", read_reference_solutions},
     {"wrong_solutions", read_wrong_solutions},
+    {"editorial", read_editorial},
     {NULL, NULL},
 };
 /* clang-format on */

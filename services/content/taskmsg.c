@@ -138,6 +138,7 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
                         solutions_from_message(t->reference_solutions, t->n_reference_solutions));
     json_object_set_new(o, "wrong_solutions",
                         solutions_from_message(t->wrong_solutions, t->n_wrong_solutions));
+    set_str(o, "editorial", t->editorial);
     return o;
 }
 
@@ -288,6 +289,7 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
                   &m->n_reference_solutions);
     solutions_msg(call, json_object_get(norm, "wrong_solutions"), &m->wrong_solutions,
                   &m->n_wrong_solutions);
+    m->editorial = json_object_get(norm, "editorial") ? cstr(call, norm, "editorial") : "";
     return m;
 }
 
@@ -343,5 +345,17 @@ Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *nor
     tests_msg(call, norm, &m->tests, &m->n_tests);
     languages_msg(call, norm, &m->languages, &m->n_languages);
     m->max_score = max_score(norm);
+    return m;
+}
+
+Dojo__Content__V1__GetTaskSolutionsResponse *taskjson_to_solutions(rpc_call_t *call, json_t *norm)
+{
+    Dojo__Content__V1__GetTaskSolutionsResponse *m =
+        RPC_NEW(call, Dojo__Content__V1__GetTaskSolutionsResponse,
+                DOJO__CONTENT__V1__GET_TASK_SOLUTIONS_RESPONSE__INIT);
+    m->slug = cstr(call, norm, "slug");
+    m->editorial = json_object_get(norm, "editorial") ? cstr(call, norm, "editorial") : "";
+    solutions_msg(call, json_object_get(norm, "reference_solutions"), &m->reference_solutions,
+                  &m->n_reference_solutions);
     return m;
 }

@@ -252,6 +252,31 @@ int content_rpc_get_judge_bundle(rpc_call_t *call, const ProtobufCMessage *req_m
 }
 
 /* ------------------------------------------------------------------------
+ * GetTaskSolutions: what a learner reads after solving. The gateway decides
+ * who has solved; here only services and authors are served.
+ * ------------------------------------------------------------------------ */
+
+int content_rpc_get_task_solutions(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                                   ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__GetTaskSolutionsRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_json json_t *norm = NULL;
+    content_task_row_t row;
+    if (content_conn(c, &conn, err) < 0 ||
+        content_load_task(conn, req->slug, 0, &norm, &row, err) < 0)
+        return -1;
+    Dojo__Content__V1__GetTaskSolutionsResponse *resp = taskjson_to_solutions(call, norm);
+    resp->version = row.version;
+    *out = &resp->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
  * ListLanguages
  * ------------------------------------------------------------------------ */
 

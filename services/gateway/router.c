@@ -55,6 +55,7 @@ static const route_t routes[] = {
     {"GET", "me/progress", gw_h_progress, false},
     {"GET", "tasks", NULL, false}, /* gw_h_tasks_list answers from the cache itself */
     {"GET", "tasks/:", gw_h_task_get, false},
+    {"GET", "tasks/:/solutions", gw_h_task_solutions, false},
     {"GET", "languages", gw_h_languages, false},
     {"GET", "achievements", gw_h_achievements, false},
     {"GET", "task-stats", gw_h_task_stats, false},

@@ -238,6 +238,59 @@ int gw_h_task_stats(gw_req_t *r, err_t **err)
     return 0;
 }
 
+/* Whether the caller solved `slug` (an accepted submission of their own). */
+static int has_solved(gw_req_t *r, const char *slug, bool *out, err_t **err)
+{
+    Dojo__Gamification__V1__GetProgressRequest req =
+        DOJO__GAMIFICATION__V1__GET_PROGRESS_REQUEST__INIT;
+    cleanup_pb Dojo__Gamification__V1__GetProgressResponse *p = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->game, &dojo__gamification__v1__gamification__descriptor,
+                        "GetProgress", &req.base, (ProtobufCMessage **)&p, &o, err) < 0)
+        return -1;
+    *out = false;
+    for (size_t i = 0; i < p->n_solved && !*out; i++)
+        *out = !strcmp(p->solved[i], slug);
+    return 0;
+}
+
+/* The editorial and reference solutions: only for a learner who solved the
+ * task (authors and admins always). */
+int gw_h_task_solutions(gw_req_t *r, err_t **err)
+{
+    if (gw_req_auth(r, err) < 0)
+        return -1;
+    const char *slug = r->segs[1];
+    if (strlen(slug) > 64)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "slug: too long");
+    bool author = !strcmp(r->claims.role, "author") || !strcmp(r->claims.role, "admin");
+    bool solved = author;
+    if (!author && has_solved(r, slug, &solved, err) < 0)
+        return -1;
+    if (!solved)
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                       "the editorial and the reference solutions open after your own accepted "
+                       "submission of this task");
+    Dojo__Content__V1__GetTaskSolutionsRequest req =
+        DOJO__CONTENT__V1__GET_TASK_SOLUTIONS_REQUEST__INIT;
+    req.slug = (char *)slug;
+    cleanup_pb Dojo__Content__V1__GetTaskSolutionsResponse *s = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "GetTaskSolutions", &req.base,
+                        (ProtobufCMessage **)&s, &o, err) < 0)
+        return -1;
+    json_t *refs = json_array();
+    for (size_t i = 0; i < s->n_reference_solutions; i++) {
+        const Dojo__Content__V1__Solution *x = s->reference_solutions[i];
+        json_array_append_new(refs, json_pack("{s:s,s:s,s:s}", "name", x->name, "language",
+                                              x->language, "code", x->code));
+    }
+    r->out = json_pack("{s:s,s:i,s:s,s:o}", "slug", s->slug, "version", s->version, "editorial",
+                       s->editorial, "reference_solutions", refs);
+    r->status = 200;
+    return 0;
+}
+
 /* Used by author.c: the same list including archived tasks, as the author. */
 int gw_tasks_list_json(gw_req_t *r, json_t **out, err_t **err)
 {

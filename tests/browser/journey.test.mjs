@@ -107,6 +107,14 @@ async function shoot(name, p = page) {
   await a11y(name, "desktop", p);
   const vp = p.viewportSize();
   await p.setViewportSize(PHONE);
+  try {
+    await phoneChecks(name, p);
+  } finally {
+    await p.setViewportSize(vp); // a failure here must not leave later steps on a phone
+  }
+}
+
+async function phoneChecks(name, p) {
   await p.waitForTimeout(150);
   await p.screenshot({ path: join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
   // Usable on a phone: nothing widens the page past the screen (wide tables and
@@ -117,7 +125,6 @@ async function shoot(name, p = page) {
     .filter((e) => e.getBoundingClientRect().right > w && !(e.parentElement && e.parentElement.getBoundingClientRect().right > w))
     .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join(".")}`).join(", "), PHONE.width);
   await a11y(name, "phone", p);
-  await p.setViewportSize(vp);
   assert.ok(width <= PHONE.width, `${name}: the page is ${width}px wide on a ${PHONE.width}px phone screen (${wide})`);
 }
 
@@ -395,6 +402,9 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     }
     for (const t of taskFile.tests.filter((x) => x.hidden && x.expected.trim().length >= 4))
       assert.ok(!(await page.locator("#results").textContent()).includes(t.expected.trim()), `hidden test ${t.name}'s expected output never shows`);
+    // Before an accepted submission the author's solution and editorial stay closed.
+    assert.match(await page.locator("#solutions").textContent(), /open after your own accepted submission/);
+    assert.equal(await page.locator("#solutions pre").count(), 0);
     await shoot("04-wrong-submission");
   });
 
@@ -408,6 +418,13 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.match(await page.locator(".award-streak").textContent(), /1-day streak/);
     await page.locator(`.award-achievement[data-achievement="${FIRST_SOLVE.slug}"]`).waitFor();
     assert.ok(await page.locator(".badge-solved").isVisible());
+    // After it: the editorial and the reference solution, beside the earlier attempts.
+    const sol = page.locator("#solutions");
+    await sol.locator(".editorial").waitFor();
+    assert.match(await sol.locator(".editorial").textContent(), /The usual mistake/);
+    assert.equal((await sol.locator(".ref-solution pre.code-view").first().textContent()).trim(), RIGHT.trim());
+    await sol.locator("button.compare-ref").first().click();
+    await sol.locator(".code-diff-same").waitFor();
     await shoot("05-accepted");
   });
 

@@ -165,6 +165,8 @@ export interface TaskSummary {
   updated_at?: Time;
 }
 
+export interface TaskSolutions { slug: string; version: number; editorial: string; reference_solutions: { name: string; language: string; code: string }[] }
+
 export interface TaskList { tasks: TaskSummary[]; next_page_token: string; total: number }
 
 export interface TaskView {
@@ -206,6 +208,7 @@ export interface TaskFile {
   hints?: string[];
   reference_solutions?: Solution[];
   wrong_solutions?: Solution[];
+  editorial?: string;
 }
 
 export interface AuthorTask { task: TaskFile; version: number; status: string; content_hash: string; change?: string; updated_at?: Time }
@@ -424,6 +427,8 @@ export const tasks = {
   list: (q: { difficulty?: string; tag?: string; q?: string; page_size?: number; page_token?: string } = {}) =>
     get<TaskList>("/tasks", q),
   get: (slug: string) => get<TaskView>(`/tasks/${enc(slug)}`),
+  /** The editorial and reference solutions: 403 until the caller has solved the task. */
+  solutions: (slug: string) => get<TaskSolutions>(`/tasks/${enc(slug)}/solutions`),
 };
 
 export const drafts = {

@@ -408,6 +408,7 @@ function renderBlocks(blocks: Block[], parent: Node, tight = false, shift = 0): 
       }
       case "pre": {
         const pre = document.createElement("pre");
+        pre.tabIndex = 0; // a long line scrolls sideways: the box must be reachable by keyboard
         const code = document.createElement("code");
         if (/^[\w+-]+$/.test(b.lang)) code.className = `language-${b.lang}`;
         code.textContent = b.v;

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -439,6 +441,39 @@ static void test_hints_are_short_strings(void **state)
     result_free(&r);
 }
 
+/* ---- editorial ---------------------------------------------------------- */
+
+static void test_an_editorial_is_kept_last_and_an_empty_one_left_out(void **state)
+{
+    expect_one_error("{\"editorial\": 7}", "$.editorial", "must be a string");
+    result_t r;
+    normalize(&r, task_with("{\"editorial\": \"## Idea\\nUse a set.\"}"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "editorial", "\"## Idea\\nUse a set.\"");
+    const char *last = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(r.norm, key, v) last = key;
+    assert_string_equal(last, "editorial");
+    result_free(&r);
+    /* None, or "": no key, so tasks without one keep their content hash. */
+    normalize(&r, task_with("{\"editorial\": \"\"}"));
+    assert_int_equal(r.rc, 0);
+    assert_null(json_object_get(r.norm, "editorial"));
+    result_free(&r);
+}
+
+static void test_an_editorial_is_at_most_64_kib(void **state)
+{
+    char *big = malloc(64 * 1024 + 40);
+    assert_non_null(big);
+    int n = snprintf(big, 40, "{\"editorial\": \"");
+    memset(big + n, 'x', 64 * 1024 + 1);
+    strcpy(big + n + 64 * 1024 + 1, "\"}");
+    expect_one_error(big, "$.editorial", "must be at most 64 KiB (is 65537 bytes)");
+    free(big);
+}
+
 /* ---- solutions ------------------------------------------------------------- */
 
 static void test_a_reference_solution_expects_ac(void **state)
@@ -542,6 +577,8 @@ int main(void)
         cmocka_unit_test(test_test_names_are_unique_identifiers),
         cmocka_unit_test(test_each_test_field_is_checked),
         cmocka_unit_test(test_hints_are_short_strings),
+        cmocka_unit_test(test_an_editorial_is_kept_last_and_an_empty_one_left_out),
+        cmocka_unit_test(test_an_editorial_is_at_most_64_kib),
         cmocka_unit_test(test_a_reference_solution_expects_ac),
         cmocka_unit_test(test_a_known_wrong_solution_may_not_expect_ac),
         cmocka_unit_test(test_solutions_are_in_the_tasks_languages),

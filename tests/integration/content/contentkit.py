@@ -30,6 +30,7 @@ METHODS = {
     "ListTasks": cpb.ListTasksResponse,
     "GetTask": cpb.GetTaskResponse,
     "GetJudgeBundle": cpb.GetJudgeBundleResponse,
+    "GetTaskSolutions": cpb.GetTaskSolutionsResponse,
     "CreateTask": cpb.CreateTaskResponse,
     "UpdateTask": cpb.UpdateTaskResponse,
     "ValidateTask": cpb.ValidateTaskResponse,
@@ -84,6 +85,8 @@ def hidden_markers(task):
     for key in ("reference_solutions", "wrong_solutions"):
         for s in task.get(key, []):
             marks.append(s["code"])
+    if task.get("editorial"):
+        marks.append(task["editorial"])
     return marks
 
 

@@ -138,6 +138,7 @@ def test_two_replicas_starting_at_once_store_each_version_once(
 
 def test_learner_reads_never_contain_hidden_tests_or_solutions(start_content, tasks_dir, tokens):
     doc = contentkit.task("secretive")
+    doc["editorial"] = "EDITORIAL-TEXT: sum them."
     doc["checker"] = {"kind": "custom",
                       "custom": {"language": "python3", "source": "import sys  # CHECKER-SOURCE\n"}}
     contentkit.write_task(tasks_dir, doc)
@@ -159,6 +160,28 @@ def test_learner_reads_never_contain_hidden_tests_or_solutions(start_content, ta
     assert view.points == 10 and view.limits.cpu_ms == 1000 and view.limits.wall_ms == 5000
     assert view.languages[0].limits.cpu_ms == 1000
     assert view.hints == ["Split the line."]
+
+
+def test_solutions_are_for_services_and_authors(start_content, tasks_dir, tokens):
+    doc = contentkit.task("explained")
+    doc["editorial"] = "## Idea\n\nAdd them."
+    contentkit.write_task(tasks_dir, doc)
+    contentkit.write_task(tasks_dir, contentkit.task("unexplained"))
+    c = start_content()
+    expect_status(Status.PERMISSION_DENIED, c.client.call, "GetTaskSolutions",
+                  cpb.GetTaskSolutionsRequest(slug="explained"), token=tokens["learner"])
+    expect_status(Status.UNAUTHENTICATED, c.client.call, "GetTaskSolutions",
+                  cpb.GetTaskSolutionsRequest(slug="explained"))
+    for kw in ({"service": True}, {"token": tokens["author"]}):
+        s = c.client.call("GetTaskSolutions", cpb.GetTaskSolutionsRequest(slug="explained"), **kw)
+        assert s.slug == "explained" and s.version == 1
+        assert s.editorial == "## Idea\n\nAdd them."
+        assert [x.code for x in s.reference_solutions] == [x["code"] for x in doc["reference_solutions"]]
+    none = c.client.call("GetTaskSolutions", cpb.GetTaskSolutionsRequest(slug="unexplained"),
+                         service=True)
+    assert none.editorial == ""
+    expect_status(Status.NOT_FOUND, c.client.call, "GetTaskSolutions",
+                  cpb.GetTaskSolutionsRequest(slug="nope"), service=True)
 
 
 def test_judge_bundle_is_for_services_only(start_content, tasks_dir, tokens):

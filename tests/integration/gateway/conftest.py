@@ -30,7 +30,8 @@ TASK_SLUG = gwkit.TASK_SLUG
 
 
 def _task_docs():
-    main = contentkit.task(TASK_SLUG, title="Gateway sum")
+    main = contentkit.task(TASK_SLUG, title="Gateway sum",
+                           editorial="GW-EDITORIAL: read both numbers, print their sum.")
     # Interactive runs on gw-echo wait for the test's input: a roomy wall limit.
     other = contentkit.task("gw-echo", title="Echo", difficulty="medium",
                             tags=["strings"], limits={"cpu_ms": 1000, "wall_ms": 20000},

@@ -401,3 +401,32 @@ def test_task_stats_are_public_and_count_a_graded_submission(gw, spec, learner, 
     assert after["accepted"] == before["accepted"] + 1
     assert after["solvers"] >= 1 and after["median_attempts"] >= 1
     assert 0 < after["acceptance_rate"] <= 1
+
+
+def test_solutions_open_only_after_the_learners_own_accepted_submission(gw, spec, executor):
+    c, _, _ = gwkit.register(gw.addr)
+    path = f"/api/v1/tasks/{TASK_SLUG}/solutions"
+
+    def get(client):
+        r = client.call("GET", path, None)
+        spec.check("GET", path, r)
+        return r
+
+    assert get(gwkit.Client(gw.addr)).status == 401
+    r = get(c)
+    assert r.status == 403 and r.json["error"]["code"] == "permission_denied"
+    assert "GW-EDITORIAL" not in r.body.decode()
+    wrong = submit(c, code="print(0)\n").json["id"]
+    ws = gwkit.WebSocket(gw.addr, cookies=c.cookies)
+    ws.send({"type": "subscribe", "submission_id": wrong})
+    ws.recv_until(lambda x: x["type"] == "done", timeout=GRADE_TIMEOUT)
+    assert get(c).status == 403, "a wrong answer opens nothing"
+    right = submit(c).json["id"]
+    ws.send({"type": "subscribe", "submission_id": right})
+    ws.recv_until(lambda x: x["type"] == "done", timeout=GRADE_TIMEOUT)
+    ws.close()
+    r = get(c)
+    assert r.status == 200, r
+    assert r.json["slug"] == TASK_SLUG and r.json["editorial"].startswith("GW-EDITORIAL")
+    assert r.json["reference_solutions"] and all(s["code"] for s in r.json["reference_solutions"])
+    assert "no-store" in r.header("Cache-Control")

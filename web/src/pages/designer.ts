@@ -57,6 +57,7 @@ function cleaned(t: TaskFile): TaskFile {
   if (out.checker && out.checker.kind !== "custom") delete out.checker.custom;
   for (const s of out.wrong_solutions ?? []) if (!s.expected_verdict) delete s.expected_verdict;
   for (const s of out.reference_solutions ?? []) delete s.expected_verdict;
+  if (!out.editorial) delete out.editorial;
   return out;
 }
 
@@ -293,6 +294,10 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   renderHints();
   const hintsSet = h("fieldset.card", null, h("legend", null, "Hints"), hintsBox,
     addBtn("Add hint", () => { (task.hints ??= []).push(""); renderHints(); }));
+  task.editorial ??= "";
+  const editorialSet = h("fieldset.card", null, h("legend", null, "Editorial"),
+    fld("Editorial (Markdown)", "$.editorial", bind(task, "editorial", area(8, false)),
+      "How to solve it. Learners see it, with the reference solutions, only after their own accepted submission."));
 
   // ---- solutions ---------------------------------------------------------------
   function solutionsSet(kind: "reference_solutions" | "wrong_solutions", title: string, help: string): HTMLElement {
@@ -328,7 +333,8 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   const form = h("form.designer", { novalidate: true, "aria-label": "Task" },
     basics, langSet, limitsSet, testsSet, hintsSet,
     solutionsSet("reference_solutions", "Reference solutions", "Each must be accepted by every test."),
-    solutionsSet("wrong_solutions", "Known-wrong solutions", "Each must be rejected — proof that the tests catch common mistakes."));
+    solutionsSet("wrong_solutions", "Known-wrong solutions", "Each must be rejected — proof that the tests catch common mistakes."),
+    editorialSet);
   form.addEventListener("submit", (e) => e.preventDefault());
 
   mount(main, h("section.page.designer-page", null,

@@ -123,6 +123,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   const results = h("section.results#results", { "aria-live": "polite", "aria-label": "Submission results" });
   const historyList = h("div.history-list");
   const pastBox = h("section.past#past-submission", { hidden: true, tabindex: "-1", "aria-labelledby": "past-h" });
+  const solutionsBox = h("section.panel.solutions#solutions", { "aria-labelledby": "solutions-h", hidden: !signedIn });
   const history = h("section.panel.history#history", { "aria-labelledby": "history-h", hidden: !signedIn },
     h("h2#history-h", null, "Your submissions"), historyList, pastBox);
 
@@ -147,6 +148,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("h2.sr-only", null, "Results"),
     h("div.panel.console-panel", null, runStatus, liveInput, output),
     results,
+    solutionsBox,
     history);
 
   // ---- tabs (narrow screens) ---------------------------------------------------
@@ -451,6 +453,12 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       r.verdict === "ac" ? null : explanationBox(e, r.verdict, gotoLine));
     results.prepend(banner);
     markResult(r.verdict);
+    if (r.verdict === "ac") {
+      const first = !solved;
+      solved = true;
+      solvedBadge.hidden = false;
+      if (first) void showSolutions();
+    }
     if (!a) return;
     const notes = h("ul.awards", { "aria-label": "Rewards" });
     if (a.points_awarded > 0) {
@@ -466,10 +474,6 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       notes.append(h("li.award.award-achievement", { "data-achievement": ach.slug }, h("span.ach-icon", { "aria-hidden": "true" }, iconFor(ach.icon)),
         h("span", null, h("strong", null, `Achievement unlocked: ${ach.title}`), h("span.muted", null, ` — ${ach.description}`))));
       toast(`🏆 Achievement unlocked: ${ach.title}`, "achievement", 9000);
-    }
-    if (a.first_solve || r.verdict === "ac") {
-      solved = true;
-      solvedBadge.hidden = false;
     }
     if (notes.childElementCount) banner.after(notes);
   }
@@ -535,6 +539,41 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     active = { id, kind: "submit", unsub };
   }
   submitBtn.addEventListener("click", () => void startSubmit());
+
+  // ---- after solving: the editorial and the author's solutions -----------------------
+  async function showSolutions(): Promise<void> {
+    if (!signedIn) return;
+    const head = h("h2#solutions-h", null, "The author's solution and editorial");
+    if (!solved) {
+      mount(solutionsBox, head, h("p.muted", null, "🔒 They open after your own accepted submission — try first; your earlier attempts are below."));
+      return;
+    }
+    let sol;
+    try {
+      sol = await tasks.solutions(slug);
+    } catch (e) {
+      mount(solutionsBox, head, h("p.muted", null, `Could not load them: ${(e as Error).message}`));
+      return;
+    }
+    if (ctx.signal.aborted) return;
+    mount(solutionsBox, head,
+      h("p.muted.small", null, "You solved it: compare your way with the author's. Your earlier attempts are below."),
+      sol.editorial ? h("div.editorial", null, h("h3", null, "Editorial"), renderMarkdown(sol.editorial)) : h("p.muted", null, "This task has no editorial yet."),
+      sol.reference_solutions.map((r, i) => {
+        const box = h("div.compare-code", { hidden: true });
+        const btn = h("button.btn.btn-small.compare-ref", { type: "button", "aria-expanded": "false" }, "Compare with your code");
+        btn.addEventListener("click", () => {
+          const on = box.hidden;
+          box.hidden = !on;
+          btn.setAttribute("aria-expanded", String(on));
+          if (on) mount(box, codeDiffView(r.code, ed.get(), "the author's solution", "your code"));
+        });
+        return h("details.ref-solution", { open: i === 0 },
+          h("summary", null, `Reference solution “${r.name}” (${LANG_NAMES[r.language] ?? r.language})`),
+          h("pre.code-view", { tabindex: "0", role: "group", "aria-label": `Reference solution ${r.name}` }, r.code),
+          h("div.actions", null, btn), box);
+      }));
+  }
 
   // ---- earlier submissions -------------------------------------------------------
   let nextToken = "";
@@ -625,7 +664,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     pastBox.scrollIntoView({ block: "nearest" });
   }
 
-  await loadHistory();
+  await Promise.all([loadHistory(), showSolutions()]);
   const want = ctx.query.get("submission");
   if (want && signedIn) await openSubmission(want);
 }

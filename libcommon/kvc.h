@@ -46,7 +46,8 @@
  *                          leaderboard sorted sets (rebuildable from
  *                          PostgreSQL); weekly boards expire
  *                          KVC_BOARD_WEEK_TTL_S after their rebuild.
- *   {board}:gen            the generation a board was built from.
+ *   {board}:gen            the generation a board was built from ("<gen>", or
+ *                          "<gen>:empty" for a board built with no member).
  *
  * Reading streams: the kvc_streams_… and kvc_entr… helpers decode the
  * replies of XRANGE, XREVRANGE, XREAD, XREADGROUP and XAUTOCLAIM; a

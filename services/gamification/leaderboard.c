@@ -9,13 +9,20 @@
  *
  * Staleness: next to each board key, "<key>:gen" holds the generation of
  * game.leaderboard_generation the board was built from, with a TTL
- * (DOJO_GAMIFICATION_BOARD_MAX_AGE). A board whose key or marker is missing,
- * whose marker names another generation, or whose marker expired is rebuilt
- * on the next read. Changes Redis cannot apply incrementally (opt-out,
- * cohort membership) bump the generation; awards move one member in place,
- * and only on a board that exists (a missing one is rebuilt instead). */
+ * (DOJO_GAMIFICATION_BOARD_MAX_AGE) — "<gen>:empty" when it was built with
+ * no member, since Redis keeps no key for an empty sorted set. A board whose
+ * marker is missing, names another generation or expired, or whose key is
+ * missing although it was built with members, is rebuilt on the next read;
+ * an empty board is not rebuilt on every read (while nobody has points,
+ * every sign-in used to rebuild it). Changes Redis cannot apply
+ * incrementally (opt-out, cohort membership) bump the generation; awards move
+ * one member in place, and only on a board that exists or was built empty (a
+ * missing one is rebuilt instead). Rebuilds are one at a time per process,
+ * and a reader that waited for another's rebuild looks again before its own,
+ * so a wave of readers after a bump rebuilds a board once, not once each. */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +36,7 @@
 #define GAM_MAX_POINTS 900000LL
 #define GAM_SCORE_SCALE 10000000000LL /* 1e10 */
 #define GAM_WEEK_US ((int64_t)7 * 86400 * 1000000)
+#define EMPTY_SUFFIX ":empty" /* a marker's suffix for a board built with no member */
 
 typedef enum { BOARD_ALL = 1, BOARD_WEEK = 2, BOARD_COHORT = 3 } board_kind_t;
 
@@ -186,7 +194,8 @@ static int rebuild(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_t kin
     const char *week_ttl = gam_i64(call, KVC_BOARD_WEEK_TTL_S);
     const char *multi[] = {"MULTI"};
     const char *del[] = {"DEL", key};
-    const char *set[] = {"SET", marker.s, gen, "EX", ttl};
+    const char *mark = n > 0 ? gen : rpc_sprintf(call, "%s" EMPTY_SUFFIX, gen);
+    const char *set[] = {"SET", marker.s, mark, "EX", ttl};
     const char *expire[] = {"EXPIRE", key, week_ttl};
     const char *exec[] = {"EXEC"};
     kv_cmd_t cmds[6];
@@ -208,6 +217,32 @@ static int rebuild(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_t kin
     return 0;
 }
 
+/* Whether the board at `key` was built from generation `gen` and is whole. */
+static int board_is_fresh(gam_t *g, const char *key, const char *gen, bool *out, err_t **err)
+{
+    kvc_key_t marker;
+    const char *get[] = {"GET", kvc_key_board_marker(&marker, key)};
+    const char *exists[] = {"EXISTS", key};
+    kv_cmd_t cmds[] = {{2, get, NULL}, {2, exists, NULL}};
+    redisReply *rep[2] = {0};
+    if (kv_pipeline(g->kv, cmds, 2, rep, err) < 0)
+        return err_wrap(err, "board marker");
+    *out = false;
+    if (rep[0]->type == REDIS_REPLY_STRING) {
+        size_t gl = strlen(gen);
+        bool same_gen = !strncmp(rep[0]->str, gen, gl);
+        const char *rest = rep[0]->str + (same_gen ? gl : 0);
+        bool has_key = rep[1]->type == REDIS_REPLY_INTEGER && rep[1]->integer == 1;
+        *out = same_gen && ((*rest == '\0' && has_key) || !strcmp(rest, EMPTY_SUFFIX));
+    }
+    freeReplyObject(rep[0]);
+    freeReplyObject(rep[1]);
+    return 0;
+}
+
+/* One rebuild at a time in this process (see the top of the file). */
+static pthread_mutex_t rebuild_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Makes sure the board at `key` reflects PostgreSQL; rebuilds it if not. */
 static int ensure_fresh(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_t kind,
                         const char *key, const char *cohort, int64_t week_start, err_t **err)
@@ -216,40 +251,46 @@ static int ensure_fresh(gam_t *g, rpc_call_t *call, pg_conn_t *conn, board_kind_
     if (pg_exec(conn, &stmt_generation, NULL, &r, err) < 0)
         return err_wrap(err, "board generation");
     const char *gen = pg_get(r, 0, 0);
-    kvc_key_t marker;
-    const char *get[] = {"GET", kvc_key_board_marker(&marker, key)};
-    const char *exists[] = {"EXISTS", key};
-    kv_cmd_t cmds[] = {{2, get, NULL}, {2, exists, NULL}};
-    redisReply *rep[2] = {0};
-    if (kv_pipeline(g->kv, cmds, 2, rep, err) < 0)
-        return err_wrap(err, "board marker");
-    bool fresh = rep[0]->type == REDIS_REPLY_STRING && !strcmp(rep[0]->str, gen) &&
-                 rep[1]->type == REDIS_REPLY_INTEGER && rep[1]->integer == 1;
-    freeReplyObject(rep[0]);
-    freeReplyObject(rep[1]);
+    bool fresh = false;
+    if (board_is_fresh(g, key, gen, &fresh, err) < 0)
+        return -1;
     if (fresh)
         return 0;
-    return rebuild(g, call, conn, kind, key, cohort, week_start, gen, err);
+    pthread_mutex_lock(&rebuild_lock);
+    int rc = board_is_fresh(g, key, gen, &fresh, err);
+    if (rc == 0 && !fresh)
+        rc = rebuild(g, call, conn, kind, key, cohort, week_start, gen, err);
+    pthread_mutex_unlock(&rebuild_lock);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
  * Awards
  * ------------------------------------------------------------------------ */
 
-/* Moves a member only on a board that exists: a missing board is rebuilt
- * from PostgreSQL on its next read instead of being started half-empty. */
+/* Moves a member only on a board that exists or was built empty (its
+ * marker then loses the suffix: the board has a member now). A missing board
+ * is rebuilt from PostgreSQL on its next read instead of being started
+ * half-empty. KEYS[1] the board, KEYS[2] its marker. */
 static const char *const zadd_if_exists =
     "if redis.call('EXISTS', KEYS[1]) == 1 then "
-    "return redis.call('ZADD', KEYS[1], 'LT', ARGV[1], ARGV[2]) end return 0";
+    "  return redis.call('ZADD', KEYS[1], 'LT', ARGV[1], ARGV[2]) end "
+    "local m = redis.call('GET', KEYS[2]) "
+    "if m and string.sub(m, -#ARGV[3]) == ARGV[3] then "
+    "  redis.call('SET', KEYS[2], string.sub(m, 1, #m - #ARGV[3]), 'KEEPTTL') "
+    "  return redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) end "
+    "return 0";
 
 static void board_move(gam_t *g, const char *key, int64_t score, const char *user)
 {
     char s[32];
     snprintf(s, sizeof s, "%" PRId64, score);
-    const char *argv[] = {"EVAL", zadd_if_exists, "1", key, s, user};
+    kvc_key_t marker;
+    const char *argv[] = {"EVAL", zadd_if_exists, "2", key, kvc_key_board_marker(&marker, key),
+                          s, user, EMPTY_SUFFIX};
     cleanup_redis_reply redisReply *rep = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command_argv(g->kv, &rep, 6, argv, NULL, &err) < 0)
+    if (kv_command_argv(g->kv, &rep, 8, argv, NULL, &err) < 0)
         LOG_WARN("leaderboard not updated; it will be rebuilt", "board=\"%s\" error=\"%s\"",
                  log_esc(key), log_esc(err->msg));
 }

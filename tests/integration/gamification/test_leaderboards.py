@@ -70,6 +70,34 @@ def test_order_ties_opt_out_and_rebuild(fresh_game, clock, infra):
     assert names(c.board(ALL)) == before + [(4, "dee", 10)]
 
 
+def test_an_empty_board_is_built_once_not_on_every_read(fresh_game, clock, infra):
+    """While nobody has points a board has no Redis key; it used to be
+    rebuilt from PostgreSQL on every read (every sign-in's GET /me)."""
+    g = fresh_game()
+    c = g.client
+    clock.set("2026-07-01T10:00:00Z")
+    u = people(c, "eve", "fay")
+    for _ in range(5):
+        assert c.board(ALL, user=u["eve"]).page.total == 0
+        assert c.progress(u["fay"]).all_time_rank == 0
+    marker = infra.redis("GET", g.prefix + "lb:all:gen").strip()
+    assert marker.endswith(":empty"), marker
+    def built():  # this process's log file may hold earlier tests' processes too
+        return [ln for ln in g.log_path.read_text(errors="replace").splitlines()
+                if "leaderboard rebuilt" in ln and f'board="{g.prefix}lb:all"' in ln]
+
+    assert len(built()) == 1, built()
+    # The first award lands on the board built empty, without a rebuild.
+    c.solve(u["fay"], "g-hello")
+    assert names(c.board(ALL)) == [(1, "fay", 10)]
+    assert infra.redis("GET", g.prefix + "lb:all:gen").strip() == marker[:-len(":empty")]
+    assert len(built()) == 1, built()
+    # Its key gone, the marker no longer says empty: rebuilt from PostgreSQL.
+    infra.redis("DEL", g.prefix + "lb:all")
+    assert names(c.board(ALL)) == [(1, "fay", 10)]
+    assert len(built()) == 2, built()
+
+
 def test_equal_points_at_the_same_second_order_by_user_id(fresh_game, clock):
     c = fresh_game().client
     clock.set("2026-07-02T10:00:00Z")

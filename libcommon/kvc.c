@@ -134,9 +134,22 @@ int kvc_append(kv_pool_t *kv, const char *key, const char *field, const void *da
     return 0;
 }
 
+/* One script, so the marker exists exactly when the queued event and the job
+ * were written: "marked" means "in dojo:jobs" to whoever looks (the gateway's
+ * repeat, gamification's sweeper). The marker is written last: a script cut
+ * short (Redis out of memory) leaves none, and the submission counts as not
+ * queued. */
+static const char enqueue_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[4]) "
+    "if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[2], ARGV[5]) end "
+    "redis.call('XADD', KEYS[3], '*', ARGV[6], ARGV[7]) "
+    "redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) "
+    "return 1";
+
 int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued_event,
                     size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
-                    err_t **err)
+                    bool *enqueued, err_t **err)
 {
     kvc_key_t enq, sub;
     kvc_key_enqueued(&enq, submission_id);
@@ -146,30 +159,51 @@ int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued
              event_ttl_s > KVC_ENQUEUED_TTL_MIN_S ? event_ttl_s : (int64_t)KVC_ENQUEUED_TTL_MIN_S);
     snprintf(ttl, sizeof ttl, "%" PRId64, event_ttl_s);
     snprintf(maxlen, sizeof maxlen, "%d", KVC_STREAM_MAXLEN);
-
-    cleanup_redis_reply redisReply *once = NULL;
-    if (kv_command(kv, &once, err, "SET %s 1 EX %s NX", enq.s, marker_ttl) < 0)
+    const char *argv[] = {"EVAL", enqueue_script, "3", enq.s, sub.s, KVC_JOBS, marker_ttl,
+                          maxlen, KVC_FIELD_EVENT, queued_event, ttl, KVC_FIELD_JOB, job};
+    const size_t lens[] = {4,
+                           sizeof enqueue_script - 1,
+                           1,
+                           strlen(enq.s),
+                           strlen(sub.s),
+                           strlen(KVC_JOBS),
+                           strlen(marker_ttl),
+                           strlen(maxlen),
+                           strlen(KVC_FIELD_EVENT),
+                           event_len,
+                           strlen(ttl),
+                           strlen(KVC_FIELD_JOB),
+                           job_len};
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command_argv(kv, &r, 13, argv, lens, err) < 0)
         return -1;
-    if (once->type == REDIS_REPLY_NIL)
-        return 0; /* enqueued by an earlier request for the same submission */
+    if (enqueued)
+        *enqueued = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    return 0;
+}
 
-    const char *a0[] = {"XADD", sub.s, "MAXLEN", "~", maxlen, "*", KVC_FIELD_EVENT, queued_event};
-    const size_t l0[] = {4, strlen(sub.s),           6,        1, strlen(maxlen),
-                         1, strlen(KVC_FIELD_EVENT), event_len};
-    const char *a1[] = {"EXPIRE", sub.s, ttl};
-    const char *a2[] = {"XADD", KVC_JOBS, "*", KVC_FIELD_JOB, job};
-    const size_t l2[] = {4, strlen(KVC_JOBS), 1, strlen(KVC_FIELD_JOB), job_len};
-    const kv_cmd_t cmds[] = {{8, a0, l0}, {3, a1, NULL}, {5, a2, l2}};
-    redisReply *replies[3] = {NULL, NULL, NULL};
-    if (kv_pipeline(kv, cmds, 3, replies, err) < 0) {
-        cleanup_err err_t *derr = NULL;
-        if (kv_command(kv, NULL, &derr, "DEL %s", enq.s) < 0)
-            LOG_WARN("enqueued-once marker not removed; a retry of this submission will not be "
-                     "queued until it expires",
-                     "submission=%s error=\"%s\"", submission_id, log_esc(derr->msg));
-        return -1;
+int kvc_jobs_enqueued(kv_pool_t *kv, const char *const *submission_ids, size_t n, bool *out,
+                      err_t **err)
+{
+    for (size_t done = 0; done < n;) {
+        enum { BATCH = 64 };
+        size_t m = n - done < BATCH ? n - done : BATCH;
+        kvc_key_t keys[BATCH];
+        const char *argv[BATCH][2];
+        kv_cmd_t cmds[BATCH];
+        redisReply *replies[BATCH] = {NULL};
+        for (size_t i = 0; i < m; i++) {
+            argv[i][0] = "EXISTS";
+            argv[i][1] = kvc_key_enqueued(&keys[i], submission_ids[done + i]);
+            cmds[i] = (kv_cmd_t){2, argv[i], NULL};
+        }
+        if (kv_pipeline(kv, cmds, m, replies, err) < 0)
+            return err_wrap(err, "enqueued markers");
+        for (size_t i = 0; i < m; i++)
+            out[done + i] = replies[i]->type == REDIS_REPLY_INTEGER && replies[i]->integer == 1;
+        free_replies(replies, m);
+        done += m;
     }
-    free_replies(replies, 3);
     return 0;
 }
 

@@ -8,7 +8,9 @@
  *
  *   dojo:jobs              stream, consumer group KVC_JOBS_GROUP; one field
  *                          KVC_FIELD_JOB = a packed dojo.executor.v1.Job.
- *                          Written by the gateway (kvc_job_enqueue), read by
+ *                          Written by the gateway (kvc_job_enqueue) and, for
+ *                          a submission whose job was never queued, by
+ *                          gamification's sweeper; read by
  *                          executors (XREADGROUP, XAUTOCLAIM), which trim
  *                          acknowledged entries after
  *                          DOJO_EXECUTOR_JOB_RETENTION (XTRIM MINID).
@@ -20,11 +22,15 @@
  *                          remove it from the group.
  *   dojo:jobs:dead         stream of jobs given up on (kvc_dead_letter):
  *                          fields job, reason, entry, executor, deliveries;
- *                          trimmed to about KVC_DEAD_MAXLEN entries.
+ *                          trimmed to about KVC_DEAD_MAXLEN entries. Written
+ *                          by executors; read by gamification's sweeper,
+ *                          which finishes each one's submission with an
+ *                          internal-error verdict if nobody recorded one.
  *   dojo:sub:{id}          a submission's events: one field KVC_FIELD_EVENT =
  *                          a packed dojo.executor.v1.Event. Written by the
- *                          gateway (`queued`) and the executor, read by the
- *                          gateway (XRANGE, XREAD). Trimmed to about
+ *                          gateway (`queued`; the sweeper when it queues)
+ *                          and the executor, read by the gateway (XRANGE,
+ *                          XREAD). Trimmed to about
  *                          KVC_STREAM_MAXLEN entries; expires its TTL after
  *                          the last write (DOJO_EVENT_TTL,
  *                          DOJO_EXECUTOR_EVENT_TTL; default 1 h).
@@ -34,8 +40,11 @@
  *                          Written by the gateway, read by the executor.
  *                          Trimmed and expiring like dojo:sub:{id}.
  *   dojo:gw:ctlseq:{id}    counter: the seq of the next Control (same TTL).
- *   dojo:gw:enq:{id}       marker: the submission's job was enqueued (once);
- *                          TTL the event TTL, at least KVC_ENQUEUED_TTL_MIN_S.
+ *   dojo:gw:enq:{id}       marker: the submission's job was enqueued (once;
+ *                          set in the same script as the job, so never
+ *                          without it); TTL the event TTL, at least
+ *                          KVC_ENQUEUED_TTL_MIN_S. Read by gamification's
+ *                          sweeper (kvc_jobs_enqueued).
  *   dojo:gw:rl:u:{user}    fixed-window counters of the gateway's rate limit
  *   dojo:gw:rl:ip:{ip}     (runs and submissions), TTL = the window.
  *   dojo:auth:throttle:{kind}:{hash}
@@ -146,15 +155,23 @@ const char *kvc_events_key_id(const char *key);
 int kvc_append(kv_pool_t *kv, const char *key, const char *field, const void *data, size_t len,
                int64_t ttl_s, err_t **err);
 
-/** Enqueues a submission's job exactly once: unless its enqueued-once marker
- * exists already (then it returns 0 at once, an idempotent repeat), sets the
- * marker and, in one round trip, appends `queued_event` (a packed Event) to
- * its event stream with `event_ttl_s` and `job` (a packed Job) to dojo:jobs.
- * If that round trip fails the marker is removed again, so a retry with the
- * same idempotency key can enqueue; the error is the round trip's. */
+/** Enqueues a submission's job exactly once, atomically (one script):
+ * unless its enqueued-once marker exists already (an idempotent repeat:
+ * nothing is written, *enqueued false), appends `queued_event` (a packed
+ * Event) to its event stream with `event_ttl_s`, `job` (a packed Job) to
+ * dojo:jobs and sets the marker (*enqueued true). So the marker exists
+ * exactly when the job was queued. `enqueued` may be NULL. Errors as
+ * kv_command_argv; after an UNAVAILABLE error the job may or may not be
+ * queued (a retry with the same submission id settles it). */
 int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued_event,
                     size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
-                    err_t **err);
+                    bool *enqueued, err_t **err);
+
+/** Whether each of submission_ids[0..n) has its enqueued-once marker, into
+ * out[0..n): whether its job was ever queued (in the last
+ * KVC_ENQUEUED_TTL_MIN_S at least). Few round trips (pipelined). */
+int kvc_jobs_enqueued(kv_pool_t *kv, const char *const *submission_ids, size_t n, bool *out,
+                      err_t **err);
 
 /** The seq of a submission's next Control message (1, 2, …); the counter
  * expires with its control stream, `ttl_s` from now. */

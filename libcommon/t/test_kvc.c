@@ -289,9 +289,19 @@ static void test_job_enqueue_writes_the_queued_event_and_the_job_once(void **sta
     kvc_key_events(&events, id);
     kvc_key_enqueued(&marker, id);
     cleanup_err err_t *err = NULL;
-    must(kvc_job_enqueue(pool, id, "queued", 6, job, strlen(job), 600, &err), &err, "enqueue");
+    const char *ids[] = {id};
+    bool marked = true, queued = false;
+    must(kvc_jobs_enqueued(pool, ids, 1, &marked, &err), &err, "markers");
+    assert_false(marked);
+    must(kvc_job_enqueue(pool, id, "queued", 6, job, strlen(job), 600, &queued, &err), &err,
+         "enqueue");
+    assert_true(queued);
     /* The same submission again (an idempotent repeat): nothing more. */
-    must(kvc_job_enqueue(pool, id, "queued", 6, job, strlen(job), 600, &err), &err, "repeat");
+    must(kvc_job_enqueue(pool, id, "queued", 6, job, strlen(job), 600, &queued, &err), &err,
+         "repeat");
+    assert_false(queued);
+    must(kvc_jobs_enqueued(pool, ids, 1, &marked, &err), &err, "markers");
+    assert_true(marked);
 
     assert_int_equal(integer("XLEN %s", events.s), 1);
     long long ttl = integer("TTL %s", events.s);

@@ -130,7 +130,7 @@ static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
     pack_alloc(&ev.base, &evbuf, &evlen);
     pack_alloc(&job->base, &jobbuf, &joblen);
     if (kvc_job_enqueue(gw->kv, job->submission_id, evbuf, evlen, jobbuf, joblen,
-                        gw->cfg.event_ttl_s, err) < 0)
+                        gw->cfg.event_ttl_s, NULL, err) < 0)
         return err_wrap(err, "enqueue");
     return 0;
 }

@@ -175,7 +175,12 @@ int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err);
 int gw_err_http(err_t **err, int http_status, const char *code, const char *field,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/** Queues the response built in r (or the error `e`, borrowed). */
+/** Retry-After of a 503 whose error names no time of its own: a restarting
+ * PostgreSQL or Redis is back within seconds. */
+#define GW_RETRY_AFTER_UNAVAILABLE_S 2
+
+/** Queues the response built in r (or the error `e`, borrowed); every 429
+ * and 503 carries Retry-After. */
 enum MHD_Result gw_respond(gw_req_t *r, err_t *e);
 /** The JSON error body for `e` and its HTTP status: the status err_set_http
  * gave it, else derived from its gRPC code. New. */

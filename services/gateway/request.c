@@ -312,9 +312,11 @@ enum MHD_Result gw_respond(gw_req_t *r, err_t *e)
     for (int i = 0; i < r->ncookies; i++)
         MHD_add_response_header(resp, "Set-Cookie", r->cookies[i]);
     MHD_add_response_header(resp, "X-Request-Id", r->req_id);
-    if (status == 429 || (status == 503 && retry_after > 0)) {
+    /* A 503 is an outage behind the gateway: every one says when to retry. */
+    if (status == 429 || status == 503) {
         char buf[24];
-        snprintf(buf, sizeof buf, "%d", retry_after > 0 ? retry_after : 1);
+        snprintf(buf, sizeof buf, "%d",
+                 retry_after > 0 ? retry_after : status == 503 ? GW_RETRY_AFTER_UNAVAILABLE_S : 1);
         MHD_add_response_header(resp, "Retry-After", buf);
     }
     if (status == 405) {

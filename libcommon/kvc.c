@@ -182,6 +182,19 @@ int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued
     return 0;
 }
 
+int kvc_job_forgo(kv_pool_t *kv, const char *submission_id, bool *won, err_t **err)
+{
+    kvc_key_t enq;
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%d", KVC_ENQUEUED_TTL_MIN_S);
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command(kv, &r, err, "SET %s 0 EX %s NX", kvc_key_enqueued(&enq, submission_id), ttl) <
+        0)
+        return err_wrap(err, "forgo job");
+    *won = r->type == REDIS_REPLY_STATUS;
+    return 0;
+}
+
 int kvc_jobs_enqueued(kv_pool_t *kv, const char *const *submission_ids, size_t n, bool *out,
                       err_t **err)
 {

@@ -167,6 +167,12 @@ int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued
                     size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
                     bool *enqueued, err_t **err);
 
+/** Sets a submission's enqueued-once marker without queuing anything, so
+ * that no later kvc_job_enqueue queues it: for a submission about to be
+ * finished without being judged. *won is false when the marker existed
+ * already (its job was queued: leave the submission to its executor). */
+int kvc_job_forgo(kv_pool_t *kv, const char *submission_id, bool *won, err_t **err);
+
 /** Whether each of submission_ids[0..n) has its enqueued-once marker, into
  * out[0..n): whether its job was ever queued (in the last
  * KVC_ENQUEUED_TTL_MIN_S at least). Few round trips (pipelined). */

@@ -302,6 +302,9 @@ static void test_job_enqueue_writes_the_queued_event_and_the_job_once(void **sta
     assert_false(queued);
     must(kvc_jobs_enqueued(pool, ids, 1, &marked, &err), &err, "markers");
     assert_true(marked);
+    bool won = true;
+    must(kvc_job_forgo(pool, id, &won, &err), &err, "forgo");
+    assert_false(won); /* queued already: not ours to forgo */
 
     assert_int_equal(integer("XLEN %s", events.s), 1);
     long long ttl = integer("TTL %s", events.s);
@@ -311,6 +314,30 @@ static void test_job_enqueue_writes_the_queued_event_and_the_job_once(void **sta
     assert_true(delete_entry_with(KVC_JOBS, KVC_FIELD_JOB, job, strlen(job), NULL));
     assert_false(delete_entry_with(KVC_JOBS, KVC_FIELD_JOB, job, strlen(job), NULL));
     del(events.s);
+    del(marker.s);
+}
+
+static void test_a_forgone_job_is_never_queued_afterwards(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char id[37];
+    sub_id(id, "forgo");
+    char job[64];
+    snprintf(job, sizeof job, "forgone job of %s", run);
+    kvc_key_t events, marker;
+    kvc_key_events(&events, id);
+    kvc_key_enqueued(&marker, id);
+    cleanup_err err_t *err = NULL;
+    bool won = false, queued = true;
+    must(kvc_job_forgo(pool, id, &won, &err), &err, "forgo");
+    assert_true(won);
+    must(kvc_job_enqueue(pool, id, "queued", 6, job, strlen(job), 600, &queued, &err), &err,
+         "late enqueue");
+    assert_false(queued);
+    assert_int_equal(integer("EXISTS %s", events.s), 0);
+    assert_false(delete_entry_with(KVC_JOBS, KVC_FIELD_JOB, job, strlen(job), NULL));
+    long long ttl = integer("TTL %s", marker.s);
+    assert_true(ttl > 0 && ttl <= KVC_ENQUEUED_TTL_MIN_S);
     del(marker.s);
 }
 
@@ -841,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_entry_at_reads_the_named_field_and_skips_what_is_no_entry),
         cmocka_unit_test(test_an_entry_deleted_while_pending_decodes_without_a_value),
         cmocka_unit_test(test_job_enqueue_writes_the_queued_event_and_the_job_once),
+        cmocka_unit_test(test_a_forgone_job_is_never_queued_afterwards),
         cmocka_unit_test(test_control_seq_counts_from_one_and_expires_with_the_stream),
         cmocka_unit_test(test_dead_letter_carries_the_documented_fields),
         cmocka_unit_test(test_one_read_covers_several_streams),

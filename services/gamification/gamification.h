@@ -29,9 +29,14 @@ typedef struct gam_config {
     const char *redis_prefix; /* every Redis key starts with it */
     int64_t content_ttl_ms;   /* how long achievement defs and the task list are cached */
     int64_t board_max_age_s;  /* a Redis board older than this is rebuilt */
+    int64_t sweep_interval_ms; /* the sweeper's period; 0 = no sweeper */
+    int64_t orphan_after_ms;   /* pending this long without a queued job: an orphan */
+    int64_t pending_max_ms;    /* pending this long: finished as an internal error */
+    int64_t event_ttl_s;       /* of the queued event the sweeper writes */
 } gam_config_t;
 
 typedef struct gam_catalog gam_catalog_t;
+typedef struct gam_sweeper gam_sweeper_t;
 
 typedef struct gam {
     gam_config_t cfg;
@@ -40,6 +45,7 @@ typedef struct gam {
     identity_verifier_t *ids;
     rpc_channel_t *content;
     gam_catalog_t *catalog;
+    gam_sweeper_t *sweeper;
 } gam_t;
 
 /** Reads every DOJO_* variable gamification uses; exits naming a bad one. */
@@ -228,6 +234,16 @@ int gam_all_time_rank(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *u
 
 int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                             err_t **err);
+
+/* ------------------------------------------------------------------------
+ * The sweeper of pending submissions nobody will finish (sweeper.c)
+ * ------------------------------------------------------------------------ */
+
+/** Starts the sweeper thread (*out NULL when DOJO_GAMIFICATION_SWEEP_INTERVAL
+ * is 0). It uses g's pools until gam_sweeper_stop. */
+int gam_sweeper_start(gam_t *g, gam_sweeper_t **out, err_t **err);
+/** Stops and frees it (waits for a sweep under way; NULL is fine). */
+void gam_sweeper_stop(gam_sweeper_t *s);
 
 /* ------------------------------------------------------------------------
  * Handlers

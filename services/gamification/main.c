@@ -32,6 +32,19 @@ void gam_config_load(gam_config_t *cfg)
     cfg->content_ttl_ms = config_duration_ms("DOJO_GAMIFICATION_CONTENT_TTL", "60s", 0, 86400000);
     cfg->board_max_age_s =
         config_duration_ms("DOJO_GAMIFICATION_BOARD_MAX_AGE", "10m", 1000, 7 * 86400000LL) / 1000;
+    cfg->sweep_interval_ms =
+        config_duration_ms("DOJO_GAMIFICATION_SWEEP_INTERVAL", "10s", 0, 3600000);
+    cfg->orphan_after_ms =
+        config_duration_ms("DOJO_GAMIFICATION_ORPHAN_AFTER", "30s", 1000, 3600000);
+    /* Below the enqueued marker's life (a day), which tells orphans apart. */
+    cfg->pending_max_ms =
+        config_duration_ms("DOJO_GAMIFICATION_PENDING_MAX", "1h", 60000, 20 * 3600000LL);
+    cfg->event_ttl_s = config_duration_ms("DOJO_EVENT_TTL", "1h", 60000, 7 * 86400000LL) / 1000;
+    if (cfg->orphan_after_ms >= cfg->pending_max_ms) {
+        fprintf(stderr, "configuration error: DOJO_GAMIFICATION_ORPHAN_AFTER must be shorter "
+                        "than DOJO_GAMIFICATION_PENDING_MAX\n");
+        exit(2);
+    }
     if (strlen(cfg->redis_prefix) > 64) {
         fprintf(stderr, "configuration error: DOJO_GAMIFICATION_REDIS_PREFIX: at most 64 "
                         "characters\n");
@@ -92,6 +105,19 @@ static void describe(void *payload, char *out, size_t cap)
              g->cfg.clock_file[0] ? "file" : "real");
 }
 
+static int start_sweeper(rpc_server_t *server, void *payload, err_t **err)
+{
+    gam_t *g = payload;
+    return gam_sweeper_start(g, &g->sweeper, err);
+}
+
+static void stop_sweeper(void *payload)
+{
+    gam_t *g = payload;
+    gam_sweeper_stop(g->sweeper);
+    g->sweeper = NULL;
+}
+
 static int serve(void *payload, int argc, char **argv, err_t **err)
 {
     gam_t *g = payload;
@@ -104,6 +130,8 @@ static int serve(void *payload, int argc, char **argv, err_t **err)
                             .service = &dojo__gamification__v1__gamification__descriptor,
                             .handlers = gam_handlers,
                             .payload = g,
+                            .start = start_sweeper,
+                            .stop = stop_sweeper,
                             .describe = describe},
         err);
 }

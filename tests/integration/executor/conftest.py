@@ -53,7 +53,10 @@ def exec_stack(base_env, auth, workdir, exec_db, infra):
                 # Tests change achievements under a running service; the
                 # benchmark runs with the production default instead.
                 DOJO_GAMIFICATION_CONTENT_TTL=os.environ.get(
-                    "DOJO_TEST_GAMIFICATION_CONTENT_TTL", "0"))
+                    "DOJO_TEST_GAMIFICATION_CONTENT_TTL", "0"),
+                # The tests queue jobs by hand, without the gateway's enqueued
+                # marker: a sweeper would queue those submissions again.
+                DOJO_GAMIFICATION_SWEEP_INTERVAL="0")
     game = gamekit.ServiceProcess("gamification", gamekit.binary("gamification"), genv,
                                   workdir / "exec-game-proc", "DOJO_GAMIFICATION_ADDR",
                                   "DOJO_GAMIFICATION_METRICS_ADDR").start()

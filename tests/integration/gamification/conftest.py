@@ -61,6 +61,10 @@ def _game_env(base_env, auth, content, clock, db_url=None, prefix=None):
         "DOJO_CLOCK_FILE": str(clock.path),
         "DOJO_GAMIFICATION_REDIS_PREFIX": prefix or gamekit.unique_prefix(),
         "DOJO_GAMIFICATION_CONTENT_TTL": "0",
+        # These tests create submissions and record their results themselves,
+        # moving the clock in between: no job is ever queued, and a sweeper
+        # would queue or fail the pending ones (test_sweeper.py has its own).
+        "DOJO_GAMIFICATION_SWEEP_INTERVAL": "0",
     })
     if db_url:
         env["DOJO_PG_URL"] = db_url
@@ -102,12 +106,13 @@ def gc(game, request):
 
 @pytest.fixture
 def fresh_game(base_env, auth, content, clock, workdir, infra, fresh_db, request):
-    """A gamification process of its own (own database and Redis prefix):
-    leaderboards with no one else on them."""
+    """start(**env): a gamification process of its own (own database and
+    Redis prefix): leaderboards with no one else on them."""
     procs = []
 
-    def start():
+    def start(**overrides):
         env = _game_env(base_env, auth, content, clock, db_url=fresh_db())
+        env.update(overrides)
         proc = gamekit.ServiceProcess("gamification-fresh", gamekit.binary("gamification"), env,
                                       workdir / f"game-fresh-{len(procs)}",
                                       "DOJO_GAMIFICATION_ADDR", "DOJO_GAMIFICATION_METRICS_ADDR")

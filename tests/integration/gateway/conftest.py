@@ -104,8 +104,10 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
                                          "DOJO_CONTENT_METRICS_ADDR").start()
         procs.append(content)
         prefix = gamekit.unique_prefix()
+        # A quick sweeper: test_gateway_orphans.py waits for it.
         genv = dict(env, DOJO_CONTENT_ADDR=content.addr, DOJO_GAMIFICATION_REDIS_PREFIX=prefix,
-                    DOJO_GAMIFICATION_CONTENT_TTL="0")
+                    DOJO_GAMIFICATION_CONTENT_TTL="0", DOJO_GAMIFICATION_SWEEP_INTERVAL="500ms",
+                    DOJO_GAMIFICATION_ORPHAN_AFTER="3s")
         game = gamekit.ServiceProcess("gamification", gwkit.binary("gamification"), genv,
                                       workdir / "gw-game-proc", "DOJO_GAMIFICATION_ADDR",
                                       "DOJO_GAMIFICATION_METRICS_ADDR").start()

@@ -1,8 +1,9 @@
 """gwkit — helpers for the gateway's API tests: the gateway process, whether
 the real executor can grade here, an HTTP client with a cookie jar (stdlib
 http.client), a tiny WebSocket client on the socket module, a tiny Redis
-client (RESP) to look at the job queue and event streams, and a checker of
-live responses against docs/openapi.yaml."""
+client (RESP) to look at the job queue and event streams, a TCP link a test
+can cut or trip (the outage of a server as its clients see it), and a checker
+of live responses against docs/openapi.yaml."""
 import base64
 import hashlib
 import http.client
@@ -15,10 +16,14 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import yaml
+
+# Redis (RESP), to look at what the gateway and the executor wrote.
+from serverkit import Redis  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[3]
 OPENAPI = REPO / "docs" / "openapi.yaml"
@@ -376,50 +381,118 @@ class WebSocket:
 
 
 # ---------------------------------------------------------------------------
-# Redis (RESP), to look at what the gateway and the executor wrote
+# A link to a server that a test can cut or trip
 
 
-class Redis:
-    def __init__(self, addr):
-        host, port = addr.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
-        self.f = self.sock.makefile("rb")
+class Link:
+    """A TCP forwarder from a loopback port (`addr`) to `target` (host, port).
 
-    def cmd(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            if isinstance(a, str):
-                a = a.encode()
-            elif isinstance(a, int):
-                a = str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self._reply()
+    cut() closes every forwarded connection and refuses new ones until
+    restore(): what a stopped or unreachable server looks like to its
+    clients. trip(pattern, action) arms the link for the next time a client
+    sends bytes containing `pattern`: "cut" drops those bytes (they never
+    reach the server) and cuts; "hold" keeps them back with the connection
+    open, as a server that stopped answering, until release() forwards them
+    or cut() drops them. `tripped` is set when it happened."""
 
-    def _reply(self):
-        line = self.f.readline().rstrip(b"\r\n")
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data
-        if t == b"*":
-            n = int(rest)
-            if n < 0:
-                return None
-            return [self._reply() for _ in range(n)]
-        raise RuntimeError(f"bad reply {line!r}")
+    def __init__(self, target):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.addr = f"127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.socks = set()
+        self.is_cut = False
+        self.closed = False
+        self.armed = None  # (pattern, action)
+        self.tripped = threading.Event()
+        self._released = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            with self.lock:
+                refuse = self.is_cut or self.closed
+            if refuse:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.socks.update((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, from_client):
+        tail = b""
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if from_client and self.armed and self.armed[0] in tail + data:
+                    action = self.armed[1]
+                    self.armed = None
+                    self.tripped.set()
+                    if action == "cut":
+                        self.cut()
+                        break
+                    self._released.wait()
+                    if self.is_cut:
+                        break
+                tail = data[-64:]
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                self._drop(s)
+
+    def _drop(self, s):
+        with self.lock:
+            self.socks.discard(s)
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    def trip(self, pattern, action):
+        assert action in ("cut", "hold")
+        self.tripped.clear()
+        self._released.clear()
+        self.armed = (pattern, action)
+
+    def release(self):
+        self._released.set()
+
+    def cut(self):
+        with self.lock:
+            self.is_cut = True
+            socks = list(self.socks)
+        self._released.set()
+        for s in socks:
+            self._drop(s)
+
+    def restore(self):
+        with self.lock:
+            self.is_cut = False
 
     def close(self):
-        self.sock.close()
+        self.closed = True
+        self.cut()
+        self.thread.join(timeout=5)
+        self.listener.close()
 
 
 # ---------------------------------------------------------------------------

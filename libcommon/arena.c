@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
+
 struct arena_chunk {
     arena_chunk_t *next;
     size_t size;
@@ -19,9 +21,7 @@ void *arena_alloc(arena_t *a, size_t size)
         size = 16;
     if (size > a->left) {
         size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-        arena_chunk_t *c = malloc(sizeof *c + cap);
-        if (c == NULL)
-            abort();
+        arena_chunk_t *c = xmalloc(sizeof *c + cap);
         c->size = cap;
         c->next = a->head;
         a->head = c;

@@ -9,23 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    char *out = NULL;
-    if (vasprintf(&out, fmt, ap) < 0)
-        abort(); /* out of memory */
-    return out;
-}
-
-static char *xstrdup_or_null(const char *s)
-{
-    if (s == NULL)
-        return NULL;
-    char *copy = strdup(s);
-    if (copy == NULL)
-        abort(); /* out of memory */
-    return copy;
-}
+#include "mem.h"
 
 static bool code_is_internal(grpc_status_code code)
 {
@@ -40,14 +24,12 @@ static int err_new(err_t **err, grpc_status_code code, int errno_value, char *ms
         free(msg);
         return -1;
     }
-    err_t *e = calloc(1, sizeof *e);
-    if (e == NULL)
-        abort();
+    err_t *e = xcalloc(1, sizeof *e);
     e->code = code;
     e->errno_value = errno_value;
     e->msg = msg;
     if (!code_is_internal(code))
-        e->public_msg = xstrdup_or_null(msg);
+        e->public_msg = xstrdup(msg);
     *err = e;
     return -1;
 }
@@ -56,7 +38,7 @@ int err_set(err_t **err, grpc_status_code code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     return err_new(err, code, 0, msg);
 }
@@ -68,11 +50,11 @@ int err_set_private(err_t **err, grpc_status_code code, const char *public_msg, 
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = vformat(fmt, ap);
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     err_new(err, code, 0, msg);
     free((*err)->public_msg);
-    (*err)->public_msg = xstrdup_or_null(public_msg);
+    (*err)->public_msg = xstrdup(public_msg);
     return -1;
 }
 
@@ -80,11 +62,9 @@ int err_errno(err_t **err, int errno_value, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *head = vformat(fmt, ap);
+    char *head = xvasprintf(fmt, ap);
     va_end(ap);
-    char *msg = NULL;
-    if (asprintf(&msg, "%s: %s", head, strerror(errno_value)) < 0)
-        abort();
+    char *msg = xasprintf("%s: %s", head, strerror(errno_value));
     free(head);
     return err_new(err, GRPC_STATUS_INTERNAL, errno_value, msg);
 }
@@ -95,11 +75,9 @@ int err_wrap(err_t **err, const char *fmt, ...)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    char *ctx = vformat(fmt, ap);
+    char *ctx = xvasprintf(fmt, ap);
     va_end(ap);
-    char *msg = NULL;
-    if (asprintf(&msg, "%s: %s", ctx, (*err)->msg) < 0)
-        abort();
+    char *msg = xasprintf("%s: %s", ctx, (*err)->msg);
     free(ctx);
     free((*err)->msg);
     (*err)->msg = msg;
@@ -113,7 +91,7 @@ int err_recode(err_t **err, grpc_status_code code, const char *public_msg)
     (*err)->code = code;
     if (public_msg != NULL) {
         free((*err)->public_msg);
-        (*err)->public_msg = xstrdup_or_null(public_msg);
+        (*err)->public_msg = xstrdup(public_msg);
     }
     return -1;
 }
@@ -134,8 +112,8 @@ int err_set_http(err_t **err, int http_status, const char *http_code, const char
     free(e->http_code);
     free(e->field);
     e->http_status = http_status;
-    e->http_code = xstrdup_or_null(http_code);
-    e->field = field != NULL && field[0] != '\0' ? xstrdup_or_null(field) : NULL;
+    e->http_code = xstrdup(http_code);
+    e->field = field != NULL && field[0] != '\0' ? xstrdup(field) : NULL;
     return -1;
 }
 

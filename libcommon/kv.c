@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "mem.h"
 #include "slots.h"
 
 typedef struct kv_slot {
@@ -125,8 +126,7 @@ static int parse_addr(const char *addr, char **host, int *port)
     long p = strtol(colon + 1, &end, 10);
     if (end == colon + 1 || *end != '\0' || p <= 0 || p > 65535)
         return -1;
-    if ((*host = strndup(h, hlen)) == NULL)
-        abort();
+    *host = xstrndup(h, hlen);
     *port = (int)p;
     return 0;
 }
@@ -287,9 +287,7 @@ int kv_pool_open(kv_pool_t **out, const char *addr, int size, int timeout_ms, er
     if (size < 1 || timeout_ms < 1)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "redis pool size and timeout must be positive");
-    kv_pool_t *pool = calloc(1, sizeof *pool);
-    if (pool == NULL)
-        abort();
+    kv_pool_t *pool = xcalloc(1, sizeof *pool);
     if (parse_addr(addr, &pool->host, &pool->port) < 0) {
         free(pool);
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "redis address \"%s\" is not host:port",
@@ -303,8 +301,7 @@ int kv_pool_open(kv_pool_t **out, const char *addr, int size, int timeout_ms, er
     slots_init(&pool->leases, size);
     pool->timeout_ms = timeout_ms;
     pool->size = size;
-    if ((pool->slots = calloc((size_t)size, sizeof *pool->slots)) == NULL)
-        abort();
+    pool->slots = xcalloc((size_t)size, sizeof *pool->slots);
 
     if (slot_connect(pool, &pool->slots[0], false, err) < 0) {
         kv_pool_close(pool);
@@ -397,9 +394,7 @@ int kv_pipeline(kv_pool_t *pool, const kv_cmd_t *cmds, size_t count, redisReply 
         replies[i] = NULL;
     if (count == 0)
         return 0;
-    wire_t *w = calloc(count, sizeof *w);
-    if (w == NULL)
-        abort();
+    wire_t *w = xcalloc(count, sizeof *w);
     for (size_t i = 0; i < count; i++)
         w[i] = wire_argv(cmds[i].argc, cmds[i].argv, cmds[i].argvlen);
     int rc = pool_run(pool, w, count, replies, "pipeline", err);
@@ -435,9 +430,7 @@ int kv_pipeline(kv_pool_t *pool, const kv_cmd_t *cmds, size_t count, redisReply 
 
 void kv_conn_open(kv_conn_t **out, kv_pool_t *pool)
 {
-    kv_conn_t *conn = calloc(1, sizeof *conn);
-    if (conn == NULL)
-        abort();
+    kv_conn_t *conn = xcalloc(1, sizeof *conn);
     conn->pool = pool;
     atomic_init(&conn->slot.client_id, 0);
     *out = conn;

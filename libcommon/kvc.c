@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "mem.h"
 
 #define EVENTS_PREFIX "dojo:sub:"
 
@@ -322,9 +323,7 @@ struct kvc_reader {
 
 void kvc_reader_open(kvc_reader_t **out, kv_pool_t *kv)
 {
-    kvc_reader_t *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        abort();
+    kvc_reader_t *r = xcalloc(1, sizeof *r);
     r->kv = kv;
     kv_conn_open(&r->conn, kv);
     pthread_mutex_init(&r->lock, NULL);
@@ -360,9 +359,7 @@ static int reader_run(kvc_reader_t *r, const char **head, int nhead, size_t n,
     pthread_mutex_unlock(&r->lock);
 
     int argc = nhead + 2 * (int)n;
-    const char **argv = malloc((size_t)argc * sizeof *argv);
-    if (argv == NULL)
-        abort();
+    const char **argv = xcalloc((size_t)argc, sizeof *argv);
     memcpy(argv, head, (size_t)nhead * sizeof *argv);
     for (size_t i = 0; i < n; i++) {
         argv[nhead + i] = keys[i];

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "log.h"
+#include "mem.h"
 
 /* ---------------------------------------------------------------------------
  * Registry
@@ -91,9 +92,8 @@ static family_t *family_get(const char *name, kind_t kind, const char *help)
             return f;
         }
     }
-    family_t *f = calloc(1, sizeof *f);
-    if (f == NULL || (f->name = strdup(name)) == NULL)
-        abort();
+    family_t *f = xcalloc(1, sizeof *f);
+    f->name = xstrdup(name);
     f->kind = kind;
     f->help = help;
     f->tail = &f->series;
@@ -107,9 +107,8 @@ static series_t *series_get(family_t *f, const char *labels)
     for (series_t *s = f->series; s; s = s->next)
         if (!strcmp(s->labels, labels))
             return s;
-    series_t *s = calloc(1, sizeof *s);
-    if (s == NULL || (s->labels = strdup(labels)) == NULL)
-        abort();
+    series_t *s = xcalloc(1, sizeof *s);
+    s->labels = xstrdup(labels);
     *f->tail = s;
     f->tail = &s->next;
     return s;
@@ -184,9 +183,7 @@ void metrics_rpc_observe(const char *method, const char *code_name, double secon
 
 void metrics_on_scrape(void (*fn)(void *payload), void *payload)
 {
-    scrape_hook_t *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        abort();
+    scrape_hook_t *h = xcalloc(1, sizeof *h);
     h->fn = fn;
     h->payload = payload;
     pthread_mutex_lock(&registry_mu);
@@ -450,9 +447,7 @@ static int listen_on(const char *addr, int *out_fd, err_t **err)
     if (colon == NULL)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "metrics address \"%s\" is not host:port",
                        addr);
-    cleanup_free char *host = strndup(addr, (size_t)(colon - addr));
-    if (host == NULL)
-        abort();
+    cleanup_free char *host = xstrndup(addr, (size_t)(colon - addr));
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';

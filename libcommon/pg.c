@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "mem.h"
 #include "slots.h"
 
 /* Without an explicit connect_timeout libpq waits for the kernel (minutes)
@@ -70,10 +71,7 @@ static char *first_line(const char *s)
     if (s == NULL || s[0] == '\0')
         s = "unknown error";
     size_t n = strcspn(s, "\n");
-    char *out = strndup(s, n);
-    if (out == NULL)
-        abort();
-    return out;
+    return xstrndup(s, n);
 }
 
 static grpc_status_code status_for_sqlstate(const char *state)
@@ -159,14 +157,10 @@ static void conn_remember_prepared(pg_conn_t *conn, const char *name)
 {
     if (conn->nprepared == conn->cap_prepared) {
         size_t cap = conn->cap_prepared ? conn->cap_prepared * 2 : 16;
-        char **grown = realloc(conn->prepared, cap * sizeof *grown);
-        if (grown == NULL)
-            abort();
-        conn->prepared = grown;
+        conn->prepared = xreallocarray(conn->prepared, cap, sizeof *conn->prepared);
         conn->cap_prepared = cap;
     }
-    if ((conn->prepared[conn->nprepared] = strdup(name)) == NULL)
-        abort();
+    conn->prepared[conn->nprepared] = xstrdup(name);
     conn->nprepared++;
 }
 
@@ -272,15 +266,11 @@ int pg_pool_open(pg_pool_t **out, const char *conninfo, int size, err_t **err)
 {
     if (size < 1)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "postgres pool size must be >= 1");
-    pg_pool_t *pool = calloc(1, sizeof *pool);
-    if (pool == NULL)
-        abort();
+    pg_pool_t *pool = xcalloc(1, sizeof *pool);
     slots_init(&pool->slots, size);
     pool->size = size;
-    pool->conninfo = strdup(conninfo);
-    pool->conns = calloc((size_t)size, sizeof *pool->conns);
-    if (pool->conninfo == NULL || pool->conns == NULL)
-        abort();
+    pool->conninfo = xstrdup(conninfo);
+    pool->conns = xcalloc((size_t)size, sizeof *pool->conns);
     for (int i = 0; i < size; i++)
         pool->conns[i].pool = pool;
 
@@ -526,23 +516,18 @@ static const pg_stmt_t stmt_unlock = {
 static int migrate_locked(pg_conn_t *conn, const char *schema, const pg_migration_t *migrations,
                           size_t count, err_t **err)
 {
-    cleanup_free char *ddl = NULL;
-    cleanup_free char *select_name = NULL, *select_sql = NULL;
-    cleanup_free char *insert_name = NULL, *insert_sql = NULL;
-    if (asprintf(&ddl,
-                 "CREATE SCHEMA IF NOT EXISTS \"%s\";"
-                 "CREATE TABLE IF NOT EXISTS \"%s\".schema_migrations ("
-                 " name text PRIMARY KEY,"
-                 " checksum text NOT NULL,"
-                 " applied_at timestamptz NOT NULL DEFAULT now())",
-                 schema, schema) < 0 ||
-        asprintf(&select_name, "dojo_migrate_select_%s", schema) < 0 ||
-        asprintf(&select_sql, "SELECT name, checksum FROM \"%s\".schema_migrations", schema) < 0 ||
-        asprintf(&insert_name, "dojo_migrate_insert_%s", schema) < 0 ||
-        asprintf(&insert_sql,
-                 "INSERT INTO \"%s\".schema_migrations (name, checksum) VALUES ($1, $2)",
-                 schema) < 0)
-        abort();
+    cleanup_free char *ddl = xasprintf("CREATE SCHEMA IF NOT EXISTS \"%s\";"
+                                       "CREATE TABLE IF NOT EXISTS \"%s\".schema_migrations ("
+                                       " name text PRIMARY KEY,"
+                                       " checksum text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())",
+                                       schema, schema);
+    cleanup_free char *select_name = xasprintf("dojo_migrate_select_%s", schema);
+    cleanup_free char *select_sql =
+        xasprintf("SELECT name, checksum FROM \"%s\".schema_migrations", schema);
+    cleanup_free char *insert_name = xasprintf("dojo_migrate_insert_%s", schema);
+    cleanup_free char *insert_sql = xasprintf(
+        "INSERT INTO \"%s\".schema_migrations (name, checksum) VALUES ($1, $2)", schema);
     const pg_stmt_t select_stmt = {.name = select_name, .sql = select_sql, .nparams = 0};
     const pg_stmt_t insert_stmt = {.name = insert_name, .sql = insert_sql, .nparams = 2};
 

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log.h"
+#include "mem.h"
 #include "metrics.h"
 #include "slots.h"
 
@@ -181,9 +182,8 @@ static void health_set(rpc_server_t *s, const char *service, int status)
     while (e && strcmp(e->service, service))
         e = e->next;
     if (e == NULL) {
-        e = calloc(1, sizeof *e);
-        if (e == NULL || (e->service = strdup(service)) == NULL)
-            abort();
+        e = xcalloc(1, sizeof *e);
+        e->service = xstrdup(service);
         e->next = s->health;
         s->health = e;
     }
@@ -642,9 +642,7 @@ static void on_new_call(tag_t *t, bool ok)
 
 static void request_one(rpc_server_t *s)
 {
-    rpc_call_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        abort();
+    rpc_call_t *c = xcalloc(1, sizeof *c);
     c->server = s;
     atomic_init(&c->refs, 1);
     atomic_init(&c->cancelled, false);
@@ -698,16 +696,11 @@ static int add_methods(rpc_server_t *s, const ProtobufCServiceDescriptor *servic
             return err_set(err, GRPC_STATUS_INTERNAL, "service %s has no method %s",
                            service->name, h->method);
     }
-    method_entry_t *grown =
-        realloc(s->methods, (s->nmethods + service->n_methods) * sizeof *s->methods);
-    if (grown == NULL)
-        abort();
-    s->methods = grown;
+    s->methods = xreallocarray(s->methods, s->nmethods + service->n_methods, sizeof *s->methods);
     for (unsigned i = 0; i < service->n_methods; i++) {
         method_entry_t *m = &s->methods[s->nmethods++];
         memset(m, 0, sizeof *m);
-        if (asprintf(&m->path, "/%s/%s", service->name, service->methods[i].name) < 0)
-            abort();
+        m->path = xasprintf("/%s/%s", service->name, service->methods[i].name);
         m->desc = &service->methods[i];
         m->payload = payload;
         for (const rpc_handler_t *h = handlers; h->method; h++)
@@ -721,9 +714,8 @@ static int add_methods(rpc_server_t *s, const ProtobufCServiceDescriptor *servic
 
 int rpc_server_new(rpc_server_t **out, const char *service_name, const char *addr, err_t **err)
 {
-    rpc_server_t *s = calloc(1, sizeof *s);
-    if (s == NULL || (s->name = strdup(service_name)) == NULL)
-        abort();
+    rpc_server_t *s = xcalloc(1, sizeof *s);
+    s->name = xstrdup(service_name);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->health_mu, NULL);
@@ -777,9 +769,7 @@ int rpc_server_start(rpc_server_t *s, err_t **err)
     grpc_server_start(s->server);
     if (pthread_create(&s->cq_thread, NULL, cq_main, s) != 0)
         return err_errno(err, errno, "start completion-queue thread");
-    s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
-    if (s->workers == NULL)
-        abort();
+    s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
     for (int i = 0; i < s->nworkers; i++)
         if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
             return err_errno(err, errno, "start worker thread");
@@ -968,12 +958,9 @@ char *rpc_sprintf(rpc_call_t *call, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *tmp = NULL;
-    int n = vasprintf(&tmp, fmt, ap);
+    char *tmp = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        abort();
-    char *out = arena_strndup(&call->arena, tmp, (size_t)n);
+    char *out = arena_strdup(&call->arena, tmp);
     free(tmp);
     return out;
 }

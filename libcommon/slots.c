@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "mem.h"
+
 struct timespec timespec_in_ms(clockid_t clock, int64_t ms)
 {
     struct timespec t;
@@ -26,9 +28,7 @@ void slots_init(slots_t *s, int size)
     pthread_cond_init(&s->cv, &attr);
     pthread_condattr_destroy(&attr);
     s->size = size;
-    s->in_use = calloc((size_t)size, sizeof *s->in_use);
-    if (s->in_use == NULL)
-        abort();
+    s->in_use = xcalloc((size_t)size, sizeof *s->in_use);
 }
 
 void slots_destroy(slots_t *s)

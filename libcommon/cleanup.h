@@ -5,6 +5,7 @@
 #ifndef DOJO_CLEANUP_H
 #define DOJO_CLEANUP_H
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -14,13 +15,19 @@ static inline void cleanup_close_fn(int *fd)
     if (*fd >= 0)
         close(*fd);
 }
+static inline void cleanup_json_fn(json_t **j) { json_decref(*j); }
 
+/** free() */
 #define cleanup_free __attribute__((cleanup(cleanup_free_fn)))
+/** close() of a file descriptor; -1 is none */
 #define cleanup_close __attribute__((cleanup(cleanup_close_fn)))
+/** json_decref() of a jansson value (one reference) */
+#define cleanup_json __attribute__((cleanup(cleanup_json_fn)))
 
-/* Helpers for library types are declared next to their modules:
- * cleanup_err (err.h users: declared below), cleanup_pgresult (pg.h),
- * cleanup_redis_reply (kv.h), cleanup_pb (pb.h), cleanup_byte_buffer (rpc.h). */
+/* Helpers for the types of libcommon's own modules are declared next to
+ * them: cleanup_err (below, for err.h), cleanup_pgresult and cleanup_pgconn
+ * (pg.h), cleanup_redis_reply (kv.h), cleanup_pb (rpc.h, any protobuf-c
+ * message from rpc_client_call). */
 
 struct err;
 void err_free(struct err *e);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "mem.h"
 
 #define TOKEN_MAX_LEN 4096
 #define TOKEN_LEEWAY_S 30
@@ -16,9 +17,7 @@
 char *token_b64url_encode(const unsigned char *data, size_t len)
 {
     size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
-    if (out == NULL)
-        abort();
+    char *out = xmalloc(cap);
     sodium_bin2base64(out, cap, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return out;
 }
@@ -45,29 +44,22 @@ static char *json_b64(json_t *obj)
 int token_sign(const char *kid, const unsigned char sk[TOKEN_SK_BYTES],
                const token_claims_t *claims, char **out, err_t **err)
 {
-    json_t *header = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid);
-    json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "sub", claims->sub, "role",
+    cleanup_json json_t *header =
+        json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid);
+    cleanup_json json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "sub", claims->sub, "role",
                                 claims->role, "name", claims->name, "iss", claims->iss, "iat",
                                 (json_int_t)claims->iat, "exp", (json_int_t)claims->exp);
-    if (header == NULL || payload == NULL) {
-        json_decref(header);
-        json_decref(payload);
+    if (header == NULL || payload == NULL)
         return err_set(err, GRPC_STATUS_INTERNAL, "token: cannot encode claims");
-    }
     cleanup_free char *h = json_b64(header);
     cleanup_free char *p = json_b64(payload);
-    json_decref(header);
-    json_decref(payload);
 
-    cleanup_free char *signing_input = NULL;
-    if (asprintf(&signing_input, "%s.%s", h, p) < 0)
-        abort();
+    cleanup_free char *signing_input = xasprintf("%s.%s", h, p);
     unsigned char sig[crypto_sign_BYTES];
     crypto_sign_detached(sig, NULL, (const unsigned char *)signing_input, strlen(signing_input),
                          sk);
     cleanup_free char *s = token_b64url_encode(sig, sizeof sig);
-    if (asprintf(out, "%s.%s", signing_input, s) < 0)
-        abort();
+    *out = xasprintf("%s.%s", signing_input, s);
     return 0;
 }
 
@@ -106,20 +98,17 @@ int token_verify(const char *jwt, const token_key_t *keys, size_t nkeys, const c
     int n = token_b64url_decode(part, raw, sizeof raw);
     if (n < 0)
         return invalid(err, "header encoding");
-    json_t *header = json_loadb((const char *)raw, (size_t)n, 0, NULL);
+    cleanup_json json_t *header = json_loadb((const char *)raw, (size_t)n, 0, NULL);
     if (header == NULL)
         return invalid(err, "header json");
     const char *alg = json_string_value(json_object_get(header, "alg"));
     const char *kid = json_string_value(json_object_get(header, "kid"));
-    if (alg == NULL || strcmp(alg, "EdDSA") != 0 || kid == NULL) {
-        json_decref(header);
+    if (alg == NULL || strcmp(alg, "EdDSA") != 0 || kid == NULL)
         return invalid(err, "header alg/kid");
-    }
     const token_key_t *key = NULL;
     for (size_t i = 0; i < nkeys; i++)
         if (!strcmp(keys[i].kid, kid))
             key = &keys[i];
-    json_decref(header);
     if (key == NULL) {
         invalid(err, "unknown kid");
         return -2;
@@ -138,7 +127,7 @@ int token_verify(const char *jwt, const token_key_t *keys, size_t nkeys, const c
     n = token_b64url_decode(part, raw, sizeof raw);
     if (n < 0)
         return invalid(err, "payload encoding");
-    json_t *payload = json_loadb((const char *)raw, (size_t)n, 0, NULL);
+    cleanup_json json_t *payload = json_loadb((const char *)raw, (size_t)n, 0, NULL);
     if (payload == NULL)
         return invalid(err, "payload json");
     memset(out, 0, sizeof *out);
@@ -149,13 +138,10 @@ int token_verify(const char *jwt, const token_key_t *keys, size_t nkeys, const c
               copy_claim(payload, "name", out->name, sizeof out->name) < 0 ||
               copy_claim(payload, "iss", out->iss, sizeof out->iss) < 0 || !json_is_integer(iat) ||
               !json_is_integer(exp);
-    if (!bad) {
-        out->iat = json_integer_value(iat);
-        out->exp = json_integer_value(exp);
-    }
-    json_decref(payload);
     if (bad)
         return invalid(err, "claims");
+    out->iat = json_integer_value(iat);
+    out->exp = json_integer_value(exp);
     if (issuer && strcmp(out->iss, issuer) != 0)
         return invalid(err, "issuer");
     if (now > out->exp + TOKEN_LEEWAY_S)

@@ -21,12 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-static inline void cleanup_json_fn(json_t **j)
-{
-    if (*j)
-        json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(cleanup_json_fn)))
+#include "libcommon/cleanup.h"
 
 /* ------------------------------------------------------------------------
  * Reports: every problem of one file, in the order found

@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define KEYRING_MAX 16
 #define KEY_PUBLISH_MARGIN_S 300
@@ -89,9 +90,7 @@ static int seal_secret(const auth_t *auth, const unsigned char sk[TOKEN_SK_BYTES
     randombytes_buf(box, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, sk, TOKEN_SK_BYTES, box,
                           auth->cfg.master_key);
-    *out = malloc(sizeof box * 2 + 1);
-    if (*out == NULL)
-        abort();
+    *out = xmalloc(sizeof box * 2 + 1);
     sodium_bin2hex(*out, sizeof box * 2 + 1, box, sizeof box);
     return 0;
 }
@@ -194,9 +193,7 @@ int auth_keyring_refresh(auth_keyring_t *kr, err_t **err)
 
 int auth_keyring_open(auth_keyring_t **out, auth_t *auth, err_t **err)
 {
-    auth_keyring_t *kr = calloc(1, sizeof *kr);
-    if (kr == NULL)
-        abort();
+    auth_keyring_t *kr = xcalloc(1, sizeof *kr);
     kr->auth = auth;
     pthread_rwlock_init(&kr->lock, NULL);
     if (auth_keyring_refresh(kr, err) < 0) {

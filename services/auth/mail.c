@@ -21,6 +21,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/fs.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 typedef struct mail {
     char *to;
@@ -156,9 +157,7 @@ static void *mailer_main(void *arg)
 
 int auth_mailer_start(auth_mailer_t **out, const auth_config_t *cfg, err_t **err)
 {
-    auth_mailer_t *m = calloc(1, sizeof *m);
-    if (m == NULL)
-        abort();
+    auth_mailer_t *m = xcalloc(1, sizeof *m);
     m->cfg = cfg;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
@@ -173,9 +172,8 @@ int auth_mailer_start(auth_mailer_t **out, const auth_config_t *cfg, err_t **err
 
 void auth_mailer_send(auth_mailer_t *mailer, const char *to, const char *subject, const char *body)
 {
-    mail_t *m = calloc(1, sizeof *m);
-    if (m == NULL || (m->to = strdup(to)) == NULL)
-        abort();
+    mail_t *m = xcalloc(1, sizeof *m);
+    m->to = xstrdup(to);
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
@@ -186,14 +184,12 @@ void auth_mailer_send(auth_mailer_t *mailer, const char *to, const char *subject
     char id[25];
     sodium_bin2hex(id, sizeof id, rnd, sizeof rnd);
     const char *domain = strchr(mailer->cfg->mail_from, '@');
-    if (asprintf(&m->message,
-                 "Date: %s\r\nFrom: Dojo <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
-                 "Message-ID: <%s%s>\r\nMIME-Version: 1.0\r\n"
-                 "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
-                 "\r\n%s",
-                 date, mailer->cfg->mail_from, to, subject, id, domain ? domain : "@dojo.local",
-                 body) < 0)
-        abort();
+    m->message = xasprintf(
+        "Date: %s\r\nFrom: Dojo <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
+        "Message-ID: <%s%s>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+        "\r\n%s",
+        date, mailer->cfg->mail_from, to, subject, id, domain ? domain : "@dojo.local", body);
     pthread_mutex_lock(&mailer->mu);
     if (mailer->tail)
         mailer->tail->next = m;

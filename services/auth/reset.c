@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 static const pg_stmt_t stmt_reset_user = {
     .name = "auth_reset_user",
@@ -91,17 +92,15 @@ int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *re
     if (pg_exec(conn, &stmt_reset_insert, ip, NULL, err) < 0)
         return err_wrap(err, "password reset");
 
-    cleanup_free char *body = NULL;
-    if (asprintf(&body,
-                 "Hello %s,\r\n\r\n"
-                 "Someone asked to reset the password of your Dojo account.\r\n"
-                 "To choose a new password, open this link within %lld minutes:\r\n\r\n"
-                 "%s/reset-password?token=%s\r\n\r\n"
-                 "The link works once. If you did not ask for this, ignore this mail:\r\n"
-                 "your password stays as it is.\r\n",
-                 pg_get(r, 0, 1), (long long)auth->cfg.reset_ttl_s / 60, auth->cfg.public_url,
-                 token) < 0)
-        abort();
+    cleanup_free char *body =
+        xasprintf("Hello %s,\r\n\r\n"
+                  "Someone asked to reset the password of your Dojo account.\r\n"
+                  "To choose a new password, open this link within %lld minutes:\r\n\r\n"
+                  "%s/reset-password?token=%s\r\n\r\n"
+                  "The link works once. If you did not ask for this, ignore this mail:\r\n"
+                  "your password stays as it is.\r\n",
+                  pg_get(r, 0, 1), (long long)auth->cfg.reset_ttl_s / 60, auth->cfg.public_url,
+                  token);
     auth_mailer_send(auth->mailer, email, "Reset your Dojo password", body);
     sodium_memzero(token, strlen(token));
     rpc_call_set_log_user(call, pg_get(r, 0, 0));

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "libcommon/cleanup.h"
+#include "libcommon/mem.h"
 #include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
@@ -20,9 +21,7 @@
 void content_report_init(content_report_t *r, const char *file)
 {
     memset(r, 0, sizeof *r);
-    r->file = strdup(file ? file : "");
-    if (r->file == NULL)
-        abort();
+    r->file = xstrdup(file ? file : "");
 }
 
 static void issues_free(content_issue_t *v, size_t n)
@@ -47,14 +46,10 @@ static void issue_add(content_issue_t **v, size_t *n, size_t *cap, const char *p
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
-        *v = realloc(*v, *cap * sizeof **v);
-        if (*v == NULL)
-            abort();
+        *v = xreallocarray(*v, *cap, sizeof **v);
     }
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0 || ((*v)[*n].path = strdup(path)) == NULL)
-        abort();
-    (*v)[*n].message = msg;
+    (*v)[*n].path = xstrdup(path);
+    (*v)[*n].message = xvasprintf(fmt, ap);
     (*n)++;
 }
 
@@ -495,8 +490,7 @@ void check_hash(json_t *norm, char out[65])
 char *check_pretty(json_t *norm)
 {
     cleanup_free char *s = json_dumps(norm, JSON_INDENT(2) | CHECK_JSON_REAL);
-    char *out = NULL;
-    if (s == NULL || asprintf(&out, "%s\n", s) < 0)
-        abort();
-    return out;
+    if (s == NULL)
+        abort(); /* jansson fails only when out of memory */
+    return xasprintf("%s\n", s);
 }

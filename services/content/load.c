@@ -20,6 +20,7 @@
 #include "content.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* ------------------------------------------------------------------------
  * Files and directories
@@ -35,9 +36,7 @@ int content_read_file(const char *path, char **out, size_t *len, err_t **err)
         return err_errno(err, errno, "stat %s", path);
     if (st.st_size > 2 * CONTENT_MAX_TASK_BYTES)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: larger than 8 MiB", path);
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL)
-        abort();
+    char *buf = xmalloc((size_t)st.st_size + 1);
     size_t got = 0;
     while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -83,12 +82,9 @@ int content_list_json(const char *dir, char ***out, size_t *n, err_t **err)
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 32;
-            *out = realloc(*out, cap * sizeof **out);
-            if (*out == NULL)
-                abort();
+            *out = xreallocarray(*out, cap, sizeof **out);
         }
-        if (((*out)[(*n)++] = strdup(e->d_name)) == NULL)
-            abort();
+        (*out)[(*n)++] = xstrdup(e->d_name);
     }
     closedir(d);
     if (*n)
@@ -154,10 +150,8 @@ static int load_tasks(content_t *c, const char *dir, bool print, int *rejected, 
     size_t n = 0, m = 0;
     if (content_list_json(dir, &names, &n, err) < 0)
         return -1;
-    content_import_file_t *files = calloc(n + 1, sizeof *files);
-    char **texts = calloc(n + 1, sizeof *texts);
-    if (files == NULL || texts == NULL)
-        abort();
+    content_import_file_t *files = xcalloc(n + 1, sizeof *files);
+    char **texts = xcalloc(n + 1, sizeof *texts);
     int rc = -1, unreadable = 0;
     content_import_result_t res;
     memset(&res, 0, sizeof res);
@@ -256,11 +250,9 @@ static int load_achievements(content_t *c, const char *dir, bool print, int *rej
     size_t n = 0;
     if (content_list_json(dir, &names, &n, err) < 0)
         return -1;
-    ach_file_t *files = calloc(n + 1, sizeof *files);
-    json_t **norms = calloc(n + 1, sizeof *norms);
-    content_ach_change_t *changes = calloc(n + 1, sizeof *changes);
-    if (files == NULL || norms == NULL || changes == NULL)
-        abort();
+    ach_file_t *files = xcalloc(n + 1, sizeof *files);
+    json_t **norms = xcalloc(n + 1, sizeof *norms);
+    content_ach_change_t *changes = xcalloc(n + 1, sizeof *changes);
     int bad = 0, changed = 0, rc = -1;
     for (size_t i = 0; i < n; i++) {
         read_achievement(dir, names[i], &files[i]);

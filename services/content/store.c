@@ -14,6 +14,7 @@
 #include "content.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* ------------------------------------------------------------------------
  * Statements
@@ -363,12 +364,9 @@ static int import_archive_missing(pg_conn_t *conn, json_t *present, bool only_fi
     if (pg_exec(conn, &stmt_archive_missing, p, &archived, err) < 0)
         return -1;
     out->n_archived = (size_t)PQntuples(archived);
-    out->archived = calloc(out->n_archived + 1, sizeof *out->archived);
-    if (out->archived == NULL)
-        abort();
+    out->archived = xcalloc(out->n_archived + 1, sizeof *out->archived);
     for (size_t i = 0; i < out->n_archived; i++)
-        if ((out->archived[i] = strdup(pg_get(archived, (int)i, 0))) == NULL)
-            abort();
+        out->archived[i] = xstrdup(pg_get(archived, (int)i, 0));
     return 0;
 }
 
@@ -385,10 +383,8 @@ int content_import_tasks(content_t *c, const content_import_file_t *files, size_
                          err_t **err)
 {
     memset(out, 0, sizeof *out);
-    out->files = calloc(n + 1, sizeof *out->files);
-    json_t **norms = calloc(n + 1, sizeof *norms);
-    if (out->files == NULL || norms == NULL)
-        abort();
+    out->files = xcalloc(n + 1, sizeof *out->files);
+    json_t **norms = xcalloc(n + 1, sizeof *norms);
     out->n = n;
     cleanup_json json_t *present = json_array();
     import_parse(files, n, norms, present, out);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 
 typedef struct bundle_entry {
@@ -25,9 +26,7 @@ struct exec_bundle_cache {
 
 int exec_bundles_open(exec_bundle_cache_t **out, int capacity)
 {
-    exec_bundle_cache_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    exec_bundle_cache_t *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     c->capacity = capacity;
     *out = c;
@@ -125,9 +124,8 @@ int exec_bundle_get(exec_t *ex, const char *slug, int version,
     Dojo__Content__V1__GetJudgeBundleResponse *resp = NULL;
     if (bundle_fetch(ex, slug, version, &resp, err) < 0)
         return -1;
-    bundle_entry_t *e = calloc(1, sizeof *e);
-    if (!e || !(e->slug = strdup(slug)))
-        abort();
+    bundle_entry_t *e = xcalloc(1, sizeof *e);
+    e->slug = xstrdup(slug);
     e->version = version;
     e->resp = resp;
     e->refs = 1;

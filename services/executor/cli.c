@@ -13,6 +13,7 @@
 
 #include "executor.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/mem.h"
 
 typedef struct cli_run {
     sandbox_limits_t limits;
@@ -84,16 +85,14 @@ static int read_file(const char *path, char **out, size_t *len, err_t **err)
     if (!f)
         return err_errno(err, errno, "open %s", path);
     size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
+    char *b = xmalloc(cap);
     for (;;) {
-        if (!b)
-            abort();
         size_t r = fread(b + n, 1, cap - n - 1, f);
         n += r;
         if (r == 0)
             break;
         if (n + 1 >= cap)
-            b = realloc(b, cap *= 2);
+            b = xrealloc(b, cap *= 2);
     }
     fclose(f);
     b[n] = '\0';

@@ -20,6 +20,7 @@
 #include "executor.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define STDIN_TOTAL_MAX (1024 * 1024)
 
@@ -82,9 +83,7 @@ static void control_apply(exec_control_t *c, const Dojo__Executor__V1__Control *
             break;
         if (c->total_in + m->stdin_data->data.len > STDIN_TOTAL_MAX)
             break;
-        c->pending = realloc(c->pending, c->pending_len + m->stdin_data->data.len + 1);
-        if (!c->pending)
-            abort();
+        c->pending = xrealloc(c->pending, c->pending_len + m->stdin_data->data.len + 1);
         memcpy(c->pending + c->pending_len, m->stdin_data->data.data, m->stdin_data->data.len);
         c->pending_len += m->stdin_data->data.len;
         c->total_in += m->stdin_data->data.len;

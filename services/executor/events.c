@@ -14,13 +14,12 @@
 #include "judge.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 int exec_events_redis_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **err)
 {
     size_t len = protobuf_c_message_get_packed_size(&ev->base);
-    cleanup_free uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        abort();
+    cleanup_free uint8_t *buf = xmalloc(len);
     protobuf_c_message_pack(&ev->base, buf);
     kvc_key_t key;
     return kvc_append(job->ex->kv, kvc_key_events(&key, job->submission_id), KVC_FIELD_EVENT, buf,

@@ -18,6 +18,7 @@
 #include "executor.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 #include "libcommon/service.h"
 
 static int exec_open(exec_t *ex, err_t **err)
@@ -29,9 +30,7 @@ static int exec_open(exec_t *ex, err_t **err)
         return err_errno(err, errno, "create %s", ex->cfg.workdir);
     if (exec_langs_load(ex, err) < 0)
         return -1;
-    ex->slot_busy = calloc((size_t)(ex->cfg.concurrency + ex->cfg.sync_slots), sizeof(bool));
-    if (!ex->slot_busy)
-        abort();
+    ex->slot_busy = xcalloc((size_t)(ex->cfg.concurrency + ex->cfg.sync_slots), sizeof(bool));
     /* Blocking reads (workers' XREADGROUP, control threads' XREAD) have
      * connections of their own (kvc readers), made from this pool's address. */
     if (kv_pool_open(&ex->kv, ex->cfg.redis_addr, ex->cfg.concurrency + ex->cfg.sync_slots + 4,

@@ -16,6 +16,7 @@
 #include "executor.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 
 /* An entry taken over by the reclaimer, waiting for a worker. */
@@ -211,9 +212,8 @@ bool exec_queue_push_claimed(exec_t *ex, const char *id, const char *payload, si
             return false;
         }
     }
-    claimed_t *c = calloc(1, sizeof *c);
-    if (!c || !(c->payload = malloc(len + 1)))
-        abort();
+    claimed_t *c = xcalloc(1, sizeof *c);
+    c->payload = xmalloc(len + 1);
     snprintf(c->id, sizeof c->id, "%s", id);
     memcpy(c->payload, payload ? payload : "", len);
     c->len = len;
@@ -337,15 +337,11 @@ static void *worker_main(void *arg)
 
 int exec_queue_start(exec_t *ex, err_t **err)
 {
-    exec_queue_t *q = calloc(1, sizeof *q);
-    if (!q)
-        abort();
+    exec_queue_t *q = xcalloc(1, sizeof *q);
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->cond, NULL);
     q->nworkers = ex->cfg.concurrency;
-    q->workers = calloc((size_t)q->nworkers, sizeof *q->workers);
-    if (!q->workers)
-        abort();
+    q->workers = xcalloc((size_t)q->nworkers, sizeof *q->workers);
     ex->queue = q;
     for (int i = 0; i < q->nworkers; i++) {
         worker_t *w = &q->workers[i];

@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gamification.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/clock.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 typedef struct facts_entry {
     char *slug;
@@ -27,27 +28,10 @@ struct gam_catalog {
     pthread_mutex_t refresh_mu; /* one refresh at a time */
 };
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (d == NULL)
-        abort();
-    return d;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int gam_catalog_open(gam_catalog_t **out, err_t **err)
 {
     (void)err;
-    gam_catalog_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        abort();
+    gam_catalog_t *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->refresh_mu, NULL);
     *out = c;
@@ -140,9 +124,7 @@ int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *ou
     pthread_mutex_lock(&c->mu);
     if (c->nfacts == c->capfacts) {
         c->capfacts = c->capfacts ? c->capfacts * 2 : 64;
-        c->facts = realloc(c->facts, c->capfacts * sizeof *c->facts);
-        if (c->facts == NULL)
-            abort();
+        c->facts = xreallocarray(c->facts, c->capfacts, sizeof *c->facts);
     }
     c->facts[c->nfacts++] = (facts_entry_t){.slug = xstrdup(slug), .version = version, .facts = f};
     pthread_mutex_unlock(&c->mu);
@@ -156,9 +138,7 @@ int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *ou
 
 static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
 {
-    gam_snapshot_t *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        abort();
+    gam_snapshot_t *s = xcalloc(1, sizeof *s);
     size_t cap = 0;
     char token[64] = "";
     for (int pages = 0; pages < 100; pages++) {
@@ -179,17 +159,13 @@ static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
                 continue;
             if (s->ntasks == cap) {
                 cap = cap ? cap * 2 : 64;
-                s->tasks = realloc(s->tasks, cap * sizeof *s->tasks);
-                if (s->tasks == NULL)
-                    abort();
+                s->tasks = xreallocarray(s->tasks, cap, sizeof *s->tasks);
             }
             gam_task_t *dst = &s->tasks[s->ntasks++];
             dst->slug = xstrdup(t->slug);
             dst->difficulty = t->difficulty;
             dst->ntags = t->n_tags;
-            dst->tags = calloc(t->n_tags + 1, sizeof *dst->tags);
-            if (dst->tags == NULL)
-                abort();
+            dst->tags = xcalloc(t->n_tags + 1, sizeof *dst->tags);
             for (size_t j = 0; j < t->n_tags; j++)
                 dst->tags[j] = xstrdup(t->tags[j]);
         }
@@ -207,9 +183,7 @@ static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
         return -1;
     }
     const Dojo__Content__V1__ListAchievementsResponse *aresp = (const void *)aresp_msg;
-    s->achievements = calloc(aresp->n_achievements + 1, sizeof *s->achievements);
-    if (s->achievements == NULL)
-        abort();
+    s->achievements = xcalloc(aresp->n_achievements + 1, sizeof *s->achievements);
     for (size_t i = 0; i < aresp->n_achievements; i++) {
         const Dojo__Content__V1__AchievementDef *d = aresp->achievements[i];
         gam_achievement_t *a = &s->achievements[s->nachievements++];

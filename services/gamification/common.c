@@ -16,6 +16,7 @@
 #include "gamification.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* ------------------------------------------------------------------------
  * The clock
@@ -253,10 +254,8 @@ void gam_pb_allocator(rpc_call_t *call, ProtobufCAllocator *out)
 char *gam_pack_hex(const ProtobufCMessage *msg)
 {
     size_t len = protobuf_c_message_get_packed_size(msg);
-    unsigned char *buf = malloc(len + 1);
-    char *hex = malloc(len * 2 + 1);
-    if (buf == NULL || hex == NULL)
-        abort();
+    unsigned char *buf = xmalloc(len + 1);
+    char *hex = xmalloc(len * 2 + 1);
     protobuf_c_message_pack(msg, buf);
     sodium_bin2hex(hex, len * 2 + 1, buf, len);
     free(buf);

@@ -32,6 +32,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/kvc.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define GAM_MAX_POINTS 900000LL
 #define GAM_SCORE_SCALE 10000000000LL /* 1e10 */
@@ -317,9 +318,7 @@ void gam_board_award(gam_t *g, pg_conn_t *conn, const char *user_id, int64_t tot
     board_move(g, kvc_key_board_week(&key, g->cfg.redis_prefix, ws),
                score_of(pg_get_int64(r, 0, 1), pg_get_int64(r, 0, 2)), user_id);
 
-    char *cohorts = strdup(pg_get(r, 0, 3));
-    if (cohorts == NULL)
-        abort();
+    char *cohorts = xstrdup(pg_get(r, 0, 3));
     char *save = NULL;
     for (char *c = strtok_r(cohorts, ",", &save); c; c = strtok_r(NULL, ",", &save))
         board_move(g, kvc_key_board_cohort(&key, g->cfg.redis_prefix, c), all_score, user_id);

@@ -58,6 +58,11 @@ const char *kvc_key_executor_alive(kvc_key_t *k, const char *executor_id)
     return key_fmt(k, "dojo:executor:alive:%s", executor_id);
 }
 
+const char *kvc_key_contest_board(kvc_key_t *k, const char *slug, const char *audience)
+{
+    return key_fmt(k, "dojo:contest:%.64s:board:%.16s", slug, audience);
+}
+
 const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id)
 {
     return key_fmt(k, "dojo:gw:rl:u:%s", user_id);
@@ -152,6 +157,14 @@ int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued
                     size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
                     bool *enqueued, err_t **err)
 {
+    return kvc_job_enqueue_on(kv, KVC_JOBS, submission_id, queued_event, event_len, job, job_len,
+                              event_ttl_s, enqueued, err);
+}
+
+int kvc_job_enqueue_on(kv_pool_t *kv, const char *stream, const char *submission_id,
+                       const void *queued_event, size_t event_len, const void *job,
+                       size_t job_len, int64_t event_ttl_s, bool *enqueued, err_t **err)
+{
     kvc_key_t enq, sub;
     kvc_key_enqueued(&enq, submission_id);
     kvc_key_events(&sub, submission_id);
@@ -160,14 +173,14 @@ int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued
              event_ttl_s > KVC_ENQUEUED_TTL_MIN_S ? event_ttl_s : (int64_t)KVC_ENQUEUED_TTL_MIN_S);
     snprintf(ttl, sizeof ttl, "%" PRId64, event_ttl_s);
     snprintf(maxlen, sizeof maxlen, "%d", KVC_STREAM_MAXLEN);
-    const char *argv[] = {"EVAL", enqueue_script, "3", enq.s, sub.s, KVC_JOBS, marker_ttl,
+    const char *argv[] = {"EVAL", enqueue_script, "3", enq.s, sub.s, stream, marker_ttl,
                           maxlen, KVC_FIELD_EVENT, queued_event, ttl, KVC_FIELD_JOB, job};
     const size_t lens[] = {4,
                            sizeof enqueue_script - 1,
                            1,
                            strlen(enq.s),
                            strlen(sub.s),
-                           strlen(KVC_JOBS),
+                           strlen(stream),
                            strlen(marker_ttl),
                            strlen(maxlen),
                            strlen(KVC_FIELD_EVENT),
@@ -218,6 +231,26 @@ int kvc_jobs_enqueued(kv_pool_t *kv, const char *const *submission_ids, size_t n
         free_replies(replies, m);
         done += m;
     }
+    return 0;
+}
+
+int kvc_board_publish(kv_pool_t *kv, const char *slug, const char *audience, const void *data,
+                      size_t len, err_t **err)
+{
+    kvc_key_t latest;
+    kvc_key_contest_board(&latest, slug, audience);
+    char maxlen[24];
+    snprintf(maxlen, sizeof maxlen, "%d", KVC_BOARDS_MAXLEN);
+    const char *a0[] = {"SET", latest.s, data};
+    const size_t l0[] = {3, strlen(latest.s), len};
+    const char *a1[] = {"XADD", KVC_BOARDS, "MAXLEN", "~", maxlen, "*", KVC_FIELD_BOARD, data};
+    const size_t l1[] = {4, strlen(KVC_BOARDS), 6, 1, strlen(maxlen), 1, strlen(KVC_FIELD_BOARD),
+                         len};
+    const kv_cmd_t cmds[] = {{3, a0, l0}, {8, a1, l1}};
+    redisReply *replies[2] = {NULL, NULL};
+    if (kv_pipeline(kv, cmds, 2, replies, err) < 0)
+        return err_wrap(err, "publish the scoreboard of %s", slug);
+    free_replies(replies, 2);
     return 0;
 }
 

@@ -20,6 +20,10 @@
  *                          (DOJO_EXECUTOR_HEARTBEAT_TTL). A consumer without
  *                          one is dead: others take over its pending jobs and
  *                          remove it from the group.
+ *   dojo:jobs:contest      stream, same group and entry format as dojo:jobs:
+ *                          the jobs of counted contest submissions, which
+ *                          executors read before dojo:jobs (practice, runs,
+ *                          rejudges), trimmed the same way.
  *   dojo:jobs:dead         stream of jobs given up on (kvc_dead_letter):
  *                          fields job, reason, entry, executor, deliveries;
  *                          trimmed to about KVC_DEAD_MAXLEN entries. Written
@@ -57,6 +61,17 @@
  *                          KVC_BOARD_WEEK_TTL_S after their rebuild.
  *   {board}:gen            the generation a board was built from ("<gen>", or
  *                          "<gen>:empty" for a board built with no member).
+ *   dojo:contest:boards    stream of contest scoreboards: one field
+ *                          KVC_FIELD_BOARD = a packed
+ *                          dojo.gamification.v1.ScoreboardUpdate per
+ *                          computation and audience. Written by gamification
+ *                          (kvc_board_publish), read by gateways (XREAD),
+ *                          which push it to WebSocket viewers. Trimmed to
+ *                          about KVC_BOARDS_MAXLEN entries.
+ *   dojo:contest:{slug}:board:{audience}
+ *                          the latest of those updates for one contest and
+ *                          audience ("public", "jury"): what a new viewer is
+ *                          sent first. No TTL (contests are few).
  *
  * Reading streams: the kvc_streams_… and kvc_entr… helpers decode the
  * replies of XRANGE, XREVRANGE, XREAD, XREADGROUP and XAUTOCLAIM; a
@@ -81,15 +96,21 @@
 #define KVC_JOBS "dojo:jobs"
 #define KVC_JOBS_GROUP "executors"
 #define KVC_JOBS_DEAD "dojo:jobs:dead"
+/** The contest stream: read before KVC_JOBS, by the same group. */
+#define KVC_JOBS_CONTEST "dojo:jobs:contest"
+#define KVC_BOARDS "dojo:contest:boards"
 
 #define KVC_FIELD_JOB "job"
 #define KVC_FIELD_EVENT "event"
 #define KVC_FIELD_CONTROL "control"
+#define KVC_FIELD_BOARD "board"
 
 /** Approximate length (XADD MAXLEN ~) of event and control streams. */
 #define KVC_STREAM_MAXLEN 10000
 /** Approximate length of the dead-letter stream. */
 #define KVC_DEAD_MAXLEN 100000
+/** Approximate length of dojo:contest:boards (readers only need the tail). */
+#define KVC_BOARDS_MAXLEN 200
 /** The enqueued-once marker lives at least this long (a day), so that a
  * repeat with the same idempotency key is recognised long after its events
  * expired. */
@@ -140,6 +161,10 @@ const char *kvc_key_board_marker(kvc_key_t *k, const char *board_key);
 /** dojo:executor:alive:{executor_id}, the marker of a live executor. */
 const char *kvc_key_executor_alive(kvc_key_t *k, const char *executor_id);
 
+/** dojo:contest:{slug}:board:{audience}, a contest's latest scoreboard for
+ * one audience ("public", "jury"). */
+const char *kvc_key_contest_board(kvc_key_t *k, const char *slug, const char *audience);
+
 /** The submission id of an event-stream key (the part after "dojo:sub:"),
  * borrowed from `key`; NULL if `key` is no event-stream key. */
 const char *kvc_events_key_id(const char *key);
@@ -166,6 +191,17 @@ int kvc_append(kv_pool_t *kv, const char *key, const char *field, const void *da
 int kvc_job_enqueue(kv_pool_t *kv, const char *submission_id, const void *queued_event,
                     size_t event_len, const void *job, size_t job_len, int64_t event_ttl_s,
                     bool *enqueued, err_t **err);
+
+/** kvc_job_enqueue onto `stream`: KVC_JOBS or KVC_JOBS_CONTEST. */
+int kvc_job_enqueue_on(kv_pool_t *kv, const char *stream, const char *submission_id,
+                       const void *queued_event, size_t event_len, const void *job,
+                       size_t job_len, int64_t event_ttl_s, bool *enqueued, err_t **err);
+
+/** Publishes one computed scoreboard (a packed ScoreboardUpdate) of contest
+ * `slug` for `audience`: stores it as the latest and appends it to
+ * dojo:contest:boards, in one round trip. */
+int kvc_board_publish(kv_pool_t *kv, const char *slug, const char *audience, const void *data,
+                      size_t len, err_t **err);
 
 /** Sets a submission's enqueued-once marker without queuing anything, so
  * that no later kvc_job_enqueue queues it: for a submission about to be

@@ -126,6 +126,10 @@ static void test_keys_are_spelled_as_the_contract_says(void **state)
     assert_string_equal(KVC_JOBS, "dojo:jobs");
     assert_string_equal(KVC_JOBS_DEAD, "dojo:jobs:dead");
     assert_string_equal(KVC_JOBS_GROUP, "executors");
+    assert_string_equal(KVC_JOBS_CONTEST, "dojo:jobs:contest");
+    assert_string_equal(KVC_BOARDS, "dojo:contest:boards");
+    assert_string_equal(kvc_key_contest_board(&k, "spring-cup", "public"),
+                        "dojo:contest:spring-cup:board:public");
 }
 
 static void test_throttle_keys_hold_a_blake2b_hash_not_the_value(void **state)
@@ -339,6 +343,50 @@ static void test_a_forgone_job_is_never_queued_afterwards(void **state)
     long long ttl = integer("TTL %s", marker.s);
     assert_true(ttl > 0 && ttl <= KVC_ENQUEUED_TTL_MIN_S);
     del(marker.s);
+}
+
+static void test_a_contest_job_goes_to_the_contest_stream_only(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char id[37];
+    sub_id(id, "contest-enqueue");
+    char job[64];
+    snprintf(job, sizeof job, "contest job of %s", run);
+    kvc_key_t events, marker;
+    kvc_key_events(&events, id);
+    kvc_key_enqueued(&marker, id);
+    cleanup_err err_t *err = NULL;
+    bool queued = false;
+    must(kvc_job_enqueue_on(pool, KVC_JOBS_CONTEST, id, "queued", 6, job, strlen(job), 600,
+                            &queued, &err),
+         &err, "enqueue");
+    assert_true(queued);
+    assert_int_equal(integer("XLEN %s", events.s), 1);
+    assert_false(delete_entry_with(KVC_JOBS, KVC_FIELD_JOB, job, strlen(job), NULL));
+    assert_true(delete_entry_with(KVC_JOBS_CONTEST, KVC_FIELD_JOB, job, strlen(job), NULL));
+    del(events.s);
+    del(marker.s);
+}
+
+static void test_a_published_board_is_the_latest_and_appended_to_the_stream(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char slug[40], board[64], old[64];
+    snprintf(slug, sizeof slug, "t-%s", run);
+    snprintf(board, sizeof board, "board of %s", run);
+    snprintf(old, sizeof old, "older board of %s", run);
+    cleanup_err err_t *err = NULL;
+    must(kvc_board_publish(pool, slug, "public", old, strlen(old), &err), &err, "publish");
+    must(kvc_board_publish(pool, slug, "public", board, strlen(board), &err), &err, "publish");
+    kvc_key_t latest;
+    kvc_key_contest_board(&latest, slug, "public");
+    cleanup_redis_reply redisReply *r = NULL;
+    must(kv_command(pool, &r, &err, "GET %s", latest.s), &err, "get");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    assert_string_equal(r->str, board);
+    assert_true(delete_entry_with(KVC_BOARDS, KVC_FIELD_BOARD, board, strlen(board), NULL));
+    assert_true(delete_entry_with(KVC_BOARDS, KVC_FIELD_BOARD, old, strlen(old), NULL));
+    del(latest.s);
 }
 
 static void test_control_seq_counts_from_one_and_expires_with_the_stream(void **state)
@@ -859,6 +907,8 @@ int main(void)
     redis_addr = test_env_or_null("DOJO_TEST_REDIS_ADDR");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_are_spelled_as_the_contract_says),
+        cmocka_unit_test(test_a_contest_job_goes_to_the_contest_stream_only),
+        cmocka_unit_test(test_a_published_board_is_the_latest_and_appended_to_the_stream),
         cmocka_unit_test(test_throttle_keys_hold_a_blake2b_hash_not_the_value),
         cmocka_unit_test(test_board_keys_carry_the_prefix_and_the_utc_week),
         cmocka_unit_test(test_events_key_id_is_the_part_after_the_prefix),

@@ -4,10 +4,12 @@
  *
  * Layers, each using only the ones above it:
  *   check.c            the validation kit
- *   taskjson.c achjson.c taskmsg.c languages.c   the model (model.h)
- *   store.c            PostgreSQL: task versions, imports, achievements
+ *   taskjson.c achjson.c contestjson.c taskmsg.c languages.c   the model
+ *                      (model.h)
+ *   store.c            PostgreSQL: task versions, imports, contests,
+ *                      achievements
  *   load.c             files: the content directory, `content validate`
- *   tasks.c author.c achievements.c   the RPC handlers
+ *   tasks.c author.c contests.c achievements.c   the RPC handlers
  *   main.c             wiring */
 #ifndef DOJO_CONTENT_H
 #define DOJO_CONTENT_H
@@ -32,7 +34,8 @@ typedef struct content_config {
     const char *pg_url;
     const char *auth_addr;
     const char *service_key; /* "" = no service callers accepted */
-    const char *content_dir; /* tasks/ and achievements/ loaded at start */
+    const char *content_dir; /* tasks/, contests/ and achievements/ loaded at start */
+    const char *clock_file;  /* DOJO_CLOCK_FILE (tests): "now" for hidden tasks */
     bool load_at_start;
 } content_config_t;
 
@@ -139,6 +142,31 @@ typedef enum { ACH_UNCHANGED, ACH_CREATED, ACH_UPDATED } content_ach_change_t;
 int content_store_achievements(content_t *c, json_t *const *norms, size_t n, bool retire_missing,
                                content_ach_change_t *changes, PGresult **retired, err_t **err);
 
+/** Stores a normalised contest inside the caller's transaction (which holds
+ * the writers' lock). Problems naming unknown tasks are reported to `rep`
+ * (out->change REJECTED, nothing written, return 0). expected_version: 0
+ * creates (ALREADY_EXISTS when taken), > 0 updates that version (ABORTED
+ * when stale, NOT_FOUND when unknown), -1 creates or updates (files). The
+ * tasks the contest hides until its start are recorded with it. */
+int content_store_contest(pg_conn_t *conn, json_t *norm, bool from_file, int expected_version,
+                          content_report_t *rep, content_store_result_t *out, err_t **err);
+
+/** A stored contest: its normalised definition (new: json_decref, or free
+ * the rows with content_contest_rows_free) and row. */
+typedef struct content_contest_row {
+    json_t *norm;
+    int version;
+    char content_hash[65];
+    int64_t created_us, updated_us;
+} content_contest_row_t;
+
+/** One contest; NOT_FOUND when unknown. */
+int content_load_contest(pg_conn_t *conn, const char *slug, content_contest_row_t *out,
+                         err_t **err);
+/** Every contest, latest start first; *out new (content_contest_rows_free). */
+int content_list_contests(pg_conn_t *conn, content_contest_row_t **out, size_t *n, err_t **err);
+void content_contest_rows_free(content_contest_row_t *rows, size_t n);
+
 /* ------------------------------------------------------------------------
  * The content directory (load.c)
  * ------------------------------------------------------------------------ */
@@ -216,6 +244,21 @@ int content_rpc_export_task(rpc_call_t *call, const ProtobufCMessage *req, Proto
                             err_t **err);
 int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                              err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Contests (contests.c)
+ * ------------------------------------------------------------------------ */
+int content_rpc_list_contests(rpc_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **out, err_t **err);
+int content_rpc_get_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+int content_rpc_put_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+/** Loads DIR/ *.json contests (start-up, `content import`): bad files are
+ * logged and skipped, as are contests naming unknown tasks. */
+int content_load_contests(content_t *c, const char *dir, bool print, int *rejected, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Achievements (achievements.c)

@@ -1,5 +1,5 @@
-/* load.c — the content directory: DIR/tasks/ *.json and
- * DIR/achievements/ *.json loaded into the database at start and by
+/* load.c — the content directory: DIR/tasks/ *.json, DIR/contests/ *.json
+ * and DIR/achievements/ *.json loaded into the database at start and by
  * `content import`, and checked without a database by `content validate`
  * and `content normalize`.
  *
@@ -316,6 +316,10 @@ int content_load_dir(content_t *c, const char *dir, bool print, int *rejected, e
     if (load_sub(c, dir, "tasks", load_tasks, "no task directory: tasks left as they are", print,
                  rejected, err) < 0)
         return -1;
+    /* After the tasks: a contest names tasks that must exist. */
+    if (load_sub(c, dir, "contests", content_load_contests,
+                 "no contest directory: contests left as they are", print, rejected, err) < 0)
+        return -1;
     return load_sub(c, dir, "achievements", load_achievements,
                     "no achievement directory: definitions left as they are", print, rejected, err);
 }
@@ -330,9 +334,11 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+typedef enum { KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST } file_kind_t;
+
 /* Validates one file, printing its problems; returns their number, with
  * *norm (may be NULL) the new normalised document when there are none. */
-static int check_file(const char *path, const char *name, bool achievement, json_t **norm)
+static int check_file(const char *path, const char *name, file_kind_t kind, json_t **norm)
 {
     cleanup_free char *text = NULL;
     size_t len = 0;
@@ -342,8 +348,10 @@ static int check_file(const char *path, const char *name, bool achievement, json
     cleanup_json json_t *doc = NULL;
     if (content_read_file(path, &text, &len, &rerr) < 0)
         content_report_error(&rep, "$", "cannot read: %s", rerr->msg);
-    else if (achievement)
+    else if (kind == KIND_ACHIEVEMENT)
         achievement_parse(text, len, &rep, &doc);
+    else if (kind == KIND_CONTEST)
+        contestjson_parse(text, len, &rep, &doc);
     else
         taskjson_parse(text, len, &rep, &doc);
     for (size_t k = 0; k < rep.n_errors; k++)
@@ -356,19 +364,24 @@ static int check_file(const char *path, const char *name, bool achievement, json
     return (int)rep.n_errors;
 }
 
-/* Files of a folder whose name starts with "achievements" are achievements. */
-static bool is_achievements_dir(const char *dir, size_t len)
+/* Files of a folder whose name starts with "achievements" are achievements,
+ * with "contests" contests, others tasks. */
+static file_kind_t dir_kind(const char *dir, size_t len)
 {
     while (len > 1 && dir[len - 1] == '/')
         len--;
     size_t start = len;
     while (start > 0 && dir[start - 1] != '/')
         start--;
-    return len - start >= 12 && !strncmp(dir + start, "achievements", 12);
+    if (len - start >= 12 && !strncmp(dir + start, "achievements", 12))
+        return KIND_ACHIEVEMENT;
+    if (len - start >= 8 && !strncmp(dir + start, "contests", 8))
+        return KIND_CONTEST;
+    return KIND_TASK;
 }
 
 /* Validates every *.json of `dir`; returns the number of errors, or -1. */
-static int validate_files(const char *dir, bool achievements, int *files, err_t **err)
+static int validate_files(const char *dir, file_kind_t kind, int *files, err_t **err)
 {
     char **names = NULL;
     size_t n = 0;
@@ -378,7 +391,7 @@ static int validate_files(const char *dir, bool achievements, int *files, err_t 
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         if (content_join(path, sizeof path, dir, names[i]))
-            errors += check_file(path, names[i], achievements, NULL);
+            errors += check_file(path, names[i], kind, NULL);
     }
     *files += (int)n;
     content_free_list(names, n);
@@ -387,21 +400,23 @@ static int validate_files(const char *dir, bool achievements, int *files, err_t 
 
 int content_validate_dir(const char *dir, err_t **err)
 {
-    char tasks[4096], achs[4096];
+    char tasks[4096], achs[4096], contests[4096];
     if (!content_join(tasks, sizeof tasks, dir, "tasks") ||
-        !content_join(achs, sizeof achs, dir, "achievements"))
+        !content_join(achs, sizeof achs, dir, "achievements") ||
+        !content_join(contests, sizeof contests, dir, "contests"))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
     int errors = 0, files = 0;
-    if (is_dir(tasks) || is_dir(achs)) {
-        const char *subs[] = {tasks, achs};
-        for (int k = 0; k < 2; k++) {
-            int e = is_dir(subs[k]) ? validate_files(subs[k], k == 1, &files, err) : 0;
+    if (is_dir(tasks) || is_dir(achs) || is_dir(contests)) {
+        const char *subs[] = {tasks, achs, contests};
+        const file_kind_t kinds[] = {KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST};
+        for (int k = 0; k < 3; k++) {
+            int e = is_dir(subs[k]) ? validate_files(subs[k], kinds[k], &files, err) : 0;
             if (e < 0)
                 return -1;
             errors += e;
         }
     } else {
-        if ((errors = validate_files(dir, is_achievements_dir(dir, strlen(dir)), &files, err)) < 0)
+        if ((errors = validate_files(dir, dir_kind(dir, strlen(dir)), &files, err)) < 0)
             return -1;
     }
     fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
@@ -413,9 +428,9 @@ int content_normalize_file(const char *path)
 {
     const char *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
-    bool achievement = slash && is_achievements_dir(path, (size_t)(slash - path));
+    file_kind_t kind = slash ? dir_kind(path, (size_t)(slash - path)) : KIND_TASK;
     cleanup_json json_t *norm = NULL;
-    int errors = check_file(path, name, achievement, &norm);
+    int errors = check_file(path, name, kind, &norm);
     if (norm) {
         cleanup_free char *text = check_pretty(norm);
         fputs(text, stdout);

@@ -4,7 +4,8 @@
  *   content migrate            apply database migrations and exit
  *   content validate DIR       check task/achievement files; no database needed
  *   content normalize FILE     print a valid file with its defaults resolved
- *   content import DIR         load DIR/tasks and DIR/achievements into the database
+ *   content import DIR         load DIR/tasks, DIR/contests and DIR/achievements into the
+ *                              database
  *   content export SLUG [VERSION]   print a task in the file form
  */
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@ void content_config_load(content_config_t *cfg)
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
     cfg->content_dir = config_str("DOJO_CONTENT_DIR", "content");
     cfg->load_at_start = config_bool("DOJO_CONTENT_LOAD", true);
+    cfg->clock_file = config_str("DOJO_CLOCK_FILE", "");
 }
 
 static int content_open(content_t *c, err_t **err)
@@ -55,6 +57,10 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "ArchiveTask", .unary = content_rpc_archive_task},
     {.method = "ExportTask", .unary = content_rpc_export_task},
     {.method = "ImportTasks", .unary = content_rpc_import_tasks},
+    {.method = "ListContests", .unary = content_rpc_list_contests},
+    {.method = "GetContest", .unary = content_rpc_get_contest},
+    {.method = "PutContest", .unary = content_rpc_put_contest},
+    {.method = "ExportContest", .unary = content_rpc_export_contest},
     {.method = "ListAchievements", .unary = content_rpc_list_achievements},
     {.method = "ListLanguages", .unary = content_rpc_list_languages},
     {0},

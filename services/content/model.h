@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "check.h"
 #include "dojo/content/v1/content.pb-c.h"
@@ -22,6 +23,7 @@
 #define CONTENT_MAX_IO_BYTES (1024 * 1024)
 #define CONTENT_MAX_CODE_BYTES (64 * 1024)
 #define CONTENT_MAX_ACHIEVEMENT_BYTES (64 * 1024)
+#define CONTENT_MAX_CONTEST_BYTES (1024 * 1024)
 
 /* ------------------------------------------------------------------------
  * Task files (taskjson.c): the authority on what a task file may contain;
@@ -73,6 +75,35 @@ extern const check_names_t achievement_rule_kinds;
 int achievement_parse(const char *text, size_t len, content_report_t *rep, json_t **out);
 /** Validates a document in the file form (borrowed): 0 with *out new, or -1. */
 int achievement_normalize(json_t *doc, content_report_t *rep, json_t **out);
+
+/* ------------------------------------------------------------------------
+ * Contest files (contestjson.c); content/schema/contest.schema.json
+ * documents the same rules. Who takes part and how they rank is
+ * gamification's; here a contest is only data.
+ * ------------------------------------------------------------------------ */
+
+/** ScoringKind ("icpc"), IoiMode ("best") and Registration ("invite") names. */
+extern const check_names_t contest_scorings;
+extern const check_names_t contest_ioi_modes;
+extern const check_names_t contest_registrations;
+
+/** Parses and validates a contest file: 0 with *out a new normalised
+ * document, or -1 when rep has errors. Whether its tasks exist is the
+ * store's to check. */
+int contestjson_parse(const char *text, size_t len, content_report_t *rep, json_t **out);
+/** Validates a document in the file form (borrowed): 0 with *out new, or -1. */
+int contestjson_normalize(json_t *doc, content_report_t *rep, json_t **out);
+/** The file form of a Contest message (output-only fields dropped). New. */
+json_t *contestjson_from_message(const Dojo__Content__V1__Contest *c);
+/** A Contest message of a normalised contest, in the call's arena (problem
+ * names are left "": the store knows the tasks' titles). */
+Dojo__Content__V1__Contest *contestjson_to_message(rpc_call_t *call, json_t *norm);
+
+/** CLICS relative times "h:mm:ss" <-> seconds: 0 or -1. */
+int contest_parse_reltime(const char *s, int64_t *out);
+void contest_format_reltime(int64_t secs, char *out, size_t cap);
+/** RFC 3339 UTC, whole seconds without a fraction ("2026-03-08T09:00:00Z"). */
+void contest_format_time(int64_t us, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Languages (languages.c): a small table; languages are data.

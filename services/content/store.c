@@ -459,3 +459,208 @@ int content_store_achievements(content_t *c, json_t *const *norms, size_t n, boo
     }
     return 0;
 }
+
+/* ------------------------------------------------------------------------
+ * Contests: the current definition, and the tasks each hides
+ * ------------------------------------------------------------------------ */
+
+static const pg_stmt_t stmt_contest_current = {
+    .name = "content_contest_current",
+    .sql = "SELECT version, content_hash FROM content.contests WHERE slug = $1 FOR UPDATE",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_contest_insert = {
+    .name = "content_contest_insert",
+    .sql = "INSERT INTO content.contests (slug, source, version, content_hash, def, start_at) "
+           "VALUES ($1, $2, 1, $3, $4, $5::timestamptz)",
+    .nparams = 5,
+};
+
+static const pg_stmt_t stmt_contest_update = {
+    .name = "content_contest_update",
+    .sql = "UPDATE content.contests SET version = version + 1, content_hash = $2, def = $3, "
+           "start_at = $4::timestamptz, updated_at = now() WHERE slug = $1 RETURNING version",
+    .nparams = 4,
+};
+
+static const pg_stmt_t stmt_contest_tasks_clear = {
+    .name = "content_contest_tasks_clear",
+    .sql = "DELETE FROM content.contest_tasks WHERE contest_slug = $1",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_contest_tasks_add = {
+    .name = "content_contest_tasks_add",
+    .sql = "INSERT INTO content.contest_tasks (contest_slug, task_slug, hidden_until) "
+           "SELECT $1, s, CASE WHEN $3::bool THEN $4::timestamptz END "
+           "FROM json_array_elements_text($2::json) s",
+    .nparams = 4,
+};
+
+static const pg_stmt_t stmt_tasks_missing = {
+    .name = "content_tasks_missing",
+    .sql = "SELECT s FROM json_array_elements_text($1::json) WITH ORDINALITY AS x(s, i) "
+           "WHERE NOT EXISTS (SELECT 1 FROM content.tasks t WHERE t.slug = x.s) ORDER BY i",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_contest_get = {
+    .name = "content_contest_get",
+    .sql = "SELECT def, version, content_hash, "
+           "(extract(epoch from created_at) * 1000000)::bigint, "
+           "(extract(epoch from updated_at) * 1000000)::bigint "
+           "FROM content.contests WHERE slug = $1",
+    .nparams = 1,
+};
+
+static const pg_stmt_t stmt_contest_list = {
+    .name = "content_contest_list",
+    .sql = "SELECT def, version, content_hash, "
+           "(extract(epoch from created_at) * 1000000)::bigint, "
+           "(extract(epoch from updated_at) * 1000000)::bigint "
+           "FROM content.contests ORDER BY start_at DESC, slug",
+    .nparams = 0,
+};
+
+/* The problems' task slugs, as a JSON array text (new, free()). */
+static char *problem_slugs_json(json_t *norm)
+{
+    cleanup_json json_t *a = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(norm, "problems"), i, p)
+    {
+        json_array_append(a, json_object_get(p, "task_slug"));
+    }
+    return json_dumps(a, JSON_COMPACT);
+}
+
+int content_store_contest(pg_conn_t *conn, json_t *norm, bool from_file, int expected_version,
+                          content_report_t *rep, content_store_result_t *out, err_t **err)
+{
+    const char *slug = json_string_value(json_object_get(norm, "slug"));
+    memset(out, 0, sizeof *out);
+    out->change = DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_REJECTED;
+    cleanup_free char *slugs = problem_slugs_json(norm);
+    cleanup_pgresult PGresult *missing = NULL;
+    const char *pm[] = {slugs};
+    if (pg_exec(conn, &stmt_tasks_missing, pm, &missing, err) < 0)
+        return err_wrap(err, "store contest %s", slug);
+    if (PQntuples(missing) > 0) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(norm, "problems"), i, p)
+        {
+            for (int k = 0; k < PQntuples(missing); k++) {
+                if (strcmp(json_string_value(json_object_get(p, "task_slug")),
+                           pg_get(missing, k, 0)) != 0)
+                    continue;
+                char path[CHECK_PATH_MAX];
+                snprintf(path, sizeof path, "$.problems[%zu].task_slug", i);
+                content_report_error(rep, path, "no task \"%s\"", pg_get(missing, k, 0));
+            }
+        }
+        return 0;
+    }
+    check_hash(norm, out->content_hash);
+    cleanup_free char *canonical = check_canonical(norm);
+    const char *start = json_string_value(json_object_get(norm, "start"));
+    cleanup_pgresult PGresult *cur = NULL;
+    const char *ps[] = {slug};
+    if (pg_exec(conn, &stmt_contest_current, ps, &cur, err) < 0)
+        return err_wrap(err, "store contest %s", slug);
+    if (PQntuples(cur) == 0) {
+        if (expected_version > 0)
+            return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no contest \"%s\"", slug);
+        const char *pi[] = {slug, from_file ? "file" : "api", out->content_hash, canonical, start};
+        if (pg_exec(conn, &stmt_contest_insert, pi, NULL, err) < 0)
+            return err_wrap(err, "store contest %s", slug);
+        out->change = DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED;
+        out->version = 1;
+    } else {
+        int current = (int)pg_get_int64(cur, 0, 0);
+        if (expected_version == 0)
+            return err_set(err, GRPC_STATUS_ALREADY_EXISTS,
+                           "slug: a contest \"%s\" already exists", slug);
+        if (expected_version > 0 && expected_version != current)
+            return err_set(err, GRPC_STATUS_ABORTED,
+                           "expected_version: contest \"%s\" is at version %d, not %d", slug,
+                           current, expected_version);
+        out->version = current;
+        out->change = DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_UNCHANGED;
+        if (!strcmp(pg_get(cur, 0, 1), out->content_hash))
+            return 0;
+        cleanup_pgresult PGresult *up = NULL;
+        const char *pu[] = {slug, out->content_hash, canonical, start};
+        if (pg_exec(conn, &stmt_contest_update, pu, &up, err) < 0)
+            return err_wrap(err, "store contest %s", slug);
+        out->version = (int)pg_get_int64(up, 0, 0);
+        out->change = DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_NEW_VERSION;
+    }
+    bool hide = json_is_true(json_object_get(norm, "hide_tasks_until_start"));
+    const char *pt[] = {slug, slugs, hide ? "true" : "false", start};
+    if (pg_exec(conn, &stmt_contest_tasks_clear, ps, NULL, err) < 0 ||
+        pg_exec(conn, &stmt_contest_tasks_add, pt, NULL, err) < 0)
+        return err_wrap(err, "store contest %s", slug);
+    return 0;
+}
+
+/* One row of stmt_contest_get / _list. */
+static int contest_row(const PGresult *r, int row, content_contest_row_t *out, err_t **err)
+{
+    json_error_t jerr;
+    out->norm = json_loads(pg_get(r, row, 0), 0, &jerr);
+    if (out->norm == NULL)
+        return err_set(err, GRPC_STATUS_INTERNAL, "contest row %d: stored JSON: %s", row,
+                       jerr.text);
+    out->version = (int)pg_get_int64(r, row, 1);
+    snprintf(out->content_hash, sizeof out->content_hash, "%s", pg_get(r, row, 2));
+    out->created_us = pg_get_int64(r, row, 3);
+    out->updated_us = pg_get_int64(r, row, 4);
+    return 0;
+}
+
+int content_load_contest(pg_conn_t *conn, const char *slug, content_contest_row_t *out,
+                         err_t **err)
+{
+    memset(out, 0, sizeof *out);
+    if (!check_is_slug(slug, 36, CHECK_LETTER_FIRST))
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no contest \"%.64s\"", slug);
+    cleanup_pgresult PGresult *r = NULL;
+    const char *p[] = {slug};
+    if (pg_exec(conn, &stmt_contest_get, p, &r, err) < 0)
+        return err_wrap(err, "read contest %s", slug);
+    if (PQntuples(r) == 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no contest \"%s\"", slug);
+    return contest_row(r, 0, out, err);
+}
+
+int content_list_contests(pg_conn_t *conn, content_contest_row_t **out, size_t *n, err_t **err)
+{
+    *out = NULL;
+    *n = 0;
+    cleanup_pgresult PGresult *r = NULL;
+    if (pg_exec(conn, &stmt_contest_list, NULL, &r, err) < 0)
+        return err_wrap(err, "list contests");
+    int rows = PQntuples(r);
+    *out = calloc((size_t)rows + 1, sizeof **out);
+    if (*out == NULL)
+        abort();
+    for (int i = 0; i < rows; i++) {
+        if (contest_row(r, i, &(*out)[i], err) < 0) {
+            content_contest_rows_free(*out, (size_t)i);
+            *out = NULL;
+            return -1;
+        }
+    }
+    *n = (size_t)rows;
+    return 0;
+}
+
+void content_contest_rows_free(content_contest_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++)
+        json_decref(rows[i].norm);
+    free(rows);
+}

@@ -343,7 +343,8 @@ static bool is_test_name(const char *s)
 /* Test `i` of `tests`; *visible is set when it is a visible one. */
 static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *visible)
 {
-    static const char *const keys[] = {"name", "input", "expected", "hidden", "weight", NULL};
+    static const char *const keys[] = {"name",   "input",  "expected",
+                                       "hidden", "weight", "group",    NULL};
     check_keys(t, keys, NULL);
     char fp[CHECK_PATH_MAX];
     check_member_path(fp, t, "name");
@@ -361,12 +362,19 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
     bool hidden_ok = check_bool(t, "hidden", &hidden);
     json_int_t weight = 0;
     bool weight_ok = check_int(t, "weight", CHECK_ZERO_UNSET, 0, 100, &weight);
+    /* A test group (IOI subtask); absent stays absent, so tasks without
+     * groups keep their content hash. */
+    const char *group = check_slug(t, "group", 32, 0);
+    bool group_ok = group || !check_has(t, "group");
     if (hidden_ok && !hidden)
         *visible = true;
-    if (!(name && input_ok && expected && hidden_ok && weight_ok))
+    if (!(name && input_ok && expected && hidden_ok && weight_ok && group_ok))
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:b, s:I}", "name", name, "input", input ? input : "",
-                     "expected", expected, "hidden", hidden, "weight", weight ? weight : 1);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:I}", "name", name, "input", input ? input : "",
+                            "expected", expected, "hidden", hidden, "weight", weight ? weight : 1);
+    if (group)
+        json_object_set_new(out, "group", json_string(group));
+    return out;
 }
 
 static json_t *read_tests(const check_obj_t *doc, void *state)

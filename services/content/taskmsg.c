@@ -99,6 +99,8 @@ static json_t *tests_from_message(Dojo__Content__V1__TestCase **v, size_t n)
         if (v[i]->hidden)
             json_object_set_new(x, "hidden", json_true());
         set_int(x, "weight", v[i]->weight);
+        if (v[i]->group && v[i]->group[0])
+            json_object_set_new(x, "group", json_string(v[i]->group));
         json_array_append_new(a, x);
     }
     return a;
@@ -236,6 +238,7 @@ static void tests_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__TestCas
         m->expected = cstr(call, t, "expected");
         m->hidden = json_is_true(json_object_get(t, "hidden"));
         m->weight = (int32_t)jint(t, "weight");
+        m->group = cstr(call, t, "group");
         (*out)[i] = m;
     }
 }

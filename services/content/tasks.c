@@ -11,6 +11,7 @@
 
 #include "content.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/clock.h"
 #include "libcommon/log.h"
 
 /* ------------------------------------------------------------------------
@@ -48,6 +49,10 @@ Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t us)
  * Statements
  * ------------------------------------------------------------------------ */
 
+/* A timestamptz from a parameter of microseconds since the epoch (the
+ * service's clock, DOJO_CLOCK_FILE in tests). */
+#define CONTENT_TS(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 microsecond')"
+
 #define SUMMARY_COLUMNS                                                                            \
     "t.slug, t.title, t.difficulty, t.points, array_to_json(t.tags)::text, "                       \
     "array_to_json(t.languages)::text, t.status, t.current_version, v.content_hash, "              \
@@ -65,8 +70,18 @@ static const pg_stmt_t stmt_task_list = {
            "  OR strpos(lower(t.title), lower($3)) > 0 "
            "  OR EXISTS (SELECT 1 FROM unnest(t.tags) g WHERE strpos(g, lower($3)) > 0)) "
            "AND (t.status = 'active' OR $4::bool) "
+           "AND ($7::bool OR NOT EXISTS (SELECT 1 FROM content.contest_tasks h "
+           "  WHERE h.task_slug = t.slug AND h.hidden_until > " CONTENT_TS(8) ")) "
            "ORDER BY t.difficulty, t.title, t.slug LIMIT $5::int OFFSET $6::int",
-    .nparams = 6,
+    .nparams = 8,
+};
+
+/* Whether a contest that has not started yet hides the task. */
+static const pg_stmt_t stmt_task_hidden = {
+    .name = "content_task_hidden",
+    .sql = "SELECT EXISTS (SELECT 1 FROM content.contest_tasks "
+           "WHERE task_slug = $1 AND hidden_until > " CONTENT_TS(2) ")",
+    .nparams = 2,
 };
 
 static const pg_stmt_t stmt_task_summary = {
@@ -147,6 +162,9 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (req->include_archived && !identity_is_author(&id))
         return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
                        "include_archived: only authors may list archived tasks");
+    if (req->include_hidden && !identity_is_author(&id))
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                       "include_hidden: only authors may list contest tasks before the start");
     if (req->difficulty < 0 || req->difficulty > 3)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "difficulty: unknown value");
     if (strlen(req->tag) > 32)
@@ -168,8 +186,10 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     snprintf(diff, sizeof diff, "%d", req->difficulty);
     snprintf(lim, sizeof lim, "%d", size);
     snprintf(off, sizeof off, "%ld", offset);
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_us(c->cfg.clock_file));
     const char *p[] = {diff, req->tag, req->query, req->include_archived ? "true" : "false",
-                       lim,  off};
+                       lim,  off,       req->include_hidden ? "true" : "false", now};
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     if (content_conn(c, &conn, err) < 0 || pg_exec(conn, &stmt_task_list, p, &r, err) < 0)
@@ -201,12 +221,25 @@ int content_rpc_get_task(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     identity_t id;
     if (content_require_signed_in(c, call, &id, err) < 0)
         return -1;
+    if (req->include_hidden && !identity_is_author(&id))
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                       "include_hidden: only authors may read contest tasks before the start");
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_json json_t *norm = NULL;
     content_task_row_t row;
     if (content_conn(c, &conn, err) < 0 ||
         content_load_task(conn, req->slug, req->version, &norm, &row, err) < 0)
         return -1;
+    if (!req->include_hidden) {
+        char now[24];
+        snprintf(now, sizeof now, "%lld", (long long)clock_now_us(c->cfg.clock_file));
+        const char *ph[] = {req->slug, now};
+        cleanup_pgresult PGresult *h = NULL;
+        if (pg_exec(conn, &stmt_task_hidden, ph, &h, err) < 0)
+            return err_wrap(err, "read task %s", req->slug);
+        if (pg_get_bool(h, 0, 0))
+            return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%s\"", req->slug);
+    }
     Dojo__Content__V1__GetTaskResponse *resp = RPC_NEW(call, Dojo__Content__V1__GetTaskResponse,
                                                        DOJO__CONTENT__V1__GET_TASK_RESPONSE__INIT);
     resp->task = taskjson_to_view(call, norm);

@@ -262,6 +262,7 @@ Dojo__Gamification__V1__TestResult *judge_test_result(judge_test_t *t)
     tr->wall_ms = (int32_t)t->wall_ms;
     tr->memory_kib = (int32_t)t->rss_kib;
     tr->weight = t->tc->weight > 0 ? t->tc->weight : 1;
+    tr->group = t->tc->group; /* IOI scoring counts groups whole */
     tr->output_excerpt = t->excerpt && !t->tc->hidden ? t->excerpt : "";
     if (!t->tc->hidden) {
         tr->message = t->message[0] ? t->message : (char *)exec_verdict_phrase(t->verdict);

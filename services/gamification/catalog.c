@@ -113,6 +113,7 @@ int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *ou
     Dojo__Content__V1__GetTaskRequest req = DOJO__CONTENT__V1__GET_TASK_REQUEST__INIT;
     req.slug = (char *)slug;
     req.version = version;
+    req.include_hidden = true; /* results of contest tasks count before any start */
     cleanup_pb ProtobufCMessage *resp_msg = NULL;
     if (content_call(g, "GetTask", &req.base, &resp_msg, err) < 0)
         return err_wrap(err, "facts of %s v%d", slug, version);

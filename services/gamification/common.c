@@ -15,93 +15,13 @@
 
 #include "gamification.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/clock.h"
 #include "libcommon/log.h"
 #include "libcommon/mem.h"
 
-/* ------------------------------------------------------------------------
- * The clock
- *
- * Tests move time by rewriting a file; everything that decides a day, a
- * streak or a week asks here, and passes the answer to SQL as a parameter.
- * ------------------------------------------------------------------------ */
-
-static int64_t real_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* "2026-03-08T09:30:00Z", "...T09:30:00.250+05:30": RFC 3339 without
- * calling anything that consults TZ. */
-static int parse_rfc3339(const char *s, int64_t *out)
-{
-    int y, mo, d, h, mi, sec, n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-        n == 0)
-        return -1;
-    const char *p = s + n;
-    int64_t frac_us = 0;
-    if (*p == '.') {
-        int64_t scale = 100000;
-        for (p++; isdigit((unsigned char)*p); p++) {
-            frac_us += (*p - '0') * scale;
-            scale /= 10;
-        }
-    }
-    int64_t offset_s = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-            return -1;
-        offset_s = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
-        p += 6;
-    } else {
-        return -1;
-    }
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm); /* timegm is UTC-only: no TZ involved */
-    *out = ((int64_t)t - offset_s) * 1000000 + frac_us;
-    return 0;
-}
-
 int64_t gam_now_us(gam_t *g)
 {
-    if (g->cfg.clock_file[0] == '\0')
-        return real_now_us();
-    char buf[128];
-    FILE *f = fopen(g->cfg.clock_file, "re");
-    size_t n = 0;
-    if (f) {
-        n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-    }
-    buf[n] = '\0';
-    char *end = NULL;
-    errno = 0;
-    double secs = strtod(buf, &end);
-    if (f && end != buf && errno == 0) {
-        while (isspace((unsigned char)*end))
-            end++;
-        if (*end == '\0')
-            return (int64_t)(secs * 1e6 + (secs >= 0 ? 0.5 : -0.5));
-    }
-    int64_t us;
-    if (f && parse_rfc3339(buf, &us) == 0)
-        return us;
-    LOG_WARN("clock file unreadable; using real time", "file=\"%s\"", log_esc(g->cfg.clock_file));
-    return real_now_us();
+    return clock_now_us(g->cfg.clock_file);
 }
 
 /* ------------------------------------------------------------------------

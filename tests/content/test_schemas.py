@@ -42,7 +42,8 @@ def binary():
 
 
 def test_every_shipped_file_matches_its_schema():
-    for folder, schema in (("tasks", "task.schema.json"), ("achievements", "achievement.schema.json")):
+    for folder, schema in (("tasks", "task.schema.json"), ("achievements", "achievement.schema.json"),
+                           ("contests", "contest.schema.json")):
         v = validator(schema)
         files = sorted((ROOT / "content" / folder).glob("*.json"))
         assert files, folder
@@ -165,6 +166,44 @@ ACHIEVEMENT_VARIANTS = [
 ]
 
 
+BASE_CONTEST = {
+    "slug": "base", "title": "Spring cup", "start": "2026-03-08T09:00:00Z", "duration": "5:00:00",
+    "freeze_minutes": 60, "scoring": "icpc", "penalty_minutes": 20, "registration": "open",
+    "problems": [{"label": "A", "task_slug": "two-sum", "rgb": "#ff0000", "color": "red"},
+                 {"label": "B", "task_slug": "knapsack", "points": 50}],
+    "organizations": [{"id": "uni-1", "name": "University", "country": "NLD"}],
+    "groups": [{"id": "site-a", "name": "Site A", "type": "site"}],
+    "medals": {"gold": 1, "silver": 2, "bronze": 3},
+}
+
+CONTEST_VARIANTS = [
+    *[((key,), DELETE) for key in BASE_CONTEST if key != "slug"],
+    (("slug",), "1cup"), (("slug",), "x" * 37), (("title",), ""), (("title",), "x" * 121),
+    (("title",), "a\tb"), (("formal_name",), "x" * 201), (("description",), 3),
+    (("start",), "tomorrow"), (("start",), "2026-03-08T09:00:00+01:00"), (("start",), 17),
+    (("duration",), None), (("duration",), "5h"), (("duration",), "120:00:00"),
+    (("freeze_minutes",), -1), (("freeze_minutes",), "60"),
+    (("scoring",), "ioi"), (("scoring",), "kattis"), (("ioi_mode",), "last"), (("ioi_mode",), "max"),
+    (("penalty_minutes",), 121), (("penalty_minutes",), 0),
+    (("registration",), "closed"), (("registration",), "lottery"),
+    (("invite_code_sha256",), "xyz"), (("hide_tasks_until_start",), "yes"),
+    (("practice_after_end",), False), (("max_team_size",), 0), (("max_team_size",), 3),
+    (("max_team_size",), 11),
+    (("problems",), []), (("problems",), [{"label": "A"}]),
+    (("problems", 0, "label"), "A-1"), (("problems", 0, "label"), "ABCDEFGHI"),
+    (("problems", 0, "rgb"), "red"), (("problems", 0, "rgb"), "#abc"),
+    (("problems", 0, "color"), "x" * 33), (("problems", 0, "points"), 0),
+    (("problems", 0, "points"), 10001), (("problems", 0, "task_slug"), "Two-Sum"),
+    (("problems", 0, "extra"), 1),
+    (("organizations", 0, "id"), "Uni 1"), (("organizations", 0, "country"), "nl"),
+    (("organizations", 0, "name"), ""), (("organizations", 0, "url"), "x" * 301),
+    (("organizations", 0, "logo"), "x.png"),
+    (("groups", 0, "id"), "x" * 37), (("groups", 0, "type"), "x" * 33),
+    (("medals",), {"gold": 101}), (("medals",), {"platinum": 1}), (("medals",), []),
+    (("colour",), "blue"),
+]
+
+
 def variant(base, path, value, slug):
     doc = copy.deepcopy(base)
     node = doc
@@ -204,7 +243,8 @@ def expect_agreement(results, v, base):
             c_errors = [e for e in c_errors if "file name" not in e]
         schema_errors = [e.message for e in v.iter_errors(doc)]
         if bool(c_errors) != bool(schema_errors):
-            disagree.append(f"{'.'.join(map(str, path))} = {json.dumps(value)[:60]}: "
+            shown = "(removed)" if value is DELETE else json.dumps(value)[:60]
+            disagree.append(f"{'.'.join(map(str, path))} = {shown}: "
                             f"validator {c_errors or 'accepts'}, schema {schema_errors[:2] or 'accepts'}")
     assert not disagree, "\n".join(disagree)
 
@@ -221,3 +261,10 @@ def test_the_achievement_schema_accepts_what_the_validator_accepts(binary, tmp_p
     refused = sum(bool(c) for *_, c in results)
     assert 0 < refused < len(results), "the variants must include accepted and refused files"
     expect_agreement(results, validator("achievement.schema.json"), BASE_ACHIEVEMENT)
+
+
+def test_the_contest_schema_accepts_what_the_validator_accepts(binary, tmp_path):
+    results = verdicts(binary, tmp_path, "contests", BASE_CONTEST, CONTEST_VARIANTS)
+    refused = sum(bool(c) for *_, c in results)
+    assert 0 < refused < len(results), "the variants must include accepted and refused files"
+    expect_agreement(results, validator("contest.schema.json"), BASE_CONTEST)

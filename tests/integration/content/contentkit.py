@@ -37,6 +37,10 @@ METHODS = {
     "ArchiveTask": cpb.ArchiveTaskResponse,
     "ExportTask": cpb.ExportTaskResponse,
     "ImportTasks": cpb.ImportTasksResponse,
+    "ListContests": cpb.ListContestsResponse,
+    "GetContest": cpb.GetContestResponse,
+    "PutContest": cpb.PutContestResponse,
+    "ExportContest": cpb.ExportContestResponse,
     "ListAchievements": cpb.ListAchievementsResponse,
     "ListLanguages": cpb.ListLanguagesResponse,
 }

@@ -177,7 +177,7 @@ pytest_stage() {  # NAME BIN_DIR PATH...
 # The stages of ./dojo test, in order. `./dojo test STAGE...` runs only those
 # (build always runs); `./dojo test STAGE... -- PYTEST_ARGS` hands the rest to
 # pytest (e.g. -k submit, or a test file). CI runs them all.
-DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox web browser deploy)
+DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox chaos web browser deploy)
 TEST_ONLY=() TEST_PYTEST_ARGS=()
 
 stage_wanted() {  # NAME: 0 when NAME is to run
@@ -261,6 +261,12 @@ cmd_test() {
   # The sandbox attack battery and the shipped tasks through the real
   # sandbox (crun and runsc): needs root and the language root filesystem.
   stage_wanted sandbox && pytest_stage sandbox "$DOJO_ROOT/bazel-bin" tests/sandbox
+
+  # The chaos suite: the whole stack on a PostgreSQL and Redis of its own,
+  # its parts killed and restarted under steady submissions (tests/chaos;
+  # needs the real sandbox, like the sandbox stage). A few minutes at most.
+  stage_wanted chaos && DOJO_TEST_INTEGRATION_TIMEOUT=${DOJO_TEST_CHAOS_TIMEOUT:-420} \
+    pytest_stage chaos "$DOJO_ROOT/bazel-bin" tests/chaos
 
   # The web app: its unit tests and bundle budget; then the browser journey
   # against a stack of its own (or the gateway at DOJO_BASE_URL).

@@ -9,7 +9,6 @@ import base64
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -17,26 +16,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-GEN = REPO / "tests" / ".gen"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import protogen  # noqa: E402
 
-def _generate_protos():
-    """protoc --python_out for every dojo proto, and the health proto under a
-    package name that does not shadow the grpc module."""
-    protos = REPO / "protos"
-    shutil.rmtree(GEN, ignore_errors=True)
-    (GEN / "src" / "dojo_health").mkdir(parents=True)
-    dojo_files = sorted(str(p.relative_to(protos)) for p in (protos / "dojo").rglob("*.proto"))
-    subprocess.run(["protoc", f"--proto_path={protos}", f"--python_out={GEN}", *dojo_files],
-                   check=True)
-    shutil.copy(protos / "grpc" / "health" / "v1" / "health.proto",
-                GEN / "src" / "dojo_health" / "health.proto")
-    subprocess.run(["protoc", f"--proto_path={GEN / 'src'}", f"--python_out={GEN}",
-                    "dojo_health/health.proto"], check=True)
-    sys.path.insert(0, str(GEN))
-
-
-_generate_protos()
+protogen.generate()
 
 import authkit  # noqa: E402  (needs the generated modules)
 

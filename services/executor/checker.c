@@ -339,13 +339,12 @@ exec_verdict_t exec_verdict_of_record(const sandbox_record_t *rec, const sandbox
         msg[0] = '\0';
     const char *st = rec->status;
     bool memory_error = rec->err && ends_with_memory_error(rec->err, rec->err_len);
-    /* Near the limit: the cgroup kills a little before the exact figure. */
-    bool near_memory = lim->memory_kib > 0 && rec->rss_kib * 10 >= (long)lim->memory_kib * 9;
 
-    /* Over the limit is over the limit, however the program ended (the
-     * cgroup leaves headroom for the judge, not for the program). */
-    if (lim->memory_kib > 0 && rec->rss_kib > (long)lim->memory_kib &&
-        (strcmp(st, "OK") == 0 || strcmp(st, "SG") == 0)) {
+    /* MLE exactly when the program's own peak passed the limit: the driver
+     * stopped it there (ML), or it ended by itself above it. The runtime's
+     * own needs are provisioned outside the limit, so nothing else counts. */
+    if (!strcmp(st, "ML") || (lim->memory_kib > 0 && rec->rss_kib > (long)lim->memory_kib &&
+                              (strcmp(st, "OK") == 0 || strcmp(st, "SG") == 0))) {
         snprintf(msg, cap, "memory limit exceeded (%d KiB)", lim->memory_kib);
         return DOJO__COMMON__V1__VERDICT__VERDICT_MLE;
     }
@@ -354,24 +353,30 @@ exec_verdict_t exec_verdict_of_record(const sandbox_record_t *rec, const sandbox
         return DOJO__COMMON__V1__VERDICT__VERDICT_TLE;
     }
     if (!strcmp(st, "TW")) {
-        snprintf(msg, cap, "wall-clock time limit exceeded (%d ms)", lim->wall_ms);
+        snprintf(msg, cap, "wall-clock time limit exceeded (%d ms) while the program waited",
+                 lim->wall_ms);
         return DOJO__COMMON__V1__VERDICT__VERDICT_TLE;
+    }
+    if (!strcmp(st, "TS")) {
+        snprintf(msg, cap,
+                 "time limit: stopped by the wall-clock safety net after %ld ms with %ld ms of "
+                 "CPU time (of %d ms allowed); the machine was too busy",
+                 rec->wall_ms, rec->cpu_ms, lim->cpu_ms);
+        return DOJO__COMMON__V1__VERDICT__VERDICT_TLE;
+    }
+    if (!strcmp(st, "PL")) {
+        snprintf(msg, cap, "too many processes and threads at once");
+        return DOJO__COMMON__V1__VERDICT__VERDICT_RE;
     }
     if (!strcmp(st, "OL")) {
         snprintf(msg, cap, "output limit exceeded (%d KiB)", lim->output_kib);
         return DOJO__COMMON__V1__VERDICT__VERDICT_OLE;
     }
     if (!strcmp(st, "SG")) {
-        if (((rec->term_signal == SIGKILL || rec->term_signal == SIGSEGV ||
-              rec->term_signal == SIGABRT) &&
-             near_memory) ||
-            memory_error) {
+        /* Python's MemoryError: an allocation the address-space limit refused. */
+        if (memory_error) {
             snprintf(msg, cap, "memory limit exceeded (%d KiB)", lim->memory_kib);
             return DOJO__COMMON__V1__VERDICT__VERDICT_MLE;
-        }
-        if (rec->term_signal == SIGXCPU) {
-            snprintf(msg, cap, "CPU time limit exceeded (%d ms)", lim->cpu_ms);
-            return DOJO__COMMON__V1__VERDICT__VERDICT_TLE;
         }
         if (rec->term_signal == SIGXFSZ) {
             snprintf(msg, cap, "output limit exceeded (file size)");

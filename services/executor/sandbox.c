@@ -27,24 +27,20 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "libcommon/cleanup.h"
+#include "libcommon/clock.h"
 #include "libcommon/fs.h"
 #include "libcommon/log.h"
 
 #define TMPFS_KIB (64 * 1024)
+#define SHM_KIB (16 * 1024)
 #define SANDBOX_UID 1000
 #define STARTUP_MS 4000
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------------
  * Files
@@ -163,8 +159,10 @@ int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count
             }
             json_t *cw = json_object_get(j, "compile_wall_ms");
             json_t *cm = json_object_get(j, "compile_memory_kib");
+            json_t *as = json_object_get(j, "address_space_extra_mib");
             l->compile_wall_ms = json_is_integer(cw) ? (int)json_integer_value(cw) : 15000;
             l->compile_memory_kib = json_is_integer(cm) ? (int)json_integer_value(cm) : 524288;
+            l->address_space_extra_mib = json_is_integer(as) ? (int)json_integer_value(as) : 1024;
         }
         json_decref(j);
         if (!ok) {
@@ -211,6 +209,7 @@ static json_t *mount_entry(const char *dest, const char *type, const char *src,
 }
 
 typedef struct container_spec {
+    const char *id;          /* the container's name, also its cgroup */
     const char *rootfs;
     const char *judge_dir;
     const char *build_dir; /* NULL: none; mounted rw only when `build_rw` */
@@ -223,8 +222,11 @@ typedef struct container_spec {
 
 static json_t *build_config(const container_spec_t *c)
 {
-    static const char *const empty[] = {NULL};
-    static const char *const proc_opts[] = {"nosuid", "noexec", "nodev", NULL};
+    /* hidepid: a test (uid 1000) sees only its own processes in /proc, not
+     * the driver's or the zygote's; the driver (gid 0) sees all. gVisor
+     * 20221219 ignores the option (docs/sandbox.md). */
+    static const char *const proc_opts[] = {"nosuid", "noexec", "nodev", "hidepid=2", "gid=0",
+                                            NULL};
     static const char *const dev_opts[] = {"nosuid", "strictatime", "mode=755", "size=65536k",
                                            NULL};
     static const char *const shm_opts[] = {"nosuid", "noexec", "nodev", "mode=1777",
@@ -232,15 +234,16 @@ static json_t *build_config(const container_spec_t *c)
     static const char *const tmp_opts[] = {"nosuid", "nodev", "mode=1777", "size=65536k", NULL};
     static const char *const ro_bind[] = {"rbind", "ro", "nosuid", "nodev", NULL};
     static const char *const rw_bind[] = {"rbind", "rw", "nosuid", "nodev", NULL};
-    static const char *const masked[] = {
-        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-        "/sys/firmware", "/proc/sysrq-trigger", "/proc/config.gz", NULL};
+    static const char *const masked_dirs[] = {"/proc/acpi", "/proc/asound", "/proc/scsi",
+                                              "/sys/firmware", NULL};
+    static const char *const masked_files[] = {"/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                               "/proc/timer_list", "/proc/timer_stats",
+                                               "/proc/sched_debug", "/proc/sysrq-trigger",
+                                               "/proc/config.gz", NULL};
     static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
                                            NULL};
-    static const char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp",
-                                      "LANG=C.UTF-8", NULL};
     static const char *const args[] = {"/judge/driver", NULL};
+    static const char *const no_env[] = {NULL}; /* the driver needs none, so tests read none */
 
     json_t *mounts = json_array();
     json_array_append_new(mounts, mount_entry("/proc", "proc", "proc", proc_opts));
@@ -269,7 +272,7 @@ static json_t *build_config(const container_spec_t *c)
                                 (json_int_t)(TMPFS_KIB * 1024L));
     json_t *process = json_pack(
         "{s:b, s:{s:i, s:i}, s:o, s:o, s:s, s:o, s:b, s:o}", "terminal", 0, "user", "uid", 0,
-        "gid", 0, "args", str_array(args), "env", str_array(env), "cwd",
+        "gid", 0, "args", str_array(args), "env", str_array(no_env), "cwd",
         "/tmp", "capabilities", caps, "noNewPrivileges", 1, "rlimits", rlimits);
 
     json_t *syscalls = json_pack("[{s:o, s:s, s:i}]", "names", str_array(denied_syscalls),
@@ -287,8 +290,13 @@ static json_t *build_config(const container_spec_t *c)
                                 "action", "SCMP_ACT_ERRNO", "errnoRet", 1, "args", "index", 0,
                                 "value", (json_int_t)ns_flags[i], "valueTwo",
                                 (json_int_t)ns_flags[i], "op", "SCMP_CMP_MASKED_EQ"));
-    json_array_append_new(syscalls, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
-                                              "SCMP_ACT_ERRNO", "errnoRet", 38));
+    /* gVisor (20221219) answers every errno rule with EPERM, whatever
+     * errnoRet says, and glibc then gives up on threads instead of falling
+     * back to clone; it does not implement clone3 at all (ENOSYS), so under
+     * runsc the rule is left out. */
+    if (!c->gvisor)
+        json_array_append_new(syscalls, json_pack("{s:[s], s:s, s:i}", "names", "clone3",
+                                                  "action", "SCMP_ACT_ERRNO", "errnoRet", 38));
     json_t *seccomp = json_pack("{s:s, s:[s,s,s], s:o}", "defaultAction", "SCMP_ACT_ALLOW",
                                 "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86",
                                 "SCMP_ARCH_X32", "syscalls", syscalls);
@@ -299,16 +307,97 @@ static json_t *build_config(const container_spec_t *c)
         "{s:{s:I, s:I}, s:{s:I}, s:{s:I, s:I}}", "memory", "limit", (json_int_t)c->memory_bytes,
         "swap", (json_int_t)c->memory_bytes, "pids", "limit", (json_int_t)c->pids, "cpu",
         "quota", (json_int_t)100000, "period", (json_int_t)100000);
+    char cgroup[200];
+    snprintf(cgroup, sizeof cgroup, "/%s", c->id);
+    json_t *masked = str_array(masked_dirs);
+    for (int i = 0; masked_files[i]; i++)
+        json_array_append_new(masked, json_string(masked_files[i]));
     json_t *linux_ = json_pack(
-        "{s:[{s:i, s:I, s:i}], s:[{s:i, s:I, s:i}], s:o, s:o, s:o, s:o, s:o}", "uidMappings",
-        "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536, "gidMappings",
-        "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536, "namespaces",
-        namespaces, "resources", resources, "seccomp", seccomp, "maskedPaths", str_array(masked),
-        "readonlyPaths", str_array(readonly));
-    (void)empty;
+        "{s:[{s:i, s:I, s:i}], s:[{s:i, s:I, s:i}], s:o, s:o, s:s, s:o, s:o, s:o}",
+        "uidMappings", "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536,
+        "gidMappings", "containerID", 0, "hostID", (json_int_t)c->uid_base, "size", 65536,
+        "namespaces", namespaces, "resources", resources, "cgroupsPath", cgroup, "seccomp",
+        seccomp, "maskedPaths", masked, "readonlyPaths", str_array(readonly));
     return json_pack("{s:s, s:{s:s, s:b}, s:o, s:s, s:o, s:o}", "ociVersion", "1.0.2", "root",
                      "path", c->rootfs, "readonly", 1, "process", process, "hostname", "dojo",
                      "mounts", mounts, "linux", linux_);
+}
+
+/* ------------------------------------------------------------------------
+ * What crun shows of the host
+ *
+ * A bind mount shows in /proc/self/mountinfo with the path of its source
+ * inside the source's filesystem: the host paths of the rootfs and of the
+ * bundle. Under crun each source is therefore covered, in the runtime's own
+ * mount namespace (spawn), by an overlay whose only layers are the source
+ * itself, named by a file descriptor: the container then sees a filesystem
+ * root ("/") named "lowerdir=/proc/self/fd/N". The device nodes crun binds
+ * in come from a tmpfs of ours, not from the host's devtmpfs (whose size
+ * mountinfo would show). gVisor shows its own mount table: nothing to hide.
+ * ------------------------------------------------------------------------ */
+
+typedef struct host_view {
+    const char *rootfs;        /* the language rootfs, covered in place (crun needs its
+                                * root.path reachable from the container's user namespace) */
+    const char *judge_dir;     /* covered in place */
+    const char *build_dir;     /* covered in place, NULL = none */
+    bool build_rw;             /* compile phase: writes go to build_dir itself */
+    const char *build_work;    /* overlay's work folder for that, same filesystem */
+    const char *empty_dir;     /* a second, empty layer (overlay wants two when read-only) */
+    const char *dev_dir;       /* gets a tmpfs with device nodes, bound over /dev's */
+} host_view_t;
+
+/* Runs in spawn()'s child, in its private mount namespace. */
+static int host_view_mount(const host_view_t *v)
+{
+    int empty = open(v->empty_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (empty < 0)
+        return -1;
+    const char *ro[] = {v->rootfs, v->judge_dir, v->build_rw ? NULL : v->build_dir};
+    char opts[256];
+    for (int i = 0; i < 3; i++) {
+        if (ro[i] == NULL)
+            continue;
+        int fd = open(ro[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        snprintf(opts, sizeof opts, "lowerdir=/proc/self/fd/%d:/proc/self/fd/%d", fd, empty);
+        if (mount("overlay", ro[i], "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
+            return -1;
+        close(fd);
+    }
+    if (v->build_dir && v->build_rw) {
+        int up = open(v->build_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int work = open(v->build_work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0 || work < 0)
+            return -1;
+        snprintf(opts, sizeof opts,
+                 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d",
+                 empty, up, work);
+        if (mount("overlay", v->build_dir, "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+            return -1;
+        close(up);
+        close(work);
+    }
+    close(empty);
+    /* crun binds the host's device nodes into the container (and /dev/null
+     * over masked files): in its namespace they are nodes of a tmpfs of ours. */
+    static const struct {
+        const char *name;
+        unsigned major, minor;
+    } devices[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
+                   {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+    if (mount("tmpfs", v->dev_dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=16k,mode=755") < 0)
+        return -1;
+    char path[1300], host[64];
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        snprintf(path, sizeof path, "%.1100s/%s", v->dev_dir, devices[i].name);
+        snprintf(host, sizeof host, "/dev/%s", devices[i].name);
+        if (mknod(path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) < 0 ||
+            chmod(path, 0666) < 0 || mount(path, host, NULL, MS_BIND, NULL) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -360,8 +449,10 @@ static int runtime_argv(const sandbox_config_t *cfg, sandbox_runtime_t rt, char 
 }
 
 /* Forks `argv` with the given stdio (-1 = a fresh pipe we close at once),
- * in a private mount namespace. Returns the pid. */
-static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid)
+ * in a private mount namespace, covered with `view` when given. Returns the
+ * pid. */
+static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
+                   const host_view_t *view)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -381,6 +472,13 @@ static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid)
         mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL);
         if (hybrid)
             umount2("/sys/fs/cgroup/unified", MNT_DETACH);
+        if (view && host_view_mount(view) < 0) {
+            dprintf(2, "dojo: covering the host paths of the bundle: %s\n", strerror(errno));
+            _exit(126);
+        }
+    } else if (view) {
+        dprintf(2, "dojo: a mount namespace for the runtime: %s\n", strerror(errno));
+        _exit(126);
     }
     execvp(argv[0], argv);
     _exit(127);
@@ -405,7 +503,7 @@ static int runtime_cmd(const sandbox_config_t *cfg, sandbox_runtime_t rt, const 
         close(p[1]);
         return -1;
     }
-    pid_t pid = spawn(argv, -1, p[1], errp[1], host_is_hybrid());
+    pid_t pid = spawn(argv, -1, p[1], errp[1], host_is_hybrid(), NULL);
     close(p[1]);
     close(errp[1]);
     size_t len = 0;
@@ -461,16 +559,15 @@ static void *cleanup_main(void *arg)
     /* `run` deletes the container when its process ends; give it time,
      * then make sure. */
     int status;
-    long deadline = now_ms() + 10000;
+    long deadline = mono_ms() + 10000;
     while (waitpid(c->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
+        if (mono_ms() > deadline) {
             container_destroy(c->cfg, c->rt, c->id);
             kill(c->pid, SIGKILL);
             waitpid(c->pid, &status, 0);
             break;
         }
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(5);
     }
     if (c->kill_first || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         container_destroy(c->cfg, c->rt, c->id);
@@ -601,6 +698,56 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
 }
 
 /* ------------------------------------------------------------------------
+ * The container's CPU time, as the host counts it
+ *
+ * gVisor's own clock charges an application for the time it waits for a host
+ * CPU, so on a busy machine its CPU times grow with the load. The host's
+ * cgroup accounting of the container does not: the driver is fed it over its
+ * stdin ("C <usec>") and charges a test the lower of the two.
+ * ------------------------------------------------------------------------ */
+
+typedef struct cpu_feed {
+    int fd;         /* cpuacct.usage (v1, nanoseconds) or cpu.stat (v2), -1 = not yet */
+    bool v2;
+    const char *id; /* the container: cgroupsPath "/<id>" (build_config) */
+    long last_us;
+} cpu_feed_t;
+
+static void cpu_feed_open(cpu_feed_t *f)
+{
+    static const char *const v1[] = {"/sys/fs/cgroup/cpuacct/%s/cpuacct.usage",
+                                      "/sys/fs/cgroup/cpu,cpuacct/%s/cpuacct.usage", NULL};
+    char path[512];
+    for (int i = 0; v1[i] && f->fd < 0; i++) {
+        snprintf(path, sizeof path, v1[i], f->id);
+        f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (f->fd < 0) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/cpu.stat", f->id);
+        f->fd = open(path, O_RDONLY | O_CLOEXEC);
+        f->v2 = f->fd >= 0;
+    }
+}
+
+/* Microseconds so far, or -1. */
+static long cpu_feed_read(cpu_feed_t *f)
+{
+    if (f->fd < 0)
+        cpu_feed_open(f);
+    if (f->fd < 0)
+        return -1;
+    char buf[512];
+    ssize_t n = pread(f->fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    if (!f->v2)
+        return atol(buf) / 1000;
+    const char *u = strstr(buf, "usage_usec ");
+    return u ? atol(u + 11) : -1;
+}
+
+/* ------------------------------------------------------------------------
  * One container
  * ------------------------------------------------------------------------ */
 
@@ -609,7 +756,31 @@ typedef struct phase {
     const char *bundle;
     long deadline_ms;        /* overall, monotonic */
     const char *cleanup_dir; /* what to remove afterwards; NULL = the bundle */
+    const host_view_t *view; /* crun: what to cover in the runtime's namespace */
 } phase_t;
+
+/* What goes to the driver's stdin (its control channel): CPU feed lines
+ * and, in interactive mode, the program's input in "I <len>" frames. */
+typedef struct outbox {
+    char buf[65536 + 64];
+    size_t len;
+} outbox_t;
+
+static void outbox_flush(outbox_t *o, int fd)
+{
+    while (o->len > 0) {
+        ssize_t n = write(fd, o->buf, o->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (errno != EAGAIN)
+                o->len = 0; /* the driver is gone: nothing more to say */
+            return;
+        }
+        memmove(o->buf, o->buf + n, o->len - (size_t)n);
+        o->len -= (size_t)n;
+    }
+}
 
 /* Runs the prepared bundle to its end. */
 static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
@@ -627,28 +798,37 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
     argv[n++] = (char *)ph->id;
     argv[n] = NULL;
 
-    int in_pipe[2] = {-1, -1}, out_pipe[2], err_pipe[2];
-    if (stdin_fd < 0 && pipe2(in_pipe, O_CLOEXEC) < 0)
-        return err_errno(err, errno, "pipe");
-    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
-        return err_errno(err, errno, "pipe");
-    int child_in = stdin_fd >= 0 ? stdin_fd : in_pipe[0];
-    pid_t pid = spawn(argv, child_in, out_pipe[1], err_pipe[1], host_is_hybrid());
-    if (in_pipe[0] >= 0) {
-        close(in_pipe[0]);
-        close(in_pipe[1]); /* tests mode: the driver's stdin is at EOF */
+    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
+        pipe2(err_pipe, O_CLOEXEC) < 0) {
+        int e = errno;
+        int *fds[] = {in_pipe, out_pipe, err_pipe};
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 2; k++)
+                if (fds[i][k] >= 0)
+                    close(fds[i][k]);
+        return err_errno(err, e, "pipe");
     }
+    pid_t pid = spawn(argv, in_pipe[0], out_pipe[1], err_pipe[1], host_is_hybrid(), ph->view);
+    close(in_pipe[0]);
     close(out_pipe[1]);
     close(err_pipe[1]);
     if (pid < 0) {
+        close(in_pipe[1]);
         close(out_pipe[0]);
         close(err_pipe[0]);
         return err_errno(err, errno, "fork %s", argv[0]);
     }
+    int ctl = in_pipe[1];
+    fcntl(ctl, F_SETFL, O_NONBLOCK);
 
     char rt_err[512];
     size_t rt_err_len = 0;
-    bool out_open = true, err_open = true, killed = false;
+    bool out_open = true, err_open = true, killed = false, input_open = stdin_fd >= 0;
+    cpu_feed_t feed = {.fd = -1, .id = ph->id, .last_us = -1};
+    cleanup_free outbox_t *box = calloc(1, sizeof *box);
+    if (box == NULL)
+        abort();
     out->end = SANDBOX_DONE;
     while (out_open && !parser->done) {
         if (job->cancel && atomic_load(job->cancel)) {
@@ -656,13 +836,36 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
             killed = true;
             break;
         }
-        if (now_ms() > ph->deadline_ms) {
+        if (mono_ms() > ph->deadline_ms) {
             out->end = SANDBOX_WALL_KILLED;
             killed = true;
             break;
         }
-        struct pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_open ? err_pipe[0] : -1, POLLIN, 0}};
-        poll(fds, 2, 10);
+        long cpu_us = cpu_feed_read(&feed);
+        if (cpu_us >= 0 && cpu_us != feed.last_us && box->len == 0) {
+            box->len = (size_t)snprintf(box->buf, sizeof box->buf, "C %ld\n", cpu_us);
+            feed.last_us = cpu_us;
+        }
+        bool room = box->len < sizeof box->buf - 32768 - 64;
+        struct pollfd fds[4] = {{out_pipe[0], POLLIN, 0},
+                                {err_open ? err_pipe[0] : -1, POLLIN, 0},
+                                {input_open && room ? stdin_fd : -1, POLLIN, 0},
+                                {box->len > 0 ? ctl : -1, POLLOUT, 0}};
+        poll(fds, 4, 10);
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char data[32768];
+            ssize_t r = read(stdin_fd, data, sizeof data);
+            if (r > 0) {
+                box->len += (size_t)snprintf(box->buf + box->len, 32, "I %zd\n", r);
+                memcpy(box->buf + box->len, data, (size_t)r);
+                box->len += (size_t)r;
+            } else if (r == 0 || errno != EINTR) {
+                box->len += (size_t)snprintf(box->buf + box->len, 32, "I 0\n");
+                input_open = false;
+            }
+        }
+        if (box->len > 0)
+            outbox_flush(box, ctl);
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             char buf[65536];
             ssize_t r = read(out_pipe[0], buf, sizeof buf);
@@ -689,6 +892,9 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
                 err_open = false;
         }
     }
+    if (feed.fd >= 0)
+        close(feed.fd);
+    close(ctl);
     close(out_pipe[0]);
     close(err_pipe[0]);
     rt_err[rt_err_len] = '\0';
@@ -704,21 +910,51 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
     return 0;
 }
 
-/* Writes judge/ (plan, code, inputs) and config.json for one container. */
+/* The wall-clock safety net of one test: the driver stops a test at its
+ * wall limit only while it waits (sleeps, blocks); one still computing is
+ * left to its CPU limit until this much time has passed, so a CPU-bound
+ * program gets "CPU time limit exceeded" even when it gets a tenth of a CPU
+ * (seen here with two dozen runnable processes on the 2 cores). */
+static long safety_ms(const sandbox_limits_t *lim) { return lim->wall_ms + 10L * lim->cpu_ms; }
+
+/* What a container needs beyond the learner's memory limit (the driver holds
+ * the learner to it): /tmp and /dev/shm (tmpfs counts), the driver and the
+ * zygote, the growth of one tick of the driver's check, and under gVisor its
+ * own kernel. */
+#define HEADROOM_KIB ((long)TMPFS_KIB + SHM_KIB + 64 * 1024 + 64 * 1024)
+#define GVISOR_HEADROOM_KIB (1024L * 1024)
+
+/* Paths of one phase's bundle, and what crun must cover (host_view_t). */
+typedef struct bundle_paths {
+    char rootfs[PATH_MAX];
+    char judge[1200];
+    char empty[1200];
+    char dev[1200];
+    char build_work[1200];
+    host_view_t view;
+} bundle_paths_t;
+
+/* Writes judge/ (plan, code, inputs) and config.json for one container.
+ * For crun, fills `bp->view` (the caller passes it to run_container). */
 static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, const char *bundle,
-                        const char *const *run_argv, int ntests, const sandbox_limits_t *lim,
-                        bool compile_phase, const char *build_dir, err_t **err)
+                        const char *id, const char *const *run_argv, int ntests,
+                        const sandbox_limits_t *lim, bool compile_phase, const char *build_dir,
+                        bundle_paths_t *bp, err_t **err)
 {
+    bool gvisor = job->runtime == SANDBOX_RUNSC;
+    unsigned uid_base = cfg->host_uid_base + (unsigned)job->slot * 65536u;
     char path[1200];
-    snprintf(path, sizeof path, "%s/judge/in", bundle);
-    if (fs_mkdir_p(path, 0755, 0755) < 0)
-        return err_errno(err, errno, "create %s", path);
     snprintf(path, sizeof path, "%s/judge/code", bundle);
     if (fs_mkdir_p(path, 0755, 0755) < 0)
         return err_errno(err, errno, "create %s", path);
-    /* Mount points for the driver and the build folder. */
+    /* Mount point for the build folder. */
     snprintf(path, sizeof path, "%s/judge/build", bundle);
     if (fs_mkdir_p(path, 0755, 0755) < 0)
+        return err_errno(err, errno, "create %s", path);
+    /* The inputs belong to the sandbox's root (the driver), mode 0600: a test
+     * must not read the others' inputs (hidden ones included). */
+    snprintf(path, sizeof path, "%s/judge/in", bundle);
+    if (fs_mkdir_p(path, 0755, 0700) < 0 || chown(path, uid_base, uid_base) < 0)
         return err_errno(err, errno, "create %s", path);
     /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
      * below a private directory such as /root/.cache. */
@@ -728,27 +964,27 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
     snprintf(path, sizeof path, "%s/judge/code/%s", bundle, job->lang->source_name);
     if (write_file(path, job->code, job->code_len, 0644, err) < 0)
         return -1;
-    for (int i = 0; i < ntests && !compile_phase; i++) {
+    for (int i = 0; i < ntests; i++) {
         snprintf(path, sizeof path, "%s/judge/in/%d", bundle, i);
-        if (write_file(path, job->inputs[i], job->input_lens[i], 0644, err) < 0)
+        const char *data = compile_phase ? "" : job->inputs[i];
+        size_t len = compile_phase ? 0 : job->input_lens[i];
+        if (write_file(path, data, len, 0600, err) < 0)
             return -1;
-    }
-    if (compile_phase) {
-        snprintf(path, sizeof path, "%s/judge/in/0", bundle);
-        if (write_file(path, "", 0, 0644, err) < 0)
-            return -1;
+        if (chown(path, uid_base, uid_base) < 0)
+            return err_errno(err, errno, "chown %s", path);
     }
 
     char *plan = NULL;
     size_t plan_len = 0;
     FILE *f = open_memstream(&plan, &plan_len);
-    fprintf(f, "tests=%d\ninteractive=%d\ncpu_ms=%d\nwall_ms=%d\nmemory_kib=%d\noutput_kib=%d\n",
-            ntests, job->interactive && !compile_phase, lim->cpu_ms, lim->wall_ms, lim->memory_kib,
-            lim->output_kib);
-    fprintf(f, "stderr_kib=%d\nworkdir=/tmp\n", compile_phase ? 256 : 64);
-    /* gVisor needs more address space per thread; its cgroup gets the
-     * matching headroom below. */
-    fprintf(f, "as_extra_mib=%d\n", job->runtime == SANDBOX_RUNSC ? 768 : 256);
+    fprintf(f, "tests=%d\ninteractive=%d\ncpu_ms=%d\nwall_ms=%d\nsafety_ms=%ld\n", ntests,
+            job->interactive && !compile_phase, lim->cpu_ms, lim->wall_ms, safety_ms(lim));
+    fprintf(f, "memory_kib=%d\noutput_kib=%d\nstderr_kib=%d\nworkdir=/tmp\n", lim->memory_kib,
+            lim->output_kib, compile_phase ? 256 : 64);
+    /* The same on both runtimes: the driver counts resident memory; the
+     * address-space limit only makes an absurd allocation fail at once. */
+    fprintf(f, "as_extra_mib=%d\nnproc=%d\n", job->lang->address_space_extra_mib,
+            cfg->pids_limit);
     for (int i = 0; run_argv[i]; i++)
         fprintf(f, "arg=%s\n", run_argv[i]);
     bool zygote = !compile_phase && job->lang->zygote_argv[0] && job->lang->zygote_source[0];
@@ -768,25 +1004,42 @@ static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, c
     if (rc < 0)
         return -1;
 
-    char rootfs[1024], judge[1100];
+    char rootfs[1024];
     snprintf(rootfs, sizeof rootfs, "%s/%s", cfg->rootfs_dir, job->lang->rootfs);
-    snprintf(judge, sizeof judge, "%s/judge", bundle);
-    char real_rootfs[PATH_MAX];
-    if (realpath(rootfs, real_rootfs) == NULL)
+    snprintf(bp->judge, sizeof bp->judge, "%s/judge", bundle);
+    if (realpath(rootfs, bp->rootfs) == NULL)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "root filesystem %s is missing: run ./dojo rootfs", rootfs);
+    if (!gvisor) {
+        snprintf(bp->empty, sizeof bp->empty, "%s/empty", bundle);
+        snprintf(bp->dev, sizeof bp->dev, "%s/dev", bundle);
+        snprintf(bp->build_work, sizeof bp->build_work, "%s/build-work", bundle);
+        if (fs_mkdir_p(bp->empty, 0755, 0755) < 0 || fs_mkdir_p(bp->dev, 0755, 0755) < 0 ||
+            (compile_phase && fs_mkdir_p(bp->build_work, 0755, 0700) < 0))
+            return err_errno(err, errno, "create the mount points of %s", bundle);
+        bp->view = (host_view_t){.rootfs = bp->rootfs,
+                                 .judge_dir = bp->judge,
+                                 .build_dir = build_dir,
+                                 .build_rw = compile_phase,
+                                 .build_work = bp->build_work,
+                                 .empty_dir = bp->empty,
+                                 .dev_dir = bp->dev};
+    }
+    long memory_kib = lim->memory_kib + HEADROOM_KIB + (gvisor ? GVISOR_HEADROOM_KIB : 0);
     container_spec_t spec = {
-        .rootfs = real_rootfs,
-        .judge_dir = judge,
+        .id = id,
+        .rootfs = bp->rootfs,
+        .judge_dir = bp->judge,
         .build_dir = build_dir,
         .build_rw = compile_phase,
-        .uid_base = cfg->host_uid_base + (unsigned)job->slot * 65536u,
-        /* Headroom for the driver, /tmp (tmpfs counts) and, under gVisor,
-         * its own kernel: the program's limit is judged from its peak RSS. */
-        .memory_bytes = ((long)lim->memory_kib + TMPFS_KIB + 32 * 1024 +
-                         (job->runtime == SANDBOX_RUNSC ? 1024 * 1024 : 0)) * 1024L,
-        .pids = job->runtime == SANDBOX_RUNSC ? cfg->pids_limit * 4 : cfg->pids_limit,
-        .gvisor = job->runtime == SANDBOX_RUNSC,
+        .uid_base = uid_base,
+        .memory_bytes = memory_kib * 1024L,
+        /* The tests' own limit is the driver's (nproc: RLIMIT_NPROC and its
+         * count of the tree). gVisor needs a host thread or process for each
+         * of theirs and threads of its own, and crashes when the host
+         * refuses one: room for a fork storm until the driver stops it. */
+        .pids = gvisor ? cfg->pids_limit * 32 + 512 : cfg->pids_limit + 16,
+        .gvisor = gvisor,
     };
     json_t *config = build_config(&spec);
     char *text = json_dumps(config, JSON_INDENT(1));
@@ -841,7 +1094,12 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
                 err_t **err)
 {
     memset(out, 0, sizeof *out);
-    long started = now_ms();
+    long started = mono_ms();
+    /* The driver's stdin is a pipe we write to: a driver that died must not
+     * take the executor with it (as libcommon/kv.c does). */
+    struct sigaction old_pipe;
+    if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     char base[1024];
     snprintf(base, sizeof base, "%s/bundles/%s", cfg->workdir, job->id);
     if (fs_mkdir_p(base, 0755, 0711) < 0)
@@ -876,13 +1134,16 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
         cj.on_record = compile_output_collect;
         cj.on_chunk = NULL;
         cj.payload = &rec;
-        if (write_bundle(cfg, &cj, bundle, (const char *const *)job->lang->compile_argv, 1, &lim,
-                         true, build, err) < 0) {
+        bundle_paths_t bp;
+        memset(&bp, 0, sizeof bp);
+        if (write_bundle(cfg, &cj, bundle, id, (const char *const *)job->lang->compile_argv, 1,
+                         &lim, true, build, &bp, err) < 0) {
             rm_rf(base);
             return err_wrap(err, "compile bundle");
         }
         parser_t parser = {0};
-        phase_t ph = {id, bundle, now_ms() + lim.wall_ms + STARTUP_MS, NULL};
+        phase_t ph = {id, bundle, mono_ms() + safety_ms(&lim) + STARTUP_MS, NULL,
+                      job->runtime == SANDBOX_CRUN ? &bp.view : NULL};
         sandbox_outcome_t co;
         memset(&co, 0, sizeof co);
         int rc = run_container(cfg, &cj, &ph, -1, &parser, &co, err);
@@ -901,7 +1162,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
         free((char *)rec.err);
         if (!ok) {
             out->end = co.end == SANDBOX_CANCELLED ? SANDBOX_CANCELLED : SANDBOX_COMPILE_ERROR;
-            out->total_wall_ms = now_ms() - started;
+            out->total_wall_ms = mono_ms() - started;
             rm_rf(base);
             return 0;
         }
@@ -911,21 +1172,24 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     snprintf(bundle, sizeof bundle, "%s/run", base);
     snprintf(id, sizeof id, "dojo-%s", job->id);
     int ntests = job->interactive ? 1 : job->ntests;
-    if (write_bundle(cfg, job, bundle, (const char *const *)job->lang->run_argv, ntests,
-                     &job->limits, false, compiled ? build : NULL, err) < 0) {
+    bundle_paths_t bp;
+    memset(&bp, 0, sizeof bp);
+    if (write_bundle(cfg, job, bundle, id, (const char *const *)job->lang->run_argv, ntests,
+                     &job->limits, false, compiled ? build : NULL, &bp, err) < 0) {
         rm_rf(base);
         return err_wrap(err, "bundle");
     }
     parser_t parser = {0};
-    long budget = (long)ntests * (job->limits.wall_ms + 200) + STARTUP_MS;
-    phase_t ph = {id, bundle, now_ms() + budget, NULL};
+    long budget = (long)ntests * (safety_ms(&job->limits) + 200) + STARTUP_MS;
+    phase_t ph = {id, bundle, mono_ms() + budget, NULL,
+                  job->runtime == SANDBOX_CRUN ? &bp.view : NULL};
     /* The run's clean-up removes the whole job folder (build output too). */
     ph.bundle = bundle;
     ph.cleanup_dir = base;
     int rc = run_container(cfg, job, &ph, job->interactive ? job->stdin_fd : -1, &parser, out,
                            err);
     free(parser.buf);
-    out->total_wall_ms = now_ms() - started;
+    out->total_wall_ms = mono_ms() - started;
     return rc;
 }
 

@@ -45,6 +45,7 @@ typedef struct sandbox_lang {
     char zygote_source[512]; /* its script (copied to /judge/zygote.py), or "" */
     int compile_wall_ms;
     int compile_memory_kib;
+    int address_space_extra_mib; /* RLIMIT_AS beyond the memory limit; 0 = none */
 } sandbox_lang_t;
 
 /** Limits of each test. */
@@ -58,12 +59,12 @@ typedef struct sandbox_limits {
 /** What the driver reported for one test (buffers borrowed for the callback). */
 typedef struct sandbox_record {
     int index;
-    char status[4]; /* OK SG TC TW OL XX (see driver.c) */
+    char status[4]; /* OK SG TC ML PL TW TS OL XX (see driver.c) */
     int exit_code;
     int term_signal;
     long cpu_ms;
     long wall_ms;
-    long rss_kib;
+    long rss_kib;   /* peak of the test's processes' resident memory */
     const char *out;
     size_t out_len;
     const char *err;

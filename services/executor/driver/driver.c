@@ -2,18 +2,47 @@
  *
  * It reads the plan the executor wrote to /judge/plan, runs every test as its
  * own child process (stdin from /judge/in/<n>, stdout and stderr to pipes it
- * reads with caps), measures CPU, wall time and peak memory, kills whatever
- * the test left behind, and reports one record per test on its stdout, which
- * is a pipe to the executor. It never judges: output is compared outside.
+ * reads with caps), measures and limits the test's CPU time, wall time and
+ * memory, kills whatever the test left behind, and reports one record per
+ * test on its stdout, which is a pipe to the executor. It never judges:
+ * output is compared outside.
+ *
+ * What a test is charged for is its own process tree: every process of the
+ * sandbox but this one and the zygote. Each tick (10 ms, 2 ms near the memory
+ * limit) the driver reads /proc/<pid>/stat of each: CPU time (with what they
+ * reaped of their children), resident memory, and whether any is running or
+ * waiting for a CPU. Processes the driver reaps itself (orphans) add their
+ * rusage. So the limits are the program's own, whatever the runtime needs
+ * besides (this driver, the zygote, gVisor's kernel) — the executor
+ * provisions that outside them:
+ *   memory: the sum of the tree's resident sets; past memory_kib the test is
+ *           stopped (ML). The peak is reported, the highest of the sums seen
+ *           and of each process's own peak (rusage).
+ *   CPU:    past cpu_ms the test is stopped (TC). The executor also feeds the
+ *           container's CPU time as the host counts it (stdin, below): the
+ *           test is charged the lower of the two, since gVisor's own clock
+ *           counts an application that waits for a host CPU as running.
+ *   tasks:  a tree of more than nproc processes and threads is stopped (PL).
+ *   wall:   past wall_ms a test that is neither running nor waiting for a CPU
+ *           (asleep, blocked) is stopped (TW); one that is still computing is
+ *           left to its CPU limit, up to the safety net safety_ms (TS), so a
+ *           busy machine does not turn "CPU time limit" into "wall clock".
  *
  * Record format (text header, then raw bytes), isolate-style and easy to log:
  *   T <index> <status> <exit> <signal> <cpu_ms> <wall_ms> <rss_kib> <out_len> <err_len>\n
  *   <out_len bytes of stdout><err_len bytes of stderr>
  * status: OK (exited by itself), SG (killed by a signal), TC (CPU limit),
- * TW (wall limit), OL (output limit), XX (could not start).
+ * ML (memory limit), PL (process and thread limit, nproc), TW (wall limit
+ * while waiting), TS (wall-clock safety net), OL (output limit), XX (could
+ * not start).
  * In interactive mode stdout/stderr are streamed while the program runs:
  *   O <len>\n<bytes>   E <len>\n<bytes>
- * and the driver's own stdin is the program's stdin. The last line is "D\n".
+ * The last line is "D\n".
+ *
+ * The driver's stdin is the executor's control channel, one message a line:
+ *   C <usec>\n          the container's CPU time so far, as the host counts it
+ *   I <len>\n<bytes>    interactive mode: bytes for the program's stdin
+ *                       ("I 0" closes it)
  *
  * Static, no allocation beyond a few buffers, no dependencies: it must run
  * in any language's root filesystem. */
@@ -21,38 +50,46 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
-#include <grp.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_ARGS 32
 #define CHUNK 65536
+#define TICK_MS 10
+#define TICK_NEAR_LIMIT_MS 2
+#define RUNNING_WINDOW_MS 200 /* CPU time grew this recently: still computing */
+#define HOST_CPU_FRESH_MS 2000 /* an older feed: the executor stopped sending */
+#define INPUT_CAP (4 << 20)   /* interactive input held for a program that does not read */
 
 typedef struct plan {
     int tests;
     bool interactive;
     long cpu_ms;
     long wall_ms;
+    long safety_ms;
     long memory_kib;
     long output_kib;
     long stderr_kib;
     long nofile;
-    long as_extra_mib; /* address space allowed beyond memory_kib */
+    long nproc;
+    long as_extra_mib; /* address space allowed beyond memory_kib; 0 = no limit */
     char *argv[MAX_ARGS + 1];
     int argc;
     char *zargv[MAX_ARGS + 1]; /* a pre-warmed interpreter that forks per test */
@@ -63,6 +100,17 @@ typedef struct plan {
 /* The zygote, when the language has one: its pid and our end of its socket. */
 static pid_t zygote_pid = -1;
 static int zygote_sock = -1;
+
+/* SIGCHLD, blocked and read from here: poll wakes when a child ends. */
+static int sigchld_fd = -1;
+
+/* What children start with: no signal blocked (the mask survives exec). */
+static void unblock_signals(void)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
 static void die(const char *what)
 {
@@ -91,6 +139,10 @@ static void write_all(int fd, const void *buf, size_t len)
     }
 }
 
+static long tv_ms(struct timeval tv) { return tv.tv_sec * 1000 + tv.tv_usec / 1000; }
+
+static long rusage_cpu_ms(const struct rusage *ru) { return tv_ms(ru->ru_utime) + tv_ms(ru->ru_stime); }
+
 static void read_plan(plan_t *p)
 {
     static char text[16384];
@@ -109,7 +161,8 @@ static void read_plan(plan_t *p)
     p->output_kib = 1024;
     p->stderr_kib = 64;
     p->nofile = 64;
-    p->as_extra_mib = 256;
+    p->nproc = 64;
+    p->as_extra_mib = 1024;
     p->workdir = "/tmp";
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *eq = strchr(line, '=');
@@ -129,6 +182,8 @@ static void read_plan(plan_t *p)
             p->cpu_ms = atol(v);
         else if (!strcmp(line, "wall_ms"))
             p->wall_ms = atol(v);
+        else if (!strcmp(line, "safety_ms"))
+            p->safety_ms = atol(v);
         else if (!strcmp(line, "memory_kib"))
             p->memory_kib = atol(v);
         else if (!strcmp(line, "output_kib"))
@@ -137,6 +192,8 @@ static void read_plan(plan_t *p)
             p->stderr_kib = atol(v);
         else if (!strcmp(line, "nofile"))
             p->nofile = atol(v);
+        else if (!strcmp(line, "nproc"))
+            p->nproc = atol(v);
         else if (!strcmp(line, "as_extra_mib"))
             p->as_extra_mib = atol(v);
         else if (!strcmp(line, "workdir"))
@@ -146,10 +203,210 @@ static void read_plan(plan_t *p)
     p->zargv[p->zargc] = NULL;
     if (p->argc == 0)
         die("plan has no arg= lines");
+    if (p->safety_ms < p->wall_ms)
+        p->safety_ms = p->wall_ms;
 }
 
-/* Kills every process of the sandbox but this one: what a test started in
- * the background must not outlive it. As pid 1 we are the reaper of all. */
+/* ------------------------------------------------------------------------
+ * The control channel (stdin)
+ * ------------------------------------------------------------------------ */
+
+static struct {
+    bool open;
+    char buf[CHUNK];
+    size_t len;
+    size_t input_left; /* bytes of an I message still to come */
+    long host_cpu_ms;  /* last C message */
+    long host_cpu_at;  /* when it came (now_ms), 0 = never */
+} ctl = {.open = true};
+
+/* Interactive mode: what the program has yet to read, and its stdin pipe. */
+static struct {
+    char *buf;
+    size_t len;
+    bool eof; /* "I 0" came: close the pipe once buf is written */
+    int fd;   /* our end, -1 when closed */
+} input = {.fd = -1};
+
+static void input_add(const char *data, size_t n)
+{
+    if (input.fd < 0 || input.eof)
+        return;
+    if (input.buf == NULL) {
+        input.buf = malloc(INPUT_CAP);
+        if (input.buf == NULL)
+            die("malloc");
+    }
+    if (n > INPUT_CAP - input.len)
+        n = INPUT_CAP - input.len; /* the program does not read: the rest is dropped */
+    memcpy(input.buf + input.len, data, n);
+    input.len += n;
+}
+
+static void input_flush(void)
+{
+    while (input.fd >= 0 && input.len > 0) {
+        ssize_t n = write(input.fd, input.buf, input.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) { /* the program closed its stdin */
+            close(input.fd);
+            input.fd = -1;
+            input.len = 0;
+            return;
+        }
+        memmove(input.buf, input.buf + n, input.len - (size_t)n);
+        input.len -= (size_t)n;
+    }
+    if (input.fd >= 0 && input.eof && input.len == 0) {
+        close(input.fd);
+        input.fd = -1;
+    }
+}
+
+/* Reads what the executor sent; handles every complete message. */
+static void ctl_read(void)
+{
+    if (!ctl.open)
+        return;
+    ssize_t n = read(STDIN_FILENO, ctl.buf + ctl.len, sizeof ctl.buf - ctl.len);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        ctl.open = false;
+        if (input.fd >= 0)
+            input.eof = true;
+        return;
+    }
+    ctl.len += (size_t)n;
+    size_t off = 0;
+    while (off < ctl.len) {
+        if (ctl.input_left > 0) {
+            size_t take = ctl.len - off < ctl.input_left ? ctl.len - off : ctl.input_left;
+            input_add(ctl.buf + off, take);
+            ctl.input_left -= take;
+            off += take;
+            continue;
+        }
+        char *nl = memchr(ctl.buf + off, '\n', ctl.len - off);
+        if (nl == NULL)
+            break;
+        *nl = '\0';
+        const char *line = ctl.buf + off;
+        off = (size_t)(nl - ctl.buf) + 1;
+        if (line[0] == 'C' && line[1] == ' ') {
+            ctl.host_cpu_ms = atol(line + 2) / 1000;
+            ctl.host_cpu_at = now_ms();
+        } else if (line[0] == 'I' && line[1] == ' ') {
+            ctl.input_left = strtoul(line + 2, NULL, 10);
+            if (ctl.input_left == 0)
+                input.eof = true;
+        }
+    }
+    memmove(ctl.buf, ctl.buf + off, ctl.len - off);
+    ctl.len -= off;
+    if (ctl.len == sizeof ctl.buf) /* a line longer than the buffer: not ours */
+        ctl.len = 0;
+    input_flush();
+}
+
+/* Reads what the executor sent, if anything, without waiting. */
+static void ctl_poll(void)
+{
+    struct pollfd pfd = {ctl.open ? STDIN_FILENO : -1, POLLIN, 0};
+    if (ctl.open && poll(&pfd, 1, 0) == 1)
+        ctl_read();
+}
+
+/* The host's CPU time of the container, when the executor's feed is fresh;
+ * -1 otherwise. A feed that lags (the driver waits for a CPU too) only
+ * charges less, for a moment: the host's count never goes back. */
+static long host_cpu_now(void)
+{
+    if (ctl.host_cpu_at == 0 || now_ms() - ctl.host_cpu_at > HOST_CPU_FRESH_MS)
+        return -1;
+    return ctl.host_cpu_ms;
+}
+
+/* ------------------------------------------------------------------------
+ * The test's process tree
+ * ------------------------------------------------------------------------ */
+
+/* What the processes of the running test use right now. */
+typedef struct tree {
+    long cpu_ms;  /* user + system, with what they reaped of their children */
+    long rss_kib; /* the sum of their resident sets */
+    bool running; /* one of them is on a CPU or waiting for one */
+    int procs;
+    int tasks; /* processes and threads */
+} tree_t;
+
+/* Totals of the test's processes the driver reaped itself. */
+static struct {
+    long cpu_ms;
+    long maxrss_kib;
+} reaped;
+
+static void reaped_add(const struct rusage *ru)
+{
+    reaped.cpu_ms += rusage_cpu_ms(ru);
+    if (ru->ru_maxrss > reaped.maxrss_kib)
+        reaped.maxrss_kib = ru->ru_maxrss;
+}
+
+static long page_kib;
+static long clock_ticks;
+
+static void tree_sample(tree_t *t)
+{
+    memset(t, 0, sizeof *t);
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 1 || pid == zygote_pid)
+            continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+        if (p == NULL)
+            continue;
+        char state = 0;
+        unsigned long ut = 0, st = 0;
+        long cut = 0, cst = 0, threads = 0, rss = 0;
+        /* After ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt
+         * majflt cmajflt utime(14) stime cutime cstime priority nice
+         * num_threads(20) itrealvalue starttime vsize rss(24). */
+        if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld %*d %*d %ld %*d "
+                          "%*u %*u %ld",
+                   &state, &ut, &st, &cut, &cst, &threads, &rss) != 7)
+            continue;
+        t->cpu_ms += (long)(ut + st) * 1000 / clock_ticks + (cut + cst) * 1000 / clock_ticks;
+        t->rss_kib += rss * page_kib;
+        t->running |= state == 'R';
+        t->procs++;
+        t->tasks += threads > 0 ? (int)threads : 1;
+    }
+    closedir(d);
+}
+
+/* Kills every process of the sandbox but this one and the zygote, and reaps
+ * them (what they used counts for the test that started them). As pid 1 we
+ * are the reaper of all. */
 static void kill_leftovers(void)
 {
     for (int round = 0; round < 50; round++) {
@@ -157,7 +414,6 @@ static void kill_leftovers(void)
         if (zygote_pid < 0) {
             kill(-1, SIGKILL); /* every process we may signal, except ourselves */
         } else {
-            /* Everything but us and the zygote. */
             DIR *d = opendir("/proc");
             struct dirent *e;
             while (d && (e = readdir(d)) != NULL) {
@@ -169,13 +425,16 @@ static void kill_leftovers(void)
                 closedir(d);
         }
         int status;
+        struct rusage ru;
         pid_t r;
-        while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+        while ((r = wait4(-1, &status, WNOHANG, &ru)) > 0) {
             any = true;
             if (r == zygote_pid) {
                 zygote_pid = -1;
                 close(zygote_sock);
                 zygote_sock = -1;
+            } else {
+                reaped_add(&ru);
             }
         }
         if (!any) {
@@ -193,6 +452,8 @@ static void child_limits(const plan_t *p);
 
 static rlim_t as_limit_bytes(const plan_t *p)
 {
+    if (p->as_extra_mib <= 0)
+        return RLIM_INFINITY;
     return (rlim_t)p->memory_kib * 1024 + ((rlim_t)p->as_extra_mib << 20);
 }
 
@@ -269,6 +530,7 @@ static void wipe_scratch(void)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        unblock_signals();
         drop_to_test_user();
         const char *dirs[] = {"/tmp", "/dev/shm"};
         for (int i = 0; i < 2; i++) {
@@ -291,30 +553,17 @@ static void wipe_scratch(void)
     }
 }
 
-/* CPU time of a running process from /proc (user + system), or -1. The
- * rlimit works in whole seconds; this lets us stop at the exact limit. */
-static long proc_cpu_ms(pid_t pid)
+/* The OOM killer of the container's cgroup (the host's backstop past the
+ * limit) must pick a test, never the driver or the zygote. */
+static void prefer_for_oom_kill(void)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    if (p == NULL)
-        return -1;
-    unsigned long utime = 0, stime = 0;
-    /* After ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt
-     * majflt cmajflt utime(14) stime(15). */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    long ticks = sysconf(_SC_CLK_TCK);
-    return (long)((utime + stime) * 1000 / (unsigned long)(ticks > 0 ? ticks : 100));
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (write(fd, "1000", 4) < 0) {
+            /* gVisor has no OOM killer of its own: nothing to prefer */
+        }
+        close(fd);
+    }
 }
 
 static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
@@ -325,13 +574,15 @@ static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
     for (int fd = 3; fd < 1024; fd++)
         close(fd);
     setpgid(0, 0);
+    unblock_signals();
+    prefer_for_oom_kill();
     drop_to_test_user();
     child_limits(p);
     if (chdir(p->workdir) < 0)
         _exit(127);
     /* MALLOC_ARENA_MAX: glibc reserves 64 MiB of address space per thread
      * arena, which the address-space limit would otherwise spend on a
-     * dozen threads. */
+     * dozen threads. The zygote gives its tests the same environment. */
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
                     "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "MALLOC_ARENA_MAX=2",
                     NULL};
@@ -339,21 +590,25 @@ static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
     _exit(127);
 }
 
+/* No RLIMIT_CPU: the driver holds the whole tree to cpu_ms, and under gVisor
+ * the rlimit would count each thread's wait for a host CPU as CPU time. */
 static void child_limits(const plan_t *p)
 {
-    /* Whole seconds only: SIGXCPU at the first second past the limit; the
-     * exact check against cpu_ms happens after the test. */
-    struct rlimit cpu = {(rlim_t)(p->cpu_ms + 999) / 1000, (rlim_t)(p->cpu_ms + 999) / 1000 + 1};
     /* Address space, not memory: room for thread stacks (8 MiB each) and
-     * allocator reservations; the cgroup and the peak-RSS check judge memory. */
+     * allocator reservations; the driver judges memory by resident sets. The
+     * same on both runtimes, so an absurd allocation fails the same way. */
     struct rlimit as = {as_limit_bytes(p), as_limit_bytes(p)};
     struct rlimit fsize = {(rlim_t)p->output_kib * 1024, (rlim_t)p->output_kib * 1024};
     struct rlimit nofile = {(rlim_t)p->nofile, (rlim_t)p->nofile};
+    /* Processes and threads of the test user: the one past nproc is the
+     * last a fork storm gets (the driver stops the test there), well before
+     * the container's pids limit. */
+    struct rlimit nproc = {(rlim_t)p->nproc + 1, (rlim_t)p->nproc + 1};
     struct rlimit core = {0, 0};
-    setrlimit(RLIMIT_CPU, &cpu);
     setrlimit(RLIMIT_AS, &as);
     setrlimit(RLIMIT_FSIZE, &fsize);
     setrlimit(RLIMIT_NOFILE, &nofile);
+    setrlimit(RLIMIT_NPROC, &nproc);
     setrlimit(RLIMIT_CORE, &core);
 }
 
@@ -378,12 +633,14 @@ static void zygote_start(const plan_t *p)
         dup2(sv[1], 3);
         for (int fd = 4; fd < 1024; fd++)
             close(fd);
+        unblock_signals();
         /* The zygote stays container root: tests (uid 1000) can neither
-         * stop it nor touch its memory. Its forks drop to the test user. */
+         * stop it nor touch its memory. Its forks drop to the test user and
+         * set the tests' environment; its own is empty, as ours is: where
+         * /proc shows it to tests (gVisor) there is nothing to read. */
         struct rlimit core = {0, 0};
         setrlimit(RLIMIT_CORE, &core);
-        char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "LANG=C.UTF-8",
-                        "PYTHONDONTWRITEBYTECODE=1", "MALLOC_ARENA_MAX=2", NULL};
+        char *envp[] = {NULL};
         execve(p->zargv[0], p->zargv, envp);
         _exit(127);
     }
@@ -408,9 +665,10 @@ static pid_t zygote_launch(const plan_t *p, int in_fd, int out_fd, int err_fd)
 {
     if (zygote_sock < 0)
         return -1;
-    char msg[128];
-    int len = snprintf(msg, sizeof msg, "%ld %lu %ld %ld", (p->cpu_ms + 999) / 1000,
-                       (unsigned long)as_limit_bytes(p), p->output_kib * 1024, p->nofile);
+    char msg[160];
+    long as = as_limit_bytes(p) == RLIM_INFINITY ? -1 : (long)as_limit_bytes(p);
+    int len = snprintf(msg, sizeof msg, "%ld %ld %ld %ld", as, p->output_kib * 1024, p->nofile,
+                       p->nproc + 1);
     int fds[3] = {in_fd, out_fd, err_fd};
     char ctrl[CMSG_SPACE(sizeof fds)];
     memset(ctrl, 0, sizeof ctrl);
@@ -455,6 +713,10 @@ static bool zygote_result(int *wstatus, struct rusage *ru)
     return true;
 }
 
+/* ------------------------------------------------------------------------
+ * One test
+ * ------------------------------------------------------------------------ */
+
 typedef struct stream {
     int fd;
     char *buf;
@@ -491,11 +753,47 @@ static bool pump(stream_t *s, bool streaming)
     return true;
 }
 
+/* The test's charge so far: its own CPU time, or the host's count of the
+ * container's since the test started when that is lower (see the top). */
+static long charged_cpu_ms(long own, long host_start)
+{
+    long host = host_cpu_now();
+    if (host < 0 || host_start < 0)
+        return own;
+    long delta = host - host_start;
+    return delta < own ? delta : own;
+}
+
+/* Reaps what has ended without waiting: the test's main process (when it is
+ * our child, or became ours because the zygote died) and orphans. */
+static void reap_some(pid_t pid, bool *exited, int *wstatus, struct rusage *ru)
+{
+    int st;
+    struct rusage r;
+    pid_t got;
+    while ((got = wait4(-1, &st, WNOHANG, &r)) > 0) {
+        if (got == pid && !*exited) {
+            *exited = true;
+            *wstatus = st;
+            *ru = r;
+        } else if (got == zygote_pid) {
+            zygote_pid = -1;
+        } else {
+            reaped_add(&r);
+        }
+    }
+}
+
 static void run_test(const plan_t *p, int index)
 {
-    int in_fd;
+    int in_fd = -1;
     if (p->interactive) {
-        in_fd = dup(STDIN_FILENO);
+        int ip[2];
+        if (pipe2(ip, O_CLOEXEC) < 0)
+            die("pipe");
+        in_fd = ip[0];
+        input.fd = ip[1];
+        fcntl(input.fd, F_SETFL, O_NONBLOCK);
     } else {
         char path[64];
         snprintf(path, sizeof path, "/judge/in/%d", index);
@@ -505,6 +803,8 @@ static void run_test(const plan_t *p, int index)
     if (in_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
         die("prepare test");
 
+    memset(&reaped, 0, sizeof reaped);
+    long host_start = host_cpu_now(); /* -1: set from the first feed below */
     long start = now_ms();
     bool via_zygote = !p->interactive && zygote_sock >= 0;
     pid_t pid = via_zygote ? zygote_launch(p, in_fd, out_pipe[1], err_pipe[1]) : -1;
@@ -530,32 +830,91 @@ static void run_test(const plan_t *p, int index)
         err.cap = sizeof errbuf;
 
     const char *status = NULL;
-    long cpu_seen = 0; /* the highest CPU time read from /proc while it ran */
     bool out_open = true, err_open = true, exited = false;
     int wstatus = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
+    long cpu = 0, peak_kib = 0;  /* the highest charge and memory seen */
+    long next_tick = start, last_growth = start, exited_at = 0;
     while (!exited || out_open || err_open) {
-        long left = p->wall_ms - (now_ms() - start);
-        if (left <= 0) {
-            status = "TW";
+        long now = now_ms();
+        /* Once the test's process ended, what is still running is only
+         * given a moment to close the pipes; it no longer counts. */
+        if (exited && now - exited_at > p->wall_ms / 2)
             break;
+        if (!exited && now >= next_tick) {
+            tree_t t;
+            tree_sample(&t);
+            long own = reaped.cpu_ms + t.cpu_ms;
+            if (own > cpu) {
+                cpu = own;
+                last_growth = now;
+            }
+            if (t.rss_kib > peak_kib)
+                peak_kib = t.rss_kib;
+            ctl_poll();
+            /* A test that started before the first feed: it cannot have
+             * used more than its own count, nor more than one CPU (the
+             * container's quota) for the time it ran. */
+            if (host_start < 0 && host_cpu_now() >= 0)
+                host_start = host_cpu_now() - (cpu < now - start ? cpu : now - start);
+            long charge = charged_cpu_ms(cpu, host_start);
+            bool running = t.running || now - last_growth < RUNNING_WINDOW_MS;
+            if (t.rss_kib > p->memory_kib) {
+                status = "ML";
+                break;
+            }
+            /* More than nproc processes and threads: stopped. RLIMIT_NPROC
+             * (nproc + 1) makes Linux refuse the next one anyway; gVisor
+             * lets a fork storm past it (and would crash at the host's pids
+             * limit), so the driver's count is the limit on both. */
+            if (t.tasks > p->nproc) {
+                status = "PL";
+                break;
+            }
+            if (charge > p->cpu_ms) {
+                status = "TC";
+                break;
+            }
+            if (now - start >= p->safety_ms) {
+                status = "TS";
+                break;
+            }
+            if (now - start >= p->wall_ms && !running) {
+                status = "TW";
+                break;
+            }
+            bool near = t.rss_kib * 2 > p->memory_kib || t.tasks * 2 > p->nproc;
+            next_tick = now + (near ? TICK_NEAR_LIMIT_MS : TICK_MS);
         }
-        struct pollfd fds[3] = {{out_open ? out.fd : -1, POLLIN, 0},
-                                {err_open ? err.fd : -1, POLLIN, 0},
-                                {via_zygote && !exited ? zygote_sock : -1, POLLIN, 0}};
-        /* With both pipes closed only the exit is left to see: look often. */
-        int step = (out_open || err_open) ? 20 : 1;
-        int timeout = (int)(left < step ? left : step);
-        poll(fds, 3, timeout);
+        struct pollfd fds[6] = {
+            {out_open ? out.fd : -1, POLLIN, 0},
+            {err_open ? err.fd : -1, POLLIN, 0},
+            {via_zygote && !exited ? zygote_sock : -1, POLLIN, 0},
+            {ctl.open ? STDIN_FILENO : -1, POLLIN, 0},
+            {input.fd >= 0 && input.len > 0 ? input.fd : -1, POLLOUT, 0},
+            {sigchld_fd, POLLIN, 0},
+        };
+        long wait = exited ? 20 : next_tick - now;
+        poll(fds, 6, (int)(wait < 0 ? 0 : wait));
+        if (fds[5].revents & POLLIN) {
+            struct signalfd_siginfo si[8];
+            while (read(sigchld_fd, si, sizeof si) > 0) {
+            }
+        }
         if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
             out_open = pump(&out, p->interactive);
         if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
             err_open = pump(&err, p->interactive);
+        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
+            ctl_read();
+        if (fds[4].revents)
+            input_flush();
         if (out.over) {
             status = "OL";
             break;
         }
+        bool was_exited = exited;
         if (via_zygote) {
             if (!exited && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
                 if (!zygote_result(&wstatus, &ru)) {
@@ -565,22 +924,22 @@ static void run_test(const plan_t *p, int index)
                 }
                 exited = true;
             }
-        } else if (!exited && wait4(pid, &wstatus, WNOHANG, &ru) == pid) {
-            exited = true;
+            reap_some(-1, &exited, &wstatus, &ru); /* orphans */
+        } else {
+            reap_some(pid, &exited, &wstatus, &ru);
         }
-        if (!exited) {
-            long seen = proc_cpu_ms(pid);
-            if (seen > cpu_seen)
-                cpu_seen = seen;
-            if (seen > p->cpu_ms) {
-                status = "TC";
-                break;
-            }
+        if (exited && !was_exited) {
+            exited_at = now_ms();
+            /* The charge at the end: the process's own rusage (with its
+             * reaped children), orphans, and what else still runs. */
+            tree_t t;
+            tree_sample(&t);
+            long own = rusage_cpu_ms(&ru) + reaped.cpu_ms + t.cpu_ms;
+            if (own > cpu)
+                cpu = own;
+            if (t.rss_kib > peak_kib)
+                peak_kib = t.rss_kib;
         }
-        /* A background process may hold the pipes open after the test's
-         * process ended: give it a moment, then stop reading. */
-        if (exited && (out_open || err_open) && now_ms() - start > p->wall_ms / 2)
-            break;
     }
     long wall = now_ms() - start;
     if (!exited) {
@@ -594,25 +953,34 @@ static void run_test(const plan_t *p, int index)
         } else {
             wait4(pid, &wstatus, 0, &ru);
         }
+        long own = rusage_cpu_ms(&ru) + reaped.cpu_ms;
+        if (own > cpu)
+            cpu = own;
     }
     kill_leftovers();
     wipe_scratch();
     close(out.fd);
     close(err.fd);
+    if (input.fd >= 0)
+        close(input.fd);
+    input.fd = -1;
+    input.len = 0;
+    input.eof = false;
 
-    long cpu = ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 + ru.ru_stime.tv_sec * 1000 +
-               ru.ru_stime.tv_usec / 1000;
+    if (ru.ru_maxrss > peak_kib)
+        peak_kib = ru.ru_maxrss;
+    if (reaped.maxrss_kib > peak_kib)
+        peak_kib = reaped.maxrss_kib;
+    long charge = charged_cpu_ms(cpu, host_start);
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
     int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
-    /* rusage is sampled by ticks and can read ~10% low; the kernel's own
-     * accounting (RLIMIT_CPU's SIGXCPU, /proc) is what stopped it. */
-    if (cpu_seen > cpu)
-        cpu = cpu_seen;
-    if (sig == SIGXCPU && cpu < p->cpu_ms)
-        cpu = p->cpu_ms;
+    if (status != NULL && !strcmp(status, "TC") && charge < p->cpu_ms)
+        charge = p->cpu_ms; /* stopped at the limit; rusage lags by a tick */
     if (status == NULL) {
-        if (cpu > p->cpu_ms || sig == SIGXCPU)
+        if (charge > p->cpu_ms)
             status = "TC";
+        else if (peak_kib > p->memory_kib)
+            status = "ML";
         else if (WIFEXITED(wstatus) && code == 127 && wall < 5 && out.len == 0)
             status = "XX";
         else if (sig)
@@ -623,7 +991,7 @@ static void run_test(const plan_t *p, int index)
     char head[160];
     size_t out_len = p->interactive ? 0 : out.len, err_len = p->interactive ? 0 : err.len;
     int h = snprintf(head, sizeof head, "T %d %s %d %d %ld %ld %ld %zu %zu\n", index, status, code,
-                     sig, cpu, wall, ru.ru_maxrss, out_len, err_len);
+                     sig, charge, wall, peak_kib, out_len, err_len);
     write_all(STDOUT_FILENO, head, (size_t)h);
     write_all(STDOUT_FILENO, out.buf, out_len);
     write_all(STDOUT_FILENO, err.buf, err_len);
@@ -631,9 +999,22 @@ static void run_test(const plan_t *p, int index)
 
 int main(void)
 {
-    /* Tests run as our uid: make our memory and fds unreadable to them. */
+    /* Tests run as another uid: make our memory and fds unreadable to them. */
     prctl(PR_SET_DUMPABLE, 0);
     signal(SIGPIPE, SIG_IGN);
+    page_kib = sysconf(_SC_PAGESIZE) / 1024;
+    clock_ticks = sysconf(_SC_CLK_TCK);
+    if (page_kib <= 0)
+        page_kib = 4;
+    if (clock_ticks <= 0)
+        clock_ticks = 100;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    sigchld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigchld_fd < 0)
+        die("signalfd");
     plan_t plan;
     read_plan(&plan);
     if (plan.interactive)

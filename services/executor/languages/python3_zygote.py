@@ -6,8 +6,13 @@ and stderr (as file descriptors, over the socket on fd 3) and its limits, and
 the script runs the learner's code in a fresh fork of itself. It reports the
 child's pid at once ("P <pid>") and, when it ends, its wait status, CPU time
 and peak memory ("X <status> <user_ms> <sys_ms> <maxrss_kib>"). The driver
-keeps the wall clock and the CPU limit itself, so nothing here is trusted
-for limits; the output never passes through this process."""
+keeps every limit itself (CPU, memory, wall clock; the rlimits set here are
+the ones it sets on its own children), so nothing here is trusted for
+limits; the output never passes through this process.
+
+The driver starts it with an empty environment (gVisor shows every
+process's environ to every other); each test gets the environment the
+driver gives its own children."""
 import ctypes
 import os
 import resource
@@ -29,6 +34,10 @@ def load():
 
 TEST_UID = 1000
 PR_CAPBSET_DROP = 24
+M_ARENA_MAX = -8
+# As driver.c's child_exec gives its children.
+TEST_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MALLOC_ARENA_MAX": "2"}
 
 
 def drop_to_test_user():
@@ -52,14 +61,22 @@ def run_child(code, error, fds, limits):
         os.dup2(fd, target)
     os.closerange(3, 1 << 16)
     os.setpgid(0, 0)
+    try:  # the cgroup's OOM killer, past the limit, must pick the test
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
     drop_to_test_user()
-    cpu_s, as_bytes, fsize, nofile = limits
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
+    as_bytes, fsize, nofile, nproc = limits
+    if as_bytes >= 0:
+        resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.chdir("/tmp")
+    os.environ.clear()
+    os.environ.update(TEST_ENV)
     status = 0
     try:
         if error is not None:
@@ -91,6 +108,10 @@ def run_child(code, error, fds, limits):
 
 
 def main():
+    try:  # glibc read no MALLOC_ARENA_MAX from our (empty) environment
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        pass
     sock = socket.socket(fileno=3)
     code, error = load()
     sock.sendall(b"R\n")  # warm: the driver starts its first test's clock now

@@ -165,25 +165,47 @@ static void test_cpu_and_wall_limits_are_tle(void **state)
     assert_non_null(strstr(msg, "wall"));
 }
 
+static void test_the_wall_clock_safety_net_says_so(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("TS", -1, 9, 1000, "", msg), V(TLE));
+    assert_non_null(strstr(msg, "safety net"));
+}
+
+static void test_the_process_limit_is_re_and_says_so(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("PL", -1, SIGKILL, 1000, "", msg), V(RE));
+    assert_non_null(strstr(msg, "processes"));
+}
+
 static void test_output_limit_is_ole(void **state)
 {
     char msg[256];
     assert_int_equal(verdict_of("OL", -1, 9, 1000, "", msg), V(OLE));
 }
 
-static void test_sigkill_near_the_memory_limit_is_mle(void **state)
+static void test_the_driver_stopping_a_test_at_its_memory_limit_is_mle(void **state)
 {
     char msg[256];
-    assert_int_equal(verdict_of("SG", -1, SIGKILL, 65000, "", msg), V(MLE));
-    assert_int_equal(verdict_of("SG", -1, SIGSEGV, 64000, "", msg), V(MLE));
+    assert_int_equal(verdict_of("ML", -1, SIGKILL, 70000, "", msg), V(MLE));
+    assert_non_null(strstr(msg, "65536 KiB"));
 }
 
-static void test_sigkill_far_from_the_memory_limit_is_re_with_the_signal(void **state)
+static void test_a_peak_over_the_limit_is_mle_however_the_program_ended(void **state)
 {
     char msg[256];
-    assert_int_equal(verdict_of("SG", -1, SIGKILL, 1000, "", msg), V(RE));
+    assert_int_equal(verdict_of("OK", 0, 0, 65537, "", msg), V(MLE));
+    assert_int_equal(verdict_of("SG", -1, SIGKILL, 90000, "", msg), V(MLE));
+    assert_int_equal(verdict_of("OK", 0, 0, 65536, "", msg), V(AC));
+}
+
+static void test_a_signal_below_the_memory_limit_is_re_with_the_signal(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("SG", -1, SIGKILL, 65000, "", msg), V(RE));
     assert_string_equal(msg, "killed by signal 9 (SIGKILL)");
-    assert_int_equal(verdict_of("SG", -1, SIGSEGV, 1000, "", msg), V(RE));
+    assert_int_equal(verdict_of("SG", -1, SIGSEGV, 64000, "", msg), V(RE));
     assert_string_equal(msg, "killed by signal 11 (SIGSEGV)");
 }
 
@@ -323,8 +345,11 @@ int main(void)
         cmocka_unit_test(test_clean_exit_means_compare_the_output),
         cmocka_unit_test(test_cpu_and_wall_limits_are_tle),
         cmocka_unit_test(test_output_limit_is_ole),
-        cmocka_unit_test(test_sigkill_near_the_memory_limit_is_mle),
-        cmocka_unit_test(test_sigkill_far_from_the_memory_limit_is_re_with_the_signal),
+        cmocka_unit_test(test_the_process_limit_is_re_and_says_so),
+        cmocka_unit_test(test_the_wall_clock_safety_net_says_so),
+        cmocka_unit_test(test_the_driver_stopping_a_test_at_its_memory_limit_is_mle),
+        cmocka_unit_test(test_a_peak_over_the_limit_is_mle_however_the_program_ended),
+        cmocka_unit_test(test_a_signal_below_the_memory_limit_is_re_with_the_signal),
         cmocka_unit_test(test_python_memory_error_is_mle),
         cmocka_unit_test(test_nonzero_exit_is_re_with_the_code),
         cmocka_unit_test(test_a_program_that_could_not_start_is_ie),

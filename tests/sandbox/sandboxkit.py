@@ -35,7 +35,7 @@ SANDBOX_UID_FLOOR = 200000  # every sandbox uid maps to a host uid at least this
 EVENT_KEYS = ("compile", "test", "end")
 TEST_KEYS = {"test", "status", "verdict", "exit_code", "signal", "cpu_ms", "wall_ms", "rss_kib",
              "stdout", "stderr"}
-STATUSES = {"OK", "SG", "TC", "TW", "OL", "XX"}
+STATUSES = {"OK", "SG", "TC", "ML", "PL", "TW", "TS", "OL", "XX"}
 VERDICTS = {"OK", "TLE", "MLE", "RE", "OLE", "IE"}
 ENDS = {"DONE", "COMPILE_ERROR", "WALL_KILLED", "CANCELLED", "CRASHED"}
 
@@ -273,7 +273,8 @@ DEFAULT_LIMITS = {"cpu-ms": 1000, "wall-ms": 3000, "memory-kib": 131072, "output
 TEST_CHECK_KEYS = {"verdict", "status", "exit-code", "signal", "stdout-contains",
                    "stdout-not-contains", "stderr-not-contains", "output-not-contains",
                    "stdout-regex", "stdout-max-bytes", "stderr-max-bytes", "wall-ms-max",
-                   "wall-ms-min", "cpu-ms-min", "cpu-ms-max", "record"}
+                   "wall-ms-min", "cpu-ms-min", "cpu-ms-max", "rss-kib-min", "rss-kib-max",
+                   "record"}
 RUN_CHECK_KEYS = {"end", "compile", "compile-output-not-contains", "total-wall-ms-max"}
 HEADER_RE = re.compile(
     r"^(?P<key>expect-run|expect|input|limits|tests|role|partner|attack|why|language)"
@@ -432,6 +433,10 @@ def check_test(ev: dict | None, checks: list, subst: dict, end: str | None) -> l
             fails.append(f"cpu_ms {ev.get('cpu_ms')} < {v}")
         elif k == "cpu-ms-max" and (ev.get("cpu_ms") or 0) > int(v):
             fails.append(f"cpu_ms {ev.get('cpu_ms')} > {v}")
+        elif k == "rss-kib-min" and (ev.get("rss_kib") or 0) < int(v):
+            fails.append(f"rss_kib {ev.get('rss_kib')} < {v}")
+        elif k == "rss-kib-max" and (ev.get("rss_kib") or 0) > int(v):
+            fails.append(f"rss_kib {ev.get('rss_kib')} > {v}")
     return fails
 
 
@@ -453,6 +458,157 @@ def check_run(run: Run, checks: list, subst: dict) -> list:
         elif k == "total-wall-ms-max" and run.elapsed_ms > int(v):
             fails.append(f"the whole run took {run.elapsed_ms} ms > {v}")
     return fails
+
+
+def attack_subst(listeners, canary: str) -> dict:
+    """The placeholders of attack headers that do not depend on the run."""
+    return dict(host_secrets(), CANARY=canary, REPO=str(REPO), ROOTFS_DIR=str(rootfs_dir()),
+                HOST_IPS=" ".join(host_ips()), TCP_PORT=listeners.tcp_port,
+                UDP_PORT=listeners.udp_port, UNIX_PATH=listeners.unix_path,
+                ABSTRACT_NAME=listeners.abstract_name)
+
+
+def run_attack(attack: Attack, runtime: str, workdir: Path, slot: int, subst: dict, tmp: Path,
+               extra_env: dict | None = None) -> Run:
+    """One run of an attack with its limits and inputs."""
+    lim = attack.limits
+    inputs = [attack.input_text(i, subst) for i in range(attack.tests)]
+    return sandbox_run(attack.path, inputs, runtime=runtime, language=attack.language,
+                       workdir=workdir, slot=slot, cpu_ms=lim["cpu-ms"], wall_ms=lim["wall-ms"],
+                       memory_kib=lim["memory-kib"], output_kib=lim["output-kib"],
+                       extra_env=extra_env, tmp=tmp, timeout_s=150)
+
+
+def verdict_summary(run: Run, ntests: int) -> str:
+    """What must not depend on load: each test's verdict and how the run ended."""
+    vs = " ".join(f"{i}={(run.tests.get(i) or {}).get('verdict', '-')}" for i in range(ntests))
+    return f"{vs} end={(run.end or {}).get('end')}"
+
+
+@dataclasses.dataclass
+class Verdicts:
+    """The verdicts of one run, test by test: (name, verdict, status, cpu_ms),
+    and the CPU limit they ran with."""
+    tests: list
+    cpu_limit: int
+    end: str | None = None
+
+    def __str__(self):
+        return " ".join(f"{n}={v}" for n, v, _, _ in self.tests) + (
+            f" end={self.end}" if self.end else "")
+
+
+def attack_verdicts(run: Run, attack: Attack) -> Verdicts:
+    tests = []
+    for i in range(attack.tests):
+        ev = run.tests.get(i) or {}
+        tests.append((str(i), ev.get("verdict", "-"), ev.get("status"), ev.get("cpu_ms") or 0))
+    return Verdicts(tests, attack.limits["cpu-ms"], (run.end or {}).get("end"))
+
+
+# The same program's CPU time is not a constant on shared hardware: with the
+# other core busy (SMT siblings, caches) a run measured here took 1250 to
+# 2050 ms. A test that needs this share of its limit or more may fall either
+# side of it: a TLE by CPU time against another verdict is no load-dependence
+# of the judge then, only of the machine.
+BORDERLINE_CPU_SHARE = 0.5
+
+
+def verdict_differences(quiet: Verdicts, loaded: Verdicts) -> tuple:
+    """(differences, borderline): test verdicts that differ, and those that
+    differ only as a program near its CPU limit may (TLE by CPU time in one
+    run, at least BORDERLINE_CPU_SHARE of the limit used in the other)."""
+    diff, borderline = [], []
+    if quiet.end != loaded.end:
+        diff.append(f"run ended {quiet.end} quietly, {loaded.end} under load")
+    for q, l in zip(quiet.tests, loaded.tests):
+        if q[1] == l[1]:
+            continue
+        tle = [t for t in (q, l) if t[1] == "TLE" and t[2] == "TC"]
+        other = [t for t in (q, l) if t[1] != "TLE"]
+        text = f"{q[0]}: {q[1]} ({q[2]}, {q[3]} ms) quietly, {l[1]} ({l[2]}, {l[3]} ms) under load"
+        if len(tle) == 1 and len(other) == 1 and \
+                other[0][3] >= BORDERLINE_CPU_SHARE * quiet.cpu_limit:
+            borderline.append(text)
+        else:
+            diff.append(text)
+    if len(quiet.tests) != len(loaded.tests):
+        diff.append(f"{len(quiet.tests)} tests quietly, {len(loaded.tests)} under load")
+    return diff, borderline
+
+
+# Verdicts of the quiet runs of this session, by ("attack", name, runtime) or
+# ("solution", slug, kind, name, runtime): test_attacks.py and
+# test_reference_solutions.py fill it, test_under_load.py compares with it.
+QUIET_VERDICTS: dict = {}
+
+
+class CpuLoad:
+    """CPU burners, `per_core` on every core, each pinned to its core and put
+    in a cpu cgroup of its own where the host allows it (so that it weighs as
+    much as a container does), for at most `seconds`; stopped on exit."""
+
+    def __init__(self, seconds: float, per_core: int = 1):
+        self.seconds = seconds
+        self.per_core = per_core
+        self.procs = []
+        self.cgroups = []
+
+    def _cgroup_for(self, n: int) -> Path | None:
+        name = f"dojo-load-{os.getpid()}-{n}"
+        for base in (Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/cpu,cpuacct")):
+            if (base / "cgroup.procs").exists():
+                d = base / name
+                try:
+                    d.mkdir()
+                except OSError:
+                    return None
+                self.cgroups.append(d)
+                return d
+        base = Path("/sys/fs/cgroup")
+        try:
+            if "cpu" in (base / "cgroup.subtree_control").read_text().split():
+                d = base / name
+                d.mkdir()
+                self.cgroups.append(d)
+                return d
+        except OSError:
+            pass
+        return None
+
+    def __enter__(self):
+        import sys
+        burn = ("import time\nend = time.monotonic() + %f\n"
+                "while time.monotonic() < end:\n    pass\n" % self.seconds)
+        for core in sorted(os.sched_getaffinity(0)):
+            for k in range(self.per_core):
+                p = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.DEVNULL)
+                self.procs.append(p)
+                try:
+                    os.sched_setaffinity(p.pid, {core})
+                except OSError:
+                    pass
+                cg = self._cgroup_for(len(self.procs))
+                if cg is not None:
+                    try:
+                        (cg / "cgroup.procs").write_text(str(p.pid))
+                    except OSError:
+                        pass
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        for d in self.cgroups:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
+        return False
 
 
 # ---------------------------------------------------------------------------

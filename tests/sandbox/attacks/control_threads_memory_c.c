@@ -6,13 +6,11 @@
 //      address space (16 x 8 MiB = 128 MiB) and glibc reserves up to 64 MiB
 //      per malloc arena, so thread creation or malloc fails long before any
 //      real memory is used.
+//      The driver charges resident memory; the address-space limit has 1 GiB
+//      of room beyond the memory limit on both runtimes. (gVisor counts about
+//      2 MiB per thread stack: some 44 MiB here, under the limit still.)
 // limits: memory-kib=65536
 // expect: verdict=OK stdout-contains=ALL-ALLOCATED
-// Known limitation under runsc (in the executor's notes): gVisor accounts
-// thread stacks against the address-space limit differently, and with a
-// 64 MiB limit the first pthread_create already fails; raising the limit far
-// enough would let memory bombs kill the whole gVisor sandbox instead.
-// expect[runsc]: verdict=OK|RE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

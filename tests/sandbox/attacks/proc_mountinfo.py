@@ -2,18 +2,16 @@
 # /proc/self/cgroup looking for host paths (the bundle, the rootfs folder, the
 # workdir, the repository) and host devices.
 # why: the sandbox must not learn where it lives on the host: no host path in
-#      its mount table (a bind-mounted rootfs shows its host path in field 4
-#      of mountinfo unless the rootfs is a filesystem root of its own).
+#      its mount table (a bind mount shows the path of its source inside the
+#      source's filesystem; under crun each source is covered by an overlay
+#      named after a file descriptor), and no mount of the host's devtmpfs
+#      (crun binds device nodes from a tmpfs of the executor's).
 # input@0: {WORKDIR} {ROOTFS_DIR} {REPO}
 # expect: verdict=OK stdout-contains=CHECKED stdout-not-contains=HOST-PATH
-# Known limitation under crun (recorded in the executor's notes): the bind
-# sources of the rootfs and /judge show in mountinfo's root field. Paths
-# only — nothing there is readable — until the rootfs is a filesystem of its
-# own (an image mount).
-# expect[crun]: verdict=OK stdout-contains=CHECKED
 import sys
 
-needles = sys.stdin.read().split() + ["/var/lib/", "/work/", "/home/", "/root/", "bazel"]
+needles = sys.stdin.read().split() + ["/var/lib/", "/work/", "/home/", "/root/", "bazel",
+                                      "devtmpfs", "/tmp/"]
 for p in ["/proc/self/mountinfo", "/proc/self/mounts", "/proc/1/mountinfo", "/proc/self/cgroup",
           "/proc/1/cgroup"]:
     try:

@@ -8,7 +8,7 @@
  * output is compared outside.
  *
  * What a test is charged for is its own process tree: every process of the
- * sandbox but this one and the zygote. Each tick (10 ms, 2 ms near the memory
+ * sandbox but this one and the zygote. Each tick (20 ms, 2 ms near a
  * limit) the driver reads /proc/<pid>/stat of each: CPU time (with what they
  * reaped of their children), resident memory, and whether any is running or
  * waiting for a CPU. Processes the driver reaps itself (orphans) add their
@@ -72,9 +72,12 @@
 
 #define MAX_ARGS 32
 #define CHUNK 65536
-#define TICK_MS 10
+#define TICK_MS 20
 #define TICK_NEAR_LIMIT_MS 2
-#define RUNNING_WINDOW_MS 200 /* CPU time grew this recently: still computing */
+/* CPU time grew this recently: still computing. Long enough that a program
+ * waiting for its own I/O (under gVisor: its kernel and gofer, on a busy
+ * machine slow) between bursts of work is not taken for one that sleeps. */
+#define RUNNING_WINDOW_MS 500
 #define HOST_CPU_FRESH_MS 2000 /* an older feed: the executor stopped sending */
 #define INPUT_CAP (4 << 20)   /* interactive input held for a program that does not read */
 
@@ -312,14 +315,6 @@ static void ctl_read(void)
     input_flush();
 }
 
-/* Reads what the executor sent, if anything, without waiting. */
-static void ctl_poll(void)
-{
-    struct pollfd pfd = {ctl.open ? STDIN_FILENO : -1, POLLIN, 0};
-    if (ctl.open && poll(&pfd, 1, 0) == 1)
-        ctl_read();
-}
-
 /* The host's CPU time of the container, when the executor's feed is fresh;
  * -1 otherwise. A feed that lags (the driver waits for a CPU too) only
  * charges less, for a moment: the host's count never goes back. */
@@ -359,29 +354,84 @@ static void reaped_add(const struct rusage *ru)
 static long page_kib;
 static long clock_ticks;
 
+/* The /proc/<pid>/stat files of the tree, kept open between ticks: one
+ * pread a process a tick (under gVisor each system call is a trip to its
+ * kernel, and the driver's ticks would cost the container a third of a CPU). */
+#define STAT_FDS 256
+static struct {
+    pid_t pid; /* 0: free */
+    int fd;
+    bool seen;
+} stat_fds[STAT_FDS];
+static DIR *proc_dir;
+
+static void stat_fd_drop(int i)
+{
+    close(stat_fds[i].fd);
+    stat_fds[i].pid = 0;
+}
+
+/* Reads /proc/<pid>/stat into buf; false when the process is gone. */
+static bool stat_read(pid_t pid, char *buf, size_t cap)
+{
+    int slot = -1, free_slot = -1;
+    for (int i = 0; i < STAT_FDS && slot < 0; i++) {
+        if (stat_fds[i].pid == pid)
+            slot = i;
+        else if (stat_fds[i].pid == 0 && free_slot < 0)
+            free_slot = i;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (slot < 0) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                return false;
+            if (free_slot < 0) { /* a tree this big: read without keeping it */
+                ssize_t n = read(fd, buf, cap - 1);
+                close(fd);
+                if (n <= 0)
+                    return false;
+                buf[n] = '\0';
+                return true;
+            }
+            slot = free_slot;
+            stat_fds[slot].pid = pid;
+            stat_fds[slot].fd = fd;
+        }
+        stat_fds[slot].seen = true;
+        ssize_t n = pread(stat_fds[slot].fd, buf, cap - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            return true;
+        }
+        /* Gone, or its pid reused since: open it again once. */
+        stat_fd_drop(slot);
+        free_slot = slot;
+        slot = -1;
+    }
+    return false;
+}
+
 static void tree_sample(tree_t *t)
 {
     memset(t, 0, sizeof *t);
-    DIR *d = opendir("/proc");
-    if (d == NULL)
+    if (proc_dir == NULL && (proc_dir = opendir("/proc")) == NULL)
         return;
+    rewinddir(proc_dir);
+    for (int i = 0; i < STAT_FDS; i++)
+        stat_fds[i].seen = false;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while ((e = readdir(proc_dir)) != NULL) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         pid_t pid = (pid_t)atoi(e->d_name);
         if (pid <= 1 || pid == zygote_pid)
             continue;
-        char path[64], buf[1024];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        char buf[1024];
+        if (!stat_read(pid, buf, sizeof buf))
             continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0)
-            continue;
-        buf[n] = '\0';
         char *p = strrchr(buf, ')'); /* the command name may hold spaces */
         if (p == NULL)
             continue;
@@ -401,7 +451,9 @@ static void tree_sample(tree_t *t)
         t->procs++;
         t->tasks += threads > 0 ? (int)threads : 1;
     }
-    closedir(d);
+    for (int i = 0; i < STAT_FDS; i++)
+        if (stat_fds[i].pid != 0 && !stat_fds[i].seen)
+            stat_fd_drop(i);
 }
 
 /* Kills every process of the sandbox but this one and the zygote, and reaps
@@ -852,7 +904,6 @@ static void run_test(const plan_t *p, int index)
             }
             if (t.rss_kib > peak_kib)
                 peak_kib = t.rss_kib;
-            ctl_poll();
             /* A test that started before the first feed: it cannot have
              * used more than its own count, nor more than one CPU (the
              * container's quota) for the time it ran. */

@@ -887,7 +887,7 @@ static void run_test(const plan_t *p, int index)
     struct rusage ru;
     memset(&ru, 0, sizeof ru);
     long cpu = 0, peak_kib = 0;  /* the highest charge and memory seen */
-    long next_tick = start, last_growth = start, exited_at = 0;
+    long next_tick = start + TICK_MS, last_growth = start, exited_at = 0;
     while (!exited || out_open || err_open) {
         long now = now_ms();
         /* Once the test's process ended, what is still running is only

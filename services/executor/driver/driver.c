@@ -78,7 +78,6 @@
  * waiting for its own I/O (under gVisor: its kernel and gofer, on a busy
  * machine slow) between bursts of work is not taken for one that sleeps. */
 #define RUNNING_WINDOW_MS 500
-#define HOST_CPU_FRESH_MS 2000 /* an older feed: the executor stopped sending */
 #define INPUT_CAP (4 << 20)   /* interactive input held for a program that does not read */
 
 typedef struct plan {
@@ -315,14 +314,14 @@ static void ctl_read(void)
     input_flush();
 }
 
-/* The host's CPU time of the container, when the executor's feed is fresh;
- * -1 otherwise. A feed that lags (the driver waits for a CPU too) only
- * charges less, for a moment: the host's count never goes back. */
+/* The host's CPU time of the container as last fed, or -1 before the
+ * first feed. A feed that lags (the driver waits for a CPU too, as under a
+ * fork storm) only charges less for a while, since the host's count never
+ * goes back; falling back to the driver's own count instead would charge a
+ * gVisor test for all the time its threads waited. */
 static long host_cpu_now(void)
 {
-    if (ctl.host_cpu_at == 0 || now_ms() - ctl.host_cpu_at > HOST_CPU_FRESH_MS)
-        return -1;
-    return ctl.host_cpu_ms;
+    return ctl.host_cpu_at == 0 ? -1 : ctl.host_cpu_ms;
 }
 
 /* ------------------------------------------------------------------------

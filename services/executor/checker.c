@@ -15,6 +15,7 @@
 #include "executor.h"
 #include "libcommon/text.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* ------------------------------------------------------------------------
  * Names
@@ -48,9 +49,7 @@ const char *exec_verdict_phrase(exec_verdict_t v)
 
 char *exec_utf8_clean(const char *s, size_t len, size_t max)
 {
-    char *out = malloc(max + 4);
-    if (!out)
-        abort();
+    char *out = xmalloc(max + 4);
     size_t o = 0;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
@@ -421,9 +420,7 @@ void checker_bundle(const char *src, size_t slen, const char *in, size_t ilen, c
     char head[128];
     int h = snprintf(head, sizeof head, "DOJOCHK1 %zu %zu %zu %zu\n", slen, ilen, elen, alen);
     size_t total = (size_t)h + slen + ilen + elen + alen;
-    char *b = malloc(total + 1);
-    if (!b)
-        abort();
+    char *b = xmalloc(total + 1);
     size_t o = 0;
     memcpy(b, head, (size_t)h), o += (size_t)h;
     if (slen)
@@ -558,22 +555,13 @@ int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, i
     }
     size_t slen = strlen(source);
     char *code = NULL;
-    size_t code_len = 0;
-    if (python) {
-        code = strdup(python_wrapper);
-        code_len = strlen(code);
-    } else {
-        code_len = strlen(c_prelude) + slen + strlen(c_epilogue);
-        code = malloc(code_len + 1);
-        if (code)
-            snprintf(code, code_len + 1, "%s%s%s", c_prelude, source, c_epilogue);
-    }
-    if (!code)
-        abort();
-    char **inputs = calloc((size_t)n, sizeof *inputs);
-    size_t *lens = calloc((size_t)n, sizeof *lens);
-    if (!inputs || !lens)
-        abort();
+    if (python)
+        code = xstrdup(python_wrapper);
+    else
+        code = xasprintf("%s%s%s", c_prelude, source, c_epilogue);
+    size_t code_len = strlen(code);
+    char **inputs = xcalloc((size_t)n, sizeof *inputs);
+    size_t *lens = xcalloc((size_t)n, sizeof *lens);
     for (int i = 0; i < n; i++)
         checker_bundle(python ? source : "", python ? slen : 0, cases[i].input,
                        cases[i].input_len, cases[i].expected, cases[i].expected_len,

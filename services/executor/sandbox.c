@@ -36,6 +36,7 @@
 #include "libcommon/clock.h"
 #include "libcommon/fs.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define TMPFS_KIB (64 * 1024)
 #define SHM_KIB (16 * 1024)
@@ -106,9 +107,7 @@ static int argv_from_json(json_t *arr, char **out, int cap)
     {
         if (!json_is_string(v) || n >= cap - 1)
             return -1;
-        out[n] = strdup(json_string_value(v));
-        if (out[n] == NULL)
-            abort();
+        out[n] = xstrdup(json_string_value(v));
         n++;
     }
     out[n] = NULL;
@@ -583,9 +582,7 @@ static void *cleanup_main(void *arg)
 static void cleanup_later(const sandbox_config_t *cfg, sandbox_runtime_t rt, pid_t pid,
                           bool kill_first, const char *id, const char *bundle)
 {
-    cleanup_job_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        abort();
+    cleanup_job_t *c = xcalloc(1, sizeof *c);
     c->cfg = cfg;
     c->rt = rt;
     c->pid = pid;
@@ -630,9 +627,7 @@ static void parser_feed(parser_t *p, const char *data, size_t n)
         size_t cap = p->cap ? p->cap : 65536;
         while (cap < p->len + n + 1)
             cap *= 2;
-        p->buf = realloc(p->buf, cap);
-        if (p->buf == NULL)
-            abort();
+        p->buf = xrealloc(p->buf, cap);
         p->cap = cap;
     }
     memcpy(p->buf + p->len, data, n);
@@ -827,9 +822,7 @@ static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
     size_t rt_err_len = 0;
     bool out_open = true, err_open = true, killed = false, input_open = stdin_fd >= 0;
     cpu_feed_t feed = {.fd = -1, .id = ph->id, .last_us = -1};
-    cleanup_free outbox_t *box = calloc(1, sizeof *box);
-    if (box == NULL)
-        abort();
+    cleanup_free outbox_t *box = xcalloc(1, sizeof *box);
     out->end = SANDBOX_DONE;
     while (out_open && !parser->done) {
         if (job->cancel && atomic_load(job->cancel)) {
@@ -1060,9 +1053,7 @@ static void compile_output_collect(void *payload, const sandbox_record_t *r)
     *dst = *r;
     /* Keep the compiler's words past the parser's next refill. */
     size_t n = r->out_len + r->err_len;
-    char *copy = malloc(n + 1);
-    if (copy == NULL)
-        abort();
+    char *copy = xmalloc(n + 1);
     memcpy(copy, r->err, r->err_len);
     memcpy(copy + r->err_len, r->out, r->out_len);
     copy[n] = '\0';

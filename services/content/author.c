@@ -79,8 +79,9 @@ static int task_reply(rpc_call_t *call, pg_conn_t *conn, const char *slug, int v
     return 0;
 }
 
+/* `owner`: the author a created task belongs to (NULL: nobody). */
 static int store_one(content_t *c, rpc_call_t *call, json_t *norm, content_store_mode_t mode,
-                     int expected_version, content_store_result_t *res,
+                     int expected_version, const char *owner, content_store_result_t *res,
                      Dojo__Content__V1__Task **task, err_t **err)
 {
     cleanup_pgconn pg_conn_t *conn = NULL;
@@ -88,6 +89,8 @@ static int store_one(content_t *c, rpc_call_t *call, json_t *norm, content_store
     if (content_conn(c, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
         content_lock_writers(conn, err) < 0 ||
         content_store_task(conn, norm, mode, false, expected_version, res, err) < 0 ||
+        (owner && res->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED &&
+         content_set_task_owner(conn, slug, owner, err) < 0) ||
         pg_commit(conn, err) < 0)
         return -1;
     LOG_INFO("task stored", "slug=%s version=%d change=%s hash=%.12s", slug, res->version,
@@ -98,10 +101,9 @@ static int store_one(content_t *c, rpc_call_t *call, json_t *norm, content_store
 /* The start of CreateTask and UpdateTask: the caller is an author and the
  * input a valid task; *norm is new. */
 static int author_input(content_t *c, rpc_call_t *call, const Dojo__Content__V1__TaskInput *in,
-                        json_t **norm, err_t **err)
+                        identity_t *id, json_t **norm, err_t **err)
 {
-    identity_t id;
-    if (content_require_author(c, call, &id, err) < 0)
+    if (content_require_author(c, call, id, err) < 0)
         return -1;
     if (in == NULL)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "input: required");
@@ -118,12 +120,14 @@ int content_rpc_create_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__CreateTaskRequest *req = (const void *)req_msg;
     cleanup_json json_t *norm = NULL;
-    if (author_input(c, call, req->input, &norm, err) < 0)
+    identity_t id;
+    if (author_input(c, call, req->input, &id, &norm, err) < 0)
         return -1;
     Dojo__Content__V1__CreateTaskResponse *resp = RPC_NEW(
         call, Dojo__Content__V1__CreateTaskResponse, DOJO__CONTENT__V1__CREATE_TASK_RESPONSE__INIT);
     content_store_result_t res;
-    if (store_one(c, call, norm, STORE_CREATE, 0, &res, &resp->task, err) < 0)
+    const char *owner = id.kind == IDENTITY_USER ? id.claims.sub : NULL;
+    if (store_one(c, call, norm, STORE_CREATE, 0, owner, &res, &resp->task, err) < 0)
         return -1;
     resp->change = res.change;
     *out = &resp->base;
@@ -136,7 +140,8 @@ int content_rpc_update_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__UpdateTaskRequest *req = (const void *)req_msg;
     cleanup_json json_t *norm = NULL;
-    if (author_input(c, call, req->input, &norm, err) < 0)
+    identity_t id;
+    if (author_input(c, call, req->input, &id, &norm, err) < 0)
         return -1;
     const char *slug = json_string_value(json_object_get(norm, "slug"));
     if (strcmp(slug, req->slug) != 0)
@@ -146,7 +151,8 @@ int content_rpc_update_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     Dojo__Content__V1__UpdateTaskResponse *resp = RPC_NEW(
         call, Dojo__Content__V1__UpdateTaskResponse, DOJO__CONTENT__V1__UPDATE_TASK_RESPONSE__INIT);
     content_store_result_t res;
-    if (store_one(c, call, norm, STORE_UPDATE, req->expected_version, &res, &resp->task, err) < 0)
+    if (store_one(c, call, norm, STORE_UPDATE, req->expected_version, NULL, &res, &resp->task,
+                  err) < 0)
         return -1;
     resp->change = res.change;
     *out = &resp->base;

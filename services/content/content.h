@@ -99,6 +99,9 @@ int content_export_text(content_t *c, const char *slug, int version, char **out,
 /** Archives a task (an author's decision) or makes it active again, inside
  * the caller's transaction; no change when it already is. */
 int content_set_task_status(pg_conn_t *conn, const char *slug, bool archived, err_t **err);
+/** Records the author who created a task through the API (its owner, for
+ * the analytics of their own tasks), inside the caller's transaction. */
+int content_set_task_owner(pg_conn_t *conn, const char *slug, const char *owner_id, err_t **err);
 
 /** One file of an import. */
 typedef struct content_import_file {

@@ -288,6 +288,18 @@ int content_export_text(content_t *c, const char *slug, int version, char **out,
     return content_task_file_text(stored, slug, out, err);
 }
 
+static const pg_stmt_t stmt_task_set_owner = {
+    .name = "content_task_set_owner",
+    .sql = "UPDATE content.tasks SET owner_id = $2::uuid WHERE slug = $1",
+    .nparams = 2,
+};
+
+int content_set_task_owner(pg_conn_t *conn, const char *slug, const char *owner_id, err_t **err)
+{
+    const char *p[] = {slug, owner_id};
+    return pg_exec(conn, &stmt_task_set_owner, p, NULL, err);
+}
+
 int content_set_task_status(pg_conn_t *conn, const char *slug, bool archived, err_t **err)
 {
     const char *p[] = {slug, archived ? "archived" : "active", archived ? "author" : ""};

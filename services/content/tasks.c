@@ -56,7 +56,8 @@ Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t us)
 #define SUMMARY_COLUMNS                                                                            \
     "t.slug, t.title, t.difficulty, t.points, array_to_json(t.tags)::text, "                       \
     "array_to_json(t.languages)::text, t.status, t.current_version, v.content_hash, "              \
-    "(extract(epoch from greatest(v.created_at, t.status_changed_at)) * 1000000)::bigint"
+    "(extract(epoch from greatest(v.created_at, t.status_changed_at)) * 1000000)::bigint, "        \
+    "coalesce(t.owner_id::text, '')"
 #define SUMMARY_FROM                                                                               \
     " FROM content.tasks t JOIN content.task_versions v "                                          \
     "ON v.slug = t.slug AND v.version = t.current_version "
@@ -116,6 +117,7 @@ static Dojo__Content__V1__TaskSummary *summary_from_row(rpc_call_t *call, const 
     s->version = (int32_t)pg_get_int64(r, row, 7);
     s->content_hash = rpc_strdup(call, pg_get(r, row, 8));
     s->updated_at = content_timestamp(call, pg_get_int64(r, row, 9));
+    s->owner_id = rpc_strdup(call, pg_get(r, row, 10));
     return s;
 }
 
@@ -199,10 +201,14 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
         call, Dojo__Content__V1__ListTasksResponse, DOJO__CONTENT__V1__LIST_TASKS_RESPONSE__INIT);
     int n = PQntuples(r);
     resp->tasks = rpc_alloc(call, ((size_t)n + 1) * sizeof *resp->tasks);
-    for (int i = 0; i < n; i++)
-        resp->tasks[resp->n_tasks++] = summary_from_row(call, r, i);
+    for (int i = 0; i < n; i++) {
+        Dojo__Content__V1__TaskSummary *t = summary_from_row(call, r, i);
+        if (!identity_is_author(&id))
+            t->owner_id = "";
+        resp->tasks[resp->n_tasks++] = t;
+    }
     resp->page = RPC_NEW(call, Dojo__Common__V1__PageInfo, DOJO__COMMON__V1__PAGE_INFO__INIT);
-    int64_t total = n > 0 ? pg_get_int64(r, 0, 10) : (offset == 0 ? 0 : -1);
+    int64_t total = n > 0 ? pg_get_int64(r, 0, 11) : (offset == 0 ? 0 : -1);
     resp->page->total = total;
     resp->page->next_page_token = total > offset + n ? rpc_sprintf(call, "%ld", offset + n) : "";
     *out = &resp->base;

@@ -42,6 +42,8 @@ static void snapshot_free(gam_snapshot_t *s)
 {
     for (size_t i = 0; i < s->ntasks; i++) {
         free(s->tasks[i].slug);
+        free(s->tasks[i].title);
+        free(s->tasks[i].owner_id);
         for (size_t j = 0; j < s->tasks[i].ntags; j++)
             free(s->tasks[i].tags[j]);
         free(s->tasks[i].tags);
@@ -164,6 +166,9 @@ static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
             }
             gam_task_t *dst = &s->tasks[s->ntasks++];
             dst->slug = xstrdup(t->slug);
+            dst->title = xstrdup(t->title);
+            dst->owner_id = xstrdup(t->owner_id);
+            dst->points = t->points;
             dst->difficulty = t->difficulty;
             dst->ntags = t->n_tags;
             dst->tags = xcalloc(t->n_tags + 1, sizeof *dst->tags);
@@ -272,4 +277,10 @@ const gam_task_t *gam_snapshot_task(const gam_snapshot_t *s, const char *slug)
         if (!strcmp(s->tasks[i].slug, slug))
             return &s->tasks[i];
     return NULL;
+}
+
+const char *gam_task_title(const gam_snapshot_t *s, const char *slug)
+{
+    const gam_task_t *t = s ? gam_snapshot_task(s, slug) : NULL;
+    return t ? t->title : slug;
 }

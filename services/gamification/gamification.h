@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dojo/auth/v1/auth.pb-c.h"
 #include "dojo/content/v1/content.pb-c.h"
 #include "dojo/gamification/v1/gamification.pb-c.h"
 #include "libcommon/err.h"
@@ -33,10 +34,13 @@ typedef struct gam_config {
     int64_t orphan_after_ms;   /* pending this long without a queued job: an orphan */
     int64_t pending_max_ms;    /* pending this long: finished as an internal error */
     int64_t event_ttl_s;       /* of the queued event the sweeper writes */
+    const char *public_url;   /* links in class invitations and reminders */
+    int64_t reminder_interval_ms; /* how often due-date reminders are looked for */
 } gam_config_t;
 
 typedef struct gam_catalog gam_catalog_t;
 typedef struct gam_sweeper gam_sweeper_t;
+typedef struct gam_reminders gam_reminders_t;
 
 typedef struct gam {
     gam_config_t cfg;
@@ -44,8 +48,10 @@ typedef struct gam {
     kv_pool_t *kv;
     identity_verifier_t *ids;
     rpc_channel_t *content;
+    rpc_channel_t *auth; /* accounts, provisioning and mail (classes) */
     gam_catalog_t *catalog;
     gam_sweeper_t *sweeper;
+    gam_reminders_t *reminders;
 } gam_t;
 
 /** Reads every DOJO_* variable gamification uses; exits naming a bad one. */
@@ -119,6 +125,9 @@ typedef struct gam_task_facts {
 /** An active task, as listed. */
 typedef struct gam_task {
     char *slug;
+    char *title;
+    char *owner_id; /* the author who created it through the API, or "" */
+    int points;
     int difficulty;
     char **tags;
     size_t ntags;
@@ -234,6 +243,12 @@ int gam_all_time_rank(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *u
 
 int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                             err_t **err);
+/** A page of a board (Board value; `cohort` for BOARD_COHORT), once the
+ * caller may read it: entries with display names, and the own entry of
+ * `own_user` (NULL: none). *out in the call's arena. */
+int gam_board_page(gam_t *g, rpc_call_t *call, pg_conn_t *conn, int board, const char *cohort,
+                   int64_t offset, int size, const char *own_user,
+                   Dojo__Gamification__V1__GetLeaderboardResponse **out, err_t **err);
 
 /* ------------------------------------------------------------------------
  * The sweeper of pending submissions nobody will finish (sweeper.c)
@@ -279,6 +294,153 @@ int gam_rpc_set_user_profile(rpc_call_t *call, const ProtobufCMessage *req, Prot
                              err_t **err);
 int gam_rpc_set_leaderboard_opt_out(rpc_call_t *call, const ProtobufCMessage *req,
                                     ProtobufCMessage **out, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Classes (classes.c, roster.c, assignments.c, grades.c, dashboard.c,
+ * reminders.c): a cohort that teachers run; see classes.proto.
+ * ------------------------------------------------------------------------ */
+
+/** What the caller is to a class. */
+typedef enum {
+    GAM_CLASS_NONE = 0,
+    GAM_CLASS_MEMBER,
+    GAM_CLASS_TEACHER, /* a teacher of the class, an admin or a service */
+} gam_class_role_t;
+
+/** A class as its handlers need it. */
+typedef struct gam_class {
+    char slug[65];
+    char title[512];
+    char time_zone[80];
+    bool archived;
+    gam_class_role_t role;
+} gam_class_t;
+
+/** Reads class `class_id` and what `id` is to it. NOT_FOUND when there is
+ * no such class or the caller is neither its teacher nor a member (nor an
+ * admin or a service); PERMISSION_DENIED when `need_teacher` and the caller
+ * is only a member; FAILED_PRECONDITION when `writable` and it is archived. */
+int gam_class_open(pg_conn_t *conn, const identity_t *id, const char *class_id, bool need_teacher,
+                   bool writable, gam_class_t *out, err_t **err);
+/** A Classroom message for the class as `id` sees it (arena). */
+int gam_classroom_read(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const identity_t *id,
+                       const char *slug, Dojo__Gamification__V1__Classroom **out, err_t **err);
+/** Adds a learner to a class (their profile is made when missing, under
+ * `display_name` and `zone`; NULL: the user id and UTC). *added is false
+ * when they already were a member. In the caller's transaction. */
+int gam_class_add_member(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *slug,
+                         const char *user_id, const char *display_name, const char *zone,
+                         bool *added, err_t **err);
+/** Calls auth as this service (a longer deadline for bulk work). */
+int gam_auth_call(gam_t *g, const char *method, const ProtobufCMessage *req,
+                  ProtobufCMessage **out, int64_t timeout_ms, err_t **err);
+/** Fills username and email of `members` from auth (GetUsers). */
+int gam_members_from_auth(gam_t *g, rpc_call_t *call, Dojo__Gamification__V1__ClassMember **members,
+                          size_t n, err_t **err);
+/** A random base64url token (32 bytes) into out (cap >= 44), and its
+ * SHA-256 in hex into hash (65 bytes). */
+void gam_token_new(char *out, size_t cap, char hash[65]);
+void gam_token_hash(const char *token, char hash[65]);
+
+/** The grades of a class's learners on its assignments' tasks (grades.c). */
+typedef struct gam_grade_column {
+    char *assignment_id, *assignment_title, *task_slug;
+    int late_policy, late_penalty;
+    int64_t opens_us, due_us;
+} gam_grade_column_t;
+
+typedef struct gam_grade_row {
+    Dojo__Gamification__V1__ClassMember *member;
+    bool opted_out;
+    double grade_percent; /* mean of the row's cells */
+    int solved;
+} gam_grade_row_t;
+
+typedef struct gam_gradebook {
+    gam_grade_column_t *columns;
+    size_t ncolumns;
+    gam_grade_row_t *rows;
+    size_t nrows;
+    Dojo__Gamification__V1__ProgressCell **cells; /* rows x columns, row-major */
+    int64_t *cell_at_us; /* when each cell's grade was reached (0: never) */
+} gam_gradebook_t;
+
+/** Computes the gradebook of class `slug` (arena): every assignment's tasks
+ * or one assignment's (`assignment_id`, NULL for all), for every member or
+ * one (`user_id`, NULL for all); `visible_at_us` > 0 leaves out
+ * assignments not open by then (what a learner sees). */
+int gam_gradebook_load(rpc_call_t *call, pg_conn_t *conn, const char *slug,
+                       const char *assignment_id, const char *user_id, int64_t visible_at_us,
+                       gam_gradebook_t *out, err_t **err);
+/** The title of an active task (its slug when not in the snapshot). */
+const char *gam_task_title(const gam_snapshot_t *s, const char *slug);
+
+/** Reads a local time of `zone` ("2026-03-10T23:59[:SS]") or RFC 3339 into
+ * microseconds; INVALID_ARGUMENT names `field`, also for a local time the
+ * zone skips. */
+int gam_parse_class_time(pg_conn_t *conn, const char *field, const char *text, const char *zone,
+                         int64_t *out, err_t **err);
+
+/* classes.c */
+int gam_rpc_create_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_get_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                      err_t **err);
+int gam_rpc_list_classes(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_update_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_archive_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
+int gam_rpc_delete_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_join_class(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                       err_t **err);
+int gam_rpc_remove_class_member(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+int gam_rpc_list_class_members(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+/* roster.c */
+int gam_rpc_import_roster(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
+/* assignments.c */
+int gam_rpc_create_assignment(rpc_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **out, err_t **err);
+int gam_rpc_update_assignment(rpc_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **out, err_t **err);
+int gam_rpc_delete_assignment(rpc_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **out, err_t **err);
+int gam_rpc_get_assignment(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                           err_t **err);
+int gam_rpc_list_assignments(rpc_call_t *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **out, err_t **err);
+int gam_rpc_list_due(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                     err_t **err);
+/* dashboard.c */
+int gam_rpc_get_class_board(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+int gam_rpc_get_class_progress(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int gam_rpc_get_task_analytics(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int gam_rpc_export_grades(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
+int gam_rpc_record_task_open(rpc_call_t *call, const ProtobufCMessage *req,
+                             ProtobufCMessage **out, err_t **err);
+/** Whether `user_id` teaches the class (cohort) `slug`. */
+int gam_teaches_class(pg_conn_t *conn, const char *slug, const char *user_id, bool *out,
+                      err_t **err);
+/** Whether `teacher` teaches `learner` in a class where `task_slug` is
+ * assigned (task_slug NULL: in any class). */
+int gam_teaches(pg_conn_t *conn, const char *teacher, const char *learner, const char *task_slug,
+                bool *out, err_t **err);
+
+/* reminders.c: mails learners who have not solved an assignment's tasks
+ * remind_hours_before its due date, once each. */
+int gam_reminders_start(gam_t *g, gam_reminders_t **out, err_t **err);
+void gam_reminders_stop(gam_reminders_t *r);
+/** One pass: finds what is due soon and mails it; *sent counts the mails. */
+int gam_reminders_run_once(gam_t *g, int *sent, err_t **err);
 
 /* drafts.c */
 int gam_rpc_save_draft(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,

@@ -403,14 +403,27 @@ int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
             return -1;
         if (!exists)
             return err_set(err, GRPC_STATUS_NOT_FOUND, "no such cohort");
-        if (!member && !identity_is_author(&id))
+        bool teaches = false;
+        if (!member && id.kind == IDENTITY_USER &&
+            gam_teaches_class(conn, req->cohort_slug, id.claims.sub, &teaches, err) < 0)
+            return -1;
+        if (!member && !teaches && !identity_is_author(&id))
             return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
                            "only members of this cohort may read its board");
     }
+    return gam_board_page(g, call, conn, kind, req->cohort_slug, offset, size, own_user,
+                          (Dojo__Gamification__V1__GetLeaderboardResponse **)out, err);
+}
+
+int gam_board_page(gam_t *g, rpc_call_t *call, pg_conn_t *conn, int board, const char *cohort,
+                   int64_t offset, int size, const char *own_user,
+                   Dojo__Gamification__V1__GetLeaderboardResponse **out, err_t **err)
+{
+    board_kind_t kind = (board_kind_t)board;
     int64_t now = gam_now_us(g);
     int64_t ws = gam_week_start_us(now);
-    const char *key = board_key(call, g, kind, req->cohort_slug, ws);
-    if (ensure_fresh(g, call, conn, kind, key, req->cohort_slug, ws, err) < 0)
+    const char *key = board_key(call, g, kind, cohort, ws);
+    if (ensure_fresh(g, call, conn, kind, key, cohort, ws, err) < 0)
         return err_wrap(err, "leaderboard");
 
     const char *start = gam_i64(call, offset), *stop = gam_i64(call, offset + size - 1);
@@ -483,6 +496,6 @@ int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
         resp->week_start = gam_timestamp(call, ws);
         resp->week_end = gam_timestamp(call, ws + GAM_WEEK_US);
     }
-    *out = &resp->base;
+    *out = resp;
     return 0;
 }

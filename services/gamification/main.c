@@ -4,6 +4,7 @@
  *   gamification migrate                  apply database migrations and exit
  *   gamification rebuild-leaderboards     mark every Redis board stale; each is
  *                                         rebuilt from PostgreSQL on its next read
+ *   gamification send-reminders           mail the due-date reminders due now, once
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -45,6 +46,9 @@ void gam_config_load(gam_config_t *cfg)
                         "than DOJO_GAMIFICATION_PENDING_MAX\n");
         exit(2);
     }
+    cfg->public_url = service_setting(SERVICE_PUBLIC_URL);
+    cfg->reminder_interval_ms =
+        config_duration_ms("DOJO_GAMIFICATION_REMINDER_INTERVAL", "5m", 100, 86400000);
     if (strlen(cfg->redis_prefix) > 64) {
         fprintf(stderr, "configuration error: DOJO_GAMIFICATION_REDIS_PREFIX: at most 64 "
                         "characters\n");
@@ -65,6 +69,8 @@ static int gam_open(gam_t *g, bool serving, err_t **err)
         return -1;
     if (rpc_channel_open(&g->content, g->cfg.content_addr, err) < 0)
         return err_wrap(err, "channel to content");
+    if (rpc_channel_open(&g->auth, g->cfg.auth_addr, err) < 0)
+        return err_wrap(err, "channel to auth");
     return gam_catalog_open(&g->catalog, err);
 }
 
@@ -72,6 +78,7 @@ static void gam_close(void *payload)
 {
     gam_t *g = payload;
     gam_catalog_close(g->catalog);
+    rpc_channel_close(g->auth);
     rpc_channel_close(g->content);
     identity_verifier_close(g->ids);
     kv_pool_close(g->kv);
@@ -95,6 +102,27 @@ static const rpc_handler_t gam_handlers[] = {
     {.method = "SetUserProfile", .unary = gam_rpc_set_user_profile},
     {.method = "SaveDraft", .unary = gam_rpc_save_draft},
     {.method = "GetDraft", .unary = gam_rpc_get_draft},
+    {.method = "CreateClass", .unary = gam_rpc_create_class},
+    {.method = "GetClass", .unary = gam_rpc_get_class},
+    {.method = "ListClasses", .unary = gam_rpc_list_classes},
+    {.method = "UpdateClass", .unary = gam_rpc_update_class},
+    {.method = "ArchiveClass", .unary = gam_rpc_archive_class},
+    {.method = "DeleteClass", .unary = gam_rpc_delete_class},
+    {.method = "JoinClass", .unary = gam_rpc_join_class},
+    {.method = "RemoveClassMember", .unary = gam_rpc_remove_class_member},
+    {.method = "ListClassMembers", .unary = gam_rpc_list_class_members},
+    {.method = "ImportRoster", .unary = gam_rpc_import_roster},
+    {.method = "CreateAssignment", .unary = gam_rpc_create_assignment},
+    {.method = "UpdateAssignment", .unary = gam_rpc_update_assignment},
+    {.method = "DeleteAssignment", .unary = gam_rpc_delete_assignment},
+    {.method = "GetAssignment", .unary = gam_rpc_get_assignment},
+    {.method = "ListAssignments", .unary = gam_rpc_list_assignments},
+    {.method = "ListDue", .unary = gam_rpc_list_due},
+    {.method = "GetClassBoard", .unary = gam_rpc_get_class_board},
+    {.method = "GetClassProgress", .unary = gam_rpc_get_class_progress},
+    {.method = "GetTaskAnalytics", .unary = gam_rpc_get_task_analytics},
+    {.method = "ExportGrades", .unary = gam_rpc_export_grades},
+    {.method = "RecordTaskOpen", .unary = gam_rpc_record_task_open},
     {0},
 };
 
@@ -105,15 +133,21 @@ static void describe(void *payload, char *out, size_t cap)
              g->cfg.clock_file[0] ? "file" : "real");
 }
 
-static int start_sweeper(rpc_server_t *server, void *payload, err_t **err)
+/* The background threads: the sweeper of pending submissions and the
+ * due-date reminders. */
+static int start_threads(rpc_server_t *server, void *payload, err_t **err)
 {
     gam_t *g = payload;
-    return gam_sweeper_start(g, &g->sweeper, err);
+    if (gam_sweeper_start(g, &g->sweeper, err) < 0)
+        return -1;
+    return gam_reminders_start(g, &g->reminders, err);
 }
 
-static void stop_sweeper(void *payload)
+static void stop_threads(void *payload)
 {
     gam_t *g = payload;
+    gam_reminders_stop(g->reminders);
+    g->reminders = NULL;
     gam_sweeper_stop(g->sweeper);
     g->sweeper = NULL;
 }
@@ -130,8 +164,8 @@ static int serve(void *payload, int argc, char **argv, err_t **err)
                             .service = &dojo__gamification__v1__gamification__descriptor,
                             .handlers = gam_handlers,
                             .payload = g,
-                            .start = start_sweeper,
-                            .stop = stop_sweeper,
+                            .start = start_threads,
+                            .stop = stop_threads,
                             .describe = describe},
         err);
 }
@@ -155,10 +189,20 @@ static int rebuild_boards(void *payload, int argc, char **argv, err_t **err)
     return 0;
 }
 
+static int send_reminders(void *payload, int argc, char **argv, err_t **err)
+{
+    int sent = 0;
+    if (gam_open(payload, true, err) < 0 || gam_reminders_run_once(payload, &sent, err) < 0)
+        return -1;
+    printf("%d reminder%s mailed\n", sent, sent == 1 ? "" : "s");
+    return 0;
+}
+
 static const service_cmd_t gam_commands[] = {
     {.name = "serve", .run = serve},
     {.name = "migrate", .run = migrate},
     {.name = "rebuild-leaderboards", .run = rebuild_boards},
+    {.name = "send-reminders", .run = send_reminders},
     {0},
 };
 
@@ -174,7 +218,8 @@ static const service_def_t gam_service = {
     .name = "gamification",
     .usage = "usage: gamification [serve]\n"
              "       gamification migrate\n"
-             "       gamification rebuild-leaderboards\n",
+             "       gamification rebuild-leaderboards\n"
+             "       gamification send-reminders\n",
     .commands = gam_commands,
     .payload = &gam_state,
     .configure = configure,

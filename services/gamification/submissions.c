@@ -478,8 +478,14 @@ static const pg_stmt_t stmt_sub_list = {
                               "WHERE ($1::uuid IS NULL OR user_id = $1::uuid) AND ($2 = '' OR "
                               "task_slug = $2) "
                               "AND ($3::int = 0 OR kind = $3::int) "
+                              /* A teacher ($6) sees only the tasks of their classes. */
+                              "AND ($6::uuid IS NULL OR task_slug IN (SELECT unnest(a.task_slugs) "
+                              "  FROM game.assignments a JOIN game.class_teachers t "
+                              "  ON t.class_slug = a.class_slug JOIN game.cohort_members m "
+                              "  ON m.cohort_slug = a.class_slug "
+                              "  WHERE t.user_id = $6::uuid AND m.user_id = $1::uuid)) "
                               "ORDER BY created_at DESC, seq DESC LIMIT $4::int OFFSET $5::bigint",
-    .nparams = 5,
+    .nparams = 6,
 };
 
 int gam_rpc_get_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
@@ -498,8 +504,17 @@ int gam_rpc_get_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (gam_conn(g, &conn, err) < 0 || pg_exec(conn, &stmt_sub_get, p, &r, err) < 0)
         return err_wrap(err, "get submission");
     bool privileged = identity_is_author(&id);
-    if (PQntuples(r) == 0 || (!privileged && strcasecmp(pg_get(r, 0, 1), id.claims.sub) != 0))
+    if (PQntuples(r) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    if (!privileged && strcasecmp(pg_get(r, 0, 1), id.claims.sub) != 0) {
+        /* A teacher of a class the submitter is in, where the task is assigned. */
+        bool teaches = false;
+        if (identity_is_teacher(&id) &&
+            gam_teaches(conn, id.claims.sub, pg_get(r, 0, 1), pg_get(r, 0, 2), &teaches, err) < 0)
+            return err_wrap(err, "get submission");
+        if (!teaches)
+            return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    }
 
     Dojo__Gamification__V1__Submission *s =
         RPC_NEW(call, Dojo__Gamification__V1__Submission, DOJO__GAMIFICATION__V1__SUBMISSION__INIT);
@@ -558,10 +573,16 @@ int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (identity_require_signed_in(g->ids, call, &id, err) < 0)
         return -1;
     bool privileged = identity_is_author(&id);
-    const char *user = NULL; /* NULL = every learner */
+    const char *user = NULL;    /* NULL = every learner */
+    const char *teacher = NULL; /* a teacher looking at a learner of their classes */
     if (req->user_id[0]) {
-        if (gam_subject(&id, req->user_id, true, true, &user, err) < 0)
-            return -1;
+        if (gam_subject(&id, req->user_id, true, true, &user, err) < 0) {
+            if ((*err)->code != GRPC_STATUS_PERMISSION_DENIED || !identity_is_teacher(&id))
+                return -1;
+            err_clear(err);
+            teacher = id.claims.sub;
+            user = req->user_id;
+        }
     } else if (!privileged) {
         user = id.claims.sub;
     } else if (req->task_slug[0] == '\0') {
@@ -580,8 +601,18 @@ int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {user, req->task_slug, gam_i64(call, req->kind), gam_i64(call, size + 1),
-                       gam_i64(call, offset)};
-    if (gam_conn(g, &conn, err) < 0 || pg_exec(conn, &stmt_sub_list, p, &r, err) < 0)
+                       gam_i64(call, offset), teacher};
+    if (gam_conn(g, &conn, err) < 0)
+        return -1;
+    if (teacher) {
+        bool teaches = false;
+        if (gam_teaches(conn, teacher, user, NULL, &teaches, err) < 0)
+            return err_wrap(err, "list submissions");
+        if (!teaches)
+            return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                           "you may only see the learners of your own classes");
+    }
+    if (pg_exec(conn, &stmt_sub_list, p, &r, err) < 0)
         return err_wrap(err, "list submissions");
     int rows = PQntuples(r);
     bool more = rows > size;

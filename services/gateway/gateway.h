@@ -309,6 +309,46 @@ int gw_h_author_run_reference(gw_req_t *r, err_t **err);
 int gw_h_author_archive(gw_req_t *r, err_t **err);
 int gw_h_author_export(gw_req_t *r, err_t **err);
 
+/* classes.c: classes, members, rosters, boards, the dashboard */
+/** Calls gamification forwarding the caller's token. */
+int gw_game_call(gw_req_t *r, const char *method, const ProtobufCMessage *req,
+                 ProtobufCMessage **out, bool idempotent, err_t **err);
+/** A JSON string of possibly invalid UTF-8 (replaced), "" for NULL. New ref. */
+json_t *gw_json_text(const char *s);
+json_t *gw_json_class(const Dojo__Gamification__V1__Classroom *c);
+int gw_h_classes_list(gw_req_t *r, err_t **err);
+int gw_h_class_create(gw_req_t *r, err_t **err);
+int gw_h_class_get(gw_req_t *r, err_t **err);
+int gw_h_class_update(gw_req_t *r, err_t **err);
+int gw_h_class_archive(gw_req_t *r, err_t **err);
+int gw_h_class_delete(gw_req_t *r, err_t **err);
+int gw_h_class_join(gw_req_t *r, err_t **err);
+int gw_h_class_members(gw_req_t *r, err_t **err);
+int gw_h_class_member_remove(gw_req_t *r, err_t **err);
+int gw_h_class_roster(gw_req_t *r, err_t **err);
+int gw_h_class_board(gw_req_t *r, err_t **err);
+int gw_h_class_progress(gw_req_t *r, err_t **err);
+int gw_h_class_analytics(gw_req_t *r, err_t **err);
+int gw_h_author_analytics(gw_req_t *r, err_t **err);
+int gw_h_task_open(gw_req_t *r, err_t **err);
+
+/* assignments.c */
+json_t *gw_json_assignment(const Dojo__Gamification__V1__Assignment *a);
+int gw_h_assignments_list(gw_req_t *r, err_t **err);
+int gw_h_assignment_create(gw_req_t *r, err_t **err);
+int gw_h_assignment_get(gw_req_t *r, err_t **err);
+int gw_h_assignment_update(gw_req_t *r, err_t **err);
+int gw_h_assignment_delete(gw_req_t *r, err_t **err);
+int gw_h_assignment_grades(gw_req_t *r, err_t **err);
+int gw_h_my_assignments(gw_req_t *r, err_t **err);
+
+/* institutions.c */
+int gw_h_institutions_list(gw_req_t *r, err_t **err);
+int gw_h_institution_create(gw_req_t *r, err_t **err);
+int gw_h_institution_members(gw_req_t *r, err_t **err);
+int gw_h_user_role(gw_req_t *r, err_t **err);
+int gw_h_user_institution(gw_req_t *r, err_t **err);
+
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);

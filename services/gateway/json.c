@@ -253,6 +253,12 @@ json_t *gw_json_user(const Dojo__Auth__V1__User *u, bool with_email)
                           gw_json_time(u->time_zone_changed_at));
     if (with_email && u->email && *u->email)
         json_object_set_new(o, "email", str(u->email));
+    if (with_email) {
+        json_object_set_new(o, "institution_id",
+                            u->institution_id && *u->institution_id ? str(u->institution_id)
+                                                                    : json_null());
+        json_object_set_new(o, "institution_admin", json_boolean(u->institution_admin));
+    }
     return o;
 }
 

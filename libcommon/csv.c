@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "text.h"
 
 #define CSV_MAX_FIELDS 100
@@ -18,9 +19,7 @@ static void buf_put(buf_t *b, char c)
 {
     if (b->len + 1 >= b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
-        b->data = realloc(b->data, b->cap);
-        if (b->data == NULL)
-            abort();
+        b->data = xrealloc(b->data, b->cap);
     }
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
@@ -28,9 +27,7 @@ static void buf_put(buf_t *b, char c)
 
 static char *buf_take(buf_t *b)
 {
-    char *s = b->data ? b->data : strdup("");
-    if (s == NULL)
-        abort();
+    char *s = b->data ? b->data : xstrdup("");
     *b = (buf_t){0};
     return s;
 }
@@ -55,9 +52,7 @@ void csv_doc_free(csv_doc_t *doc)
 
 static void row_add(csv_row_t *r, buf_t *field)
 {
-    r->fields = realloc(r->fields, (r->nfields + 1) * sizeof *r->fields);
-    if (r->fields == NULL)
-        abort();
+    r->fields = xreallocarray(r->fields, r->nfields + 1, sizeof *r->fields);
     r->fields[r->nfields++] = buf_take(field);
 }
 
@@ -138,9 +133,7 @@ int csv_parse(const char *text, size_t len, size_t max_rows, csv_doc_t *out, err
                                  "line %d: more than %zu records", row.line, max_rows);
                     break;
                 }
-                out->rows = realloc(out->rows, (out->nrows + 1) * sizeof *out->rows);
-                if (out->rows == NULL)
-                    abort();
+                out->rows = xreallocarray(out->rows, out->nrows + 1, sizeof *out->rows);
                 out->rows[out->nrows++] = row;
             } else {
                 row_free(&row);

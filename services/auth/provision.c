@@ -16,6 +16,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 #include "libcommon/text.h"
+#include "libcommon/mem.h"
 
 #define MAX_USERS 1000
 #define MAX_SEEDS 500
@@ -72,9 +73,7 @@ static int require_service(auth_t *auth, rpc_call_t *call, err_t **err)
 static int indexed(err_t **err, const char *list, size_t i)
 {
     grpc_status_code code = (*err)->code;
-    cleanup_free char *m = strdup(err_public_message(*err));
-    if (m == NULL)
-        abort();
+    cleanup_free char *m = xstrdup(err_public_message(*err));
     err_clear(err);
     return err_set(err, code, "%s[%zu].%s", list, i, m);
 }
@@ -173,17 +172,15 @@ static int seeds_check(rpc_call_t *call, const Dojo__Auth__V1__ProvisionAccounts
 
 static void mail_welcome(auth_t *auth, const seed_t *s, const char *intro, const char *token)
 {
-    cleanup_free char *body = NULL;
-    if (asprintf(&body,
-                 "Hello %s,\r\n\r\n%s%s"
-                 "An account on Dojo was made for you; your username is %s.\r\n"
-                 "Choose your password within %lld days with this link (it works once):\r\n\r\n"
-                 "%s/reset-password?token=%s\r\n\r\n"
-                 "Then sign in at %s/login.\r\n",
-                 s->display_name, intro, intro[0] ? "\r\n\r\n" : "", s->username,
-                 (long long)(auth->cfg.invite_ttl_s / 86400 ? auth->cfg.invite_ttl_s / 86400 : 1),
-                 auth->cfg.public_url, token, auth->cfg.public_url) < 0)
-        abort();
+    cleanup_free char *body = xasprintf(
+        "Hello %s,\r\n\r\n%s%s"
+        "An account on Dojo was made for you; your username is %s.\r\n"
+        "Choose your password within %lld days with this link (it works once):\r\n\r\n"
+        "%s/reset-password?token=%s\r\n\r\n"
+        "Then sign in at %s/login.\r\n",
+        s->display_name, intro, intro[0] ? "\r\n\r\n" : "", s->username,
+        (long long)(auth->cfg.invite_ttl_s / 86400 ? auth->cfg.invite_ttl_s / 86400 : 1),
+        auth->cfg.public_url, token, auth->cfg.public_url);
     auth_mailer_send(auth->mailer, s->email, "Your Dojo account", body);
     sodium_memzero(body, strlen(body));
 }
@@ -323,9 +320,7 @@ static char *crlf(const char *body)
     size_t n = strlen(body), extra = 0;
     for (size_t i = 0; i < n; i++)
         extra += body[i] == '\n' && (i == 0 || body[i - 1] != '\r');
-    char *out = malloc(n + extra + 1);
-    if (out == NULL)
-        abort();
+    char *out = xmalloc(n + extra + 1);
     char *p = out;
     for (size_t i = 0; i < n; i++) {
         if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r'))

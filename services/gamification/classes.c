@@ -13,6 +13,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 #include "libcommon/text.h"
+#include "libcommon/mem.h"
 
 #define CLASS_MAX_MEMBERS 2000
 /* Join codes: no 0/O, 1/I/L, so they read aloud and type well. */
@@ -402,9 +403,7 @@ int gam_members_from_auth(gam_t *g, rpc_call_t *call, Dojo__Gamification__V1__Cl
     for (size_t start = 0; start < n; start += 1000) {
         size_t count = n - start < 1000 ? n - start : 1000;
         Dojo__Auth__V1__GetUsersRequest req = DOJO__AUTH__V1__GET_USERS_REQUEST__INIT;
-        cleanup_free char **ids = calloc(count + 1, sizeof *ids);
-        if (ids == NULL)
-            abort();
+        cleanup_free char **ids = xcalloc(count + 1, sizeof *ids);
         for (size_t i = 0; i < count; i++)
             ids[i] = members[start + i]->user_id;
         req.user_ids = ids;

@@ -140,7 +140,12 @@ static int start_threads(rpc_server_t *server, void *payload, err_t **err)
     gam_t *g = payload;
     if (gam_sweeper_start(g, &g->sweeper, err) < 0)
         return -1;
-    return gam_reminders_start(g, &g->reminders, err);
+    if (gam_reminders_start(g, &g->reminders, err) < 0) {
+        gam_sweeper_stop(g->sweeper);
+        g->sweeper = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static void stop_threads(void *payload)

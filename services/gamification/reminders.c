@@ -17,6 +17,7 @@
 #include "gamification.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define REMINDERS_PER_PASS 500
 
@@ -68,9 +69,7 @@ static char *task_list(const gam_snapshot_t *snap, const char *slugs)
     FILE *f = open_memstream(&out, &len);
     if (f == NULL)
         abort();
-    char *copy = strdup(slugs), *save = NULL;
-    if (copy == NULL)
-        abort();
+    char *copy = xstrdup(slugs), *save = NULL;
     for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save))
         fprintf(f, "- %s\n", gam_task_title(snap, s));
     free(copy);
@@ -98,11 +97,9 @@ int gam_reminders_run_once(gam_t *g, int *sent, err_t **err)
     if (gam_snapshot_get(g, &snap, &stale) < 0)
         LOG_WARN("task titles unavailable for reminders", "error=\"%s\"", log_esc(stale->msg));
 
-    Dojo__Auth__V1__MailMessage *msgs = calloc((size_t)rows, sizeof *msgs);
-    Dojo__Auth__V1__MailMessage **ptrs = calloc((size_t)rows + 1, sizeof *ptrs);
-    char **texts = calloc((size_t)rows * 2 + 1, sizeof *texts);
-    if (msgs == NULL || ptrs == NULL || texts == NULL)
-        abort();
+    Dojo__Auth__V1__MailMessage *msgs = xcalloc((size_t)rows, sizeof *msgs);
+    Dojo__Auth__V1__MailMessage **ptrs = xcalloc((size_t)rows + 1, sizeof *ptrs);
+    char **texts = xcalloc((size_t)rows * 2 + 1, sizeof *texts);
     size_t n = 0;
     int rc = pg_begin(conn, err);
     for (int i = 0; rc == 0 && i < rows; i++) {
@@ -116,13 +113,12 @@ int gam_reminders_run_once(gam_t *g, int *sent, err_t **err)
         Dojo__Auth__V1__MailMessage *m = &msgs[n];
         dojo__auth__v1__mail_message__init(m);
         m->to_user_id = (char *)pg_get(r, i, 3);
-        if (asprintf(&texts[2 * n], "Due %s: %.120s", pg_get(r, i, 4), pg_get(r, i, 1)) < 0 ||
-            asprintf(&texts[2 * n + 1],
-                     "Hello,\n\nthe assignment \"%s\" of your class \"%s\" is due on %s (%s).\n\n"
-                     "Still to solve:\n%s\n%s/classes/%s\n",
-                     pg_get(r, i, 1), pg_get(r, i, 2), pg_get(r, i, 4), pg_get(r, i, 5), tasks,
-                     g->cfg.public_url, pg_get(r, i, 7)) < 0)
-            abort();
+        texts[2 * n] = xasprintf("Due %s: %.120s", pg_get(r, i, 4), pg_get(r, i, 1));
+        texts[2 * n + 1] =
+            xasprintf("Hello,\n\nthe assignment \"%s\" of your class \"%s\" is due on %s (%s).\n\n"
+                      "Still to solve:\n%s\n%s/classes/%s\n",
+                      pg_get(r, i, 1), pg_get(r, i, 2), pg_get(r, i, 4), pg_get(r, i, 5), tasks,
+                      g->cfg.public_url, pg_get(r, i, 7));
         /* A subject stays one short line whatever the title holds. */
         for (char *q = texts[2 * n]; *q; q++)
             if ((unsigned char)*q < 0x20)
@@ -186,9 +182,7 @@ static void *reminders_main(void *arg)
 
 int gam_reminders_start(gam_t *g, gam_reminders_t **out, err_t **err)
 {
-    gam_reminders_t *rm = calloc(1, sizeof *rm);
-    if (rm == NULL)
-        abort();
+    gam_reminders_t *rm = xcalloc(1, sizeof *rm);
     rm->g = g;
     pthread_mutex_init(&rm->mu, NULL);
     pthread_condattr_t attr;

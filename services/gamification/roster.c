@@ -14,6 +14,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/csv.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 #define ROSTER_MAX_ROWS 500
 #define ROSTER_MAX_BYTES (512 * 1024)
@@ -186,9 +187,7 @@ static int to_line(const roster_t *ro, const char *list, err_t **err)
     int n = 0;
     if (sscanf(m, fmt, &i, &n) != 1 || n == 0 || i >= ro->n)
         return -1;
-    cleanup_free char *rest = strdup(m + n);
-    if (rest == NULL)
-        abort();
+    cleanup_free char *rest = xstrdup(m + n);
     err_clear(err);
     return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "line %d: %s", ro->rows[i].line, rest);
 }
@@ -239,9 +238,7 @@ static int send_mails(gam_t *g, const roster_t *ro, mailbag_t *bag, err_t **err)
     if (gam_auth_call(g, "SendMail", &req.base, &resp, 10000, err) < 0) {
         /* messages[k] is the k-th mail, not the k-th row. */
         if (*err && (*err)->code == GRPC_STATUS_INVALID_ARGUMENT) {
-            roster_t mapped = {.rows = calloc(bag->n, sizeof(roster_entry_t)), .n = bag->n};
-            if (mapped.rows == NULL)
-                abort();
+            roster_t mapped = {.rows = xcalloc(bag->n, sizeof(roster_entry_t)), .n = bag->n};
             for (size_t k = 0; k < bag->n; k++)
                 mapped.rows[k] = ro->rows[bag->row[k]];
             to_line(&mapped, "messages", err);

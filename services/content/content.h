@@ -170,6 +170,13 @@ int content_load_contest(pg_conn_t *conn, const char *slug, content_contest_row_
 int content_list_contests(pg_conn_t *conn, content_contest_row_t **out, size_t *n, err_t **err);
 void content_contest_rows_free(content_contest_row_t *rows, size_t n);
 
+/** Replaces the stored tracks with `norms` (normalised, n of them) in one
+ * transaction. */
+int content_store_tracks(content_t *c, json_t *const *norms, size_t n, err_t **err);
+/** The slugs of the active tasks a track may name (none a contest hides) as
+ * the keys of a new object (json_decref). */
+int content_active_task_slugs(content_t *c, json_t **out, err_t **err);
+
 /* ------------------------------------------------------------------------
  * The content directory (load.c)
  * ------------------------------------------------------------------------ */
@@ -187,23 +194,26 @@ static inline bool content_join(char *out, size_t cap, const char *dir, const ch
     return n >= 0 && (size_t)n < cap;
 }
 
-/** Loads DIR/tasks/ *.json and DIR/achievements/ *.json into the database
- * (start-up and `content import`). Bad files are logged and skipped;
- * definitions whose file disappeared are archived (tasks) or retired
- * (achievements) unless a file was rejected. With `print`, one line per
+/** Loads DIR/tasks/ *.json, DIR/contests/ *.json, DIR/achievements/ *.json
+ * and DIR/tracks/ *.json into the database (start-up and `content import`).
+ * Bad files are logged and skipped; definitions whose file disappeared are
+ * archived (tasks) or retired (achievements) unless a file was rejected; the
+ * tracks are replaced as a set unless a track file was rejected. With `print`, one line per
  * file goes to stdout. Sets *rejected to the number of rejected files (may
  * be NULL). */
 int content_load_dir(content_t *c, const char *dir, bool print, int *rejected, err_t **err);
 
-/** `content validate DIR`: checks every file of DIR/tasks and
- * DIR/achievements (or of DIR itself, achievements when its name starts
- * with "achievements"), printing "FILE:PATH: message" per error on stdout
+/** `content validate DIR`: checks every file of DIR/tasks, DIR/achievements,
+ * DIR/contests and DIR/tracks, tracks against the valid task files (or of
+ * DIR itself, by its name's start: "achievements", "contests", "tracks" —
+ * tracks then without a task check — else tasks), printing "FILE:PATH: message" per error on stdout
  * and warnings on stderr, then a count. No database. Returns the number of
  * errors, or -1 with *err. */
 int content_validate_dir(const char *dir, err_t **err);
 
-/** `content normalize FILE`: the file (an achievement when its folder's name
- * starts with "achievements", else a task) in its normalised form, as
+/** `content normalize FILE`: the file (an achievement, contest or track when
+ * its folder's name starts with "achievements", "contests" or "tracks", else a
+ * task) in its normalised form, as
  * `content export` would print it once imported, on stdout; problems as
  * `content validate` prints them. Returns the number of errors. */
 int content_normalize_file(const char *path);
@@ -264,9 +274,11 @@ int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req,
 int content_load_contests(content_t *c, const char *dir, bool print, int *rejected, err_t **err);
 
 /* ------------------------------------------------------------------------
- * Achievements (achievements.c)
+ * Achievements (achievements.c) and tracks (tracks.c)
  * ------------------------------------------------------------------------ */
 int content_rpc_list_achievements(rpc_call_t *call, const ProtobufCMessage *req,
                                   ProtobufCMessage **out, err_t **err);
+int content_rpc_list_tracks(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
 
 #endif

@@ -1,5 +1,6 @@
-/* load.c — the content directory: DIR/tasks/ *.json, DIR/contests/ *.json
- * and DIR/achievements/ *.json loaded into the database at start and by
+/* load.c — the content directory: DIR/tasks/ *.json, DIR/contests/ *.json,
+ * DIR/achievements/ *.json and DIR/tracks/ *.json loaded into the database at
+ * start and by
  * `content import`, and checked without a database by `content validate`
  * and `content normalize`.
  *
@@ -286,6 +287,69 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------------
+ * Tracks
+ * ------------------------------------------------------------------------ */
+
+/* Loads every DIR/ *.json track, checked against the active tasks (so load
+ * the tasks first); the set replaces the stored one unless a file was
+ * rejected, since a broken file may have been meant to change a track. */
+static int load_tracks(content_t *c, const char *dir, bool print, int *rejected, err_t **err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    if (content_list_json(dir, &names, &n, err) < 0)
+        return -1;
+    cleanup_json json_t *known = NULL;
+    json_t **norms = calloc(n + 1, sizeof *norms);
+    if (norms == NULL)
+        abort();
+    int bad = 0, rc = -1;
+    size_t m = 0;
+    if (content_active_task_slugs(c, &known, err) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        if (!content_join(path, sizeof path, dir, names[i]))
+            continue;
+        cleanup_report content_report_t rep;
+        content_report_init(&rep, names[i]);
+        cleanup_free char *text = NULL;
+        size_t len = 0;
+        cleanup_err err_t *rerr = NULL;
+        if (content_read_file(path, &text, &len, &rerr) < 0)
+            content_report_error(&rep, "$", "cannot read the file");
+        else if (track_parse(text, len, known, &rep, &norms[m]) == 0)
+            m++;
+        for (size_t k = 0; k < rep.n_errors; k++) {
+            LOG_ERROR("track file rejected", "file=\"%s\" path=\"%s\" error=\"%s\"", log_esc(path),
+                      log_esc(rep.errors[k].path), log_esc(rep.errors[k].message));
+            if (print)
+                printf("%s:%s: %s\n", path, rep.errors[k].path, rep.errors[k].message);
+        }
+        bad += rep.n_errors > 0;
+    }
+    if (bad) {
+        LOG_WARN("tracks left as they are: a track file was rejected", "dir=\"%s\" rejected=%d",
+                 log_esc(dir), bad);
+    } else {
+        if (content_store_tracks(c, norms, m, err) < 0)
+            goto cleanup;
+        LOG_INFO("tracks loaded", "dir=\"%s\" tracks=%zu", log_esc(dir), m);
+        if (print)
+            printf("tracks %zu\n", m);
+    }
+    if (rejected)
+        *rejected += bad;
+    rc = 0;
+cleanup:
+    for (size_t i = 0; i < m; i++)
+        json_decref(norms[i]);
+    free(norms);
+    content_free_list(names, n);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
  * The whole directory
  * ------------------------------------------------------------------------ */
 
@@ -320,8 +384,13 @@ int content_load_dir(content_t *c, const char *dir, bool print, int *rejected, e
     if (load_sub(c, dir, "contests", content_load_contests,
                  "no contest directory: contests left as they are", print, rejected, err) < 0)
         return -1;
-    return load_sub(c, dir, "achievements", load_achievements,
-                    "no achievement directory: definitions left as they are", print, rejected, err);
+    if (load_sub(c, dir, "achievements", load_achievements,
+                 "no achievement directory: definitions left as they are", print, rejected,
+                 err) < 0)
+        return -1;
+    /* After the tasks too: a track names tasks that must be active. */
+    return load_sub(c, dir, "tracks", load_tracks, "no track directory: tracks left as they are",
+                    print, rejected, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -334,11 +403,13 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-typedef enum { KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST } file_kind_t;
+typedef enum { KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST, KIND_TRACK } file_kind_t;
 
 /* Validates one file, printing its problems; returns their number, with
- * *norm (may be NULL) the new normalised document when there are none. */
-static int check_file(const char *path, const char *name, file_kind_t kind, json_t **norm)
+ * *norm (may be NULL) the new normalised document when there are none.
+ * `known` (tracks only, may be NULL) holds the task slugs a track may name. */
+static int check_file(const char *path, const char *name, file_kind_t kind, json_t *known,
+                      json_t **norm)
 {
     cleanup_free char *text = NULL;
     size_t len = 0;
@@ -352,6 +423,8 @@ static int check_file(const char *path, const char *name, file_kind_t kind, json
         achievement_parse(text, len, &rep, &doc);
     else if (kind == KIND_CONTEST)
         contestjson_parse(text, len, &rep, &doc);
+    else if (kind == KIND_TRACK)
+        track_parse(text, len, known, &rep, &doc);
     else
         taskjson_parse(text, len, &rep, &doc);
     for (size_t k = 0; k < rep.n_errors; k++)
@@ -365,7 +438,7 @@ static int check_file(const char *path, const char *name, file_kind_t kind, json
 }
 
 /* Files of a folder whose name starts with "achievements" are achievements,
- * with "contests" contests, others tasks. */
+ * with "contests" contests, with "tracks" tracks, others tasks. */
 static file_kind_t dir_kind(const char *dir, size_t len)
 {
     while (len > 1 && dir[len - 1] == '/')
@@ -377,11 +450,13 @@ static file_kind_t dir_kind(const char *dir, size_t len)
         return KIND_ACHIEVEMENT;
     if (len - start >= 8 && !strncmp(dir + start, "contests", 8))
         return KIND_CONTEST;
+    if (len - start >= 6 && !strncmp(dir + start, "tracks", 6))
+        return KIND_TRACK;
     return KIND_TASK;
 }
 
 /* Validates every *.json of `dir`; returns the number of errors, or -1. */
-static int validate_files(const char *dir, file_kind_t kind, int *files, err_t **err)
+static int validate_files(const char *dir, file_kind_t kind, json_t *known, int *files, err_t **err)
 {
     char **names = NULL;
     size_t n = 0;
@@ -391,32 +466,60 @@ static int validate_files(const char *dir, file_kind_t kind, int *files, err_t *
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         if (content_join(path, sizeof path, dir, names[i]))
-            errors += check_file(path, names[i], kind, NULL);
+            errors += check_file(path, names[i], kind, known, NULL);
     }
     *files += (int)n;
     content_free_list(names, n);
     return errors;
 }
 
+/* The slugs of the valid task files of `dir`, as the keys of a new object. */
+static json_t *task_file_slugs(const char *dir)
+{
+    json_t *known = json_object();
+    char **names = NULL;
+    size_t n = 0;
+    cleanup_err err_t *lerr = NULL;
+    if (content_list_json(dir, &names, &n, &lerr) < 0)
+        return known;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        cleanup_free char *text = NULL;
+        size_t len = 0;
+        cleanup_err err_t *rerr = NULL;
+        cleanup_report content_report_t rep;
+        content_report_init(&rep, names[i]);
+        cleanup_json json_t *norm = NULL;
+        if (content_join(path, sizeof path, dir, names[i]) &&
+            content_read_file(path, &text, &len, &rerr) == 0 &&
+            taskjson_parse(text, len, &rep, &norm) == 0)
+            json_object_set(known, json_string_value(json_object_get(norm, "slug")), json_true());
+    }
+    content_free_list(names, n);
+    return known;
+}
+
 int content_validate_dir(const char *dir, err_t **err)
 {
-    char tasks[4096], achs[4096], contests[4096];
+    char tasks[4096], achs[4096], contests[4096], tracks[4096];
     if (!content_join(tasks, sizeof tasks, dir, "tasks") ||
         !content_join(achs, sizeof achs, dir, "achievements") ||
-        !content_join(contests, sizeof contests, dir, "contests"))
+        !content_join(contests, sizeof contests, dir, "contests") ||
+        !content_join(tracks, sizeof tracks, dir, "tracks"))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%.64s...: path too long", dir);
     int errors = 0, files = 0;
-    if (is_dir(tasks) || is_dir(achs) || is_dir(contests)) {
-        const char *subs[] = {tasks, achs, contests};
-        const file_kind_t kinds[] = {KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST};
-        for (int k = 0; k < 3; k++) {
-            int e = is_dir(subs[k]) ? validate_files(subs[k], kinds[k], &files, err) : 0;
+    if (is_dir(tasks) || is_dir(achs) || is_dir(contests) || is_dir(tracks)) {
+        cleanup_json json_t *known = task_file_slugs(tasks);
+        const char *subs[] = {tasks, achs, contests, tracks};
+        const file_kind_t kinds[] = {KIND_TASK, KIND_ACHIEVEMENT, KIND_CONTEST, KIND_TRACK};
+        for (int k = 0; k < 4; k++) {
+            int e = is_dir(subs[k]) ? validate_files(subs[k], kinds[k], known, &files, err) : 0;
             if (e < 0)
                 return -1;
             errors += e;
         }
     } else {
-        if ((errors = validate_files(dir, dir_kind(dir, strlen(dir)), &files, err)) < 0)
+        if ((errors = validate_files(dir, dir_kind(dir, strlen(dir)), NULL, &files, err)) < 0)
             return -1;
     }
     fprintf(stderr, "%d file%s checked, %d error%s\n", files, files == 1 ? "" : "s", errors,
@@ -430,7 +533,7 @@ int content_normalize_file(const char *path)
     const char *name = slash ? slash + 1 : path;
     file_kind_t kind = slash ? dir_kind(path, (size_t)(slash - path)) : KIND_TASK;
     cleanup_json json_t *norm = NULL;
-    int errors = check_file(path, name, kind, &norm);
+    int errors = check_file(path, name, kind, NULL, &norm);
     if (norm) {
         cleanup_free char *text = check_pretty(norm);
         fputs(text, stdout);

@@ -62,6 +62,7 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "PutContest", .unary = content_rpc_put_contest},
     {.method = "ExportContest", .unary = content_rpc_export_contest},
     {.method = "ListAchievements", .unary = content_rpc_list_achievements},
+    {.method = "ListTracks", .unary = content_rpc_list_tracks},
     {.method = "ListLanguages", .unary = content_rpc_list_languages},
     {0},
 };

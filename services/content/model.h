@@ -106,6 +106,21 @@ void contest_format_reltime(int64_t secs, char *out, size_t cap);
 void contest_format_time(int64_t us, char *out, size_t cap);
 
 /* ------------------------------------------------------------------------
+ * Track files (trackjson.c); content/schema/track.schema.json documents the
+ * same rules.
+ * ------------------------------------------------------------------------ */
+
+/** Parses and validates a track file. `known_tasks` (borrowed; NULL: not
+ * checked) is an object whose keys are the task slugs a track may name.
+ * Returns 0 with *out a new normalised document, or -1 when rep has errors. */
+int track_parse(const char *text, size_t len, json_t *known_tasks, content_report_t *rep,
+                json_t **out);
+/** Validates a document in the file form (borrowed): 0 with *out new, or -1. */
+int track_normalize(json_t *doc, json_t *known_tasks, content_report_t *rep, json_t **out);
+/** The Track message of a normalised track, in the call's arena. */
+Dojo__Content__V1__Track *track_to_message(rpc_call_t *call, json_t *norm);
+
+/* ------------------------------------------------------------------------
  * Languages (languages.c): a small table; languages are data.
  * ------------------------------------------------------------------------ */
 

@@ -676,3 +676,60 @@ void content_contest_rows_free(content_contest_row_t *rows, size_t n)
         json_decref(rows[i].norm);
     free(rows);
 }
+
+/* ------------------------------------------------------------------------
+ * Tracks: only ever loaded from files, so stored as a whole set
+ * ------------------------------------------------------------------------ */
+
+static const pg_stmt_t stmt_tracks_clear = {
+    .name = "content_tracks_clear",
+    .sql = "DELETE FROM content.tracks",
+    .nparams = 0,
+};
+
+static const pg_stmt_t stmt_track_insert = {
+    .name = "content_track_insert",
+    .sql = "INSERT INTO content.tracks (slug, def, sort_order) VALUES ($1, $2, $3::int)",
+    .nparams = 3,
+};
+
+static const pg_stmt_t stmt_active_slugs = {
+    .name = "content_active_slugs",
+    /* Tasks a contest hides (until its start) never go into a track. */
+    .sql = "SELECT slug FROM content.tasks t WHERE status = 'active' AND NOT EXISTS "
+           "(SELECT 1 FROM content.contest_tasks h WHERE h.task_slug = t.slug "
+           "AND h.hidden_until IS NOT NULL)",
+    .nparams = 0,
+};
+
+int content_store_tracks(content_t *c, json_t *const *norms, size_t n, err_t **err)
+{
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    if (pg_pool_acquire(c->pg, &conn, 5000, err) < 0 || pg_begin(conn, err) < 0 ||
+        content_lock_writers(conn, err) < 0 ||
+        pg_exec(conn, &stmt_tracks_clear, NULL, NULL, err) < 0)
+        return err_wrap(err, "store tracks");
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *def = check_canonical(norms[i]);
+        char order[24];
+        snprintf(order, sizeof order, "%lld",
+                 (long long)json_integer_value(json_object_get(norms[i], "sort_order")));
+        const char *p[] = {json_string_value(json_object_get(norms[i], "slug")), def, order};
+        if (pg_exec(conn, &stmt_track_insert, p, NULL, err) < 0)
+            return err_wrap(err, "store track %s", p[0]);
+    }
+    return pg_commit(conn, err) < 0 ? err_wrap(err, "store tracks") : 0;
+}
+
+int content_active_task_slugs(content_t *c, json_t **out, err_t **err)
+{
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    if (pg_pool_acquire(c->pg, &conn, 5000, err) < 0 ||
+        pg_exec(conn, &stmt_active_slugs, NULL, &r, err) < 0)
+        return err_wrap(err, "active tasks");
+    *out = json_object();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_set_new(*out, pg_get(r, i, 0), json_true());
+    return 0;
+}

@@ -271,6 +271,7 @@ int gw_h_languages(gw_req_t *r, err_t **err);
 int gw_h_achievements(gw_req_t *r, err_t **err);
 int gw_h_task_stats(gw_req_t *r, err_t **err);
 int gw_h_task_solutions(gw_req_t *r, err_t **err);
+int gw_h_tracks(gw_req_t *r, err_t **err);
 /** The learner view of a task (cached briefly); *out is new. */
 int gw_task_view(gw_req_t *r, const char *slug, int version, Dojo__Content__V1__GetTaskResponse **out,
                  err_t **err);

@@ -59,6 +59,7 @@ static const route_t routes[] = {
     {"GET", "languages", gw_h_languages, false},
     {"GET", "achievements", gw_h_achievements, false},
     {"GET", "task-stats", gw_h_task_stats, false},
+    {"GET", "tracks", gw_h_tracks, false},
     {"POST", "runs", gw_h_run, false},
     {"POST", "submissions", gw_h_submit, false},
     {"GET", "submissions", gw_h_submissions_list, false},

@@ -238,6 +238,34 @@ int gw_h_task_stats(gw_req_t *r, err_t **err)
     return 0;
 }
 
+/* The tracks (ordered sets of tasks to follow): public, cached like the list.
+ * Progress through them is the learner's solved list (/me/progress). */
+int gw_h_tracks(gw_req_t *r, err_t **err)
+{
+    Dojo__Content__V1__ListTracksRequest req = DOJO__CONTENT__V1__LIST_TRACKS_REQUEST__INIT;
+    cleanup_pb Dojo__Content__V1__ListTracksResponse *lr = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ListTracks", &req.base,
+                        (ProtobufCMessage **)&lr, &o, err) < 0)
+        return -1;
+    json_t *a = json_array();
+    for (size_t i = 0; i < lr->n_tracks; i++) {
+        const Dojo__Content__V1__Track *t = lr->tracks[i];
+        json_t *slugs = json_array();
+        for (size_t k = 0; k < t->n_task_slugs; k++)
+            json_array_append_new(slugs, json_string(t->task_slugs[k]));
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:o,s:i}", "slug", t->slug, "title",
+                                           t->title, "description", t->description, "tasks", slugs,
+                                           "sort_order", t->sort_order));
+    }
+    r->out = json_pack("{s:o}", "tracks", a);
+    r->status = 200;
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%lld", (long long)(r->gw->cfg.tasks_cache_ms / 1000));
+    gw_add_header(r, "Cache-Control", cc);
+    return 0;
+}
+
 /* Whether the caller solved `slug` (an accepted submission of their own). */
 static int has_solved(gw_req_t *r, const char *slug, bool *out, err_t **err)
 {

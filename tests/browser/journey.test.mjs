@@ -61,6 +61,8 @@ const TASK_SLUG = "reverse-words";
 const taskFile = JSON.parse(readFileSync(join(ROOT, "content", "tasks", `${TASK_SLUG}.json`), "utf8"));
 const RIGHT = taskFile.reference_solutions[0].code;
 const WRONG = taskFile.wrong_solutions.find((s) => (s.expected_verdict ?? "wa") === "wa").code;
+const BASICS = JSON.parse(readFileSync(join(ROOT, "content", "tracks", "python-basics.json"), "utf8"));
+const taskTitle = (slug) => JSON.parse(readFileSync(join(ROOT, "content", "tasks", `${slug}.json`), "utf8")).title;
 const FIRST_SOLVE = readdirSync(join(ROOT, "content", "achievements"))
   .map((f) => JSON.parse(readFileSync(join(ROOT, "content", "achievements", f), "utf8")))
   .find((a) => a.rule.kind === "first_solve");
@@ -261,6 +263,18 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
   });
 
+  test("a newcomer lands on / with tracks to follow, in order, with progress", async () => {
+    await page.goto("/");
+    await page.locator("#tracks").waitFor();
+    assert.equal(await page.locator("#tracks-h").textContent(), "Start here: follow a track");
+    const card = page.locator('.track-card[data-track="python-basics"]');
+    assert.equal(await card.locator("h3").textContent(), BASICS.title);
+    assert.match(await card.locator(".track-progress").textContent(), new RegExp(`0 of ${BASICS.tasks.length} solved`));
+    assert.equal(await card.locator("a.track-next").textContent(), `Start: ${taskTitle(BASICS.tasks[0])}`);
+    assert.equal(await page.locator(".track-card").first().getAttribute("data-track"), "python-basics", "tracks in their order");
+    await shoot("01-home-tracks");
+  });
+
   test("the task list shows difficulty, points and filters", async () => {
     await page.goto("/tasks");
     const row = page.locator(`.task-row[data-slug="${TASK_SLUG}"]`);
@@ -418,6 +432,13 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.match(await page.locator(".award-streak").textContent(), /1-day streak/);
     await page.locator(`.award-achievement[data-achievement="${FIRST_SOLVE.slug}"]`).waitFor();
     assert.ok(await page.locator(".badge-solved").isVisible());
+    // What next: the following task of the track.
+    const next = page.locator("#next-task");
+    await next.waitFor();
+    const after = BASICS.tasks[BASICS.tasks.indexOf(TASK_SLUG) + 1];
+    assert.equal(await next.getAttribute("data-slug"), after);
+    assert.equal(await next.textContent(), `${taskTitle(after)} →`);
+    assert.match(await page.locator(".next-task").textContent(), /^Next in Python basics:/);
     // After it: the editorial and the reference solution, beside the earlier attempts.
     const sol = page.locator("#solutions");
     await sol.locator(".editorial").waitFor();
@@ -561,6 +582,14 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(await row.locator(".task-stats").textContent(), "2 solved · 67% of submissions accepted · 1.5 tries to solve (median)");
     assert.equal(await page.locator(".task-row").first().getAttribute("data-slug"), TASK_SLUG, "most solved first");
     await shoot("10-tasks-stats");
+    await page.goto("/");
+    const card = page.locator('.track-card[data-track="python-basics"]');
+    await card.waitFor();
+    assert.equal(await page.locator("#tracks-h").textContent(), "Your tracks");
+    assert.match(await card.locator(".track-progress").textContent(), new RegExp(`1 of ${BASICS.tasks.length} solved`));
+    assert.match(await card.locator("a.track-next").textContent(), /^Continue: /);
+    await page.goto("/tasks?sort=solved");
+    await row.waitFor();
     await page.selectOption("#f-acceptance", "none");
     await row.waitFor({ state: "detached" });
     assert.match(page.url(), /acceptance=none/);

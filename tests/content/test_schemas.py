@@ -43,7 +43,7 @@ def binary():
 
 def test_every_shipped_file_matches_its_schema():
     for folder, schema in (("tasks", "task.schema.json"), ("achievements", "achievement.schema.json"),
-                           ("contests", "contest.schema.json")):
+                           ("contests", "contest.schema.json"), ("tracks", "track.schema.json")):
         v = validator(schema)
         files = sorted((ROOT / "content" / folder).glob("*.json"))
         assert files, folder

@@ -349,6 +349,8 @@ export interface SubmissionEvent {
   will_retry?: boolean;
 }
 
+export interface Track { slug: string; title: string; description: string; tasks: string[]; sort_order: number }
+
 export interface TaskStats {
   task_slug: string;
   solvers: number;
@@ -457,6 +459,7 @@ export const meta = {
   achievements: () => get<{ achievements: AchievementDef[] }>("/achievements"),
   languages: () => get<{ languages: Language[] }>("/languages"),
   taskStats: () => get<{ stats: TaskStats[] }>("/task-stats"),
+  tracks: () => get<{ tracks: Track[] }>("/tracks"),
   leaderboard: (board: "all-time" | "weekly", q: { page_size?: number; page_token?: string } = {}) =>
     get<Leaderboard>(`/leaderboards/${board}`, q),
 };

@@ -102,7 +102,7 @@ function renderTopbar(): void {
       menuBtn.setAttribute("aria-expanded", "false");
     }
   });
-  mount(bar, h("a.brand", { href: "/tasks", "aria-label": "Dojo home" }, h("img.brand-mark", { src: "/favicon.svg", alt: "", width: "24", height: "24" }), "Dojo"), menuBtn, menu, themeBtn);
+  mount(bar, h("a.brand", { href: "/", "aria-label": "Dojo home" }, h("img.brand-mark", { src: "/favicon.svg", alt: "", width: "24", height: "24" }), "Dojo"), menuBtn, menu, themeBtn);
 }
 
 async function signOut(): Promise<void> {

@@ -31,6 +31,7 @@ METHODS = {
     "GetTask": cpb.GetTaskResponse,
     "GetJudgeBundle": cpb.GetJudgeBundleResponse,
     "GetTaskSolutions": cpb.GetTaskSolutionsResponse,
+    "ListTracks": cpb.ListTracksResponse,
     "CreateTask": cpb.CreateTaskResponse,
     "UpdateTask": cpb.UpdateTaskResponse,
     "ValidateTask": cpb.ValidateTaskResponse,

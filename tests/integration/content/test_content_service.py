@@ -385,6 +385,44 @@ def test_achievements_load_list_and_retire(start_content, content_env, tokens):
     assert resp2.content_hash != resp.content_hash
 
 
+def write_track(content_env, slug, tasks, sort_order=0, title=None):
+    from pathlib import Path
+    d = Path(content_env["DOJO_CONTENT_DIR"]) / "tracks"
+    d.mkdir(exist_ok=True)
+    doc = {"slug": slug, "title": title or slug.title(), "description": f"About {slug}.",
+           "tasks": tasks, "sort_order": sort_order}
+    (d / f"{slug}.json").write_text(json.dumps(doc) + "\n")
+    return d / f"{slug}.json"
+
+
+def test_tracks_load_in_order_and_a_bad_file_keeps_the_set(start_content, content_env, tasks_dir,
+                                                           tokens):
+    for slug in ("t-one", "t-two", "t-three"):
+        contentkit.write_task(tasks_dir, contentkit.task(slug))
+    write_track(content_env, "later", ["t-three"], sort_order=2)
+    write_track(content_env, "basics", ["t-two", "t-one"], sort_order=1)
+    c = start_content()
+    tracks = c.client.call("ListTracks", cpb.ListTracksRequest(), token=tokens["learner"]).tracks
+    assert [t.slug for t in tracks] == ["basics", "later"]
+    assert list(tracks[0].task_slugs) == ["t-two", "t-one"], "the order is the file's"
+    assert tracks[0].title == "Basics" and tracks[0].description == "About basics."
+    expect_status(Status.UNAUTHENTICATED, c.client.call, "ListTracks", cpb.ListTracksRequest())
+    c.stop()
+    # A track naming a task that is not in the catalogue is refused; the stored set stays.
+    bad = write_track(content_env, "broken", ["t-one", "no-such-task"])
+    (bad.parent / "later.json").unlink()
+    c = start_content("bad")
+    assert [t.slug for t in c.client.call("ListTracks", cpb.ListTracksRequest(),
+                                          service=True).tracks] == ["basics", "later"]
+    log = c.log_tail(200)
+    assert "track file rejected" in log and "no-such-task" in log and "in the catalogue" in log
+    c.stop()
+    bad.unlink()
+    c = start_content("fixed")
+    assert [t.slug for t in c.client.call("ListTracks", cpb.ListTracksRequest(),
+                                          service=True).tracks] == ["basics"]
+
+
 def test_bad_achievement_files_are_reported(content_env, tmp_path):
     folder = tmp_path / "achievements"
     folder.mkdir()

@@ -150,11 +150,12 @@ def test_the_repository_content_is_valid(content_env):
     tasks = list((content / "tasks").glob("*.json"))
     achievements = list((content / "achievements").glob("*.json"))
     contests = list((content / "contests").glob("*.json"))
+    tracks = list((content / "tracks").glob("*.json"))
     if not tasks and not achievements:
         pytest.skip("content/tasks and content/achievements are still empty: nothing to validate")
     r = contentkit.run_cli(content_env, "validate", str(content))
     assert r.returncode == 0, "content validate found errors:\n" + r.stdout + r.stderr
-    assert f"{len(tasks) + len(achievements) + len(contests)} files checked, 0 errors" in r.stderr
+    assert f"{len(tasks) + len(achievements) + len(contests) + len(tracks)} files checked, 0 errors" in r.stderr
 
 
 def test_the_task_schema_agrees_with_the_validator_on_the_bad_files():

@@ -51,6 +51,10 @@ def gw_content_dir(workdir):
     (d / "achievements").mkdir(parents=True, exist_ok=True)
     for doc in _task_docs():
         contentkit.write_task(d / "tasks", doc)
+    (d / "tracks").mkdir(exist_ok=True)
+    (d / "tracks" / "gw-start.json").write_text(json.dumps(
+        {"slug": "gw-start", "title": "Start here", "description": "Sum, then echo.",
+         "tasks": [TASK_SLUG, "gw-echo"], "sort_order": 1}) + "\n")
     for i, (slug, rule) in enumerate(gamekit.ACHIEVEMENTS[:2]):
         a = {"slug": slug, "title": f"Title {slug}", "description": f"Earn {slug}.",
              "icon": "star", "rule": rule, "sort_order": i + 1}

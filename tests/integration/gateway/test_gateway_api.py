@@ -254,6 +254,14 @@ def test_task_view_has_no_hidden_data(gw, spec, hidden_markers):
     assert r.status == 404
 
 
+def test_tracks_are_public_and_in_order(gw, spec):
+    r = checked(spec, gwkit.Client(gw.addr), "GET", "/api/v1/tracks")
+    assert r.status == 200 and "max-age" in r.header("Cache-Control")
+    assert r.json["tracks"] == [{"slug": "gw-start", "title": "Start here",
+                                 "description": "Sum, then echo.",
+                                 "tasks": [TASK_SLUG, "gw-echo"], "sort_order": 1}]
+
+
 def test_languages_and_achievements(gw, spec):
     c = gwkit.Client(gw.addr)
     r = checked(spec, c, "GET", "/api/v1/languages")

@@ -6,8 +6,8 @@ import { navigate, type Ctx } from "../router";
 import * as session from "../session";
 
 function safeNext(q: URLSearchParams): string {
-  const n = q.get("next") || "/tasks";
-  return n.startsWith("/") && !n.startsWith("//") ? n : "/tasks";
+  const n = q.get("next") || "/";
+  return n.startsWith("/") && !n.startsWith("//") ? n : "/";
 }
 
 function input(name: string, type: string, attrs: Record<string, string | boolean> = {}): HTMLInputElement {

@@ -14,6 +14,7 @@ import { renderMarkdown } from "../markdown";
 import { SubmitKey, retrying, retryableStatus } from "../submitkey";
 import type { Ctx } from "../router";
 import * as session from "../session";
+import { nextTask } from "../tracks";
 import { explain } from "../verdicts";
 import { live } from "../ws";
 import { difficultyBadge, statsLine } from "./tasks";
@@ -458,6 +459,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       solved = true;
       solvedBadge.hidden = false;
       if (first) void showSolutions();
+      void showNext(banner);
     }
     if (!a) return;
     const notes = h("ul.awards", { "aria-label": "Rewards" });
@@ -539,6 +541,22 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     active = { id, kind: "submit", unsub };
   }
   submitBtn.addEventListener("click", () => void startSubmit());
+
+  // ---- after solving: what to do next, from the tracks -----------------------------------
+  async function showNext(after: HTMLElement): Promise<void> {
+    const done = new Set([...(progress?.solved ?? []), slug]);
+    const [trackList, list] = await Promise.all([
+      meta.tracks().then((x) => x.tracks).catch(() => []),
+      tasks.list({ page_size: 500 }).then((x) => x.tasks).catch(() => []),
+    ]);
+    if (ctx.signal.aborted || !after.isConnected) return;
+    const next = nextTask(trackList, slug, done);
+    const title = (s: string) => list.find((t) => t.slug === s)?.title ?? s;
+    after.after(next
+      ? h("div.next-task", null, h("span", null, `Next in ${next.track.title}:`),
+          h("a.btn.btn-primary#next-task", { href: `/tasks/${encodeURIComponent(next.task)}`, "data-slug": next.task }, `${title(next.task)} →`))
+      : h("div.next-task", null, h("span", null, "Every track is done."), h("a.btn#next-task", { href: "/" }, "Pick any task →")));
+  }
 
   // ---- after solving: the editorial and the author's solutions -----------------------
   async function showSolutions(): Promise<void> {

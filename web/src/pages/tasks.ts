@@ -2,7 +2,8 @@
 // fares with each task (solve count, acceptance rate, median attempts), and
 // filters and orderings by all of them.
 
-import { me, meta, tasks, type Progress, type TaskStats, type TaskSummary } from "../api";
+import { me, meta, tasks, type Progress, type TaskStats, type TaskSummary, type Track } from "../api";
+import { trackProgress } from "../tracks";
 import { h, mount } from "../dom";
 import type { Ctx } from "../router";
 import * as session from "../session";
@@ -82,21 +83,28 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("label.sr-only", { for: "f-sort" }, "Order"), sort,
   );
   filters.addEventListener("submit", (e) => e.preventDefault());
+  // "/" is the way in: the tracks come first there, for a newcomer above all.
+  const home = location.pathname === "/";
+  const tracksBox = home ? h("section.tracks#tracks", { "aria-labelledby": "tracks-h" }) : null;
   mount(main, h("section.page", null,
     h("div.page-head", null, h("h1", null, "Tasks"), summary()),
+    tracksBox,
+    home ? h("h2#all-tasks-h", null, "All tasks") : null,
     filters, count, list));
 
   const summaryEl = main.querySelector<HTMLElement>(".page-summary")!;
   list.append(h("li.muted", null, "Loading tasks…"));
-  const [all, progress, statList] = await Promise.all([
+  const [all, progress, statList, trackList] = await Promise.all([
     allTasks(ctx.signal),
     session.user() ? me.progress().catch(() => null) : Promise.resolve(null),
     meta.taskStats().then((r) => r.stats).catch(() => [] as TaskStats[]),
+    home ? meta.tracks().then((r) => r.tracks).catch(() => [] as Track[]) : Promise.resolve([] as Track[]),
   ]);
   const stats = new Map(statList.map((x) => [x.task_slug, x]));
   const solved = new Set(progress?.solved ?? []);
   const attempted = new Set(progress?.attempted ?? []);
   fillSummary(summaryEl, progress, all.length);
+  if (tracksBox) fillTracks(tracksBox, trackList, all, solved);
 
   const tags = [...new Set(all.flatMap((t) => t.tags))].sort();
   for (const t of tags) tag.appendChild(h("option", { value: t }, t));
@@ -130,6 +138,33 @@ export async function tasksPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   };
   for (const el of [search, diff, tag, state, acc, sort]) el.addEventListener("input", apply);
   apply();
+}
+
+function fillTracks(box: HTMLElement, list: Track[], all: TaskSummary[], solved: Set<string>): void {
+  if (!list.length) { box.remove(); return; }
+  const titles = new Map(all.map((t) => [t.slug, t.title]));
+  const newcomer = solved.size === 0;
+  mount(box,
+    h("h2#tracks-h", null, newcomer ? "Start here: follow a track" : "Your tracks"),
+    newcomer ? h("p.muted", null, "Tracks are tasks in an order that builds up step by step. Pick one and solve its tasks from the top.") : null,
+    h("div.track-grid", null, list.map((t) => {
+      const p = trackProgress(t, solved);
+      const next = p.next;
+      return h("article.track-card", { "data-track": t.slug, "aria-labelledby": `track-${t.slug}` },
+        h("h3", { id: `track-${t.slug}` }, t.title),
+        h("p.muted.small", null, t.description),
+        h("div.track-progress", null,
+          h("progress", { max: String(p.total), value: String(p.solved), "aria-label": `${t.title}: ${p.solved} of ${p.total} solved` }),
+          h("span.small", null, `${p.solved} of ${p.total} solved`)),
+        next
+          ? h("a.btn.btn-primary.btn-small.track-next", { href: `/tasks/${encodeURIComponent(next)}` },
+              `${p.solved ? "Continue" : "Start"}: ${titles.get(next) ?? next}`)
+          : h("p.track-done", null, "✓ Track complete"),
+        h("details.track-tasks", null, h("summary", null, `The ${p.total} tasks`),
+          h("ol", null, t.tasks.map((slug) => h("li", { class: solved.has(slug) ? "is-solved" : "" },
+            h("a", { href: `/tasks/${encodeURIComponent(slug)}` }, titles.get(slug) ?? slug),
+            solved.has(slug) ? h("span.state-solved", null, " ✓", h("span.sr-only", null, " solved")) : null)))));
+    })));
 }
 
 function summary(): HTMLElement {

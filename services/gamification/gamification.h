@@ -33,14 +33,17 @@ typedef struct gam_config {
     int64_t sweep_interval_ms; /* the sweeper's period; 0 = no sweeper */
     int64_t orphan_after_ms;   /* pending this long without a queued job: an orphan */
     int64_t pending_max_ms;    /* pending this long: finished as an internal error */
-    int64_t event_ttl_s;       /* of the queued event the sweeper writes */
     const char *public_url;   /* links in class invitations and reminders */
     int64_t reminder_interval_ms; /* how often due-date reminders are looked for */
+    int64_t event_ttl_s;       /* of the queued events the sweeper and rejudges write */
+    int64_t contest_max_pending; /* unjudged contest submissions a team may hold */
 } gam_config_t;
 
 typedef struct gam_catalog gam_catalog_t;
 typedef struct gam_sweeper gam_sweeper_t;
 typedef struct gam_reminders gam_reminders_t;
+typedef struct gam_contests gam_contests_t;
+typedef struct gam_boards gam_boards_t;
 
 typedef struct gam {
     gam_config_t cfg;
@@ -52,6 +55,8 @@ typedef struct gam {
     gam_catalog_t *catalog;
     gam_sweeper_t *sweeper;
     gam_reminders_t *reminders;
+    gam_contests_t *contests; /* the contests' definitions cache */
+    gam_boards_t *boards;     /* the scoreboard publisher (scoreboard.c) */
 } gam_t;
 
 /** Reads every DOJO_* variable gamification uses; exits naming a bad one. */
@@ -441,6 +446,161 @@ int gam_reminders_start(gam_t *g, gam_reminders_t **out, err_t **err);
 void gam_reminders_stop(gam_reminders_t *r);
 /** One pass: finds what is due soon and mails it; *sent counts the mails. */
 int gam_reminders_run_once(gam_t *g, int *sent, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Contests (contests.c, contest_subs.c, clarifications.c, scoreboard.c,
+ * feed.c; board.h computes the board). Definitions come from content,
+ * cached for content_ttl_ms; see gamification.proto for who sees what.
+ * ------------------------------------------------------------------------ */
+
+/** Memory for messages built outside a call (the board publisher) or in
+ * one (handlers): a protobuf-c allocator (gam_pb_allocator, or an arena's). */
+void *gam_new(ProtobufCAllocator *a, size_t size);
+char *gam_strdup(ProtobufCAllocator *a, const char *s);
+#define GAM_NEW(a, T, init)                                                                        \
+    ({                                                                                             \
+        T *m_ = gam_new((a), sizeof(T));                                                           \
+        T init_ = init;                                                                            \
+        memcpy(m_, &init_, sizeof(T));                                                             \
+        m_;                                                                                        \
+    })
+
+/** Creates and frees the contests' definitions cache. */
+int gam_contests_open(gam_t *g, err_t **err);
+void gam_contests_close(gam_t *g);
+
+/** The contest `slug` as content defines it, with the invitation hash,
+ * decoded with `a`. NOT_FOUND for an unknown contest; UNAVAILABLE when
+ * content is away and nothing is cached. */
+int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
+                    Dojo__Content__V1__Contest **out, err_t **err);
+
+/** Microseconds: the end of a contest (0 for open-ended), the start of its
+ * freeze (0 when it never freezes). */
+int64_t gam_contest_end_us(const Dojo__Content__V1__Contest *c);
+int64_t gam_contest_freeze_us(const Dojo__Content__V1__Contest *c);
+/** The problem with `label`, or -1. */
+int gam_contest_problem(const Dojo__Content__V1__Contest *c, const char *label);
+
+/** The caller's access to a contest. */
+typedef struct gam_access {
+    int level;        /* Dojo__Gamification__V1__ContestAccess */
+    char team_id[24]; /* CONTEST_ACCESS_TEAM: the caller's team */
+    char actor[48];   /* a user id, or "service" */
+} gam_access_t;
+int gam_contest_access(gam_t *g, pg_conn_t *conn, const identity_t *id, const char *slug,
+                       gam_access_t *out, err_t **err);
+/** PERMISSION_DENIED unless `acc` is the jury's. */
+int gam_require_jury(const gam_access_t *acc, err_t **err);
+
+/** Times of a contest's state, microseconds (0: not yet). */
+typedef struct gam_state {
+    int64_t started, frozen, ended, thawed, finalized, end_of_updates;
+} gam_state_t;
+/** The state at `now` with the jury's thaw and finalisation. */
+void gam_contest_state(const Dojo__Content__V1__Contest *c, int64_t now, int64_t thawed,
+                       int64_t finalized, gam_state_t *out);
+Dojo__Gamification__V1__ContestState *gam_state_msg(ProtobufCAllocator *a, const gam_state_t *s);
+
+/** Makes sure the contest has its row and that the event log announced its
+ * current definition and state (with a fresh `now`); *st (may be NULL) gets
+ * the state. Cheap when nothing changed since the last call. */
+int gam_contest_sync(gam_t *g, pg_conn_t *conn, const Dojo__Content__V1__Contest *c, int64_t now,
+                     gam_state_t *st, err_t **err);
+
+/** Appends an event to the log in the caller's transaction (or none): `ev`
+ * carries type, id and data (its token is the row's seq). Seen by the jury
+ * (for_jury), everyone (for_public) and/or one team (for_team, "" none). */
+int gam_event_add(pg_conn_t *conn, const char *slug, const Dojo__Gamification__V1__ContestEvent *ev,
+                  bool for_jury, bool for_public, const char *for_team, int64_t now, err_t **err);
+
+/** The team's message, with members and join code when `full`. */
+int gam_team_msg(ProtobufCAllocator *a, pg_conn_t *conn, const char *slug, const char *team_id,
+                 bool full, Dojo__Gamification__V1__ContestTeam **out, err_t **err);
+
+/** Marks the contest's boards for recomputation and publishing (soon, on
+ * the publisher thread; many marks in a row make one computation). */
+void gam_board_touch(gam_t *g, const char *slug);
+/** The publisher thread (scoreboard.c): it also ticks every second so that
+ * starts, freezes and ends reach the event log and viewers on time. */
+int gam_boards_start(gam_t *g, err_t **err);
+void gam_boards_stop(gam_t *g);
+
+/** Computes the board of `c` for `audience` (PUBLIC or JURY), optionally
+ * only for the teams of `group_id` (""/NULL: all), at `now`. */
+int gam_board_build(gam_t *g, pg_conn_t *conn, const Dojo__Content__V1__Contest *c, int audience,
+                    const char *group_id, int64_t now, ProtobufCAllocator *a,
+                    Dojo__Gamification__V1__Scoreboard **out, err_t **err);
+
+/** The contest part of CreateSubmission (contest_slug set): checks the
+ * caller's team, the time rules and the pending cap, resolves the task and
+ * its version, and inserts the submission in `conn`'s open transaction.
+ * Fills the response. */
+int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
+                                  const Dojo__Gamification__V1__CreateSubmissionRequest *req,
+                                  int64_t now,
+                                  Dojo__Gamification__V1__CreateSubmissionResponse *resp,
+                                  err_t **err);
+/** After a result was recorded for a contest submission (in the same
+ * transaction): its first judgement, events. */
+int gam_contest_judged(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *submission_id,
+                       const Dojo__Gamification__V1__RecordResultRequest *req, int64_t now,
+                       char *slug_out, size_t slug_cap, err_t **err);
+/** RecordResult for a rejudge (`submission_id` names a judgement): found
+ * (*handled) or not. Idempotent. */
+int gam_contest_record_rejudge(gam_t *g, rpc_call_t *call,
+                               const Dojo__Gamification__V1__RecordResultRequest *req,
+                               bool *handled, ProtobufCMessage **out, err_t **err);
+/** GetSubmission for a judgement id (services: the executor judging a
+ * rejudge): the submission as that judgement sees it; *found false when the
+ * id is no judgement. */
+int gam_contest_judgement_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char *id,
+                                     bool *found, Dojo__Gamification__V1__Submission **out,
+                                     err_t **err);
+
+int gam_rpc_list_contest_views(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int gam_rpc_get_contest_view(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_register_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_put_contest_team(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_list_contest_teams(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int gam_rpc_set_contest_jury(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_list_contest_submissions(rpc_call_t *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage **out, err_t **err);
+int gam_rpc_get_contest_submission(rpc_call_t *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage **out, err_t **err);
+int gam_rpc_list_contest_judgements(rpc_call_t *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage **out, err_t **err);
+int gam_rpc_rejudge_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                            err_t **err);
+int gam_rpc_override_verdict(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_list_contest_audit(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int gam_rpc_create_clarification(rpc_call_t *call, const ProtobufCMessage *req,
+                                 ProtobufCMessage **out, err_t **err);
+int gam_rpc_list_clarifications(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+int gam_rpc_get_scoreboard(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                           err_t **err);
+int gam_rpc_thaw_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                         err_t **err);
+int gam_rpc_reveal_next(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                        err_t **err);
+int gam_rpc_finalize_contest(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                             err_t **err);
+int gam_rpc_list_contest_events(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+
+/** An entry of the jury's audit log, in the caller's transaction. */
+int gam_audit_add(pg_conn_t *conn, const char *slug, const gam_access_t *acc, const char *action,
+                  const char *target, int from_verdict, int to_verdict, const char *reason,
+                  int64_t now, err_t **err);
 
 /* drafts.c */
 int gam_rpc_save_draft(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,

@@ -41,6 +41,7 @@ void gam_config_load(gam_config_t *cfg)
     cfg->pending_max_ms =
         config_duration_ms("DOJO_GAMIFICATION_PENDING_MAX", "1h", 60000, 20 * 3600000LL);
     cfg->event_ttl_s = config_duration_ms("DOJO_EVENT_TTL", "1h", 60000, 7 * 86400000LL) / 1000;
+    cfg->contest_max_pending = config_int("DOJO_CONTEST_MAX_PENDING", 3, 1, 1000);
     if (cfg->orphan_after_ms >= cfg->pending_max_ms) {
         fprintf(stderr, "configuration error: DOJO_GAMIFICATION_ORPHAN_AFTER must be shorter "
                         "than DOJO_GAMIFICATION_PENDING_MAX\n");
@@ -71,6 +72,8 @@ static int gam_open(gam_t *g, bool serving, err_t **err)
         return err_wrap(err, "channel to content");
     if (rpc_channel_open(&g->auth, g->cfg.auth_addr, err) < 0)
         return err_wrap(err, "channel to auth");
+    if (gam_contests_open(g, err) < 0)
+        return -1;
     return gam_catalog_open(&g->catalog, err);
 }
 
@@ -79,6 +82,7 @@ static void gam_close(void *payload)
     gam_t *g = payload;
     gam_catalog_close(g->catalog);
     rpc_channel_close(g->auth);
+    gam_contests_close(g);
     rpc_channel_close(g->content);
     identity_verifier_close(g->ids);
     kv_pool_close(g->kv);
@@ -123,6 +127,25 @@ static const rpc_handler_t gam_handlers[] = {
     {.method = "GetTaskAnalytics", .unary = gam_rpc_get_task_analytics},
     {.method = "ExportGrades", .unary = gam_rpc_export_grades},
     {.method = "RecordTaskOpen", .unary = gam_rpc_record_task_open},
+    {.method = "ListContestViews", .unary = gam_rpc_list_contest_views},
+    {.method = "GetContestView", .unary = gam_rpc_get_contest_view},
+    {.method = "RegisterContest", .unary = gam_rpc_register_contest},
+    {.method = "PutContestTeam", .unary = gam_rpc_put_contest_team},
+    {.method = "ListContestTeams", .unary = gam_rpc_list_contest_teams},
+    {.method = "SetContestJury", .unary = gam_rpc_set_contest_jury},
+    {.method = "ListContestSubmissions", .unary = gam_rpc_list_contest_submissions},
+    {.method = "GetContestSubmission", .unary = gam_rpc_get_contest_submission},
+    {.method = "ListContestJudgements", .unary = gam_rpc_list_contest_judgements},
+    {.method = "RejudgeContest", .unary = gam_rpc_rejudge_contest},
+    {.method = "OverrideVerdict", .unary = gam_rpc_override_verdict},
+    {.method = "ListContestAudit", .unary = gam_rpc_list_contest_audit},
+    {.method = "CreateClarification", .unary = gam_rpc_create_clarification},
+    {.method = "ListClarifications", .unary = gam_rpc_list_clarifications},
+    {.method = "GetScoreboard", .unary = gam_rpc_get_scoreboard},
+    {.method = "ThawContest", .unary = gam_rpc_thaw_contest},
+    {.method = "RevealNext", .unary = gam_rpc_reveal_next},
+    {.method = "FinalizeContest", .unary = gam_rpc_finalize_contest},
+    {.method = "ListContestEvents", .unary = gam_rpc_list_contest_events},
     {0},
 };
 
@@ -133,16 +156,21 @@ static void describe(void *payload, char *out, size_t cap)
              g->cfg.clock_file[0] ? "file" : "real");
 }
 
-/* The background threads: the sweeper of pending submissions and the
- * due-date reminders. */
+/* The background threads: the sweeper of pending submissions, the
+ * due-date reminders and the contests' scoreboard publisher. */
 static int start_threads(rpc_server_t *server, void *payload, err_t **err)
 {
     gam_t *g = payload;
-    if (gam_sweeper_start(g, &g->sweeper, err) < 0)
+    if (gam_boards_start(g, err) < 0)
         return -1;
+    if (gam_sweeper_start(g, &g->sweeper, err) < 0) {
+        gam_boards_stop(g);
+        return -1;
+    }
     if (gam_reminders_start(g, &g->reminders, err) < 0) {
         gam_sweeper_stop(g->sweeper);
         g->sweeper = NULL;
+        gam_boards_stop(g);
         return -1;
     }
     return 0;
@@ -155,6 +183,7 @@ static void stop_threads(void *payload)
     g->reminders = NULL;
     gam_sweeper_stop(g->sweeper);
     g->sweeper = NULL;
+    gam_boards_stop(g);
 }
 
 static int serve(void *payload, int argc, char **argv, err_t **err)

@@ -76,10 +76,11 @@ int gam_rpc_create_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return err_set(err, GRPC_STATUS_PERMISSION_DENIED, "only services create submissions");
     if (!gam_is_uuid(req->user_id))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
-    if (gam_check_slug("task_slug", req->task_slug, true, err) < 0 ||
+    bool contest = req->contest_slug[0] != '\0';
+    if (gam_check_slug("task_slug", req->task_slug, !contest, err) < 0 ||
         gam_check_language("language", req->language, err) < 0)
         return -1;
-    if (req->task_version <= 0)
+    if (!contest && req->task_version <= 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task_version: must be > 0");
     if (!is_hex64(req->code_hash))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
@@ -105,6 +106,18 @@ int gam_rpc_create_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
 
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
+    if (contest) {
+        /* A contest's rules decide the task, its version and whether it
+         * counts (contest_subs.c). */
+        Dojo__Gamification__V1__CreateSubmissionResponse *resp =
+            RPC_NEW(call, Dojo__Gamification__V1__CreateSubmissionResponse,
+                    DOJO__GAMIFICATION__V1__CREATE_SUBMISSION_RESPONSE__INIT);
+        if (gam_conn(g, &conn, err) < 0 ||
+            gam_contest_create_submission(g, call, conn, req, gam_now_us(g), resp, err) < 0)
+            return -1;
+        *out = &resp->base;
+        return 0;
+    }
     const char *now = gam_i64(call, gam_now_us(g));
     if (gam_conn(g, &conn, err) < 0 || pg_begin(conn, err) < 0)
         return -1;
@@ -140,6 +153,8 @@ int gam_rpc_create_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
                 DOJO__GAMIFICATION__V1__CREATE_SUBMISSION_RESPONSE__INIT);
     resp->submission_id = rpc_strdup(call, pg_get(r, 0, 0));
     resp->created_at = gam_timestamp(call, pg_get_int64(r, 0, 1));
+    resp->task_slug = (char *)req->task_slug;
+    resp->task_version = req->task_version;
     LOG_INFO("submission created", "submission=%s user=%s task=%s kind=%d", resp->submission_id,
              req->user_id, req->task_slug, req->kind);
     *out = &resp->base;
@@ -304,8 +319,15 @@ int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
     const char *pid[] = {req->submission_id};
     if (gam_conn(g, &conn, err) < 0 || pg_exec(conn, &stmt_sub_peek, pid, &peek, err) < 0)
         return err_wrap(err, "record result");
-    if (PQntuples(peek) == 0)
+    if (PQntuples(peek) == 0) {
+        /* A rejudge's job names its judgement. */
+        bool handled = false;
+        if (gam_contest_record_rejudge(g, call, req, &handled, out, err) < 0)
+            return -1;
+        if (handled)
+            return 0;
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
+    }
     if (pg_get_bool(peek, 0, 4))
         return duplicate_reply(call, pg_get(peek, 0, 5), out);
     const char *user = rpc_strdup(call, pg_get(peek, 0, 0));
@@ -429,8 +451,14 @@ int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
                         gam_i64(call, req->started_at ? req->started_at->unix_micros : 0),
                         at_s,
                         req->executor_id};
-    if (pg_exec(conn, &stmt_sub_finish, pf, NULL, err) < 0 || pg_commit(conn, err) < 0)
+    char contest_slug[64];
+    if (pg_exec(conn, &stmt_sub_finish, pf, NULL, err) < 0 ||
+        gam_contest_judged(g, call, conn, req->submission_id, req, now, contest_slug,
+                           sizeof contest_slug, err) < 0 ||
+        pg_commit(conn, err) < 0)
         goto fail;
+    if (contest_slug[0])
+        gam_board_touch(g, contest_slug);
 
     if (awards->points_awarded > 0)
         gam_board_award(g, conn, user, awards->total_points, at, at);
@@ -504,6 +532,20 @@ int gam_rpc_get_submission(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (gam_conn(g, &conn, err) < 0 || pg_exec(conn, &stmt_sub_get, p, &r, err) < 0)
         return err_wrap(err, "get submission");
     bool privileged = identity_is_author(&id);
+    if (PQntuples(r) == 0 && id.kind == IDENTITY_SERVICE) {
+        /* The executor judging a rejudge asks by the judgement's id. */
+        bool found = false;
+        Dojo__Gamification__V1__GetSubmissionResponse *resp =
+            RPC_NEW(call, Dojo__Gamification__V1__GetSubmissionResponse,
+                    DOJO__GAMIFICATION__V1__GET_SUBMISSION_RESPONSE__INIT);
+        if (gam_contest_judgement_submission(g, call, conn, req->submission_id, &found,
+                                             &resp->submission, err) < 0)
+            return -1;
+        if (found) {
+            *out = &resp->base;
+            return 0;
+        }
+    }
     if (PQntuples(r) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such submission");
     if (!privileged && strcasecmp(pg_get(r, 0, 1), id.claims.sub) != 0) {

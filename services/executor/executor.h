@@ -213,7 +213,8 @@ struct exec_job {
     exec_t *ex;
     const Dojo__Executor__V1__Job *job; /* borrowed for the run */
     char submission_id[64];
-    char entry_id[64]; /* dojo:jobs entry; "" for RunJob */
+    char entry_id[64]; /* the job stream's entry; "" for RunJob */
+    int entry_stream;  /* index into exec_streams */
     int attempt;
     int slot;
     bool synchronous;
@@ -346,29 +347,41 @@ int exec_emit_stored_result(exec_job_t *job, const Dojo__Gamification__V1__Submi
  * Queue (queue.c)
  * ------------------------------------------------------------------------ */
 
-/** Creates the consumer group (BUSYGROUP is fine). */
+/** The job streams, read in this order: counted contest submissions
+ * (KVC_JOBS_CONTEST) ahead of everything else (KVC_JOBS). */
+#define EXEC_NSTREAMS 2
+extern const char *const exec_streams[EXEC_NSTREAMS];
+
+/** An entry of one of the job streams. */
+typedef struct exec_entry {
+    int stream; /* index into exec_streams */
+    char id[64];
+} exec_entry_t;
+
+/** Creates the consumer group on each stream (BUSYGROUP is fine). */
 int exec_queue_init(exec_t *ex, err_t **err);
 /** True once the executor stops taking jobs (SIGTERM, or the server drains). */
 bool exec_queue_stopping(exec_t *ex);
-/** XACK of one entry. */
-int exec_queue_ack(exec_t *ex, const char *id, err_t **err);
+/** XACK of one entry of exec_streams[stream]. */
+int exec_queue_ack(exec_t *ex, int stream, const char *id, err_t **err);
 /** Queues an entry taken over from another consumer (copied) for the next
  * free worker, ahead of new entries, and wakes the idle workers. false (and
  * nothing queued) when that entry is queued or running already. */
-bool exec_queue_push_claimed(exec_t *ex, const char *id, const char *payload, size_t len,
-                             int deliveries);
+bool exec_queue_push_claimed(exec_t *ex, int stream, const char *id, const char *payload,
+                             size_t len, int deliveries);
 /** Workers without a job, minus the taken-over entries already waiting. */
 int exec_queue_idle_workers(exec_t *ex);
 /** True while any worker runs a job. */
 bool exec_queue_busy(exec_t *ex);
 /** The entry ids this executor holds now — running, or taken over and
  * waiting for a worker — (at most `cap`); returns how many. */
-int exec_queue_held_entries(exec_t *ex, char (*out)[64], int cap);
+int exec_queue_held_entries(exec_t *ex, exec_entry_t *out, int cap);
 /** Starts the worker threads and the reclaimer. */
 int exec_queue_start(exec_t *ex, err_t **err);
 /** Asks every thread to stop after its current job and waits for them. */
 void exec_queue_stop(exec_t *ex);
-/** pending (XPENDING) and lag (XINFO GROUPS; -1 unknown) of the group. */
+/** pending (XPENDING) and lag (XINFO GROUPS; -1 unknown) of the group,
+ * summed over the streams. */
 int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err);
 /** Registers the queue depth gauge refresh (metrics_on_scrape). */
 void exec_queue_metrics(exec_t *ex);

@@ -1,8 +1,14 @@
-/* queue.c — the job stream dojo:jobs and its consumer group "executors".
+/* queue.c — the job streams and their consumer group "executors":
+ * dojo:jobs:contest (counted contest submissions) ahead of dojo:jobs
+ * (practice, runs, rejudges).
  *
- * N worker threads, each with a sandbox slot of its own, take one entry at
- * a time (XREADGROUP ... COUNT 1 BLOCK 2000) and acknowledge it only once
- * the result is recorded and the final event written. Entries the reclaimer
+ * N worker threads, each with a sandbox slot of its own, read both streams
+ * at once (XREADGROUP ... COUNT 1 BLOCK 2000 STREAMS contest jobs > >) and
+ * run the contest entry first; a practice entry that came with it waits
+ * among the taken-over entries for the next free worker, which first looks
+ * for a new contest entry: no practice entry starts while a contest entry
+ * waits. An entry is acknowledged only once the result is recorded and the
+ * final event written. Entries the reclaimer
  * (reclaim.c) took over from dead or stalled executors wait in a FIFO here
  * and go first. An entry delivered more than DOJO_EXECUTOR_MAX_ATTEMPTS times
  * goes to dojo:jobs:dead, its learner gets an internal-error verdict, and it
@@ -19,8 +25,11 @@
 #include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 
+const char *const exec_streams[EXEC_NSTREAMS] = {KVC_JOBS_CONTEST, KVC_JOBS};
+
 /* An entry taken over by the reclaimer, waiting for a worker. */
 typedef struct claimed {
+    int stream;
     char id[64];
     char *payload;
     size_t len;
@@ -34,7 +43,7 @@ typedef struct worker {
     kvc_reader_t *reader; /* XREADGROUP BLOCK */
     pthread_t thread;
     atomic_bool busy;
-    char entry[64]; /* being processed (heartbeat), "" when none */
+    exec_entry_t entry; /* being processed (heartbeat); id "" when none */
     pthread_mutex_t entry_lock;
 } worker_t;
 
@@ -56,12 +65,14 @@ bool exec_queue_stopping(exec_t *ex)
 
 int exec_queue_init(exec_t *ex, err_t **err)
 {
-    cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XGROUP CREATE %s %s $ MKSTREAM", KVC_JOBS,
-                   KVC_JOBS_GROUP) < 0) {
-        if ((*err)->code != GRPC_STATUS_ALREADY_EXISTS)
-            return err_wrap(err, "create consumer group");
-        err_clear(err);
+    for (int s = 0; s < EXEC_NSTREAMS; s++) {
+        cleanup_redis_reply redisReply *r = NULL;
+        if (kv_command(ex->kv, &r, err, "XGROUP CREATE %s %s $ MKSTREAM", exec_streams[s],
+                       KVC_JOBS_GROUP) < 0) {
+            if ((*err)->code != GRPC_STATUS_ALREADY_EXISTS)
+                return err_wrap(err, "create consumer group on %s", exec_streams[s]);
+            err_clear(err);
+        }
     }
     return 0;
 }
@@ -70,10 +81,10 @@ int exec_queue_init(exec_t *ex, err_t **err)
  * One entry
  * ------------------------------------------------------------------------ */
 
-int exec_queue_ack(exec_t *ex, const char *id, err_t **err)
+int exec_queue_ack(exec_t *ex, int stream, const char *id, err_t **err)
 {
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XACK %s %s %s", KVC_JOBS, KVC_JOBS_GROUP, id) < 0)
+    if (kv_command(ex->kv, &r, err, "XACK %s %s %s", exec_streams[stream], KVC_JOBS_GROUP, id) < 0)
         return err_wrap(err, "ack %s", id);
     return 0;
 }
@@ -89,8 +100,8 @@ static int dead_letter(exec_t *ex, const char *id, const char *payload, size_t l
 }
 
 /* Gives up on an entry: dead letter, IE for the learner, ack. */
-static void give_up(exec_t *ex, exec_job_t *j, const char *id, const char *payload, size_t len,
-                    int deliveries, const char *reason, const char *public_msg)
+static void give_up(exec_t *ex, exec_job_t *j, int stream, const char *id, const char *payload,
+                    size_t len, int deliveries, const char *reason, const char *public_msg)
 {
     cleanup_err err_t *err = NULL;
     LOG_WARN("giving up on a job", "entry=%s submission=%s deliveries=%d reason=\"%s\"", id,
@@ -108,18 +119,18 @@ static void give_up(exec_t *ex, exec_job_t *j, const char *id, const char *paylo
         }
         exec_job_fail(j, public_msg);
     }
-    if (exec_queue_ack(ex, id, &err) < 0)
+    if (exec_queue_ack(ex, stream, id, &err) < 0)
         LOG_ERROR("ack failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
 }
 
-static void process_entry(worker_t *w, const char *id, const char *payload, size_t len,
-                          int deliveries)
+static void process_entry(worker_t *w, int stream, const char *id, const char *payload,
+                          size_t len, int deliveries)
 {
     exec_t *ex = w->ex;
     Dojo__Executor__V1__Job *job =
         dojo__executor__v1__job__unpack(NULL, len, (const uint8_t *)payload);
     if (!job || !job->submission_id || !job->submission_id[0]) {
-        give_up(ex, NULL, id, payload, len, deliveries, "the job does not decode", "");
+        give_up(ex, NULL, stream, id, payload, len, deliveries, "the job does not decode", "");
         if (job)
             dojo__executor__v1__job__free_unpacked(job, NULL);
         return;
@@ -127,6 +138,7 @@ static void process_entry(worker_t *w, const char *id, const char *payload, size
     exec_job_t j;
     exec_job_init(&j, ex, job);
     snprintf(j.entry_id, sizeof j.entry_id, "%s", id);
+    j.entry_stream = stream;
     if (deliveries > j.attempt)
         j.attempt = deliveries;
     j.slot = w->slot;
@@ -136,37 +148,38 @@ static void process_entry(worker_t *w, const char *id, const char *payload, size
         char reason[128];
         snprintf(reason, sizeof reason, "delivered %d times (limit %d)", j.attempt,
                  ex->cfg.max_attempts);
-        give_up(ex, &j, id, payload, len, deliveries, reason,
+        give_up(ex, &j, stream, id, payload, len, deliveries, reason,
                 "the judge failed repeatedly on this submission");
     } else {
         pthread_mutex_lock(&w->entry_lock);
-        snprintf(w->entry, sizeof w->entry, "%s", id);
+        w->entry.stream = stream;
+        snprintf(w->entry.id, sizeof w->entry.id, "%s", id);
         pthread_mutex_unlock(&w->entry_lock);
         exec_running_add(ex, &j);
-        LOG_INFO("job started", "entry=%s submission=%s kind=%d attempt=%d slot=%d", id,
-                 j.submission_id, (int)job->kind, j.attempt, j.slot);
+        LOG_INFO("job started", "entry=%s stream=%s submission=%s kind=%d attempt=%d slot=%d", id,
+                 exec_streams[stream], j.submission_id, (int)job->kind, j.attempt, j.slot);
         char reason[256];
         exec_job_end_t end = exec_job_run(&j, reason, sizeof reason);
         exec_running_remove(ex, &j);
         pthread_mutex_lock(&w->entry_lock);
-        w->entry[0] = '\0'; /* no more heartbeats: a RETRY entry goes idle */
+        w->entry.id[0] = '\0'; /* no more heartbeats: a RETRY entry goes idle */
         pthread_mutex_unlock(&w->entry_lock);
         cleanup_err err_t *err = NULL;
         switch (end) {
         case EXEC_JOB_FINISHED:
-            if (exec_queue_ack(ex, id, &err) < 0)
+            if (exec_queue_ack(ex, stream, id, &err) < 0)
                 LOG_ERROR("ack failed; the job will be re-published", "entry=%s error=\"%s\"", id,
                           log_esc(err->msg));
             break;
         case EXEC_JOB_GIVE_UP:
-            give_up(ex, &j, id, payload, len, deliveries, reason,
+            give_up(ex, &j, stream, id, payload, len, deliveries, reason,
                     "this submission cannot be judged");
             break;
         case EXEC_JOB_RETRY:
             if (j.attempt >= ex->cfg.max_attempts) {
                 char why[300];
                 snprintf(why, sizeof why, "attempt %d failed: %s", j.attempt, reason);
-                give_up(ex, &j, id, payload, len, deliveries, why,
+                give_up(ex, &j, stream, id, payload, len, deliveries, why,
                         "the judge failed repeatedly on this submission");
             } else {
                 LOG_WARN("job failed on the judge's side; left for another attempt",
@@ -186,34 +199,35 @@ static void process_entry(worker_t *w, const char *id, const char *payload, size
  * Workers
  * ------------------------------------------------------------------------ */
 
-/* A worker runs entry `id` now. */
-static bool running(exec_queue_t *q, const char *id)
+/* A worker runs entry `id` of `stream` now. */
+static bool running(exec_queue_t *q, int stream, const char *id)
 {
     bool found = false;
     for (int i = 0; i < q->nworkers && !found; i++) {
         pthread_mutex_lock(&q->workers[i].entry_lock);
-        found = !strcmp(q->workers[i].entry, id);
+        found = q->workers[i].entry.stream == stream && !strcmp(q->workers[i].entry.id, id);
         pthread_mutex_unlock(&q->workers[i].entry_lock);
     }
     return found;
 }
 
-bool exec_queue_push_claimed(exec_t *ex, const char *id, const char *payload, size_t len,
-                             int deliveries)
+bool exec_queue_push_claimed(exec_t *ex, int stream, const char *id, const char *payload,
+                             size_t len, int deliveries)
 {
     exec_queue_t *q = ex->queue;
-    if (running(q, id))
+    if (running(q, stream, id))
         return false;
     pthread_mutex_lock(&q->lock);
     claimed_t **tail = &q->claimed;
     for (; *tail; tail = &(*tail)->next) {
-        if (!strcmp((*tail)->id, id)) {
+        if ((*tail)->stream == stream && !strcmp((*tail)->id, id)) {
             pthread_mutex_unlock(&q->lock);
             return false;
         }
     }
     claimed_t *c = xcalloc(1, sizeof *c);
     c->payload = xmalloc(len + 1);
+    c->stream = stream;
     snprintf(c->id, sizeof c->id, "%s", id);
     memcpy(c->payload, payload ? payload : "", len);
     c->len = len;
@@ -251,36 +265,118 @@ bool exec_queue_busy(exec_t *ex)
     return false;
 }
 
-int exec_queue_held_entries(exec_t *ex, char (*out)[64], int cap)
+int exec_queue_held_entries(exec_t *ex, exec_entry_t *out, int cap)
 {
     exec_queue_t *q = ex->queue;
     int n = 0;
     for (int i = 0; i < q->nworkers && n < cap; i++) {
         pthread_mutex_lock(&q->workers[i].entry_lock);
-        snprintf(out[n], sizeof out[n], "%s", q->workers[i].entry);
+        out[n] = q->workers[i].entry;
         pthread_mutex_unlock(&q->workers[i].entry_lock);
-        if (out[n][0])
+        if (out[n].id[0])
             n++;
     }
     pthread_mutex_lock(&q->lock);
-    for (claimed_t *c = q->claimed; c && n < cap; c = c->next, n++)
-        snprintf(out[n], sizeof out[n], "%s", c->id);
+    for (claimed_t *c = q->claimed; c && n < cap; c = c->next, n++) {
+        out[n].stream = c->stream;
+        snprintf(out[n].id, sizeof out[n].id, "%s", c->id);
+    }
     pthread_mutex_unlock(&q->lock);
     return n;
 }
 
-static claimed_t *take_claimed(exec_queue_t *q)
+/* The next taken-over entry of a stream up to `max_stream` (0: contest
+ * entries only), lower streams first, each stream in FIFO order. */
+static claimed_t *take_claimed(exec_queue_t *q, int max_stream)
 {
     pthread_mutex_lock(&q->lock);
-    claimed_t *c = q->claimed;
+    claimed_t **pick = NULL;
+    for (claimed_t **p = &q->claimed; *p; p = &(*p)->next)
+        if ((*p)->stream <= max_stream && (pick == NULL || (*p)->stream < (*pick)->stream))
+            pick = p;
+    claimed_t *c = pick ? *pick : NULL;
     if (c) {
-        q->claimed = c->next;
+        *pick = c->next;
         q->nclaimed--;
     }
     pthread_mutex_unlock(&q->lock);
     return c;
 }
 
+static bool any_claimed(exec_queue_t *q)
+{
+    pthread_mutex_lock(&q->lock);
+    bool any = q->claimed != NULL;
+    pthread_mutex_unlock(&q->lock);
+    return any;
+}
+
+static void run_claimed(worker_t *w, claimed_t *c)
+{
+    atomic_store(&w->busy, true);
+    process_entry(w, c->stream, c->id, c->payload, c->len, c->deliveries);
+    atomic_store(&w->busy, false);
+    free(c->payload);
+    free(c);
+}
+
+/* XREADGROUP of new entries on the first `n` streams, waiting up to
+ * block_ms. Of what came (at most one entry per stream), the entry of the
+ * lowest stream runs now; the others wait among the taken-over entries for
+ * the next free worker. True when an entry ran. */
+static bool read_and_run(worker_t *w, int n, int block_ms)
+{
+    exec_t *ex = w->ex;
+    cleanup_redis_reply redisReply *r = NULL;
+    cleanup_err err_t *err = NULL;
+    const char *fresh[EXEC_NSTREAMS] = {">", ">"};
+    if (kvc_reader_read_group(w->reader, KVC_JOBS_GROUP, ex->cfg.executor_id, (size_t)n,
+                              exec_streams, fresh, 1, block_ms, &r, &err) < 0) {
+        if (strstr(err->msg, "NOGROUP")) {
+            cleanup_err err_t *e2 = NULL;
+            if (exec_queue_init(ex, &e2) < 0)
+                LOG_WARN("recreate group failed", "error=\"%s\"", log_esc(e2->msg));
+        } else {
+            LOG_WARN("reading jobs failed", "error=\"%s\"", log_esc(err->msg));
+        }
+        sleep_ms(500);
+        return false;
+    }
+    kvc_entry_t got[EXEC_NSTREAMS];
+    bool have[EXEC_NSTREAMS] = {false};
+    for (size_t k = 0; r && k < kvc_streams_count(r); k++) {
+        const char *key;
+        const redisReply *entries;
+        if (!kvc_stream_at(r, k, &key, &entries))
+            continue;
+        for (int s = 0; s < n; s++)
+            if (!strcmp(key, exec_streams[s]) && kvc_entries_count(entries) > 0 &&
+                kvc_entry_at(entries, 0, KVC_FIELD_JOB, &got[s]))
+                have[s] = true;
+    }
+    int first = -1;
+    for (int s = 0; s < n; s++) {
+        if (!have[s])
+            continue;
+        if (first < 0)
+            first = s;
+        else
+            exec_queue_push_claimed(ex, s, got[s].id, got[s].value ? got[s].value : "",
+                                    got[s].value ? got[s].len : 0, 1);
+    }
+    if (first < 0)
+        return false; /* nothing came (or a wake) */
+    atomic_store(&w->busy, true);
+    process_entry(w, first, got[first].id, got[first].value ? got[first].value : "",
+                  got[first].value ? got[first].len : 0, 1);
+    atomic_store(&w->busy, false);
+    return true;
+}
+
+/* A worker's order: a taken-over contest entry; while practice entries wait
+ * taken over, a new contest entry (a read that hardly waits), else the
+ * oldest of them; else a read of both streams. So no practice entry runs
+ * while a contest entry waits unread. */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -291,42 +387,17 @@ static void *worker_main(void *arg)
             sleep_ms(200);
             continue;
         }
-        claimed_t *c = take_claimed(q);
+        claimed_t *c = take_claimed(q, 0);
         if (c) {
-            atomic_store(&w->busy, true);
-            process_entry(w, c->id, c->payload, c->len, c->deliveries);
-            atomic_store(&w->busy, false);
-            free(c->payload);
-            free(c);
+            run_claimed(w, c);
             continue;
         }
-        cleanup_redis_reply redisReply *r = NULL;
-        cleanup_err err_t *err = NULL;
-        const char *stream = KVC_JOBS, *fresh = ">";
-        if (kvc_reader_read_group(w->reader, KVC_JOBS_GROUP, ex->cfg.executor_id, 1, &stream,
-                                  &fresh, 1, 2000, &r, &err) < 0) {
-            if (strstr(err->msg, "NOGROUP")) {
-                cleanup_err err_t *e2 = NULL;
-                if (exec_queue_init(ex, &e2) < 0)
-                    LOG_WARN("recreate group failed", "error=\"%s\"", log_esc(e2->msg));
-            } else {
-                LOG_WARN("reading jobs failed", "error=\"%s\"", log_esc(err->msg));
-            }
-            sleep_ms(500);
+        if (any_claimed(q)) {
+            if (!read_and_run(w, 1, 1) && (c = take_claimed(q, EXEC_NSTREAMS - 1)) != NULL)
+                run_claimed(w, c);
             continue;
         }
-        const char *key;
-        const redisReply *entries;
-        if (!r || !kvc_stream_at(r, 0, &key, &entries))
-            continue; /* nothing came (or a wake) */
-        for (size_t i = 0; i < kvc_entries_count(entries); i++) {
-            kvc_entry_t e;
-            if (!kvc_entry_at(entries, i, KVC_FIELD_JOB, &e))
-                continue;
-            atomic_store(&w->busy, true);
-            process_entry(w, e.id, e.value ? e.value : "", e.len, 1);
-            atomic_store(&w->busy, false);
-        }
+        read_and_run(w, EXEC_NSTREAMS, 2000);
     }
     return NULL;
 }
@@ -398,18 +469,20 @@ void exec_queue_stop(exec_t *ex)
     ex->queue = NULL;
 }
 
-int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
+/* The group's pending and lag on one stream. */
+static int stream_depth(exec_t *ex, const char *stream, int64_t *pending, int64_t *lag,
+                        err_t **err)
 {
     *pending = 0;
     *lag = -1;
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command(ex->kv, &r, err, "XINFO GROUPS %s", KVC_JOBS) < 0) {
+    if (kv_command(ex->kv, &r, err, "XINFO GROUPS %s", stream) < 0) {
         if (strstr((*err)->msg, "no such key")) {
             err_clear(err);
             *lag = 0;
             return 0;
         }
-        return err_wrap(err, "queue depth");
+        return err_wrap(err, "queue depth of %s", stream);
     }
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         redisReply *g = r->element[i];
@@ -431,6 +504,23 @@ int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
             *pending = p;
             *lag = l;
         }
+    }
+    return 0;
+}
+
+int exec_queue_depth(exec_t *ex, int64_t *pending, int64_t *lag, err_t **err)
+{
+    *pending = 0;
+    *lag = 0;
+    for (int s = 0; s < EXEC_NSTREAMS; s++) {
+        int64_t p, l;
+        if (stream_depth(ex, exec_streams[s], &p, &l, err) < 0)
+            return -1;
+        *pending += p;
+        if (l < 0 || *lag < 0)
+            *lag = -1;
+        else
+            *lag += l;
     }
     return 0;
 }

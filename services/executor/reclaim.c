@@ -14,8 +14,11 @@
  *               another attempt, or an executor too stalled to heartbeat)
  *               are claimed the same way (XAUTOCLAIM);
  *   trim        acknowledged entries older than DOJO_EXECUTOR_JOB_RETENTION
- *               leave dojo:jobs (XTRIM MINID below the oldest pending or
+ *               leave the stream (XTRIM MINID below the oldest pending or
  *               unread entry), so the stream holds the queue, not its past.
+ *
+ * Each of these runs on both job streams (exec_streams: the contest stream
+ * and dojo:jobs); the group has the same consumers on both.
  *
  * At start, before the workers, entries pending under this executor's own
  * name belong to an earlier process with the same DOJO_EXECUTOR_ID: they are
@@ -89,12 +92,12 @@ static int64_t clamp_ms(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo 
  * ------------------------------------------------------------------------ */
 
 /* Delivery count of one pending entry (XPENDING key group id id 1). */
-static int deliveries_of(exec_t *ex, const char *id)
+static int deliveries_of(exec_t *ex, int stream, const char *id)
 {
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", KVC_JOBS, KVC_JOBS_GROUP, id, id) <
-        0)
+    if (kv_command(ex->kv, &r, &err, "XPENDING %s %s %s %s 1", exec_streams[stream],
+                   KVC_JOBS_GROUP, id, id) < 0)
         return 1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
         r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 4 &&
@@ -105,18 +108,19 @@ static int deliveries_of(exec_t *ex, const char *id)
 
 /* Queues the entries of an XCLAIM/XAUTOCLAIM entries array for the workers;
  * `how` names the way they came ("reclaimed", "rescued", "adopted"). */
-static int take_over(exec_t *ex, const redisReply *entries, const char *how, const char *from)
+static int take_over(exec_t *ex, int stream, const redisReply *entries, const char *how,
+                     const char *from)
 {
     int n = 0;
     for (size_t i = 0; i < kvc_entries_count(entries); i++) {
         kvc_entry_t e;
         if (!kvc_entry_at(entries, i, KVC_FIELD_JOB, &e))
             continue;
-        int deliveries = deliveries_of(ex, e.id);
-        if (!exec_queue_push_claimed(ex, e.id, e.value, e.len, deliveries))
+        int deliveries = deliveries_of(ex, stream, e.id);
+        if (!exec_queue_push_claimed(ex, stream, e.id, e.value, e.len, deliveries))
             continue; /* ours already: queued or running */
-        LOG_INFO("job taken over", "entry=%s how=%s from=%s deliveries=%d", e.id, how,
-                 from ? from : "?", deliveries);
+        LOG_INFO("job taken over", "entry=%s stream=%s how=%s from=%s deliveries=%d", e.id,
+                 exec_streams[stream], how, from ? from : "?", deliveries);
         char labels[32];
         snprintf(labels, sizeof labels, "how=\"%s\"", how);
         metrics_counter_add("dojo_executor_reclaimed_total", labels, 1);
@@ -125,43 +129,45 @@ static int take_over(exec_t *ex, const redisReply *entries, const char *how, con
     return n;
 }
 
-/* Entries idle past DOJO_EXECUTOR_RECLAIM_IDLE, whoever holds them. */
-static void reclaim_idle(exec_t *ex, int want)
+/* Entries of `stream` idle past DOJO_EXECUTOR_RECLAIM_IDLE, whoever holds
+ * them; returns how many were taken. */
+static int reclaim_idle(exec_t *ex, int stream, int want)
 {
     char idle[32], count[16];
     snprintf(idle, sizeof idle, "%lld", (long long)ex->cfg.reclaim_idle_ms);
     snprintf(count, sizeof count, "%d", want);
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", KVC_JOBS,
+    if (kv_command(ex->kv, &r, &err, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", exec_streams[stream],
                    KVC_JOBS_GROUP, ex->cfg.executor_id, idle, count) < 0) {
         if (!no_group(err))
             LOG_WARN("reclaim failed", "error=\"%s\"", log_esc(err->msg));
-        return;
+        return 0;
     }
     /* [next, entries, [deleted ids]] */
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2)
-        return;
-    take_over(ex, r->element[1], "idle", NULL);
+        return 0;
+    int taken = take_over(ex, stream, r->element[1], "idle", NULL);
     /* Entries deleted from the stream while pending: nothing to run. */
     if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < r->element[2]->elements; i++) {
             cleanup_err err_t *e2 = NULL;
-            if (exec_queue_ack(ex, r->element[2]->element[i]->str, &e2) < 0)
+            if (exec_queue_ack(ex, stream, r->element[2]->element[i]->str, &e2) < 0)
                 err_clear(&e2);
         }
     }
+    return taken;
 }
 
 /* RESCUE_LUA for one consumer: claims up to `want` of its entries if it is
  * dead. Returns how many it claimed; *left: it left the group. */
-static int rescue_from(exec_t *ex, const char *consumer, int want, bool *left)
+static int rescue_from(exec_t *ex, int stream, const char *consumer, int want, bool *left)
 {
     kvc_key_t marker;
     char min_idle[32], count[16];
     snprintf(min_idle, sizeof min_idle, "%lld", (long long)ex->cfg.heartbeat_ttl_ms);
     snprintf(count, sizeof count, "%d", want > 0 ? want : 0);
-    const char *argv[] = {"EVAL",         RESCUE_LUA,          "2",      KVC_JOBS,
+    const char *argv[] = {"EVAL",         RESCUE_LUA,          "2",      exec_streams[stream],
                           kvc_key_executor_alive(&marker, consumer), KVC_JOBS_GROUP, consumer,
                           ex->cfg.executor_id, min_idle, count};
     cleanup_redis_reply redisReply *r = NULL;
@@ -176,19 +182,21 @@ static int rescue_from(exec_t *ex, const char *consumer, int want, bool *left)
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
         return 0;
     *left = r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1;
-    return take_over(ex, r->element[1], "dead", consumer);
+    return take_over(ex, stream, r->element[1], "dead", consumer);
 }
 
-/* Every other consumer of the group: the dead ones' entries, and the dead
- * ones themselves once empty. */
-static void rescue(exec_t *ex, int want)
+/* Every other consumer of the group on `stream`: the dead ones' entries, and
+ * the dead ones themselves once empty. Returns how many were taken. */
+static int rescue(exec_t *ex, int stream, int want)
 {
+    int taken = 0;
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "XINFO CONSUMERS %s %s", KVC_JOBS, KVC_JOBS_GROUP) < 0) {
+    if (kv_command(ex->kv, &r, &err, "XINFO CONSUMERS %s %s", exec_streams[stream],
+                   KVC_JOBS_GROUP) < 0) {
         if (!no_group(err))
             LOG_WARN("listing consumers failed", "error=\"%s\"", log_esc(err->msg));
-        return;
+        return 0;
     }
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *c = r->element[i];
@@ -200,25 +208,30 @@ static void rescue(exec_t *ex, int want)
         if (!name || !strcmp(name, ex->cfg.executor_id))
             continue;
         bool left;
-        want -= rescue_from(ex, name, want, &left);
+        int n = rescue_from(ex, stream, name, want, &left);
+        want -= n;
+        taken += n;
         if (left) {
-            LOG_INFO("dead consumer removed from the group", "consumer=%s", log_esc(name));
+            LOG_INFO("dead consumer removed from the group", "consumer=%s stream=%s",
+                     log_esc(name), exec_streams[stream]);
             metrics_counter_add("dojo_executor_consumers_removed_total", "", 1);
         }
     }
+    return taken;
 }
 
 /* Entries pending under our own name now, before any worker ran, are an
  * earlier process's. */
-static void adopt_own(exec_t *ex)
+static void adopt_own(exec_t *ex, int stream)
 {
     int want = exec_queue_idle_workers(ex);
     char count[16];
     snprintf(count, sizeof count, "%d", want);
     cleanup_redis_reply redisReply *p = NULL;
     cleanup_err err_t *err = NULL;
-    if (want <= 0 || kv_command(ex->kv, &p, &err, "XPENDING %s %s - + %s %s", KVC_JOBS,
-                                KVC_JOBS_GROUP, count, ex->cfg.executor_id) < 0)
+    if (want <= 0 || kv_command(ex->kv, &p, &err, "XPENDING %s %s - + %s %s",
+                                exec_streams[stream], KVC_JOBS_GROUP, count,
+                                ex->cfg.executor_id) < 0)
         return;
     for (size_t i = 0; p->type == REDIS_REPLY_ARRAY && i < p->elements; i++) {
         const redisReply *e = p->element[i];
@@ -228,9 +241,9 @@ static void adopt_own(exec_t *ex)
         cleanup_redis_reply redisReply *r = NULL;
         cleanup_err err_t *e2 = NULL;
         /* Not JUSTID: the delivery count rises, as for any redelivery. */
-        if (kv_command(ex->kv, &r, &e2, "XCLAIM %s %s %s 0 %s", KVC_JOBS, KVC_JOBS_GROUP,
-                       ex->cfg.executor_id, e->element[0]->str) == 0)
-            take_over(ex, r, "adopted", ex->cfg.executor_id);
+        if (kv_command(ex->kv, &r, &e2, "XCLAIM %s %s %s 0 %s", exec_streams[stream],
+                       KVC_JOBS_GROUP, ex->cfg.executor_id, e->element[0]->str) == 0)
+            take_over(ex, stream, r, "adopted", ex->cfg.executor_id);
     }
 }
 
@@ -252,25 +265,27 @@ static void mark_alive(exec_t *ex)
 /* The entries this executor holds: their idle time starts again. */
 static void heartbeat_entries(exec_t *ex)
 {
-    char ids[2 * EXEC_MAX_WORKERS][64];
-    int n = exec_queue_held_entries(ex, ids, 2 * EXEC_MAX_WORKERS);
+    exec_entry_t held[2 * EXEC_MAX_WORKERS];
+    int n = exec_queue_held_entries(ex, held, 2 * EXEC_MAX_WORKERS);
     for (int i = 0; i < n; i++) {
         cleanup_redis_reply redisReply *r = NULL;
         cleanup_err err_t *err = NULL;
-        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID", KVC_JOBS, KVC_JOBS_GROUP,
-                       ex->cfg.executor_id, ids[i]) < 0)
-            LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", ids[i], log_esc(err->msg));
+        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID",
+                       exec_streams[held[i].stream], KVC_JOBS_GROUP, ex->cfg.executor_id,
+                       held[i].id) < 0)
+            LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", held[i].id,
+                     log_esc(err->msg));
     }
 }
 
-static void trim(exec_t *ex)
+static void trim(exec_t *ex, int stream)
 {
     char retention[32];
     snprintf(retention, sizeof retention, "%lld", (long long)ex->cfg.job_retention_ms);
     cleanup_redis_reply redisReply *r = NULL;
     cleanup_err err_t *err = NULL;
-    if (kv_command(ex->kv, &r, &err, "EVAL %s 1 %s %s %s", TRIM_LUA, KVC_JOBS, KVC_JOBS_GROUP,
-                   retention) < 0) {
+    if (kv_command(ex->kv, &r, &err, "EVAL %s 1 %s %s %s", TRIM_LUA, exec_streams[stream],
+                   KVC_JOBS_GROUP, retention) < 0) {
         if (!no_group(err))
             LOG_WARN("trimming the job stream failed", "error=\"%s\"", log_esc(err->msg));
         return;
@@ -289,8 +304,12 @@ static void leave(exec_t *ex)
         LOG_WARN("alive marker not removed", "error=\"%s\"", log_esc(err->msg));
         return;
     }
-    bool left;
-    rescue_from(ex, ex->cfg.executor_id, 0, &left);
+    bool left = true;
+    for (int s = 0; s < EXEC_NSTREAMS; s++) {
+        bool gone;
+        rescue_from(ex, s, ex->cfg.executor_id, 0, &gone);
+        left = left && gone;
+    }
     LOG_INFO("left the job group", "consumer_removed=%d", left);
 }
 
@@ -332,12 +351,15 @@ static void upkeep_run(exec_t *ex, upkeep_t *u, bool taking)
         u->beat_at = now + u->beat_every;
     }
     if (taking && now >= u->claim_at) {
-        int want = atomic_load(&ex->draining) ? 0 : exec_queue_idle_workers(ex);
-        rescue(ex, want); /* with want 0: dead consumers that hold nothing leave */
-        want = atomic_load(&ex->draining) ? 0 : exec_queue_idle_workers(ex);
-        if (want > 0)
-            reclaim_idle(ex, want);
-        trim(ex);
+        /* The contest stream first, as everywhere. */
+        for (int s = 0; s < EXEC_NSTREAMS; s++) {
+            int want = atomic_load(&ex->draining) ? 0 : exec_queue_idle_workers(ex);
+            rescue(ex, s, want); /* with want 0: dead consumers that hold nothing leave */
+            want = atomic_load(&ex->draining) ? 0 : exec_queue_idle_workers(ex);
+            if (want > 0)
+                reclaim_idle(ex, s, want);
+            trim(ex, s);
+        }
         u->claim_at = now + u->claim_every;
     }
 }
@@ -345,7 +367,8 @@ static void upkeep_run(exec_t *ex, upkeep_t *u, bool taking)
 void exec_reclaim_start(exec_t *ex)
 {
     mark_alive(ex);
-    adopt_own(ex);
+    for (int s = 0; s < EXEC_NSTREAMS; s++)
+        adopt_own(ex, s);
 }
 
 void *exec_reclaimer_main(void *arg)

@@ -164,7 +164,7 @@ async function check(name, file) {
     for (const t of so.spec?.triggers ?? []) {
       if (t.type !== "redis-streams") continue;
       const m = t.metadata;
-      if (m.stream !== "dojo:jobs" || m.consumerGroup !== "executors") problems.push(`${id(so)}: trigger ${t.name} reads ${m.stream}/${m.consumerGroup}, not dojo:jobs/executors`);
+      if (!["dojo:jobs", "dojo:jobs:contest"].includes(m.stream) || m.consumerGroup !== "executors") problems.push(`${id(so)}: trigger ${t.name} reads ${m.stream}/${m.consumerGroup}, not dojo:jobs or dojo:jobs:contest/executors`);
       if (!m.address) problems.push(`${id(so)}: trigger ${t.name} has no address`);
     }
   }

@@ -135,12 +135,13 @@ def make_job(sub_id, user, slug, code, kind=SUBMIT, language="python3", version=
     return job
 
 
-def enqueue(r, job):
-    """XADD dojo:jobs and the gateway's `queued` event (seq 1)."""
+def enqueue(r, job, stream="dojo:jobs"):
+    """XADD to the job stream (dojo:jobs, or dojo:jobs:contest for a counted
+    contest submission) and the gateway's `queued` event (seq 1)."""
     ev = epb.Event(submission_id=job.submission_id, seq=1, attempt=0)
     ev.queued.position = 0
     r("XADD", f"dojo:sub:{job.submission_id}", "*", "event", ev.SerializeToString())
-    return r("XADD", "dojo:jobs", "*", "job", job.SerializeToString())
+    return r("XADD", stream, "*", "job", job.SerializeToString())
 
 
 def control(r, sub_id, seq, **action):

@@ -1,6 +1,7 @@
 """Redelivery: an executor killed in the middle of a job, a job that keeps
 failing on the judge's side, and the group's upkeep (dead consumers taken
-over and removed, markers, trimming of acknowledged jobs)."""
+over and removed, markers, trimming of acknowledged jobs); contest jobs
+ahead of practice ones."""
 import os
 import re
 import subprocess
@@ -214,3 +215,31 @@ def test_acknowledged_jobs_leave_the_stream_and_unread_ones_stay(start_executor,
            service_key=exec_stack.service_key)
     assert execkit.wait_final(redis, sid, 40)[-1].result.verdict == V.VERDICT_AC
     _eventually(lambda: waiting not in _entry_ids(redis), 15, "the last entry trimmed")
+
+
+def test_contest_jobs_go_ahead_of_the_practice_jobs_queued_before_them(start_executor, exec_stack,
+                                                                      redis):
+    a = start_executor("prio", DOJO_EXECUTOR_CONCURRENCY="1")
+    # The one worker is busy with a slow job while the others queue up.
+    first, user = new_submission(exec_stack.gc, "x-echo", SLOW_ECHO)
+    execkit.enqueue(redis, execkit.make_job(first, user, "x-echo", SLOW_ECHO))
+    _wait_started(redis, first)
+    code = "print(input())\n"
+    practice = []
+    for _ in range(3):
+        sid, u = new_submission(exec_stack.gc, "x-echo", code)
+        execkit.enqueue(redis, execkit.make_job(sid, u, "x-echo", code))
+        practice.append(sid)
+    contest, u = new_submission(exec_stack.gc, "x-echo", code)
+    execkit.enqueue(redis, execkit.make_job(contest, u, "x-echo", code), stream="dojo:jobs:contest")
+    started = {}
+    for sid in [first, contest] + practice:
+        events = execkit.wait_final(redis, sid, 60)
+        assert events[-1].result.verdict == V.VERDICT_AC and events[-1].result.recorded
+        started[sid] = next(e.emitted_at.unix_micros for e in events
+                            if e.WhichOneof("kind") == "started")
+    order = sorted(started, key=started.get)
+    assert order[:2] == [first, contest], "the contest job must run next, before older practice"
+    assert sorted(order[2:]) == sorted(practice)
+    assert "stream=dojo:jobs:contest" in a.log_text()
+    assert execkit.pending_count(redis) == 0

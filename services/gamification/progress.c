@@ -163,54 +163,12 @@ static const pg_stmt_t stmt_calendar = {
     .nparams = 3,
 };
 
-int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
-                         err_t **err)
+/* Solved and attempted slugs, and both counted per difficulty against the
+ * catalogue's totals (all zero without a catalogue). */
+static void fill_counts(rpc_call_t *call, const PGresult *solved, const PGresult *attempted,
+                        const gam_snapshot_t *snap,
+                        Dojo__Gamification__V1__GetProgressResponse *resp)
 {
-    gam_t *g = rpc_call_payload(call);
-    const Dojo__Gamification__V1__GetProgressRequest *req = (const void *)req_msg;
-    identity_t id;
-    const char *user = NULL;
-    if (identity_require_signed_in(g->ids, call, &id, err) < 0 ||
-        gam_subject(&id, req->user_id, true, true, &user, err) < 0)
-        return -1;
-
-    cleanup_pgconn pg_conn_t *conn = NULL;
-    if (gam_conn(g, &conn, err) < 0)
-        return -1;
-    int64_t now = gam_now_us(g);
-    char zone[80];
-    gam_streak_state_t st;
-    Dojo__Gamification__V1__GetProgressResponse *resp =
-        RPC_NEW(call, Dojo__Gamification__V1__GetProgressResponse,
-                DOJO__GAMIFICATION__V1__GET_PROGRESS_RESPONSE__INIT);
-    resp->user_id = rpc_strdup(call, user);
-    if (gam_user_zone(conn, user, zone, sizeof zone, err) < 0 ||
-        gam_read_streak(g, call, conn, user, zone, now, &st, &resp->streak, &resp->total_points,
-                        err) < 0)
-        return -1;
-    resp->time_zone = rpc_strdup(call, zone);
-
-    /* Content may be away: progress still shows what we know. */
-    gam_snapshot_t *snap = NULL;
-    cleanup_err err_t *snap_err = NULL;
-    if (gam_snapshot_get(g, &snap, &snap_err) < 0)
-        LOG_WARN("progress without task list", "error=\"%s\"", log_esc(snap_err->msg));
-
-    cleanup_pgresult PGresult *solved = NULL;
-    cleanup_pgresult PGresult *attempted = NULL;
-    cleanup_pgresult PGresult *unlocked = NULL;
-    cleanup_pgresult PGresult *cal = NULL;
-    const char *pu[] = {user};
-    const char *pc[] = {user, gam_i64(call, now), zone};
-    int rc = 0;
-    if (pg_exec(conn, &stmt_solved, pu, &solved, err) < 0 ||
-        pg_exec(conn, &stmt_attempted, pu, &attempted, err) < 0 ||
-        pg_exec(conn, &stmt_unlocked, pu, &unlocked, err) < 0 ||
-        pg_exec(conn, &stmt_calendar, pc, &cal, err) < 0) {
-        rc = err_wrap(err, "read progress");
-        goto cleanup;
-    }
-
     int64_t solved_by[4] = {0}, attempted_by[4] = {0}, total_by[4] = {0};
     resp->n_solved = (size_t)PQntuples(solved);
     resp->solved = rpc_alloc(call, (resp->n_solved + 1) * sizeof(char *));
@@ -243,7 +201,11 @@ int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
         dc->total = (int32_t)total_by[d];
         resp->by_difficulty[d - 1] = dc;
     }
+}
 
+static void fill_unlocked(rpc_call_t *call, const PGresult *unlocked,
+                          Dojo__Gamification__V1__GetProgressResponse *resp)
+{
     resp->n_achievements = (size_t)PQntuples(unlocked);
     resp->achievements = rpc_alloc(call, (resp->n_achievements + 1) * sizeof(void *));
     for (int i = 0; i < PQntuples(unlocked); i++) {
@@ -257,32 +219,39 @@ int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
         a->unlocked_at = gam_timestamp(call, pg_get_int64(unlocked, i, 4));
         resp->achievements[i] = a;
     }
+}
 
-    if (snap) {
-        gam_user_facts_t facts;
-        if (gam_user_facts_load(call, conn, user, &facts, err) < 0) {
-            rc = -1;
-            goto cleanup;
-        }
-        facts.total_points = resp->total_points;
-        facts.streak_current = resp->streak->current_days;
-        resp->achievement_progress = rpc_alloc(call, (snap->nachievements + 1) * sizeof(void *));
-        for (size_t i = 0; i < snap->nachievements; i++) {
-            const gam_achievement_t *a = &snap->achievements[i];
-            bool have = false;
-            for (int j = 0; j < PQntuples(unlocked) && !have; j++)
-                have = !strcmp(pg_get(unlocked, j, 0), a->slug);
-            if (have)
-                continue;
-            Dojo__Gamification__V1__AchievementProgress *ap =
-                RPC_NEW(call, Dojo__Gamification__V1__AchievementProgress,
-                        DOJO__GAMIFICATION__V1__ACHIEVEMENT_PROGRESS__INIT);
-            ap->slug = rpc_strdup(call, a->slug);
-            gam_achievement_measure(snap, a, &facts, &ap->current, &ap->target);
-            resp->achievement_progress[resp->n_achievement_progress++] = ap;
-        }
+/* How far the learner is towards each achievement not yet unlocked. */
+static int fill_achievement_progress(rpc_call_t *call, pg_conn_t *conn, const char *user,
+                                     const gam_snapshot_t *snap, const PGresult *unlocked,
+                                     Dojo__Gamification__V1__GetProgressResponse *resp, err_t **err)
+{
+    gam_user_facts_t facts;
+    if (gam_user_facts_load(call, conn, user, &facts, err) < 0)
+        return -1;
+    facts.total_points = resp->total_points;
+    facts.streak_current = resp->streak->current_days;
+    resp->achievement_progress = rpc_alloc(call, (snap->nachievements + 1) * sizeof(void *));
+    for (size_t i = 0; i < snap->nachievements; i++) {
+        const gam_achievement_t *a = &snap->achievements[i];
+        bool have = false;
+        for (int j = 0; j < PQntuples(unlocked) && !have; j++)
+            have = !strcmp(pg_get(unlocked, j, 0), a->slug);
+        if (have)
+            continue;
+        Dojo__Gamification__V1__AchievementProgress *ap =
+            RPC_NEW(call, Dojo__Gamification__V1__AchievementProgress,
+                    DOJO__GAMIFICATION__V1__ACHIEVEMENT_PROGRESS__INIT);
+        ap->slug = rpc_strdup(call, a->slug);
+        gam_achievement_measure(snap, a, &facts, &ap->current, &ap->target);
+        resp->achievement_progress[resp->n_achievement_progress++] = ap;
     }
+    return 0;
+}
 
+static void fill_calendar(rpc_call_t *call, const PGresult *cal,
+                          Dojo__Gamification__V1__GetProgressResponse *resp)
+{
     resp->n_calendar = (size_t)PQntuples(cal);
     resp->calendar = rpc_alloc(call, (resp->n_calendar + 1) * sizeof(void *));
     for (int i = 0; i < PQntuples(cal); i++) {
@@ -292,15 +261,73 @@ int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
         d->count = (int32_t)pg_get_int64(cal, i, 1);
         resp->calendar[i] = d;
     }
+}
 
-    if (gam_all_time_rank(g, call, conn, user, &resp->all_time_rank, err) < 0) {
-        rc = err_wrap(err, "all-time rank");
-        goto cleanup;
-    }
-    *out = &resp->base;
-cleanup:
+/* Everything but the streak and the rank, from the four progress queries;
+ * `snap` may be NULL (content away). */
+static int fill_progress(rpc_call_t *call, pg_conn_t *conn, const char *user, const char *zone,
+                         int64_t now, const gam_snapshot_t *snap,
+                         Dojo__Gamification__V1__GetProgressResponse *resp, err_t **err)
+{
+    cleanup_pgresult PGresult *solved = NULL;
+    cleanup_pgresult PGresult *attempted = NULL;
+    cleanup_pgresult PGresult *unlocked = NULL;
+    cleanup_pgresult PGresult *cal = NULL;
+    const char *pu[] = {user};
+    const char *pc[] = {user, gam_i64(call, now), zone};
+    if (pg_exec(conn, &stmt_solved, pu, &solved, err) < 0 ||
+        pg_exec(conn, &stmt_attempted, pu, &attempted, err) < 0 ||
+        pg_exec(conn, &stmt_unlocked, pu, &unlocked, err) < 0 ||
+        pg_exec(conn, &stmt_calendar, pc, &cal, err) < 0)
+        return err_wrap(err, "read progress");
+    fill_counts(call, solved, attempted, snap, resp);
+    fill_unlocked(call, unlocked, resp);
+    if (snap && fill_achievement_progress(call, conn, user, snap, unlocked, resp, err) < 0)
+        return -1;
+    fill_calendar(call, cal, resp);
+    return 0;
+}
+
+int gam_rpc_get_progress(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                         err_t **err)
+{
+    gam_t *g = rpc_call_payload(call);
+    const Dojo__Gamification__V1__GetProgressRequest *req = (const void *)req_msg;
+    identity_t id;
+    const char *user = NULL;
+    if (identity_require_signed_in(g->ids, call, &id, err) < 0 ||
+        gam_subject(&id, req->user_id, true, true, &user, err) < 0)
+        return -1;
+
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    if (gam_conn(g, &conn, err) < 0)
+        return -1;
+    int64_t now = gam_now_us(g);
+    char zone[80];
+    gam_streak_state_t st;
+    Dojo__Gamification__V1__GetProgressResponse *resp =
+        RPC_NEW(call, Dojo__Gamification__V1__GetProgressResponse,
+                DOJO__GAMIFICATION__V1__GET_PROGRESS_RESPONSE__INIT);
+    resp->user_id = rpc_strdup(call, user);
+    if (gam_user_zone(conn, user, zone, sizeof zone, err) < 0 ||
+        gam_read_streak(g, call, conn, user, zone, now, &st, &resp->streak, &resp->total_points,
+                        err) < 0)
+        return -1;
+    resp->time_zone = rpc_strdup(call, zone);
+
+    /* Content may be away: progress still shows what we know. */
+    gam_snapshot_t *snap = NULL;
+    cleanup_err err_t *snap_err = NULL;
+    if (gam_snapshot_get(g, &snap, &snap_err) < 0)
+        LOG_WARN("progress without task list", "error=\"%s\"", log_esc(snap_err->msg));
+    int rc = fill_progress(call, conn, user, zone, now, snap, resp, err);
     gam_snapshot_release(snap);
-    return rc;
+    if (rc < 0)
+        return -1;
+    if (gam_all_time_rank(g, call, conn, user, &resp->all_time_rank, err) < 0)
+        return err_wrap(err, "all-time rank");
+    *out = &resp->base;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -301,6 +301,158 @@ static int duplicate_reply(rpc_call_t *call, const char *awards_hex, ProtobufCMe
     return 0;
 }
 
+/* What RecordResult learns of the submission before it takes any lock. */
+typedef struct result_job {
+    const Dojo__Gamification__V1__RecordResultRequest *req;
+    const char *user;
+    const char *slug;
+    int version;
+    bool accepted;          /* a SUBMIT judged AC: points, streak, achievements */
+    gam_task_facts_t facts; /* when accepted */
+    gam_snapshot_t *snap;   /* when accepted; a reference to release */
+    int64_t now;
+    int64_t at; /* the result's instant */
+    const char *at_s;
+} result_job_t;
+
+/* The learner's stats row, locked (created first when missing). */
+static int lock_stats(pg_conn_t *conn, const char *user, gam_streak_state_t *st, err_t **err)
+{
+    cleanup_pgresult PGresult *stats = NULL;
+    const char *puser[] = {user};
+    if (pg_exec(conn, &stmt_stats_ensure, puser, NULL, err) < 0 ||
+        pg_exec(conn, &stmt_stats_lock, puser, &stats, err) < 0)
+        return -1;
+    *st = (gam_streak_state_t){
+        .current = (int)pg_get_int64(stats, 0, 1),
+        .longest = (int)pg_get_int64(stats, 0, 2),
+        .freezes = (int)pg_get_int64(stats, 0, 3),
+    };
+    snprintf(st->last_active, sizeof st->last_active, "%s", pg_get(stats, 0, 4));
+    return 0;
+}
+
+/* An accepted SUBMIT: the first solve's points, the active day in the
+ * learner's zone, the streak, and the stats row. */
+static int award_solve(rpc_call_t *call, pg_conn_t *conn, const result_job_t *job,
+                       gam_streak_state_t *st, Dojo__Gamification__V1__Awards *awards, err_t **err)
+{
+    char zone[80];
+    cleanup_pgresult PGresult *day = NULL;
+    cleanup_pgresult PGresult *solve = NULL;
+    if (gam_user_zone(conn, job->user, zone, sizeof zone, err) < 0)
+        return -1;
+    const char *pd[] = {job->at_s, zone, st->last_active};
+    if (pg_exec(conn, &stmt_result_day, pd, &day, err) < 0)
+        return -1;
+    const char *local_day = pg_get(day, 0, 0);
+    bool has_last = !pg_is_null(day, 0, 1);
+    int64_t diff = pg_get_int64(day, 0, 1);
+
+    const char *ps[] = {job->user,
+                        job->slug,
+                        gam_i64(call, job->version),
+                        gam_i64(call, job->facts.difficulty),
+                        gam_i64(call, job->facts.points),
+                        job->req->submission_id,
+                        job->at_s};
+    if (pg_exec(conn, &stmt_solve_insert, ps, &solve, err) < 0)
+        return -1;
+    if (PQntuples(solve) == 1) {
+        awards->first_solve = true;
+        awards->points_awarded = (int32_t)pg_get_int64(solve, 0, 0);
+    }
+    const char *pday[] = {job->user, local_day};
+    if (pg_exec(conn, &stmt_day_bump, pday, NULL, err) < 0)
+        return -1;
+    gam_streak_apply(st, has_last, diff);
+    if (!has_last || diff > 0)
+        snprintf(st->last_active, sizeof st->last_active, "%s", local_day);
+    const char *pu[] = {job->user,
+                        gam_i64(call, awards->points_awarded),
+                        job->at_s,
+                        gam_i64(call, st->current),
+                        gam_i64(call, st->longest),
+                        gam_i64(call, st->freezes),
+                        st->last_active};
+    return pg_exec(conn, &stmt_stats_update, pu, NULL, err);
+}
+
+/* Achievements whose rule now holds, for an accepted SUBMIT. */
+static int unlock_achievements(rpc_call_t *call, pg_conn_t *conn, const result_job_t *job,
+                               Dojo__Gamification__V1__Awards *awards, err_t **err)
+{
+    gam_user_facts_t uf;
+    if (gam_user_facts_load(call, conn, job->user, &uf, err) < 0)
+        return -1;
+    uf.total_points = awards->total_points;
+    uf.streak_current = awards->streak->current_days;
+    return gam_achievements_evaluate(call, conn, job->snap, job->user, &uf, job->at,
+                                     &awards->achievements_unlocked,
+                                     &awards->n_achievements_unlocked, err);
+}
+
+/* The submission row gets the (normalised) result and its awards, a
+ * contest its judgement (contest_slug: the contest's slug, "" for none), and
+ * the transaction commits. */
+static int finish_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const result_job_t *job,
+                             const Dojo__Gamification__V1__Awards *awards, char *contest_slug,
+                             size_t cap, err_t **err)
+{
+    const Dojo__Gamification__V1__RecordResultRequest *req = job->req;
+    cleanup_free char *result_hex = gam_pack_hex(&normalised_result(call, req)->base);
+    cleanup_free char *awards_hex = gam_pack_hex(&awards->base);
+    const char *pf[] = {req->submission_id,
+                        gam_i64(call, req->verdict),
+                        gam_i64(call, req->score),
+                        gam_i64(call, req->max_score),
+                        result_hex,
+                        awards_hex,
+                        gam_i64(call, awards->points_awarded),
+                        gam_i64(call, req->started_at ? req->started_at->unix_micros : 0),
+                        job->at_s,
+                        req->executor_id};
+    if (pg_exec(conn, &stmt_sub_finish, pf, NULL, err) < 0 ||
+        gam_contest_judged(g, call, conn, req->submission_id, req, job->now, contest_slug, cap,
+                           err) < 0 ||
+        pg_commit(conn, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Inside the transaction: the duplicate check under the row lock, then
+ * points, streak and achievements. Returns 1 when a concurrent duplicate
+ * won (*out is its reply), 0 when recorded, -1 on error (not rolled back). */
+static int record_locked(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const result_job_t *job,
+                         Dojo__Gamification__V1__Awards *awards, ProtobufCMessage **out,
+                         char *contest_slug, size_t cap, err_t **err)
+{
+    cleanup_pgresult PGresult *lock = NULL;
+    const char *pid[] = {job->req->submission_id};
+    if (pg_begin(conn, err) < 0 || pg_exec(conn, &stmt_sub_lock, pid, &lock, err) < 0)
+        return -1;
+    if (pg_get_bool(lock, 0, 0)) {
+        /* A concurrent duplicate won the race while we waited for the row. */
+        const char *stored = rpc_strdup(call, pg_get(lock, 0, 1));
+        pg_rollback(conn);
+        duplicate_reply(call, stored, out);
+        return 1;
+    }
+    gam_streak_state_t st;
+    if (lock_stats(conn, job->user, &st, err) < 0 ||
+        (job->accepted && award_solve(call, conn, job, &st, awards, err) < 0))
+        return -1;
+    gam_streak_state_t now_st;
+    char zone[80];
+    if (gam_user_zone(conn, job->user, zone, sizeof zone, err) < 0 ||
+        gam_read_streak(g, call, conn, job->user, zone, job->now, &now_st, &awards->streak,
+                        &awards->total_points, err) < 0)
+        return -1;
+    if (job->accepted && unlock_achievements(call, conn, job, awards, err) < 0)
+        return -1;
+    return finish_submission(g, call, conn, job, awards, contest_slug, cap, err);
+}
+
 int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
                           err_t **err)
 {
@@ -330,140 +482,46 @@ int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
     }
     if (pg_get_bool(peek, 0, 4))
         return duplicate_reply(call, pg_get(peek, 0, 5), out);
-    const char *user = rpc_strdup(call, pg_get(peek, 0, 0));
-    const char *slug = rpc_strdup(call, pg_get(peek, 0, 1));
-    int version = (int)pg_get_int64(peek, 0, 2);
-    bool submit = pg_get_int64(peek, 0, 3) == KIND_SUBMIT;
-    bool accepted = submit && req->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC;
+    result_job_t job = {
+        .req = req,
+        .user = rpc_strdup(call, pg_get(peek, 0, 0)),
+        .slug = rpc_strdup(call, pg_get(peek, 0, 1)),
+        .version = (int)pg_get_int64(peek, 0, 2),
+        .accepted = pg_get_int64(peek, 0, 3) == KIND_SUBMIT &&
+                    req->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC,
+    };
 
     /* Ask content before taking any lock: a slow content service must not
      * hold the learner's row. */
-    gam_task_facts_t facts = {0};
-    gam_snapshot_t *snap = NULL;
-    if (accepted &&
-        (gam_task_facts(g, slug, version, &facts, err) < 0 || gam_snapshot_get(g, &snap, err) < 0))
+    if (job.accepted && (gam_task_facts(g, job.slug, job.version, &job.facts, err) < 0 ||
+                         gam_snapshot_get(g, &job.snap, err) < 0))
         return err_wrap(err, "record result");
 
-    int64_t now = gam_now_us(g);
-    int64_t at = req->finished_at ? req->finished_at->unix_micros : 0;
-    if (at <= 0 || at > now + 300 * 1000000LL)
-        at = now; /* no instant, or one from a clock running ahead */
-    const char *at_s = gam_i64(call, at);
-
-    int rc = -1;
-    cleanup_pgresult PGresult *lock = NULL;
-    cleanup_pgresult PGresult *stats = NULL;
-    cleanup_pgresult PGresult *day = NULL;
-    cleanup_pgresult PGresult *solve = NULL;
-    cleanup_free char *result_hex = NULL;
-    cleanup_free char *awards_hex = NULL;
-    const char *puser[] = {user};
-    if (pg_begin(conn, err) < 0 || pg_exec(conn, &stmt_sub_lock, pid, &lock, err) < 0)
-        goto fail;
-    if (pg_get_bool(lock, 0, 0)) {
-        /* A concurrent duplicate won the race while we waited for the row. */
-        const char *stored = rpc_strdup(call, pg_get(lock, 0, 1));
-        pg_rollback(conn);
-        gam_snapshot_release(snap);
-        return duplicate_reply(call, stored, out);
-    }
-    if (pg_exec(conn, &stmt_stats_ensure, puser, NULL, err) < 0 ||
-        pg_exec(conn, &stmt_stats_lock, puser, &stats, err) < 0)
-        goto fail;
-    gam_streak_state_t st = {
-        .current = (int)pg_get_int64(stats, 0, 1),
-        .longest = (int)pg_get_int64(stats, 0, 2),
-        .freezes = (int)pg_get_int64(stats, 0, 3),
-    };
-    snprintf(st.last_active, sizeof st.last_active, "%s", pg_get(stats, 0, 4));
+    job.now = gam_now_us(g);
+    job.at = req->finished_at ? req->finished_at->unix_micros : 0;
+    if (job.at <= 0 || job.at > job.now + 300 * 1000000LL)
+        job.at = job.now; /* no instant, or one from a clock running ahead */
+    job.at_s = gam_i64(call, job.at);
 
     Dojo__Gamification__V1__Awards *awards =
         RPC_NEW(call, Dojo__Gamification__V1__Awards, DOJO__GAMIFICATION__V1__AWARDS__INIT);
-    if (accepted) {
-        char zone[80];
-        if (gam_user_zone(conn, user, zone, sizeof zone, err) < 0)
-            goto fail;
-        const char *pd[] = {at_s, zone, st.last_active};
-        if (pg_exec(conn, &stmt_result_day, pd, &day, err) < 0)
-            goto fail;
-        const char *local_day = pg_get(day, 0, 0);
-        bool has_last = !pg_is_null(day, 0, 1);
-        int64_t diff = pg_get_int64(day, 0, 1);
-
-        const char *ps[] = {user,
-                            slug,
-                            gam_i64(call, version),
-                            gam_i64(call, facts.difficulty),
-                            gam_i64(call, facts.points),
-                            req->submission_id,
-                            at_s};
-        if (pg_exec(conn, &stmt_solve_insert, ps, &solve, err) < 0)
-            goto fail;
-        if (PQntuples(solve) == 1) {
-            awards->first_solve = true;
-            awards->points_awarded = (int32_t)pg_get_int64(solve, 0, 0);
-        }
-        const char *pday[] = {user, local_day};
-        if (pg_exec(conn, &stmt_day_bump, pday, NULL, err) < 0)
-            goto fail;
-        gam_streak_apply(&st, has_last, diff);
-        if (!has_last || diff > 0)
-            snprintf(st.last_active, sizeof st.last_active, "%s", local_day);
-        const char *pu[] = {user,
-                            gam_i64(call, awards->points_awarded),
-                            at_s,
-                            gam_i64(call, st.current),
-                            gam_i64(call, st.longest),
-                            gam_i64(call, st.freezes),
-                            st.last_active};
-        if (pg_exec(conn, &stmt_stats_update, pu, NULL, err) < 0)
-            goto fail;
+    char contest_slug[64] = "";
+    int rc =
+        record_locked(g, call, conn, &job, awards, out, contest_slug, sizeof contest_slug, err);
+    gam_snapshot_release(job.snap);
+    if (rc < 0) {
+        pg_rollback(conn);
+        return err_wrap(err, "record result");
     }
-
-    gam_streak_state_t now_st;
-    char zone[80];
-    if (gam_user_zone(conn, user, zone, sizeof zone, err) < 0 ||
-        gam_read_streak(g, call, conn, user, zone, now, &now_st, &awards->streak,
-                        &awards->total_points, err) < 0)
-        goto fail;
-
-    if (accepted) {
-        gam_user_facts_t uf;
-        if (gam_user_facts_load(call, conn, user, &uf, err) < 0)
-            goto fail;
-        uf.total_points = awards->total_points;
-        uf.streak_current = awards->streak->current_days;
-        if (gam_achievements_evaluate(call, conn, snap, user, &uf, at,
-                                      &awards->achievements_unlocked,
-                                      &awards->n_achievements_unlocked, err) < 0)
-            goto fail;
-    }
-
-    result_hex = gam_pack_hex(&normalised_result(call, req)->base);
-    awards_hex = gam_pack_hex(&awards->base);
-    const char *pf[] = {req->submission_id,
-                        gam_i64(call, req->verdict),
-                        gam_i64(call, req->score),
-                        gam_i64(call, req->max_score),
-                        result_hex,
-                        awards_hex,
-                        gam_i64(call, awards->points_awarded),
-                        gam_i64(call, req->started_at ? req->started_at->unix_micros : 0),
-                        at_s,
-                        req->executor_id};
-    char contest_slug[64];
-    if (pg_exec(conn, &stmt_sub_finish, pf, NULL, err) < 0 ||
-        gam_contest_judged(g, call, conn, req->submission_id, req, now, contest_slug,
-                           sizeof contest_slug, err) < 0 ||
-        pg_commit(conn, err) < 0)
-        goto fail;
+    if (rc > 0)
+        return 0; /* a duplicate: *out is the stored reply */
     if (contest_slug[0])
         gam_board_touch(g, contest_slug);
 
     if (awards->points_awarded > 0)
-        gam_board_award(g, conn, user, awards->total_points, at, at);
+        gam_board_award(g, conn, job.user, awards->total_points, job.at, job.at);
     LOG_INFO("result recorded", "submission=%s user=%s verdict=%d points=%d achievements=%zu",
-             req->submission_id, user, req->verdict, awards->points_awarded,
+             req->submission_id, job.user, req->verdict, awards->points_awarded,
              awards->n_achievements_unlocked);
     metrics_counter_add("dojo_gamification_results_total", "outcome=\"recorded\"", 1);
     if (awards->points_awarded > 0)
@@ -474,14 +532,7 @@ int gam_rpc_record_result(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
                 DOJO__GAMIFICATION__V1__RECORD_RESULT_RESPONSE__INIT);
     resp->awards = awards;
     *out = &resp->base;
-    rc = 0;
-fail:
-    if (rc < 0) {
-        pg_rollback(conn);
-        err_wrap(err, "record result");
-    }
-    gam_snapshot_release(snap);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include "libcommon/config.h"
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
+#include "libcommon/service.h"
 
 #define GW_DEFAULT_CSP                                                                             \
     "default-src 'self'; script-src 'self'; style-src 'self'; "                                    \
@@ -23,13 +24,13 @@
 void gw_config_load(gw_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->addr = config_addr("DOJO_GATEWAY_ADDR", "127.0.0.1:8080");
-    cfg->metrics_addr = config_addr("DOJO_GATEWAY_METRICS_ADDR", "127.0.0.1:9105");
-    cfg->auth_addr = config_addr("DOJO_AUTH_ADDR", "127.0.0.1:7001");
-    cfg->content_addr = config_addr("DOJO_CONTENT_ADDR", "127.0.0.1:7002");
-    cfg->gamification_addr = config_addr("DOJO_GAMIFICATION_ADDR", "127.0.0.1:7003");
-    cfg->executor_addr = config_addr("DOJO_EXECUTOR_ADDR", "127.0.0.1:7004");
-    cfg->redis_addr = config_addr("DOJO_REDIS_ADDR", "127.0.0.1:56379");
+    cfg->addr = service_setting(SERVICE_GATEWAY_ADDR);
+    cfg->metrics_addr = service_setting(SERVICE_GATEWAY_METRICS_ADDR);
+    cfg->auth_addr = service_setting(SERVICE_AUTH_ADDR);
+    cfg->content_addr = service_setting(SERVICE_CONTENT_ADDR);
+    cfg->gamification_addr = service_setting(SERVICE_GAMIFICATION_ADDR);
+    cfg->executor_addr = service_setting(SERVICE_EXECUTOR_ADDR);
+    cfg->redis_addr = service_setting(SERVICE_REDIS_ADDR);
     cfg->service_key = config_str("DOJO_SERVICE_KEY", "");
     cfg->web_dir = config_str("DOJO_GATEWAY_WEB_DIR", "web/dist");
     cfg->csp = config_str("DOJO_GATEWAY_CSP", GW_DEFAULT_CSP);
@@ -68,8 +69,9 @@ static int gw_open(gw_t *gw, err_t **err)
     return gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms);
 }
 
-static void gw_close(gw_t *gw)
+static void gw_close(void *payload)
 {
+    gw_t *gw = payload;
     gw_cache_close(gw->cache);
     identity_verifier_close(gw->ids);
     kv_pool_close(gw->kv);
@@ -118,27 +120,35 @@ static int serve(gw_t *gw, err_t **err)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The gateway serves HTTP, not gRPC: it waits for SIGTERM itself (serve). */
+static int serve_command(void *payload, int argc, char **argv, err_t **err)
 {
-    rpc_init();
-    log_init("gateway");
-    const char *cmd = argc > 1 ? argv[1] : "serve";
-    if (strcmp(cmd, "serve") != 0 || argc > 2) {
-        fprintf(stderr, "usage: gateway [serve]\n");
-        return 2;
-    }
-    gw_t gw;
-    memset(&gw, 0, sizeof gw);
-    gw_config_load(&gw.cfg);
-    if (gw.cfg.service_key[0] == '\0')
-        LOG_WARN("DOJO_SERVICE_KEY is empty", "%s", "");
-    cleanup_err err_t *err = NULL;
-    int rc = gw_open(&gw, &err) < 0 ? -1 : serve(&gw, &err);
-    gw_close(&gw);
-    if (rc < 0) {
-        LOG_ERROR("gateway failed", "error=\"%s\"", err ? log_esc(err->msg) : "?");
-        fprintf(stderr, "gateway: %s\n", err ? err->msg : "failed");
-        return 1;
-    }
-    return 0;
+    gw_t *gw = payload;
+    return gw_open(gw, err) < 0 ? -1 : serve(gw, err);
 }
+
+static const service_cmd_t gw_commands[] = {
+    {.name = "serve", .run = serve_command},
+    {0},
+};
+
+static void configure(void *payload, const char *argv0)
+{
+    gw_t *gw = payload;
+    gw_config_load(&gw->cfg);
+    if (gw->cfg.service_key[0] == '\0')
+        LOG_WARN("DOJO_SERVICE_KEY is empty", "%s", "");
+}
+
+static gw_t gw_state;
+
+static const service_def_t gw_service = {
+    .name = "gateway",
+    .usage = "usage: gateway [serve]\n",
+    .commands = gw_commands,
+    .payload = &gw_state,
+    .configure = configure,
+    .close = gw_close,
+};
+
+int main(int argc, char **argv) { return service_main(&gw_service, argc, argv); }

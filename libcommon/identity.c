@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "dojo/auth/v1/auth.pb-c.h"
 #include "log.h"
+#include "mem.h"
 
 #define IDENTITY_MAX_KEYS 16
 #define IDENTITY_REFRESH_S 300
@@ -40,9 +41,8 @@ struct identity_verifier {
 int identity_verifier_open(identity_verifier_t **out, const char *auth_addr,
                            const char *service_key, err_t **err)
 {
-    identity_verifier_t *v = calloc(1, sizeof *v);
-    if (v == NULL || (v->service_key = strdup(service_key)) == NULL)
-        abort();
+    identity_verifier_t *v = xcalloc(1, sizeof *v);
+    v->service_key = xstrdup(service_key);
     if (rpc_channel_open(&v->auth, auth_addr, err) < 0) {
         free(v->service_key);
         free(v);

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mem.h"
+
 struct rpc_channel {
     grpc_channel *channel;
     char *target;
@@ -50,9 +52,8 @@ static grpc_completion_queue *thread_cq(void)
 
 int rpc_channel_open(rpc_channel_t **out, const char *target, err_t **err)
 {
-    rpc_channel_t *ch = calloc(1, sizeof *ch);
-    if (ch == NULL || (ch->target = strdup(target)) == NULL)
-        abort();
+    rpc_channel_t *ch = xcalloc(1, sizeof *ch);
+    ch->target = xstrdup(target);
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     grpc_arg args[2] = {
         {.type = GRPC_ARG_INTEGER,

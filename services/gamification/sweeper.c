@@ -41,6 +41,7 @@
 #include "libcommon/clock.h"
 #include "libcommon/kvc.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 
 #define KIND_SUBMIT DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT
@@ -167,9 +168,7 @@ static int requeue(gam_t *g, pg_conn_t *conn, const char *id, bool *done, err_t 
     ev.queued = &q;
     size_t jlen = protobuf_c_message_get_packed_size(&job.base);
     size_t elen = protobuf_c_message_get_packed_size(&ev.base);
-    cleanup_free uint8_t *jbuf = malloc(jlen + 1), *ebuf = malloc(elen + 1);
-    if (jbuf == NULL || ebuf == NULL)
-        abort();
+    cleanup_free uint8_t *jbuf = xmalloc(jlen + 1), *ebuf = xmalloc(elen + 1);
     protobuf_c_message_pack(&job.base, jbuf);
     protobuf_c_message_pack(&ev.base, ebuf);
     bool queued = false;
@@ -336,9 +335,7 @@ int gam_sweeper_start(gam_t *g, gam_sweeper_t **out, err_t **err)
         LOG_INFO("sweeper off", "reason=\"DOJO_GAMIFICATION_SWEEP_INTERVAL=0\"");
         return 0;
     }
-    gam_sweeper_t *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        abort();
+    gam_sweeper_t *s = xcalloc(1, sizeof *s);
     s->g = g;
     /* Dead letters older than the pending bound are covered by it. */
     snprintf(s->dead_after, sizeof s->dead_after, "%" PRId64 "-0",

@@ -7,9 +7,10 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gateway.h"
+#include "libcommon/clock.h"
+#include "libcommon/mem.h"
 
 #define GW_CACHE_SLOTS 1024
 
@@ -25,13 +26,6 @@ struct gw_cache {
     entry_t slots[GW_CACHE_SLOTS];
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static size_t slot_of(const char *key)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -42,9 +36,7 @@ static size_t slot_of(const char *key)
 
 int gw_cache_open(gw_cache_t **out, int64_t ttl_ms)
 {
-    gw_cache_t *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        abort();
+    gw_cache_t *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     c->ttl_ms = ttl_ms;
     *out = c;
@@ -95,9 +87,7 @@ void gw_cache_put(gw_cache_t *c, const char *key, struct MHD_Response *resp)
     entry_t *e = &c->slots[i];
     struct MHD_Response *old = e->resp;
     free(e->key);
-    e->key = strdup(key);
-    if (e->key == NULL)
-        abort();
+    e->key = xstrdup(key);
     e->resp = resp;
     e->expires_ms = mono_ms() + c->ttl_ms;
     pthread_mutex_unlock(&c->lock);

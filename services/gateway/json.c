@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "libcommon/mem.h"
 #include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
@@ -115,9 +116,7 @@ json_t *gw_json_time(const Dojo__Common__V1__Timestamp *ts)
 
 json_t *gw_json_bytes(const uint8_t *data, size_t len)
 {
-    char *buf = malloc(len * 3 + 1);
-    if (buf == NULL)
-        abort();
+    char *buf = xmalloc(len * 3 + 1);
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         size_t n = text_utf8_seq((const unsigned char *)data + i, len - i);

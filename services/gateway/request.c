@@ -16,6 +16,7 @@
 
 #include "gateway.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* ------------------------------------------------------------------------
  * Errors at the boundary
@@ -28,9 +29,7 @@ int gw_err_http(err_t **err, int http_status, const char *code, const char *fiel
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+    char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     /* The gRPC code is for code that tests it on the way up (and the log);
      * the client gets http_status and code. */

@@ -20,6 +20,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/kvc.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 
 #define GAME_SVC (&dojo__gamification__v1__gamification__descriptor)
@@ -104,9 +105,7 @@ static int rate_limit(gw_req_t *r, err_t **err)
 static int pack_alloc(const ProtobufCMessage *m, char **out, size_t *len)
 {
     *len = protobuf_c_message_get_packed_size(m);
-    *out = malloc(*len ? *len : 1);
-    if (*out == NULL)
-        abort();
+    *out = xmalloc(*len);
     protobuf_c_message_pack(m, (uint8_t *)*out);
     return 0;
 }

@@ -1,5 +1,4 @@
-/* accounts.c — sign-up, profiles, roles, password changes, and the
- * password hashing they share (argon2id through libsodium). */
+/* accounts.c — sign-up, profiles, roles and password changes. */
 #define _GNU_SOURCE
 #include <sodium.h>
 #include <stdio.h>
@@ -12,52 +11,8 @@
 #include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
- * Passwords
+ * Rows
  * ------------------------------------------------------------------------ */
-
-int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err)
-{
-    if (crypto_pwhash_str(out, password, strlen(password), auth->cfg.argon_ops,
-                          auth->cfg.argon_mem_bytes) != 0)
-        return err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED, "server busy, try again");
-    return 0;
-}
-
-bool auth_verify_password(const char *hash, const char *password)
-{
-    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
-}
-
-/* ------------------------------------------------------------------------
- * Rows and roles
- * ------------------------------------------------------------------------ */
-
-int auth_role_from_text(const char *role)
-{
-    if (!strcmp(role, "admin"))
-        return DOJO__COMMON__V1__ROLE__ROLE_ADMIN;
-    if (!strcmp(role, "author"))
-        return DOJO__COMMON__V1__ROLE__ROLE_AUTHOR;
-    if (!strcmp(role, "teacher"))
-        return DOJO__COMMON__V1__ROLE__ROLE_TEACHER;
-    return DOJO__COMMON__V1__ROLE__ROLE_LEARNER;
-}
-
-const char *auth_role_text(int role)
-{
-    switch (role) {
-    case DOJO__COMMON__V1__ROLE__ROLE_ADMIN:
-        return "admin";
-    case DOJO__COMMON__V1__ROLE__ROLE_AUTHOR:
-        return "author";
-    case DOJO__COMMON__V1__ROLE__ROLE_TEACHER:
-        return "teacher";
-    case DOJO__COMMON__V1__ROLE__ROLE_LEARNER:
-        return "learner";
-    default:
-        return NULL;
-    }
-}
 
 Dojo__Common__V1__Timestamp *auth_timestamp(rpc_call_t *call, int64_t us)
 {

@@ -96,13 +96,18 @@ int auth_require_user(auth_t *auth, rpc_call_t *call, caller_t *out, err_t **err
 int auth_rpc_get_public_keys(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                              err_t **err);
 
-/* validate.c (time zones and display names: libcommon/text.h) — each returns 0 or INVALID_ARGUMENT naming the field. The
- * normalised value (lower-cased, trimmed) is written to `out` (cap bytes). */
+/* validate.c (time zones and display names: libcommon/text.h) — each returns
+ * 0 or INVALID_ARGUMENT naming the field. The normalised value (lower-cased,
+ * trimmed) is written to `out` (cap bytes). */
 int auth_validate_email(const char *in, char *out, size_t cap, err_t **err);
 int auth_validate_username(const char *in, char *out, size_t cap, err_t **err);
 int auth_validate_password(const char *field, const char *in, err_t **err);
+/** The Role of a stored role name (unknown names are learners), and back
+ * (NULL for a value that is not a role). */
+int auth_role_from_text(const char *role);
+const char *auth_role_text(int role);
 
-/* passwords (accounts.c) */
+/* secrets.c: passwords */
 int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err);
 bool auth_verify_password(const char *hash, const char *password);
 
@@ -118,8 +123,6 @@ Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, in
                                          bool with_email);
 /** A Timestamp message in the call's arena. */
 Dojo__Common__V1__Timestamp *auth_timestamp(rpc_call_t *call, int64_t unix_micros);
-int auth_role_from_text(const char *role);
-const char *auth_role_text(int role);
 /** The sentinel password hash of an account made for someone (ProvisionAccounts)
  * whose owner has not chosen a password yet: no password verifies against it. */
 #define AUTH_NO_PASSWORD "!"
@@ -208,11 +211,13 @@ void auth_mailer_send(auth_mailer_t *m, const char *to, const char *subject, con
 /** Delivers what is queued, then stops the thread. */
 void auth_mailer_stop(auth_mailer_t *m);
 
-/* Shared helpers */
+/* secrets.c: bearer secrets */
 /** 32 random bytes as base64url: a bearer secret. *out is new. */
 char *auth_random_token(void);
 /** SHA-256 of `token` as 64 hex characters. */
 void auth_token_hash(const char *token, char out[65]);
+
+/* Shared helpers */
 /** Takes a connection from the pool for the current call. */
 int auth_conn(auth_t *auth, pg_conn_t **out, err_t **err);
 

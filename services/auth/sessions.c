@@ -325,21 +325,3 @@ int auth_rpc_logout(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufC
     LOG_INFO("logout", "all_sessions=%s", req->all_sessions ? "yes" : "no");
     return 0;
 }
-
-/* ------------------------------------------------------------------------
- * Shared helpers
- * ------------------------------------------------------------------------ */
-
-char *auth_random_token(void)
-{
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof raw);
-    return token_b64url_encode(raw, sizeof raw);
-}
-
-void auth_token_hash(const char *token, char out[65])
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
-    sodium_bin2hex(out, 65, h, sizeof h);
-}

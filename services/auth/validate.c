@@ -1,5 +1,6 @@
 /* validate.c — input rules for account fields, with messages that name the
- * field and say what was expected. */
+ * field and say what was expected; role names. Pure functions, unit-tested
+ * in t/. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +83,38 @@ int auth_validate_password(const char *field, const char *in, err_t **err)
     for (const char *p = in + first; *p && all_same; p += first)
         all_same = strncmp(p, in, first) == 0;
     if (all_same)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
-                       "%s: must not be one character repeated", field);
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must not be one character repeated",
+                       field);
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Roles
+ * ------------------------------------------------------------------------ */
+
+int auth_role_from_text(const char *role)
+{
+    if (!strcmp(role, "admin"))
+        return DOJO__COMMON__V1__ROLE__ROLE_ADMIN;
+    if (!strcmp(role, "author"))
+        return DOJO__COMMON__V1__ROLE__ROLE_AUTHOR;
+    if (!strcmp(role, "teacher"))
+        return DOJO__COMMON__V1__ROLE__ROLE_TEACHER;
+    return DOJO__COMMON__V1__ROLE__ROLE_LEARNER;
+}
+
+const char *auth_role_text(int role)
+{
+    switch (role) {
+    case DOJO__COMMON__V1__ROLE__ROLE_ADMIN:
+        return "admin";
+    case DOJO__COMMON__V1__ROLE__ROLE_AUTHOR:
+        return "author";
+    case DOJO__COMMON__V1__ROLE__ROLE_TEACHER:
+        return "teacher";
+    case DOJO__COMMON__V1__ROLE__ROLE_LEARNER:
+        return "learner";
+    default:
+        return NULL;
+    }
 }

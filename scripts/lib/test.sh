@@ -139,6 +139,16 @@ existing_patterns() {
   done
 }
 
+# Every test of the tree belongs to //:tests (the root BUILD), so that
+# `bazel test //:all` runs what `bazel test //...` runs. Lists the strays.
+unit_tests_outside_suite() {
+  local stray
+  stray=$(bazel query 'tests(//...) except tests(//:tests)' 2>/dev/null </dev/null) || return 0
+  [[ -z $stray ]] && return 0
+  warn "not in //:tests (add the package's \"tests\" suite to the root BUILD): $stray"
+  return 1
+}
+
 # Interpret a `bazel test` exit code: 0 pass, 4 = no test targets = skip.
 bazel_test_stage() {
   local name=$1 rc; shift
@@ -221,7 +231,10 @@ cmd_test() {
 
   test_infra_start
 
-  stage_wanted unit && bazel_test_stage unit //...
+  if stage_wanted unit; then
+    unit_tests_outside_suite || stage_result unit-suite fail "tests missing from //:tests (see above)"
+    bazel_test_stage unit //...
+  fi
 
   local asan_pats; mapfile -t asan_pats < <(existing_patterns //libcommon/... //services/auth/...)
   if ! stage_wanted asan; then

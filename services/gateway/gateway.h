@@ -357,6 +357,21 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r);
 /* static.c */
 enum MHD_Result gw_static_serve(gw_req_t *r);
 
+/* path.c: pure functions of a request's path and headers */
+/** Cuts `rest` (the path after "/api/v1/") at each '/' into at most `cap`
+ * segments, copied into `a`; *nsegs gets their count. False for an empty
+ * segment ("a//b"), a trailing slash or more than `cap` segments. */
+bool gw_path_split(arena_t *a, const char *rest, const char **segs, int cap, int *nsegs);
+/** Whether `segs` are what `pattern` describes: segments separated by '/',
+ * each literal or ":" (any one segment), the same number of them. */
+bool gw_route_match(const char *pattern, const char *const *segs, int nsegs);
+/** Whether `s` is valid UTF-8 of at most `max` bytes without control
+ * characters: the rule for paths and query arguments. */
+bool gw_text_ok(const char *s, size_t max);
+/** Whether a Content-Type header names JSON ("application/json", any case,
+ * with or without parameters). False for NULL. */
+bool gw_json_content_type(const char *ct);
+
 /* router.c */
 /** Starts the HTTP daemon on cfg.addr (MHD's threads start here). */
 int gw_http_start(gw_t *gw, err_t **err);

@@ -107,33 +107,13 @@ static const route_t routes[] = {
     {NULL, NULL, NULL, false},
 };
 
-static bool pattern_match(const char *pattern, gw_req_t *r)
-{
-    int i = 0;
-    const char *p = pattern;
-    while (*p) {
-        if (i >= r->nsegs)
-            return false;
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (!(len == 1 && p[0] == ':') &&
-            (strlen(r->segs[i]) != len || strncmp(p, r->segs[i], len) != 0))
-            return false;
-        i++;
-        p += len;
-        if (*p == '/')
-            p++;
-    }
-    return i == r->nsegs;
-}
-
 /* Finds the route; *allow lists methods when only the method differs. */
 static const route_t *route_find(gw_req_t *r, bool *path_known)
 {
     const char *m = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;
     *path_known = false;
     for (const route_t *rt = routes; rt->method; rt++) {
-        if (!pattern_match(rt->pattern, r))
+        if (!gw_route_match(rt->pattern, r->segs, r->nsegs))
             continue;
         *path_known = true;
         if (!strcmp(rt->method, m))
@@ -145,46 +125,15 @@ static const route_t *route_find(gw_req_t *r, bool *path_known)
 /* Splits the path after /api/v1/ into segments (in the arena). */
 static bool split_path(gw_req_t *r)
 {
-    const char *p = r->path + strlen("/api/v1/");
-    r->nsegs = 0;
-    if (*p == '\0')
-        return true;
-    while (*p) {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (len == 0 || r->nsegs >= (int)(sizeof r->segs / sizeof r->segs[0]))
-            return false;
-        r->segs[r->nsegs++] = arena_strndup(&r->arena, p, len);
-        p += len;
-        if (*p == '/') {
-            p++;
-            if (*p == '\0') /* a trailing slash */
-                return false;
-        }
-    }
-    return true;
-}
-
-static bool utf8_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n > max)
-        return false;
-    json_t *j = json_stringn(s, n); /* jansson validates UTF-8 */
-    if (j == NULL)
-        return false;
-    json_decref(j);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return false;
-    return true;
+    return gw_path_split(&r->arena, r->path + strlen("/api/v1/"), r->segs,
+                         (int)(sizeof r->segs / sizeof r->segs[0]), &r->nsegs);
 }
 
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
     bool *ok = cls;
-    if (!utf8_ok(key, 64) || (value && !utf8_ok(value, 1024))) {
+    if (!gw_text_ok(key, 64) || (value && !gw_text_ok(value, 1024))) {
         *ok = false;
         return MHD_NO;
     }
@@ -281,7 +230,7 @@ static enum MHD_Result dispatch(gw_req_t *r)
         return respond_error(r, 404, "not_found", "no such route");
     bool args_ok = true;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &args_ok);
-    if (!args_ok || !utf8_ok(r->path, 2048))
+    if (!args_ok || !gw_text_ok(r->path, 2048))
         return respond_error(r, 400, "invalid_argument",
                              "query arguments and paths must be valid UTF-8 of reasonable size");
     bool known = false;
@@ -296,9 +245,7 @@ static enum MHD_Result dispatch(gw_req_t *r)
         return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes",
                              (long long)r->body_limit);
     if (r->body_len > 0) {
-        const char *ct = gw_header(r, "Content-Type");
-        if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
-            (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
+        if (!gw_json_content_type(gw_header(r, "Content-Type")))
             return respond_error(r, 415, "unsupported_media_type",
                                  "send the body as application/json");
     }

@@ -169,7 +169,7 @@ images_app_tree() {
                  cp -r "$DOJO_ROOT/content/tasks" "$DOJO_ROOT/content/achievements" "$t/opt/dojo/content/" ;;
         executor) mkdir -p "$t/opt/dojo/bin/driver" "$t/opt/dojo/languages"
                   install -m 755 "$DOJO_BIN/services/executor/driver/driver.bin" "$t/opt/dojo/bin/driver/driver.bin"
-                  install -m 644 "$DOJO_ROOT"/services/executor/languages/* "$t/opt/dojo/languages/" ;;
+                  install -m 644 "$DOJO_ROOT"/services/executor/languages/*.json "$DOJO_ROOT"/services/executor/languages/*.py "$t/opt/dojo/languages/" ;;
       esac ;;
   esac
   chmod -R u+w,go-w "$t"

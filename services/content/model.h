@@ -121,7 +121,8 @@ int track_normalize(json_t *doc, json_t *known_tasks, content_report_t *rep, jso
 Dojo__Content__V1__Track *track_to_message(rpc_call_t *call, json_t *norm);
 
 /* ------------------------------------------------------------------------
- * Languages (languages.c): a small table; languages are data.
+ * Languages (languages.c): the language catalogue
+ * (services/executor/languages/<id>.json), embedded at build time.
  * ------------------------------------------------------------------------ */
 
 typedef struct content_language {
@@ -130,7 +131,8 @@ typedef struct content_language {
 } content_language_t;
 
 /** The languages, ordered by display name (as ListLanguages returns them);
- * *n is their number. Static. */
+ * *n is their number. Static (parsed once, thread-safe; a malformed
+ * catalogue aborts: it is build-time data the unit tests check). */
 const content_language_t *content_languages(size_t *n);
 /** The language with this id, or NULL. Static. */
 const content_language_t *content_language_find(const char *id);

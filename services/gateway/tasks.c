@@ -183,6 +183,10 @@ int gw_h_languages(gw_req_t *r, err_t **err)
     }
     r->out = json_pack("{s:o}", "languages", a);
     r->status = 200;
+    /* The catalogue changes only with a deployment: cached like the tasks. */
+    char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%lld", (long long)(r->gw->cfg.tasks_cache_ms / 1000));
+    gw_add_header(r, "Cache-Control", cc);
     return 0;
 }
 

@@ -41,6 +41,30 @@ def binary():
     return b
 
 
+def _language_enums(node, out):
+    if isinstance(node, dict):
+        if node.get("description") == "A language id from ListLanguages." and "enum" in node:
+            out.append(node["enum"])
+        for v in node.values():
+            _language_enums(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _language_enums(v, out)
+    return out
+
+
+def test_schema_language_ids_are_the_catalogues():
+    """The schema's language enums list exactly the language catalogue's ids
+    (services/executor/languages/*.json, the one place a language is defined)."""
+    catalogue = sorted(json.loads(p.read_text())["id"]
+                       for p in (ROOT / "services" / "executor" / "languages").glob("*.json"))
+    for name in ("task.schema.json", "contest.schema.json"):
+        enums = _language_enums(json.loads((SCHEMAS / name).read_text(encoding="utf-8")), [])
+        assert name != "task.schema.json" or enums, "no language enum found in the task schema"
+        for e in enums:
+            assert sorted(e) == catalogue, f"{name}: {sorted(e)} != catalogue {catalogue}"
+
+
 def test_every_shipped_file_matches_its_schema():
     for folder, schema in (("tasks", "task.schema.json"), ("achievements", "achievement.schema.json"),
                            ("contests", "contest.schema.json"), ("tracks", "track.schema.json")):

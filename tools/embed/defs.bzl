@@ -52,3 +52,36 @@ def sql_migrations(name, srcs, prefix, visibility = None, testonly = False):
         testonly = testonly,
         visibility = visibility,
     )
+
+def embedded_files(name, srcs, prefix, ext, visibility = None, testonly = False):
+    """Embeds `srcs` (data files ending in .`ext`) in cc_library `name`.
+
+    The header `<package>/<name>.h` declares `const embed_file_t
+    <prefix>_files[]` (tools/embed/embed.h: base name and text, sorted by
+    base name) and `const size_t <prefix>_files_count`.
+
+    Args:
+      name: the cc_library.
+      srcs: the files; their base names must be unique.
+      prefix: a C identifier prefixed to the two symbols.
+      ext: the extension every file has, without the dot ("json").
+      visibility: of the cc_library.
+      testonly: passed to both rules.
+    """
+    native.genrule(
+        name = name + "_embed",
+        srcs = srcs,
+        outs = [name + ".c", name + ".h"],
+        cmd = "$(location //tools/embed:embed_sql) --files %s --header $(RULEDIR)/%s.h $(RULEDIR)/%s.c %s $(SRCS)" % (ext, name, name, prefix),
+        tools = ["//tools/embed:embed_sql"],
+        testonly = testonly,
+        visibility = ["//visibility:private"],
+    )
+    native.cc_library(
+        name = name,
+        srcs = [name + ".c"],
+        hdrs = [name + ".h"],
+        deps = ["//tools/embed:embed_hdr"],
+        testonly = testonly,
+        visibility = visibility,
+    )

@@ -4,12 +4,15 @@ services only, the author API, export/import round trips, achievements and
 languages."""
 import json
 import threading
+from pathlib import Path
 
 import grpc
 import pytest
 
 import contentkit
 from contentkit import cpb, expect_status
+
+LANGUAGES_DIR = Path(__file__).resolve().parents[3] / "services" / "executor" / "languages"
 
 Status = grpc.StatusCode
 
@@ -446,9 +449,15 @@ def test_list_languages(start_content, tokens):
     c = start_content()
     langs = c.client.call("ListLanguages", cpb.ListLanguagesRequest(),
                           token=tokens["learner"]).languages
-    assert [(l.id, l.file_extension, l.editor_mode) for l in langs] == [
-        ("c", "c", "cpp"), ("python3", "py", "python")]
-    assert langs[0].compiled and not langs[1].compiled
+    # The language catalogue (the executor's own files) is what content serves.
+    files = [json.loads(p.read_text()) for p in LANGUAGES_DIR.glob("*.json")]
+    want = sorted(((f["display_name"], f["id"], f["file_extension"], f["editor_mode"],
+                    f["version"], bool(f.get("compile"))) for f in files))
+    assert [(l.display_name, l.id, l.file_extension, l.editor_mode, l.version, l.compiled)
+            for l in langs] == want
+    by_id = {l.id: l for l in langs}
+    assert by_id["c"].compiled and not by_id["python3"].compiled
+    assert by_id["c"].editor_mode == "c" and by_id["python3"].editor_mode == "python"
 
 
 def test_cli_import_and_export(content_env, tasks_dir):

@@ -265,7 +265,16 @@ def test_tracks_are_public_and_in_order(gw, spec):
 def test_languages_and_achievements(gw, spec):
     c = gwkit.Client(gw.addr)
     r = checked(spec, c, "GET", "/api/v1/languages")
-    assert r.status == 200 and any(l["id"] == "python3" for l in r.json["languages"])
+    assert r.status == 200 and "max-age" in r.header("Cache-Control")
+    # The catalogue's files (what the executor runs) are what learners are
+    # shown, ordered by display name.
+    files = [json.loads(p.read_text()) for p in gwkit.LANGUAGES_DIR.glob("*.json")]
+    want = sorted(({"id": f["id"], "display_name": f["display_name"],
+                    "file_extension": f["file_extension"], "editor_mode": f["editor_mode"],
+                    "version": f["version"], "compiled": bool(f.get("compile"))} for f in files),
+                  key=lambda l: (l["display_name"], l["id"]))
+    assert r.json["languages"] == want
+    assert any(l["id"] == "python3" for l in r.json["languages"])
     r = checked(spec, c, "GET", "/api/v1/achievements")
     assert r.status == 200 and r.json["achievements"][0]["slug"] == "first-solve"
 

@@ -1,5 +1,5 @@
-/* test_embed_sql — the sql_migrations macro embeds files byte for byte,
- * sorted by base name. */
+/* test_embed_sql — the sql_migrations and embedded_files macros embed files
+ * byte for byte, sorted by base name. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "tools/embed/testdata_files.h"
 #include "tools/embed/testdata_migrations.h"
 
 /* Test files are runfiles; Bazel runs tests from the workspace runfiles root. */
@@ -49,12 +50,24 @@ static void test_special_characters_survive(void **state)
     assert_non_null(strstr(sql, "caf\xc3\xa9 ?\?= ok"));
 }
 
+static void test_data_files_are_embedded_sorted_and_byte_for_byte(void **state)
+{
+    (void)state;
+    assert_int_equal(embedtest_files_count, 2);
+    assert_string_equal(embedtest_files[0].name, "a.txt");
+    assert_string_equal(embedtest_files[1].name, "b.txt");
+    assert_string_equal(embedtest_files[0].text, slurp("tools/embed/testdata/a.txt"));
+    assert_string_equal(embedtest_files[1].text, slurp("tools/embed/testdata/b.txt"));
+    assert_non_null(strstr(embedtest_files[1].text, "\"it\\u0027s\"}\n\ttab"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations_are_sorted_by_file_name),
         cmocka_unit_test(test_text_is_embedded_byte_for_byte),
         cmocka_unit_test(test_special_characters_survive),
+        cmocka_unit_test(test_data_files_are_embedded_sorted_and_byte_for_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

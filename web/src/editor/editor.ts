@@ -20,7 +20,7 @@ import { checkPython } from "./pycheck";
 
 export interface EditorOptions {
   doc: string;
-  mode: string; // "python", "c", "cpp", ... (Language.editor_mode)
+  mode: string; // "python", "c", "cpp", "java", "kotlin", "javascript", "go", "rust" (Language.editor_mode)
   label: string;
   onChange?: (code: string) => void;
   /** Extra key bindings (Mod-Enter to run, ...). */
@@ -68,6 +68,13 @@ async function languageFor(mode: string, o: EditorOptions): Promise<LanguageSupp
       const clike = await import("@codemirror/legacy-modes/mode/clike");
       return StreamLanguage.define(mode === "c" || mode === "text/x-csrc" ? clike.c : clike.cpp);
     }
+    case "java": case "kotlin": {
+      const clike = await import("@codemirror/legacy-modes/mode/clike");
+      return StreamLanguage.define(mode === "java" ? clike.java : clike.kotlin);
+    }
+    case "javascript": return StreamLanguage.define((await import("@codemirror/legacy-modes/mode/javascript")).javascript);
+    case "go": return StreamLanguage.define((await import("@codemirror/legacy-modes/mode/go")).go);
+    case "rust": return StreamLanguage.define((await import("@codemirror/legacy-modes/mode/rust")).rust);
     default: return [];
   }
 }

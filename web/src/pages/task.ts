@@ -19,11 +19,10 @@ import { explain } from "../verdicts";
 import { live } from "../ws";
 import { difficultyBadge, statsLine } from "./tasks";
 import { iconFor } from "../icons";
+import { catalogueOf, editorMode, languageLabel, languageName } from "../languages";
 import { codeDiffView, explanationBox, kib, submissionExplanation, testsTable, verdictBadge } from "./feedback";
 import type { CodeEditor } from "../editor/editor";
 
-const LANG_NAMES: Record<string, string> = { python3: "Python 3", c: "C", cpp: "C++" };
-const MODES: Record<string, string> = { python3: "python", python: "python", c: "c", cpp: "cpp" };
 /** Below this width the statement, the code and the results are tabs (the layout's single-column breakpoint). */
 const NARROW = "(max-width: 1000px)";
 
@@ -72,10 +71,12 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   }
   document.title = `${task.title} · Dojo`;
   const signedIn = Boolean(session.user());
-  const [progress, taskStats] = await Promise.all([
+  const [progress, taskStats, catalogue] = await Promise.all([
     signedIn ? me.progress().catch(() => null) : Promise.resolve(null),
     meta.taskStats().then((r) => r.stats.find((x) => x.task_slug === slug)).catch(() => undefined),
+    meta.languages().then((r) => catalogueOf(r.languages)).catch(() => catalogueOf([])),
   ]);
+  const langName = (id: string) => languageName(catalogue, id);
   let solved = progress?.solved.includes(slug) ?? false;
 
   // ---- statement -------------------------------------------------------
@@ -103,7 +104,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   const langs = task.languages.length ? task.languages : [{ language: "python3", starter_code: "" }];
   let lang = langs[0].language;
   const langSelect = h("select#f-language", { name: "language" },
-    langs.map((l) => h("option", { value: l.language }, LANG_NAMES[l.language] ?? l.language)));
+    langs.map((l) => h("option", { value: l.language }, languageLabel(catalogue, l.language))));
   const draftStatus = h("span.draft-status.muted", { "aria-live": "polite" });
   const resetBtn = h("button.btn.btn-small.btn-ghost", { type: "button" }, "Reset to starter code");
   const editorHost = h("div.editor-host", { "data-testid": "editor" }, h("p.muted.editor-loading", null, "Loading editor…"));
@@ -136,7 +137,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   const codePanel = h("div.code-panel.tab-panel#panel-code", null,
     signInNote,
     h("div.editor-bar", null,
-      langs.length > 1 ? [h("label.sr-only", { for: "f-language" }, "Language"), langSelect] : h("span.lang-name", null, LANG_NAMES[lang] ?? lang),
+      langs.length > 1 ? [h("label.sr-only", { for: "f-language" }, "Language"), langSelect] : h("span.lang-name", null, languageLabel(catalogue, lang)),
       draftStatus, h("span.spacer"), resetBtn),
     editorHost,
     diagBox,
@@ -261,8 +262,8 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   editorHost.replaceChildren();
   const ed: CodeEditor = await createEditor(editorHost, {
     doc: code0,
-    mode: MODES[lang] ?? lang,
-    label: `${LANG_NAMES[lang] ?? lang} code editor`,
+    mode: editorMode(catalogue, lang),
+    label: `${langName(lang)} code editor`,
     onChange: (code) => {
       draftStatus.textContent = "Editing…";
       saveLocal(lang, code);
@@ -293,7 +294,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     const code = await initialCode(lang);
     lastSaved = code;
     ed.set(code);
-    await ed.setMode(MODES[lang] ?? lang);
+    await ed.setMode(editorMode(catalogue, lang));
   });
   resetBtn.addEventListener("click", () => {
     if (ed.get() !== starter(lang) && !confirm("Replace your code with the starter code?")) return;
@@ -587,7 +588,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
           if (on) mount(box, codeDiffView(r.code, ed.get(), "the author's solution", "your code"));
         });
         return h("details.ref-solution", { open: i === 0 },
-          h("summary", null, `Reference solution “${r.name}” (${LANG_NAMES[r.language] ?? r.language})`),
+          h("summary", null, `Reference solution “${r.name}” (${langName(r.language)})`),
           h("pre.code-view", { tabindex: "0", role: "group", "aria-label": `Reference solution ${r.name}` }, r.code),
           h("div.actions", null, btn), box);
       }));
@@ -674,7 +675,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       s.verdict && s.verdict !== "ac" ? explanationBox(e, s.verdict) : null,
       h("div.actions", null, loadBtn, compareBtn),
       compareBox,
-      h("details.past-code", { open: true }, h("summary", null, `Its code (${LANG_NAMES[s.language] ?? s.language})`),
+      h("details.past-code", { open: true }, h("summary", null, `Its code (${langName(s.language)})`),
         h("pre.code-view", { tabindex: "0", role: "group", "aria-label": "The submission's code" }, code)),
       s.compile_output ? h("pre.console.out-compile", null, s.compile_output) : null,
       s.tests.length ? testsTable(s.tests, { task }) : null);

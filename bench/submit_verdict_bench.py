@@ -207,6 +207,7 @@ def own_gateway(workdir):
     if not gwkit.binary("gateway").exists():
         raise BenchError(f"{gwkit.binary('gateway')} is not built: ./dojo build")
     env["DOJO_GATEWAY_RATE_LIMIT"] = "1000000"
+    env["DOJO_GATEWAY_ANON_RATE_LIMIT"] = "1000000"
     env["DOJO_GATEWAY_WEB_DIR"] = str(REPO / "web" / "dist")
     gw = gwkit.Gateway(env, workdir)
     gw.env["DOJO_PUBLIC_URL"] = f"http://{gw.addr}"

@@ -49,8 +49,12 @@
  *                          without it); TTL the event TTL, at least
  *                          KVC_ENQUEUED_TTL_MIN_S. Read by gamification's
  *                          sweeper (kvc_jobs_enqueued).
- *   dojo:gw:rl:u:{user}    fixed-window counters of the gateway's rate limit
- *   dojo:gw:rl:ip:{ip}     (runs and submissions), TTL = the window.
+ *   dojo:gw:rl:u:{user}    fixed-window counter of an account's budget for
+ *                          signed-in work (runs, submissions, reference runs),
+ *                          TTL = the window (DOJO_GATEWAY_RATE_WINDOW).
+ *   dojo:gw:rl:ip:{ip}     fixed-window counter of a client address's budget
+ *                          for anonymous calls (register, login, forgot),
+ *                          TTL = the window (DOJO_GATEWAY_ANON_RATE_WINDOW).
  *   dojo:auth:throttle:{kind}:{hash}
  *                          fixed-window counters of auth's throttles; hash =
  *                          hex BLAKE2b-256 of the value (no address or name in
@@ -141,9 +145,9 @@ const char *kvc_key_control(kvc_key_t *k, const char *submission_id);
 const char *kvc_key_control_seq(kvc_key_t *k, const char *submission_id);
 /** dojo:gw:enq:{submission_id}, its enqueued-once marker. */
 const char *kvc_key_enqueued(kvc_key_t *k, const char *submission_id);
-/** dojo:gw:rl:u:{user_id}, the gateway's rate-limit window of a user. */
+/** dojo:gw:rl:u:{user_id}, the rate-limit window of an account's signed-in work. */
 const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id);
-/** dojo:gw:rl:ip:{ip}, the gateway's rate-limit window of a client address. */
+/** dojo:gw:rl:ip:{ip}, the rate-limit window of a client address's anonymous calls. */
 const char *kvc_key_rate_ip(kvc_key_t *k, const char *ip);
 /** dojo:auth:throttle:{kind}:{hex BLAKE2b-256 of value}, one of auth's
  * throttle windows ("login-ip", "login-account", "reset-ip", ...). */

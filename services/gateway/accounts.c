@@ -1,6 +1,10 @@
 /* accounts.c — register, login, refresh, logout, password reset and change,
  * and the caller's own account (GET/PATCH /api/v1/me).
  *
+ * Register, login and forgot spend the client address's anonymous budget
+ * (limits.c) once their body is well-formed; auth keeps its own throttles
+ * of failed logins and reset mails besides.
+ *
  * Browser sessions live in cookies the page's scripts cannot read (dojo_at,
  * dojo_rt) plus a readable CSRF token (dojo_csrf) for the double-submit check;
  * API clients ask for "session":"token" and get the tokens in the body. */
@@ -121,7 +125,8 @@ int gw_h_register(gw_req_t *r, err_t **err)
         gw_json_str(body, "password", true, 1024, &password, err) < 0 ||
         gw_json_str(body, "time_zone", false, 64, &tz, err) < 0 ||
         gw_json_str(body, "display_name", false, 256, &name, err) < 0 ||
-        session_mode(body, &token_mode, err) < 0)
+        session_mode(body, &token_mode, err) < 0 ||
+        gw_limit_take(r, GW_LIMIT_ANONYMOUS, err) < 0)
         return -1;
     {
         Dojo__Auth__V1__SignUpRequest req = DOJO__AUTH__V1__SIGN_UP_REQUEST__INIT;
@@ -166,7 +171,8 @@ int gw_h_login(gw_req_t *r, err_t **err)
     bool token_mode = false;
     if (gw_json_str(body, "login", true, 254, &login, err) < 0 ||
         gw_json_str(body, "password", true, 1024, &password, err) < 0 ||
-        session_mode(body, &token_mode, err) < 0)
+        session_mode(body, &token_mode, err) < 0 ||
+        gw_limit_take(r, GW_LIMIT_ANONYMOUS, err) < 0)
         return -1;
     {
         cleanup_pb Dojo__Auth__V1__TokenPair *pair = NULL;
@@ -247,7 +253,8 @@ int gw_h_forgot(gw_req_t *r, err_t **err)
     if (gw_body_json(r, false, &body, err) < 0)
         return -1;
     const char *email;
-    if (gw_json_str(body, "email", true, 254, &email, err) < 0)
+    if (gw_json_str(body, "email", true, 254, &email, err) < 0 ||
+        gw_limit_take(r, GW_LIMIT_ANONYMOUS, err) < 0)
         return -1;
     {
         Dojo__Auth__V1__RequestPasswordResetRequest req =

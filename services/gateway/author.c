@@ -403,5 +403,8 @@ int gw_h_author_run_reference(gw_req_t *r, err_t **err)
     bool ok = t && json_is_object(t);
     if (!ok)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "task: must be a task object");
+    /* Reference runs are sandbox work like a learner's runs: same budget. */
+    if (gw_limit_take(r, GW_LIMIT_ACCOUNT, err) < 0)
+        return -1;
     return gw_req_async(r, run_reference, err);
 }

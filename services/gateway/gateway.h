@@ -44,13 +44,16 @@ typedef struct gw_config {
     const char *web_dir;
     const char *csp;
     bool secure_cookies;
-    bool trust_proxy;
+    bool trust_proxy;        /* X-Forwarded-Proto (and, by default, the header below) */
+    const char *proxy_header; /* the client address's header; NULL: the socket's peer */
     int threads;
     int64_t max_body;        /* bytes, ordinary API requests */
     int64_t max_author_body; /* bytes, author task endpoints */
     int64_t max_code;        /* bytes of submitted code */
-    int64_t rate_limit;      /* runs + submissions per window, per user and per IP */
+    int64_t rate_limit;      /* runs, submissions, reference runs per window, per account */
     int64_t rate_window_s;
+    int64_t anon_rate_limit; /* register, login, forgot per window, per client address */
+    int64_t anon_rate_window_s;
     int64_t tasks_cache_ms;  /* TTL of cached task lists and views */
     int64_t rpc_timeout_ms;
     int64_t ws_max;          /* concurrent WebSocket connections */
@@ -101,7 +104,8 @@ struct gw_req {
     bool body_too_large;
     bool started;
     char req_id[24];
-    char client_ip[64];
+    char client_ip[64];     /* gw_client_address */
+    const char *limit_key;  /* the budget this request spent (gw_limit_take), or NULL */
     /* Authentication, once gw_req_auth succeeded. */
     bool authed;
     bool via_cookie;
@@ -353,6 +357,26 @@ int gw_h_user_institution(gw_req_t *r, err_t **err);
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);
+
+/* limits.c */
+/** Sets r->client_ip: the socket's peer address, or the last entry of the
+ * trusted proxy's header (cfg.proxy_header) when it holds an address. */
+void gw_client_address(gw_req_t *r);
+
+typedef enum gw_limit_kind {
+    GW_LIMIT_ACCOUNT,   /* signed-in work, per account (r->claims.sub): authenticate first */
+    GW_LIMIT_ANONYMOUS, /* calls without an account, per client address */
+} gw_limit_kind_t;
+
+/** Spends one request of the caller's budget and adds the RateLimit-*
+ * headers. Over the budget: 429 "resource_exhausted" with retry_after_s.
+ * Call it after the request's own input checks. Redis away: UNAVAILABLE. */
+int gw_limit_take(gw_req_t *r, gw_limit_kind_t kind, err_t **err);
+
+/** Gives the spent request back when the response's `status` refuses the
+ * request's input (400, 404, 413, 415, 422): refused requests spend
+ * nothing. gw_respond calls it for every response. */
+void gw_limit_settle(gw_req_t *r, int status);
 
 /* static.c */
 enum MHD_Result gw_static_serve(gw_req_t *r);

@@ -36,6 +36,10 @@ void gw_config_load(gw_config_t *cfg)
     cfg->csp = config_str("DOJO_GATEWAY_CSP", GW_DEFAULT_CSP);
     cfg->secure_cookies = config_bool("DOJO_GATEWAY_SECURE_COOKIES", false);
     cfg->trust_proxy = config_bool("DOJO_GATEWAY_TRUST_PROXY", false);
+    /* Behind a proxy you run, the client's address is in a header it sets;
+     * DOJO_GATEWAY_TRUST_PROXY alone means X-Forwarded-For. */
+    cfg->proxy_header = config_str("DOJO_GATEWAY_TRUSTED_PROXY_HEADER",
+                                   cfg->trust_proxy ? "X-Forwarded-For" : "");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = (int)config_int("DOJO_GATEWAY_THREADS", ncpu > 2 ? ncpu : 2, 1, 256);
     cfg->max_body = config_int("DOJO_GATEWAY_MAX_BODY", 256 * 1024, 1024, 64 << 20);
@@ -45,6 +49,9 @@ void gw_config_load(gw_config_t *cfg)
     cfg->rate_limit = config_int("DOJO_GATEWAY_RATE_LIMIT", 20, 1, 1000000);
     cfg->rate_window_s =
         config_duration_ms("DOJO_GATEWAY_RATE_WINDOW", "60s", 1000, 86400000) / 1000;
+    cfg->anon_rate_limit = config_int("DOJO_GATEWAY_ANON_RATE_LIMIT", 100, 1, 1000000);
+    cfg->anon_rate_window_s =
+        config_duration_ms("DOJO_GATEWAY_ANON_RATE_WINDOW", "60s", 1000, 86400000) / 1000;
     cfg->tasks_cache_ms = config_duration_ms("DOJO_GATEWAY_TASKS_CACHE_TTL", "2s", 0, 3600000);
     cfg->rpc_timeout_ms = config_duration_ms("DOJO_GATEWAY_RPC_TIMEOUT", "5s", 100, 60000);
     cfg->ws_max = config_int("DOJO_GATEWAY_WS_MAX", 4096, 1, 1000000);

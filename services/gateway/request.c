@@ -282,6 +282,7 @@ enum MHD_Result gw_respond(gw_req_t *r, err_t *e)
             LOG_DEBUG("request refused", "method=%s path=\"%s\" status=%d error=\"%s\"",
                       r->method, log_esc(r->path), status, log_esc(e->msg));
     }
+    gw_limit_settle(r, status);
     struct MHD_Response *resp;
     if (r->raw_body && !e) {
         resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw_body,

@@ -180,38 +180,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static void client_ip(gw_req_t *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    strcpy(r->client_ip, "unknown");
-    if (ci && ci->client_addr) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_ip,
-                      sizeof r->client_ip);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_ip,
-                      sizeof r->client_ip);
-    }
-    if (r->gw->cfg.trust_proxy) {
-        /* The proxy appends the address it saw: the last entry is the one we
-         * can trust. */
-        const char *xff = gw_header(r, "X-Forwarded-For");
-        if (xff && *xff) {
-            const char *last = strrchr(xff, ',');
-            last = last ? last + 1 : xff;
-            while (*last == ' ')
-                last++;
-            size_t n = strcspn(last, " ");
-            if (n > 0 && n < sizeof r->client_ip) {
-                memcpy(r->client_ip, last, n);
-                r->client_ip[n] = '\0';
-            }
-        }
-    }
-}
-
 static bool is_api(const char *url) { return strncmp(url, "/api/", 5) == 0 || !strcmp(url, "/api"); }
 
 static bool body_method(const char *m)
@@ -277,7 +245,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         unsigned char rnd[8];
         randombytes_buf(rnd, sizeof rnd);
         sodium_bin2hex(r->req_id, sizeof r->req_id, rnd, sizeof rnd);
-        client_ip(r);
+        gw_client_address(r);
         *con_cls = r;
         r->body_limit = gw->cfg.max_body;
         if (!strncmp(url, "/api/v1/author/", 15))

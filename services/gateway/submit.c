@@ -1,8 +1,9 @@
 /* submit.c — runs and submissions: the submit flow, reading results, polling
  * events, cancelling, and the control stream.
  *
- * Submit flow (POST → 202 at once): rate limit (Redis, per user and per IP) →
- * check the task and language (Content.GetTask) → Gamification.CreateSubmission
+ * Submit flow (POST → 202 at once): check the body, the task and the language
+ * (Content.GetTask) → the account's rate limit (limits.c; a request refused
+ * before this point spends nothing) → Gamification.CreateSubmission
  * (as a service, on behalf of the verified user) → one Redis round trip that
  * writes the `queued` event to the submission's event stream and the Job to
  * the job stream (kvc_job_enqueue; the keys are libcommon/kvc.h's). The
@@ -61,41 +62,6 @@ bool gw_valid_stream_id(const char *s)
         }
     }
     return true;
-}
-
-/* ------------------------------------------------------------------------
- * Rate limits: a fixed window per user and per client IP, in Redis.
- * ------------------------------------------------------------------------ */
-
-static int rate_limit(gw_req_t *r, err_t **err)
-{
-    gw_t *gw = r->gw;
-    kvc_key_t ku, ki;
-    const kvc_limit_t limits[] = {
-        {kvc_key_rate_user(&ku, r->claims.sub), gw->cfg.rate_limit, gw->cfg.rate_window_s},
-        {kvc_key_rate_ip(&ki, r->client_ip), gw->cfg.rate_limit, gw->cfg.rate_window_s},
-    };
-    kvc_limit_state_t st;
-    if (kvc_limit_take(gw->kv, limits, 2, &st, err) < 0)
-        return err_wrap(err, "rate limit");
-    long long limit = st.limit, ttl = st.reset_s;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%lld", limit);
-    gw_add_header(r, "RateLimit-Limit", buf);
-    snprintf(buf, sizeof buf, "%lld", st.remaining);
-    gw_add_header(r, "RateLimit-Remaining", buf);
-    snprintf(buf, sizeof buf, "%lld", ttl);
-    gw_add_header(r, "RateLimit-Reset", buf);
-    snprintf(buf, sizeof buf, "%lld;w=%" PRId64, limit, gw->cfg.rate_window_s);
-    gw_add_header(r, "RateLimit-Policy", buf);
-    if (st.exceeded) {
-        metrics_counter_add("dojo_gateway_rate_limited_total", "", 1);
-        gw_err_http(err, 429, "resource_exhausted", NULL,
-                    "too many runs and submissions; try again in %lld s", ttl);
-        (*err)->retry_after_s = (int)(ttl > 0 ? ttl : 1);
-        return -1;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -189,8 +155,6 @@ static int create(gw_req_t *r, bool run, err_t **err)
     } else if (gw_json_str(body, "idempotency_key", false, 64, &idem, err) < 0) {
         return -1;
     }
-    if (rate_limit(r, err) < 0)
-        return -1;
     {
         cleanup_pb Dojo__Content__V1__GetTaskResponse *t = NULL;
         if (gw_task_view(r, slug, 0, &t, err) < 0)
@@ -205,6 +169,9 @@ static int create(gw_req_t *r, bool run, err_t **err)
                     lang);
             return -1;
         }
+        /* Only now, with the request known to be good, does it spend. */
+        if (gw_limit_take(r, GW_LIMIT_ACCOUNT, err) < 0)
+            return -1;
         char hash[65];
         sha256_hex(code, strlen(code), hash);
         Dojo__Gamification__V1__CreateSubmissionRequest creq =

@@ -88,6 +88,7 @@ class Stack:
             self.executors.append(self.new_executor(slot))
         gw_env = dict(env, DOJO_EXECUTOR_ADDR=self.executors[0].addr,
                       DOJO_GATEWAY_RATE_LIMIT="100000",
+                      DOJO_GATEWAY_ANON_RATE_LIMIT="100000",
                       DOJO_GATEWAY_WEB_DIR=str(self.workdir / "no-web"))
         self.gateway = gwkit.Gateway(gw_env, self.workdir / "gw-proc", "gateway-chaos").start(60)
         self.procs.append(self.gateway)

@@ -63,7 +63,8 @@ def class_stack(infra, base_env, auth, workdir):
                                 DOJO_EXECUTOR_ADDR=f"127.0.0.1:{gwkit.free_port()}",
                                 DOJO_REDIS_ADDR=infra.redis_addr,
                                 DOJO_GATEWAY_WEB_DIR=str(web_dir),
-                                DOJO_GATEWAY_RATE_LIMIT="1000"),
+                                DOJO_GATEWAY_RATE_LIMIT="1000",
+                                DOJO_GATEWAY_ANON_RATE_LIMIT="100000"),
                            workdir / "cls-gw-proc").start()
         game_client = gamekit.GameClient(game.addr, env["DOJO_SERVICE_KEY"])
         yield classkit.Stack(gw=gw, game=game, game_client=game_client, clock=clock, auth=auth,

@@ -144,6 +144,7 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
             "DOJO_REDIS_ADDR": infra.redis_addr,
             "DOJO_GATEWAY_WEB_DIR": str(web_dir),
             "DOJO_GATEWAY_RATE_LIMIT": "1000",
+            "DOJO_GATEWAY_ANON_RATE_LIMIT": "100000",
             "DOJO_GATEWAY_TASKS_CACHE_TTL": "1s",
         })
         gw = gwkit.Gateway(gateway_env, workdir / "gw-proc").start()

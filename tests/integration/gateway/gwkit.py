@@ -37,6 +37,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+def loopback_address():
+    """A random loopback address other than 127.0.0.1 (all of 127.0.0.0/8
+    reaches the host's loopback): a client address no other test shares."""
+    b = secrets.token_bytes(3)
+    return f"127.{b[0]}.{b[1]}.{max(b[2], 2)}"
+
+
 def binary(name):
     bin_dir = Path(os.environ.get("DOJO_BIN_DIR") or REPO / "bazel-bin")
     return bin_dir / "services" / name / name
@@ -172,16 +179,20 @@ class Response:
 class Client:
     """One client (a browser or an API client): cookies, CSRF, bearer."""
 
-    def __init__(self, addr, bearer=None):
+    def __init__(self, addr, bearer=None, source=None):
         self.addr = addr
         self.host, port = addr.rsplit(":", 1)
         self.port = int(port)
+        # A loopback address of its own (127.x.y.z) to connect from: a client
+        # address of its own, as the gateway's per-address limits see it.
+        self.source = source
         self.cookies = {}
         self.bearer = bearer
         self.csrf = True  # send X-CSRF-Token from the cookie on writes
 
     def request(self, method, path, body=None, headers=None, raw=None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30,
+                                          source_address=(self.source, 0) if self.source else None)
         hdrs = dict(headers or {})
         data = None
         if raw is not None:
@@ -221,14 +232,15 @@ class Client:
         return self.call("POST", path, body, **kw)
 
 
-def register(addr, session="cookie", **overrides):
-    """A new learner: (client, registration response, account dict)."""
+def register(addr, session="cookie", source=None, **overrides):
+    """A new learner: (client, registration response, account dict);
+    `source` as Client's."""
     tag = secrets.token_hex(5)
     acct = {"email": overrides.pop("email", f"gw-{tag}@example.org"),
             "username": overrides.pop("username", f"gw_{tag}"),
             "password": overrides.pop("password", f"pw-{secrets.token_hex(8)}")}
     acct.update(overrides)
-    c = Client(addr)
+    c = Client(addr, source=source)
     body = dict(acct)
     body["session"] = session
     r = c.post("/api/v1/auth/register", body)

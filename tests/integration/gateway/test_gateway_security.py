@@ -1,4 +1,4 @@
-"""The gateway's defences: CSRF, rate limits, security headers, body limits,
+"""The gateway's defences: CSRF, security headers, body limits,
 malformed input (never a 5xx, never a crash) and the static web app."""
 import gzip
 import json
@@ -55,39 +55,6 @@ def test_bearer_writes_need_no_csrf_header(gw):
     c.csrf = False
     r = c.call("PATCH", "/api/v1/me", {"display_name": "bearer"})
     assert r.status == 200
-
-
-# ---------------------------------------------------------------------------
-# Rate limits
-
-
-def test_runs_and_submissions_are_rate_limited_per_user_and_ip(start_gateway, spec, redis):
-    g = start_gateway(DOJO_GATEWAY_RATE_LIMIT="3")
-    redis.cmd("DEL", "dojo:gw:rl:ip:127.0.0.1")
-    c, _, _ = gwkit.register(g.addr)
-    body = {"task_slug": TASK_SLUG, "language": "python3", "code": "print(1)"}
-    remaining = []
-    for path in ("/api/v1/runs", "/api/v1/submissions", "/api/v1/runs"):
-        r = c.post(path, body)
-        assert r.status == 202, r
-        assert r.header("RateLimit-Limit") == "3"
-        assert r.header("RateLimit-Policy") == "3;w=60"
-        assert 0 < int(r.header("RateLimit-Reset")) <= 60
-        remaining.append(int(r.header("RateLimit-Remaining")))
-    assert remaining == [2, 1, 0]
-    r = c.post("/api/v1/submissions", body)
-    spec.check("POST", "/api/v1/submissions", r)
-    assert r.status == 429 and r.json["error"]["code"] == "resource_exhausted"
-    assert 0 < int(r.header("Retry-After")) <= 60
-    assert r.header("RateLimit-Remaining") == "0"
-    # Another user from the same IP is limited by the IP budget too.
-    other, _, _ = gwkit.register(g.addr)
-    assert other.post("/api/v1/runs", body).status == 429
-    # A fresh IP window lets that user in; the first user stays limited.
-    redis.cmd("DEL", "dojo:gw:rl:ip:127.0.0.1")
-    assert other.post("/api/v1/runs", body).status == 202
-    assert c.post("/api/v1/runs", body).status == 429
-    redis.cmd("DEL", "dojo:gw:rl:ip:127.0.0.1")
 
 
 # ---------------------------------------------------------------------------

@@ -434,8 +434,14 @@ static void *server_main(void *arg)
         if (rc < 0 || p[1].revents)
             break;
         cleanup_close int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
-            continue; /* the client went away, or out of fds: try the next one */
+        if (fd < 0) {
+            /* Out of descriptors the client stays in the backlog, and the
+             * listening socket stays readable: wait a little rather than
+             * spin on it. (The client went away: try the next one.) */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                poll(&p[1], 1, 100);
+            continue;
+        }
         serve_client(fd);
     }
     return NULL;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +63,17 @@ typedef struct gw_config {
 
 typedef struct gw_cache gw_cache_t;
 
+/** The descriptor budget (admit.c). Counters are atomic: any thread. */
+typedef struct gw_admit {
+    long fd_limit;             /* RLIMIT_NOFILE (soft, raised to hard) */
+    long reserve;              /* kept free: /healthz, reconnects, files */
+    atomic_long conns;         /* libmicrohttpd connections, WebSockets included */
+    atomic_long websockets;    /* upgraded connections */
+    atomic_long other_fds;     /* the rest, counted at counted_at_ms */
+    _Atomic int64_t counted_at_ms;
+    atomic_long shed;          /* connections refused since start */
+} gw_admit_t;
+
 typedef struct gw {
     gw_config_t cfg;
     rpc_channel_t *auth;
@@ -71,11 +83,12 @@ typedef struct gw {
     kv_pool_t *kv;
     identity_verifier_t *ids; /* access tokens, and the gateway's own service metadata */
     gw_cache_t *cache;
+    gw_admit_t admit;
     struct MHD_Daemon *daemon;
     int ws_count; /* guarded by ws_lock */
     pthread_mutex_t ws_lock;
     int async_running; /* reference runs in flight; guarded by ws_lock */
-    volatile bool stopping; /* set at SIGTERM: WebSockets close */
+    atomic_bool stopping; /* set at SIGTERM: WebSockets close */
 } gw_t;
 
 void gw_config_load(gw_config_t *cfg);
@@ -353,6 +366,29 @@ int gw_h_institution_create(gw_req_t *r, err_t **err);
 int gw_h_institution_members(gw_req_t *r, err_t **err);
 int gw_h_user_role(gw_req_t *r, err_t **err);
 int gw_h_user_institution(gw_req_t *r, err_t **err);
+
+/* admit.c: new connections against RLIMIT_NOFILE */
+/** Descriptors a WebSocket holds besides its socket. */
+#define GW_WS_EXTRA_FDS 2
+/** Reads (and raises to the hard limit) RLIMIT_NOFILE and counts the
+ * descriptors open now. FAILED_PRECONDITION when the limit is too low to
+ * serve. */
+int gw_admit_open(gw_t *gw, err_t **err);
+/** libmicrohttpd's connection limit: half the reserve above the shedding
+ * point. */
+unsigned gw_admit_connection_limit(gw_t *gw);
+/** libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls = gw): counts
+ * connections and marks the ones accepted past the budget. */
+void gw_admit_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                     enum MHD_ConnectionNotificationCode toe);
+/** Whether the request's connection was accepted past the budget. */
+bool gw_admit_refused(gw_req_t *r);
+/** Answers 503 with Retry-After and closes the connection. */
+enum MHD_Result gw_admit_refuse(gw_req_t *r);
+/** Whether a connection may become a WebSocket (its extra descriptors fit);
+ * gw_admit_websocket_count(+1 / -1) when it does and when it closes. */
+bool gw_admit_websocket(gw_t *gw);
+void gw_admit_websocket_count(gw_t *gw, int delta);
 
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */

@@ -247,6 +247,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sodium_bin2hex(r->req_id, sizeof r->req_id, rnd, sizeof rnd);
         gw_client_address(r);
         *con_cls = r;
+        if (gw_admit_refused(r)) {
+            r->started = true;
+            return gw_admit_refuse(r);
+        }
         r->body_limit = gw->cfg.max_body;
         if (!strncmp(url, "/api/v1/author/", 15))
             r->body_limit = gw->cfg.max_author_body;
@@ -344,11 +348,14 @@ int gw_http_start(gw_t *gw, err_t **err)
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                            "bad address %s (use an IP address)", a);
     }
+    if (gw_admit_open(gw, err) < 0)
+        return -1;
     gw->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)gw->cfg.threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)10000, MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
+        gw_admit_connection_limit(gw), MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
+        MHD_OPTION_NOTIFY_CONNECTION, gw_admit_notify, gw,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_EXTERNAL_LOGGER, on_log,
         gw, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     if (gw->daemon == NULL)

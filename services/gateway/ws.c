@@ -601,6 +601,7 @@ static void *ws_main(void *arg)
     MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
     LOG_DEBUG("websocket closed", "%s", "");
     ws_free(c);
+    gw_admit_websocket_count(gw, -1);
     ws_slot_add(gw, -1);
     return NULL;
 }
@@ -622,6 +623,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         return;
     }
+    gw_admit_websocket_count(gw, 1);
     ws_conn_t *c = calloc(1, sizeof *c);
     if (c == NULL)
         abort();
@@ -649,6 +651,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
     if (pthread_create(&t, &attr, ws_main, c) != 0) {
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
         ws_free(c);
+        gw_admit_websocket_count(gw, -1);
         ws_slot_add(gw, -1);
     }
     pthread_attr_destroy(&attr);
@@ -705,7 +708,7 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r)
     pthread_mutex_lock(&gw->ws_lock);
     bool full = gw->ws_count >= gw->cfg.ws_max || gw->stopping;
     pthread_mutex_unlock(&gw->ws_lock);
-    if (full) {
+    if (full || !gw_admit_websocket(gw)) {
         gw_err_http(&e, 503, "unavailable", NULL, "too many live connections, try again");
         return gw_respond(r, e);
     }

@@ -86,8 +86,9 @@ def executor_skip_reason():
 
 
 class Gateway:
-    def __init__(self, env, workdir, name="gateway"):
+    def __init__(self, env, workdir, name="gateway", nofile=None):
         self.name = name
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of the process
         self.port = free_port()
         self.metrics_port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
@@ -108,7 +109,8 @@ class Gateway:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([str(binary("gateway"))], env=self.env,
                                          stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT,
+                                         preexec_fn=self._limits if self.nofile else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -123,6 +125,10 @@ class Gateway:
             time.sleep(0.05)
         self.proc.kill()
         raise RuntimeError("gateway did not answer /api/v1/health\n" + self.log_tail())
+
+    def _limits(self):
+        import resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def log_text(self):
         try:

@@ -310,6 +310,9 @@ int gw_submission_owned(gw_t *gw, const char *req_id, const token_claims_t *clai
                         Dojo__Gamification__V1__GetSubmissionResponse **out, err_t **err);
 bool gw_valid_uuid(const char *s);
 bool gw_valid_stream_id(const char *s);
+/** Writes the submission's queued event and `job` onto `stream` (KVC_JOBS
+ * or KVC_JOBS_CONTEST), once per submission. */
+int gw_job_enqueue(gw_t *gw, const char *stream, const Dojo__Executor__V1__Job *job, err_t **err);
 
 /* progress.c */
 int gw_h_progress(gw_req_t *r, err_t **err);
@@ -389,6 +392,32 @@ enum MHD_Result gw_admit_refuse(gw_req_t *r);
  * gw_admit_websocket_count(+1 / -1) when it does and when it closes. */
 bool gw_admit_websocket(gw_t *gw);
 void gw_admit_websocket_count(gw_t *gw, int delta);
+
+/* contests.c: /api/v1/contests (gamification decides who sees what) */
+/** A scoreboard as the API shows it. New ref. */
+json_t *gw_json_scoreboard(const Dojo__Gamification__V1__Scoreboard *sb);
+int gw_h_contests_list(gw_req_t *r, err_t **err);
+int gw_h_contest_get(gw_req_t *r, err_t **err);
+int gw_h_contest_register(gw_req_t *r, err_t **err);
+int gw_h_contest_problems(gw_req_t *r, err_t **err);
+int gw_h_contest_problem(gw_req_t *r, err_t **err);
+int gw_h_contest_teams(gw_req_t *r, err_t **err);
+int gw_h_contest_team_create(gw_req_t *r, err_t **err);
+int gw_h_contest_team_put(gw_req_t *r, err_t **err);
+int gw_h_contest_jury_put(gw_req_t *r, err_t **err);
+int gw_h_contest_submit(gw_req_t *r, err_t **err);
+int gw_h_contest_submissions(gw_req_t *r, err_t **err);
+int gw_h_contest_submission(gw_req_t *r, err_t **err);
+int gw_h_contest_judgements(gw_req_t *r, err_t **err);
+int gw_h_contest_rejudge(gw_req_t *r, err_t **err);
+int gw_h_contest_override(gw_req_t *r, err_t **err);
+int gw_h_contest_audit(gw_req_t *r, err_t **err);
+int gw_h_contest_clarifications(gw_req_t *r, err_t **err);
+int gw_h_contest_clarify(gw_req_t *r, err_t **err);
+int gw_h_contest_scoreboard(gw_req_t *r, err_t **err);
+int gw_h_contest_thaw(gw_req_t *r, err_t **err);
+int gw_h_contest_reveal(gw_req_t *r, err_t **err);
+int gw_h_contest_finalize(gw_req_t *r, err_t **err);
 
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */

@@ -78,7 +78,8 @@ static int pack_alloc(const ProtobufCMessage *m, char **out, size_t *len)
 
 /* Writes the queued event and the job (once per submission: a repeat with
  * the same idempotency key finds it enqueued already). */
-static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
+static int enqueue(gw_t *gw, const char *stream, const Dojo__Executor__V1__Job *job,
+                   err_t **err)
 {
     Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
     at.unix_micros = job->enqueued_at ? job->enqueued_at->unix_micros : now_micros();
@@ -94,8 +95,8 @@ static int enqueue(gw_t *gw, const Dojo__Executor__V1__Job *job, err_t **err)
     size_t evlen, joblen;
     pack_alloc(&ev.base, &evbuf, &evlen);
     pack_alloc(&job->base, &jobbuf, &joblen);
-    if (kvc_job_enqueue(gw->kv, job->submission_id, evbuf, evlen, jobbuf, joblen,
-                        gw->cfg.event_ttl_s, NULL, err) < 0)
+    if (kvc_job_enqueue_on(gw->kv, stream, job->submission_id, evbuf, evlen, jobbuf, joblen,
+                           gw->cfg.event_ttl_s, NULL, err) < 0)
         return err_wrap(err, "enqueue");
     return 0;
 }
@@ -210,7 +211,7 @@ static int create(gw_req_t *r, bool run, err_t **err)
         job.enqueued_at = &at;
         job.attempt = 1;
         job.request_id = r->req_id;
-        if (enqueue(gw, &job, err) < 0)
+        if (enqueue(gw, KVC_JOBS, &job, err) < 0)
             return -1;
         metrics_counter_add("dojo_gateway_submissions_total", run ? "kind=\"run\"" : "kind=\"submit\"",
                             1);
@@ -226,6 +227,11 @@ static int create(gw_req_t *r, bool run, err_t **err)
                            gw_json_time(cr->created_at));
     }
     return 0;
+}
+
+int gw_job_enqueue(gw_t *gw, const char *stream, const Dojo__Executor__V1__Job *job, err_t **err)
+{
+    return enqueue(gw, stream, job, err);
 }
 
 int gw_h_run(gw_req_t *r, err_t **err) { return create(r, true, err); }

@@ -3,6 +3,7 @@ database of their own, sharing one clock file (DOJO_CLOCK_FILE) that the
 tests move, with a content folder holding ten tasks and the simulated
 contests. The parent conftest provides infra, base_env, workdir, auth and
 fresh_db."""
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ for _d in (HERE, HERE.parent / "gamification", HERE.parent / "gateway", HERE.par
 
 import contestkit  # noqa: E402
 import gamekit  # noqa: E402
+import gwkit  # noqa: E402
 
 CONTESTS = [
     contestkit.contest_doc("sim-icpc"),
@@ -23,6 +25,20 @@ CONTESTS = [
                            freeze_minutes=0),
     contestkit.contest_doc("sim-ioi-last", scoring="ioi", ioi_mode="last", freeze_minutes=0,
                            medals={"gold": 0, "silver": 0, "bronze": 0}),
+    # The gateway's contests (test_contest_gateway.py), a month after the
+    # simulated ones: their own window, open registration, a hidden task.
+    contestkit.contest_doc("gw-live", start=contestkit.GW_START, duration="2:00:00",
+                           freeze_minutes=30, registration="open", max_team_size=2,
+                           hide_tasks_until_start=True, organizations=[
+                               {"id": "org-gw", "name": "Gateway U", "country": "NLD"}],
+                           problems=[{"label": "A", "task_slug": "sim-a", "rgb": "#ff0000",
+                                      "color": "red"},
+                                     {"label": "B", "task_slug": contestkit.GW_SECRET_TASK}],
+                           medals={"gold": 1, "silver": 0, "bronze": 0}),
+    contestkit.contest_doc("gw-invite", start=contestkit.GW_START, duration="2:00:00",
+                           registration="invite",
+                           invite_code_sha256=contestkit.code_hash("gateway sesame"),
+                           problems=[{"label": "A", "task_slug": "sim-a"}]),
     contestkit.contest_doc("rules", registration="invite",
                            invite_code_sha256=contestkit.code_hash("open sesame"),
                            practice_after_end=False, max_team_size=2, hide_tasks_until_start=True,
@@ -32,7 +48,10 @@ CONTESTS = [
 
 @pytest.fixture(scope="session")
 def contest_content(workdir):
-    return contestkit.write_content(workdir / "contest-content", CONTESTS)
+    d = contestkit.write_content(workdir / "contest-content", CONTESTS)
+    doc = contestkit.task_doc(contestkit.GW_SECRET_TASK, "Secret problem")
+    (d / "tasks" / f"{contestkit.GW_SECRET_TASK}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return d
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +103,26 @@ def gc(cstack, request):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         print(cstack["game"].log_tail(80))
+
+
+@pytest.fixture(scope="session")
+def cgw(cstack, auth, workdir):
+    """A gateway in front of the contest tests' content and gamification. No
+    executor: the tests read the jobs it queues and record verdicts
+    themselves, as the executor would."""
+    web = workdir / "contest-web"
+    web.mkdir(exist_ok=True)
+    (web / "index.html").write_text("<!doctype html><title>dojo</title>\n")
+    env = dict(cstack["env"])
+    env.update({
+        "DOJO_CONTENT_ADDR": cstack["content"].addr,
+        "DOJO_GAMIFICATION_ADDR": cstack["game"].addr,
+        "DOJO_EXECUTOR_ADDR": f"127.0.0.1:{gwkit.free_port()}",
+        "DOJO_REDIS_ADDR": cstack["redis"],
+        "DOJO_GATEWAY_WEB_DIR": str(web),
+        "DOJO_GATEWAY_RATE_LIMIT": "1000",
+    })
+    g = gwkit.Gateway(env, workdir / "contest-gw-proc").start()
+    yield g
+    rc = g.stop()
+    assert rc == 0, f"gateway exited with {rc}\n" + g.log_tail()

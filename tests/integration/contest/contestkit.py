@@ -18,6 +18,10 @@ START = "2026-06-01T09:00:00Z"
 START_S = 1780304400
 DURATION_S = 5 * 3600
 FREEZE_MIN = 60
+# The gateway's contests (test_contest_gateway.py) start a month later.
+GW_START = "2026-07-01T09:00:00Z"
+GW_START_S = START_S + 30 * 86400
+GW_SECRET_TASK = "gw-contest-secret"
 LABELS = [chr(ord("A") + i) for i in range(10)]
 TASKS = [f"sim-{l.lower()}" for l in LABELS]
 # Per task: four tests, two groups ("easy" tests 0-1, "hard" 2-3), weights 1,1,3,3.

@@ -58,6 +58,11 @@ const char *kvc_key_executor_alive(kvc_key_t *k, const char *executor_id)
     return key_fmt(k, "dojo:executor:alive:%s", executor_id);
 }
 
+const char *kvc_key_learner_running(kvc_key_t *k, const char *user_id)
+{
+    return key_fmt(k, "dojo:exec:running:%.64s", user_id);
+}
+
 const char *kvc_key_contest_board(kvc_key_t *k, const char *slug, const char *audience)
 {
     return key_fmt(k, "dojo:contest:%.64s:board:%.16s", slug, audience);
@@ -553,5 +558,69 @@ int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err)
 {
     if (kv_command(kv, NULL, err, "DEL %s", key) < 0)
         return err_wrap(err, "rate limit: forget");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * A learner's share of the executors
+ *
+ * One script per step: ended leases go first, then the place is taken (or
+ * kept, for a member that has one) only while fewer than ARGV[2] members
+ * remain. The key lives as long as its longest lease: a PEXPIRE that would
+ * shorten it (GT) is skipped. */
+
+static const char admit_script[] =
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
+    "local max = tonumber(ARGV[2]) "
+    "if max > 0 and not redis.call('ZSCORE', KEYS[1], ARGV[1]) "
+    "   and redis.call('ZCARD', KEYS[1]) >= max then return 0 end "
+    "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1]) "
+    "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
+    "return 1";
+
+int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                      const kvc_share_t *share, bool *admitted, err_t **err)
+{
+    *admitted = true;
+    if (share->max_running <= 0 || user_id == NULL || *user_id == '\0')
+        return 0;
+    kvc_key_t k;
+    char max[16], lease[24];
+    snprintf(max, sizeof max, "%d", share->max_running);
+    snprintf(lease, sizeof lease, "%" PRId64, share->lease_ms > 0 ? share->lease_ms : 1000);
+    const char *argv[] = {"EVAL", admit_script, "1", kvc_key_learner_running(&k, user_id),
+                          submission_id, max, lease};
+    cleanup_redis_reply redisReply *r = NULL;
+    if (kv_command_argv(kv, &r, 7, argv, NULL, err) < 0)
+        return err_wrap(err, "learner admission");
+    if (r->type != REDIS_REPLY_INTEGER)
+        return err_set(err, GRPC_STATUS_INTERNAL, "learner admission: unexpected reply from Redis");
+    *admitted = r->integer == 1;
+    return 0;
+}
+
+int kvc_learner_renew(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                      const kvc_share_t *share, bool *held, err_t **err)
+{
+    bool got = true;
+    if (kvc_learner_admit(kv, user_id, submission_id, share, &got, err) < 0)
+        return -1;
+    if (held)
+        *held = got;
+    return 0;
+}
+
+int kvc_learner_release(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                        err_t **err)
+{
+    if (user_id == NULL || *user_id == '\0')
+        return 0;
+    kvc_key_t k;
+    if (kv_command(kv, NULL, err, "ZREM %s %s", kvc_key_learner_running(&k, user_id),
+                   submission_id) < 0)
+        return err_wrap(err, "learner release");
     return 0;
 }

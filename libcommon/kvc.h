@@ -59,6 +59,13 @@
  *                          fixed-window counters of auth's throttles; hash =
  *                          hex BLAKE2b-256 of the value (no address or name in
  *                          clear). TTL = the window.
+ *   dojo:exec:running:{user}
+ *                          sorted set: the learner's jobs that hold a
+ *                          running place (member = submission id, score =
+ *                          when its lease ends, Redis ms). Written by
+ *                          executors (kvc_learner_admit, _renew, _release);
+ *                          a lease not renewed (a dead executor) ends by
+ *                          itself. TTL = the longest lease.
  *   {prefix}lb:all, {prefix}lb:week:{YYYY-MM-DD}, {prefix}lb:cohort:{slug}
  *                          leaderboard sorted sets (rebuildable from
  *                          PostgreSQL); weekly boards expire
@@ -338,5 +345,41 @@ int kvc_limit_give_back(kv_pool_t *kv, const char *key, err_t **err);
 
 /** Ends the window `key` now (a success that clears a budget). */
 int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err);
+
+/* ---------------------------------------------------------------------------
+ * A learner's share of the executors
+ *
+ * Every job of a learner takes a running place before it runs and gives it
+ * back after; with `max_running` places taken the learner's next job waits
+ * (the executor keeps it and runs other learners' jobs meanwhile). A place
+ * is a lease the executor renews while the job runs: an executor that dies
+ * holds it only until it ends. The same submission taking its place again
+ * (a redelivered job) keeps the place it had. Times are Redis's clock, so
+ * executors' clocks need not agree. */
+
+/** dojo:exec:running:{user_id}, the learner's running places. */
+const char *kvc_key_learner_running(kvc_key_t *k, const char *user_id);
+
+/** The rules of admission. */
+typedef struct kvc_share {
+    int max_running;  /* places per learner; <= 0: no limit (always admitted) */
+    int64_t lease_ms; /* how long a place lasts unrenewed; > 0 */
+} kvc_share_t;
+
+/** Takes a running place for submission `submission_id` of `user_id`
+ * (*admitted true) unless the learner's places are all held by other
+ * submissions (*admitted false: try again later). One round trip. */
+int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                      const kvc_share_t *share, bool *admitted, err_t **err);
+
+/** Extends the lease of a place taken (by `share->lease_ms` from now); a
+ * place that ended meanwhile is taken again if there is room, so *held
+ * (may be NULL) says whether the job still holds one. */
+int kvc_learner_renew(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                      const kvc_share_t *share, bool *held, err_t **err);
+
+/** Gives the place back (none held is fine). */
+int kvc_learner_release(kv_pool_t *kv, const char *user_id, const char *submission_id,
+                        err_t **err);
 
 #endif

@@ -902,6 +902,86 @@ static void test_limit_without_windows_is_invalid(void **state)
     assert_int_equal(err->code, GRPC_STATUS_INVALID_ARGUMENT);
 }
 
+/* ------------------------------------------------------------------------
+ * A learner's running places
+ * ------------------------------------------------------------------------ */
+
+static void test_a_learner_has_max_running_places_and_a_submission_keeps_its_own(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char user[37], a[37], b[37], c[37];
+    sub_id(user, "learner-places");
+    kvc_key_t k;
+    kvc_key_learner_running(&k, user);
+    assert_int_equal(strncmp(k.s, "dojo:exec:running:", 18), 0);
+    assert_string_equal(k.s + 18, user);
+    kvc_share_t share = {.max_running = 2, .lease_ms = 30000};
+    cleanup_err err_t *err = NULL;
+    bool ok = false;
+    must(kvc_learner_admit(pool, user, sub_id(a, "place-a"), &share, &ok, &err), &err, "admit a");
+    assert_true(ok);
+    must(kvc_learner_admit(pool, user, sub_id(b, "place-b"), &share, &ok, &err), &err, "admit b");
+    assert_true(ok);
+    must(kvc_learner_admit(pool, user, sub_id(c, "place-c"), &share, &ok, &err), &err, "admit c");
+    assert_false(ok);
+    /* A redelivered job takes its own place again. */
+    must(kvc_learner_admit(pool, user, a, &share, &ok, &err), &err, "admit a again");
+    assert_true(ok);
+    assert_int_equal(integer("ZCARD %s", k.s), 2);
+    long long pttl = integer("PTTL %s", k.s);
+    assert_true(pttl > 0 && pttl <= 30000);
+    must(kvc_learner_release(pool, user, a, &err), &err, "release a");
+    must(kvc_learner_admit(pool, user, c, &share, &ok, &err), &err, "admit c");
+    assert_true(ok);
+    bool held = false;
+    must(kvc_learner_renew(pool, user, b, &share, &held, &err), &err, "renew b");
+    assert_true(held);
+    del(k.s);
+}
+
+static void test_a_place_nobody_renews_ends_with_its_lease(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char user[37], ghost[37], next[37];
+    sub_id(user, "learner-lease");
+    kvc_key_t k;
+    kvc_key_learner_running(&k, user);
+    cleanup_err err_t *err = NULL;
+    /* A dead executor's place: its lease ended (score 1 ms after the epoch). */
+    must(kv_command(pool, NULL, &err, "ZADD %s 1 %s", k.s, sub_id(ghost, "ghost")), &err,
+         "seed");
+    kvc_share_t share = {.max_running = 1, .lease_ms = 30000};
+    bool ok = false;
+    must(kvc_learner_admit(pool, user, sub_id(next, "next"), &share, &ok, &err), &err, "admit");
+    assert_true(ok);
+    cleanup_redis_reply redisReply *score = NULL;
+    must(kv_command(pool, &score, &err, "ZSCORE %s %s", k.s, ghost), &err, "zscore");
+    assert_int_equal(score->type, REDIS_REPLY_NIL);
+    del(k.s);
+}
+
+static void test_without_a_limit_or_a_learner_every_job_is_admitted(void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char user[37], a[37];
+    sub_id(user, "learner-unlimited");
+    kvc_key_t k;
+    kvc_key_learner_running(&k, user);
+    kvc_share_t none = {.max_running = 0, .lease_ms = 30000};
+    kvc_share_t one = {.max_running = 1, .lease_ms = 30000};
+    cleanup_err err_t *err = NULL;
+    bool ok = false;
+    static const char *const names[] = {"u0", "u1", "u2"};
+    for (int i = 0; i < 3; i++) {
+        must(kvc_learner_admit(pool, user, sub_id(a, names[i]), &none, &ok, &err), &err,
+             "admit");
+        assert_true(ok);
+    }
+    assert_int_equal(integer("EXISTS %s", k.s), 0);
+    must(kvc_learner_admit(pool, "", a, &one, &ok, &err), &err, "admit without a learner");
+    assert_true(ok);
+}
+
 int main(void)
 {
     redis_addr = test_env_or_null("DOJO_TEST_REDIS_ADDR");
@@ -934,6 +1014,9 @@ int main(void)
         cmocka_unit_test(test_a_counter_without_ttl_gets_a_window),
         cmocka_unit_test(test_give_back_returns_a_request_but_never_revives_an_ended_window),
         cmocka_unit_test(test_limit_without_windows_is_invalid),
+        cmocka_unit_test(test_a_learner_has_max_running_places_and_a_submission_keeps_its_own),
+        cmocka_unit_test(test_a_place_nobody_renews_ends_with_its_lease),
+        cmocka_unit_test(test_without_a_limit_or_a_learner_every_job_is_admitted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -88,6 +88,8 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     cfg->bundle_cache_size = (int)config_int("DOJO_EXECUTOR_BUNDLE_CACHE", 64, 1, 10000);
     cfg->uid_base = (unsigned)config_int("DOJO_EXECUTOR_UID_BASE", 1000000000, 65536, 4000000000);
     cfg->pids_limit = (int)config_int("DOJO_EXECUTOR_PIDS_LIMIT", 64, 8, 65536);
+    cfg->learner_max_running =
+        (int)config_int("DOJO_EXECUTOR_LEARNER_MAX_RUNNING", 1, 0, 1000);
 }
 
 void exec_sandbox_config(const exec_config_t *cfg, sandbox_config_t *out)

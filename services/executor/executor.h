@@ -14,6 +14,7 @@
  *   events.c   the per-submission event stream dojo:sub:{id}
  *   results.c  GetSubmission and RecordResult with gamification
  *   running.c  the running list (ListRunning) and the sandbox slots
+ *   fair.c     each learner's share: running places (leases in Redis)
  *   admin.c    the gRPC admin service (GetStats, Drain, ListRunning, RunJob)
  *   config.c   configuration and languages
  *   cli.c      the `sandbox-run` command
@@ -80,6 +81,7 @@ typedef struct exec_config {
     int bundle_cache_size;
     unsigned uid_base;
     int pids_limit;
+    int learner_max_running; /* jobs of one learner at once, all executors; 0: no cap */
 } exec_config_t;
 
 typedef struct exec_bundle_cache exec_bundle_cache_t;
@@ -219,6 +221,7 @@ struct exec_job {
     int slot;
     bool synchronous;
     bool record; /* call Gamification.RecordResult */
+    bool placed; /* holds one of its learner's running places (fair.c) */
     const Dojo__Content__V1__JudgeBundle *given_bundle; /* RunJob: not cached */
 
     exec_sink_fn sink;
@@ -265,6 +268,23 @@ void exec_running_remove(exec_t *ex, exec_job_t *j);
 /** A free sandbox slot in [from, to), or -1. Release with exec_slot_release. */
 int exec_slot_take(exec_t *ex, int from, int to);
 void exec_slot_release(exec_t *ex, int slot);
+
+/* ------------------------------------------------------------------------
+ * Each learner's share (fair.c)
+ * ------------------------------------------------------------------------ */
+
+/** Takes one of the learner's running places for the submission (kvc.h's
+ * kvc_learner_admit, DOJO_EXECUTOR_LEARNER_MAX_RUNNING across every
+ * executor). false: the learner's places are taken, the job waits. A job
+ * without a user, or Redis failing (logged), is admitted. */
+bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id);
+
+/** Gives the place back (best effort: a lease not given back ends by itself). */
+void exec_fair_release(exec_t *ex, const char *user_id, const char *submission_id);
+
+/** Renews the leases of the placed jobs running here (the reclaimer's
+ * heartbeat). */
+void exec_fair_renew(exec_t *ex);
 
 /* ------------------------------------------------------------------------
  * Judge bundles, cached by (slug, version) (bundles.c)
@@ -373,9 +393,12 @@ bool exec_queue_push_claimed(exec_t *ex, int stream, const char *id, const char 
 int exec_queue_idle_workers(exec_t *ex);
 /** True while any worker runs a job. */
 bool exec_queue_busy(exec_t *ex);
-/** The entry ids this executor holds now — running, or taken over and
- * waiting for a worker — (at most `cap`); returns how many. */
-int exec_queue_held_entries(exec_t *ex, exec_entry_t *out, int cap);
+/** The entry ids this executor holds now — running, taken over and waiting
+ * for a worker, or waiting for their learner's place — into *out (new: free
+ * it); returns how many. */
+int exec_queue_held_entries(exec_t *ex, exec_entry_t **out);
+/** Entries waiting for their learner's running place. */
+int exec_queue_waiting(exec_t *ex);
 /** Starts the worker threads and the reclaimer. */
 int exec_queue_start(exec_t *ex, err_t **err);
 /** Asks every thread to stop after its current job and waits for them. */

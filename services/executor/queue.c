@@ -12,7 +12,17 @@
  * (reclaim.c) took over from dead or stalled executors wait in a FIFO here
  * and go first. An entry delivered more than DOJO_EXECUTOR_MAX_ATTEMPTS times
  * goes to dojo:jobs:dead, its learner gets an internal-error verdict, and it
- * is acknowledged: a submission is never stuck "in queue". */
+ * is acknowledged: a submission is never stuck "in queue".
+ *
+ * A learner's share (fair.c): an entry whose learner already has
+ * DOJO_EXECUTOR_LEARNER_MAX_RUNNING jobs running (here or elsewhere) waits
+ * in the `waiting` list — still pending under this consumer, heartbeated
+ * like a running entry — and the worker goes on to the next entry, so one
+ * learner's backlog never holds the workers. Workers look at the waiting
+ * list before reading new entries: at once after a place was given back
+ * here, otherwise every EXEC_WAIT_RECHECK_MS (places freed by other
+ * executors). The first waiting entry of each learner goes first, so a
+ * learner's jobs keep their order on this executor. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -27,13 +37,24 @@
 
 const char *const exec_streams[EXEC_NSTREAMS] = {KVC_JOBS_CONTEST, KVC_JOBS};
 
-/* An entry taken over by the reclaimer, waiting for a worker. */
+/* How often waiting entries are looked at when no place was given back here. */
+#define EXEC_WAIT_RECHECK_MS 250
+/* Learners whose first waiting entry one look considers. */
+#define EXEC_WAIT_SCAN_MAX 64
+/* Waiting entries beyond which workers read no new ones (memory stays
+ * bounded; they run the waiting ones as places free). */
+#define EXEC_WAIT_MAX 4096
+
+/* An entry taken over by the reclaimer, waiting for a worker; or one
+ * waiting for its learner's running place (user and submission set). */
 typedef struct claimed {
     int stream;
     char id[64];
     char *payload;
     size_t len;
     int deliveries;
+    char user[64];
+    char submission[64];
     struct claimed *next;
 } claimed_t;
 
@@ -56,6 +77,12 @@ struct exec_queue {
     pthread_cond_t cond;
     claimed_t *claimed; /* FIFO */
     int nclaimed;
+    claimed_t *waiting; /* FIFO: entries waiting for their learner's place */
+    int nwaiting;
+    atomic_bool wait_scan;     /* a worker is looking at the waiting list */
+    atomic_llong wait_gen;     /* places given back here */
+    atomic_llong wait_due_ms;  /* next look (mono_ms) unless wait_gen moved */
+    atomic_llong wait_seen_gen; /* wait_gen at the last fruitless look */
 };
 
 bool exec_queue_stopping(exec_t *ex)
@@ -123,6 +150,31 @@ static void give_up(exec_t *ex, exec_job_t *j, int stream, const char *id, const
         LOG_ERROR("ack failed", "entry=%s error=\"%s\"", id, log_esc(err->msg));
 }
 
+/* Keeps an entry whose learner has no free place (copied) until one frees. */
+static void wait_for_place(exec_queue_t *q, int stream, const char *id, const char *payload,
+                           size_t len, int deliveries, const char *user, const char *submission)
+{
+    claimed_t *c = xcalloc(1, sizeof *c);
+    c->payload = xmalloc(len + 1);
+    memcpy(c->payload, payload ? payload : "", len);
+    c->len = len;
+    c->stream = stream;
+    c->deliveries = deliveries;
+    snprintf(c->id, sizeof c->id, "%s", id);
+    snprintf(c->user, sizeof c->user, "%s", user);
+    snprintf(c->submission, sizeof c->submission, "%s", submission);
+    pthread_mutex_lock(&q->lock);
+    claimed_t **tail = &q->waiting;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    int n = ++q->nwaiting;
+    pthread_mutex_unlock(&q->lock);
+    metrics_counter_add("dojo_executor_jobs_waited_total", "", 1);
+    LOG_INFO("job waits for its learner's running place", "entry=%s submission=%s waiting=%d", id,
+             submission, n);
+}
+
 static void process_entry(worker_t *w, int stream, const char *id, const char *payload,
                           size_t len, int deliveries)
 {
@@ -150,7 +202,11 @@ static void process_entry(worker_t *w, int stream, const char *id, const char *p
                  ex->cfg.max_attempts);
         give_up(ex, &j, stream, id, payload, len, deliveries, reason,
                 "the judge failed repeatedly on this submission");
+    } else if (!exec_fair_admit(ex, job->user_id, j.submission_id)) {
+        wait_for_place(ex->queue, stream, id, payload, len, deliveries, job->user_id,
+                       j.submission_id);
     } else {
+        j.placed = true;
         pthread_mutex_lock(&w->entry_lock);
         w->entry.stream = stream;
         snprintf(w->entry.id, sizeof w->entry.id, "%s", id);
@@ -161,6 +217,8 @@ static void process_entry(worker_t *w, int stream, const char *id, const char *p
         char reason[256];
         exec_job_end_t end = exec_job_run(&j, reason, sizeof reason);
         exec_running_remove(ex, &j);
+        exec_fair_release(ex, job->user_id, j.submission_id);
+        atomic_fetch_add(&ex->queue->wait_gen, 1);
         pthread_mutex_lock(&w->entry_lock);
         w->entry.id[0] = '\0'; /* no more heartbeats: a RETRY entry goes idle */
         pthread_mutex_unlock(&w->entry_lock);
@@ -225,6 +283,12 @@ bool exec_queue_push_claimed(exec_t *ex, int stream, const char *id, const char 
             return false;
         }
     }
+    for (claimed_t *c = q->waiting; c; c = c->next) {
+        if (c->stream == stream && !strcmp(c->id, id)) {
+            pthread_mutex_unlock(&q->lock);
+            return false;
+        }
+    }
     claimed_t *c = xcalloc(1, sizeof *c);
     c->payload = xmalloc(len + 1);
     c->stream = stream;
@@ -265,9 +329,15 @@ bool exec_queue_busy(exec_t *ex)
     return false;
 }
 
-int exec_queue_held_entries(exec_t *ex, exec_entry_t *out, int cap)
+int exec_queue_held_entries(exec_t *ex, exec_entry_t **outp)
 {
     exec_queue_t *q = ex->queue;
+    pthread_mutex_lock(&q->lock);
+    int cap = q->nworkers + q->nclaimed + q->nwaiting;
+    pthread_mutex_unlock(&q->lock);
+    cap += 64; /* entries that came in since */
+    exec_entry_t *out = xcalloc((size_t)cap, sizeof *out);
+    *outp = out;
     int n = 0;
     for (int i = 0; i < q->nworkers && n < cap; i++) {
         pthread_mutex_lock(&q->workers[i].entry_lock);
@@ -281,8 +351,67 @@ int exec_queue_held_entries(exec_t *ex, exec_entry_t *out, int cap)
         out[n].stream = c->stream;
         snprintf(out[n].id, sizeof out[n].id, "%s", c->id);
     }
+    for (claimed_t *c = q->waiting; c && n < cap; c = c->next, n++) {
+        out[n].stream = c->stream;
+        snprintf(out[n].id, sizeof out[n].id, "%s", c->id);
+    }
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+int exec_queue_waiting(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    if (q == NULL)
+        return 0;
+    pthread_mutex_lock(&q->lock);
+    int n = q->nwaiting;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}
+
+/* A waiting entry whose learner has a place now (taken), or NULL. One worker
+ * looks at a time; the others go on reading new entries. Only the looking
+ * worker removes waiting entries, so the candidates stay valid unlocked. */
+static claimed_t *take_waiting(exec_t *ex)
+{
+    exec_queue_t *q = ex->queue;
+    long long gen = atomic_load(&q->wait_gen);
+    if (gen == atomic_load(&q->wait_seen_gen) && mono_ms() < atomic_load(&q->wait_due_ms))
+        return NULL;
+    if (atomic_exchange(&q->wait_scan, true))
+        return NULL;
+    claimed_t *cand[EXEC_WAIT_SCAN_MAX];
+    int n = 0;
+    pthread_mutex_lock(&q->lock);
+    for (claimed_t *c = q->waiting; c && n < EXEC_WAIT_SCAN_MAX; c = c->next) {
+        bool seen = false;
+        for (int i = 0; i < n && !seen; i++)
+            seen = !strcmp(cand[i]->user, c->user);
+        if (!seen)
+            cand[n++] = c;
+    }
+    pthread_mutex_unlock(&q->lock);
+    claimed_t *got = NULL;
+    for (int i = 0; i < n && !got; i++)
+        if (exec_fair_admit(ex, cand[i]->user, cand[i]->submission))
+            got = cand[i];
+    if (got) {
+        pthread_mutex_lock(&q->lock);
+        for (claimed_t **p = &q->waiting; *p; p = &(*p)->next) {
+            if (*p == got) {
+                *p = got->next;
+                q->nwaiting--;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&q->lock);
+    } else {
+        atomic_store(&q->wait_seen_gen, gen);
+        atomic_store(&q->wait_due_ms, mono_ms() + EXEC_WAIT_RECHECK_MS);
+    }
+    atomic_store(&q->wait_scan, false);
+    return got;
 }
 
 /* The next taken-over entry of a stream up to `max_stream` (0: contest
@@ -373,10 +502,11 @@ static bool read_and_run(worker_t *w, int n, int block_ms)
     return true;
 }
 
-/* A worker's order: a taken-over contest entry; while practice entries wait
- * taken over, a new contest entry (a read that hardly waits), else the
- * oldest of them; else a read of both streams. So no practice entry runs
- * while a contest entry waits unread. */
+/* A worker's order: a taken-over contest entry; a waiting entry whose
+ * learner has a place now; while practice entries wait taken over, a new
+ * contest entry (a read that hardly waits), else the oldest of them; else a
+ * read of both streams. So no practice entry runs while a contest entry
+ * waits unread, except one that waited for its learner's place. */
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -392,12 +522,23 @@ static void *worker_main(void *arg)
             run_claimed(w, c);
             continue;
         }
+        if ((c = take_waiting(ex)) != NULL) {
+            run_claimed(w, c);
+            continue;
+        }
         if (any_claimed(q)) {
             if (!read_and_run(w, 1, 1) && (c = take_claimed(q, EXEC_NSTREAMS - 1)) != NULL)
                 run_claimed(w, c);
             continue;
         }
-        read_and_run(w, EXEC_NSTREAMS, 2000);
+        int waiting = exec_queue_waiting(ex);
+        if (waiting >= EXEC_WAIT_MAX) {
+            sleep_ms(EXEC_WAIT_RECHECK_MS);
+            continue;
+        }
+        /* With entries waiting, read in short turns so that a place given
+         * back elsewhere is seen soon. */
+        read_and_run(w, EXEC_NSTREAMS, waiting > 0 ? EXEC_WAIT_RECHECK_MS : 2000);
     }
     return NULL;
 }
@@ -412,6 +553,10 @@ int exec_queue_start(exec_t *ex, err_t **err)
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->cond, NULL);
     q->nworkers = ex->cfg.concurrency;
+    atomic_init(&q->wait_scan, false);
+    atomic_init(&q->wait_gen, 0);
+    atomic_init(&q->wait_due_ms, 0);
+    atomic_init(&q->wait_seen_gen, -1);
     q->workers = xcalloc((size_t)q->nworkers, sizeof *q->workers);
     ex->queue = q;
     for (int i = 0; i < q->nworkers; i++) {
@@ -454,6 +599,11 @@ void exec_queue_stop(exec_t *ex)
     /* Claimed but not started: leave them pending; another executor (or our
      * next start) reclaims them. */
     for (claimed_t *c = q->claimed, *n; c; c = n) {
+        n = c->next;
+        free(c->payload);
+        free(c);
+    }
+    for (claimed_t *c = q->waiting, *n; c; c = n) {
         n = c->next;
         free(c->payload);
         free(c);
@@ -538,6 +688,7 @@ static void depth_on_scrape(void *payload)
     metrics_gauge_set("dojo_executor_queue_lag", "", (double)lag);
     metrics_gauge_set("dojo_executor_queue_depth", "", (double)(pending + (lag > 0 ? lag : 0)));
     metrics_gauge_set("dojo_executor_jobs_running", "", atomic_load(&ex->jobs_running));
+    metrics_gauge_set("dojo_executor_jobs_waiting", "", exec_queue_waiting(ex));
     metrics_gauge_set("dojo_executor_draining", "", atomic_load(&ex->draining) ? 1 : 0);
 }
 

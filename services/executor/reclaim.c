@@ -262,20 +262,41 @@ static void mark_alive(exec_t *ex)
         LOG_WARN("alive marker not written", "error=\"%s\"", log_esc(err->msg));
 }
 
-/* The entries this executor holds: their idle time starts again. */
+/* Entries per XCLAIM of the heartbeat. */
+#define BEAT_BATCH 64
+
+/* The entries this executor holds: their idle time starts again (XCLAIM
+ * JUSTID of up to BEAT_BATCH entries of one stream at a time); and the
+ * running places of its jobs (fair.c). */
 static void heartbeat_entries(exec_t *ex)
 {
-    exec_entry_t held[2 * EXEC_MAX_WORKERS];
-    int n = exec_queue_held_entries(ex, held, 2 * EXEC_MAX_WORKERS);
-    for (int i = 0; i < n; i++) {
-        cleanup_redis_reply redisReply *r = NULL;
-        cleanup_err err_t *err = NULL;
-        if (kv_command(ex->kv, &r, &err, "XCLAIM %s %s %s 0 %s JUSTID",
-                       exec_streams[held[i].stream], KVC_JOBS_GROUP, ex->cfg.executor_id,
-                       held[i].id) < 0)
-            LOG_WARN("heartbeat failed", "entry=%s error=\"%s\"", held[i].id,
-                     log_esc(err->msg));
+    cleanup_free exec_entry_t *held = NULL;
+    int n = exec_queue_held_entries(ex, &held);
+    for (int s = 0; s < EXEC_NSTREAMS; s++) {
+        const char *argv[6 + BEAT_BATCH];
+        int argc = 0;
+        for (int i = 0; i <= n; i++) {
+            if (argc == 0) {
+                argv[argc++] = "XCLAIM";
+                argv[argc++] = exec_streams[s];
+                argv[argc++] = KVC_JOBS_GROUP;
+                argv[argc++] = ex->cfg.executor_id;
+                argv[argc++] = "0";
+            }
+            if (i < n && held[i].stream == s)
+                argv[argc++] = held[i].id;
+            if (argc == 5 + BEAT_BATCH || (i == n && argc > 5)) {
+                argv[argc++] = "JUSTID";
+                cleanup_redis_reply redisReply *r = NULL;
+                cleanup_err err_t *err = NULL;
+                if (kv_command_argv(ex->kv, &r, argc, argv, NULL, &err) < 0)
+                    LOG_WARN("heartbeat failed", "stream=%s entries=%d error=\"%s\"",
+                             exec_streams[s], argc - 6, log_esc(err->msg));
+                argc = 0;
+            }
+        }
     }
+    exec_fair_renew(ex);
 }
 
 static void trim(exec_t *ex, int stream)

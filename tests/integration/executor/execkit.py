@@ -355,6 +355,10 @@ TASKS = [
                                                 "source": DIVISOR_CHECKER}}),
     _task("x-echo", [_t("a", "hello\n", "hello\n"), _t("b", "secret\n", "secret\n", hidden=True)],
           limits={"cpu_ms": 2000, "wall_ms": 8000, "memory_kib": 65536, "output_kib": 64}),
+    # The longest wall clock a task may have: an interactive run that waits
+    # for its stdin holds its sandbox until the test closes it.
+    _task("x-hold", [_t("a", "hold\n", "hold\n")],
+          limits={"cpu_ms": 2000, "wall_ms": 30000, "memory_kib": 65536, "output_kib": 64}),
 ]
 
 
@@ -370,11 +374,12 @@ def write_content(directory):
     return d
 
 
-def new_submission(gc, slug, code, kind=SUBMIT, language="python3"):
+def new_submission(gc, slug, code, kind=SUBMIT, language="python3", user=None):
+    """A new submission (of a new learner unless `user` is given): (id, user)."""
     import hashlib
     import uuid
     from dojo.gamification.v1 import gamification_pb2 as gpb
-    user = str(uuid.uuid4())
+    user = user or str(uuid.uuid4())
     sid = gc.call("CreateSubmission", gpb.CreateSubmissionRequest(
         user_id=user, task_slug=slug, task_version=1, language=language,
         code_hash=hashlib.sha256(code.encode()).hexdigest(), kind=kind, code=code)).submission_id

@@ -419,6 +419,10 @@ int gw_h_contest_thaw(gw_req_t *r, err_t **err);
 int gw_h_contest_reveal(gw_req_t *r, err_t **err);
 int gw_h_contest_finalize(gw_req_t *r, err_t **err);
 
+/* clics.c */
+/** Answers a request under /api/clics (the CLICS Contest API, read-only). */
+enum MHD_Result gw_clics_serve(gw_req_t *r);
+
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);

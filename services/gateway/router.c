@@ -216,6 +216,8 @@ static enum MHD_Result dispatch(gw_req_t *r)
         return gw_static_serve(r);
     if (!strcmp(r->path, "/api/v1/ws"))
         return gw_ws_upgrade(r);
+    if (!strncmp(r->path, "/api/clics", 10) && (r->path[10] == '\0' || r->path[10] == '/'))
+        return gw_clics_serve(r);
     if (strncmp(r->path, "/api/v1/", 8) != 0 || !split_path(r))
         return respond_error(r, 404, "not_found", "no such route");
     bool args_ok = true;

@@ -39,6 +39,12 @@ CONTESTS = [
                            registration="invite",
                            invite_code_sha256=contestkit.code_hash("gateway sesame"),
                            problems=[{"label": "A", "task_slug": "sim-a"}]),
+    # The CLICS Contest API's (test_contest_clics.py), a month later again.
+    contestkit.contest_doc("gw-clics", start=contestkit.CLICS_START, duration="2:00:00",
+                           freeze_minutes=30, problems=[
+                               {"label": "A", "task_slug": "sim-a", "rgb": "#f00", "color": "red"},
+                               {"label": "B", "task_slug": "sim-b"},
+                               {"label": "C", "task_slug": "sim-c"}]),
     contestkit.contest_doc("rules", registration="invite",
                            invite_code_sha256=contestkit.code_hash("open sesame"),
                            practice_after_end=False, max_team_size=2, hide_tasks_until_start=True,

@@ -63,6 +63,11 @@ const char *kvc_key_learner_running(kvc_key_t *k, const char *user_id)
     return key_fmt(k, "dojo:exec:running:%.64s", user_id);
 }
 
+const char *kvc_key_learner_sandbox(kvc_key_t *k, const char *user_id)
+{
+    return key_fmt(k, "dojo:exec:sandbox:%.64s", user_id);
+}
+
 const char *kvc_key_contest_board(kvc_key_t *k, const char *slug, const char *audience)
 {
     return key_fmt(k, "dojo:contest:%.64s:board:%.16s", slug, audience);
@@ -564,37 +569,60 @@ int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err)
 /* ---------------------------------------------------------------------------
  * A learner's share of the executors
  *
- * One script per step: ended leases go first, then the place is taken (or
- * kept, for a member that has one) only while fewer than ARGV[2] members
- * remain. The key lives as long as its longest lease: a PEXPIRE that would
- * shorten it (GT) is skipped. */
+ * One script per step: ended leases go first; a member that has a place
+ * keeps it; otherwise a place is taken only while fewer than ARGV[2] members
+ * remain and the sandbox counter (KEYS[2]) is below ARGV[4] (0: no cap). The
+ * places' key lives as long as its longest lease: an expiry that would
+ * shorten it is skipped. */
 
 static const char admit_script[] =
     "local t = redis.call('TIME') "
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
     "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) "
-    "local max = tonumber(ARGV[2]) "
-    "if max > 0 and not redis.call('ZSCORE', KEYS[1], ARGV[1]) "
-    "   and redis.call('ZCARD', KEYS[1]) >= max then return 0 end "
+    "local max, cap = tonumber(ARGV[2]), tonumber(ARGV[4]) "
+    "if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then "
+    "  if max > 0 and redis.call('ZCARD', KEYS[1]) >= max then return 0 end "
+    "  if cap > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= cap then return 0 end "
+    "end "
+    "if max <= 0 then return 1 end "
     "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1]) "
     "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then "
     "  redis.call('PEXPIRE', KEYS[1], ARGV[3]) end "
     "return 1";
 
+/* The window starts with its first charge. */
+static const char charge_script[] =
+    "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "return n";
+
+static bool share_limits(const kvc_share_t *share)
+{
+    return share->max_running > 0 || share->sandbox_cap_ms > 0;
+}
+
 int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
                       const kvc_share_t *share, bool *admitted, err_t **err)
 {
     *admitted = true;
-    if (share->max_running <= 0 || user_id == NULL || *user_id == '\0')
+    if (!share_limits(share) || user_id == NULL || *user_id == '\0')
         return 0;
-    kvc_key_t k;
-    char max[16], lease[24];
-    snprintf(max, sizeof max, "%d", share->max_running);
+    kvc_key_t places, sandbox;
+    char max[16], lease[24], cap[24];
+    snprintf(max, sizeof max, "%d", share->max_running > 0 ? share->max_running : 0);
     snprintf(lease, sizeof lease, "%" PRId64, share->lease_ms > 0 ? share->lease_ms : 1000);
-    const char *argv[] = {"EVAL", admit_script, "1", kvc_key_learner_running(&k, user_id),
-                          submission_id, max, lease};
+    snprintf(cap, sizeof cap, "%" PRId64, share->sandbox_cap_ms > 0 ? share->sandbox_cap_ms : 0);
+    const char *argv[] = {"EVAL",
+                          admit_script,
+                          "2",
+                          kvc_key_learner_running(&places, user_id),
+                          kvc_key_learner_sandbox(&sandbox, user_id),
+                          submission_id,
+                          max,
+                          lease,
+                          cap};
     cleanup_redis_reply redisReply *r = NULL;
-    if (kv_command_argv(kv, &r, 7, argv, NULL, err) < 0)
+    if (kv_command_argv(kv, &r, 9, argv, NULL, err) < 0)
         return err_wrap(err, "learner admission");
     if (r->type != REDIS_REPLY_INTEGER)
         return err_set(err, GRPC_STATUS_INTERNAL, "learner admission: unexpected reply from Redis");
@@ -610,6 +638,22 @@ int kvc_learner_renew(kv_pool_t *kv, const char *user_id, const char *submission
         return -1;
     if (held)
         *held = got;
+    return 0;
+}
+
+int kvc_learner_charge(kv_pool_t *kv, const char *user_id, int64_t sandbox_ms,
+                       const kvc_share_t *share, err_t **err)
+{
+    if (share->sandbox_cap_ms <= 0 || user_id == NULL || *user_id == '\0' || sandbox_ms <= 0)
+        return 0;
+    kvc_key_t k;
+    char ms[24], window[24];
+    snprintf(ms, sizeof ms, "%" PRId64, sandbox_ms);
+    snprintf(window, sizeof window, "%" PRId64, share->window_ms > 0 ? share->window_ms : 60000);
+    const char *argv[] = {"EVAL", charge_script, "1", kvc_key_learner_sandbox(&k, user_id), ms,
+                          window};
+    if (kv_command_argv(kv, NULL, 6, argv, NULL, err) < 0)
+        return err_wrap(err, "learner charge");
     return 0;
 }
 

@@ -66,6 +66,12 @@
  *                          executors (kvc_learner_admit, _renew, _release);
  *                          a lease not renewed (a dead executor) ends by
  *                          itself. TTL = the longest lease.
+ *   dojo:exec:sandbox:{user}
+ *                          counter: milliseconds the learner's jobs held a
+ *                          sandbox in the current window (kvc_learner_charge,
+ *                          after each job); TTL = the window, from its first
+ *                          charge. Over the cap, kvc_learner_admit lets none
+ *                          of the learner's jobs start until it ends.
  *   {prefix}lb:all, {prefix}lb:week:{YYYY-MM-DD}, {prefix}lb:cohort:{slug}
  *                          leaderboard sorted sets (rebuildable from
  *                          PostgreSQL); weekly boards expire
@@ -354,21 +360,30 @@ int kvc_limit_forget(kv_pool_t *kv, const char *key, err_t **err);
  * (the executor keeps it and runs other learners' jobs meanwhile). A place
  * is a lease the executor renews while the job runs: an executor that dies
  * holds it only until it ends. The same submission taking its place again
- * (a redelivered job) keeps the place it had. Times are Redis's clock, so
+ * (a redelivered job) keeps the place it had. Besides, each job's sandbox
+ * time is charged to its learner after it ran; a learner over the window's
+ * cap gets no new place until the window ends. Times are Redis's clock, so
  * executors' clocks need not agree. */
 
 /** dojo:exec:running:{user_id}, the learner's running places. */
 const char *kvc_key_learner_running(kvc_key_t *k, const char *user_id);
 
+/** dojo:exec:sandbox:{user_id}, the learner's sandbox time this window. */
+const char *kvc_key_learner_sandbox(kvc_key_t *k, const char *user_id);
+
 /** The rules of admission. */
 typedef struct kvc_share {
-    int max_running;  /* places per learner; <= 0: no limit (always admitted) */
-    int64_t lease_ms; /* how long a place lasts unrenewed; > 0 */
+    int max_running;        /* places per learner; <= 0: no limit */
+    int64_t lease_ms;       /* how long a place lasts unrenewed; > 0 */
+    int64_t sandbox_cap_ms; /* sandbox time per window and learner; <= 0: no cap */
+    int64_t window_ms;      /* the sandbox time's window; > 0 */
 } kvc_share_t;
 
 /** Takes a running place for submission `submission_id` of `user_id`
  * (*admitted true) unless the learner's places are all held by other
- * submissions (*admitted false: try again later). One round trip. */
+ * submissions or the learner used up the window's sandbox time (*admitted
+ * false: try again later). A submission that holds a place keeps it either
+ * way. One round trip. */
 int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
                       const kvc_share_t *share, bool *admitted, err_t **err);
 
@@ -377,6 +392,11 @@ int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission
  * (may be NULL) says whether the job still holds one. */
 int kvc_learner_renew(kv_pool_t *kv, const char *user_id, const char *submission_id,
                       const kvc_share_t *share, bool *held, err_t **err);
+
+/** Charges `sandbox_ms` of sandbox time to the learner's window (starting
+ * one when none runs). No-op without a cap or a learner. */
+int kvc_learner_charge(kv_pool_t *kv, const char *user_id, int64_t sandbox_ms,
+                       const kvc_share_t *share, err_t **err);
 
 /** Gives the place back (none held is fine). */
 int kvc_learner_release(kv_pool_t *kv, const char *user_id, const char *submission_id,

@@ -982,6 +982,53 @@ static void test_without_a_limit_or_a_learner_every_job_is_admitted(void **state
     assert_true(ok);
 }
 
+static void test_a_learner_over_the_sandbox_time_gets_no_new_place_until_the_window_ends(
+    void **state)
+{
+    SKIP_WITHOUT_REDIS();
+    char user[37], running[37], next[37];
+    sub_id(user, "learner-sandbox");
+    kvc_key_t places, sandbox;
+    kvc_key_learner_running(&places, user);
+    kvc_key_learner_sandbox(&sandbox, user);
+    assert_int_equal(strncmp(sandbox.s, "dojo:exec:sandbox:", 18), 0);
+    kvc_share_t share = {.max_running = 2, .lease_ms = 30000, .sandbox_cap_ms = 1000,
+                         .window_ms = 20000};
+    cleanup_err err_t *err = NULL;
+    bool ok = false;
+    must(kvc_learner_admit(pool, user, sub_id(running, "sb-running"), &share, &ok, &err), &err,
+         "admit");
+    assert_true(ok);
+    must(kvc_learner_charge(pool, user, 600, &share, &err), &err, "charge");
+    long long pttl = integer("PTTL %s", sandbox.s);
+    assert_true(pttl > 0 && pttl <= 20000);
+    must(kvc_learner_admit(pool, user, sub_id(next, "sb-next"), &share, &ok, &err), &err, "admit");
+    assert_true(ok); /* 600 of 1000 ms */
+    must(kvc_learner_release(pool, user, next, &err), &err, "release");
+    must(kvc_learner_charge(pool, user, 700, &share, &err), &err, "charge");
+    assert_true(integer("PTTL %s", sandbox.s) <= pttl); /* the same window */
+    must(kvc_learner_admit(pool, user, next, &share, &ok, &err), &err, "admit over the cap");
+    assert_false(ok);
+    /* A job that holds a place keeps it (a renewal, a redelivery). */
+    bool held = false;
+    must(kvc_learner_renew(pool, user, running, &share, &held, &err), &err, "renew");
+    assert_true(held);
+    /* The window over, the learner is admitted again. */
+    del(sandbox.s);
+    must(kvc_learner_admit(pool, user, next, &share, &ok, &err), &err, "admit after the window");
+    assert_true(ok);
+    /* Without places, the cap still holds. */
+    kvc_share_t cap_only = {.max_running = 0, .lease_ms = 30000, .sandbox_cap_ms = 1000,
+                            .window_ms = 20000};
+    char other[37];
+    must(kvc_learner_charge(pool, user, 1000, &cap_only, &err), &err, "charge");
+    must(kvc_learner_admit(pool, user, sub_id(other, "sb-other"), &cap_only, &ok, &err), &err,
+         "admit");
+    assert_false(ok);
+    del(sandbox.s);
+    del(places.s);
+}
+
 int main(void)
 {
     redis_addr = test_env_or_null("DOJO_TEST_REDIS_ADDR");
@@ -1017,6 +1064,8 @@ int main(void)
         cmocka_unit_test(test_a_learner_has_max_running_places_and_a_submission_keeps_its_own),
         cmocka_unit_test(test_a_place_nobody_renews_ends_with_its_lease),
         cmocka_unit_test(test_without_a_limit_or_a_learner_every_job_is_admitted),
+        cmocka_unit_test(
+            test_a_learner_over_the_sandbox_time_gets_no_new_place_until_the_window_ends),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -90,6 +90,10 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     cfg->pids_limit = (int)config_int("DOJO_EXECUTOR_PIDS_LIMIT", 64, 8, 65536);
     cfg->learner_max_running =
         (int)config_int("DOJO_EXECUTOR_LEARNER_MAX_RUNNING", 1, 0, 1000);
+    cfg->learner_sandbox_ms =
+        config_int("DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS", 30, 0, 86400) * 1000;
+    cfg->learner_window_ms =
+        config_duration_ms("DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW", "60s", 1000, 86400000);
 }
 
 void exec_sandbox_config(const exec_config_t *cfg, sandbox_config_t *out)

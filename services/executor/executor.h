@@ -82,6 +82,8 @@ typedef struct exec_config {
     unsigned uid_base;
     int pids_limit;
     int learner_max_running; /* jobs of one learner at once, all executors; 0: no cap */
+    int64_t learner_sandbox_ms; /* sandbox time per learner per window; 0: no cap */
+    int64_t learner_window_ms;  /* that window (a minute) */
 } exec_config_t;
 
 typedef struct exec_bundle_cache exec_bundle_cache_t;
@@ -222,6 +224,7 @@ struct exec_job {
     bool synchronous;
     bool record; /* call Gamification.RecordResult */
     bool placed; /* holds one of its learner's running places (fair.c) */
+    int64_t sandbox_ms; /* wall time its sandboxes ran: charged to the learner */
     const Dojo__Content__V1__JudgeBundle *given_bundle; /* RunJob: not cached */
 
     exec_sink_fn sink;
@@ -275,12 +278,18 @@ void exec_slot_release(exec_t *ex, int slot);
 
 /** Takes one of the learner's running places for the submission (kvc.h's
  * kvc_learner_admit, DOJO_EXECUTOR_LEARNER_MAX_RUNNING across every
- * executor). false: the learner's places are taken, the job waits. A job
- * without a user, or Redis failing (logged), is admitted. */
+ * executor). false: the learner's places are taken, or the learner used up
+ * this minute's sandbox time: the job waits. A job without a user, or Redis
+ * failing (logged), is admitted. */
 bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id);
 
 /** Gives the place back (best effort: a lease not given back ends by itself). */
 void exec_fair_release(exec_t *ex, const char *user_id, const char *submission_id);
+
+/** Charges a job's sandbox time to its learner's minute
+ * (DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS; best effort). Before the release,
+ * so that the learner's next job is admitted against it. */
+void exec_fair_charge(exec_t *ex, const char *user_id, int64_t sandbox_ms);
 
 /** Renews the leases of the placed jobs running here (the reclaimer's
  * heartbeat). */

@@ -9,7 +9,13 @@
  * running here; an executor that dies stops renewing, so its places end
  * within a lease (three DOJO_EXECUTOR_HEARTBEAT_TTLs, at least 15 s) by
  * themselves, and the job itself, taken over by a peer within about one TTL,
- * takes its place again before its learner's next job can. */
+ * takes its place again before its learner's next job can.
+ *
+ * Besides, after each job the wall time its sandboxes ran is charged to its
+ * learner's window (DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW, a minute); over
+ * DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS, none of the learner's jobs starts
+ * (they wait the same way, none is refused) until that window, which starts
+ * at its first charge, is over. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +34,9 @@ static kvc_share_t share_of(const exec_t *ex)
 {
     int64_t lease = 3 * ex->cfg.heartbeat_ttl_ms;
     return (kvc_share_t){.max_running = ex->cfg.learner_max_running,
-                         .lease_ms = lease > FAIR_LEASE_MIN_MS ? lease : FAIR_LEASE_MIN_MS};
+                         .lease_ms = lease > FAIR_LEASE_MIN_MS ? lease : FAIR_LEASE_MIN_MS,
+                         .sandbox_cap_ms = ex->cfg.learner_sandbox_ms,
+                         .window_ms = ex->cfg.learner_window_ms};
 }
 
 bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id)
@@ -54,6 +62,15 @@ void exec_fair_release(exec_t *ex, const char *user_id, const char *submission_i
                  submission_id, log_esc(err->msg));
 }
 
+void exec_fair_charge(exec_t *ex, const char *user_id, int64_t sandbox_ms)
+{
+    kvc_share_t s = share_of(ex);
+    cleanup_err err_t *err = NULL;
+    if (kvc_learner_charge(ex->kv, user_id, sandbox_ms, &s, &err) < 0)
+        LOG_WARN("sandbox time not charged", "user=%s ms=%lld error=\"%s\"",
+                 user_id ? user_id : "", (long long)sandbox_ms, log_esc(err->msg));
+}
+
 /* A placed job's learner and submission, copied out of the running list. */
 typedef struct placed {
     char user[64];
@@ -63,7 +80,7 @@ typedef struct placed {
 void exec_fair_renew(exec_t *ex)
 {
     if (ex->cfg.learner_max_running <= 0)
-        return;
+        return; /* no places, nothing to renew */
     int cap = EXEC_MAX_WORKERS, n = 0;
     cleanup_free placed_t *jobs = xcalloc((size_t)cap, sizeof *jobs);
     pthread_mutex_lock(&ex->lock);

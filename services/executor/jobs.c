@@ -353,7 +353,9 @@ static int step_sandbox(job_run_t *r)
     atomic_store(&j->stage, r->lang->compile_argv[0] ? STAGE(COMPILING) : STAGE(RUNNING));
     r->run_started_ms = mono_ms();
     cleanup_err err_t *err = NULL;
-    if (!atomic_load(&j->cancel) && sandbox_run(&r->ex->sandbox, &sj, &r->outcome, &err) < 0) {
+    int rc = atomic_load(&j->cancel) ? 0 : sandbox_run(&r->ex->sandbox, &sj, &r->outcome, &err);
+    j->sandbox_ms += mono_ms() - r->run_started_ms;
+    if (rc < 0) {
         LOG_ERROR("sandbox failed", "submission=%s error=\"%s\"", j->submission_id,
                   log_esc(err->msg));
         exec_emit_job_error(j, "the sandbox did not start; retrying", will_retry(r));
@@ -375,8 +377,11 @@ static int step_custom_checker(job_run_t *r)
     checker_case_t *cases;
     int n = judge_checker_cases(&r->judge, &cases);
     cleanup_err err_t *err = NULL;
-    if (checker_run_custom(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->checker_lang,
-                           r->judge.checker.custom_source, cases, n, &j->cancel, &err) < 0) {
+    int64_t t0 = mono_ms();
+    int rc = checker_run_custom(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->checker_lang,
+                                r->judge.checker.custom_source, cases, n, &j->cancel, &err);
+    j->sandbox_ms += mono_ms() - t0;
+    if (rc < 0) {
         exec_emit_job_error(j, "the checker did not start; retrying", will_retry(r));
         return stop(r, EXEC_JOB_RETRY, "%s", err->msg);
     }

@@ -15,7 +15,8 @@
  * is acknowledged: a submission is never stuck "in queue".
  *
  * A learner's share (fair.c): an entry whose learner already has
- * DOJO_EXECUTOR_LEARNER_MAX_RUNNING jobs running (here or elsewhere) waits
+ * DOJO_EXECUTOR_LEARNER_MAX_RUNNING jobs running (here or elsewhere), or
+ * used up the window's DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS, waits
  * in the `waiting` list — still pending under this consumer, heartbeated
  * like a running entry — and the worker goes on to the next entry, so one
  * learner's backlog never holds the workers. Workers look at the waiting
@@ -171,7 +172,7 @@ static void wait_for_place(exec_queue_t *q, int stream, const char *id, const ch
     int n = ++q->nwaiting;
     pthread_mutex_unlock(&q->lock);
     metrics_counter_add("dojo_executor_jobs_waited_total", "", 1);
-    LOG_INFO("job waits for its learner's running place", "entry=%s submission=%s waiting=%d", id,
+    LOG_INFO("job waits for its learner's turn", "entry=%s submission=%s waiting=%d", id,
              submission, n);
 }
 
@@ -217,6 +218,7 @@ static void process_entry(worker_t *w, int stream, const char *id, const char *p
         char reason[256];
         exec_job_end_t end = exec_job_run(&j, reason, sizeof reason);
         exec_running_remove(ex, &j);
+        exec_fair_charge(ex, job->user_id, j.sandbox_ms);
         exec_fair_release(ex, job->user_id, j.submission_id);
         atomic_fetch_add(&ex->queue->wait_gen, 1);
         pthread_mutex_lock(&w->entry_lock);

@@ -72,7 +72,7 @@ def test_a_learners_next_job_waits_for_the_running_one_while_others_go_ahead(
     # Two other learners were judged on the one free worker; the learner's
     # own second job has waited all along: its first holds the one place.
     assert not started(redis, later)
-    assert "waits for its learner's running place" in ex.log_text()
+    assert "waits for its learner's turn" in ex.log_text()
     assert redis("ZRANGE", running_key(learner), 0, -1) == [held.encode()]
     release(redis, held)
     held_events = execkit.wait_final(redis, held, 30)
@@ -124,7 +124,7 @@ def test_a_killed_executors_place_follows_its_job_to_the_heir(start_executor, ex
     held = hold(exec_stack, redis, learner)
     wait_for(lambda: started(redis, held), 30, "the first job started")
     later = submit(exec_stack, redis, learner)
-    wait_for(lambda: any("running place" in line and f"submission={later}" in line
+    wait_for(lambda: any("learner's turn" in line and f"submission={later}" in line
                          for line in a.log_text().splitlines()), 30, "the second job waiting")
     a.kill()  # SIGKILL: its place is never given back
     try:
@@ -147,4 +147,42 @@ def test_a_killed_executors_place_follows_its_job_to_the_heir(start_executor, ex
     assert (first(later_events, "started").emitted_at.unix_micros
             >= held_events[-1].emitted_at.unix_micros)
     wait_for(lambda: redis("EXISTS", running_key(learner)) == 0, 10, "the places given back")
+    assert execkit.pending_count(redis) == 0
+
+
+# ---------------------------------------------------------------------------
+# Sandbox time per learner
+
+SLEEPY = "import time\ntime.sleep(1.5)\nprint(input())\n"
+
+
+def redis_now_us(redis):
+    s, us = (int(x) for x in redis("TIME"))
+    return s * 1_000_000 + us
+
+
+def test_a_learner_over_the_sandbox_time_waits_for_the_window_while_others_run(
+        start_executor, exec_stack, redis):
+    start_executor("budget", DOJO_EXECUTOR_CONCURRENCY="2",
+                   DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS="1",
+                   DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW="10s")
+    learner = str(uuid.uuid4())
+    budget = f"dojo:exec:sandbox:{learner}"
+    sid, _ = new_submission(exec_stack.gc, "x-hold", SLEEPY, user=learner)
+    execkit.enqueue(redis, execkit.make_job(sid, learner, "x-hold", SLEEPY))
+    assert execkit.wait_final(redis, sid, 60)[-1].result.verdict == V.VERDICT_AC
+    # Charged after the job: at least the 1.5 s its sandbox ran.
+    wait_for(lambda: redis("EXISTS", budget) == 1, 10, "the job's sandbox time charged")
+    assert int(redis("GET", budget)) >= 1500
+    window_ends_us = redis_now_us(redis) + redis("PTTL", budget) * 1000
+    later = submit(exec_stack, redis, learner)
+    other = submit(exec_stack, redis, str(uuid.uuid4()))
+    other_events = execkit.wait_final(redis, other, 60)
+    assert other_events[-1].result.verdict == V.VERDICT_AC
+    # Not refused, not lost: it runs once the learner's window is over.
+    later_events = execkit.wait_final(redis, later, 60)
+    assert later_events[-1].result.verdict == V.VERDICT_AC and later_events[-1].result.recorded
+    later_started = first(later_events, "started").emitted_at.unix_micros
+    assert later_started >= window_ends_us - 10_000
+    assert first(other_events, "started").emitted_at.unix_micros < later_started
     assert execkit.pending_count(redis) == 0

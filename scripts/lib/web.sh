@@ -70,11 +70,18 @@ web_browser_stage() {
   elif ! curl -fsS -o /dev/null --max-time 3 "$base/api/v1/health"; then
     stage_result browser fail "no gateway answers at DOJO_BASE_URL=$base"; return
   fi
-  info "stage browser: node --test tests/browser (DOJO_BASE_URL=$base)"
+  # `./dojo test browser -- classes` runs only tests/browser/classes.test.mjs
+  # (arguments naming no such file are pytest's, for the other stages).
+  local targets=() a
+  for a in "${TEST_PYTEST_ARGS[@]}"; do
+    [[ -f $DOJO_ROOT/tests/browser/$a.test.mjs ]] && targets+=("$DOJO_ROOT/tests/browser/$a.test.mjs")
+  done
+  (( ${#targets[@]} )) || targets=("$DOJO_ROOT/tests/browser/")
+  info "stage browser: node --test ${targets[*]#"$DOJO_ROOT/"} (DOJO_BASE_URL=$base)"
   local rc=0
   ( web_need_node && web_install && DOJO_BASE_URL=$base \
       timeout --kill-after=30 "${DOJO_TEST_BROWSER_TIMEOUT:-900}" \
-      node --test --test-concurrency=1 "$DOJO_ROOT/tests/browser/" ) </dev/null || rc=$?
+      node --test --test-concurrency=1 "${targets[@]}" ) </dev/null || rc=$?
   test_stack_stop
   if (( rc == 0 )); then stage_result browser pass; else stage_result browser fail "exit $rc"; fi
 }

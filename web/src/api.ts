@@ -431,6 +431,8 @@ export const tasks = {
   get: (slug: string) => get<TaskView>(`/tasks/${enc(slug)}`),
   /** The editorial and reference solutions: 403 until the caller has solved the task. */
   solutions: (slug: string) => get<TaskSolutions>(`/tasks/${enc(slug)}/solutions`),
+  /** Records the first opening (where a class's "time to solve" starts); later calls change nothing. */
+  open: (slug: string) => post<{ first_opened_at: Time }>(`/tasks/${enc(slug)}/open`, {}),
 };
 
 export const drafts = {

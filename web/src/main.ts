@@ -21,6 +21,14 @@ route("/leaderboard", "Leaderboard", async () => (await import("./pages/leaderbo
 route("/profile", "Profile", async () => (await import("./pages/profile")).profilePage);
 route("/designer", "Task designer", () => import("./pages/designer").then((m) => m.designerPage), { author: true });
 route("/designer/:slug", "Task designer", () => import("./pages/designer").then((m) => m.designerPage), { author: true });
+route("/designer/:slug/analytics", "Task analytics", () => import("./pages/analytics").then((m) => m.authorAnalyticsPage), { author: true });
+// Classes: every page its own lazily loaded chunk (teachers' pages are the big ones).
+route("/classes", "Classes", () => import("./pages/classes").then((m) => m.classesPage));
+route("/join", "Join a class", () => import("./pages/classes").then((m) => m.joinPage));
+route("/join/:code", "Join a class", () => import("./pages/classes").then((m) => m.joinPage));
+route("/classes/:id", "Class", () => import("./pages/class").then((m) => m.classPage));
+route("/classes/:id/dashboard", "Class dashboard", () => import("./pages/class-dashboard").then((m) => m.classDashboardPage));
+route("/classes/:id/students/:user", "Learner", () => import("./pages/class-dashboard").then((m) => m.studentPage));
 route("/.*", "Not found", () => (main) => {
   mount(main, h("section.page", null, h("h1", null, "Page not found"), h("p", null, h("a", { href: "/tasks" }, "Back to the tasks"))));
 }, { auth: false });
@@ -60,6 +68,7 @@ const NAV: [string, string, (author: boolean) => boolean][] = [
   ["/tasks", "Tasks", () => true],
   ["/dashboard", "Dashboard", () => true],
   ["/leaderboard", "Leaderboard", () => true],
+  ["/classes", "Classes", () => true],
   ["/designer", "Designer", (a) => a],
 ];
 

@@ -106,7 +106,8 @@ async function taskIndex(main: HTMLElement, ctx: Ctx): Promise<void> {
     h("span.state", { "aria-hidden": "true" }, t.status === "archived" ? "🗄" : ""),
     h("a.task-title", { href: `/designer/${encodeURIComponent(t.slug)}` }, t.title),
     h("span.task-meta", null, difficultyBadge(t.difficulty), h("span.muted", null, `v${t.version}`),
-      t.status === "archived" ? h("span.badge", null, "archived") : null, h("code.muted", null, t.slug)))));
+      t.status === "archived" ? h("span.badge", null, "archived") : null, h("code.muted", null, t.slug),
+      h("a.small.analytics-link", { href: `/designer/${encodeURIComponent(t.slug)}/analytics`, "aria-label": `Analytics of ${t.title}` }, "Analytics")))));
   if (!r.tasks.length) list.append(h("li.empty", null, "No tasks yet."));
 }
 

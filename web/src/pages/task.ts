@@ -71,6 +71,8 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   }
   document.title = `${task.title} · Dojo`;
   const signedIn = Boolean(session.user());
+  // Teachers read "time to solve" from the first opening; only the first call counts.
+  if (signedIn) void tasks.open(slug).catch(() => undefined);
   const [progress, taskStats, catalogue] = await Promise.all([
     signedIn ? me.progress().catch(() => null) : Promise.resolve(null),
     meta.taskStats().then((r) => r.stats.find((x) => x.task_slug === slug)).catch(() => undefined),

@@ -48,7 +48,7 @@ export function analyticsCard(t: TaskAnalytics, headingLevel: 2 | 3 = 3): HTMLEl
       h("h4", null, "Most common wrong outputs"),
       t.wrong_outputs.length ? h("ul.wrong-outputs", null, t.wrong_outputs.map((w) => h("li", null,
         h("div.small", null, h("strong", null, w.test_name), ` — ${w.submissions} submission${w.submissions === 1 ? "" : "s"} by ${w.learners} learner${w.learners === 1 ? "" : "s"}`),
-        h("pre.io", null, w.output_excerpt || "(empty output)"))))
+        h("pre.io", { tabindex: "0", role: "group", "aria-label": `Wrong output of ${w.test_name}` }, w.output_excerpt || "(empty output)"))))
         : h("p.muted", null, "None kept (hidden tests' outputs never are)."),
       h("p.muted.small", null, `Tests and wrong outputs from the latest ${t.sampled} submissions at most.`)]);
 }

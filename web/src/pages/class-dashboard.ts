@@ -44,7 +44,7 @@ export async function classDashboardPage(main: HTMLElement, ctx: Ctx): Promise<v
   const analytics = h("section#analytics", { "aria-labelledby": "analytics-h" });
   mount(main, h("section.page.class-dashboard", { "data-class": c.id },
     h("div.page-head", null, h("h1", null, `Dashboard: ${c.title}`), h("a", { href: `/classes/${encodeURIComponent(c.id)}` }, "Back to the class")),
-    h("div.filters.dash-filters", null, field("Assignment", pick), field("Inactive after (days)", days), h("div.field.field-end", null, exportBtn)),
+    h("div.dash-filters", null, field("Assignment", pick), field("Inactive after (days)", days), h("div.field.field-end", null, exportBtn)),
     matrix, inactive, analytics));
 
   const selected = () => list.find((a) => a.id === pick.value) ?? null;
@@ -172,8 +172,8 @@ export async function studentPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       h("h2", null, `${task.title}: `, verdictBadge(full.verdict)),
       h("p.muted", null, `${toDate(full.created_at)?.toLocaleString() ?? ""} · ${full.language} · score ${full.score}/${full.max_score}`),
       h("h3", null, "Code"),
-      h("pre.code-view", null, h("code", null, full.code ?? "")),
-      full.compile_output ? [h("h3", null, "Compiler output"), h("pre.io", null, full.compile_output)] : null,
+      h("pre.code-view", { tabindex: "0", role: "group", "aria-label": "The submission's code" }, full.code ?? ""),
+      full.compile_output ? [h("h3", null, "Compiler output"), h("pre.io", { tabindex: "0", role: "group", "aria-label": "Compiler output" }, full.compile_output)] : null,
       h("h3", null, "Tests"),
       testsTable(full.tests, { task }));
     detail.focus();

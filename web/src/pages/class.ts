@@ -36,12 +36,13 @@ export async function classPage(main: HTMLElement, ctx: Ctx): Promise<void> {
 }
 
 function head(c: ClassInfo, ...extra: (Node | null)[]): HTMLElement {
+  // Learners see every time in their own zone; the class's zone is the teachers' concern.
   return h("div.page-head", null,
     h("div", null, h("h1", null, c.title, c.archived ? h("span.badge.badge-archived", null, "archived") : null),
       h("p.page-summary", null,
         h("span", null, `${c.member_count} learner${c.member_count === 1 ? "" : "s"}`),
         h("span", null, `Teachers: ${c.teachers.map((t) => t.display_name).join(", ") || "—"}`),
-        h("span", null, `Dates in ${c.time_zone}`))),
+        c.teaching ? h("span", null, `Dates in ${c.time_zone}`) : null)),
     h("div.actions", null, extra));
 }
 
@@ -84,7 +85,7 @@ function boardCard(c: ClassInfo, list: Assignment[], ctx: Ctx): HTMLElement {
   select.addEventListener("change", () => void load());
   void load();
   return h("section.card#board", null, h("h2", null, "Class board"),
-    h("div.filters", null, field("Board", select)), panel);
+    h("div.board-pick", null, field("Board", select)), panel);
 }
 
 function boardTable(b: ClassBoard, perAssignment: boolean): (HTMLElement | null)[] {

@@ -41,6 +41,30 @@ void content_report_free(content_report_t *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A copy of `s` with every byte that is not part of a UTF-8 character
+ * replaced by U+FFFD: reports travel as protobuf and JSON strings, and what
+ * they quote may not be text (jansson's parse errors quote the bytes at
+ * fault; a path cuts a long key at a byte count). New. */
+static char *utf8_copy(const char *s)
+{
+    size_t len = strlen(s), o = 0;
+    char *out = xmalloc(len * 3 + 1);
+    for (size_t i = 0; i < len;) {
+        size_t n = text_utf8_seq((const unsigned char *)s + i, len - i);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void issue_add(content_issue_t **v, size_t *n, size_t *cap, const char *path,
                       const char *fmt, va_list ap)
 {
@@ -48,8 +72,9 @@ static void issue_add(content_issue_t **v, size_t *n, size_t *cap, const char *p
         *cap = *cap ? *cap * 2 : 8;
         *v = xreallocarray(*v, *cap, sizeof **v);
     }
-    (*v)[*n].path = xstrdup(path);
-    (*v)[*n].message = xvasprintf(fmt, ap);
+    cleanup_free char *message = xvasprintf(fmt, ap);
+    (*v)[*n].path = utf8_copy(path);
+    (*v)[*n].message = utf8_copy(message);
     (*n)++;
 }
 

@@ -45,7 +45,8 @@ void content_report_init(content_report_t *r, const char *file);
 /** Frees what the report holds; it is empty (and reusable after init) afterwards. */
 void content_report_free(content_report_t *r);
 /** Adds an error (the document is refused) or a warning (it is not) at
- * `path`. Both strings are copied. */
+ * `path`. Both strings are copied, as UTF-8: bytes that are not (a quoted
+ * piece of a broken file, a key cut in a path) become U+FFFD. */
 void content_report_error(content_report_t *r, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void content_report_warn(content_report_t *r, const char *path, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "libcommon/text.h"
 #include "testkit.h"
 
 /* A report and an object of `text` at "$.thing" to read from. */
@@ -30,6 +31,40 @@ static void close_fixture(fixture_t *f)
 {
     content_report_free(&f->rep);
     json_decref(f->doc);
+}
+
+/* True when `s` is UTF-8 throughout. */
+static bool is_utf8(const char *s)
+{
+    for (size_t i = 0, n, len = strlen(s); i < len; i += n)
+        if ((n = text_utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+            return false;
+    return true;
+}
+
+/* ---- reports ----------------------------------------------------------- */
+
+static void test_a_report_is_utf8_even_when_what_it_quotes_is_not(void **state)
+{
+    content_report_t rep;
+    content_report_init(&rep, "file.json");
+    /* jansson quotes the text at fault, here the first byte of the "գ" after
+     * a backslash. */
+    static const char broken[] = "{\"a\": \"x\\\xd5\xa3\"}";
+    json_t *doc = NULL;
+    assert_int_equal(check_parse(broken, sizeof broken - 1, 1024, &rep, &doc), -1);
+    assert_int_equal(rep.n_errors, 1);
+    assert_true(is_utf8(rep.errors[0].message));
+    assert_non_null(strstr(rep.errors[0].message, "\xef\xbf\xbd"));
+    /* A path cuts a long key at 64 bytes, here inside an "é". */
+    char key[96] = "k", path[CHECK_PATH_MAX];
+    for (int i = 0; i < 40; i++)
+        strcat(key, "\xc3\xa9");
+    check_path_key(path, "$", key);
+    content_report_warn(&rep, path, "unknown field %s", key + 60);
+    assert_true(is_utf8(rep.warnings[0].path));
+    assert_true(is_utf8(rep.warnings[0].message));
+    content_report_free(&rep);
 }
 
 /* ---- paths ------------------------------------------------------------- */
@@ -446,6 +481,7 @@ static void test_canonical_text_sorts_keys_and_keeps_15_digits(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_report_is_utf8_even_when_what_it_quotes_is_not),
         cmocka_unit_test(test_paths_name_keys_and_indexes),
         cmocka_unit_test(test_deep_paths_are_cut_not_overflowed),
         cmocka_unit_test(test_absent_required_string_is_reported_at_its_path),

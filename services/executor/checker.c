@@ -530,9 +530,11 @@ static void custom_on_record(void *payload, const sandbox_record_t *rec)
         c->verdict = DOJO__COMMON__V1__VERDICT__VERDICT_WA;
     } else {
         c->verdict = DOJO__COMMON__V1__VERDICT__VERDICT_IE;
+        /* rec->err is err_len bytes of the record stream, not a C string. */
+        char *err = exec_utf8_clean(rec->err, rec->err_len < 300 ? rec->err_len : 300, 300);
         LOG_WARN("custom checker failed", "test=%d status=%s exit=%d signal=%d stderr=\"%s\"",
-                 rec->index, rec->status, rec->exit_code, rec->term_signal,
-                 log_esc(rec->err_len > 300 ? "(long)" : (rec->err ? rec->err : "")));
+                 rec->index, rec->status, rec->exit_code, rec->term_signal, log_esc(err));
+        free(err);
         snprintf(c->message, sizeof c->message, "the checker failed");
     }
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -270,8 +271,11 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
         char expected[64], note[128];
         int code = fake_exit_for(job->inputs[i], job->input_lens[i], expected, sizeof expected);
         snprintf(note, sizeof note, "note: %s\nsecond line", expected);
+        /* stderr as the record stream hands it over: err_len bytes, then
+         * whatever the stream holds next (here not even a NUL). */
+        static const char stream[] = "Traceback (most recent call last)\nT 1 OK 0";
         sandbox_record_t r = {.index = i, .exit_code = code, .out = note, .out_len = strlen(note),
-                              .err = "", .err_len = 0};
+                              .err = stream, .err_len = code == 0 ? 0 : 34};
         snprintf(r.status, sizeof r.status, "OK");
         job->on_record(job->payload, &r);
     }
@@ -306,6 +310,32 @@ static void test_custom_checker_exit_status_becomes_the_verdict(void **state)
     /* The first line of the checker's stdout is the message. */
     assert_string_equal(cases[0].message, "note: exp");
     assert_string_equal(cases[4].message, "the checker failed");
+}
+
+static void test_a_failed_checker_logs_its_stderr_and_nothing_after_it(void **state)
+{
+    sandbox_lang_t py = {.id = "python3"};
+    checker_case_t c = {.input = "", .expected = "", .actual = "2", .actual_len = 1};
+    sandbox_config_t cfg = {0};
+    err_t *err = NULL;
+    /* The warning goes to stderr: catch it in a file. */
+    FILE *log = tmpfile();
+    assert_non_null(log);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fileno(log), STDERR_FILENO);
+    int rc = checker_run_custom(&cfg, SANDBOX_CRUN, 0, &py, "x", &c, 1, NULL, &err);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    assert_int_equal(rc, 0);
+    assert_int_equal(c.verdict, V(IE));
+    char text[4096] = "";
+    rewind(log);
+    size_t n = fread(text, 1, sizeof text - 1, log);
+    text[n] = '\0';
+    fclose(log);
+    assert_non_null(strstr(text, "stderr=\"Traceback (most recent call last) \""));
+    assert_null(strstr(text, "T 1 OK"));
 }
 
 static void test_custom_checker_in_an_unsupported_language_is_ie(void **state)
@@ -356,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
         cmocka_unit_test(test_excerpts_are_cut_at_a_character_boundary),
         cmocka_unit_test(test_custom_checker_exit_status_becomes_the_verdict),
+        cmocka_unit_test(test_a_failed_checker_logs_its_stderr_and_nothing_after_it),
         cmocka_unit_test(test_custom_checker_in_an_unsupported_language_is_ie),
         cmocka_unit_test(test_checker_bundle_carries_four_byte_strings),
     };

@@ -59,14 +59,22 @@ static const char *split_field(const char *msg, char *field, size_t cap)
     return colon + 2;
 }
 
+/* A JSON string of an error's text: messages quote what they were given
+ * (a service's, a parser's), which need not be UTF-8, and json_pack would
+ * fail on it, leaving the response without a body. */
+static json_t *text(const char *s)
+{
+    return gw_json_bytes((const uint8_t *)s, strlen(s));
+}
+
 json_t *gw_error_json(const err_t *e, int *status)
 {
     if (e->http_status != 0) {
         *status = e->http_status;
-        return json_pack("{s:{s:s,s:s,s:o}}", "error", "code",
+        return json_pack("{s:{s:s,s:o,s:o}}", "error", "code",
                          e->http_code ? e->http_code : "invalid_argument", "message",
-                         err_public_message(e), "field",
-                         e->field ? json_string(e->field) : json_null());
+                         text(err_public_message(e)), "field",
+                         e->field ? text(e->field) : json_null());
     }
     const char *code;
     int st;
@@ -95,8 +103,8 @@ json_t *gw_error_json(const err_t *e, int *status)
     if (rest && e->code == GRPC_STATUS_FAILED_PRECONDITION)
         st = 422;
     *status = st;
-    return json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", rest ? rest : msg,
-                     "field", rest ? json_string(field) : json_null());
+    return json_pack("{s:{s:s,s:o,s:o}}", "error", "code", code, "message", text(rest ? rest : msg),
+                     "field", rest ? text(field) : json_null());
 }
 
 /* ------------------------------------------------------------------------

@@ -72,6 +72,23 @@ static void test_a_message_without_a_field_name_is_kept_whole(void **state)
     json_decref(a.out);
 }
 
+static void test_an_error_quoting_bytes_that_are_not_utf8_still_has_a_body(void **state)
+{
+    /* A service's message may quote a cut or broken text. */
+    answer_t a = answer_for(GRPC_STATUS_INVALID_ARGUMENT, "tests[0].na\xc3: unknown \xff" " field");
+    assert_int_equal(a.status, 400);
+    assert_string_equal(a.field, "tests[0].na\xef\xbf\xbd");
+    assert_string_equal(a.message, "unknown \xef\xbf\xbd" " field");
+    json_decref(a.out);
+    cleanup_err err_t *e = NULL;
+    gw_err_http(&e, 413, "too_large", "co\xe2\x82" "de", "body of \xfe" " bytes");
+    a = answer(e);
+    assert_int_equal(a.status, 413);
+    assert_string_equal(a.field, "co\xef\xbf\xbd\xef\xbf\xbd" "de");
+    assert_string_equal(a.message, "body of \xef\xbf\xbd" " bytes");
+    json_decref(a.out);
+}
+
 static void test_grpc_codes_become_their_http_statuses(void **state)
 {
     static const struct {
@@ -261,6 +278,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_field_error_names_the_field_apart_from_the_message),
         cmocka_unit_test(test_a_message_without_a_field_name_is_kept_whole),
+        cmocka_unit_test(test_an_error_quoting_bytes_that_are_not_utf8_still_has_a_body),
         cmocka_unit_test(test_grpc_codes_become_their_http_statuses),
         cmocka_unit_test(test_a_failed_precondition_on_a_field_is_unprocessable),
         cmocka_unit_test(test_outages_and_internal_errors_hide_their_detail),

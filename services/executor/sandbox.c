@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -655,11 +656,13 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
             break;
         }
         if (head[0] == 'X') {
-            snprintf(p->driver_error, sizeof p->driver_error, "%s", head + 2);
+            snprintf(p->driver_error, sizeof p->driver_error, "%s", hlen > 1 ? head + 2 : "");
             off = body;
             continue;
         }
         if (head[0] == 'O' || head[0] == 'E') {
+            if (hlen < 3)
+                return -1;
             size_t n = strtoul(head + 2, NULL, 10);
             if (p->len - body < n)
                 break;
@@ -675,6 +678,10 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
         size_t out_len = 0, err_len = 0;
         if (sscanf(head, "T %d %3s %d %d %ld %ld %ld %zu %zu", &r.index, r.status, &r.exit_code,
                    &r.term_signal, &r.cpu_ms, &r.wall_ms, &r.rss_kib, &out_len, &err_len) != 9)
+            return -1;
+        /* Lengths no driver writes ("-2" reads as SIZE_MAX - 1): their sum
+         * would wrap and hand out bytes past the buffer. */
+        if (out_len > SIZE_MAX / 2 || err_len > SIZE_MAX / 2)
             return -1;
         if (p->len - body < out_len + err_len)
             break;

@@ -187,7 +187,7 @@ pytest_stage() {  # NAME BIN_DIR PATH...
 # The stages of ./dojo test, in order. `./dojo test STAGE...` runs only those
 # (build always runs); `./dojo test STAGE... -- PYTEST_ARGS` hands the rest to
 # pytest (e.g. -k submit, or a test file). CI runs them all.
-DOJO_TEST_STAGES=(unit asan integration integration-asan sandbox chaos web browser deploy)
+DOJO_TEST_STAGES=(unit asan fuzz integration integration-asan sandbox chaos web browser deploy)
 TEST_ONLY=() TEST_PYTEST_ARGS=()
 
 stage_wanted() {  # NAME: 0 when NAME is to run
@@ -245,6 +245,10 @@ cmd_test() {
     # --symlink_prefix=/: leave bazel-bin pointing at the normal build.
     bazel_test_stage asan --config=asan --symlink_prefix=/ "${asan_pats[@]}"
   fi
+
+  # libFuzzer targets of the parsers (tests/fuzz): a bounded run of each
+  # under ASan + UBSan (docs/fuzzing.md).
+  stage_wanted fuzz && fuzz_stage
 
   local itests=() f
   if [[ -d $DOJO_ROOT/tests/integration ]]; then

@@ -1,0 +1,93 @@
+/* fuzz_taskjson — the task-file validator (services/content taskjson.c and
+ * the kit of check.c) on any bytes: it must report, never crash, leak or
+ * misbehave. A document it accepts must also be a fixed point: normalising
+ * the normalised form, or the exported (pretty) text read back, gives the
+ * same canonical text, or hashes and exports would disagree. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "libcommon/text.h"
+#include "services/content/model.h"
+
+static void fail(const char *what, const char *a, const char *b)
+{
+    fuzz_fail("fuzz_taskjson: %s; first: %.400s; second: %.400s", what, a, b);
+}
+
+static bool utf8_valid(const char *s)
+{
+    for (size_t i = 0, n, len = strlen(s); i < len; i += n)
+        if ((n = text_utf8_seq((const unsigned char *)s + i, len - i)) == 0)
+            return false;
+    return true;
+}
+
+/* The report must hold what it says it holds, in text that can travel (a
+ * protobuf string, a JSON string: UTF-8). */
+static void check_issues(const content_issue_t *is, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (is[i].path[0] != '$' || is[i].message[0] == '\0')
+            fail("an issue without a path or a message", is[i].path, is[i].message);
+        if (!utf8_valid(is[i].path) || !utf8_valid(is[i].message))
+            fail("an issue that is not UTF-8", is[i].path, is[i].message);
+    }
+}
+
+static void check_report(const content_report_t *rep)
+{
+    check_issues(rep->errors, rep->n_errors);
+    check_issues(rep->warnings, rep->n_warnings);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    content_report_t rep;
+    content_report_init(&rep, "fuzz.json");
+    json_t *norm = NULL;
+    int rc = taskjson_parse((const char *)data, size, &rep, &norm);
+    check_report(&rep);
+    if (rc < 0) {
+        if (rep.n_errors == 0)
+            fail("refused without an error", "", "");
+        content_report_free(&rep);
+        return 0;
+    }
+    char *canon = check_canonical(norm);
+
+    content_report_t again;
+    content_report_init(&again, "fuzz.json");
+    json_t *norm2 = NULL;
+    if (taskjson_normalize(norm, &again, &norm2) < 0)
+        fail("the normalised form is refused", canon,
+             again.n_errors ? again.errors[0].message : "");
+    char *canon2 = check_canonical(norm2);
+    if (strcmp(canon, canon2) != 0)
+        fail("normalising twice changes the document", canon, canon2);
+
+    char *pretty = check_pretty(norm);
+    content_report_t back;
+    content_report_init(&back, "fuzz.json");
+    json_t *norm3 = NULL;
+    if (taskjson_parse(pretty, strlen(pretty), &back, &norm3) < 0)
+        fail("the exported text is refused", pretty,
+             back.n_errors ? back.errors[0].message : "");
+    char *canon3 = check_canonical(norm3);
+    if (strcmp(canon, canon3) != 0)
+        fail("export and import change the document", canon, canon3);
+
+    free(canon3);
+    json_decref(norm3);
+    content_report_free(&back);
+    free(pretty);
+    free(canon2);
+    json_decref(norm2);
+    content_report_free(&again);
+    free(canon);
+    json_decref(norm);
+    content_report_free(&rep);
+    return 0;
+}

@@ -21,7 +21,7 @@ FUZZ_CC=${DOJO_FUZZ_CC:-clang-14}
 declare -A FUZZ_SRCS=(
   [taskjson]="services/content/check.c services/content/languages.c services/content/taskjson.c"
   [gateway_json]="services/gateway/json.c services/gateway/request.c gateway"
-  [records]=""
+  [records]="services/executor/pool.c"
   [ws]="gateway"
   [checker]="services/executor/checker.c"
 )

@@ -241,6 +241,18 @@ static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
         .on_record = cli_on_record,
         .on_chunk = cli_on_chunk,
     };
+    /* DOJO_EXECUTOR_POOL on: the sandbox is started and ready before the
+     * job is sent, as a pooled executor's are. */
+    if (ex->cfg.pool && !lang->compile_argv[0]) {
+        sandbox_box_key_t key = {.runtime = rt,
+                                 .lang = lang,
+                                 .memory_kib = a->limits.memory_kib,
+                                 .job_kib = sandbox_job_kib(&job)};
+        if (sandbox_box_start(&cfg, &key, &(sandbox_box_opts_t){.slot = a->slot, .name = id},
+                              &job.box, err) < 0)
+            return -1;
+        sandbox_box_wait_ready(job.box, 20000);
+    }
     sandbox_outcome_t out;
     memset(&out, 0, sizeof out);
     int rc = sandbox_run(&cfg, &job, &out, err);

@@ -9,6 +9,7 @@
 
 #include "executor.h"
 #include "libcommon/config.h"
+#include "libcommon/log.h"
 #include "libcommon/service.h"
 
 /* <dir of this binary>/driver/driver: next to it in bazel-bin. */
@@ -94,6 +95,11 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
         config_int("DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS", 30, 0, 86400) * 1000;
     cfg->learner_window_ms =
         config_duration_ms("DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW", "60s", 1000, 86400000);
+    cfg->pool = config_bool("DOJO_EXECUTOR_POOL", false);
+    cfg->pool_size = (int)config_int("DOJO_EXECUTOR_POOL_SIZE", 2, 1, 16);
+    cfg->pool_languages = config_str("DOJO_EXECUTOR_POOL_LANGUAGES", "python3");
+    cfg->pool_key_idle_ms =
+        config_duration_ms("DOJO_EXECUTOR_POOL_KEY_IDLE", "10m", 1000, 7 * 86400000LL);
 }
 
 void exec_sandbox_config(const exec_config_t *cfg, sandbox_config_t *out)
@@ -123,4 +129,49 @@ const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id)
         if (!strcmp(ex->langs[i].id, id))
             return &ex->langs[i];
     return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The pool of pre-started sandboxes (pool.h)
+ * ------------------------------------------------------------------------ */
+
+#define EXEC_POOL_KEYS 8
+
+int exec_pool_open(exec_t *ex, err_t **err)
+{
+    if (!ex->cfg.pool)
+        return 0;
+    int jobs = ex->cfg.concurrency + ex->cfg.sync_slots;
+    /* Slots after the workers' and RunJob's: every box ready, every box a
+     * job holds, and those still being torn down (gVisor: 1-1.5 s). */
+    sandbox_pool_config_t pc = {
+        .size = ex->cfg.pool_size,
+        .max_keys = EXEC_POOL_KEYS,
+        .first_slot = jobs,
+        .slots = 2 * jobs + 2 * ex->cfg.pool_size * 2 + 4,
+        .key_idle_ms = ex->cfg.pool_key_idle_ms,
+        .metrics_prefix = "dojo_executor_pool",
+    };
+    if (sandbox_pool_open(&ex->pool, &ex->sandbox, &pc, err) < 0)
+        return err_wrap(err, "pool");
+    char list[512];
+    snprintf(list, sizeof list, "%s", ex->cfg.pool_languages);
+    char *save = NULL;
+    for (char *id = strtok_r(list, ", ", &save); id; id = strtok_r(NULL, ", ", &save)) {
+        const sandbox_lang_t *lang = exec_lang(ex, id);
+        if (lang == NULL || lang->compile_argv[0]) {
+            LOG_WARN("pool: not a language the pool keeps warm", "language=%s", id);
+            continue;
+        }
+        sandbox_pool_want(ex->pool, &(sandbox_box_key_t){.runtime = ex->cfg.runtime,
+                                                         .lang = lang,
+                                                         .memory_kib = EXEC_DEFAULT_MEMORY_KIB});
+    }
+    return 0;
+}
+
+void exec_pool_close(exec_t *ex)
+{
+    sandbox_pool_close(ex->pool);
+    ex->pool = NULL;
 }

@@ -40,6 +40,7 @@
 #include "libcommon/kv.h"
 #include "libcommon/kvc.h"
 #include "libcommon/rpc.h"
+#include "services/executor/pool.h"
 #include "services/executor/sandbox.h"
 
 /* Caps of what events carry (executor.proto). */
@@ -84,6 +85,10 @@ typedef struct exec_config {
     int learner_max_running; /* jobs of one learner at once, all executors; 0: no cap */
     int64_t learner_sandbox_ms; /* sandbox time per learner per window; 0: no cap */
     int64_t learner_window_ms;  /* that window (a minute) */
+    bool pool;                  /* DOJO_EXECUTOR_POOL: pre-started sandboxes */
+    int pool_size;              /* ready sandboxes per key */
+    const char *pool_languages; /* kept warm from the start, comma-separated */
+    int64_t pool_key_idle_ms;   /* a key without a job this long keeps none */
 } exec_config_t;
 
 typedef struct exec_bundle_cache exec_bundle_cache_t;
@@ -103,6 +108,7 @@ typedef struct exec {
     rpc_server_t *server;
     exec_bundle_cache_t *bundles;
     exec_queue_t *queue;
+    sandbox_pool_t *pool; /* NULL: every sandbox starts cold */
 
     pthread_mutex_t lock; /* guards running list and slots */
     exec_job_t *running;  /* oldest first */
@@ -131,6 +137,16 @@ int exec_langs_load(exec_t *ex, err_t **err);
 
 /** The language with this id, or NULL. Borrowed from `ex`. */
 const sandbox_lang_t *exec_lang(const exec_t *ex, const char *id);
+
+/** With DOJO_EXECUTOR_POOL on: opens the pool of pre-started sandboxes
+ * (ex->pool) and asks for DOJO_EXECUTOR_POOL_LANGUAGES' boxes. Run after the
+ * sweep of leftovers. */
+int exec_pool_open(exec_t *ex, err_t **err);
+/** Closes ex->pool (after the workers stopped). */
+void exec_pool_close(exec_t *ex);
+
+/** The memory limit of a task that sets none (judge_limits). */
+#define EXEC_DEFAULT_MEMORY_KIB 262144
 
 /** `executor sandbox-run OPTION...` (argv: the options): runs code in the
  * sandbox and prints one JSON line per event. INVALID_ARGUMENT for bad

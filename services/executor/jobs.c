@@ -345,6 +345,7 @@ static int step_sandbox(job_run_t *r)
         .stdin_fd = r->stdin_run ? r->stdin_r : -1,
         .limits = r->judge.limits,
         .cancel = &j->cancel,
+        .pool = r->ex->pool,
         .payload = r,
         .on_compile = on_compile,
         .on_record = on_record,

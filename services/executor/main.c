@@ -64,8 +64,13 @@ static int start_queue(rpc_server_t *server, void *payload, err_t **err)
     exec_t *ex = payload;
     ex->server = server;
     exec_queue_metrics(ex);
+    if (exec_pool_open(ex, err) < 0) {
+        ex->server = NULL;
+        return -1;
+    }
     if (exec_queue_start(ex, err) < 0) {
         exec_queue_stop(ex);
+        exec_pool_close(ex);
         ex->server = NULL;
         return -1;
     }
@@ -78,6 +83,7 @@ static void stop_queue(void *payload)
     exec_t *ex = payload;
     LOG_INFO("waiting for running jobs", "running=%d", atomic_load(&ex->jobs_running));
     exec_queue_stop(ex);
+    exec_pool_close(ex);
     ex->server = NULL;
 }
 
@@ -85,9 +91,10 @@ static void describe(void *payload, char *out, size_t cap)
 {
     exec_t *ex = payload;
     snprintf(out, cap,
-             "id=%s runtime=%s slots=%d languages=%d reclaim_idle_ms=%lld heartbeat_ttl_ms=%lld "
-             "job_retention_ms=%lld driver=\"%s\"",
+             "id=%s runtime=%s slots=%d languages=%d pool=%s pool_size=%d reclaim_idle_ms=%lld "
+             "heartbeat_ttl_ms=%lld job_retention_ms=%lld driver=\"%s\"",
              ex->cfg.executor_id, ex->cfg.runtime_name, ex->cfg.concurrency, ex->nlangs,
+             ex->cfg.pool ? "on" : "off", ex->cfg.pool_size,
              (long long)ex->cfg.reclaim_idle_ms, (long long)ex->cfg.heartbeat_ttl_ms,
              (long long)ex->cfg.job_retention_ms, log_esc(ex->cfg.driver_path));
 }

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "libcommon/fs.h"
 #include "libcommon/log.h"
 #include "libcommon/mem.h"
+#include "services/executor/pool.h"
 
 #define TMPFS_KIB (64 * 1024)
 #define SHM_KIB (16 * 1024)
@@ -218,6 +220,9 @@ typedef struct container_spec {
     long memory_bytes;
     int pids;
     bool gvisor;
+    long code_kib;  /* tmpfs sizes of the job's folders (the driver fills them) */
+    long in_kib;
+    long build_kib; /* 0: /judge/build is build_dir */
 } container_spec_t;
 
 static json_t *build_config(const container_spec_t *c)
@@ -251,9 +256,25 @@ static json_t *build_config(const container_spec_t *c)
     json_array_append_new(mounts, mount_entry("/dev/shm", "tmpfs", "shm", shm_opts));
     json_array_append_new(mounts, mount_entry("/tmp", "tmpfs", "tmpfs", tmp_opts));
     json_array_append_new(mounts, mount_entry("/judge", "bind", c->judge_dir, ro_bind));
+    /* The job's folders: the sandbox starts before its job is known, and the
+     * driver (sandbox root; tests cannot write here) writes the code and the
+     * inputs into them when it comes. in/ is the driver's alone. */
+    char code_opts[5][32] = {"nosuid", "nodev", "noexec", "mode=755", ""};
+    char in_opts[5][32] = {"nosuid", "nodev", "noexec", "mode=700", ""};
+    char build_opts[4][32] = {"nosuid", "nodev", "mode=755", ""};
+    snprintf(code_opts[4], sizeof code_opts[4], "size=%ldk", c->code_kib);
+    snprintf(in_opts[4], sizeof in_opts[4], "size=%ldk", c->in_kib);
+    snprintf(build_opts[3], sizeof build_opts[3], "size=%ldk", c->build_kib);
+    const char *co[] = {code_opts[0], code_opts[1], code_opts[2], code_opts[3], code_opts[4], NULL};
+    const char *io[] = {in_opts[0], in_opts[1], in_opts[2], in_opts[3], in_opts[4], NULL};
+    const char *bo[] = {build_opts[0], build_opts[1], build_opts[2], build_opts[3], NULL};
+    json_array_append_new(mounts, mount_entry("/judge/code", "tmpfs", "tmpfs", co));
+    json_array_append_new(mounts, mount_entry("/judge/in", "tmpfs", "tmpfs", io));
     if (c->build_dir)
         json_array_append_new(mounts, mount_entry("/judge/build", "bind", c->build_dir,
                                                   c->build_rw ? rw_bind : ro_bind));
+    else
+        json_array_append_new(mounts, mount_entry("/judge/build", "tmpfs", "tmpfs", bo));
 
     /* The driver (container root, an unprivileged host uid) keeps only what
      * it needs to run tests as another user (and empty their bounding set)
@@ -547,8 +568,12 @@ typedef struct cleanup_job {
     sandbox_runtime_t rt;
     pid_t pid;
     bool kill_first;
-    char id[128];
-    char bundle[1024]; /* removed with everything in it */
+    char id[160];
+    char bundle[1100]; /* removed with everything in it */
+    bool *done;        /* set (under cleanup_mu) when finished, or NULL */
+    void (*on_gone)(void *payload, int slot); /* the uid range is free again */
+    void *gone_payload;
+    int slot;
 } cleanup_job_t;
 
 static void *cleanup_main(void *arg)
@@ -572,24 +597,22 @@ static void *cleanup_main(void *arg)
     if (c->kill_first || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         container_destroy(c->cfg, c->rt, c->id);
     rm_rf(c->bundle);
-    free(c);
+    if (c->on_gone)
+        c->on_gone(c->gone_payload, c->slot);
     pthread_mutex_lock(&cleanup_mu);
+    if (c->done)
+        *c->done = true;
     cleanups_running--;
     pthread_cond_broadcast(&cleanup_cv);
     pthread_mutex_unlock(&cleanup_mu);
+    free(c);
     return NULL;
 }
 
-static void cleanup_later(const sandbox_config_t *cfg, sandbox_runtime_t rt, pid_t pid,
-                          bool kill_first, const char *id, const char *bundle)
+/* Starts the clean-up of one container on a thread of its own; `c` is
+ * filled by the caller (new, freed by the thread). */
+static void cleanup_start(cleanup_job_t *c)
 {
-    cleanup_job_t *c = xcalloc(1, sizeof *c);
-    c->cfg = cfg;
-    c->rt = rt;
-    c->pid = pid;
-    c->kill_first = kill_first;
-    snprintf(c->id, sizeof c->id, "%s", id);
-    snprintf(c->bundle, sizeof c->bundle, "%s", bundle);
     pthread_mutex_lock(&cleanup_mu);
     cleanups_running++;
     pthread_mutex_unlock(&cleanup_mu);
@@ -600,6 +623,15 @@ static void cleanup_later(const sandbox_config_t *cfg, sandbox_runtime_t rt, pid
     if (pthread_create(&th, &attr, cleanup_main, c) != 0)
         cleanup_main(c);
     pthread_attr_destroy(&attr);
+}
+
+/* Waits for one clean-up started with `done` set. */
+static void cleanup_wait(bool *done)
+{
+    pthread_mutex_lock(&cleanup_mu);
+    while (!*done)
+        pthread_cond_wait(&cleanup_cv, &cleanup_mu);
+    pthread_mutex_unlock(&cleanup_mu);
 }
 
 void sandbox_wait_cleanups(void)
@@ -619,6 +651,7 @@ typedef struct parser {
     size_t len, cap;
     bool done;
     int reported;
+    bool ready; /* the driver said "R": it waits for its job */
     char driver_error[256];
 } parser_t;
 
@@ -655,6 +688,11 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
             off = body;
             break;
         }
+        if (head[0] == 'R') {
+            p->ready = true;
+            off = body;
+            continue;
+        }
         if (head[0] == 'X') {
             snprintf(p->driver_error, sizeof p->driver_error, "%s", hlen > 1 ? head + 2 : "");
             off = body;
@@ -666,7 +704,7 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
             size_t n = strtoul(head + 2, NULL, 10);
             if (p->len - body < n)
                 break;
-            if (job->on_chunk)
+            if (job && job->on_chunk)
                 job->on_chunk(job->payload, head[0], p->buf + body, n);
             off = body + n;
             continue;
@@ -689,7 +727,7 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
         r.out_len = out_len;
         r.err = p->buf + body + out_len;
         r.err_len = err_len;
-        if (job->on_record)
+        if (job && job->on_record)
             job->on_record(job->payload, &r);
         p->reported++;
         off = body + out_len + err_len;
@@ -751,168 +789,15 @@ static long cpu_feed_read(cpu_feed_t *f)
 }
 
 /* ------------------------------------------------------------------------
- * One container
+ * Boxes: started containers waiting for one job
+ *
+ * A box is a container whose driver (and warm zygote) is up and waits on its
+ * control channel for exactly one job: its files, its plan, "G". It is
+ * started before the job is known (pool.c keeps some ready) or, when none
+ * is ready, right when the job comes (a cold start): the same path either
+ * way. It serves one job and is destroyed; nothing of a job is in it before
+ * its job is sent, so nothing can pass from one submission to the next.
  * ------------------------------------------------------------------------ */
-
-typedef struct phase {
-    const char *id;
-    const char *bundle;
-    long deadline_ms;        /* overall, monotonic */
-    const char *cleanup_dir; /* what to remove afterwards; NULL = the bundle */
-    const host_view_t *view; /* crun: what to cover in the runtime's namespace */
-} phase_t;
-
-/* What goes to the driver's stdin (its control channel): CPU feed lines
- * and, in interactive mode, the program's input in "I <len>" frames. */
-typedef struct outbox {
-    char buf[65536 + 64];
-    size_t len;
-} outbox_t;
-
-static void outbox_flush(outbox_t *o, int fd)
-{
-    while (o->len > 0) {
-        ssize_t n = write(fd, o->buf, o->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (errno != EAGAIN)
-                o->len = 0; /* the driver is gone: nothing more to say */
-            return;
-        }
-        memmove(o->buf, o->buf + n, o->len - (size_t)n);
-        o->len -= (size_t)n;
-    }
-}
-
-/* Runs the prepared bundle to its end. */
-static int run_container(const sandbox_config_t *cfg, const sandbox_job_t *job,
-                         const phase_t *ph, int stdin_fd, parser_t *parser,
-                         sandbox_outcome_t *out, err_t **err)
-{
-    char *argv[24];
-    char state[1024];
-    int n = runtime_argv(cfg, job->runtime, argv, state, sizeof state);
-    if (fs_mkdir_p(state, 0755, 0700) < 0)
-        return err_errno(err, errno, "create %s", state);
-    argv[n++] = "run";
-    argv[n++] = "--bundle";
-    argv[n++] = (char *)ph->bundle;
-    argv[n++] = (char *)ph->id;
-    argv[n] = NULL;
-
-    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
-        pipe2(err_pipe, O_CLOEXEC) < 0) {
-        int e = errno;
-        int *fds[] = {in_pipe, out_pipe, err_pipe};
-        for (int i = 0; i < 3; i++)
-            for (int k = 0; k < 2; k++)
-                if (fds[i][k] >= 0)
-                    close(fds[i][k]);
-        return err_errno(err, e, "pipe");
-    }
-    pid_t pid = spawn(argv, in_pipe[0], out_pipe[1], err_pipe[1], host_is_hybrid(), ph->view);
-    close(in_pipe[0]);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    if (pid < 0) {
-        close(in_pipe[1]);
-        close(out_pipe[0]);
-        close(err_pipe[0]);
-        return err_errno(err, errno, "fork %s", argv[0]);
-    }
-    int ctl = in_pipe[1];
-    fcntl(ctl, F_SETFL, O_NONBLOCK);
-
-    char rt_err[512];
-    size_t rt_err_len = 0;
-    bool out_open = true, err_open = true, killed = false, input_open = stdin_fd >= 0;
-    cpu_feed_t feed = {.fd = -1, .id = ph->id, .last_us = -1};
-    cleanup_free outbox_t *box = xcalloc(1, sizeof *box);
-    out->end = SANDBOX_DONE;
-    while (out_open && !parser->done) {
-        if (job->cancel && atomic_load(job->cancel)) {
-            out->end = SANDBOX_CANCELLED;
-            killed = true;
-            break;
-        }
-        if (mono_ms() > ph->deadline_ms) {
-            out->end = SANDBOX_WALL_KILLED;
-            killed = true;
-            break;
-        }
-        /* Every 50 ms: each line wakes the driver (under gVisor a trip to its
-         * kernel), and the driver charges the lower count anyway. */
-        long cpu_us = mono_ms() >= feed.next_ms ? cpu_feed_read(&feed) : -1;
-        if (cpu_us >= 0 && cpu_us != feed.last_us && box->len == 0) {
-            box->len = (size_t)snprintf(box->buf, sizeof box->buf, "C %ld\n", cpu_us);
-            feed.last_us = cpu_us;
-            feed.next_ms = mono_ms() + 50;
-        }
-        bool room = box->len < sizeof box->buf - 32768 - 64;
-        struct pollfd fds[4] = {{out_pipe[0], POLLIN, 0},
-                                {err_open ? err_pipe[0] : -1, POLLIN, 0},
-                                {input_open && room ? stdin_fd : -1, POLLIN, 0},
-                                {box->len > 0 ? ctl : -1, POLLOUT, 0}};
-        poll(fds, 4, 10);
-        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-            char data[32768];
-            ssize_t r = read(stdin_fd, data, sizeof data);
-            if (r > 0) {
-                box->len += (size_t)snprintf(box->buf + box->len, 32, "I %zd\n", r);
-                memcpy(box->buf + box->len, data, (size_t)r);
-                box->len += (size_t)r;
-            } else if (r == 0 || errno != EINTR) {
-                box->len += (size_t)snprintf(box->buf + box->len, 32, "I 0\n");
-                input_open = false;
-            }
-        }
-        if (box->len > 0)
-            outbox_flush(box, ctl);
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            char buf[65536];
-            ssize_t r = read(out_pipe[0], buf, sizeof buf);
-            if (r > 0) {
-                parser_feed(parser, buf, (size_t)r);
-                if (parser_drain(parser, job) < 0) {
-                    killed = true;
-                    out->end = SANDBOX_CRASHED;
-                    snprintf(out->runtime_error, sizeof out->runtime_error,
-                             "malformed record stream from the driver");
-                    break;
-                }
-            } else if (r == 0 || errno != EINTR) {
-                out_open = false;
-            }
-        }
-        if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-            ssize_t r = read(err_pipe[0], rt_err + rt_err_len, sizeof rt_err - 1 - rt_err_len);
-            if (r > 0)
-                rt_err_len += (size_t)r;
-            else
-                err_open = false;
-            if (rt_err_len >= sizeof rt_err - 1)
-                err_open = false;
-        }
-    }
-    if (feed.fd >= 0)
-        close(feed.fd);
-    close(ctl);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    rt_err[rt_err_len] = '\0';
-    if (!killed && !parser->done) {
-        out->end = SANDBOX_CRASHED;
-        snprintf(out->runtime_error, sizeof out->runtime_error, "%.200s%s%.300s",
-                 parser->driver_error[0] ? parser->driver_error : "",
-                 parser->driver_error[0] ? "; " : "", rt_err);
-    }
-    out->tests_reported = parser->reported;
-    cleanup_later(cfg, job->runtime, pid, killed, ph->id,
-                  ph->cleanup_dir ? ph->cleanup_dir : ph->bundle);
-    return 0;
-}
 
 /* The wall-clock safety net of one test: the driver stops a test at its
  * wall limit only while it waits (sleeps, blocks); one still computing is
@@ -923,12 +808,13 @@ static long safety_ms(const sandbox_limits_t *lim) { return lim->wall_ms + 10L *
 
 /* What a container needs beyond the learner's memory limit (the driver holds
  * the learner to it): /tmp and /dev/shm (tmpfs counts), the driver and the
- * zygote, the growth of one tick of the driver's check, and under gVisor its
- * own kernel. */
+ * zygote, the growth of one tick of the driver's check, the job's files
+ * (box_memory_kib) and under gVisor its own kernel. */
 #define HEADROOM_KIB ((long)TMPFS_KIB + SHM_KIB + 64 * 1024 + 64 * 1024)
 #define GVISOR_HEADROOM_KIB (1024L * 1024)
+#define BUILD_KIB (64L * 1024) /* a compiled program shipped into a run box */
 
-/* Paths of one phase's bundle, and what crun must cover (host_view_t). */
+/* Paths of one box's bundle, and what crun must cover (host_view_t). */
 typedef struct bundle_paths {
     char rootfs[PATH_MAX];
     char judge[1200];
@@ -938,136 +824,121 @@ typedef struct bundle_paths {
     host_view_t view;
 } bundle_paths_t;
 
-/* Writes judge/ (plan, code, inputs) and config.json for one container.
- * For crun, fills `bp->view` (the caller passes it to run_container). */
-static int write_bundle(const sandbox_config_t *cfg, const sandbox_job_t *job, const char *bundle,
-                        const char *id, const char *const *run_argv, int ntests,
-                        const sandbox_limits_t *lim, bool compile_phase, const char *build_dir,
-                        bundle_paths_t *bp, err_t **err)
+struct sandbox_box {
+    const sandbox_config_t *cfg;
+    sandbox_box_key_t key;
+    int slot;
+    char id[160];  /* the container: "dojo-" + name, also its cgroup */
+    char dir[1100]; /* <workdir>/bundles/<name>: removed at the end */
+    bool has_build; /* /judge/build is a bind of a build folder */
+    bundle_paths_t bp;
+    pid_t pid;
+    int ctl, out, err; /* the driver's stdin, stdout; the runtime's stderr */
+    parser_t parser;   /* what the driver said before its job ("R") */
+    char rt_err[512];
+    size_t rt_err_len;
+    bool err_open;
+    long started_ms;
+    void (*on_gone)(void *payload, int slot);
+    void *gone_payload;
+};
+
+static long box_memory_kib(const sandbox_box_key_t *k, bool has_build)
 {
-    bool gvisor = job->runtime == SANDBOX_RUNSC;
-    unsigned uid_base = cfg->host_uid_base + (unsigned)job->slot * 65536u;
+    bool compiled = k->lang->compile_argv[0] != NULL;
+    return k->memory_kib + HEADROOM_KIB + 2 * k->job_kib +
+           (compiled && !k->compile && !has_build ? BUILD_KIB : 0) +
+           (k->runtime == SANDBOX_RUNSC ? GVISOR_HEADROOM_KIB : 0);
+}
+
+/* Writes judge/ (the driver, the start of the plan: the zygote) and
+ * config.json. For crun, fills `b->bp.view` (spawn covers the host paths). */
+static int write_box_bundle(sandbox_box_t *b, const char *build_dir, err_t **err)
+{
+    const sandbox_config_t *cfg = b->cfg;
+    const sandbox_box_key_t *k = &b->key;
+    bool gvisor = k->runtime == SANDBOX_RUNSC;
+    unsigned uid_base = cfg->host_uid_base + (unsigned)b->slot * 65536u;
     char path[1200];
-    snprintf(path, sizeof path, "%s/judge/code", bundle);
-    if (fs_mkdir_p(path, 0755, 0755) < 0)
-        return err_errno(err, errno, "create %s", path);
-    /* Mount point for the build folder. */
-    snprintf(path, sizeof path, "%s/judge/build", bundle);
-    if (fs_mkdir_p(path, 0755, 0755) < 0)
-        return err_errno(err, errno, "create %s", path);
-    /* The inputs belong to the sandbox's root (the driver), mode 0600: a test
-     * must not read the others' inputs (hidden ones included). */
-    snprintf(path, sizeof path, "%s/judge/in", bundle);
-    if (fs_mkdir_p(path, 0755, 0700) < 0 || chown(path, uid_base, uid_base) < 0)
-        return err_errno(err, errno, "create %s", path);
+    /* Mount points of the job's folders (tmpfs) and of the build folder. */
+    static const char *const dirs[] = {"judge/code", "judge/in", "judge/build", NULL};
+    for (int i = 0; dirs[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", b->dir, dirs[i]);
+        if (fs_mkdir_p(path, 0755, 0755) < 0)
+            return err_errno(err, errno, "create %s", path);
+    }
     /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
      * below a private directory such as /root/.cache. */
-    snprintf(path, sizeof path, "%s/judge/driver", bundle);
+    snprintf(path, sizeof path, "%s/judge/driver", b->dir);
     if (copy_file(cfg->driver_path, path, 0755, err) < 0)
         return -1;
-    snprintf(path, sizeof path, "%s/judge/code/%s", bundle, job->lang->source_name);
-    if (write_file(path, job->code, job->code_len, 0644, err) < 0)
-        return -1;
-    for (int i = 0; i < ntests; i++) {
-        snprintf(path, sizeof path, "%s/judge/in/%d", bundle, i);
-        const char *data = compile_phase ? "" : job->inputs[i];
-        size_t len = compile_phase ? 0 : job->input_lens[i];
-        if (write_file(path, data, len, 0600, err) < 0)
-            return -1;
-        if (chown(path, uid_base, uid_base) < 0)
-            return err_errno(err, errno, "chown %s", path);
-    }
-
     char *plan = NULL;
     size_t plan_len = 0;
     FILE *f = open_memstream(&plan, &plan_len);
-    fprintf(f, "tests=%d\ninteractive=%d\ncpu_ms=%d\nwall_ms=%d\nsafety_ms=%ld\n", ntests,
-            job->interactive && !compile_phase, lim->cpu_ms, lim->wall_ms, safety_ms(lim));
-    fprintf(f, "memory_kib=%d\noutput_kib=%d\nstderr_kib=%d\nworkdir=/tmp\n", lim->memory_kib,
-            lim->output_kib, compile_phase ? 256 : 64);
-    /* The same on both runtimes: the driver counts resident memory; the
-     * address-space limit only makes an absurd allocation fail at once. */
-    fprintf(f, "as_extra_mib=%d\nnproc=%d\n", job->lang->address_space_extra_mib,
-            cfg->pids_limit);
-    for (int i = 0; run_argv[i]; i++)
-        fprintf(f, "arg=%s\n", run_argv[i]);
-    bool zygote = !compile_phase && job->lang->zygote_argv[0] && job->lang->zygote_source[0];
-    for (int i = 0; zygote && job->lang->zygote_argv[i]; i++)
-        fprintf(f, "zarg=%s\n", job->lang->zygote_argv[i]);
+    bool zygote = !k->compile && k->lang->zygote_argv[0] && k->lang->zygote_source[0];
+    for (int i = 0; zygote && k->lang->zygote_argv[i]; i++)
+        fprintf(f, "zarg=%s\n", k->lang->zygote_argv[i]);
     fclose(f);
     if (zygote) {
-        snprintf(path, sizeof path, "%s/judge/zygote.py", bundle);
-        if (copy_file(job->lang->zygote_source, path, 0644, err) < 0) {
+        snprintf(path, sizeof path, "%s/judge/zygote.py", b->dir);
+        if (copy_file(k->lang->zygote_source, path, 0644, err) < 0) {
             free(plan);
             return -1;
         }
     }
-    snprintf(path, sizeof path, "%s/judge/plan", bundle);
+    snprintf(path, sizeof path, "%s/judge/plan", b->dir);
     int rc = write_file(path, plan, plan_len, 0644, err);
     free(plan);
     if (rc < 0)
         return -1;
 
+    bundle_paths_t *bp = &b->bp;
     char rootfs[1024];
-    snprintf(rootfs, sizeof rootfs, "%s/%s", cfg->rootfs_dir, job->lang->rootfs);
-    snprintf(bp->judge, sizeof bp->judge, "%s/judge", bundle);
+    snprintf(rootfs, sizeof rootfs, "%s/%s", cfg->rootfs_dir, k->lang->rootfs);
+    snprintf(bp->judge, sizeof bp->judge, "%s/judge", b->dir);
     if (realpath(rootfs, bp->rootfs) == NULL)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "root filesystem %s is missing: run ./dojo rootfs", rootfs);
     if (!gvisor) {
-        snprintf(bp->empty, sizeof bp->empty, "%s/empty", bundle);
-        snprintf(bp->dev, sizeof bp->dev, "%s/dev", bundle);
-        snprintf(bp->build_work, sizeof bp->build_work, "%s/build-work", bundle);
+        snprintf(bp->empty, sizeof bp->empty, "%s/empty", b->dir);
+        snprintf(bp->dev, sizeof bp->dev, "%s/dev", b->dir);
+        snprintf(bp->build_work, sizeof bp->build_work, "%s/build-work", b->dir);
         if (fs_mkdir_p(bp->empty, 0755, 0755) < 0 || fs_mkdir_p(bp->dev, 0755, 0755) < 0 ||
-            (compile_phase && fs_mkdir_p(bp->build_work, 0755, 0700) < 0))
-            return err_errno(err, errno, "create the mount points of %s", bundle);
+            (k->compile && fs_mkdir_p(bp->build_work, 0755, 0700) < 0))
+            return err_errno(err, errno, "create the mount points of %s", b->dir);
         bp->view = (host_view_t){.rootfs = bp->rootfs,
                                  .judge_dir = bp->judge,
                                  .build_dir = build_dir,
-                                 .build_rw = compile_phase,
+                                 .build_rw = k->compile,
                                  .build_work = bp->build_work,
                                  .empty_dir = bp->empty,
                                  .dev_dir = bp->dev};
     }
-    long memory_kib = lim->memory_kib + HEADROOM_KIB + (gvisor ? GVISOR_HEADROOM_KIB : 0);
     container_spec_t spec = {
-        .id = id,
+        .id = b->id,
         .rootfs = bp->rootfs,
         .judge_dir = bp->judge,
         .build_dir = build_dir,
-        .build_rw = compile_phase,
+        .build_rw = k->compile,
         .uid_base = uid_base,
-        .memory_bytes = memory_kib * 1024L,
+        .memory_bytes = box_memory_kib(k, build_dir != NULL) * 1024L,
         /* The tests' own limit is the driver's (nproc: RLIMIT_NPROC and its
          * count of the tree). gVisor needs a host thread or process for each
          * of theirs and threads of its own, and crashes when the host
          * refuses one: room for a fork storm until the driver stops it. */
         .pids = gvisor ? cfg->pids_limit * 32 + 512 : cfg->pids_limit + 16,
         .gvisor = gvisor,
+        .code_kib = k->job_kib,
+        .in_kib = k->job_kib,
+        .build_kib = k->lang->compile_argv[0] && !k->compile ? BUILD_KIB : 64,
     };
     json_t *config = build_config(&spec);
     char *text = json_dumps(config, JSON_INDENT(1));
     json_decref(config);
-    snprintf(path, sizeof path, "%s/config.json", bundle);
+    snprintf(path, sizeof path, "%s/config.json", b->dir);
     rc = write_file(path, text, strlen(text), 0600, err);
     free(text);
     return rc;
-}
-
-static void compile_output_collect(void *payload, const sandbox_record_t *r)
-{
-    sandbox_record_t *dst = payload;
-    *dst = *r;
-    /* Keep the compiler's words past the parser's next refill. */
-    size_t n = r->out_len + r->err_len;
-    char *copy = xmalloc(n + 1);
-    memcpy(copy, r->err, r->err_len);
-    memcpy(copy + r->err_len, r->out, r->out_len);
-    copy[n] = '\0';
-    dst->err = copy;
-    dst->err_len = n;
-    dst->out = NULL;
-    dst->out_len = 0;
 }
 
 /* gVisor's gofer opens the bundle and the root filesystem as an unprivileged
@@ -1092,6 +963,440 @@ static int check_reachable(const char *path, err_t **err)
     }
 }
 
+/* `<runtime> run` of the box's bundle, with pipes for its stdio. */
+static int box_spawn(sandbox_box_t *b, err_t **err)
+{
+    char *argv[24];
+    char state[1024];
+    int n = runtime_argv(b->cfg, b->key.runtime, argv, state, sizeof state);
+    if (fs_mkdir_p(state, 0755, 0700) < 0)
+        return err_errno(err, errno, "create %s", state);
+    argv[n++] = "run";
+    argv[n++] = "--bundle";
+    argv[n++] = b->dir;
+    argv[n++] = b->id;
+    argv[n] = NULL;
+    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
+        pipe2(err_pipe, O_CLOEXEC) < 0) {
+        int e = errno;
+        int *fds[] = {in_pipe, out_pipe, err_pipe};
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 2; k++)
+                if (fds[i][k] >= 0)
+                    close(fds[i][k]);
+        return err_errno(err, e, "pipe");
+    }
+    pid_t pid = spawn(argv, in_pipe[0], out_pipe[1], err_pipe[1], host_is_hybrid(),
+                      b->key.runtime == SANDBOX_CRUN ? &b->bp.view : NULL);
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (pid < 0) {
+        close(in_pipe[1]);
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        return err_errno(err, errno, "fork %s", argv[0]);
+    }
+    b->pid = pid;
+    b->ctl = in_pipe[1];
+    b->out = out_pipe[0];
+    b->err = err_pipe[0];
+    b->err_open = true;
+    fcntl(b->ctl, F_SETFL, O_NONBLOCK);
+    return 0;
+}
+
+int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
+                      const sandbox_box_opts_t *o, sandbox_box_t **out, err_t **err)
+{
+    *out = NULL;
+    sandbox_box_t *b = xcalloc(1, sizeof *b);
+    b->cfg = cfg;
+    b->key = *key;
+    if (b->key.job_kib < 64)
+        b->key.job_kib = 64;
+    b->slot = o->slot;
+    b->on_gone = o->on_gone;
+    b->gone_payload = o->gone_payload;
+    b->has_build = o->build_dir != NULL;
+    b->pid = -1;
+    b->ctl = b->out = b->err = -1;
+    b->started_ms = mono_ms();
+    snprintf(b->id, sizeof b->id, "dojo-%s", o->name);
+    snprintf(b->dir, sizeof b->dir, "%s/bundles/%s", cfg->workdir, o->name);
+    /* Others may pass through (not list) the work folder: gVisor's gofer. */
+    chmod(cfg->workdir, 0711);
+    char bundles[1100];
+    snprintf(bundles, sizeof bundles, "%s/bundles", cfg->workdir);
+    int rc = fs_mkdir_p(b->dir, 0755, 0711) < 0 ? err_errno(err, errno, "create %s", b->dir) : 0;
+    if (rc == 0)
+        chmod(bundles, 0711);
+    if (rc == 0 && key->runtime == SANDBOX_RUNSC)
+        rc = check_reachable(b->dir, err);
+    if (rc == 0)
+        rc = write_box_bundle(b, o->build_dir, err);
+    if (rc == 0)
+        rc = box_spawn(b, err);
+    if (rc < 0) {
+        if (!b->has_build)
+            rm_rf(b->dir);
+        free(b);
+        return err_wrap(err, "start sandbox %s", o->name);
+    }
+    *out = b;
+    return 0;
+}
+
+const sandbox_box_key_t *sandbox_box_key(const sandbox_box_t *b) { return &b->key; }
+
+/* Reads what the driver said so far (its "R", or why it died) without
+ * waiting longer than `ms`. False once the box is dead. */
+static bool box_poll(sandbox_box_t *b, int ms)
+{
+    struct pollfd fds[2] = {{b->out, POLLIN, 0}, {b->err_open ? b->err : -1, POLLIN, 0}};
+    if (poll(fds, 2, ms) <= 0)
+        return true;
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t r = read(b->err, b->rt_err + b->rt_err_len, sizeof b->rt_err - 1 - b->rt_err_len);
+        if (r > 0)
+            b->rt_err_len += (size_t)r;
+        if (r <= 0 || b->rt_err_len >= sizeof b->rt_err - 1)
+            b->err_open = false;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        char buf[4096];
+        ssize_t r = read(b->out, buf, sizeof buf);
+        if (r <= 0)
+            return false;
+        parser_feed(&b->parser, buf, (size_t)r);
+        /* Before its job a driver says "R", or "X ...\nD" when it fails. */
+        if (parser_drain(&b->parser, NULL) < 0 || b->parser.done || b->parser.reported > 0)
+            return false;
+    }
+    return true;
+}
+
+bool sandbox_box_wait_ready(sandbox_box_t *b, int timeout_ms)
+{
+    long until = mono_ms() + timeout_ms;
+    while (!b->parser.ready) {
+        long left = until - mono_ms();
+        if (left <= 0 || !box_poll(b, (int)(left < 50 ? left : 50)))
+            return false;
+    }
+    return true;
+}
+
+bool sandbox_box_usable(sandbox_box_t *b)
+{
+    return box_poll(b, 0) && !b->parser.done;
+}
+
+static void box_cleanup(sandbox_box_t *b, bool kill_first, bool *done)
+{
+    cleanup_job_t *c = xcalloc(1, sizeof *c);
+    c->cfg = b->cfg;
+    c->rt = b->key.runtime;
+    c->pid = b->pid;
+    c->kill_first = kill_first;
+    c->done = done;
+    c->on_gone = b->on_gone;
+    c->gone_payload = b->gone_payload;
+    c->slot = b->slot;
+    snprintf(c->id, sizeof c->id, "%s", b->id);
+    snprintf(c->bundle, sizeof c->bundle, "%s", b->dir);
+    if (b->ctl >= 0)
+        close(b->ctl);
+    if (b->out >= 0)
+        close(b->out);
+    if (b->err >= 0)
+        close(b->err);
+    free(b->parser.buf);
+    free(b);
+    cleanup_start(c);
+}
+
+void sandbox_box_discard(sandbox_box_t *b)
+{
+    if (b == NULL)
+        return;
+    /* The driver reads EOF before "G" and exits: no job ever ran here. */
+    box_cleanup(b, false, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Sending a job to a box, and its run
+ * ------------------------------------------------------------------------ */
+
+/* What goes to the driver's stdin (its control channel): the job, then CPU
+ * feed lines and, in interactive mode, the program's input in "I <len>"
+ * frames. Grows as needed: the job may be large, and the pipe takes what the
+ * driver reads. */
+typedef struct outbox {
+    char *buf;
+    size_t len, cap;
+} outbox_t;
+
+static void outbox_add(outbox_t *o, const void *data, size_t n)
+{
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 65536;
+        while (cap < o->len + n)
+            cap *= 2;
+        o->buf = xrealloc(o->buf, cap);
+        o->cap = cap;
+    }
+    memcpy(o->buf + o->len, data, n);
+    o->len += n;
+}
+
+static void outbox_printf(outbox_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outbox_printf(outbox_t *o, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    outbox_add(o, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void outbox_flush(outbox_t *o, int fd)
+{
+    size_t off = 0;
+    while (off < o->len) {
+        ssize_t n = write(fd, o->buf + off, o->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (errno != EAGAIN)
+                off = o->len; /* the driver is gone: nothing more to say */
+            break;
+        }
+        off += (size_t)n;
+    }
+    memmove(o->buf, o->buf + off, o->len - off);
+    o->len -= off;
+}
+
+/* One container's job: its files, its plan, "G" (driver.c, "The job"). */
+typedef struct box_job {
+    const char *const *argv;
+    int ntests;
+    sandbox_limits_t limits;
+    bool compile;
+} box_job_t;
+
+static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
+                        const box_job_t *bj, outbox_t *o)
+{
+    outbox_printf(o, "F code/%s 644 %zu\n", job->lang->source_name, job->code_len);
+    outbox_add(o, job->code, job->code_len);
+    for (int i = 0; i < bj->ntests; i++) {
+        size_t len = bj->compile ? 0 : job->input_lens[i];
+        outbox_printf(o, "F in/%d 600 %zu\n", i, len);
+        if (len)
+            outbox_add(o, job->inputs[i], len);
+    }
+    char *plan = NULL;
+    size_t plan_len = 0;
+    FILE *f = open_memstream(&plan, &plan_len);
+    const sandbox_limits_t *lim = &bj->limits;
+    fprintf(f, "tests=%d\ninteractive=%d\ncpu_ms=%d\nwall_ms=%d\nsafety_ms=%ld\n", bj->ntests,
+            job->interactive && !bj->compile, lim->cpu_ms, lim->wall_ms, safety_ms(lim));
+    fprintf(f, "memory_kib=%d\noutput_kib=%d\nstderr_kib=%d\nworkdir=/tmp\n", lim->memory_kib,
+            lim->output_kib, bj->compile ? 256 : 64);
+    /* The same on both runtimes: the driver counts resident memory; the
+     * address-space limit only makes an absurd allocation fail at once. */
+    fprintf(f, "as_extra_mib=%d\nnproc=%d\n", job->lang->address_space_extra_mib,
+            cfg->pids_limit);
+    for (int i = 0; bj->argv[i]; i++)
+        fprintf(f, "arg=%s\n", bj->argv[i]);
+    fclose(f);
+    outbox_printf(o, "P %zu\n", plan_len);
+    outbox_add(o, plan, plan_len);
+    free(plan);
+    outbox_add(o, "G\n", 2);
+}
+
+/* Sends the job to the box and runs it to its end; consumes the box (its
+ * clean-up runs in the background; `done`, when given, is set then). */
+static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_box_t *b,
+                   const box_job_t *bj, long deadline_ms, int stdin_fd, sandbox_outcome_t *out,
+                   bool *done)
+{
+    outbox_t box = {0};
+    job_message(cfg, job, bj, &box);
+    parser_t *parser = &b->parser;
+    bool out_open = true, killed = false, input_open = stdin_fd >= 0;
+    cpu_feed_t feed = {.fd = -1, .id = b->id, .last_us = -1};
+    out->end = SANDBOX_DONE;
+    /* Records a driver wrote before its job (none but "R") are not this job's. */
+    if (parser->reported > 0 || parser->done) {
+        killed = true;
+        out->end = SANDBOX_CRASHED;
+    }
+    while (!killed && out_open && !parser->done) {
+        if (job->cancel && atomic_load(job->cancel)) {
+            out->end = SANDBOX_CANCELLED;
+            killed = true;
+            break;
+        }
+        if (mono_ms() > deadline_ms) {
+            out->end = SANDBOX_WALL_KILLED;
+            killed = true;
+            break;
+        }
+        /* Every 50 ms: each line wakes the driver (under gVisor a trip to its
+         * kernel), and the driver charges the lower count anyway. */
+        long cpu_us = mono_ms() >= feed.next_ms ? cpu_feed_read(&feed) : -1;
+        if (cpu_us >= 0 && cpu_us != feed.last_us && box.len == 0) {
+            outbox_printf(&box, "C %ld\n", cpu_us);
+            feed.last_us = cpu_us;
+            feed.next_ms = mono_ms() + 50;
+        }
+        bool room = box.len < 65536;
+        struct pollfd fds[4] = {{b->out, POLLIN, 0},
+                                {b->err_open ? b->err : -1, POLLIN, 0},
+                                {input_open && room ? stdin_fd : -1, POLLIN, 0},
+                                {box.len > 0 ? b->ctl : -1, POLLOUT, 0}};
+        poll(fds, 4, 10);
+        if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char data[32768];
+            ssize_t r = read(stdin_fd, data, sizeof data);
+            if (r > 0) {
+                outbox_printf(&box, "I %zd\n", r);
+                outbox_add(&box, data, (size_t)r);
+            } else if (r == 0 || errno != EINTR) {
+                outbox_printf(&box, "I 0\n");
+                input_open = false;
+            }
+        }
+        if (box.len > 0)
+            outbox_flush(&box, b->ctl);
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[65536];
+            ssize_t r = read(b->out, buf, sizeof buf);
+            if (r > 0) {
+                parser_feed(parser, buf, (size_t)r);
+                if (parser_drain(parser, job) < 0) {
+                    killed = true;
+                    out->end = SANDBOX_CRASHED;
+                    snprintf(out->runtime_error, sizeof out->runtime_error,
+                             "malformed record stream from the driver");
+                    break;
+                }
+            } else if (r == 0 || errno != EINTR) {
+                out_open = false;
+            }
+        }
+        if (b->err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = read(b->err, b->rt_err + b->rt_err_len,
+                             sizeof b->rt_err - 1 - b->rt_err_len);
+            if (r > 0)
+                b->rt_err_len += (size_t)r;
+            else
+                b->err_open = false;
+            if (b->rt_err_len >= sizeof b->rt_err - 1)
+                b->err_open = false;
+        }
+    }
+    free(box.buf);
+    if (feed.fd >= 0)
+        close(feed.fd);
+    b->rt_err[b->rt_err_len] = '\0';
+    if (!killed && !parser->done) {
+        out->end = SANDBOX_CRASHED;
+        snprintf(out->runtime_error, sizeof out->runtime_error, "%.200s%s%.300s",
+                 parser->driver_error[0] ? parser->driver_error : "",
+                 parser->driver_error[0] ? "; " : "", b->rt_err);
+    }
+    out->tests_reported = parser->reported;
+    box_cleanup(b, killed, done);
+    return 0;
+}
+
+static void compile_output_collect(void *payload, const sandbox_record_t *r)
+{
+    sandbox_record_t *dst = payload;
+    *dst = *r;
+    /* Keep the compiler's words past the parser's next refill. */
+    size_t n = r->out_len + r->err_len;
+    char *copy = xmalloc(n + 1);
+    memcpy(copy, r->err, r->err_len);
+    memcpy(copy + r->err_len, r->out, r->out_len);
+    copy[n] = '\0';
+    dst->err = copy;
+    dst->err_len = n;
+    dst->out = NULL;
+    dst->out_len = 0;
+}
+
+long sandbox_job_kib(const sandbox_job_t *job)
+{
+    /* tmpfs counts pages: each file takes whole ones. */
+    long kib = ((long)job->code_len + 4095) / 4096 * 4;
+    int n = job->interactive ? 0 : job->ntests;
+    for (int i = 0; i < n; i++)
+        kib += ((long)job->input_lens[i] + 4095) / 4096 * 4 + 4;
+    return kib + 64;
+}
+
+/* The compiler's box (cold: slot and uids of the job), writing `build`. */
+static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, const char *build,
+                       sandbox_outcome_t *out, long started, err_t **err)
+{
+    sandbox_limits_t lim = {.cpu_ms = job->lang->compile_wall_ms,
+                            .wall_ms = job->lang->compile_wall_ms,
+                            .memory_kib = job->lang->compile_memory_kib,
+                            .output_kib = 64};
+    sandbox_job_t cj = *job;
+    sandbox_record_t rec;
+    memset(&rec, 0, sizeof rec);
+    cj.interactive = false;
+    cj.on_record = compile_output_collect;
+    cj.on_chunk = NULL;
+    cj.payload = &rec;
+    cj.ntests = 1;
+    sandbox_box_key_t key = {.runtime = job->runtime,
+                             .lang = job->lang,
+                             .memory_kib = lim.memory_kib,
+                             .job_kib = sandbox_job_kib(&cj),
+                             .compile = true};
+    char name[160];
+    snprintf(name, sizeof name, "%s-c", job->id);
+    sandbox_box_t *b = NULL;
+    if (sandbox_box_start(cfg, &key, &(sandbox_box_opts_t){.slot = job->slot, .name = name,
+                                                             .build_dir = build},
+                          &b, err) < 0)
+        return err_wrap(err, "compile");
+    box_job_t bj = {.argv = (const char *const *)job->lang->compile_argv,
+                    .ntests = 1,
+                    .limits = lim,
+                    .compile = true};
+    sandbox_outcome_t co;
+    memset(&co, 0, sizeof co);
+    bool gone = false;
+    run_box(cfg, &cj, b, &bj, mono_ms() + safety_ms(&lim) + STARTUP_MS, -1, &co, &gone);
+    /* crun's namespace covers the build folder with an overlay while the
+     * compiler's container lives: the run's must not meet it. */
+    if (job->runtime == SANDBOX_CRUN)
+        cleanup_wait(&gone);
+    bool ok = co.end == SANDBOX_DONE && co.tests_reported == 1 && !strcmp(rec.status, "OK") &&
+              rec.exit_code == 0;
+    if (job->on_compile)
+        job->on_compile(job->payload, ok, rec.err ? rec.err : co.runtime_error,
+                        rec.err ? rec.err_len : strlen(co.runtime_error));
+    free((char *)rec.err);
+    if (!ok) {
+        out->end = co.end == SANDBOX_CANCELLED ? SANDBOX_CANCELLED : SANDBOX_COMPILE_ERROR;
+        out->total_wall_ms = mono_ms() - started;
+        return 1;
+    }
+    return 0;
+}
+
 int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
                 err_t **err)
 {
@@ -1102,95 +1407,50 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     struct sigaction old_pipe;
     if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
-    char base[1024];
+    bool compiled = job->lang->compile_argv[0] != NULL;
+    char base[1024], build[1100];
     snprintf(base, sizeof base, "%s/bundles/%s", cfg->workdir, job->id);
-    if (fs_mkdir_p(base, 0755, 0711) < 0)
-        return err_errno(err, errno, "create %s", base);
-    char build[1100];
     snprintf(build, sizeof build, "%s/build", base);
-    /* Others may pass through (not list) the work folder: gVisor's gofer. */
-    chmod(cfg->workdir, 0711);
-    if (job->runtime == SANDBOX_RUNSC && check_reachable(base, err) < 0) {
-        rm_rf(base);
+    sandbox_box_t *b = job->box;
+    if (compiled) {
+        unsigned uid = cfg->host_uid_base + (unsigned)job->slot * 65536u + SANDBOX_UID;
+        chmod(cfg->workdir, 0711);
+        if (fs_mkdir_p(build, 0755, 0700) < 0 || chown(build, uid, uid) < 0) {
+            int e = errno;
+            sandbox_box_discard(b);
+            rm_rf(base);
+            return err_errno(err, e, "prepare %s", build);
+        }
+        int rc = run_compile(cfg, job, build, out, started, err);
+        if (rc != 0) {
+            sandbox_box_discard(b);
+            rm_rf(base);
+            return rc < 0 ? -1 : 0;
+        }
+    }
+    int ntests = job->interactive ? 1 : job->ntests;
+    sandbox_box_key_t key = {.runtime = job->runtime,
+                             .lang = job->lang,
+                             .memory_kib = job->limits.memory_kib,
+                             .job_kib = sandbox_job_kib(job)};
+    if (b == NULL && job->pool && !compiled)
+        b = sandbox_pool_take(job->pool, &key);
+    if (b == NULL &&
+        sandbox_box_start(cfg, &key,
+                          &(sandbox_box_opts_t){.slot = job->slot,
+                                                .name = job->id,
+                                                .build_dir = compiled ? build : NULL},
+                          &b, err) < 0) {
+        if (compiled)
+            rm_rf(base);
         return -1;
     }
-    unsigned uid = cfg->host_uid_base + (unsigned)job->slot * 65536u + SANDBOX_UID;
-    bool compiled = job->lang->compile_argv[0] != NULL;
-
-    if (compiled) {
-        if (fs_mkdir_p(build, 0755, 0700) < 0 || chown(build, uid, uid) < 0) {
-            rm_rf(base);
-            return err_errno(err, errno, "prepare %s", build);
-        }
-        char bundle[1100], id[160];
-        snprintf(bundle, sizeof bundle, "%s/compile", base);
-        snprintf(id, sizeof id, "dojo-%s-c", job->id);
-        sandbox_limits_t lim = {.cpu_ms = job->lang->compile_wall_ms,
-                                .wall_ms = job->lang->compile_wall_ms,
-                                .memory_kib = job->lang->compile_memory_kib,
-                                .output_kib = 64};
-        sandbox_job_t cj = *job;
-        sandbox_record_t rec;
-        memset(&rec, 0, sizeof rec);
-        cj.interactive = false;
-        cj.on_record = compile_output_collect;
-        cj.on_chunk = NULL;
-        cj.payload = &rec;
-        bundle_paths_t bp;
-        memset(&bp, 0, sizeof bp);
-        if (write_bundle(cfg, &cj, bundle, id, (const char *const *)job->lang->compile_argv, 1,
-                         &lim, true, build, &bp, err) < 0) {
-            rm_rf(base);
-            return err_wrap(err, "compile bundle");
-        }
-        parser_t parser = {0};
-        phase_t ph = {id, bundle, mono_ms() + safety_ms(&lim) + STARTUP_MS, NULL,
-                      job->runtime == SANDBOX_CRUN ? &bp.view : NULL};
-        sandbox_outcome_t co;
-        memset(&co, 0, sizeof co);
-        int rc = run_container(cfg, &cj, &ph, -1, &parser, &co, err);
-        free(parser.buf);
-        sandbox_wait_cleanups(); /* the build folder must be complete before use */
-        if (rc < 0) {
-            free((char *)rec.err);
-            rm_rf(base);
-            return err_wrap(err, "compile");
-        }
-        bool ok = co.end == SANDBOX_DONE && co.tests_reported == 1 &&
-                  !strcmp(rec.status, "OK") && rec.exit_code == 0;
-        if (job->on_compile)
-            job->on_compile(job->payload, ok, rec.err ? rec.err : co.runtime_error,
-                            rec.err ? rec.err_len : strlen(co.runtime_error));
-        free((char *)rec.err);
-        if (!ok) {
-            out->end = co.end == SANDBOX_CANCELLED ? SANDBOX_CANCELLED : SANDBOX_COMPILE_ERROR;
-            out->total_wall_ms = mono_ms() - started;
-            rm_rf(base);
-            return 0;
-        }
-    }
-
-    char bundle[1100], id[160];
-    snprintf(bundle, sizeof bundle, "%s/run", base);
-    snprintf(id, sizeof id, "dojo-%s", job->id);
-    int ntests = job->interactive ? 1 : job->ntests;
-    bundle_paths_t bp;
-    memset(&bp, 0, sizeof bp);
-    if (write_bundle(cfg, job, bundle, id, (const char *const *)job->lang->run_argv, ntests,
-                     &job->limits, false, compiled ? build : NULL, &bp, err) < 0) {
-        rm_rf(base);
-        return err_wrap(err, "bundle");
-    }
-    parser_t parser = {0};
+    box_job_t bj = {.argv = (const char *const *)job->lang->run_argv,
+                    .ntests = ntests,
+                    .limits = job->limits};
     long budget = (long)ntests * (safety_ms(&job->limits) + 200) + STARTUP_MS;
-    phase_t ph = {id, bundle, mono_ms() + budget, NULL,
-                  job->runtime == SANDBOX_CRUN ? &bp.view : NULL};
-    /* The run's clean-up removes the whole job folder (build output too). */
-    ph.bundle = bundle;
-    ph.cleanup_dir = base;
-    int rc = run_container(cfg, job, &ph, job->interactive ? job->stdin_fd : -1, &parser, out,
-                           err);
-    free(parser.buf);
+    int rc = run_box(cfg, job, b, &bj, mono_ms() + budget, job->interactive ? job->stdin_fd : -1,
+                     out, NULL);
     out->total_wall_ms = mono_ms() - started;
     return rc;
 }

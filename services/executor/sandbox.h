@@ -71,6 +71,9 @@ typedef struct sandbox_record {
     size_t err_len;
 } sandbox_record_t;
 
+typedef struct sandbox_box sandbox_box_t;
+typedef struct sandbox_pool sandbox_pool_t; /* pool.h */
+
 typedef struct sandbox_job {
     sandbox_runtime_t runtime;
     int slot;                 /* 0..N-1: which uid range to use */
@@ -85,6 +88,8 @@ typedef struct sandbox_job {
     int stdin_fd;              /* interactive: read end the container's stdin comes from */
     sandbox_limits_t limits;
     atomic_bool *cancel;       /* set to stop at once (checked every few ms) */
+    sandbox_box_t *box;        /* a started box for the run (consumed), or NULL */
+    sandbox_pool_t *pool;      /* where to take a started box from, or NULL: cold starts */
     void *payload;
     void (*on_compile)(void *payload, bool ok, const char *output, size_t len);
     void (*on_record)(void *payload, const sandbox_record_t *rec);
@@ -107,12 +112,61 @@ typedef struct sandbox_outcome {
     char runtime_error[512]; /* what the runtime said on stderr, if anything */
 } sandbox_outcome_t;
 
-/** Runs `job`: writes a bundle, starts the container, feeds records to the
- * callbacks as they arrive, enforces the wall clock and cancellation, and
- * removes the container and bundle. Errors (INTERNAL/UNAVAILABLE) mean the
+/** Runs `job`: takes a started box (job->box, else from job->pool, else a
+ * cold start), sends it the job, feeds records to the callbacks as they
+ * arrive, enforces the wall clock and cancellation, and removes the
+ * container and bundle. Errors (INTERNAL/UNAVAILABLE) mean the
  * judge failed, never the learner's code. */
 int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
                 err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Boxes: a started container waiting for exactly one job
+ *
+ * sandbox_run starts one when the job comes (a cold start), unless it is
+ * given one or takes one from a pool (pool.h) that started it earlier. A box
+ * holds nothing of any job until its job is sent; it serves that one job and
+ * is destroyed (never reused).
+ * ------------------------------------------------------------------------ */
+
+/** What must be fixed when a box starts, before its job is known. */
+typedef struct sandbox_box_key {
+    sandbox_runtime_t runtime;
+    const sandbox_lang_t *lang; /* borrowed: lives as long as the box */
+    int memory_kib;             /* the learner's limit; the container gets headroom on top */
+    long job_kib;               /* room for the job's code and inputs (sandbox_job_kib) */
+    bool compile;               /* the compiler's box of a compiled language */
+} sandbox_box_key_t;
+
+typedef struct sandbox_box_opts {
+    int slot;               /* uid range: no other live container may use it */
+    const char *name;       /* [a-z0-9-], unique: the bundle's folder and the container */
+    const char *build_dir;  /* bound at /judge/build (rw when compiling), or NULL */
+    void (*on_gone)(void *payload, int slot); /* called when the box is gone, slot free */
+    void *gone_payload;
+} sandbox_box_opts_t;
+
+/** Starts a box: writes its bundle and starts `<runtime> run`; the driver
+ * then starts the zygote and says it is ready. Does not wait for that
+ * (sandbox_box_wait_ready). *out is new: give it to a job or discard it. */
+int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
+                      const sandbox_box_opts_t *o, sandbox_box_t **out, err_t **err);
+
+/** Waits up to `timeout_ms` for the driver's "ready"; false when it died or
+ * the time ran out. */
+bool sandbox_box_wait_ready(sandbox_box_t *b, int timeout_ms);
+
+/** False once the box died while it waited (a pool checks before use). */
+bool sandbox_box_usable(sandbox_box_t *b);
+
+/** Ends a box that got no job; clean-up in the background. NULL is fine. */
+void sandbox_box_discard(sandbox_box_t *b);
+
+/** The key the box was started with (borrowed). */
+const sandbox_box_key_t *sandbox_box_key(const sandbox_box_t *b);
+
+/** The room a job's code and inputs take in a box (KiB). */
+long sandbox_job_kib(const sandbox_job_t *job);
 
 /** Removes containers and bundles left by an earlier executor process (run
  * at start, before taking jobs). Returns how many containers it removed. */

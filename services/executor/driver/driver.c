@@ -145,17 +145,8 @@ static long tv_ms(struct timeval tv) { return tv.tv_sec * 1000 + tv.tv_usec / 10
 
 static long rusage_cpu_ms(const struct rusage *ru) { return tv_ms(ru->ru_utime) + tv_ms(ru->ru_stime); }
 
-static void read_plan(plan_t *p)
+static void plan_defaults(plan_t *p)
 {
-    static char text[16384];
-    int fd = open("/judge/plan", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        die("open /judge/plan");
-    ssize_t n = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (n <= 0)
-        die("read /judge/plan");
-    text[n] = '\0';
     memset(p, 0, sizeof *p);
     p->cpu_ms = 2000;
     p->wall_ms = 5000;
@@ -166,7 +157,13 @@ static void read_plan(plan_t *p)
     p->nproc = 64;
     p->as_extra_mib = 1024;
     p->workdir = "/tmp";
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+}
+
+/* Parses key=value lines of `text` (kept: argv points into it) over `p`. */
+static void plan_parse(plan_t *p, char *text)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
         if (eq == NULL)
             continue;
@@ -203,10 +200,22 @@ static void read_plan(plan_t *p)
     }
     p->argv[p->argc] = NULL;
     p->zargv[p->zargc] = NULL;
-    if (p->argc == 0)
-        die("plan has no arg= lines");
-    if (p->safety_ms < p->wall_ms)
-        p->safety_ms = p->wall_ms;
+}
+
+/* The sandbox's part of the plan, written before it started: the zygote. */
+static void read_plan(plan_t *p)
+{
+    static char text[16384];
+    int fd = open("/judge/plan", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("open /judge/plan");
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n < 0)
+        die("read /judge/plan");
+    text[n] = '\0';
+    plan_defaults(p);
+    plan_parse(p, text);
 }
 
 /* ------------------------------------------------------------------------
@@ -220,7 +229,13 @@ static struct {
     size_t input_left; /* bytes of an I message still to come */
     long host_cpu_ms;  /* last C message */
     long host_cpu_at;  /* when it came (now_ms), 0 = never */
-} ctl = {.open = true};
+    /* The job, before "G": files (F) written as they arrive, the plan (P). */
+    int file_fd;       /* the F message's file, -1 = none */
+    size_t file_left;  /* its bytes still to come */
+    char plan[16384];
+    size_t plan_len, plan_left;
+    bool go;           /* "G" came: the job is complete */
+} ctl = {.open = true, .file_fd = -1};
 
 /* Interactive mode: what the program has yet to read, and its stdin pipe. */
 static struct {
@@ -268,6 +283,43 @@ static void input_flush(void)
     }
 }
 
+/* A file of the job (an F message), below /judge: code/NAME, in/NAME or
+ * build/NAME. These folders are tmpfs mounts of the sandbox's root (the
+ * driver): code/ and build/ mode 0755, in/ mode 0700, so a test reads the
+ * code and runs the build but never reads another test's input. The
+ * sandbox was started before its job was known (a pool); nothing of an
+ * earlier job was ever in it. */
+static int file_write(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int job_file_open(const char *name, unsigned mode)
+{
+    const char *slash = strchr(name, '/');
+    bool dir_ok = slash && ((slash - name == 4 && !strncmp(name, "code", 4)) ||
+                            (slash - name == 2 && !strncmp(name, "in", 2)) ||
+                            (slash - name == 5 && !strncmp(name, "build", 5)));
+    const char *base = slash ? slash + 1 : "";
+    if (!dir_ok || base[0] == '\0' || base[0] == '.' || strchr(base, '/'))
+        die("F message names a file outside the job's folders");
+    char path[160];
+    snprintf(path, sizeof path, "/judge/%s", name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0755);
+    if (fd < 0 || fchmod(fd, mode & 0755) < 0)
+        die(path);
+    return fd;
+}
+
 /* Reads what the executor sent; handles every complete message. */
 static void ctl_read(void)
 {
@@ -285,6 +337,27 @@ static void ctl_read(void)
     ctl.len += (size_t)n;
     size_t off = 0;
     while (off < ctl.len) {
+        if (ctl.file_left > 0 || ctl.plan_left > 0) {
+            size_t want = ctl.file_left > 0 ? ctl.file_left : ctl.plan_left;
+            size_t take = ctl.len - off < want ? ctl.len - off : want;
+            if (ctl.file_left > 0) {
+                if (ctl.file_fd >= 0 && file_write(ctl.file_fd, ctl.buf + off, take) < 0)
+                    die("write a file of the job");
+                ctl.file_left -= take;
+                if (ctl.file_left == 0 && ctl.file_fd >= 0) {
+                    close(ctl.file_fd);
+                    ctl.file_fd = -1;
+                }
+            } else {
+                if (ctl.plan_len + take < sizeof ctl.plan) {
+                    memcpy(ctl.plan + ctl.plan_len, ctl.buf + off, take);
+                    ctl.plan_len += take;
+                }
+                ctl.plan_left -= take;
+            }
+            off += take;
+            continue;
+        }
         if (ctl.input_left > 0) {
             size_t take = ctl.len - off < ctl.input_left ? ctl.len - off : ctl.input_left;
             input_add(ctl.buf + off, take);
@@ -305,6 +378,22 @@ static void ctl_read(void)
             ctl.input_left = strtoul(line + 2, NULL, 10);
             if (ctl.input_left == 0)
                 input.eof = true;
+        } else if (line[0] == 'F' && line[1] == ' ' && !ctl.go) {
+            char name[128];
+            unsigned mode = 0;
+            size_t len = 0;
+            if (sscanf(line + 2, "%127s %o %zu", name, &mode, &len) != 3)
+                die("malformed F message");
+            ctl.file_fd = job_file_open(name, mode);
+            ctl.file_left = len;
+            if (len == 0 && ctl.file_fd >= 0) {
+                close(ctl.file_fd);
+                ctl.file_fd = -1;
+            }
+        } else if (line[0] == 'P' && line[1] == ' ' && !ctl.go) {
+            ctl.plan_left = strtoul(line + 2, NULL, 10);
+        } else if (line[0] == 'G' && !ctl.go) {
+            ctl.go = true;
         }
     }
     memmove(ctl.buf, ctl.buf + off, ctl.len - off);
@@ -764,6 +853,44 @@ static bool zygote_result(int *wstatus, struct rusage *ru)
     return true;
 }
 
+/* Tells the zygote the code is there ("L"); it compiles it and says "R"
+ * again. A zygote that does not answer is dropped: tests then start the
+ * interpreter themselves. */
+static void zygote_load(void)
+{
+    if (zygote_sock < 0)
+        return;
+    char line[16];
+    if (send(zygote_sock, "L", 1, MSG_NOSIGNAL) != 1 ||
+        !read_line_timeout(zygote_sock, line, sizeof line, 10000) || line[0] != 'R')
+        zygote_forget();
+}
+
+/* ------------------------------------------------------------------------
+ * The job
+ *
+ * The sandbox starts before its job is known (the executor keeps a pool of
+ * them) and serves exactly one: after "R" on stdout the driver reads the job
+ * from the control channel — its files ("F <name> <mode> <len>"), its plan
+ * ("P <len>", the key=value lines of /judge/plan) and "G" — and then runs it.
+ * ------------------------------------------------------------------------ */
+
+/* False when the executor closed the channel before "G". */
+static bool job_receive(void)
+{
+    while (!ctl.go && ctl.open) {
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+            die("poll");
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+            ctl_read();
+    }
+    if (ctl.file_fd >= 0)
+        die("the job ended inside a file");
+    ctl.plan[ctl.plan_len] = '\0';
+    return ctl.go;
+}
+
 /* ------------------------------------------------------------------------
  * One test
  * ------------------------------------------------------------------------ */
@@ -1067,10 +1194,23 @@ int main(void)
         die("signalfd");
     plan_t plan;
     read_plan(&plan);
-    if (plan.interactive)
-        plan.tests = 1;
-    else if (plan.zargc > 0)
+    /* Warm before the job is known: the zygote is up when it comes. */
+    if (plan.zargc > 0)
         zygote_start(&plan);
+    write_all(STDOUT_FILENO, "R\n", 2);
+    if (!job_receive())
+        return 0; /* the executor let this sandbox go unused */
+    plan_parse(&plan, ctl.plan);
+    if (plan.argc == 0)
+        die("plan has no arg= lines");
+    if (plan.safety_ms < plan.wall_ms)
+        plan.safety_ms = plan.wall_ms;
+    if (plan.interactive) {
+        plan.tests = 1;
+        zygote_forget();
+    } else {
+        zygote_load();
+    }
     for (int i = 0; i < plan.tests; i++)
         run_test(&plan, i);
     write_all(STDOUT_FILENO, "D\n", 2);

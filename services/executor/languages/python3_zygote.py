@@ -1,7 +1,9 @@
 """Dojo's pre-warmed Python interpreter, run by the sandbox driver.
 
 Starting CPython costs more than most test cases. The driver starts this
-script once per submission and waits for its "R" (ready); for each test it sends the test's stdin, stdout
+script once per sandbox, before the submission is known, and waits for its
+"R" (warm); once the code is in /judge/code it sends "L", and the script
+compiles it and says "R" again. For each test it sends the test's stdin, stdout
 and stderr (as file descriptors, over the socket on fd 3) and its limits, and
 the script runs the learner's code in a fresh fork of itself. It reports the
 child's pid at once ("P <pid>") and, when it ends, its wait status, CPU time
@@ -113,12 +115,21 @@ def main():
     except (OSError, AttributeError):
         pass
     sock = socket.socket(fileno=3)
-    code, error = load()
-    sock.sendall(b"R\n")  # warm: the driver starts its first test's clock now
+    sock.sendall(b"R\n")  # warm; the sandbox may wait in a pool for its job now
+    code = error = None
+    loaded = False
     while True:
         msg, fds, _, _ = socket.recv_fds(sock, 256, 3)
         if not msg:
             return
+        if msg == b"L" and not fds:  # the job's code is in place
+            code, error = load()
+            loaded = True
+            sock.sendall(b"R\n")  # the driver starts its first test's clock now
+            continue
+        if not loaded:
+            code, error = load()
+            loaded = True
         limits = [int(x) for x in msg.split()]
         pid = os.fork()
         if pid == 0:

@@ -1,0 +1,417 @@
+/* pool.c — pre-started one-shot sandboxes; see pool.h.
+ *
+ * One lock guards the keys, their ready boxes and the slots. The refill
+ * thread starts one box at a time (a start costs a CPU for tens of ms under
+ * crun, hundreds under runsc: on a small machine one at a time is plenty)
+ * and never holds the lock while it does. Boxes leave the pool only through
+ * sandbox_pool_take (to one job) or a discard (never used); their slot comes
+ * back when their container is gone (on_gone, from the clean-up thread). */
+#define _GNU_SOURCE
+#include "services/executor/pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libcommon/clock.h"
+#include "libcommon/log.h"
+#include "libcommon/mem.h"
+#include "libcommon/metrics.h"
+
+#define POOL_MAX_KEYS 16
+#define POOL_MAX_READY 16 /* per key */
+#define READY_TIMEOUT_MS 20000
+
+typedef struct pool_key {
+    sandbox_box_key_t key; /* job_kib: SANDBOX_POOL_JOB_KIB */
+    bool used;
+    int64_t last_use_ms;
+    sandbox_box_t *ready[POOL_MAX_READY];
+    int nready;
+    int starting;
+} pool_key_t;
+
+struct sandbox_pool {
+    const sandbox_config_t *cfg;
+    sandbox_pool_config_t pc;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* refill work, a box ready, a box gone */
+    pool_key_t keys[POOL_MAX_KEYS];
+    bool *slot_busy;
+    int live;
+    bool stopping;
+    int64_t hits, misses, started;
+    long seq;
+    pthread_t refill;
+};
+
+/* ------------------------------------------------------------------------
+ * Keys and slots (under mu)
+ * ------------------------------------------------------------------------ */
+
+static bool key_matches(const sandbox_box_key_t *a, const sandbox_box_key_t *b)
+{
+    return a->runtime == b->runtime && !strcmp(a->lang->id, b->lang->id) &&
+           a->memory_kib == b->memory_kib && a->compile == b->compile;
+}
+
+static pool_key_t *key_find(sandbox_pool_t *p, const sandbox_box_key_t *key)
+{
+    for (int i = 0; i < p->pc.max_keys; i++)
+        if (p->keys[i].used && key_matches(&p->keys[i].key, key))
+            return &p->keys[i];
+    return NULL;
+}
+
+/* The key's entry, made if new (taking the least recently used one's place:
+ * its ready boxes go to `drop`). */
+static pool_key_t *key_get(sandbox_pool_t *p, const sandbox_box_key_t *key,
+                           sandbox_box_t **drop, int *ndrop)
+{
+    pool_key_t *k = key_find(p, key);
+    if (k)
+        return k;
+    pool_key_t *victim = NULL;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        pool_key_t *c = &p->keys[i];
+        if (!c->used) {
+            victim = c;
+            break;
+        }
+        if (c->starting == 0 && (!victim || c->last_use_ms < victim->last_use_ms))
+            victim = c;
+    }
+    if (victim == NULL)
+        return NULL;
+    for (int i = 0; i < victim->nready; i++)
+        drop[(*ndrop)++] = victim->ready[i];
+    memset(victim, 0, sizeof *victim);
+    victim->used = true;
+    victim->key = *key;
+    victim->key.job_kib = SANDBOX_POOL_JOB_KIB;
+    victim->last_use_ms = mono_ms();
+    return victim;
+}
+
+static int slot_take(sandbox_pool_t *p)
+{
+    for (int s = 0; s < p->pc.slots; s++)
+        if (!p->slot_busy[s]) {
+            p->slot_busy[s] = true;
+            return p->pc.first_slot + s;
+        }
+    return -1;
+}
+
+/* A box's container is gone (clean-up thread): its uid range is free. */
+static void on_gone(void *payload, int slot)
+{
+    sandbox_pool_t *p = payload;
+    pthread_mutex_lock(&p->mu);
+    if (slot >= p->pc.first_slot && slot < p->pc.first_slot + p->pc.slots)
+        p->slot_busy[slot - p->pc.first_slot] = false;
+    p->live--;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void gauges(sandbox_pool_t *p)
+{
+    if (!p->pc.metrics_prefix)
+        return;
+    int ready = 0, starting = 0;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        ready += p->keys[i].nready;
+        starting += p->keys[i].starting;
+    }
+    char name[128];
+    snprintf(name, sizeof name, "%s_ready", p->pc.metrics_prefix);
+    metrics_gauge_set(name, "", ready);
+    snprintf(name, sizeof name, "%s_starting", p->pc.metrics_prefix);
+    metrics_gauge_set(name, "", starting);
+}
+
+static void count(sandbox_pool_t *p, const char *what, const sandbox_box_key_t *key)
+{
+    if (!p->pc.metrics_prefix)
+        return;
+    char name[128], labels[160];
+    snprintf(name, sizeof name, "%s_%s_total", p->pc.metrics_prefix, what);
+    snprintf(labels, sizeof labels, "language=\"%s\",runtime=\"%s\"", key->lang->id,
+             key->runtime == SANDBOX_RUNSC ? "runsc" : "crun");
+    metrics_counter_add(name, labels, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * The refill thread
+ * ------------------------------------------------------------------------ */
+
+/* The key most in need of a box, or NULL. Expired keys let their boxes go
+ * (into `drop`). */
+static pool_key_t *refill_pick(sandbox_pool_t *p, sandbox_box_t **drop, int *ndrop)
+{
+    int64_t now = mono_ms();
+    pool_key_t *best = NULL;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        pool_key_t *k = &p->keys[i];
+        if (!k->used)
+            continue;
+        if (now - k->last_use_ms > p->pc.key_idle_ms) {
+            for (int r = 0; r < k->nready; r++)
+                drop[(*ndrop)++] = k->ready[r];
+            k->nready = 0;
+            if (k->starting == 0)
+                k->used = false;
+            continue;
+        }
+        int have = k->nready + k->starting;
+        if (have < p->pc.size && (!best || have < best->nready + best->starting))
+            best = k;
+    }
+    return best;
+}
+
+static void discard_all(sandbox_box_t **drop, int n)
+{
+    for (int i = 0; i < n; i++)
+        sandbox_box_discard(drop[i]);
+}
+
+static void *refill_main(void *arg)
+{
+    sandbox_pool_t *p = arg;
+    sandbox_box_t *drop[POOL_MAX_KEYS * POOL_MAX_READY];
+    pthread_mutex_lock(&p->mu);
+    while (!p->stopping) {
+        int ndrop = 0;
+        pool_key_t *k = refill_pick(p, drop, &ndrop);
+        int slot = k ? slot_take(p) : -1;
+        if (ndrop) {
+            pthread_mutex_unlock(&p->mu);
+            discard_all(drop, ndrop);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        if (slot < 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&p->cv, &p->mu, &until);
+            continue;
+        }
+        k->starting++;
+        p->live++;
+        p->started++;
+        sandbox_box_key_t key = k->key;
+        char name[64];
+        snprintf(name, sizeof name, "pool%d-%ld-%x", (int)getpid(), ++p->seq,
+                 (unsigned)random() & 0xffff);
+        gauges(p);
+        pthread_mutex_unlock(&p->mu);
+
+        sandbox_box_t *b = NULL;
+        err_t *err = NULL;
+        bool ok = sandbox_box_start(p->cfg, &key,
+                                    &(sandbox_box_opts_t){.slot = slot,
+                                                          .name = name,
+                                                          .on_gone = on_gone,
+                                                          .gone_payload = p},
+                                    &b, &err) == 0;
+        if (ok && !sandbox_box_wait_ready(b, READY_TIMEOUT_MS)) {
+            LOG_WARN("pool: a sandbox did not become ready", "box=%s", name);
+            sandbox_box_discard(b);
+            b = NULL;
+            ok = false;
+        } else if (!ok) {
+            LOG_WARN("pool: a sandbox did not start", "error=\"%s\"", log_esc(err->msg));
+            err_free(err);
+        }
+
+        pthread_mutex_lock(&p->mu);
+        /* The key may have been let go meanwhile: k still points at its
+         * entry, which keeps `starting` until here. */
+        k->starting--;
+        if (!ok) {
+            if (b == NULL && slot >= 0 && err != NULL) {
+                /* Never started: no clean-up will give the slot back. */
+                p->slot_busy[slot - p->pc.first_slot] = false;
+                p->live--;
+            }
+            /* Do not spin on a broken runtime: wait a little. */
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 1;
+            pthread_cond_timedwait(&p->cv, &p->mu, &until);
+        } else if (k->used && key_matches(&k->key, &key) && k->nready < POOL_MAX_READY &&
+                   !p->stopping) {
+            k->ready[k->nready++] = b;
+            b = NULL;
+        }
+        if (!k->used && k->starting == 0)
+            memset(k, 0, sizeof *k);
+        gauges(p);
+        pthread_cond_broadcast(&p->cv);
+        if (b) {
+            pthread_mutex_unlock(&p->mu);
+            sandbox_box_discard(b);
+            pthread_mutex_lock(&p->mu);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * The API
+ * ------------------------------------------------------------------------ */
+
+int sandbox_pool_open(sandbox_pool_t **out, const sandbox_config_t *cfg,
+                      const sandbox_pool_config_t *pc, err_t **err)
+{
+    sandbox_pool_t *p = xcalloc(1, sizeof *p);
+    p->cfg = cfg;
+    p->pc = *pc;
+    if (p->pc.size > POOL_MAX_READY)
+        p->pc.size = POOL_MAX_READY;
+    if (p->pc.max_keys <= 0 || p->pc.max_keys > POOL_MAX_KEYS)
+        p->pc.max_keys = POOL_MAX_KEYS;
+    if (p->pc.slots < 1)
+        p->pc.slots = 1;
+    p->slot_busy = xcalloc((size_t)p->pc.slots, sizeof(bool));
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->refill, NULL, refill_main, p) != 0) {
+        free(p->slot_busy);
+        free(p);
+        return err_set(err, GRPC_STATUS_INTERNAL, "pool: no refill thread");
+    }
+    *out = p;
+    return 0;
+}
+
+void sandbox_pool_want(sandbox_pool_t *p, const sandbox_box_key_t *key)
+{
+    sandbox_box_t *drop[POOL_MAX_READY];
+    int ndrop = 0;
+    pthread_mutex_lock(&p->mu);
+    pool_key_t *k = key_get(p, key, drop, &ndrop);
+    if (k)
+        k->last_use_ms = mono_ms();
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    discard_all(drop, ndrop);
+}
+
+sandbox_box_t *sandbox_pool_take(sandbox_pool_t *p, const sandbox_box_key_t *key)
+{
+    if (key->job_kib > SANDBOX_POOL_JOB_KIB)
+        return NULL;
+    sandbox_box_t *drop[POOL_MAX_READY];
+    int ndrop = 0;
+    sandbox_box_t *got = NULL;
+    pthread_mutex_lock(&p->mu);
+    pool_key_t *k = key_get(p, key, drop, &ndrop);
+    if (k) {
+        k->last_use_ms = mono_ms();
+        /* Oldest first; a box that died while it waited is let go. */
+        while (k->nready > 0 && got == NULL) {
+            sandbox_box_t *b = k->ready[0];
+            memmove(k->ready, k->ready + 1, (size_t)(k->nready - 1) * sizeof *k->ready);
+            k->nready--;
+            if (sandbox_box_usable(b))
+                got = b;
+            else
+                drop[ndrop++] = b;
+        }
+    }
+    if (got)
+        p->hits++;
+    else
+        p->misses++;
+    gauges(p);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    discard_all(drop, ndrop);
+    count(p, got ? "hits" : "misses", key);
+    return got;
+}
+
+bool sandbox_pool_wait_ready(sandbox_pool_t *p, const sandbox_box_key_t *key, int timeout_ms)
+{
+    int64_t until = mono_ms() + timeout_ms;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        pool_key_t *k = key_find(p, key);
+        if (k && k->nready > 0)
+            break;
+        int64_t left = until - mono_ms();
+        if (left <= 0) {
+            pthread_mutex_unlock(&p->mu);
+            return false;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long ms = left < 200 ? (long)left : 200;
+        ts.tv_nsec += ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return true;
+}
+
+void sandbox_pool_stats(sandbox_pool_t *p, sandbox_pool_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&p->mu);
+    out->hits = p->hits;
+    out->misses = p->misses;
+    out->live = p->live;
+    out->started = p->started;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        out->ready += p->keys[i].nready;
+        out->starting += p->keys[i].starting;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void sandbox_pool_close(sandbox_pool_t *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->refill, NULL);
+    sandbox_box_t *drop[POOL_MAX_KEYS * POOL_MAX_READY];
+    int ndrop = 0;
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        for (int r = 0; r < p->keys[i].nready; r++)
+            drop[ndrop++] = p->keys[i].ready[r];
+        p->keys[i].nready = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    discard_all(drop, ndrop);
+    /* on_gone still points here until the last box is gone. */
+    int64_t until = mono_ms() + 30000;
+    pthread_mutex_lock(&p->mu);
+    while (p->live > 0 && mono_ms() < until) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    }
+    bool gone = p->live == 0;
+    pthread_mutex_unlock(&p->mu);
+    if (!gone) {
+        LOG_WARN("pool: sandboxes still going at close", "live=%d", p->live);
+        return; /* leaked on purpose: a late on_gone must find it */
+    }
+    free(p->slot_busy);
+    free(p);
+}

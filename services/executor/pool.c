@@ -51,6 +51,8 @@ struct sandbox_pool {
  * Keys and slots (under mu)
  * ------------------------------------------------------------------------ */
 
+static void key_gauges(sandbox_pool_t *p, const struct pool_key *k, bool gone);
+
 static bool key_matches(const sandbox_box_key_t *a, const sandbox_box_key_t *b)
 {
     return a->runtime == b->runtime && !strcmp(a->lang->id, b->lang->id) &&
@@ -87,6 +89,8 @@ static pool_key_t *key_get(sandbox_pool_t *p, const sandbox_box_key_t *key,
         return NULL;
     for (int i = 0; i < victim->nready; i++)
         drop[(*ndrop)++] = victim->ready[i];
+    if (victim->used)
+        key_gauges(p, victim, true);
     memset(victim, 0, sizeof *victim);
     victim->used = true;
     victim->key = *key;
@@ -117,30 +121,40 @@ static void on_gone(void *payload, int slot)
     pthread_mutex_unlock(&p->mu);
 }
 
-static void gauges(sandbox_pool_t *p)
+static void key_labels(const sandbox_box_key_t *key, char *out, size_t cap)
+{
+    snprintf(out, cap, "language=\"%s\",runtime=\"%s\",memory_kib=\"%d\"%s", key->lang->id,
+             key->runtime == SANDBOX_RUNSC ? "runsc" : "crun", key->memory_kib,
+             key->compile ? ",phase=\"compile\"" : "");
+}
+
+/* The ready and starting gauges of one key (0 when it is let go). */
+static void key_gauges(sandbox_pool_t *p, const pool_key_t *k, bool gone)
 {
     if (!p->pc.metrics_prefix)
         return;
-    int ready = 0, starting = 0;
-    for (int i = 0; i < p->pc.max_keys; i++) {
-        ready += p->keys[i].nready;
-        starting += p->keys[i].starting;
-    }
-    char name[128];
+    char name[128], labels[200];
+    key_labels(&k->key, labels, sizeof labels);
     snprintf(name, sizeof name, "%s_ready", p->pc.metrics_prefix);
-    metrics_gauge_set(name, "", ready);
+    metrics_gauge_set(name, labels, gone ? 0 : k->nready);
     snprintf(name, sizeof name, "%s_starting", p->pc.metrics_prefix);
-    metrics_gauge_set(name, "", starting);
+    metrics_gauge_set(name, labels, gone ? 0 : k->starting);
+}
+
+static void gauges(sandbox_pool_t *p)
+{
+    for (int i = 0; i < p->pc.max_keys; i++)
+        if (p->keys[i].used)
+            key_gauges(p, &p->keys[i], false);
 }
 
 static void count(sandbox_pool_t *p, const char *what, const sandbox_box_key_t *key)
 {
     if (!p->pc.metrics_prefix)
         return;
-    char name[128], labels[160];
+    char name[128], labels[200];
     snprintf(name, sizeof name, "%s_%s_total", p->pc.metrics_prefix, what);
-    snprintf(labels, sizeof labels, "language=\"%s\",runtime=\"%s\"", key->lang->id,
-             key->runtime == SANDBOX_RUNSC ? "runsc" : "crun");
+    key_labels(key, labels, sizeof labels);
     metrics_counter_add(name, labels, 1);
 }
 
@@ -162,6 +176,7 @@ static pool_key_t *refill_pick(sandbox_pool_t *p, sandbox_box_t **drop, int *ndr
             for (int r = 0; r < k->nready; r++)
                 drop[(*ndrop)++] = k->ready[r];
             k->nready = 0;
+            key_gauges(p, k, k->starting == 0);
             if (k->starting == 0)
                 k->used = false;
             continue;

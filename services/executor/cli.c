@@ -243,15 +243,23 @@ static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
     };
     /* DOJO_EXECUTOR_POOL on: the sandbox is started and ready before the
      * job is sent, as a pooled executor's are. */
-    if (ex->cfg.pool && !lang->compile_argv[0]) {
+    if (ex->cfg.pool) {
+        /* A compiled language's first container is the compiler's; the run's
+         * starts after it, in the same uid range (--slot). */
+        bool compiled = lang->compile_argv[0] != NULL;
+        char bid[80];
+        snprintf(bid, sizeof bid, "%s%s", id, compiled ? "-c" : "");
         sandbox_box_key_t key = {.runtime = rt,
                                  .lang = lang,
-                                 .memory_kib = a->limits.memory_kib,
-                                 .job_kib = sandbox_job_kib(&job)};
-        if (sandbox_box_start(&cfg, &key, &(sandbox_box_opts_t){.slot = a->slot, .name = id},
-                              &job.box, err) < 0)
+                                 .memory_kib = compiled ? lang->compile_memory_kib
+                                                        : a->limits.memory_kib,
+                                 .job_kib = sandbox_job_kib(&job),
+                                 .compile = compiled};
+        sandbox_box_t **box = compiled ? &job.compile_box : &job.box;
+        if (sandbox_box_start(&cfg, &key, &(sandbox_box_opts_t){.slot = a->slot, .name = bid},
+                              box, err) < 0)
             return -1;
-        sandbox_box_wait_ready(job.box, 20000);
+        sandbox_box_wait_ready(*box, 20000);
     }
     sandbox_outcome_t out;
     memset(&out, 0, sizeof out);

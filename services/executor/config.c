@@ -159,13 +159,19 @@ int exec_pool_open(exec_t *ex, err_t **err)
     char *save = NULL;
     for (char *id = strtok_r(list, ", ", &save); id; id = strtok_r(NULL, ", ", &save)) {
         const sandbox_lang_t *lang = exec_lang(ex, id);
-        if (lang == NULL || lang->compile_argv[0]) {
-            LOG_WARN("pool: not a language the pool keeps warm", "language=%s", id);
+        if (lang == NULL) {
+            LOG_WARN("pool: no such language", "language=%s", id);
             continue;
         }
         sandbox_pool_want(ex->pool, &(sandbox_box_key_t){.runtime = ex->cfg.runtime,
                                                          .lang = lang,
                                                          .memory_kib = EXEC_DEFAULT_MEMORY_KIB});
+        if (lang->compile_argv[0])
+            sandbox_pool_want(ex->pool,
+                              &(sandbox_box_key_t){.runtime = ex->cfg.runtime,
+                                                   .lang = lang,
+                                                   .memory_kib = lang->compile_memory_kib,
+                                                   .compile = true});
     }
     return 0;
 }

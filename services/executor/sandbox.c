@@ -570,10 +570,10 @@ typedef struct cleanup_job {
     bool kill_first;
     char id[160];
     char bundle[1100]; /* removed with everything in it */
-    bool *done;        /* set (under cleanup_mu) when finished, or NULL */
     void (*on_gone)(void *payload, int slot); /* the uid range is free again */
     void *gone_payload;
     int slot;
+    bool *done; /* set (under cleanup_mu) when finished, or NULL */
 } cleanup_job_t;
 
 static void *cleanup_main(void *arg)
@@ -625,7 +625,7 @@ static void cleanup_start(cleanup_job_t *c)
     pthread_attr_destroy(&attr);
 }
 
-/* Waits for one clean-up started with `done` set. */
+/* Waits for the clean-up that sets `done`. */
 static void cleanup_wait(bool *done)
 {
     pthread_mutex_lock(&cleanup_mu);
@@ -830,7 +830,7 @@ struct sandbox_box {
     int slot;
     char id[160];  /* the container: "dojo-" + name, also its cgroup */
     char dir[1100]; /* <workdir>/bundles/<name>: removed at the end */
-    bool has_build; /* /judge/build is a bind of a build folder */
+    char build[1200]; /* a compiler's box: <dir>/build, bound rw at /judge/build */
     bundle_paths_t bp;
     pid_t pid;
     int ctl, out, err; /* the driver's stdin, stdout; the runtime's stderr */
@@ -843,17 +843,18 @@ struct sandbox_box {
     void *gone_payload;
 };
 
-static long box_memory_kib(const sandbox_box_key_t *k, bool has_build)
+static long box_memory_kib(const sandbox_box_key_t *k)
 {
     bool compiled = k->lang->compile_argv[0] != NULL;
     return k->memory_kib + HEADROOM_KIB + 2 * k->job_kib +
-           (compiled && !k->compile && !has_build ? BUILD_KIB : 0) +
+           (compiled && !k->compile ? BUILD_KIB : 0) +
            (k->runtime == SANDBOX_RUNSC ? GVISOR_HEADROOM_KIB : 0);
 }
 
-/* Writes judge/ (the driver, the start of the plan: the zygote) and
- * config.json. For crun, fills `b->bp.view` (spawn covers the host paths). */
-static int write_box_bundle(sandbox_box_t *b, const char *build_dir, err_t **err)
+/* Writes judge/ (the driver, the start of the plan: the zygote), a
+ * compiler's build folder and config.json. For crun, fills `b->bp.view`
+ * (spawn covers the host paths). */
+static int write_box_bundle(sandbox_box_t *b, err_t **err)
 {
     const sandbox_config_t *cfg = b->cfg;
     const sandbox_box_key_t *k = &b->key;
@@ -866,6 +867,16 @@ static int write_box_bundle(sandbox_box_t *b, const char *build_dir, err_t **err
         snprintf(path, sizeof path, "%s/%s", b->dir, dirs[i]);
         if (fs_mkdir_p(path, 0755, 0755) < 0)
             return err_errno(err, errno, "create %s", path);
+    }
+    /* The compiler (uid 1000 inside) writes its output here; the executor
+     * reads it and sends it to the run's box. */
+    const char *build_dir = NULL;
+    if (k->compile) {
+        unsigned uid = uid_base + SANDBOX_UID;
+        snprintf(b->build, sizeof b->build, "%s/build", b->dir);
+        if (fs_mkdir_p(b->build, 0755, 0700) < 0 || chown(b->build, uid, uid) < 0)
+            return err_errno(err, errno, "prepare %s", b->build);
+        build_dir = b->build;
     }
     /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
      * below a private directory such as /root/.cache. */
@@ -921,7 +932,7 @@ static int write_box_bundle(sandbox_box_t *b, const char *build_dir, err_t **err
         .build_dir = build_dir,
         .build_rw = k->compile,
         .uid_base = uid_base,
-        .memory_bytes = box_memory_kib(k, build_dir != NULL) * 1024L,
+        .memory_bytes = box_memory_kib(k) * 1024L,
         /* The tests' own limit is the driver's (nproc: RLIMIT_NPROC and its
          * count of the tree). gVisor needs a host thread or process for each
          * of theirs and threads of its own, and crashes when the host
@@ -1019,7 +1030,6 @@ int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
     b->slot = o->slot;
     b->on_gone = o->on_gone;
     b->gone_payload = o->gone_payload;
-    b->has_build = o->build_dir != NULL;
     b->pid = -1;
     b->ctl = b->out = b->err = -1;
     b->started_ms = mono_ms();
@@ -1035,12 +1045,11 @@ int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
     if (rc == 0 && key->runtime == SANDBOX_RUNSC)
         rc = check_reachable(b->dir, err);
     if (rc == 0)
-        rc = write_box_bundle(b, o->build_dir, err);
+        rc = write_box_bundle(b, err);
     if (rc == 0)
         rc = box_spawn(b, err);
     if (rc < 0) {
-        if (!b->has_build)
-            rm_rf(b->dir);
+        rm_rf(b->dir);
         free(b);
         return err_wrap(err, "start sandbox %s", o->name);
     }
@@ -1100,10 +1109,10 @@ static void box_cleanup(sandbox_box_t *b, bool kill_first, bool *done)
     c->rt = b->key.runtime;
     c->pid = b->pid;
     c->kill_first = kill_first;
-    c->done = done;
     c->on_gone = b->on_gone;
     c->gone_payload = b->gone_payload;
     c->slot = b->slot;
+    c->done = done;
     snprintf(c->id, sizeof c->id, "%s", b->id);
     snprintf(c->bundle, sizeof c->bundle, "%s", b->dir);
     if (b->ctl >= 0)
@@ -1180,12 +1189,69 @@ static void outbox_flush(outbox_t *o, int fd)
     o->len -= off;
 }
 
+/* What a compiler left in its build folder, sent on to the run's box. */
+#define BUILD_FILES_MAX 8
+typedef struct build_files {
+    int n;
+    char name[BUILD_FILES_MAX][64];
+    char *data[BUILD_FILES_MAX];
+    size_t len[BUILD_FILES_MAX];
+    bool too_big; /* more files, or more bytes, than a run's box takes */
+} build_files_t;
+
+static void build_files_free(build_files_t *bf)
+{
+    for (int i = 0; i < bf->n; i++)
+        free(bf->data[i]);
+    bf->n = 0;
+}
+
+/* Reads the regular files at the top of `dir` (a compiler's output). */
+static void build_files_read(const char *dir, build_files_t *bf)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    size_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[1600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (bf->n == BUILD_FILES_MAX || strlen(e->d_name) >= sizeof bf->name[0] ||
+            total + (size_t)st.st_size > (size_t)(BUILD_KIB - 64) * 1024) {
+            bf->too_big = true;
+            break;
+        }
+        cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        char *buf = xmalloc((size_t)st.st_size + 1);
+        size_t got = 0;
+        ssize_t r;
+        while (got < (size_t)st.st_size && (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+            got += (size_t)r;
+        snprintf(bf->name[bf->n], sizeof bf->name[0], "%s", e->d_name);
+        bf->data[bf->n] = buf;
+        bf->len[bf->n] = got;
+        bf->n++;
+        total += got;
+    }
+    closedir(d);
+}
+
 /* One container's job: its files, its plan, "G" (driver.c, "The job"). */
 typedef struct box_job {
     const char *const *argv;
     int ntests;
     sandbox_limits_t limits;
     bool compile;
+    const build_files_t *build; /* the compiler's output for the run, or NULL */
+    build_files_t *collect;     /* the compiler's box: its output goes here */
 } box_job_t;
 
 static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
@@ -1193,6 +1259,10 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
 {
     outbox_printf(o, "F code/%s 644 %zu\n", job->lang->source_name, job->code_len);
     outbox_add(o, job->code, job->code_len);
+    for (int i = 0; bj->build && i < bj->build->n; i++) {
+        outbox_printf(o, "F build/%s 755 %zu\n", bj->build->name[i], bj->build->len[i]);
+        outbox_add(o, bj->build->data[i], bj->build->len[i]);
+    }
     for (int i = 0; i < bj->ntests; i++) {
         size_t len = bj->compile ? 0 : job->input_lens[i];
         outbox_printf(o, "F in/%d 600 %zu\n", i, len);
@@ -1313,6 +1383,8 @@ static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbo
                  parser->driver_error[0] ? "; " : "", b->rt_err);
     }
     out->tests_reported = parser->reported;
+    if (bj->collect && !killed && parser->done)
+        build_files_read(b->build, bj->collect);
     box_cleanup(b, killed, done);
     return 0;
 }
@@ -1343,9 +1415,12 @@ long sandbox_job_kib(const sandbox_job_t *job)
     return kib + 64;
 }
 
-/* The compiler's box (cold: slot and uids of the job), writing `build`. */
-static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, const char *build,
-                       sandbox_outcome_t *out, long started, err_t **err)
+/* The compiler's box (given, from the pool, or cold), its output into `bf`.
+ * `*slot` is the uid range it used; `gone` is set once its container is.
+ * Returns 1 when the compilation failed (out says how), 0 when it worked. */
+static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, build_files_t *bf,
+                       sandbox_outcome_t *out, long started, int *slot, bool *gone,
+                       err_t **err)
 {
     sandbox_limits_t lim = {.cpu_ms = job->lang->compile_wall_ms,
                             .wall_ms = job->lang->compile_wall_ms,
@@ -1366,28 +1441,36 @@ static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, co
                              .compile = true};
     char name[160];
     snprintf(name, sizeof name, "%s-c", job->id);
-    sandbox_box_t *b = NULL;
-    if (sandbox_box_start(cfg, &key, &(sandbox_box_opts_t){.slot = job->slot, .name = name,
-                                                             .build_dir = build},
-                          &b, err) < 0)
+    sandbox_box_t *b = job->compile_box;
+    if (b == NULL && job->pool)
+        b = sandbox_pool_take(job->pool, &key);
+    if (b == NULL &&
+        sandbox_box_start(cfg, &key, &(sandbox_box_opts_t){.slot = job->slot, .name = name}, &b,
+                          err) < 0)
         return err_wrap(err, "compile");
+    *slot = b->slot;
     box_job_t bj = {.argv = (const char *const *)job->lang->compile_argv,
                     .ntests = 1,
                     .limits = lim,
-                    .compile = true};
+                    .compile = true,
+                    .collect = bf};
     sandbox_outcome_t co;
     memset(&co, 0, sizeof co);
-    bool gone = false;
-    run_box(cfg, &cj, b, &bj, mono_ms() + safety_ms(&lim) + STARTUP_MS, -1, &co, &gone);
-    /* crun's namespace covers the build folder with an overlay while the
-     * compiler's container lives: the run's must not meet it. */
-    if (job->runtime == SANDBOX_CRUN)
-        cleanup_wait(&gone);
+    /* In the job's own uid range, the run's container must not start before
+     * this one is gone (sandbox_run waits for `gone`). */
+    run_box(cfg, &cj, b, &bj, mono_ms() + safety_ms(&lim) + STARTUP_MS, -1, &co,
+            *slot == job->slot ? gone : NULL);
     bool ok = co.end == SANDBOX_DONE && co.tests_reported == 1 && !strcmp(rec.status, "OK") &&
               rec.exit_code == 0;
+    const char *words = rec.err ? rec.err : co.runtime_error;
+    size_t words_len = rec.err ? rec.err_len : strlen(co.runtime_error);
+    if (ok && bf->too_big) {
+        ok = false;
+        words = "the compiled program is too large (more than 8 files or 64 MiB)";
+        words_len = strlen(words);
+    }
     if (job->on_compile)
-        job->on_compile(job->payload, ok, rec.err ? rec.err : co.runtime_error,
-                        rec.err ? rec.err_len : strlen(co.runtime_error));
+        job->on_compile(job->payload, ok, words, words_len);
     free((char *)rec.err);
     if (!ok) {
         out->end = co.end == SANDBOX_CANCELLED ? SANDBOX_CANCELLED : SANDBOX_COMPILE_ERROR;
@@ -1408,49 +1491,52 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
     bool compiled = job->lang->compile_argv[0] != NULL;
-    char base[1024], build[1100];
-    snprintf(base, sizeof base, "%s/bundles/%s", cfg->workdir, job->id);
-    snprintf(build, sizeof build, "%s/build", base);
+    build_files_t bf = {0};
     sandbox_box_t *b = job->box;
+    int compile_slot = -1;
+    bool compile_gone = false;
     if (compiled) {
-        unsigned uid = cfg->host_uid_base + (unsigned)job->slot * 65536u + SANDBOX_UID;
-        chmod(cfg->workdir, 0711);
-        if (fs_mkdir_p(build, 0755, 0700) < 0 || chown(build, uid, uid) < 0) {
-            int e = errno;
-            sandbox_box_discard(b);
-            rm_rf(base);
-            return err_errno(err, e, "prepare %s", build);
-        }
-        int rc = run_compile(cfg, job, build, out, started, err);
+        int rc = run_compile(cfg, job, &bf, out, started, &compile_slot, &compile_gone, err);
+        if (rc > 0 && compile_slot == job->slot)
+            cleanup_wait(&compile_gone); /* it points here */
         if (rc != 0) {
+            build_files_free(&bf);
             sandbox_box_discard(b);
-            rm_rf(base);
             return rc < 0 ? -1 : 0;
         }
+    } else {
+        sandbox_box_discard(job->compile_box);
     }
     int ntests = job->interactive ? 1 : job->ntests;
     sandbox_box_key_t key = {.runtime = job->runtime,
                              .lang = job->lang,
                              .memory_kib = job->limits.memory_kib,
                              .job_kib = sandbox_job_kib(job)};
-    if (b == NULL && job->pool && !compiled)
+    if (b == NULL && job->pool)
         b = sandbox_pool_take(job->pool, &key);
-    if (b == NULL &&
-        sandbox_box_start(cfg, &key,
-                          &(sandbox_box_opts_t){.slot = job->slot,
-                                                .name = job->id,
-                                                .build_dir = compiled ? build : NULL},
-                          &b, err) < 0) {
-        if (compiled)
-            rm_rf(base);
+    /* A cold start takes the job's uid range: the compiler's container must
+     * be gone if it had the same. */
+    bool waited = !compiled || compile_slot != job->slot;
+    if (b == NULL && !waited) {
+        cleanup_wait(&compile_gone);
+        waited = true;
+    }
+    if (b == NULL && sandbox_box_start(cfg, &key,
+                                       &(sandbox_box_opts_t){.slot = job->slot, .name = job->id},
+                                       &b, err) < 0) {
+        build_files_free(&bf);
         return -1;
     }
     box_job_t bj = {.argv = (const char *const *)job->lang->run_argv,
                     .ntests = ntests,
-                    .limits = job->limits};
+                    .limits = job->limits,
+                    .build = compiled ? &bf : NULL};
     long budget = (long)ntests * (safety_ms(&job->limits) + 200) + STARTUP_MS;
     int rc = run_box(cfg, job, b, &bj, mono_ms() + budget, job->interactive ? job->stdin_fd : -1,
                      out, NULL);
+    if (!waited)
+        cleanup_wait(&compile_gone);
+    build_files_free(&bf);
     out->total_wall_ms = mono_ms() - started;
     return rc;
 }

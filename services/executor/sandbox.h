@@ -89,6 +89,7 @@ typedef struct sandbox_job {
     sandbox_limits_t limits;
     atomic_bool *cancel;       /* set to stop at once (checked every few ms) */
     sandbox_box_t *box;        /* a started box for the run (consumed), or NULL */
+    sandbox_box_t *compile_box; /* and for the compiler, likewise */
     sandbox_pool_t *pool;      /* where to take a started box from, or NULL: cold starts */
     void *payload;
     void (*on_compile)(void *payload, bool ok, const char *output, size_t len);
@@ -141,7 +142,6 @@ typedef struct sandbox_box_key {
 typedef struct sandbox_box_opts {
     int slot;               /* uid range: no other live container may use it */
     const char *name;       /* [a-z0-9-], unique: the bundle's folder and the container */
-    const char *build_dir;  /* bound at /judge/build (rw when compiling), or NULL */
     void (*on_gone)(void *payload, int slot); /* called when the box is gone, slot free */
     void *gone_payload;
 } sandbox_box_opts_t;

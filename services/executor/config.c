@@ -96,7 +96,8 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     cfg->learner_window_ms =
         config_duration_ms("DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW", "60s", 1000, 86400000);
     cfg->pool = config_bool("DOJO_EXECUTOR_POOL", false);
-    cfg->pool_size = (int)config_int("DOJO_EXECUTOR_POOL_SIZE", 2, 1, 16);
+    cfg->pool_size = (int)config_int("DOJO_EXECUTOR_POOL_SIZE", 4, 1, 16);
+    cfg->pool_memory_mib = (int)config_int("DOJO_EXECUTOR_POOL_MEMORY_MIB", 1024, 16, 1 << 20);
     cfg->pool_languages = config_str("DOJO_EXECUTOR_POOL_LANGUAGES", "python3");
     cfg->pool_key_idle_ms =
         config_duration_ms("DOJO_EXECUTOR_POOL_KEY_IDLE", "10m", 1000, 7 * 86400000LL);
@@ -146,6 +147,7 @@ int exec_pool_open(exec_t *ex, err_t **err)
      * job holds, and those still being torn down (gVisor: 1-1.5 s). */
     sandbox_pool_config_t pc = {
         .size = ex->cfg.pool_size,
+        .memory_budget_kib = ex->cfg.pool_memory_mib * 1024L,
         .max_keys = EXEC_POOL_KEYS,
         .first_slot = jobs,
         .slots = 2 * jobs + 2 * ex->cfg.pool_size * 2 + 4,

@@ -23,18 +23,27 @@
 #define POOL_MAX_KEYS 16
 #define POOL_MAX_READY 16 /* per key */
 #define READY_TIMEOUT_MS 20000
+#define ARRIVALS 128          /* arrival times kept per key */
+#define GUESS_BOX_KIB (32 * 1024) /* a box's memory before one was measured */
 
 typedef struct pool_key {
     sandbox_box_key_t key; /* job_kib: SANDBOX_POOL_JOB_KIB */
     bool used;
     int64_t last_use_ms;
     sandbox_box_t *ready[POOL_MAX_READY];
+    long ready_kib[POOL_MAX_READY]; /* each one's memory, last measured */
     int nready;
     int starting;
+    int64_t arrivals[ARRIVALS]; /* ring of the last jobs' times (mono ms) */
+    int narrivals;
+    long start_ms;  /* how long a start takes until ready (moving average) */
+    long box_kib;   /* what a ready box of the key holds (last measured) */
+    int target;     /* ready boxes wanted now (pool_target) */
 } pool_key_t;
 
 struct sandbox_pool {
     const sandbox_config_t *cfg;
+    int64_t measured_ms; /* when the ready boxes' memory was last read */
     sandbox_pool_config_t pc;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* refill work, a box ready, a box gone */
@@ -139,6 +148,13 @@ static void key_gauges(sandbox_pool_t *p, const pool_key_t *k, bool gone)
     metrics_gauge_set(name, labels, gone ? 0 : k->nready);
     snprintf(name, sizeof name, "%s_starting", p->pc.metrics_prefix);
     metrics_gauge_set(name, labels, gone ? 0 : k->starting);
+    snprintf(name, sizeof name, "%s_target", p->pc.metrics_prefix);
+    metrics_gauge_set(name, labels, gone ? 0 : k->target);
+    long kib = 0;
+    for (int r = 0; !gone && r < k->nready; r++)
+        kib += k->ready_kib[r] > 0 ? k->ready_kib[r] : 0;
+    snprintf(name, sizeof name, "%s_memory_bytes", p->pc.metrics_prefix);
+    metrics_gauge_set(name, labels, (double)kib * 1024);
 }
 
 static void gauges(sandbox_pool_t *p)
@@ -159,6 +175,71 @@ static void count(sandbox_pool_t *p, const char *what, const sandbox_box_key_t *
 }
 
 /* ------------------------------------------------------------------------
+ * How many to keep: the arrival rate, the start time, the memory budget
+ * ------------------------------------------------------------------------ */
+
+static void arrival(pool_key_t *k, int64_t now)
+{
+    k->arrivals[k->narrivals % ARRIVALS] = now;
+    k->narrivals++;
+}
+
+/* Jobs of the key in the last `ms`. */
+static int arrivals_within(const pool_key_t *k, int64_t now, int64_t ms)
+{
+    int n = 0, have = k->narrivals < ARRIVALS ? k->narrivals : ARRIVALS;
+    for (int i = 0; i < have; i++)
+        if (now - k->arrivals[i] <= ms)
+            n++;
+    return n;
+}
+
+/* Ready boxes to keep for `k`: enough to cover the jobs that arrive while
+ * one box starts, twice over (the recent rate: the higher of the last 10 s'
+ * and the last minute's), plus one; at least one for a key in use, at most
+ * the configured size. */
+static int pool_target(const sandbox_pool_t *p, const pool_key_t *k, int64_t now)
+{
+    double rate = arrivals_within(k, now, 10000) / 10.0;
+    double minute = arrivals_within(k, now, 60000) / 60.0;
+    if (minute > rate)
+        rate = minute;
+    double start_s = (k->start_ms > 0 ? k->start_ms : 100) / 1000.0;
+    int want = 1 + (int)(2.0 * rate * start_s + 0.5);
+    return want < p->pc.size ? want : p->pc.size;
+}
+
+/* What the ready (and starting) boxes hold, in KiB. */
+static long held_kib(const sandbox_pool_t *p)
+{
+    long sum = 0;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        const pool_key_t *k = &p->keys[i];
+        for (int r = 0; r < k->nready; r++)
+            sum += k->ready_kib[r] > 0 ? k->ready_kib[r] : GUESS_BOX_KIB;
+        sum += (long)k->starting * (k->box_kib > 0 ? k->box_kib : GUESS_BOX_KIB);
+    }
+    return sum;
+}
+
+/* Reads each ready box's memory again (it grows a little while it waits:
+ * the zygote's first pages). Once a second at most. */
+static void measure(sandbox_pool_t *p, int64_t now)
+{
+    if (now - p->measured_ms < 1000)
+        return;
+    p->measured_ms = now;
+    for (int i = 0; i < p->pc.max_keys; i++) {
+        pool_key_t *k = &p->keys[i];
+        for (int r = 0; r < k->nready; r++) {
+            long kib = sandbox_box_memory_kib(k->ready[r]);
+            if (kib > 0)
+                k->ready_kib[r] = kib;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
  * The refill thread
  * ------------------------------------------------------------------------ */
 
@@ -167,6 +248,8 @@ static void count(sandbox_pool_t *p, const char *what, const sandbox_box_key_t *
 static pool_key_t *refill_pick(sandbox_pool_t *p, sandbox_box_t **drop, int *ndrop)
 {
     int64_t now = mono_ms();
+    measure(p, now);
+    long held = held_kib(p);
     pool_key_t *best = NULL;
     for (int i = 0; i < p->pc.max_keys; i++) {
         pool_key_t *k = &p->keys[i];
@@ -181,8 +264,19 @@ static pool_key_t *refill_pick(sandbox_pool_t *p, sandbox_box_t **drop, int *ndr
                 k->used = false;
             continue;
         }
+        k->target = pool_target(p, k, now);
+        /* Fewer jobs than before: the newest surplus box goes (one a pass). */
+        if (k->nready > k->target && *ndrop == 0) {
+            k->nready--;
+            drop[(*ndrop)++] = k->ready[k->nready];
+            held -= k->ready_kib[k->nready];
+            key_gauges(p, k, false);
+            continue;
+        }
         int have = k->nready + k->starting;
-        if (have < p->pc.size && (!best || have < best->nready + best->starting))
+        long cost = k->box_kib > 0 ? k->box_kib : GUESS_BOX_KIB;
+        if (have < k->target && held + cost <= p->pc.memory_budget_kib &&
+            (!best || have < best->nready + best->starting))
             best = k;
     }
     return best;
@@ -228,6 +322,7 @@ static void *refill_main(void *arg)
 
         sandbox_box_t *b = NULL;
         err_t *err = NULL;
+        int64_t t0 = mono_ms();
         bool ok = sandbox_box_start(p->cfg, &key,
                                     &(sandbox_box_opts_t){.slot = slot,
                                                           .name = name,
@@ -261,6 +356,12 @@ static void *refill_main(void *arg)
             pthread_cond_timedwait(&p->cv, &p->mu, &until);
         } else if (k->used && key_matches(&k->key, &key) && k->nready < POOL_MAX_READY &&
                    !p->stopping) {
+            long took = (long)(mono_ms() - t0);
+            k->start_ms = k->start_ms > 0 ? (3 * k->start_ms + took) / 4 : took;
+            long kib = sandbox_box_memory_kib(b);
+            if (kib > 0)
+                k->box_kib = kib;
+            k->ready_kib[k->nready] = kib;
             k->ready[k->nready++] = b;
             b = NULL;
         }
@@ -330,10 +431,13 @@ sandbox_box_t *sandbox_pool_take(sandbox_pool_t *p, const sandbox_box_key_t *key
     pool_key_t *k = key_get(p, key, drop, &ndrop);
     if (k) {
         k->last_use_ms = mono_ms();
+        arrival(k, k->last_use_ms);
         /* Oldest first; a box that died while it waited is let go. */
         while (k->nready > 0 && got == NULL) {
             sandbox_box_t *b = k->ready[0];
             memmove(k->ready, k->ready + 1, (size_t)(k->nready - 1) * sizeof *k->ready);
+            memmove(k->ready_kib, k->ready_kib + 1,
+                    (size_t)(k->nready - 1) * sizeof *k->ready_kib);
             k->nready--;
             if (sandbox_box_usable(b))
                 got = b;
@@ -389,6 +493,8 @@ void sandbox_pool_stats(sandbox_pool_t *p, sandbox_pool_stats_t *out)
     for (int i = 0; i < p->pc.max_keys; i++) {
         out->ready += p->keys[i].nready;
         out->starting += p->keys[i].starting;
+        for (int r = 0; r < p->keys[i].nready; r++)
+            out->memory_kib += p->keys[i].ready_kib[r] > 0 ? p->keys[i].ready_kib[r] : 0;
     }
     pthread_mutex_unlock(&p->mu);
 }

@@ -21,7 +21,8 @@
 #define SANDBOX_POOL_JOB_KIB (16L * 1024)
 
 typedef struct sandbox_pool_config {
-    int size;           /* ready boxes per key, at most */
+    int size;           /* ready boxes per key, at most (the arrival rate decides below) */
+    long memory_budget_kib; /* what ready boxes may hold in all */
     int max_keys;       /* keys kept at once (the least recently used goes) */
     int first_slot;     /* the pool's uid ranges: [first_slot, first_slot + slots) */
     int slots;
@@ -39,7 +40,9 @@ void sandbox_pool_want(sandbox_pool_t *p, const sandbox_box_key_t *key);
 
 /** A ready box for `key` (new: the caller's, for one job), or NULL (a miss:
  * the refill thread starts boxes of that key from now on). Counts the
- * arrival either way. */
+ * arrival either way: how many boxes a key keeps follows its recent
+ * arrival rate (enough for the jobs that come while one starts, twice
+ * over, plus one; at most `size`), within the memory budget. */
 sandbox_box_t *sandbox_pool_take(sandbox_pool_t *p, const sandbox_box_key_t *key);
 
 /** Waits up to `timeout_ms` until `key` has a ready box; false if not. */
@@ -51,6 +54,7 @@ typedef struct sandbox_pool_stats {
     int starting;   /* boxes being started */
     int live;       /* every box of the pool not yet gone (also those given to jobs) */
     int64_t started; /* boxes started since the pool opened */
+    long memory_kib; /* what the ready boxes hold (their cgroups) */
 } sandbox_pool_stats_t;
 
 void sandbox_pool_stats(sandbox_pool_t *p, sandbox_pool_stats_t *out);

@@ -1059,6 +1059,26 @@ int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
 
 const sandbox_box_key_t *sandbox_box_key(const sandbox_box_t *b) { return &b->key; }
 
+long sandbox_box_memory_kib(const sandbox_box_t *b)
+{
+    /* cgroupsPath is "/<id>" (build_config): v1's memory controller, or v2. */
+    static const char *const paths[] = {"/sys/fs/cgroup/memory/%s/memory.usage_in_bytes",
+                                        "/sys/fs/cgroup/%s/memory.current", NULL};
+    for (int i = 0; paths[i]; i++) {
+        char path[512], buf[64];
+        snprintf(path, sizeof path, paths[i], b->id);
+        cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        return atol(buf) / 1024;
+    }
+    return -1;
+}
+
 /* Reads what the driver said so far (its "R", or why it died) without
  * waiting longer than `ms`. False once the box is dead. */
 static bool box_poll(sandbox_box_t *b, int ms)

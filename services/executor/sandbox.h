@@ -165,6 +165,10 @@ void sandbox_box_discard(sandbox_box_t *b);
 /** The key the box was started with (borrowed). */
 const sandbox_box_key_t *sandbox_box_key(const sandbox_box_t *b);
 
+/** The memory the box's container holds now as its cgroup counts it (KiB;
+ * page cache included), or -1 when unknown. */
+long sandbox_box_memory_kib(const sandbox_box_t *b);
+
 /** The room a job's code and inputs take in a box (KiB). */
 long sandbox_job_kib(const sandbox_job_t *job);
 

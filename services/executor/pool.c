@@ -194,16 +194,33 @@ static int arrivals_within(const pool_key_t *k, int64_t now, int64_t ms)
     return n;
 }
 
+/* The last 8 jobs' rate (over a second at least), for bursts. */
+static double burst_rate(const pool_key_t *k, int64_t now)
+{
+    int have = k->narrivals < ARRIVALS ? k->narrivals : ARRIVALS;
+    int m = have < 8 ? have : 8;
+    if (m == 0)
+        return 0;
+    int64_t oldest = k->arrivals[(k->narrivals - m) % ARRIVALS];
+    int64_t span = now - oldest;
+    if (span > 10000)
+        return 0;
+    return m / (span > 1000 ? span / 1000.0 : 1.0);
+}
+
 /* Ready boxes to keep for `k`: enough to cover the jobs that arrive while
- * one box starts, twice over (the recent rate: the higher of the last 10 s'
- * and the last minute's), plus one; at least one for a key in use, at most
- * the configured size. */
+ * one box starts, twice over (the recent rate: the highest of the last
+ * minute's, the last 10 s' and the last 8 jobs'), plus one; at least one for
+ * a key in use, at most the configured size. */
 static int pool_target(const sandbox_pool_t *p, const pool_key_t *k, int64_t now)
 {
     double rate = arrivals_within(k, now, 10000) / 10.0;
     double minute = arrivals_within(k, now, 60000) / 60.0;
+    double burst = burst_rate(k, now);
     if (minute > rate)
         rate = minute;
+    if (burst > rate)
+        rate = burst;
     double start_s = (k->start_ms > 0 ? k->start_ms : 100) / 1000.0;
     int want = 1 + (int)(2.0 * rate * start_s + 0.5);
     return want < p->pc.size ? want : p->pc.size;

@@ -18,14 +18,22 @@ Figures, printed in one block:
    submission at a time, p50/p99 (budget with crun: p50 <= 100 ms);
 4. saturation: two executors of two workers each, N submissions enqueued at
    once, submissions per second from the first XADD to the last final event,
-   and a check that none was lost or recorded twice."""
+   and a check that none was lost or recorded twice.
+
+(3) and (4) run with the pool of pre-started sandboxes off and on
+(DOJO_EXECUTOR_POOL; for crun (3) also at pool sizes 1, 2 and 4), every
+figure also as a ratio to (1); then the memory an idle pooled sandbox holds
+(its cgroup, from dojo_executor_pool_memory_bytes / dojo_executor_pool_ready).
+DOJO_BENCH_POOL=0 runs the pool-off figures only."""
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -128,6 +136,27 @@ def saturation(stack, redis, n):
     return n / elapsed
 
 
+def pool_metrics(ex):
+    """name -> value summed over the labels, of the dojo_executor_pool_* metrics."""
+    text = urllib.request.urlopen(
+        f"http://{ex.env['DOJO_EXECUTOR_METRICS_ADDR']}/metrics", timeout=5).read().decode()
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r"^(dojo_executor_pool_[a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$", line)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0) + float(m.group(3))
+    return out
+
+
+def wait_pool_ready(ex, n, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pool_metrics(ex).get("dojo_executor_pool_ready", 0) >= n:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def execkit_workdir_root(stack):
     # The executors' folders live in the session's workdir, next to the
     # content service's.
@@ -137,35 +166,75 @@ def execkit_workdir_root(stack):
 def test_executor_benchmark(exec_stack, start_executor, redis):
     lines = []
     bare = bare_python_ms()
+
+    def x(ms):
+        return f"({ms / bare:5.2f}x bare)"
+
     lines.append(f"bare `python3 -c pass` on the host (median of 20):  {bare:6.1f} ms")
     for rt in ("crun", "runsc"):
         per = sandbox_per_test_ms(rt)
         lines.append(f"{rt:5} per test case, 10-test Python submission:   {per:6.1f} ms"
                      f"   ratio {per / bare:4.2f} x bare python3")
 
-    for rt, n in (("crun", 50), ("runsc", 20)):
+    with_pool = os.environ.get("DOJO_BENCH_POOL", "1") != "0"
+    # (runtime, samples, pool size; 0 = the pool off)
+    configs = [("crun", 50, 0), ("runsc", 20, 0)]
+    if with_pool:
+        configs = [("crun", 50, 0), ("crun", 50, 1), ("crun", 50, 2), ("crun", 50, 4),
+                   ("runsc", 20, 0), ("runsc", 20, 4)]
+    idle = {}
+    for rt, n, size in configs:
         # gVisor's gofer is unprivileged: it must get through the session folder.
         os.chmod(execkit_workdir_root(exec_stack), 0o711)
-        ex = start_executor(f"bench-{rt}", DOJO_EXECUTOR_RUNTIME=rt,
-                            DOJO_EXECUTOR_CONCURRENCY=2)
+        env = dict(DOJO_EXECUTOR_RUNTIME=rt, DOJO_EXECUTOR_CONCURRENCY=2)
+        if size:
+            # The bench task's key (execkit: 64 MiB) is learned from its first job.
+            env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size,
+                       DOJO_EXECUTOR_POOL_LANGUAGES="python3")
+        ex = start_executor(f"bench-{rt}-p{size}", **env)
         try:
+            if size:
+                dequeue_to_result_ms(exec_stack, redis, 1)  # a miss: the key is known now
+                wait_pool_ready(ex, 2)
+                m = pool_metrics(ex)
+                if m.get("dojo_executor_pool_ready"):
+                    idle[rt] = m.get("dojo_executor_pool_memory_bytes", 0) / m["dojo_executor_pool_ready"]
             times = dequeue_to_result_ms(exec_stack, redis, n)
         except AssertionError:
             print(ex.log_tail())
             raise
-        lines.append(f"{rt:5} dequeue -> recorded result, 10 tests (n={n}): "
-                     f"p50 {pct(times, 0.5):6.1f} ms   p99 {pct(times, 0.99):6.1f} ms")
-        lines.append("      medians: " + ", ".join(f"{k} {v:.1f} ms" for k, v in BREAKDOWN.items()))
+        pool = f"pool {size}" if size else "no pool"
+        p50 = pct(times, 0.5)
+        lines.append(f"{rt:5} {pool:7} dequeue -> recorded result, 10 tests (n={n}): "
+                     f"p50 {p50:6.1f} ms {x(p50)}   p99 {pct(times, 0.99):6.1f} ms")
+        lines.append("      medians: " + ", ".join(f"{k} {v:.1f} ms {x(v)}"
+                                                   for k, v in BREAKDOWN.items()))
+        if size:
+            m = pool_metrics(ex)
+            lines.append(f"      pool: hits {m.get('dojo_executor_pool_hits_total', 0):.0f}, "
+                         f"misses {m.get('dojo_executor_pool_misses_total', 0):.0f}")
         ex.stop()
+    for rt, b in idle.items():
+        lines.append(f"{rt:5} an idle pooled sandbox (python3, zygote warm) holds "
+                     f"{b / 1048576:6.1f} MiB (its cgroup's memory, page cache included)")
 
-    a = start_executor("bench-sat-a", DOJO_EXECUTOR_CONCURRENCY=2)
-    b = start_executor("bench-sat-b", DOJO_EXECUTOR_CONCURRENCY=2)
     n = int(os.environ.get("DOJO_BENCH_SUBMISSIONS", "200"))
-    rate = saturation(exec_stack, redis, n)
-    lines.append(f"crun  saturation, 2 executors x 2 workers, {n} x 10-test submissions: "
-                 f"{rate:5.1f} submissions/s, none lost, each recorded once")
-    a.stop()
-    b.stop()
+    for size in ((0, 4) if with_pool else (0,)):
+        env = dict(DOJO_EXECUTOR_CONCURRENCY=2)
+        if size:
+            env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size)
+        a = start_executor(f"bench-sat-a-p{size}", **env)
+        b = start_executor(f"bench-sat-b-p{size}", **env)
+        if size:
+            dequeue_to_result_ms(exec_stack, redis, 2)
+            wait_pool_ready(a, 1)
+            wait_pool_ready(b, 1)
+        rate = saturation(exec_stack, redis, n)
+        pool = f"pool {size}" if size else "no pool"
+        lines.append(f"crun  {pool:7} saturation, 2 executors x 2 workers, {n} x 10-test "
+                     f"submissions: {rate:5.1f} submissions/s, none lost, each recorded once")
+        a.stop()
+        b.stop()
     print("\n\nexecutor benchmark (" + time.strftime("%Y-%m-%d") + f", {os.cpu_count()} cores)")
     for line in lines:
         print("  " + line)

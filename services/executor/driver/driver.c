@@ -245,9 +245,11 @@ static struct {
     int fd;   /* our end, -1 when closed */
 } input = {.fd = -1};
 
+/* Input may come before the program's stdin exists (with the job, before
+ * its test started): it is held until then. */
 static void input_add(const char *data, size_t n)
 {
-    if (input.fd < 0 || input.eof)
+    if (input.eof)
         return;
     if (input.buf == NULL) {
         input.buf = malloc(INPUT_CAP);
@@ -330,8 +332,7 @@ static void ctl_read(void)
         return;
     if (n <= 0) {
         ctl.open = false;
-        if (input.fd >= 0)
-            input.eof = true;
+        input.eof = true;
         return;
     }
     ctl.len += (size_t)n;
@@ -972,6 +973,7 @@ static void run_test(const plan_t *p, int index)
         in_fd = ip[0];
         input.fd = ip[1];
         fcntl(input.fd, F_SETFL, O_NONBLOCK);
+        input_flush(); /* what came with the job */
     } else {
         char path[64];
         snprintf(path, sizeof path, "/judge/in/%d", index);

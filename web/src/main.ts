@@ -29,6 +29,10 @@ route("/join/:code", "Join a class", () => import("./pages/classes").then((m) =>
 route("/classes/:id", "Class", () => import("./pages/class").then((m) => m.classPage));
 route("/classes/:id/dashboard", "Class dashboard", () => import("./pages/class-dashboard").then((m) => m.classDashboardPage));
 route("/classes/:id/students/:user", "Learner", () => import("./pages/class-dashboard").then((m) => m.studentPage));
+route("/contests", "Contests", async () => (await import("./pages/contests")).contestsPage, { auth: false });
+route("/contests/:slug", "Contest", async () => (await import("./pages/contests")).contestPage, { auth: false });
+route("/contests/:slug/problems/:label", "Contest problem", async () => (await import("./pages/contests")).contestProblemPage, { auth: false });
+route("/contests/:slug/jury", "Jury desk", async () => (await import("./pages/contests")).contestJuryPage);
 route("/.*", "Not found", () => (main) => {
   mount(main, h("section.page", null, h("h1", null, "Page not found"), h("p", null, h("a", { href: "/tasks" }, "Back to the tasks"))));
 }, { auth: false });
@@ -69,6 +73,7 @@ const NAV: [string, string, (author: boolean) => boolean][] = [
   ["/dashboard", "Dashboard", () => true],
   ["/leaderboard", "Leaderboard", () => true],
   ["/classes", "Classes", () => true],
+  ["/contests", "Contests", () => true],
   ["/designer", "Designer", (a) => a],
 ];
 
@@ -76,7 +81,7 @@ function renderTopbar(): void {
   const bar = document.getElementById("topbar")!;
   const u = session.user();
   const path = location.pathname;
-  const links = NAV.filter(([href, , show]) => (u || href === "/tasks") && show(isAuthor(u?.role))).map(([href, label]) =>
+  const links = NAV.filter(([href, , show]) => (u || href === "/tasks" || href === "/contests") && show(isAuthor(u?.role))).map(([href, label]) =>
     h("a.nav-link", { href, "aria-current": path === href || (href !== "/" && path.startsWith(href + "/")) || (href === "/tasks" && path === "/") ? "page" : null }, label),
   );
   const themeBtn = h("button.icon-btn#theme-toggle", { type: "button" });

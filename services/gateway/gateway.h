@@ -423,6 +423,17 @@ int gw_h_contest_finalize(gw_req_t *r, err_t **err);
 /** Answers a request under /api/clics (the CLICS Contest API, read-only). */
 enum MHD_Result gw_clics_serve(gw_req_t *r);
 
+/* boards.c: contest scoreboards pushed to WebSocket viewers */
+/** Queues `text` (borrowed for the call) as one text frame on `conn`. */
+typedef void (*gw_board_send_fn)(void *conn, const char *text, size_t len);
+/** `conn` watches the scoreboard of contest `slug` (the jury's or the
+ * public one): the latest now, then every newer one, through `send`; one
+ * board per connection (watching another replaces it). Starts the reader
+ * thread on first use. */
+void gw_boards_watch(gw_t *gw, void *conn, gw_board_send_fn send, const char *slug, bool jury);
+/** `conn` watches nothing; no send for it runs once this returns. */
+void gw_boards_unwatch(void *conn);
+
 /* ws.c */
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);

@@ -446,6 +446,47 @@ static void handle_control(ws_conn_t *c, const char *type, const char *sub, json
     ws_send_json(c, m);
 }
 
+/* A scoreboard frame (boards.c, under its lock): the shared text, queued. */
+static void board_send(void *conn, const char *text, size_t len)
+{
+    ws_conn_t *c = conn;
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
+    pthread_mutex_lock(&c->lock);
+    wslay_event_queue_msg(c->ctx, &m); /* copies the data */
+    bool more = wslay_event_want_write(c->ctx);
+    pthread_mutex_unlock(&c->lock);
+    if (more) {
+        uint64_t one = 1;
+        ssize_t w = write(c->wake_fd, &one, sizeof one);
+        (void)w;
+    }
+}
+
+/* watch_scoreboard {contest}: the contest's board now and at every change
+ * (the jury's board for admins, the public one for everyone else). */
+static void handle_watch(ws_conn_t *c, const char *type, const char *slug, json_t *id)
+{
+    if (!strcmp(type, "unwatch_scoreboard")) {
+        gw_boards_unwatch(c);
+        return;
+    }
+    size_t n = slug ? strlen(slug) : 0;
+    bool ok = n >= 1 && n <= 36;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (slug[i] >= 'a' && slug[i] <= 'z') || (slug[i] >= '0' && slug[i] <= '9') || slug[i] == '-';
+    if (!ok) {
+        ws_send_error(c, "invalid_argument", "contest: must be a contest's slug", NULL, id);
+        return;
+    }
+    bool jury = !strcmp(c->claims.role, "admin");
+    json_t *m = json_pack("{s:s,s:s,s:s}", "type", "watching", "contest", slug, "audience",
+                          jury ? "jury" : "public");
+    if (id)
+        json_object_set(m, "id", id);
+    ws_send_json(c, m);
+    gw_boards_watch(c->gw, c, board_send, slug, jury);
+}
+
 static void handle_text(ws_conn_t *c, const char *text, size_t len)
 {
     json_error_t jerr;
@@ -467,6 +508,8 @@ static void handle_text(ws_conn_t *c, const char *text, size_t len)
         if (id)
             json_object_set(m, "id", id);
         ws_send_json(c, m);
+    } else if (!strcmp(type, "watch_scoreboard") || !strcmp(type, "unwatch_scoreboard")) {
+        handle_watch(c, type, json_string_value(json_object_get(msg, "contest")), id);
     } else if (strcmp(type, "subscribe") && strcmp(type, "unsubscribe") && strcmp(type, "stdin") &&
                strcmp(type, "stdin_close") && strcmp(type, "cancel")) {
         ws_send_error(c, "invalid_argument", "type: unknown message type", NULL, id);
@@ -492,6 +535,7 @@ static void handle_text(ws_conn_t *c, const char *text, size_t len)
 
 static void ws_free(ws_conn_t *c)
 {
+    gw_boards_unwatch(c);
     if (c->ctx)
         wslay_event_context_free(c->ctx);
     while (c->inbox) {

@@ -45,6 +45,11 @@ CONTESTS = [
                                {"label": "A", "task_slug": "sim-a", "rgb": "#f00", "color": "red"},
                                {"label": "B", "task_slug": "sim-b"},
                                {"label": "C", "task_slug": "sim-c"}]),
+    # The scoreboard pushed to WebSocket viewers (test_contest_ws_board.py).
+    contestkit.contest_doc("gw-board", start=contestkit.BOARD_START, duration="2:00:00",
+                           freeze_minutes=30, problems=[
+                               {"label": "A", "task_slug": "sim-a"},
+                               {"label": "B", "task_slug": "sim-b"}]),
     contestkit.contest_doc("rules", registration="invite",
                            invite_code_sha256=contestkit.code_hash("open sesame"),
                            practice_after_end=False, max_team_size=2, hide_tasks_until_start=True,

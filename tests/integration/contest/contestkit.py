@@ -25,6 +25,9 @@ GW_SECRET_TASK = "gw-contest-secret"
 # The CLICS tests' contest (test_contest_clics.py), another month later.
 CLICS_START = "2026-07-31T09:00:00Z"
 CLICS_START_S = GW_START_S + 30 * 86400
+# The WebSocket scoreboard's (test_contest_ws_board.py), another month later.
+BOARD_START = "2026-08-30T09:00:00Z"
+BOARD_START_S = CLICS_START_S + 30 * 86400
 LABELS = [chr(ord("A") + i) for i in range(10)]
 TASKS = [f"sim-{l.lower()}" for l in LABELS]
 # Per task: four tests, two groups ("easy" tests 0-1, "hard" 2-3), weights 1,1,3,3.

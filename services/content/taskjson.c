@@ -18,12 +18,12 @@
 static const char *const difficulty_names[] = {NULL, "easy", "medium", "hard"};
 static const char *const checker_names[] = {NULL,     "exact", "ignore_trailing_ws",
                                             "tokens", "float", "custom"};
-static const char *const verdict_names[] = {NULL, "ac",  "wa", "tle", "mle",
-                                            "re", "ole", "ce", "ie",  "cancelled"};
+static const char *const verdict_names[] = {NULL, "ac", "wa", "tle", "mle",       "re",
+                                            "ole", "ce", "ie", "cancelled", "not_run"};
 
 const check_names_t task_difficulties = {difficulty_names, 4};
 const check_names_t task_checker_kinds = {checker_names, 6};
-const check_names_t task_verdicts = {verdict_names, 10};
+const check_names_t task_verdicts = {verdict_names, 11};
 /* What a solution may expect: a verdict a submission can get, "ac" to "ce". */
 static const check_names_t solution_verdicts = {verdict_names, 8};
 
@@ -430,6 +430,18 @@ static json_t *read_editorial(const check_obj_t *doc, void *state)
 }
 
 /* ------------------------------------------------------------------------
+ * stop_at_first_failure: left out of the normalised form when false (the
+ * default), so tasks without it keep their content hash
+ * ------------------------------------------------------------------------ */
+
+static json_t *read_stop_at_first_failure(const check_obj_t *doc, void *state)
+{
+    (void)state;
+    bool stop = false;
+    return check_bool(doc, "stop_at_first_failure", &stop) && stop ? json_true() : NULL;
+}
+
+/* ------------------------------------------------------------------------
  * reference_solutions, wrong_solutions
  * ------------------------------------------------------------------------ */
 
@@ -537,6 +549,7 @@ static const check_section_t task_sections[] = {
     {"reference_solutions", read_reference_solutions},
     {"wrong_solutions", read_wrong_solutions},
     {"editorial", read_editorial},
+    {"stop_at_first_failure", read_stop_at_first_failure},
     {NULL, NULL},
 };
 /* clang-format on */

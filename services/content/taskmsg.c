@@ -141,6 +141,8 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
     json_object_set_new(o, "wrong_solutions",
                         solutions_from_message(t->wrong_solutions, t->n_wrong_solutions));
     set_str(o, "editorial", t->editorial);
+    if (t->stop_at_first_failure)
+        json_object_set_new(o, "stop_at_first_failure", json_true());
     return o;
 }
 
@@ -293,6 +295,7 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
     solutions_msg(call, json_object_get(norm, "wrong_solutions"), &m->wrong_solutions,
                   &m->n_wrong_solutions);
     m->editorial = json_object_get(norm, "editorial") ? cstr(call, norm, "editorial") : "";
+    m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
     return m;
 }
 
@@ -333,6 +336,7 @@ Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm)
     }
     m->max_score = max_score(norm);
     strings_msg(call, json_object_get(norm, "hints"), &m->hints, &m->n_hints);
+    m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
     return m;
 }
 
@@ -348,6 +352,7 @@ Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *nor
     tests_msg(call, norm, &m->tests, &m->n_tests);
     languages_msg(call, norm, &m->languages, &m->n_languages);
     m->max_score = max_score(norm);
+    m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
     return m;
 }
 

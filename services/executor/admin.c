@@ -133,6 +133,7 @@ static int stream_sink(exec_job_t *job, Dojo__Executor__V1__Event *ev, err_t **e
     if (rpc_stream_send(s->call, &ev->base, err) < 0) {
         s->send_failed = true;
         atomic_store(&job->cancel, true);
+        atomic_store(&job->halt, true);
         return -1;
     }
     return 0;
@@ -146,6 +147,7 @@ static void *watch_call(void *arg)
         rpc_call_wait(s->call, 50);
         if (rpc_call_cancelled(s->call)) {
             atomic_store(&s->job->cancel, true);
+            atomic_store(&s->job->halt, true);
             break;
         }
         sleep_ms(20);

@@ -24,7 +24,7 @@
 const char *exec_verdict_name(exec_verdict_t v)
 {
     static const char *const names[] = {"?", "AC", "WA", "TLE", "MLE", "RE",
-                                        "OLE", "CE", "IE", "CANCELLED"};
+                                        "OLE", "CE", "IE", "CANCELLED", "NOT_RUN"};
     return (int)v >= 0 && (size_t)v < sizeof names / sizeof *names ? names[v] : "?";
 }
 
@@ -39,7 +39,8 @@ const char *exec_verdict_phrase(exec_verdict_t v)
                                         "output limit exceeded",
                                         "compilation error",
                                         "internal error",
-                                        "cancelled"};
+                                        "cancelled",
+                                        "not run"};
     return (int)v >= 0 && (size_t)v < sizeof names / sizeof *names ? names[v] : "?";
 }
 

@@ -74,6 +74,7 @@ static void control_apply(exec_control_t *c, const Dojo__Executor__V1__Control *
         c->last_seq = m->seq;
     switch (m->action_case) {
     case DOJO__EXECUTOR__V1__CONTROL__ACTION_CANCEL:
+        atomic_store(&j->halt, true);
         if (!atomic_exchange(&j->cancel, true))
             LOG_INFO("job cancelled", "submission=%s reason=\"%s\"", j->submission_id,
                      log_esc(m->cancel && m->cancel->reason ? m->cancel->reason : ""));

@@ -249,7 +249,8 @@ struct exec_job {
     pthread_mutex_t ev_lock;
     int64_t seq; /* last seq written */
 
-    atomic_bool cancel;
+    atomic_bool cancel; /* the learner (or RunJob's caller) cancelled: set halt too */
+    atomic_bool halt;   /* the sandbox stops now: cancelled, or the verdict is settled */
     atomic_bool done;
     atomic_int stage; /* Dojo__Executor__V1__JobStage */
     atomic_int tests_done;

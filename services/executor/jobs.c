@@ -42,6 +42,7 @@ void exec_job_init(exec_job_t *j, exec_t *ex, const Dojo__Executor__V1__Job *job
     j->sink = exec_events_redis_sink;
     pthread_mutex_init(&j->ev_lock, NULL);
     atomic_init(&j->cancel, false);
+    atomic_init(&j->halt, false);
     atomic_init(&j->done, false);
     atomic_init(&j->stage, STAGE(PREPARING));
     atomic_init(&j->tests_done, 0);
@@ -140,6 +141,9 @@ static void on_record(void *payload, const sandbox_record_t *rec)
     atomic_fetch_add(&r->j->tests_done, 1);
     if (!t->deferred)
         emit_test_result(r, t);
+    /* The verdict is settled: the sandbox stops (the rest are NOT_RUN). */
+    if (judge_stopped(&r->judge))
+        atomic_store(&r->j->halt, true);
 }
 
 /* Output of a RUN on stdin, as chunks of at most EXEC_CHUNK_MAX; stdout up
@@ -344,7 +348,7 @@ static int step_sandbox(job_run_t *r)
         .interactive = r->stdin_run,
         .stdin_fd = r->stdin_run ? r->stdin_r : -1,
         .limits = r->judge.limits,
-        .cancel = &j->cancel,
+        .cancel = &j->halt,
         .pool = r->ex->pool,
         .payload = r,
         .on_compile = on_compile,
@@ -362,6 +366,11 @@ static int step_sandbox(job_run_t *r)
         exec_emit_job_error(j, "the sandbox did not start; retrying", will_retry(r));
         return stop(r, EXEC_JOB_RETRY, "sandbox: %s", err->msg);
     }
+    /* Halted because the verdict was settled (and not cancelled since): the
+     * run is over as far as judging goes. */
+    if (r->outcome.end == SANDBOX_CANCELLED && judge_stopped(&r->judge) &&
+        !atomic_load(&j->cancel))
+        r->outcome.end = SANDBOX_DONE;
     r->end = judge_run_end(&r->judge, &r->outcome, atomic_load(&j->cancel));
     if (r->outcome.runtime_error[0])
         LOG_INFO("sandbox runtime said", "submission=%s end=%d stderr=\"%s\"", j->submission_id,

@@ -57,6 +57,8 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
     jd->stdin_run = jd->is_run && !job->sample_tests;
     exec_checker_from_bundle(b->checker, &jd->checker);
     jd->custom = jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM;
+    /* Runs show every sample test's output: only submissions stop early. */
+    jd->stop_at_first_failure = b->stop_at_first_failure && !jd->is_run;
     judge_limits(job, b, opt, &jd->limits);
     jd->bundle_max_score = b->max_score;
     jd->tests = arena_alloc(a, (b->n_tests + 1) * sizeof *jd->tests);
@@ -146,8 +148,10 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
     t->verdict = exec_verdict_of_record(rec, &jd->limits, t->message, sizeof t->message);
     if (t->verdict == V(RE) && !t->tc->hidden && rec->err)
         append_stderr_tail(t->message, sizeof t->message, rec->err, rec->err_len);
-    if (t->verdict != V(AC))
+    if (t->verdict != V(AC)) {
+        jd->stopped = jd->stopped || jd->stop_at_first_failure;
         return t;
+    }
     if (jd->custom) {
         /* judged after the run, in one checker sandbox */
         t->actual = arena_strndup(jd->arena, rec->out ? rec->out : "", rec->out ? rec->out_len : 0);
@@ -157,12 +161,16 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
     }
     const char *exp = t->tc->expected ? t->tc->expected : "";
     if (!checker_compare(&jd->checker, exp, strlen(exp), rec->out ? rec->out : "", rec->out_len,
-                         t->message, sizeof t->message))
+                         t->message, sizeof t->message)) {
         t->verdict = V(WA);
-    else
+        jd->stopped = jd->stopped || jd->stop_at_first_failure;
+    } else {
         t->message[0] = '\0';
+    }
     return t;
 }
+
+bool judge_stopped(const judge_t *jd) { return jd->stopped; }
 
 /* ------------------------------------------------------------------------
  * The custom checker's pass
@@ -243,7 +251,10 @@ void judge_finish(judge_t *jd, sandbox_end_t end, bool checked)
     exec_verdict_t missing = missing_verdict(end, &msg);
     for (int i = 0; i < jd->ntests; i++) {
         judge_test_t *t = &jd->tests[i];
-        if (!t->reported || (t->deferred && !checked)) {
+        if (!t->reported && jd->stopped) {
+            t->verdict = V(NOT_RUN);
+            snprintf(t->message, sizeof t->message, "not run: an earlier test failed");
+        } else if (!t->reported || (t->deferred && !checked)) {
             t->verdict = missing;
             snprintf(t->message, sizeof t->message, "%s", msg);
         }
@@ -308,14 +319,20 @@ static void summary(const judge_t *jd, judge_result_t *res)
         snprintf(out, cap, "all %d tests passed", res->total);
     } else {
         snprintf(out, cap, "%d/%d tests passed", res->passed, res->total);
+        int not_run = 0;
+        for (int i = 0; i < jd->ntests; i++)
+            not_run += jd->tests[i].verdict == V(NOT_RUN);
         for (int i = 0; i < jd->ntests; i++) {
             const judge_test_t *t = &jd->tests[i];
-            if (t->verdict != V(AC)) {
+            if (t->verdict != V(AC) && t->verdict != V(NOT_RUN)) {
                 snprintf(out, cap, "%d/%d tests passed; %s: %s", res->passed, res->total,
                          t->result.name ? t->result.name : "?", exec_verdict_phrase(t->verdict));
                 break;
             }
         }
+        size_t used = strlen(out);
+        if (not_run > 0 && used < cap)
+            snprintf(out + used, cap - used, "; %d not run", not_run);
     }
 }
 
@@ -334,7 +351,7 @@ static void tally(judge_t *jd, judge_result_t *res)
         if (t->verdict == V(AC)) {
             res->passed++;
             res->score += tr->weight;
-        } else if (res->verdict == V(AC)) {
+        } else if (res->verdict == V(AC) && t->verdict != V(NOT_RUN)) {
             res->verdict = t->verdict;
         }
     }

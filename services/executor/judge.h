@@ -37,6 +37,8 @@ typedef struct judge {
     bool stdin_run; /* a RUN on stdin: one run of the program, no tests */
     exec_checker_t checker;
     bool custom; /* CUSTOM checker: clean runs wait for judge_checked */
+    bool stop_at_first_failure; /* a SUBMIT of a task that stops there */
+    bool stopped;               /* ... and a test failed: the rest do not run */
     sandbox_limits_t limits;
     int bundle_max_score;
     judge_test_t *tests;
@@ -84,6 +86,13 @@ void judge_compile(judge_t *jd, bool ok, const char *output, size_t len);
  * RUN on stdin keeps it as the run's record; an unknown index is ignored. */
 judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec);
 
+/** True once a test failed and the task stops at the first failure
+ * (Task.stop_at_first_failure, for SUBMIT): the orchestrator stops the
+ * sandbox, and the tests not reported yet are NOT_RUN. A custom checker's
+ * wrong answers are known only after the run, so only failures of the run
+ * itself (time, memory, crash, output) stop it then. */
+bool judge_stopped(const judge_t *jd);
+
 /** The cases for the custom checker: one per deferred test, in run order
  * (*out in the arena, buffers borrowed). Returns their number. */
 int judge_checker_cases(judge_t *jd, checker_case_t **out);
@@ -98,8 +107,9 @@ void judge_checked(judge_t *jd, const checker_case_t *cases, int n);
 sandbox_end_t judge_run_end(const judge_t *jd, const sandbox_outcome_t *o, bool cancelled);
 
 /** Gives every test without a verdict of its own (never reported, or
- * deferred and not `checked`) the verdict of how the run ended: TLE when the
- * whole run's wall clock ran out, RE when the sandbox was killed, CANCELLED,
+ * deferred and not `checked`) the verdict of how the run ended: NOT_RUN
+ * after judge_stopped (for the tests never reported), TLE when the whole
+ * run's wall clock ran out, RE when the sandbox was killed, CANCELLED,
  * otherwise IE "not run". Nothing after a compile error: no test ran. */
 void judge_finish(judge_t *jd, sandbox_end_t end, bool checked);
 
@@ -125,8 +135,9 @@ typedef struct judge_result {
 } judge_result_t;
 
 /** The overall result after judge_finish: the first failing test's verdict
- * (AC when all passed), CE after a compile error, CANCELLED, or for a RUN on
- * stdin its record's verdict; score = the weights of the passed tests. */
+ * (AC when all passed; NOT_RUN tests are neither), CE after a compile
+ * error, CANCELLED, or for a RUN on stdin its record's verdict; score = the
+ * weights of the passed tests, max_score all of them. */
 void judge_result(judge_t *jd, sandbox_end_t end, judge_result_t *out);
 
 /** The RecordResultRequest of `res` (strings borrowed from the arguments,

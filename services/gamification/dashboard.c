@@ -521,6 +521,9 @@ static int tests_of(rpc_call_t *call, pg_conn_t *conn, const char *slug, const c
             const Dojo__Gamification__V1__TestResult *tr = res->tests[k];
             if (tr->index < 0 || tr->index >= 1000)
                 continue;
+            /* Not run (an earlier test failed): neither passed nor failed. */
+            if (tr->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_NOT_RUN)
+                continue;
             if ((size_t)tr->index >= ntests) {
                 size_t grown_n = (size_t)tr->index + 1;
                 Dojo__Gamification__V1__TestFailure **grown =

@@ -288,13 +288,16 @@ static json_t *judgement_obj(const view_t *v, const Dojo__Gamification__V1__Cont
     return o;
 }
 
-/* The runs of a finished judgement, one per test, in test order. */
+/* The runs of a finished judgement, one per test that ran, in test order
+ * (a task that stops at the first failure runs no test after it). */
 static void runs_of(const view_t *v, const Dojo__Gamification__V1__ContestJudgement *j, json_t *out)
 {
     if (!set(j->end_time))
         return;
     for (size_t i = 0; i < j->n_tests; i++) {
         const Dojo__Gamification__V1__TestResult *t = j->tests[i];
+        if (t->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_NOT_RUN)
+            break;
         char id[96];
         snprintf(id, sizeof id, "%s-%zu", j->id, i + 1);
         json_t *o = json_object();

@@ -168,8 +168,8 @@ int gw_difficulty_parse(const char *s)
 
 const char *gw_verdict_name(int v)
 {
-    static const char *const names[] = {NULL, "ac", "wa", "tle", "mle",
-                                        "re", "ole", "ce", "ie", "cancelled"};
+    static const char *const names[] = {NULL, "ac", "wa", "tle", "mle", "re",
+                                        "ole", "ce", "ie", "cancelled", "not_run"};
     if (v <= 0 || v >= (int)(sizeof names / sizeof names[0]))
         return NULL;
     return names[v];
@@ -304,6 +304,7 @@ json_t *gw_json_task_view(const Dojo__Content__V1__TaskView *t)
         "max_score", t->max_score, "hints", str_array(t->hints, t->n_hints), "status",
         status_name(t->status), "version", t->version, "content_hash", str(t->content_hash),
         "updated_at", gw_json_time(t->updated_at));
+    json_object_set_new(o, "stop_at_first_failure", json_boolean(t->stop_at_first_failure));
     return o;
 }
 

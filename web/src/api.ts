@@ -187,6 +187,8 @@ export interface TaskView {
   hints: string[];
   status: string;
   version: number;
+  /** Judging stops at the first failing test (the rest come back "not_run"). */
+  stop_at_first_failure?: boolean;
 }
 
 export interface TestCase { name: string; input: string; expected: string; hidden: boolean; weight?: number }
@@ -223,7 +225,8 @@ export interface ValidationReport {
   version?: number;
 }
 
-export type Verdict = "ac" | "wa" | "tle" | "mle" | "re" | "ole" | "ce" | "ie" | "cancelled" | null;
+/** "not_run": a test's state (an earlier test failed and the task stops there), never a submission's. */
+export type Verdict = "ac" | "wa" | "tle" | "mle" | "re" | "ole" | "ce" | "ie" | "cancelled" | "not_run" | null;
 
 export interface TestResult {
   index: number;

@@ -3,7 +3,7 @@
 // work with the short lower-case form everywhere in the app.
 
 const DIFFICULTY = ["unspecified", "easy", "medium", "hard"];
-const VERDICT = ["unspecified", "ac", "wa", "tle", "mle", "re", "ole", "ce", "ie", "cancelled"];
+const VERDICT = ["unspecified", "ac", "wa", "tle", "mle", "re", "ole", "ce", "ie", "cancelled", "not_run"];
 const ROLE = ["unspecified", "learner", "author", "admin", "teacher"];
 const CHECKER = ["unspecified", "exact", "ignore_trailing_ws", "tokens", "float", "custom"];
 const KIND = ["unspecified", "run", "submit"];
@@ -39,6 +39,7 @@ const VERDICT_TEXT: Record<string, string> = {
   ce: "Compilation error",
   ie: "Internal error",
   cancelled: "Cancelled",
+  not_run: "Not run",
   unspecified: "Pending",
 };
 

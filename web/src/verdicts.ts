@@ -167,6 +167,9 @@ export function explain(f: VerdictFacts): Explanation {
         "Please try again in a moment.");
     case "cancelled":
       return out("Stopped", "The run was stopped before it finished.", "");
+    case "not_run":
+      return out("Not run", "This test did not run: an earlier test failed, and this task stops at the first failure.",
+        "Fix the first failing test; the ones after it run again on your next submission.");
     case "re": {
       if (/resource limits/.test(msg))
         return out("Stopped by the sandbox", "Your program was stopped for using too many resources at once — most often too many processes or threads, or memory growing very fast.",

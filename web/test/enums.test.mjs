@@ -10,6 +10,8 @@ test("enum forms normalise", () => {
   assert.equal(e.verdict(2), "wa");
   assert.equal(e.verdictText("tle"), "Time limit exceeded");
   assert.equal(e.verdictText(null), "Pending");
+  assert.equal(e.verdict(10), "not_run");
+  assert.equal(e.verdictText("VERDICT_NOT_RUN"), "Not run");
   assert.ok(e.isAuthor("admin") && e.isAuthor("author") && !e.isAuthor("learner"));
   assert.ok(!e.isAuthor("teacher") && e.isTeacher("teacher") && e.isTeacher("ROLE_TEACHER") && e.isTeacher(4));
   assert.ok(e.isTeacher("author") && e.isTeacher("admin") && !e.isTeacher("learner"));

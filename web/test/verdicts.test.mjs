@@ -54,3 +54,10 @@ test("the rate-limit message says once when to try again", async () => {
   assert.equal(errorMessage(429, "slow down", 5), "Slow down. Try again in 5 s.");
   assert.equal(errorMessage(400, "code: must not be empty"), "code: must not be empty");
 });
+
+test("a test that did not run says so, and is no failure of its own", () => {
+  const e = explain({ verdict: "not_run", message: "not run: an earlier test failed", limits });
+  assert.equal(e.title, "Not run");
+  assert.match(e.what, /earlier test failed/);
+  assert.doesNotMatch(e.what, /wrong|too slow|crash/i);
+});

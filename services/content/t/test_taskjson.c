@@ -474,6 +474,25 @@ static void test_an_editorial_is_at_most_64_kib(void **state)
     free(big);
 }
 
+/* ---- stop_at_first_failure --------------------------------------------- */
+
+static void test_stopping_at_the_first_failure_is_kept_when_true_and_left_out_when_false(
+    void **state)
+{
+    expect_one_error("{\"stop_at_first_failure\": \"yes\"}", "$.stop_at_first_failure",
+                     "must be true or false");
+    result_t r;
+    normalize(&r, task_with("{\"stop_at_first_failure\": true}"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "stop_at_first_failure", "true");
+    result_free(&r);
+    /* false is the default: no key, so tasks without one keep their content hash. */
+    normalize(&r, task_with("{\"stop_at_first_failure\": false}"));
+    assert_int_equal(r.rc, 0);
+    assert_null(json_object_get(r.norm, "stop_at_first_failure"));
+    result_free(&r);
+}
+
 /* ---- solutions ------------------------------------------------------------- */
 
 static void test_a_reference_solution_expects_ac(void **state)
@@ -579,6 +598,8 @@ int main(void)
         cmocka_unit_test(test_hints_are_short_strings),
         cmocka_unit_test(test_an_editorial_is_kept_last_and_an_empty_one_left_out),
         cmocka_unit_test(test_an_editorial_is_at_most_64_kib),
+        cmocka_unit_test(
+            test_stopping_at_the_first_failure_is_kept_when_true_and_left_out_when_false),
         cmocka_unit_test(test_a_reference_solution_expects_ac),
         cmocka_unit_test(test_a_known_wrong_solution_may_not_expect_ac),
         cmocka_unit_test(test_solutions_are_in_the_tasks_languages),

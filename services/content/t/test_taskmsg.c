@@ -119,6 +119,28 @@ static void test_a_bundle_has_every_test_in_order_and_the_checker(void **state)
     arena_release(&call.arena);
 }
 
+static void test_stopping_at_the_first_failure_reaches_the_bundle_the_view_and_the_task(
+    void **state)
+{
+    struct rpc_call call = {{0}};
+    json_t *norm = norm_of(
+        "{\"slug\": \"s\", \"title\": \"S\", \"difficulty\": \"easy\", \"description\": \"d\","
+        " \"languages\": [{\"language\": \"python3\"}], \"tests\": [{\"name\": \"a\","
+        " \"expected\": \"1\"}], \"stop_at_first_failure\": true}");
+    assert_true(taskjson_to_bundle(&call, norm)->stop_at_first_failure);
+    assert_true(taskjson_to_view(&call, norm)->stop_at_first_failure);
+    Dojo__Content__V1__Task *t = taskjson_to_task(&call, norm);
+    assert_true(t->stop_at_first_failure);
+    json_t *back = taskjson_from_message(t);
+    assert_true(json_is_true(json_object_get(back, "stop_at_first_failure")));
+    json_decref(back);
+    json_decref(norm);
+    norm = norm_of(secret_task);
+    assert_false(taskjson_to_bundle(&call, norm)->stop_at_first_failure);
+    json_decref(norm);
+    arena_release(&call.arena);
+}
+
 static void test_a_task_message_round_trips_through_the_file_form(void **state)
 {
     struct rpc_call call = {{0}};
@@ -197,6 +219,8 @@ int main(void)
         cmocka_unit_test(test_a_view_carries_no_hidden_test_solution_or_checker),
         cmocka_unit_test(test_a_view_shows_float_tolerances_only),
         cmocka_unit_test(test_a_bundle_has_every_test_in_order_and_the_checker),
+        cmocka_unit_test(
+            test_stopping_at_the_first_failure_reaches_the_bundle_the_view_and_the_task),
         cmocka_unit_test(test_a_task_message_round_trips_through_the_file_form),
         cmocka_unit_test(test_a_message_leaves_zero_values_out_of_the_file_form),
         cmocka_unit_test(test_an_unknown_enum_value_in_a_message_is_reported),

@@ -560,6 +560,101 @@ static void test_a_stored_result_counts_passed_tests_and_says_already_judged(voi
     assert_string_equal(fr.message, "wrong answer (already judged)");
 }
 
+/* ---- stopping at the first failure ------------------------------------ */
+
+static void test_a_task_that_stops_at_the_first_failure_reports_the_rest_not_run(void **state)
+{
+    fixture_t *f = *state;
+    f->bundle.stop_at_first_failure = true;
+    judge_t *jd = judge(f);
+    sandbox_record_t pass = record(0, "OK", 0, "1\n", "");
+    judge_record(jd, &pass);
+    assert_false(judge_stopped(jd));
+    sandbox_record_t wrong = record(1, "OK", 0, "nope\n", "");
+    judge_record(jd, &wrong);
+    assert_true(judge_stopped(jd));
+    /* The orchestrator halts the sandbox: tests 2 and 3 never report. */
+    judge_finish(jd, SANDBOX_DONE, false);
+    assert_int_equal(jd->tests[2].verdict, V(NOT_RUN));
+    assert_int_equal(jd->tests[3].verdict, V(NOT_RUN));
+    judge_result_t res;
+    judge_result(jd, SANDBOX_DONE, &res);
+    assert_int_equal(res.verdict, V(WA));
+    assert_int_equal(res.passed, 1);
+    assert_int_equal(res.total, 4);
+    assert_int_equal(res.score, 1);
+    assert_int_equal(res.max_score, 5);
+    assert_string_equal(res.message, "1/4 tests passed; hidden-1: wrong answer; 2 not run");
+    /* What the learner sees of a test that did not run: that, and nothing else. */
+    const Dojo__Gamification__V1__TestResult *b = res.tests[2];
+    assert_int_equal(b->verdict, V(NOT_RUN));
+    assert_string_equal(b->name, "b");
+    assert_string_equal(b->message, "not run: an earlier test failed");
+    assert_string_equal(b->output_excerpt, "");
+    assert_int_equal(b->cpu_ms, 0);
+    assert_string_equal(res.tests[3]->name, "hidden-2");
+    assert_string_equal(res.tests[3]->message, "not run");
+}
+
+static void test_a_failure_of_the_run_itself_stops_it_too(void **state)
+{
+    fixture_t *f = *state;
+    f->bundle.stop_at_first_failure = true;
+    judge_t *jd = judge(f);
+    sandbox_record_t tle = record(0, "TC", -1, "", "");
+    judge_record(jd, &tle);
+    assert_true(judge_stopped(jd));
+    judge_finish(jd, SANDBOX_DONE, false);
+    judge_result_t res;
+    judge_result(jd, SANDBOX_DONE, &res);
+    assert_int_equal(res.verdict, V(TLE));
+    assert_string_equal(res.message, "0/4 tests passed; a: time limit exceeded; 3 not run");
+}
+
+static void test_without_the_setting_every_test_runs_after_a_failure(void **state)
+{
+    judge_t *jd = judge(*state);
+    sandbox_record_t wrong = record(0, "OK", 0, "nope\n", "");
+    judge_record(jd, &wrong);
+    assert_false(judge_stopped(jd));
+    for (int i = 1; i < 4; i++) {
+        sandbox_record_t r = record(i, "OK", 0, jd->tests[i].tc->expected, "");
+        judge_record(jd, &r);
+    }
+    judge_finish(jd, SANDBOX_DONE, false);
+    judge_result_t res;
+    judge_result(jd, SANDBOX_DONE, &res);
+    for (int i = 0; i < 4; i++)
+        assert_int_not_equal(jd->tests[i].verdict, V(NOT_RUN));
+    assert_int_equal(res.passed, 3);
+}
+
+static void test_runs_on_sample_tests_never_stop_early(void **state)
+{
+    fixture_t *f = *state;
+    f->bundle.stop_at_first_failure = true;
+    f->job.kind = KIND(RUN);
+    f->job.sample_tests = true;
+    judge_t *jd = judge(f);
+    sandbox_record_t wrong = record(0, "OK", 0, "nope\n", "");
+    judge_record(jd, &wrong);
+    assert_false(judge_stopped(jd));
+}
+
+static void test_a_custom_checkers_wrong_answer_does_not_stop_the_run(void **state)
+{
+    fixture_t *f = *state;
+    f->bundle.stop_at_first_failure = true;
+    f->checker.kind = DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM;
+    judge_t *jd = judge(f);
+    sandbox_record_t clean = record(0, "OK", 0, "anything\n", "");
+    judge_record(jd, &clean);
+    assert_false(judge_stopped(jd)); /* deferred: only the checker knows */
+    sandbox_record_t crash = record(1, "RE", 1, "", "boom\n");
+    judge_record(jd, &crash);
+    assert_true(judge_stopped(jd));
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -592,6 +687,11 @@ int main(void)
         T(test_the_record_request_carries_the_result),
         T(test_the_final_result_says_whether_it_was_recorded),
         T(test_a_stored_result_counts_passed_tests_and_says_already_judged),
+        T(test_a_task_that_stops_at_the_first_failure_reports_the_rest_not_run),
+        T(test_a_failure_of_the_run_itself_stops_it_too),
+        T(test_without_the_setting_every_test_runs_after_a_failure),
+        T(test_runs_on_sample_tests_never_stop_early),
+        T(test_a_custom_checkers_wrong_answer_does_not_stop_the_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

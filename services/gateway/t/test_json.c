@@ -186,6 +186,7 @@ static void test_verdict_names_are_short_and_unspecified_has_none(void **state)
     assert_string_equal(gw_verdict_name(DOJO__COMMON__V1__VERDICT__VERDICT_AC), "ac");
     assert_string_equal(gw_verdict_name(DOJO__COMMON__V1__VERDICT__VERDICT_WA), "wa");
     assert_string_equal(gw_verdict_name(DOJO__COMMON__V1__VERDICT__VERDICT_TLE), "tle");
+    assert_string_equal(gw_verdict_name(DOJO__COMMON__V1__VERDICT__VERDICT_NOT_RUN), "not_run");
     assert_null(gw_verdict_name(DOJO__COMMON__V1__VERDICT__VERDICT_UNSPECIFIED));
     assert_null(gw_verdict_name(-1));
     assert_null(gw_verdict_name(1000));

@@ -355,6 +355,9 @@ TASKS = [
                                                 "source": DIVISOR_CHECKER}}),
     _task("x-echo", [_t("a", "hello\n", "hello\n"), _t("b", "secret\n", "secret\n", hidden=True)],
           limits={"cpu_ms": 2000, "wall_ms": 8000, "memory_kib": 65536, "output_kib": 64}),
+    # A contest-style task: judging stops at the first failing test.
+    dict(_task("x-stop", [_t(f"s{i}", f"{i}\n", f"{i}\n", hidden=i >= 3) for i in range(1, 5)]),
+         stop_at_first_failure=True),
     # The longest wall clock a task may have: an interactive run that waits
     # for its stdin holds its sandbox until the test closes it.
     _task("x-hold", [_t("a", "hold\n", "hold\n")],

@@ -132,6 +132,33 @@ def test_memory_bomb_is_memory_limit_exceeded(judge):
     assert final(events).verdict == V.VERDICT_MLE
 
 
+# Right on 1, wrong on 2, and from 3 on it would sleep past the wall clock.
+STOP_EARLY = ("import time\nn = int(input())\nif n >= 3:\n    time.sleep(60)\n"
+              "print(0 if n == 2 else n)\n")
+
+
+def test_a_task_that_stops_at_the_first_failure_runs_nothing_after_it(judge, exec_stack):
+    events, sid, _ = judge("x-stop", STOP_EARLY)
+    got = [(t.name, t.verdict) for t in results_of(events)]
+    assert got == [("s1", V.VERDICT_AC), ("s2", V.VERDICT_WA),
+                   ("hidden-1", V.VERDICT_NOT_RUN), ("hidden-2", V.VERDICT_NOT_RUN)]
+    r = final(events)
+    assert r.verdict == V.VERDICT_WA and r.recorded
+    assert r.score == 1 and r.max_score == 4
+    assert r.message.endswith("; 2 not run")
+    not_run = results_of(events)[2]
+    assert not_run.cpu_ms == 0 and not_run.output_excerpt == ""
+    sub = exec_stack.gc.call("GetSubmission", gpb.GetSubmissionRequest(submission_id=sid)).submission
+    assert [t.verdict for t in sub.tests][2:] == [V.VERDICT_NOT_RUN] * 2
+    assert sub.verdict == V.VERDICT_WA
+
+
+def test_a_task_that_stops_at_the_first_failure_still_runs_everything_when_all_pass(judge):
+    events, _, _ = judge("x-stop", "print(input())\n")
+    assert [t.verdict for t in results_of(events)] == [V.VERDICT_AC] * 4
+    assert final(events).verdict == V.VERDICT_AC
+
+
 def test_c_submission_compiles_and_passes(judge):
     events, _, _ = judge("x-sum", SUM_C, language="c")
     assert execkit.kinds(events)[:3] == ["queued", "started", "compile_output"]

@@ -163,9 +163,9 @@ export function testsTable(list: TestResult[], o: TestsViewOptions): HTMLElement
     body.append(h("tr.test-row", { class: hidden ? "is-hidden" : "", "data-verdict": t.verdict ?? "", "data-test": t.name },
       h("th", { scope: "row" }, hidden ? h("span", null, h("span.lock", { "aria-hidden": "true" }, "🔒 "), "Hidden ", h("span.sr-only", null, "test "), t.name.replace(/^hidden-/, "#")) : t.name),
       h("td", null, verdictBadge(t.verdict), t.verdict && e.title !== verdictText(t.verdict) && t.verdict !== "ac" ? h("div.small.muted.row-title", null, e.title) : null),
-      h("td", null, `${t.cpu_ms} ms`),
-      h("td", null, kib(t.memory_kib))));
-    if (hidden || !t.verdict || t.verdict === "ac") continue;
+      h("td", null, t.verdict === "not_run" ? "—" : `${t.cpu_ms} ms`),
+      h("td", null, t.verdict === "not_run" ? "—" : kib(t.memory_kib))));
+    if (hidden || !t.verdict || t.verdict === "ac" || t.verdict === "not_run") continue;
     const sample = samples.get(t.name);
     // A wrong answer is told by the comparison itself; other verdicts by their explanation, with the output so far.
     const det = h("details.test-detail-box", { open: !opened }, h("summary", null, `What happened in ${t.name}`),
@@ -190,7 +190,8 @@ export function facts(t: TestResult, limits: Limits): VerdictFacts {
 
 /** The explanation of a whole submission: its verdict, told by its first failing test. */
 export function submissionExplanation(verdict: string | null, tests: TestResult[], limits: Limits, message?: string): Explanation {
-  const bad = tests.find((t) => t.verdict && t.verdict !== "ac" && t.verdict === verdict) ?? tests.find((t) => t.verdict && t.verdict !== "ac");
+  const failed = (t: TestResult) => t.verdict && t.verdict !== "ac" && t.verdict !== "not_run";
+  const bad = tests.find((t) => failed(t) && t.verdict === verdict) ?? tests.find(failed);
   if (!bad) return explain({ verdict, message, limits });
   const e = explain({ ...facts(bad, limits), verdict: verdict ?? bad.verdict, message: bad.hidden ? bad.message : bad.message || message });
   if (bad.hidden) e.detail = e.detail.filter((d) => !d.startsWith("judge:"));

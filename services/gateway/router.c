@@ -126,6 +126,8 @@ static const route_t routes[] = {
     {"POST", "contests/:/thaw", gw_h_contest_thaw, false},
     {"POST", "contests/:/reveal", gw_h_contest_reveal, false},
     {"POST", "contests/:/finalize", gw_h_contest_finalize, false},
+    {"PUT", "author/contests/:", gw_h_author_contest_put, true},
+    {"GET", "author/contests/:/export", gw_h_author_contest_export, false},
     {NULL, NULL, NULL, false},
 };
 

@@ -12,7 +12,8 @@
  *   GET /api/clics/contests/{id}/event-feed[?since_token=T]   NDJSON
  *
  * Who sees what is gamification's decision, as for /api/v1/contests: the
- * caller's token (Bearer or the dojo_at cookie) or no credentials at all
+ * caller's token (Bearer, the dojo_at cookie, or HTTP basic with the
+ * account's login and password, as the spec asks) or no credentials at all
  * (public). The public never sees submissions, judgements or runs; a team
  * sees its own; the jury everything. Problems appear at the start (the jury
  * sees them before). Collections filter on their ID properties
@@ -26,9 +27,13 @@
  * it does not hold the connection open. */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "libcommon/cleanup.h"
@@ -49,10 +54,100 @@ typedef Dojo__Gamification__V1__ContestView view_t;
  * Calls
  * ------------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------------
+ * HTTP basic authentication, as the spec asks of every provider: the
+ * account's login and password, exchanged for an access token at auth
+ * (Login) and kept here until shortly before the token expires, so a tool
+ * polling the API logs in once per token rather than once per request.
+ * Keyed by a keyed hash of the credentials; nothing else is kept.
+ * ------------------------------------------------------------------------ */
+
+#define BASIC_SLOTS 64
+
+static struct {
+    pthread_mutex_t lock;
+    unsigned char key[crypto_generichash_KEYBYTES];
+    bool keyed;
+    struct { unsigned char hash[32]; char token[2048]; int64_t until_us; } slot[BASIC_SLOTS];
+    unsigned next;
+} basic = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int basic_token(gw_req_t *r, const char *b64, char *tok, size_t cap, err_t **err)
+{
+    unsigned char raw[512];
+    size_t n = 0;
+    if (sodium_base642bin(raw, sizeof raw - 1, b64, strlen(b64), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "malformed basic credentials");
+    raw[n] = '\0';
+    char *colon = memchr(raw, ':', n);
+    if (colon == NULL || memchr(raw, '\0', n) != NULL)
+        return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "malformed basic credentials");
+    unsigned char hash[32];
+    pthread_mutex_lock(&basic.lock);
+    if (!basic.keyed) {
+        randombytes_buf(basic.key, sizeof basic.key);
+        basic.keyed = true;
+    }
+    crypto_generichash(hash, sizeof hash, raw, n, basic.key, sizeof basic.key);
+    int64_t now = wall_us();
+    for (int i = 0; i < BASIC_SLOTS; i++)
+        if (basic.slot[i].until_us > now && sodium_memcmp(basic.slot[i].hash, hash, 32) == 0) {
+            snprintf(tok, cap, "%s", basic.slot[i].token);
+            pthread_mutex_unlock(&basic.lock);
+            sodium_memzero(raw, sizeof raw);
+            return 0;
+        }
+    pthread_mutex_unlock(&basic.lock);
+    *colon = '\0';
+    Dojo__Auth__V1__LoginRequest req = DOJO__AUTH__V1__LOGIN_REQUEST__INIT;
+    req.login = (char *)raw;
+    req.password = colon + 1;
+    req.client_ip = r->client_ip;
+    req.user_agent = (char *)"clics";
+    cleanup_pb Dojo__Auth__V1__TokenPair *pair = NULL;
+    rpc_call_opts_t o = gw_opts(r, NULL, false);
+    int rc = rpc_client_call(r->gw->auth, &dojo__auth__v1__auth__descriptor, "Login", &req.base,
+                             (ProtobufCMessage **)&pair, &o, err);
+    sodium_memzero(raw, sizeof raw);
+    if (rc < 0)
+        return -1;
+    if (pair->access_token == NULL || strlen(pair->access_token) >= cap)
+        return err_set(err, GRPC_STATUS_INTERNAL, "Login: no usable access token");
+    snprintf(tok, cap, "%s", pair->access_token);
+    int64_t until = pair->access_expires_at ? pair->access_expires_at->unix_micros - 30000000 : 0;
+    pthread_mutex_lock(&basic.lock);
+    unsigned i = basic.next++ % BASIC_SLOTS;
+    memcpy(basic.slot[i].hash, hash, 32);
+    snprintf(basic.slot[i].token, sizeof basic.slot[i].token, "%s", tok);
+    basic.slot[i].until_us = until;
+    pthread_mutex_unlock(&basic.lock);
+    return 0;
+}
+
+/* Signed in by Bearer, the dojo_at cookie or HTTP basic; else public. */
 static int viewer(gw_req_t *r, err_t **err)
 {
+    const char *authz = gw_header(r, "Authorization");
+    if (authz && strncasecmp(authz, "Basic ", 6) == 0) {
+        char tok[2048];
+        if (basic_token(r, authz + 6, tok, sizeof tok, err) < 0)
+            return -1;
+        if (identity_verify_token(r->gw->ids, tok, &r->claims, err) < 0)
+            return -1;
+        r->token = arena_strdup(&r->arena, tok);
+        r->authed = true;
+        return 0;
+    }
     const char *at = gw_cookie(r, "dojo_at");
-    if (gw_header(r, "Authorization") || (at && *at))
+    if (authz || (at && *at))
         return gw_req_auth(r, err);
     return 0;
 }
@@ -930,6 +1025,8 @@ enum MHD_Result gw_clics_serve(gw_req_t *r)
         r->raw_body = NULL;
         if (code == 503 || code == 429)
             gw_add_header(r, "Retry-After", "2");
+        if (code == 401)
+            gw_add_header(r, "WWW-Authenticate", "Basic realm=\"Dojo Contest API\"");
     }
     return gw_respond(r, NULL);
 }

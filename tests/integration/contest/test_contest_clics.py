@@ -6,6 +6,8 @@ endpoint's JSON checked against the schemas in clicskit (written from the
 spec) for the public, a team and the jury; the event feed replayed into the
 same objects the endpoints return, and into the same scoreboard; since_token
 continuing exactly where a client left off; the spec's status codes."""
+import base64
+
 import pytest
 
 import clicskit as ck2
@@ -42,7 +44,7 @@ def played(cgw, cstack, cclock, auth):
     p = Played()
     p.gw = cgw
     cclock.set(T0 - 600)
-    p.tokens, p.users, p.teams = [], [], []
+    p.tokens, p.users, p.teams, p.logins = [], [], [], []
     for i in range(4):
         acct, pair = auth.client.new_session()
         gc.profile(acct.user.id, display_name=acct.username)
@@ -50,6 +52,7 @@ def played(cgw, cstack, cclock, auth):
             slug=CID, name=f"Clics {i}", organization_id=f"org-{i % 2}",
             group_ids=["site-north"], member_user_ids=[acct.user.id], hidden=(i == 3))).team
         p.tokens.append(pair.access_token)
+        p.logins.append((acct.username, acct.password))
         p.users.append(acct.user.id)
         p.teams.append(t.id)
     for team, prob, minute, verdict in SCRIPT:
@@ -82,6 +85,7 @@ def played(cgw, cstack, cclock, auth):
     login = gwkit.Client(cgw.addr).post("/api/v1/auth/login", {
         "login": acct["username"], "password": acct["password"], "session": "token"})
     p.jury = gwkit.Client(cgw.addr, bearer=login.json["access_token"])
+    p.jury_login = (acct["username"], acct["password"])
     return p
 
 
@@ -210,3 +214,22 @@ def test_since_token_continues_exactly_where_the_client_left_off(played):
     for i in (tokens[0], tokens[len(tokens) // 2], tokens[-1]):
         tail = feed(played.jury, events[i]["token"])
         assert tail == events[i + 1:]
+
+
+def basic(login, password):
+    return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
+
+
+def test_http_basic_authentication_as_the_tools_send_it(played):
+    p = played
+    c = gwkit.Client(p.gw.addr)
+    for _ in range(3):  # logged in once, then the kept token
+        r = c.get(f"{BASE}/submissions", headers=basic(*p.jury_login))
+        assert r.status == 200 and len(r.json) == len(SCRIPT), r
+    r = c.get(f"{BASE}/submissions", headers=basic(*p.logins[0]))
+    assert r.status == 200 and {s["team_id"] for s in r.json} == {p.teams[0]}, r
+    r = c.get(f"{BASE}/submissions", headers=basic(p.jury_login[0], "wrong password"))
+    assert r.status == 401 and r.json["code"] == 401, r
+    assert r.header("WWW-Authenticate").startswith("Basic")
+    r = c.get(f"{BASE}/submissions", headers={"Authorization": "Basic !!!"})
+    assert r.status == 401 and r.json["code"] == 401, r

@@ -148,6 +148,8 @@ def expect(status, doc, want, what):
 # The WebSocket client of the gateway's tests (tests/integration/gateway/gwkit.py),
 # with the bench's deadline-style recv.
 
+# gwkit takes its Redis client from tests/integration/serverkit.py.
+sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(REPO / "tests" / "integration" / "gateway"))
 import gwkit  # noqa: E402
 

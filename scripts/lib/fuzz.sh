@@ -172,10 +172,12 @@ fuzz_build() {
   ok "fuzz targets built in $(rel "$FUZZ_OUT/bin"): ${targets[*]}"
 }
 
-# libFuzzer's options for TARGET, besides the corpus directories.
+# libFuzzer's options for TARGET, besides the corpus directories. The
+# timeout only catches hangs: one input takes milliseconds, but on a busy
+# machine a process may wait many seconds for a CPU.
 fuzz_opts() {  # TARGET
   local t=$1
-  printf '%s\n' "-max_len=${FUZZ_MAX_LEN[$t]}" -timeout=10 -rss_limit_mb=2048 \
+  printf '%s\n' "-max_len=${FUZZ_MAX_LEN[$t]}" "-timeout=${DOJO_FUZZ_TIMEOUT:-120}" -rss_limit_mb=2048 \
     -close_fd_mask=2 -print_final_stats=1
   [[ -f $FUZZ_DIR/$t.dict ]] && printf '%s\n' "-dict=$FUZZ_DIR/$t.dict"
   return 0

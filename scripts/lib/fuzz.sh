@@ -19,7 +19,7 @@ FUZZ_CC=${DOJO_FUZZ_CC:-clang-14}
 # Its harness is tests/fuzz/fuzz_<target>.c, its seeds tests/fuzz/corpus/<target>/,
 # its dictionary tests/fuzz/<target>.dict (if any).
 declare -A FUZZ_SRCS=(
-  [taskjson]="services/content/check.c services/content/languages.c services/content/taskjson.c"
+  [taskjson]="services/content/check.c services/content/languages.c services/content/taskjson.c services/content/taskmsg.c"
   [gateway_json]="services/gateway/json.c services/gateway/request.c gateway"
   [records]="services/executor/pool.c"
   [ws]="gateway"

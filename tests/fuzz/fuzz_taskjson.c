@@ -1,16 +1,37 @@
 /* fuzz_taskjson — the task-file validator (services/content taskjson.c and
  * the kit of check.c) on any bytes: it must report, never crash, leak or
  * misbehave. A document it accepts must also be a fixed point: normalising
- * the normalised form, or the exported (pretty) text read back, gives the
- * same canonical text, or hashes and exports would disagree. */
+ * the normalised form, the exported (pretty) text read back, or the Task
+ * message made from it (taskmsg.c, as TaskInput.task comes) turned back into
+ * the file form, all give the same canonical text, or hashes, exports and
+ * the API would disagree. The messages built from it (Task, TaskView,
+ * JudgeBundle, solutions) must pack.
+ *
+ * The messages are built in an RPC call's arena: this harness stands in for
+ * the RPC layer with a call that is only an arena (as test_taskmsg.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "libcommon/arena.h"
 #include "libcommon/text.h"
 #include "services/content/model.h"
+
+struct rpc_call {
+    arena_t arena;
+};
+
+void *rpc_alloc(rpc_call_t *call, size_t size)
+{
+    return arena_alloc(&call->arena, size);
+}
+
+char *rpc_strdup(rpc_call_t *call, const char *s)
+{
+    return arena_strdup(&call->arena, s);
+}
 
 static void fail(const char *what, const char *a, const char *b)
 {
@@ -41,6 +62,16 @@ static void check_report(const content_report_t *rep)
 {
     check_issues(rep->errors, rep->n_errors);
     check_issues(rep->warnings, rep->n_warnings);
+}
+
+/* A message must serialise to the size it says. */
+static void pack(const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (protobuf_c_message_pack(m, buf) != n)
+        fail("a message packs to another size than it said", "", "");
+    free(buf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,6 +109,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *canon3 = check_canonical(norm3);
     if (strcmp(canon, canon3) != 0)
         fail("export and import change the document", canon, canon3);
+
+    /* The messages, and the Task message back to the file form. */
+    struct rpc_call call = {{0}};
+    Dojo__Content__V1__Task *task = taskjson_to_task(&call, norm);
+    pack((const ProtobufCMessage *)task);
+    pack((const ProtobufCMessage *)taskjson_to_view(&call, norm));
+    pack((const ProtobufCMessage *)taskjson_to_bundle(&call, norm));
+    pack((const ProtobufCMessage *)taskjson_to_solutions(&call, norm));
+    json_t *file = taskjson_from_message(task);
+    content_report_t msg;
+    content_report_init(&msg, "");
+    json_t *norm4 = NULL;
+    if (taskjson_normalize(file, &msg, &norm4) < 0)
+        fail("the Task message of an accepted task is refused", canon,
+             msg.n_errors ? msg.errors[0].message : "");
+    char *canon4 = check_canonical(norm4);
+    if (strcmp(canon, canon4) != 0)
+        fail("the Task message changes the document", canon, canon4);
+    free(canon4);
+    json_decref(norm4);
+    content_report_free(&msg);
+    json_decref(file);
+    arena_release(&call.arena);
 
     free(canon3);
     json_decref(norm3);

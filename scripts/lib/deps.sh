@@ -11,8 +11,9 @@ DOJO_APT_PACKAGES=(
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
   python3-jsonschema
-  # fuzzing (./dojo fuzz, the test stage fuzz): clang with libFuzzer and the sanitizers
-  clang-14 libclang-rt-14-dev
+  # fuzzing (./dojo fuzz, the test stage fuzz): clang with libFuzzer and the sanitizers,
+  # llvm-symbolizer for their reports
+  clang-14 libclang-rt-14-dev llvm-14
   # local stack (curl: ./dojo's health checks; tzdata: IANA zones for auth)
   postgresql redis-server curl tzdata wrk python3-yaml
   # sandbox: OCI runtimes and the builder of language root filesystems

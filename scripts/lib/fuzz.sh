@@ -13,6 +13,14 @@ FUZZ_DIR="$DOJO_ROOT/tests/fuzz"
 FUZZ_OUT="$DOJO_STATE/fuzz"
 FUZZ_CC=${DOJO_FUZZ_CC:-clang-14}
 
+# Runs a fuzz target: its reports with file:line (llvm-14 has the
+# symbolizer; the unversioned name may be missing).
+fuzz_exec() {  # BIN ARGS...
+  local sym=${ASAN_SYMBOLIZER_PATH:-}
+  [[ -z $sym && -x /usr/lib/llvm-14/bin/llvm-symbolizer ]] && sym=/usr/lib/llvm-14/bin/llvm-symbolizer
+  ASAN_SYMBOLIZER_PATH=$sym "$@"
+}
+
 # Target -> the tree's sources it needs besides libcommon and the generated code
 # ("gateway": an archive of the gateway's sources but main.c, from which the
 # linker takes what the fuzzed files call).
@@ -196,7 +204,7 @@ fuzz_smoke() {  # [TARGET...]
     mkdir -p "$tmp/$t"
     # New inputs go to the scratch directory (first), never into the repo's seeds;
     # a fixed seed: a failing smoke run fails again the same way.
-    if "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" -seed=1 -runs="$runs" -max_total_time="$secs" \
+    if fuzz_exec "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" -seed=1 -runs="$runs" -max_total_time="$secs" \
          -artifact_prefix="$tmp/$t-" "$tmp/$t" "$FUZZ_DIR/corpus/$t" >"$log" 2>&1; then
       ok "fuzz $t: $(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$') runs clean"
     else
@@ -243,11 +251,11 @@ cmd_fuzz() {
       fuzz_build "$t"
       local opts; mapfile -t opts < <(fuzz_opts "$t")
       if (( $# )) && [[ -f $1 ]]; then
-        exec "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" "$@"
+        fuzz_exec "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" "$@"; return
       fi
       mkdir -p "$FUZZ_OUT/corpus/$t" "$FUZZ_OUT/crashes"
       info "fuzzing $t: corpus $(rel "$FUZZ_OUT/corpus/$t") (+ seeds $(rel "$FUZZ_DIR/corpus/$t")), crashes to $(rel "$FUZZ_OUT/crashes")/"
-      exec "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" -artifact_prefix="$FUZZ_OUT/crashes/$t-" "$@" \
+      fuzz_exec "$FUZZ_OUT/bin/fuzz_$t" "${opts[@]}" -artifact_prefix="$FUZZ_OUT/crashes/$t-" "$@" \
         "$FUZZ_OUT/corpus/$t" "$FUZZ_DIR/corpus/$t"
       ;;
   esac

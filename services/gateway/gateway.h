@@ -4,8 +4,8 @@
  * libmicrohttpd runs the HTTP side (an epoll thread pool; see docs/gateway.md
  * for why); every request is answered from its MHD thread with short,
  * deadline-bound gRPC calls; slow work (running reference solutions) suspends
- * the connection and runs on a thread of its own; each WebSocket gets its own
- * threads once upgraded. The gateway keeps no state of its own besides short
+ * the connection and runs on a thread of its own; WebSockets, once upgraded,
+ * share a fixed set of threads (ws.c). The gateway keeps no state of its own besides short
  * caches: Redis holds rate-limit counters, the job queue and event streams. */
 #ifndef DOJO_GATEWAY_H
 #define DOJO_GATEWAY_H
@@ -84,6 +84,8 @@ typedef struct gw {
     identity_verifier_t *ids; /* access tokens, and the gateway's own service metadata */
     gw_cache_t *cache;
     gw_admit_t admit;
+    struct gw_ws *ws;                /* ws.c */
+    struct gw_ws_events *ws_events;  /* wsevents.c */
     struct MHD_Daemon *daemon;
     int ws_count; /* guarded by ws_lock */
     pthread_mutex_t ws_lock;
@@ -372,7 +374,7 @@ int gw_h_user_institution(gw_req_t *r, err_t **err);
 
 /* admit.c: new connections against RLIMIT_NOFILE */
 /** Descriptors a WebSocket holds besides its socket. */
-#define GW_WS_EXTRA_FDS 2
+#define GW_WS_EXTRA_FDS 0
 /** Reads (and raises to the hard limit) RLIMIT_NOFILE and counts the
  * descriptors open now. FAILED_PRECONDITION when the limit is too low to
  * serve. */
@@ -436,9 +438,90 @@ void gw_boards_watch(gw_t *gw, void *conn, gw_board_send_fn send, const char *sl
 /** `conn` watches nothing; no send for it runs once this returns. */
 void gw_boards_unwatch(void *conn);
 
-/* ws.c */
+
+/* ------------------------------------------------------------------------
+ * The WebSocket (ws.c: connections, topics; wsevents.c: submission events)
+ *
+ * A fixed set of threads serves every WebSocket: one epoll loop for the
+ * sockets, WS_WORKERS workers for client messages, one relay for event
+ * streams. A connection (gw_ws_conn_t) is reference-counted: what a handler
+ * is given is borrowed for the call; keep it longer with gw_ws_conn_ref.
+ * Sending never blocks on the client (what the socket does not take is
+ * queued; a client far behind is closed) and works from any thread; after a
+ * connection closed, sending to it does nothing.
+ * ------------------------------------------------------------------------ */
+
+typedef struct gw_ws gw_ws_t;
+typedef struct gw_ws_conn gw_ws_conn_t;
+typedef struct gw_ws_frame gw_ws_frame_t;
+typedef struct gw_ws_subs gw_ws_subs_t;
+
+/** Topics a connection may join at once. */
+#define GW_WS_MAX_TOPICS 4
+
+/** Starts the loop, the workers and the relay (gw->ws, gw->ws_events). */
+int gw_ws_open(gw_t *gw, err_t **err);
+/** At SIGTERM: every connection gets a close 1001, then ends within a second. */
+void gw_ws_shutdown(gw_t *gw);
+/** Stops the threads and ends what is left (before MHD stops; NULL-safe,
+ * once). */
+void gw_ws_close(gw_t *gw);
 /** Answers a WebSocket upgrade at /api/v1/ws (or an error). */
 enum MHD_Result gw_ws_upgrade(gw_req_t *r);
+
+/** A client message handler, chosen by the message's "type" in ws.c's
+ * table: runs on a worker (it may make short gRPC and Redis calls), one
+ * message of a connection at a time, in order. `msg` is the parsed object,
+ * `id` its "id" member or NULL; both borrowed for the call. */
+typedef void (*gw_ws_handler_fn)(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id);
+
+void gw_ws_conn_ref(gw_ws_conn_t *c);
+void gw_ws_conn_unref(gw_ws_conn_t *c);
+/** Whether the connection has ended (nothing sent to it arrives). */
+bool gw_ws_conn_closed(gw_ws_conn_t *c);
+gw_t *gw_ws_gw(const gw_ws_conn_t *c);
+/** The caller's token claims and the upgrade's request id; borrowed (the
+ * connection's life). */
+const token_claims_t *gw_ws_claims(const gw_ws_conn_t *c);
+const char *gw_ws_req_id(const gw_ws_conn_t *c);
+
+/** Sends one text message. Any thread. */
+void gw_ws_send_text(gw_ws_conn_t *c, const char *text, size_t len);
+/** Sends `msg` as compact JSON, taking over the reference. */
+void gw_ws_send_json(gw_ws_conn_t *c, json_t *msg);
+/** {"type":"error","code","message"[,"submission_id"][,"id"]}. */
+void gw_ws_send_error(gw_ws_conn_t *c, const char *code, const char *message, const char *sub,
+                      json_t *id);
+/** The same for `e` as the HTTP API would answer it (borrowed). */
+void gw_ws_send_err(gw_ws_conn_t *c, const err_t *e, const char *sub, json_t *id);
+
+/** A text frame made once to send to many connections: new, one reference
+ * (gw_ws_frame_unref; each queue takes its own). */
+gw_ws_frame_t *gw_ws_frame_text(const char *text, size_t len);
+void gw_ws_send_frame(gw_ws_conn_t *c, gw_ws_frame_t *f);
+void gw_ws_frame_unref(gw_ws_frame_t *f); /* NULL is fine */
+
+/** Joins `topic` (any string; say "contest:{slug}:public"): what is
+ * published on it reaches c until it leaves or closes (closing leaves every
+ * topic). RESOURCE_EXHAUSTED past GW_WS_MAX_TOPICS. Any thread. */
+int gw_ws_join(gw_ws_conn_t *c, const char *topic, err_t **err);
+void gw_ws_leave(gw_ws_conn_t *c, const char *topic);
+/** Sends text[0..len) to every connection joined to `topic`, framed once;
+ * returns how many. Any thread; never waits for a client. */
+size_t gw_ws_publish(gw_t *gw, const char *topic, const char *text, size_t len);
+
+/* wsevents.c */
+int gw_ws_events_open(gw_t *gw, err_t **err);
+void gw_ws_events_close(gw_t *gw);
+/** Forgets the connection's subscriptions (ws.c, as it ends). */
+void gw_ws_events_drop(gw_ws_conn_t *c);
+/** wsevents.c's per-connection state, kept in the connection. */
+gw_ws_subs_t **gw_ws_conn_subs(gw_ws_conn_t *c);
+/** The handlers of "subscribe", "unsubscribe", and "stdin", "stdin_close"
+ * and "cancel". */
+void gw_ws_h_subscribe(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id);
+void gw_ws_h_unsubscribe(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id);
+void gw_ws_h_control(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id);
 
 /* limits.c */
 /** Sets r->client_ip: the socket's peer address, or the last entry of the

@@ -54,7 +54,7 @@ void gw_config_load(gw_config_t *cfg)
         config_duration_ms("DOJO_GATEWAY_ANON_RATE_WINDOW", "60s", 1000, 86400000) / 1000;
     cfg->tasks_cache_ms = config_duration_ms("DOJO_GATEWAY_TASKS_CACHE_TTL", "2s", 0, 3600000);
     cfg->rpc_timeout_ms = config_duration_ms("DOJO_GATEWAY_RPC_TIMEOUT", "5s", 100, 60000);
-    cfg->ws_max = config_int("DOJO_GATEWAY_WS_MAX", 4096, 1, 1000000);
+    cfg->ws_max = config_int("DOJO_GATEWAY_WS_MAX", 16384, 1, 1000000);
     cfg->event_ttl_s = config_duration_ms("DOJO_EVENT_TTL", "1h", 60000, 7 * 86400000LL) / 1000;
     /* The body limit must hold the largest code plus JSON quoting. */
     if (cfg->max_body < cfg->max_code * 2 + 4096)
@@ -73,12 +73,15 @@ static int gw_open(gw_t *gw, err_t **err)
         return err_wrap(err, "connect to Redis");
     if (identity_verifier_open(&gw->ids, gw->cfg.auth_addr, gw->cfg.service_key, err) < 0)
         return -1;
-    return gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms);
+    if (gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms) < 0)
+        return -1;
+    return gw_ws_open(gw, err);
 }
 
 static void gw_close(void *payload)
 {
     gw_t *gw = payload;
+    gw_ws_close(gw);
     gw_cache_close(gw->cache);
     identity_verifier_close(gw->ids);
     kv_pool_close(gw->kv);
@@ -109,10 +112,11 @@ static int serve(gw_t *gw, err_t **err)
     int sig = 0;
     sigwait(&set, &sig);
     LOG_INFO("gateway draining", "signal=%d", sig);
-    /* Stops accepting, finishes the requests in flight, closes WebSockets'
-     * MHD side; relay threads notice their sockets closing. */
-    gw->stopping = true;
+    /* Stops accepting, closes WebSockets (1001), finishes the requests in
+     * flight. */
+    atomic_store(&gw->stopping, true);
     MHD_quiesce_daemon(gw->daemon);
+    gw_ws_shutdown(gw);
     for (int i = 0; i < 50; i++) {
         pthread_mutex_lock(&gw->ws_lock);
         int left = gw->ws_count + gw->async_running;
@@ -121,6 +125,7 @@ static int serve(gw_t *gw, err_t **err)
             break;
         usleep(100 * 1000);
     }
+    gw_ws_close(gw);
     gw_http_stop(gw);
     metrics_stop();
     LOG_INFO("gateway stopped", "%s", "");

@@ -73,6 +73,8 @@ const char *kvc_key_contest_board(kvc_key_t *k, const char *slug, const char *au
     return key_fmt(k, "dojo:contest:%.64s:board:%.16s", slug, audience);
 }
 
+const char *kvc_key_tasks_gen(kvc_key_t *k) { return key_fmt(k, "%s", "dojo:gw:tasks:gen"); }
+
 const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id)
 {
     return key_fmt(k, "dojo:gw:rl:u:%s", user_id);

@@ -49,6 +49,11 @@
  *                          without it); TTL the event TTL, at least
  *                          KVC_ENQUEUED_TTL_MIN_S. Read by gamification's
  *                          sweeper (kvc_jobs_enqueued).
+ *   dojo:gw:tasks:gen      counter: bumped by a gateway after every task
+ *                          write it forwarded to content (create, update,
+ *                          archive); gateways read it before serving a task
+ *                          view from their cache, so an author's change is
+ *                          seen at once by every replica. No TTL.
  *   dojo:gw:rl:u:{user}    fixed-window counter of an account's budget for
  *                          signed-in work (runs, submissions, reference runs),
  *                          TTL = the window (DOJO_GATEWAY_RATE_WINDOW).
@@ -158,6 +163,8 @@ const char *kvc_key_control(kvc_key_t *k, const char *submission_id);
 const char *kvc_key_control_seq(kvc_key_t *k, const char *submission_id);
 /** dojo:gw:enq:{submission_id}, its enqueued-once marker. */
 const char *kvc_key_enqueued(kvc_key_t *k, const char *submission_id);
+/** dojo:gw:tasks:gen, the generation of the gateways' task-view caches. */
+const char *kvc_key_tasks_gen(kvc_key_t *k);
 /** dojo:gw:rl:u:{user_id}, the rate-limit window of an account's signed-in work. */
 const char *kvc_key_rate_user(kvc_key_t *k, const char *user_id);
 /** dojo:gw:rl:ip:{ip}, the rate-limit window of a client address's anonymous calls. */

@@ -137,6 +137,7 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
         json_object_set_new(r->out, "change", json_string("created"));
         LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
         gw_cache_clear(r->gw->cache);
+        gw_taskcache_changed(r->gw);
         r->status = 201;
     }
     return 0;
@@ -171,6 +172,7 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
         const char *ch = gw_change_name(ur->change);
         json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
         gw_cache_clear(r->gw->cache);
+        gw_taskcache_changed(r->gw);
         r->status = 200;
     }
     return 0;
@@ -242,6 +244,7 @@ int gw_h_author_archive(gw_req_t *r, err_t **err)
         }
         r->out = gw_json_task_summary(a->task);
         gw_cache_clear(r->gw->cache);
+        gw_taskcache_changed(r->gw);
         r->status = 200;
     }
     return 0;

@@ -83,6 +83,7 @@ typedef struct gw {
     kv_pool_t *kv;
     identity_verifier_t *ids; /* access tokens, and the gateway's own service metadata */
     gw_cache_t *cache;
+    struct gw_taskcache *taskcache; /* taskcache.c */
     gw_admit_t admit;
     struct gw_ws *ws;                /* ws.c */
     struct gw_ws_events *ws_events;  /* wsevents.c */
@@ -291,7 +292,17 @@ int gw_h_achievements(gw_req_t *r, err_t **err);
 int gw_h_task_stats(gw_req_t *r, err_t **err);
 int gw_h_task_solutions(gw_req_t *r, err_t **err);
 int gw_h_tracks(gw_req_t *r, err_t **err);
-/** The learner view of a task (cached briefly); *out is new. */
+/* taskcache.c */
+typedef struct gw_taskcache gw_taskcache_t;
+/** Task views kept by version and content hash; heads trusted for `ttl_ms`
+ * (0: nothing is kept). */
+int gw_taskcache_open(gw_taskcache_t **out, int64_t ttl_ms);
+void gw_taskcache_close(gw_taskcache_t *c);
+/** After a task write forwarded to content: no gateway trusts the task
+ * heads it read before (bumps the generation in Redis). */
+void gw_taskcache_changed(gw_t *gw);
+/** The learner view of a task, `version` 0 for the current one: from the
+ * cache when the current heads name it, else from content; *out is new. */
 int gw_task_view(gw_req_t *r, const char *slug, int version, Dojo__Content__V1__GetTaskResponse **out,
                  err_t **err);
 

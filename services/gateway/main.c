@@ -73,7 +73,8 @@ static int gw_open(gw_t *gw, err_t **err)
         return err_wrap(err, "connect to Redis");
     if (identity_verifier_open(&gw->ids, gw->cfg.auth_addr, gw->cfg.service_key, err) < 0)
         return -1;
-    if (gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms) < 0)
+    if (gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms) < 0 ||
+        gw_taskcache_open(&gw->taskcache, gw->cfg.tasks_cache_ms) < 0)
         return -1;
     return gw_ws_open(gw, err);
 }
@@ -82,6 +83,7 @@ static void gw_close(void *payload)
 {
     gw_t *gw = payload;
     gw_ws_close(gw);
+    gw_taskcache_close(gw->taskcache);
     gw_cache_close(gw->cache);
     identity_verifier_close(gw->ids);
     kv_pool_close(gw->kv);

@@ -4,7 +4,8 @@
  * These reads are the same for everyone, so the gateway asks content as
  * itself (service key) and may share one answer between all callers for a
  * short TTL. Learner views come from Content.GetTask, whose TaskView has no
- * field that could hold hidden tests or solutions. */
+ * field that could hold hidden tests or solutions, kept by version and
+ * content hash (taskcache.c). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -125,26 +126,6 @@ enum MHD_Result gw_h_tasks_list(gw_req_t *r)
     res = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
     gw_cache_put(r->gw->cache, key, resp);
     return res;
-}
-
-int gw_task_view(gw_req_t *r, const char *slug, int version,
-                 Dojo__Content__V1__GetTaskResponse **out, err_t **err)
-{
-    if (strlen(slug) > 64)
-        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", slug);
-    Dojo__Content__V1__GetTaskRequest req = DOJO__CONTENT__V1__GET_TASK_REQUEST__INIT;
-    req.slug = (char *)slug;
-    req.version = version;
-    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), true);
-    if (rpc_client_call(r->gw->content, CONTENT_SVC, "GetTask", &req.base,
-                        (ProtobufCMessage **)out, &o, err) < 0)
-        return -1;
-    if ((*out)->task == NULL) {
-        protobuf_c_message_free_unpacked(&(*out)->base, NULL);
-        *out = NULL;
-        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %s", slug);
-    }
-    return 0;
 }
 
 int gw_h_task_get(gw_req_t *r, err_t **err)

@@ -1,0 +1,54 @@
+"""Task views kept by the gateway (issue 12.3): repeated views and submits
+are answered without asking content, and an author's change is seen at once
+— by the gateway that forwarded it and by another one sharing Redis — though
+the cache TTL here is a minute: the generation in Redis, not the clock, ends
+the old view. An archived task is no longer served from the cache."""
+import urllib.request
+
+import contentkit
+import gwkit
+
+
+def views(g, source):
+    url = f"http://{g.env['DOJO_GATEWAY_METRICS_ADDR']}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(f'dojo_gateway_task_views_total{{source="{source}"}} '):
+                return float(line.split()[1])
+    return 0.0
+
+
+def test_task_views_are_cached_and_an_authors_change_is_seen_at_once(start_gateway, author):
+    a = start_gateway(DOJO_GATEWAY_TASKS_CACHE_TTL="60s")
+    b = start_gateway(DOJO_GATEWAY_TASKS_CACHE_TTL="60s")
+    slug = contentkit.unique_slug("gwc")
+    doc = contentkit.task(slug, title="Cached task, v1")
+    writer = gwkit.Client(a.addr, bearer=author.bearer)
+    r = writer.post("/api/v1/author/tasks", {"task": doc})
+    assert r.status == 201, r
+    reader_a, reader_b = gwkit.Client(a.addr), gwkit.Client(b.addr)
+
+    for c in (reader_a, reader_b):
+        first = c.get(f"/api/v1/tasks/{slug}")
+        assert first.status == 200 and first.json["title"] == "Cached task, v1", first
+    before = views(a, "cache")
+    for _ in range(5):
+        r = reader_a.get(f"/api/v1/tasks/{slug}")
+        assert r.status == 200 and r.json["version"] == 1
+    assert views(a, "cache") >= before + 5
+
+    r = writer.call("PUT", f"/api/v1/author/tasks/{slug}",
+                    {"task": dict(doc, title="Cached task, v2"), "expected_version": 1})
+    assert r.status == 200 and r.json["version"] == 2, r
+    for c in (reader_a, reader_b):
+        r = c.get(f"/api/v1/tasks/{slug}")
+        assert r.status == 200, r
+        assert (r.json["title"], r.json["version"]) == ("Cached task, v2", 2), r.json
+    # An old version is still there when asked for by number.
+    r = reader_b.get(f"/api/v1/tasks/{slug}?version=1")
+    assert r.status == 200 and r.json["title"] == "Cached task, v1"
+
+    r = writer.post(f"/api/v1/author/tasks/{slug}/archive", {})
+    assert r.status == 200, r
+    r = reader_b.get(f"/api/v1/tasks/{slug}")
+    assert r.json.get("status") == "archived" or r.status == 404, r

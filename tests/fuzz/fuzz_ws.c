@@ -1,5 +1,6 @@
 /* fuzz_ws — what a WebSocket client sends the gateway: frames decoded by
- * wslay configured as ws.c configures it (server side, 64 KiB messages),
+ * wsframe.c's ws_decode as ws.c's loop drives it (short reads, a partial
+ * frame kept, 64 KiB messages),
  * then each text message read as ws.c reads it (a JSON object without
  * duplicate keys; its type, submission id and resume point checked with the
  * gateway's gw_valid_uuid and gw_valid_stream_id), on any bytes.
@@ -13,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wslay/wslay.h>
 
 #include "fuzz.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/wsframe.h"
 
 #define WS_MAX_MSG (64 * 1024) /* as ws.c */
 
@@ -94,50 +95,63 @@ static void read_message(const char *text, size_t len)
     free(copy);
 }
 
-typedef struct feed {
-    const uint8_t *data;
-    size_t size, off;
-} feed_t;
-
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *user)
+/* Feeds `data` to the decoder in short reads, as from a socket, keeping a
+ * partial frame as ws.c's loop keeps it (conn_readable, conn_frames). */
+static void decode_all(const uint8_t *data, size_t size)
 {
-    feed_t *f = user;
-    if (f->off >= f->size) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
+    ws_decoder_t d;
+    memset(&d, 0, sizeof d);
+    d.max_message = WS_MAX_MSG;
+    size_t cap = WS_MAX_MSG + 4096, len = 0, off = 0;
+    uint8_t *buf = malloc(cap);
+    bool broken = false;
+    for (int reads = 0; reads < 4096 && off < size && !broken; reads++) {
+        size_t n = size - off;
+        if (n > 7)
+            n = 7 + data[off] % (n - 7 + 1);
+        if (n > cap - len)
+            n = cap - len;
+        if (n == 0)
+            break;
+        memcpy(buf + len, data + off, n);
+        off += n;
+        len += n;
+        size_t used = 0;
+        while (used < len) {
+            ws_decoded_t out;
+            size_t took = ws_decode(&d, buf + used, len - used, &out);
+            if (took > len - used)
+                fail("the decoder took more than it was given", "");
+            used += took;
+            if (out.kind == WS_DECODED_ERROR) {
+                if (out.why == NULL || out.close_code < 1000)
+                    fail("an error without a reason or close code", "");
+                broken = true;
+                break;
+            }
+            if (out.kind == WS_DECODED_MESSAGE) {
+                if (out.len > WS_MAX_MSG)
+                    fail("a message over the configured length", "");
+                if (out.opcode == WS_OP_TEXT)
+                    read_message((const char *)out.data, out.len);
+                else if (out.opcode != WS_OP_BINARY)
+                    fail("a message that is neither text nor binary", "");
+            } else if ((out.kind == WS_DECODED_PING || out.kind == WS_DECODED_PONG ||
+                        out.kind == WS_DECODED_CLOSE) &&
+                       out.len > 125) {
+                fail("a control frame over 125 bytes", "");
+            } else if (out.kind == WS_DECODED_CLOSE) {
+                broken = true; /* ws.c ends the connection here */
+                break;
+            }
+            if (took == 0)
+                break;
+        }
+        memmove(buf, buf + used, len - used);
+        len -= used;
     }
-    /* Short reads, as from a socket. */
-    size_t n = f->size - f->off;
-    if (n > len)
-        n = len;
-    if (n > 7)
-        n = 7 + f->data[f->off] % (n - 7 + 1);
-    memcpy(buf, f->data + f->off, n);
-    f->off += n;
-    return (ssize_t)n;
-}
-
-static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                       void *user)
-{
-    return (ssize_t)len;
-}
-
-static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-                   void *user)
-{
-    if (arg->opcode == WSLAY_BINARY_FRAME) {
-        const char *why = "text frames only";
-        wslay_event_queue_close(ctx, WSLAY_CODE_UNSUPPORTED_DATA, (const uint8_t *)why,
-                                strlen(why));
-        return;
-    }
-    if (arg->opcode == WSLAY_TEXT_FRAME) {
-        if (arg->msg_length > WS_MAX_MSG)
-            fail("a message over the configured length", "");
-        read_message((const char *)arg->msg, arg->msg_length);
-    }
+    ws_decoder_free(&d);
+    free(buf);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -151,23 +165,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_message((const char *)data, size);
         return 0;
     }
-    feed_t f = {.data = data, .size = size};
-    struct wslay_event_callbacks cbs = {
-        .recv_callback = recv_cb,
-        .send_callback = send_cb,
-        .on_msg_recv_callback = on_msg,
-    };
-    wslay_event_context_ptr ctx;
-    if (wslay_event_context_server_init(&ctx, &cbs, &f) != 0)
-        abort();
-    wslay_event_config_set_max_recv_msg_length(ctx, WS_MAX_MSG);
-    /* As ws.c's loop: receive while wslay wants to, then send what it queued. */
-    for (int i = 0; i < 4096 && f.off < f.size && wslay_event_want_read(ctx); i++) {
-        if (wslay_event_recv(ctx) != 0)
-            break;
-        if (wslay_event_send(ctx) != 0)
-            break;
-    }
-    wslay_event_context_free(ctx);
+    decode_all(data, size);
     return 0;
 }

@@ -184,6 +184,7 @@ def test_fair_share_benchmark(start_executor, exec_stack, redis):
     if unfair:
         print(line("with the abuser, fair share off", unfair))
     print(f"  p99 with the abuser / alone: {abused['p99'] / alone['p99']:.2f}x (target <= 2x)")
+    print(f"  p50 with the abuser / alone: {abused['p50'] / alone['p50']:.2f}x")
     if unfair:
         floor = ">= " if unfair["late"] else ""
         print(f"  p99 with the abuser, fair share off / alone: "

@@ -750,24 +750,63 @@ typedef struct cpu_feed {
     int fd;         /* cpuacct.usage (v1, nanoseconds) or cpu.stat (v2), -1 = not yet */
     bool v2;
     const char *id; /* the container: cgroupsPath "/<id>" (build_config) */
+    char threads[512]; /* the cgroup's thread list (tasks, cgroup.threads) */
     long last_us;
-    int64_t next_ms; /* when to read it again */
+    bool was_runnable; /* the last sample saw a thread waiting for a CPU */
+    int64_t next_ms;   /* when to read it again */
 } cpu_feed_t;
 
 static void cpu_feed_open(cpu_feed_t *f)
 {
-    static const char *const v1[] = {"/sys/fs/cgroup/cpuacct/%s/cpuacct.usage",
-                                      "/sys/fs/cgroup/cpu,cpuacct/%s/cpuacct.usage", NULL};
-    char path[512];
+    static const char *const v1[] = {"/sys/fs/cgroup/cpuacct/%s/", "/sys/fs/cgroup/cpu,cpuacct/%s/",
+                                      NULL};
+    char dir[400], path[512];
     for (int i = 0; v1[i] && f->fd < 0; i++) {
-        snprintf(path, sizeof path, v1[i], f->id);
+        snprintf(dir, sizeof dir, v1[i], f->id);
+        snprintf(path, sizeof path, "%scpuacct.usage", dir);
         f->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (f->fd >= 0)
+            snprintf(f->threads, sizeof f->threads, "%stasks", dir);
     }
     if (f->fd < 0) {
         snprintf(path, sizeof path, "/sys/fs/cgroup/%s/cpu.stat", f->id);
         f->fd = open(path, O_RDONLY | O_CLOEXEC);
         f->v2 = f->fd >= 0;
+        if (f->v2)
+            snprintf(f->threads, sizeof f->threads, "/sys/fs/cgroup/%s/cgroup.threads", f->id);
     }
+}
+
+/* Whether a thread of the container is running or waiting for a CPU on the
+ * host (state R). Under gVisor the driver cannot tell: its kernel's threads
+ * wait for the host's CPUs out of its sight, and while it execs or faults
+ * pages for a program on a busy machine the program looks asleep there. At
+ * most 4096 threads are looked at. */
+static bool cpu_feed_runnable(const cpu_feed_t *f)
+{
+    if (!f->threads[0])
+        return false;
+    FILE *list = fopen(f->threads, "re");
+    if (!list)
+        return false;
+    bool runnable = false;
+    long tid;
+    for (int n = 0; !runnable && n < 4096 && fscanf(list, "%ld", &tid) == 1; n++) {
+        char path[64], stat[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", tid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, stat, sizeof stat - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        stat[len] = '\0';
+        const char *end = strrchr(stat, ')'); /* the name may hold anything */
+        runnable = end && end[1] == ' ' && end[2] == 'R';
+    }
+    fclose(list);
+    return runnable;
 }
 
 /* Microseconds so far, or -1. */
@@ -1339,11 +1378,19 @@ static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbo
             break;
         }
         /* Every 50 ms: each line wakes the driver (under gVisor a trip to its
-         * kernel), and the driver charges the lower count anyway. */
-        long cpu_us = mono_ms() >= feed.next_ms ? cpu_feed_read(&feed) : -1;
-        if (cpu_us >= 0 && cpu_us != feed.last_us && box.len == 0) {
-            outbox_printf(&box, "C %ld\n", cpu_us);
-            feed.last_us = cpu_us;
+         * kernel), and the driver charges the lower count anyway. "R" when
+         * this sample and the one before saw a thread waiting for a CPU:
+         * the test is computing, not asleep, however still it looks inside
+         * (one sample alone could be the driver's own tick). */
+        if (mono_ms() >= feed.next_ms && box.len == 0) {
+            long cpu_us = cpu_feed_read(&feed);
+            bool runnable = cpu_us >= 0 && cpu_feed_runnable(&feed);
+            bool waiting = runnable && feed.was_runnable;
+            feed.was_runnable = runnable;
+            if (cpu_us >= 0 && (cpu_us != feed.last_us || waiting)) {
+                outbox_printf(&box, waiting ? "C %ld R\n" : "C %ld\n", cpu_us);
+                feed.last_us = cpu_us;
+            }
             feed.next_ms = mono_ms() + 50;
         }
         bool room = box.len < 65536;

@@ -40,7 +40,9 @@
  * The last line is "D\n".
  *
  * The driver's stdin is the executor's control channel, one message a line:
- *   C <usec>\n          the container's CPU time so far, as the host counts it
+ *   C <usec>[ R]\n      the container's CPU time so far, as the host counts it;
+ *                       "R": a thread of it has been waiting for a host CPU (so
+ *                       the test is computing, however still it looks here)
  *   I <len>\n<bytes>    interactive mode: bytes for the program's stdin
  *                       ("I 0" closes it)
  *
@@ -229,6 +231,7 @@ static struct {
     size_t input_left; /* bytes of an I message still to come */
     long host_cpu_ms;  /* last C message */
     long host_cpu_at;  /* when it came (now_ms), 0 = never */
+    long host_busy_at; /* last "C <usec> R" (a thread waits for a host CPU), 0 = never */
     /* The job, before "G": files (F) written as they arrive, the plan (P). */
     int file_fd;       /* the F message's file, -1 = none */
     size_t file_left;  /* its bytes still to come */
@@ -373,8 +376,11 @@ static void ctl_read(void)
         const char *line = ctl.buf + off;
         off = (size_t)(nl - ctl.buf) + 1;
         if (line[0] == 'C' && line[1] == ' ') {
-            ctl.host_cpu_ms = atol(line + 2) / 1000;
+            char *rest = NULL;
+            ctl.host_cpu_ms = strtol(line + 2, &rest, 10) / 1000;
             ctl.host_cpu_at = now_ms();
+            if (rest && rest[0] == ' ' && rest[1] == 'R')
+                ctl.host_busy_at = ctl.host_cpu_at;
         } else if (line[0] == 'I' && line[1] == ' ') {
             ctl.input_left = strtoul(line + 2, NULL, 10);
             if (ctl.input_left == 0)
@@ -1059,7 +1065,8 @@ static void run_test(const plan_t *p, int index)
             if (host_start < 0 && host_cpu_now() >= 0)
                 host_start = host_cpu_now() - (cpu < now - start ? cpu : now - start);
             long charge = charged_cpu_ms(cpu, host_start);
-            bool running = t.running || now - last_growth < RUNNING_WINDOW_MS;
+            bool running = t.running || now - last_growth < RUNNING_WINDOW_MS ||
+                           (ctl.host_busy_at && now - ctl.host_busy_at < RUNNING_WINDOW_MS);
             if (t.rss_kib > p->memory_kib) {
                 status = "ML";
                 break;

@@ -1294,7 +1294,7 @@ static void build_files_read(const char *dir, build_files_t *bf)
         ssize_t r;
         while (got < (size_t)st.st_size && (r = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
             got += (size_t)r;
-        snprintf(bf->name[bf->n], sizeof bf->name[0], "%s", e->d_name);
+        memcpy(bf->name[bf->n], e->d_name, strlen(e->d_name) + 1); /* checked above */
         bf->data[bf->n] = buf;
         bf->len[bf->n] = got;
         bf->n++;

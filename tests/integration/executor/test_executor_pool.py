@@ -83,11 +83,11 @@ def metrics(ex, key=KEY):
     return out
 
 
-def wait_ready(ex, timeout=90):
-    """Until the pool holds a ready sandbox of KEY (the refill thread's work)."""
+def wait_ready(ex, timeout=90, key=KEY):
+    """Until the pool holds a ready sandbox of `key` (the refill thread's work)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if metrics(ex).get("dojo_executor_pool_ready", 0) >= 1:
+        if metrics(ex, key).get("dojo_executor_pool_ready", 0) >= 1:
             return
         time.sleep(0.1)
     raise AssertionError("the pool has no ready sandbox after %ds:\n%s" % (timeout, ex.log_tail()))
@@ -141,6 +141,33 @@ def test_a_pooled_sandbox_serves_one_submission_only(pooled, exec_stack, redis):
         excerpt = first_excerpt(attacker)
         assert excerpt.startswith("CLEAN"), excerpt
         assert secret not in b"".join(e.SerializeToString() for e in attacker).decode(errors="replace")
+
+
+SUM_C = '#include <stdio.h>\nint main(void){long a,b;scanf("%ld %ld",&a,&b);printf("%ld\\n",a+b);}\n'
+C_RUN = 'language="c",runtime="crun",memory_kib="65536"'
+C_COMPILE = 'language="c",runtime="crun",memory_kib="524288",phase="compile"'
+
+
+def test_a_compiled_language_compiles_and_runs_in_pre_started_sandboxes(pooled, exec_stack,
+                                                                        redis):
+    def judge_c(code):
+        sid, user = new_submission(exec_stack.gc, "x-sum", code, language="c")
+        execkit.enqueue(redis, execkit.make_job(sid, user, "x-sum", code, language="c"))
+        return execkit.wait_final(redis, sid, 90)
+
+    assert judge_c(SUM_C)[-1].result.verdict == V.VERDICT_AC  # both keys are known now
+    for _ in range(2):
+        wait_ready(pooled, key=C_COMPILE)
+        wait_ready(pooled, key=C_RUN)
+        hits = (metrics(pooled, C_COMPILE).get("dojo_executor_pool_hits_total", 0),
+                metrics(pooled, C_RUN).get("dojo_executor_pool_hits_total", 0))
+        r = judge_c(SUM_C)[-1].result
+        assert r.verdict == V.VERDICT_AC and (r.tests_passed, r.tests_total) == (4, 4)
+        assert metrics(pooled, C_COMPILE)["dojo_executor_pool_hits_total"] == hits[0] + 1
+        assert metrics(pooled, C_RUN)["dojo_executor_pool_hits_total"] == hits[1] + 1
+    wait_ready(pooled, key=C_COMPILE)
+    bad = judge_c("int main(void) { return x; }\n")[-1].result
+    assert bad.verdict == V.VERDICT_CE
 
 
 def test_a_pooled_executor_leaves_nothing_behind(start_executor, exec_stack, redis):

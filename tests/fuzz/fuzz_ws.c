@@ -8,7 +8,9 @@
  * Input: one byte of mode, then either client frames (mode odd) or one text
  * message (mode even: reaches the message reader without a valid frame).
  * Properties: a message over the configured length never reaches the
- * reader; an id the validators accept has the shape they promise. */
+ * reader; an id the validators accept has the shape they promise; and the
+ * decoder makes the same frames of a stream whether it comes all at once or
+ * cut into short reads. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,10 +97,39 @@ static void read_message(const char *text, size_t len)
     free(copy);
 }
 
-/* Feeds `data` to the decoder in short reads, as from a socket, keeping a
- * partial frame as ws.c's loop keeps it (conn_readable, conn_frames). */
-static void decode_all(const uint8_t *data, size_t size)
+/* What the decoder made of a stream, frame by frame, to compare two runs. */
+#define MAX_EVENTS 512
+typedef struct event {
+    int kind, opcode, close_code;
+    size_t len;
+    uint64_t hash;
+} event_t;
+typedef struct run {
+    event_t ev[MAX_EVENTS];
+    int n;
+} run_t;
+
+static void record(run_t *run, const ws_decoded_t *out)
 {
+    if (out->kind == WS_DECODED_NONE || run->n >= MAX_EVENTS)
+        return;
+    event_t *e = &run->ev[run->n++];
+    memset(e, 0, sizeof *e);
+    e->kind = (int)out->kind;
+    e->opcode = out->kind == WS_DECODED_MESSAGE ? out->opcode : 0;
+    e->close_code = out->close_code;
+    e->len = out->len;
+    e->hash = 1469598103934665603ull;
+    for (size_t i = 0; out->data && i < out->len; i++)
+        e->hash = (e->hash ^ out->data[i]) * 1099511628211ull;
+}
+
+/* Feeds `data` to the decoder in short reads, as from a socket (or, with
+ * `whole`, all at once), keeping a partial frame as ws.c's loop keeps it
+ * (conn_readable, conn_frames); what it decodes goes to `run`. */
+static void decode_all(const uint8_t *data, size_t size, bool whole, run_t *run)
+{
+    run->n = 0;
     ws_decoder_t d;
     memset(&d, 0, sizeof d);
     d.max_message = WS_MAX_MSG;
@@ -107,7 +138,7 @@ static void decode_all(const uint8_t *data, size_t size)
     bool broken = false;
     for (int reads = 0; reads < 4096 && off < size && !broken; reads++) {
         size_t n = size - off;
-        if (n > 7)
+        if (n > 7 && !whole)
             n = 7 + data[off] % (n - 7 + 1);
         if (n > cap - len)
             n = cap - len;
@@ -123,6 +154,7 @@ static void decode_all(const uint8_t *data, size_t size)
             if (took > len - used)
                 fail("the decoder took more than it was given", "");
             used += took;
+            record(run, &out);
             if (out.kind == WS_DECODED_ERROR) {
                 if (out.why == NULL || out.close_code < 1000)
                     fail("an error without a reason or close code", "");
@@ -132,10 +164,12 @@ static void decode_all(const uint8_t *data, size_t size)
             if (out.kind == WS_DECODED_MESSAGE) {
                 if (out.len > WS_MAX_MSG)
                     fail("a message over the configured length", "");
-                if (out.opcode == WS_OP_TEXT)
-                    read_message((const char *)out.data, out.len);
-                else if (out.opcode != WS_OP_BINARY)
+                if (out.opcode == WS_OP_TEXT) {
+                    if (!whole)
+                        read_message((const char *)out.data, out.len);
+                } else if (out.opcode != WS_OP_BINARY) {
                     fail("a message that is neither text nor binary", "");
+                }
             } else if ((out.kind == WS_DECODED_PING || out.kind == WS_DECODED_PONG ||
                         out.kind == WS_DECODED_CLOSE) &&
                        out.len > 125) {
@@ -165,6 +199,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         read_message((const char *)data, size);
         return 0;
     }
-    decode_all(data, size);
+    /* The same events however the bytes were cut into reads. */
+    static run_t cut, whole;
+    decode_all(data, size, false, &cut);
+    decode_all(data, size, true, &whole);
+    if (cut.n != whole.n)
+        fail("the frames decoded depend on how the bytes were cut into reads", "");
+    for (int i = 0; i < cut.n; i++)
+        if (memcmp(&cut.ev[i], &whole.ev[i], sizeof cut.ev[i]) != 0)
+            fail("a frame decoded depends on how the bytes were cut into reads", "");
     return 0;
 }

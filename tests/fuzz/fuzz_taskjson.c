@@ -76,8 +76,9 @@ static void pack(const ProtobufCMessage *m)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* Not from a file (""): a file's name must be its slug. */
     content_report_t rep;
-    content_report_init(&rep, "fuzz.json");
+    content_report_init(&rep, "");
     json_t *norm = NULL;
     int rc = taskjson_parse((const char *)data, size, &rep, &norm);
     check_report(&rep);
@@ -90,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *canon = check_canonical(norm);
 
     content_report_t again;
-    content_report_init(&again, "fuzz.json");
+    content_report_init(&again, "");
     json_t *norm2 = NULL;
     if (taskjson_normalize(norm, &again, &norm2) < 0)
         fail("the normalised form is refused", canon,
@@ -101,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char *pretty = check_pretty(norm);
     content_report_t back;
-    content_report_init(&back, "fuzz.json");
+    content_report_init(&back, "");
     json_t *norm3 = NULL;
     if (taskjson_parse(pretty, strlen(pretty), &back, &norm3) < 0)
         fail("the exported text is refused", pretty,

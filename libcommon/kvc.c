@@ -584,7 +584,7 @@ static const char admit_script[] =
     "local max, cap = tonumber(ARGV[2]), tonumber(ARGV[4]) "
     "if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then "
     "  if max > 0 and redis.call('ZCARD', KEYS[1]) >= max then return 0 end "
-    "  if cap > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= cap then return 0 end "
+    "  if cap > 0 and tonumber(redis.call('GET', KEYS[2]) or '0') >= cap then return 2 end "
     "end "
     "if max <= 0 then return 1 end "
     "redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1]) "
@@ -604,9 +604,12 @@ static bool share_limits(const kvc_share_t *share)
 }
 
 int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
-                      const kvc_share_t *share, bool *admitted, err_t **err)
+                      const kvc_share_t *share, bool *admitted, kvc_share_wait_t *why,
+                      err_t **err)
 {
     *admitted = true;
+    if (why)
+        *why = KVC_SHARE_ADMITTED;
     if (!share_limits(share) || user_id == NULL || *user_id == '\0')
         return 0;
     kvc_key_t places, sandbox;
@@ -629,6 +632,10 @@ int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission
     if (r->type != REDIS_REPLY_INTEGER)
         return err_set(err, GRPC_STATUS_INTERNAL, "learner admission: unexpected reply from Redis");
     *admitted = r->integer == 1;
+    if (why)
+        *why = r->integer == 1 ? KVC_SHARE_ADMITTED
+               : r->integer == 2 ? KVC_SHARE_SANDBOX
+                                 : KVC_SHARE_PLACES;
     return 0;
 }
 
@@ -636,7 +643,7 @@ int kvc_learner_renew(kv_pool_t *kv, const char *user_id, const char *submission
                       const kvc_share_t *share, bool *held, err_t **err)
 {
     bool got = true;
-    if (kvc_learner_admit(kv, user_id, submission_id, share, &got, err) < 0)
+    if (kvc_learner_admit(kv, user_id, submission_id, share, &got, NULL, err) < 0)
         return -1;
     if (held)
         *held = got;

@@ -386,13 +386,21 @@ typedef struct kvc_share {
     int64_t window_ms;      /* the sandbox time's window; > 0 */
 } kvc_share_t;
 
+/** Why a job was not admitted. */
+typedef enum kvc_share_wait {
+    KVC_SHARE_ADMITTED = 0,
+    KVC_SHARE_PLACES,  /* the learner's places are held by other submissions */
+    KVC_SHARE_SANDBOX, /* the learner used up the window's sandbox time */
+} kvc_share_wait_t;
+
 /** Takes a running place for submission `submission_id` of `user_id`
  * (*admitted true) unless the learner's places are all held by other
  * submissions or the learner used up the window's sandbox time (*admitted
- * false: try again later). A submission that holds a place keeps it either
- * way. One round trip. */
+ * false: try again later; *why, which may be NULL, says which). A submission
+ * that holds a place keeps it either way. One round trip. */
 int kvc_learner_admit(kv_pool_t *kv, const char *user_id, const char *submission_id,
-                      const kvc_share_t *share, bool *admitted, err_t **err);
+                      const kvc_share_t *share, bool *admitted, kvc_share_wait_t *why,
+                      err_t **err);
 
 /** Extends the lease of a place taken (by `share->lease_ms` from now); a
  * place that ended meanwhile is taken again if there is room, so *held

@@ -918,20 +918,23 @@ static void test_a_learner_has_max_running_places_and_a_submission_keeps_its_own
     kvc_share_t share = {.max_running = 2, .lease_ms = 30000};
     cleanup_err err_t *err = NULL;
     bool ok = false;
-    must(kvc_learner_admit(pool, user, sub_id(a, "place-a"), &share, &ok, &err), &err, "admit a");
+    must(kvc_learner_admit(pool, user, sub_id(a, "place-a"), &share, &ok, NULL, &err), &err, "admit a");
     assert_true(ok);
-    must(kvc_learner_admit(pool, user, sub_id(b, "place-b"), &share, &ok, &err), &err, "admit b");
+    must(kvc_learner_admit(pool, user, sub_id(b, "place-b"), &share, &ok, NULL, &err), &err, "admit b");
     assert_true(ok);
-    must(kvc_learner_admit(pool, user, sub_id(c, "place-c"), &share, &ok, &err), &err, "admit c");
+    kvc_share_wait_t why = KVC_SHARE_ADMITTED;
+    must(kvc_learner_admit(pool, user, sub_id(c, "place-c"), &share, &ok, &why, &err), &err,
+         "admit c");
     assert_false(ok);
+    assert_int_equal(why, KVC_SHARE_PLACES);
     /* A redelivered job takes its own place again. */
-    must(kvc_learner_admit(pool, user, a, &share, &ok, &err), &err, "admit a again");
+    must(kvc_learner_admit(pool, user, a, &share, &ok, NULL, &err), &err, "admit a again");
     assert_true(ok);
     assert_int_equal(integer("ZCARD %s", k.s), 2);
     long long pttl = integer("PTTL %s", k.s);
     assert_true(pttl > 0 && pttl <= 30000);
     must(kvc_learner_release(pool, user, a, &err), &err, "release a");
-    must(kvc_learner_admit(pool, user, c, &share, &ok, &err), &err, "admit c");
+    must(kvc_learner_admit(pool, user, c, &share, &ok, NULL, &err), &err, "admit c");
     assert_true(ok);
     bool held = false;
     must(kvc_learner_renew(pool, user, b, &share, &held, &err), &err, "renew b");
@@ -952,7 +955,7 @@ static void test_a_place_nobody_renews_ends_with_its_lease(void **state)
          "seed");
     kvc_share_t share = {.max_running = 1, .lease_ms = 30000};
     bool ok = false;
-    must(kvc_learner_admit(pool, user, sub_id(next, "next"), &share, &ok, &err), &err, "admit");
+    must(kvc_learner_admit(pool, user, sub_id(next, "next"), &share, &ok, NULL, &err), &err, "admit");
     assert_true(ok);
     cleanup_redis_reply redisReply *score = NULL;
     must(kv_command(pool, &score, &err, "ZSCORE %s %s", k.s, ghost), &err, "zscore");
@@ -973,12 +976,12 @@ static void test_without_a_limit_or_a_learner_every_job_is_admitted(void **state
     bool ok = false;
     static const char *const names[] = {"u0", "u1", "u2"};
     for (int i = 0; i < 3; i++) {
-        must(kvc_learner_admit(pool, user, sub_id(a, names[i]), &none, &ok, &err), &err,
+        must(kvc_learner_admit(pool, user, sub_id(a, names[i]), &none, &ok, NULL, &err), &err,
              "admit");
         assert_true(ok);
     }
     assert_int_equal(integer("EXISTS %s", k.s), 0);
-    must(kvc_learner_admit(pool, "", a, &one, &ok, &err), &err, "admit without a learner");
+    must(kvc_learner_admit(pool, "", a, &one, &ok, NULL, &err), &err, "admit without a learner");
     assert_true(ok);
 }
 
@@ -996,33 +999,35 @@ static void test_a_learner_over_the_sandbox_time_gets_no_new_place_until_the_win
                          .window_ms = 20000};
     cleanup_err err_t *err = NULL;
     bool ok = false;
-    must(kvc_learner_admit(pool, user, sub_id(running, "sb-running"), &share, &ok, &err), &err,
+    must(kvc_learner_admit(pool, user, sub_id(running, "sb-running"), &share, &ok, NULL, &err), &err,
          "admit");
     assert_true(ok);
     must(kvc_learner_charge(pool, user, 600, &share, &err), &err, "charge");
     long long pttl = integer("PTTL %s", sandbox.s);
     assert_true(pttl > 0 && pttl <= 20000);
-    must(kvc_learner_admit(pool, user, sub_id(next, "sb-next"), &share, &ok, &err), &err, "admit");
+    must(kvc_learner_admit(pool, user, sub_id(next, "sb-next"), &share, &ok, NULL, &err), &err, "admit");
     assert_true(ok); /* 600 of 1000 ms */
     must(kvc_learner_release(pool, user, next, &err), &err, "release");
     must(kvc_learner_charge(pool, user, 700, &share, &err), &err, "charge");
     assert_true(integer("PTTL %s", sandbox.s) <= pttl); /* the same window */
-    must(kvc_learner_admit(pool, user, next, &share, &ok, &err), &err, "admit over the cap");
+    kvc_share_wait_t why = KVC_SHARE_ADMITTED;
+    must(kvc_learner_admit(pool, user, next, &share, &ok, &why, &err), &err, "admit over the cap");
     assert_false(ok);
+    assert_int_equal(why, KVC_SHARE_SANDBOX);
     /* A job that holds a place keeps it (a renewal, a redelivery). */
     bool held = false;
     must(kvc_learner_renew(pool, user, running, &share, &held, &err), &err, "renew");
     assert_true(held);
     /* The window over, the learner is admitted again. */
     del(sandbox.s);
-    must(kvc_learner_admit(pool, user, next, &share, &ok, &err), &err, "admit after the window");
+    must(kvc_learner_admit(pool, user, next, &share, &ok, NULL, &err), &err, "admit after the window");
     assert_true(ok);
     /* Without places, the cap still holds. */
     kvc_share_t cap_only = {.max_running = 0, .lease_ms = 30000, .sandbox_cap_ms = 1000,
                             .window_ms = 20000};
     char other[37];
     must(kvc_learner_charge(pool, user, 1000, &cap_only, &err), &err, "charge");
-    must(kvc_learner_admit(pool, user, sub_id(other, "sb-other"), &cap_only, &ok, &err), &err,
+    must(kvc_learner_admit(pool, user, sub_id(other, "sb-other"), &cap_only, &ok, NULL, &err), &err,
          "admit");
     assert_false(ok);
     del(sandbox.s);

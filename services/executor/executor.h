@@ -299,7 +299,12 @@ void exec_slot_release(exec_t *ex, int slot);
  * executor). false: the learner's places are taken, or the learner used up
  * this minute's sandbox time: the job waits. A job without a user, or Redis
  * failing (logged), is admitted. */
-bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id);
+bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id,
+                     kvc_share_wait_t *why);
+
+/** Tells the learner why the job waits: a `queued` event with
+ * Queued.waiting_for (best effort). */
+void exec_fair_tell_waiting(exec_job_t *j, kvc_share_wait_t why);
 
 /** Gives the place back (best effort: a lease not given back ends by itself). */
 void exec_fair_release(exec_t *ex, const char *user_id, const char *submission_id);

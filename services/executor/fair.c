@@ -39,12 +39,15 @@ static kvc_share_t share_of(const exec_t *ex)
                          .window_ms = ex->cfg.learner_window_ms};
 }
 
-bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id)
+bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id,
+                     kvc_share_wait_t *why)
 {
     kvc_share_t s = share_of(ex);
     bool admitted = true;
     cleanup_err err_t *err = NULL;
-    if (kvc_learner_admit(ex->kv, user_id, submission_id, &s, &admitted, &err) < 0) {
+    if (why)
+        *why = KVC_SHARE_ADMITTED;
+    if (kvc_learner_admit(ex->kv, user_id, submission_id, &s, &admitted, why, &err) < 0) {
         /* Without Redis the job cannot report anyway; holding it back would
          * only add a wait once Redis is back. */
         LOG_WARN("learner admission failed; running the job", "submission=%s error=\"%s\"",
@@ -52,6 +55,20 @@ bool exec_fair_admit(exec_t *ex, const char *user_id, const char *submission_id)
         return true;
     }
     return admitted;
+}
+
+void exec_fair_tell_waiting(exec_job_t *j, kvc_share_wait_t why)
+{
+    Dojo__Executor__V1__Queued q = DOJO__EXECUTOR__V1__QUEUED__INIT;
+    q.waiting_for = why == KVC_SHARE_SANDBOX ? "sandbox_time" : "earlier_job";
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_QUEUED;
+    ev.queued = &q;
+    cleanup_err err_t *err = NULL;
+    /* After the events already there; the job's run continues after this. */
+    if (exec_events_resume(j, &err) < 0 || exec_emit(j, &ev, &err) < 0)
+        LOG_WARN("waiting not told", "submission=%s error=\"%s\"", j->submission_id,
+                 log_esc(err->msg));
 }
 
 void exec_fair_release(exec_t *ex, const char *user_id, const char *submission_id)

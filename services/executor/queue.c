@@ -196,6 +196,7 @@ static void process_entry(worker_t *w, int stream, const char *id, const char *p
         j.attempt = deliveries;
     j.slot = w->slot;
     log_set_context("job", job->request_id, job->user_id);
+    kvc_share_wait_t why = KVC_SHARE_ADMITTED;
 
     if (j.attempt > ex->cfg.max_attempts) {
         char reason[128];
@@ -203,7 +204,8 @@ static void process_entry(worker_t *w, int stream, const char *id, const char *p
                  ex->cfg.max_attempts);
         give_up(ex, &j, stream, id, payload, len, deliveries, reason,
                 "the judge failed repeatedly on this submission");
-    } else if (!exec_fair_admit(ex, job->user_id, j.submission_id)) {
+    } else if (!exec_fair_admit(ex, job->user_id, j.submission_id, &why)) {
+        exec_fair_tell_waiting(&j, why);
         wait_for_place(ex->queue, stream, id, payload, len, deliveries, job->user_id,
                        j.submission_id);
     } else {
@@ -396,7 +398,7 @@ static claimed_t *take_waiting(exec_t *ex)
     pthread_mutex_unlock(&q->lock);
     claimed_t *got = NULL;
     for (int i = 0; i < n && !got; i++)
-        if (exec_fair_admit(ex, cand[i]->user, cand[i]->submission))
+        if (exec_fair_admit(ex, cand[i]->user, cand[i]->submission, NULL))
             got = cand[i];
     if (got) {
         pthread_mutex_lock(&q->lock);

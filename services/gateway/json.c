@@ -400,6 +400,8 @@ json_t *gw_json_event(const Dojo__Executor__V1__Event *e, const char *id)
     case DOJO__EXECUTOR__V1__EVENT__KIND_QUEUED:
         json_object_set_new(o, "kind", json_string("queued"));
         json_object_set_new(o, "position", json_integer(e->queued->position));
+        if (e->queued->waiting_for && *e->queued->waiting_for)
+            json_object_set_new(o, "waiting_for", str(e->queued->waiting_for));
         break;
     case DOJO__EXECUTOR__V1__EVENT__KIND_STARTED:
         json_object_set_new(o, "kind", json_string("started"));

@@ -338,6 +338,8 @@ export interface SubmissionEvent {
   emitted_at?: Time;
   kind: "queued" | "started" | "compile_output" | "stdout" | "stderr" | "test_result" | "result" | "error";
   position?: number;
+  /** queued, from an executor holding the job back for the learner's fair share. */
+  waiting_for?: "earlier_job" | "sandbox_time";
   executor_id?: string;
   runtime?: string;
   test_count?: number;

@@ -192,3 +192,10 @@ export function explain(f: VerdictFacts): Explanation {
       return out("Pending", "Waiting for the judge.", "");
   }
 }
+
+/** What a queued event tells the learner: the queue, or why the judge holds the job back (it runs by itself later). */
+export function queuedText(e: { position?: number; waiting_for?: string }): string {
+  if (e.waiting_for === "earlier_job") return "Waiting for your previous run or submission to finish…";
+  if (e.waiting_for === "sandbox_time") return "Waiting: you used this minute's judging time; it starts again shortly…";
+  return e.position ? `Queued (${e.position} ahead)…` : "Queued…";
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadTs } from "./load-ts.mjs";
 
-const { explain, pythonError } = await loadTs("verdicts");
+const { explain, pythonError, queuedText } = await loadTs("verdicts");
 const limits = { cpu_ms: 2000, wall_ms: 5000, memory_kib: 262144, output_kib: 1024 };
 
 test("a Python syntax error is a syntax error, not 'exit code 1'", () => {
@@ -60,4 +60,11 @@ test("a test that did not run says so, and is no failure of its own", () => {
   assert.equal(e.title, "Not run");
   assert.match(e.what, /earlier test failed/);
   assert.doesNotMatch(e.what, /wrong|too slow|crash/i);
+});
+
+test("a queued job says why the judge holds it back, or where it is in the queue", () => {
+  assert.equal(queuedText({ position: 3 }), "Queued (3 ahead)…");
+  assert.equal(queuedText({}), "Queued…");
+  assert.match(queuedText({ waiting_for: "earlier_job" }), /previous run or submission/);
+  assert.match(queuedText({ waiting_for: "sandbox_time" }), /this minute's judging time/);
 });

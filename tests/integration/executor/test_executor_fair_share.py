@@ -73,6 +73,9 @@ def test_a_learners_next_job_waits_for_the_running_one_while_others_go_ahead(
     # own second job has waited all along: its first holds the one place.
     assert not started(redis, later)
     assert "waits for its learner's turn" in ex.log_text()
+    # The learner is told why (after the gateway's own queued event).
+    waits = [e.queued.waiting_for for e in events_of(redis, later) if e.WhichOneof("kind") == "queued"]
+    assert waits[0] == "" and "earlier_job" in waits[1:]
     assert redis("ZRANGE", running_key(learner), 0, -1) == [held.encode()]
     release(redis, held)
     held_events = execkit.wait_final(redis, held, 30)
@@ -182,6 +185,9 @@ def test_a_learner_over_the_sandbox_time_waits_for_the_window_while_others_run(
     # Not refused, not lost: it runs once the learner's window is over.
     later_events = execkit.wait_final(redis, later, 60)
     assert later_events[-1].result.verdict == V.VERDICT_AC and later_events[-1].result.recorded
+    assert "sandbox_time" in [e.queued.waiting_for for e in later_events
+                              if e.WhichOneof("kind") == "queued"]
+    assert [e.seq for e in later_events] == list(range(1, len(later_events) + 1))
     later_started = first(later_events, "started").emitted_at.unix_micros
     assert later_started >= window_ends_us - 10_000
     assert first(other_events, "started").emitted_at.unix_micros < later_started

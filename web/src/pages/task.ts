@@ -15,7 +15,7 @@ import { SubmitKey, retrying, retryableStatus } from "../submitkey";
 import type { Ctx } from "../router";
 import * as session from "../session";
 import { nextTask } from "../tracks";
-import { explain } from "../verdicts";
+import { explain, queuedText } from "../verdicts";
 import { live } from "../ws";
 import { difficultyBadge, statsLine } from "./tasks";
 import { iconFor } from "../icons";
@@ -391,7 +391,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   function handleRunEvent(e: SubmissionEvent, tests: TestResult[], sampleTests: boolean, isInteractive: boolean): void {
     switch (e.kind) {
       case "queued":
-        runStatus.textContent = e.position ? `Queued (${e.position} ahead)…` : "Queued…";
+        runStatus.textContent = queuedText(e);
         break;
       case "started":
         runStatus.dataset.state = "running";
@@ -514,7 +514,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     const unsub = live.subscribe(id, {
       onEvent: (e) => {
         switch (e.kind) {
-          case "queued": results.replaceChildren(h("p.muted", null, e.position ? `Queued (${e.position} ahead)…` : "Queued…")); break;
+          case "queued": results.replaceChildren(h("p.muted", null, queuedText(e))); break;
           case "started":
             if (e.attempt > 1) tests.length = 0;
             total = e.test_count ?? 0;

@@ -4,8 +4,9 @@
 // solution and sees the verdict, finds their team solved on the scoreboard
 // and asks the jury; a jury member (an admin) reads the submission with its
 // code and per-test results, answers the question for everyone, overrides
-// the verdict with a reason and finds it in the audit log; the participant
-// sees the answer. Runs like journey.test.mjs (`./dojo test browser`, or
+// the verdict with a reason and finds it in the audit log, and the
+// participant's open scoreboard shows it as pushed over the WebSocket; the
+// participant sees the answer. Runs like journey.test.mjs (`./dojo test browser`, or
 // DOJO_BASE_URL=... node --test tests/browser/); skips, saying why, when it
 // cannot. The jury step needs `./dojo auth-admin set-role USER admin` to work
 // (local and test stacks), and skips otherwise.
@@ -185,12 +186,21 @@ describe("contest journey in Chromium", { skip: skipReason || false, concurrency
     await clar.locator("input[type=checkbox]").check();
     await clar.locator("button[type=submit]").click();
     await p.locator("#jury-clars .clar-text", { hasText: ANSWER }).waitFor();
+    // The participant watches the scoreboard: the override reaches it as a
+    // push (the page polls only every 30 s while the WebSocket is open).
+    const board = participantPage;
+    await board.goto(`/contests/${CONTEST.slug}?tab=scoreboard`);
+    const myCell = board.locator(`table.scoreboard tr.is-me td.sb-cell[data-problem="${PROBLEM.label}"]`);
+    await board.locator(`table.scoreboard tr.is-me td.sb-cell.cell-solved[data-problem="${PROBLEM.label}"]`).waitFor();
+    await board.waitForTimeout(1000); // the watch is in place
     // Override with a reason: in the audit log.
     await detail.locator('select[name="verdict"]').selectOption("wa");
     await detail.locator('input[name="reason"]').fill(`journey check ${stamp}`);
     await detail.locator("#override-form button[type=submit]").click();
     await p.locator('#jury-audit li[data-action="override"]', { hasText: `journey check ${stamp}` }).waitFor();
     assert.match(await p.locator("#submission-detail .judgement").last().textContent(), /override · WA \(current\)/);
+    await board.locator(`table.scoreboard tr.is-me td.sb-cell.cell-failed[data-problem="${PROBLEM.label}"]`).waitFor({ timeout: 20_000 });
+    assert.match(await myCell.textContent(), /−1/);
   });
 
   test("the participant sees the answer", async () => {

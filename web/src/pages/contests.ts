@@ -7,11 +7,14 @@
 
 import { ApiError, get, post } from "../api";
 import { field, h, mount, toast } from "../dom";
+import { ownFrozenCells } from "../contestboard";
 import { renderMarkdown } from "../markdown";
 import type { Ctx } from "../router";
 import * as session from "../session";
 
 const POLL_MS = 4000;
+// With the scoreboard pushed over the WebSocket, a slow poll is only a safety net.
+const PUSHED_POLL_MS = 30000;
 
 interface Team { id: string; name: string; organization_id: string | null; hidden: boolean; join_code: string | null; members: { user_id: string; display_name: string }[] }
 interface Problem { id: string; label: string; name: string; task_slug: string; rgb: string | null; color: string | null; points: number | null }
@@ -135,6 +138,23 @@ export async function contestPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   ctx.signal.addEventListener("abort", () => clearTimeout(timer));
   let seq = 0;
+  // The scoreboard pushed over the WebSocket (signed-in viewers): every
+  // change arrives as it is computed; without it the tab polls.
+  let pushed: Board | null = null;
+  if (session.user()) {
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/v1/ws`);
+    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "watch_scoreboard", contest: slug })));
+    ws.addEventListener("message", (e) => {
+      const m = JSON.parse(String(e.data)) as { type: string; scoreboard?: Board };
+      // Admins get the jury's board; a jury member who is no admin keeps
+      // polling the jury's board the REST API gives them.
+      if (m.type !== "scoreboard" || !m.scoreboard || (m.scoreboard.audience === "jury") !== (c.access === "jury")) return;
+      pushed = m.scoreboard;
+      if (current === "scoreboard") void refresh();
+    });
+    ws.addEventListener("close", () => (pushed = null));
+    ctx.signal.addEventListener("abort", () => ws.close());
+  }
 
   function select(key: string): void {
     current = key;
@@ -153,7 +173,7 @@ export async function contestPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     const mine = ++seq;
     if (reset) mount(panel, h("p.loading", null, "Loading…"));
     try {
-      const view = current === "scoreboard" ? await scoreboardView(slug, c, teams)
+      const view = current === "scoreboard" ? await scoreboardView(slug, c, teams, pushed)
         : current === "submissions" ? await submissionsView(slug)
           : current === "clarifications" ? await clarificationsView(slug, c, teams, () => void refresh(false, true))
             : problemsView(slug, c);
@@ -163,7 +183,8 @@ export async function contestPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     } catch (e) {
       if (mine === seq) mount(panel, h("p.error-box", { role: "alert" }, errorText(e)));
     }
-    if (!ctx.signal.aborted && current !== "problems") timer = setTimeout(() => void refresh(), POLL_MS);
+    if (!ctx.signal.aborted && current !== "problems")
+      timer = setTimeout(() => void refresh(), current === "scoreboard" && pushed ? PUSHED_POLL_MS : POLL_MS);
   }
 
   renderHead();
@@ -200,9 +221,15 @@ function submissionsTable(slug: string, subs: Submission[], jury: boolean, teams
         verdictLabel(s.judgement?.verdict ?? null)))))));
 }
 
-async function scoreboardView(slug: string, c: Contest, teams: Map<string, string>): Promise<HTMLElement> {
-  const sb = await get<Board>(`${base(slug)}/scoreboard`);
+async function scoreboardView(slug: string, c: Contest, teams: Map<string, string>, pushed: Board | null): Promise<HTMLElement> {
+  const sb = pushed ?? await get<Board>(`${base(slug)}/scoreboard`);
   const myTeam = c.my_team?.id;
+  // The team's own results of the freeze, from its own submissions.
+  const myRow = sb.rows.find((r) => r.team_id === myTeam);
+  const frozenMine = sb.frozen && myRow ? myRow.problems.filter((x) => x.num_pending > 0).map((x) => x.problem_id) : [];
+  const own = frozenMine.length
+    ? ownFrozenCells((await get<{ submissions: Submission[] }>(`${base(slug)}/submissions`)).submissions, frozenMine)
+    : new Map();
   const ioi = sb.scoring === "ioi";
   const problems = c.problems.length ? c.problems.map((p) => p.id) : (sb.rows[0]?.problems.map((x) => x.problem_id) ?? []);
   const cell = (x: Cell) => {
@@ -215,11 +242,18 @@ async function scoreboardView(slug: string, c: Contest, teams: Map<string, strin
     return h("td", { class: `sb-cell ${cls}${x.first_to_solve ? " cell-first" : ""}`, "data-problem": x.problem_id,
       title: frozen ? "Submitted during the freeze: the result is hidden until the jury reveals it" : null }, text);
   };
+  const myCell = (x: Cell) => {
+    const td = cell(x);
+    const o = own.get(x.problem_id);
+    if (o) td.append(h("span.own-result", { "data-own": o.solved ? "solved" : o.pending ? "pending" : "failed" },
+      o.solved ? ` yours: solved at ${o.minute}` : o.pending ? " yours: judging" : ` yours: −${o.judged}`));
+    return td;
+  };
   const awards = sb.awards.filter((a) => a.team_ids.length && !a.id.startsWith("first-to-solve"));
   return h("div", null,
     sb.frozen ? h("p.notice#board-frozen", { role: "status" },
       `The scoreboard is frozen since ${when(sb.state.frozen)}: results of submissions made after that are hidden (shown as ?) until the jury reveals them.`,
-      c.access === "team" ? " Your own results are in My submissions." : "") : null,
+      c.access === "team" ? " Your own results show in your row (and in My submissions)." : "") : null,
     h("div.table-wrap", null, h("table.scoreboard", { "data-frozen": String(sb.frozen) },
       h("thead", null, h("tr", null, h("th", { scope: "col" }, "Rank"), h("th", { scope: "col" }, c.max_team_size > 1 ? "Team" : "Participant"),
         h("th", { scope: "col" }, ioi ? "Score" : "Solved"), ioi ? null : h("th", { scope: "col" }, "Time"),
@@ -229,7 +263,7 @@ async function scoreboardView(slug: string, c: Contest, teams: Map<string, strin
         h("td.lb-name", null, teams.get(r.team_id) ?? r.team_id, r.team_id === myTeam ? h("span.badge.badge-me", null, "you") : null),
         h("td", null, ioi ? String(Math.round(r.score * 100) / 100) : String(r.num_solved)),
         ioi ? null : h("td", null, String(r.total_minutes)),
-        r.problems.map(cell)))))),
+        r.problems.map(r.team_id === myTeam ? myCell : cell)))))),
     awards.length ? h("ul.awards", null, awards.map((a) => h("li", null, `${a.citation}: ${a.team_ids.map((t) => teams.get(t) ?? t).join(", ")}`))) : null,
     h("p.muted.small", null, `Updated ${new Date().toLocaleTimeString()}`));
 }

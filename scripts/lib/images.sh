@@ -10,7 +10,8 @@
 #             unpacked with dpkg-deb: no maintainer scripts, no shell, no apt),
 #             libc, tzdata, CA certificates, /etc/passwd with uid 10001 `dojo`
 #   runtimes  crun and runsc with their libraries       (executor only)
-#   rootfs    .dojo/rootfs/debian at /opt/dojo/rootfs     (executor only)
+#   rootfs-*  .dojo/rootfs/<tree> at /opt/dojo/rootfs/<tree>, one layer per
+#             language tree (executor only; DOJO_IMAGES_ROOTFS_TREES picks)
 #   postgres / redis   the server's packages (+ dash for initdb)
 #   app       the binary and its data under /opt/dojo (mtime: the commit's time)
 # The same commit built on the same package versions gives the same digests;
@@ -259,10 +260,16 @@ cmd_images() {
         mapfile -t rt_pkgs < <(images_pin "${rt_pkgs[@]}")
         IMAGES_REBUILT=0; images_tree "$w/runtimes" "${rt_pkgs[@]}" && IMAGES_REBUILT=1
         layers+=("$(images_layer runtimes "$w/runtimes")")
-        # The language root filesystem: re-layered when ./dojo rootfs rebuilt it.
-        IMAGES_REBUILT=0
-        [[ $DOJO_ROOTFS_DIR/debian/.dojo-recipe -nt $DOJO_IMAGES_DIR/layers/rootfs.tar.gz ]] && IMAGES_REBUILT=1
-        layers+=("$(images_layer rootfs "$DOJO_ROOTFS_DIR/debian" --prefix opt/dojo/rootfs/debian)") ;;
+        # The language root filesystems, a layer each (DOJO_IMAGES_ROOTFS_TREES,
+        # default every tree the catalogue names): re-layered when ./dojo
+        # rootfs rebuilt one.
+        local tree trees
+        trees=${DOJO_IMAGES_ROOTFS_TREES:-$(rootfs_trees | cut -d' ' -f1 | tr '\n' ' ')}
+        for tree in $trees; do
+          IMAGES_REBUILT=0
+          [[ $DOJO_ROOTFS_DIR/$tree/.dojo-recipe -nt $DOJO_IMAGES_DIR/layers/rootfs-$tree.tar.gz ]] && IMAGES_REBUILT=1
+          layers+=("$(images_layer "rootfs-$tree" "$DOJO_ROOTFS_DIR/$tree" --prefix "opt/dojo/rootfs/$tree")")
+        done ;;
       postgres)
         mapfile -t pg_pkgs < <(_images_above_base $(images_pkgs_of_libs /usr/lib/postgresql/$DOJO_PG_MAJOR/bin/{postgres,initdb}) "postgresql-$DOJO_PG_MAJOR" "postgresql-client-$DOJO_PG_MAJOR" dash)
         mapfile -t pg_pkgs < <(images_pin "${pg_pkgs[@]}")

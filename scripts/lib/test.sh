@@ -224,8 +224,12 @@ cmd_test() {
 
   # The executor's sandboxes need the language root filesystem (root only;
   # the sandbox tests say why they skip otherwise).
+  # The sandbox stage runs every language (tests/sandbox/test_languages.py);
+  # the other stages judge Python and C only, so they need only those trees.
   if is_root; then
-    cmd_rootfs || die "building the sandbox root filesystem failed"
+    local trees=()
+    stage_wanted sandbox || mapfile -t trees < <(rootfs_trees_of python3 c)
+    cmd_rootfs "${trees[@]}" || die "building the sandbox root filesystem failed"
     export DOJO_EXECUTOR_ROOTFS_DIR="$DOJO_ROOTFS_DIR"
   fi
 

@@ -38,10 +38,10 @@ static const pg_stmt_t stmt_task_current = {
 static const pg_stmt_t stmt_task_insert = {
     .name = "content_task_insert",
     .sql = "INSERT INTO content.tasks (slug, source, current_version, title, difficulty, points, "
-           "tags, languages) VALUES ($1, $2, 1, $3, $4::smallint, $5::int, "
+           "tags, languages, restrict_languages) VALUES ($1, $2, 1, $3, $4::smallint, $5::int, "
            "ARRAY(SELECT json_array_elements_text($6::json)), "
-           "ARRAY(SELECT json_array_elements_text($7::json)))",
-    .nparams = 7,
+           "ARRAY(SELECT json_array_elements_text($7::json)), $8::bool)",
+    .nparams = 8,
 };
 
 static const pg_stmt_t stmt_task_set_current = {
@@ -49,8 +49,9 @@ static const pg_stmt_t stmt_task_set_current = {
     .sql = "UPDATE content.tasks SET current_version = $2::int, title = $3, "
            "difficulty = $4::smallint, points = $5::int, "
            "tags = ARRAY(SELECT json_array_elements_text($6::json)), "
-           "languages = ARRAY(SELECT json_array_elements_text($7::json)) WHERE slug = $1",
-    .nparams = 7,
+           "languages = ARRAY(SELECT json_array_elements_text($7::json)), "
+           "restrict_languages = $8::bool WHERE slug = $1",
+    .nparams = 8,
 };
 
 static const pg_stmt_t stmt_version_insert = {
@@ -153,8 +154,10 @@ static int write_current(pg_conn_t *conn, const pg_stmt_t *stmt, const char *slu
              (long long)json_integer_value(json_object_get(norm, "points")));
     cleanup_free char *tags = json_dumps(json_object_get(norm, "tags"), JSON_COMPACT);
     cleanup_free char *langs = languages_json(norm);
-    const char *p[] = {
-        slug, second, json_string_value(json_object_get(norm, "title")), diff, points, tags, langs};
+    const char *restrict_langs =
+        json_is_true(json_object_get(norm, "restrict_languages")) ? "true" : "false";
+    const char *p[] = {slug, second, json_string_value(json_object_get(norm, "title")),
+                       diff,  points, tags, langs, restrict_langs};
     return pg_exec(conn, stmt, p, NULL, err);
 }
 

@@ -16,19 +16,19 @@
 #include "model.h"
 
 static const char *const difficulty_names[] = {NULL, "easy", "medium", "hard"};
-static const char *const checker_names[] = {NULL,     "exact", "ignore_trailing_ws",
-                                            "tokens", "float", "custom"};
+static const char *const checker_names[] = {
+    NULL, "exact", "ignore_trailing_ws", "tokens", "float", "custom", "default_validator"};
 static const char *const verdict_names[] = {NULL, "ac", "wa", "tle", "mle",       "re",
                                             "ole", "ce", "ie", "cancelled", "not_run"};
 
 const check_names_t task_difficulties = {difficulty_names, 4};
-const check_names_t task_checker_kinds = {checker_names, 6};
+const check_names_t task_checker_kinds = {checker_names, 7};
 const check_names_t task_verdicts = {verdict_names, 11};
 /* What a solution may expect: a verdict a submission can get, "ac" to "ce". */
 static const check_names_t solution_verdicts = {verdict_names, 8};
 
 enum { DIFFICULTY_MEDIUM = 2, DIFFICULTY_HARD = 3 };
-enum { KIND_IGNORE_TRAILING_WS = 2, KIND_FLOAT = 4, KIND_CUSTOM = 5 };
+enum { KIND_IGNORE_TRAILING_WS = 2, KIND_FLOAT = 4, KIND_CUSTOM = 5, KIND_DEFAULT_VALIDATOR = 6 };
 enum { VERDICT_AC = 1 };
 
 #define MAX_LANGUAGES 10
@@ -44,7 +44,9 @@ typedef struct task_state {
     json_t *langs;  /* the languages section's value (borrowed) */
     limits_t lang_limits[MAX_LANGUAGES];
     size_t errors_before_langs;
-    json_t *solution_langs; /* langs, or NULL when something since was wrong */
+    bool restrict_languages; /* only the listed languages are accepted */
+    json_t *solution_langs;  /* langs when restricted, or NULL: any known
+                                language (also when something since was wrong) */
 } task_state_t;
 
 /* ------------------------------------------------------------------------
@@ -252,6 +254,19 @@ static json_t *read_languages(const check_obj_t *doc, void *state)
     return st->langs;
 }
 
+/* A task accepts every language of the catalogue (the listed ones with
+ * their starter code and limits, the others with the task's limits) unless
+ * its author restricts it to the listed ones. Kept only when true, so a task
+ * stored before the field existed keeps its content hash. */
+static json_t *read_restrict_languages(const check_obj_t *doc, void *state)
+{
+    task_state_t *st = state;
+    bool v = false;
+    check_bool(doc, "restrict_languages", &v);
+    st->restrict_languages = v;
+    return v ? json_true() : NULL;
+}
+
 /* ------------------------------------------------------------------------
  * checker
  * ------------------------------------------------------------------------ */
@@ -261,11 +276,13 @@ static void read_tolerances(const check_obj_t *c, int kind, double tol[2])
 {
     static const char *const keys[] = {"abs_tol", "rel_tol"};
     for (int t = 0; t < 2; t++) {
-        if (!check_nonnegative(c, keys[t], &tol[t]) || kind == KIND_FLOAT || tol[t] == 0)
+        if (!check_nonnegative(c, keys[t], &tol[t]) || kind == KIND_FLOAT ||
+            kind == KIND_DEFAULT_VALIDATOR || tol[t] == 0)
             continue;
         char p[CHECK_PATH_MAX];
         check_member_path(p, c, keys[t]);
-        content_report_warn(c->rep, p, "ignored: only the \"float\" checker uses it");
+        content_report_warn(c->rep, p,
+                            "ignored: only the \"float\" and \"default_validator\" checkers use it");
     }
 }
 
@@ -296,6 +313,31 @@ static void read_custom(const check_obj_t *c, int kind, json_t *out)
         json_object_set_new(out, "custom", json_pack("{s:s, s:s}", "language", id, "source", src));
 }
 
+/* The default validator's flags (the problem package format's
+ * case_sensitive and space_change_sensitive), kept only when true, and its
+ * tolerances only when set (none: numbers compare as text). */
+static void read_validator_flags(const check_obj_t *c, int kind, const double tol[2],
+                                 json_t *out)
+{
+    static const char *const flags[] = {"case_sensitive", "space_change_sensitive"};
+    for (int f = 0; f < 2; f++) {
+        bool v = false;
+        if (!check_bool(c, flags[f], &v) || !v)
+            continue;
+        if (kind == KIND_DEFAULT_VALIDATOR) {
+            json_object_set_new(out, flags[f], json_true());
+        } else {
+            char p[CHECK_PATH_MAX];
+            check_member_path(p, c, flags[f]);
+            content_report_warn(c->rep, p, "ignored: only the \"default_validator\" checker uses it");
+        }
+    }
+    if (kind == KIND_DEFAULT_VALIDATOR && (tol[0] != 0 || tol[1] != 0)) {
+        json_object_set_new(out, "abs_tol", json_real(tol[0]));
+        json_object_set_new(out, "rel_tol", json_real(tol[1]));
+    }
+}
+
 static json_t *read_checker(const check_obj_t *doc, void *state)
 {
     json_t *out = json_object();
@@ -303,7 +345,10 @@ static json_t *read_checker(const check_obj_t *doc, void *state)
     int kind = KIND_IGNORE_TRAILING_WS;
     check_obj_t c;
     if (check_member(&c, doc, "checker")) {
-        static const char *const keys[] = {"kind", "abs_tol", "rel_tol", "custom", NULL};
+        static const char *const keys[] = {"kind",           "abs_tol",
+                                           "rel_tol",        "custom",
+                                           "case_sensitive", "space_change_sensitive",
+                                           NULL};
         check_keys(&c, keys, NULL);
         int k = check_enum(&c, "kind", &task_checker_kinds, 0);
         if (k > 0)
@@ -317,6 +362,7 @@ static json_t *read_checker(const check_obj_t *doc, void *state)
             json_object_set_new(out, "abs_tol", json_real(tol[0]));
             json_object_set_new(out, "rel_tol", json_real(tol[1]));
         }
+        read_validator_flags(&c, kind, tol, out);
     }
     json_object_set_new(out, "kind", json_string(checker_names[kind]));
     return out;
@@ -518,7 +564,9 @@ static json_t *read_solutions(const check_obj_t *doc, const char *key, size_t ma
 static json_t *read_reference_solutions(const check_obj_t *doc, void *state)
 {
     task_state_t *st = state;
-    st->solution_langs = doc->rep->n_errors == st->errors_before_langs ? st->langs : NULL;
+    st->solution_langs = st->restrict_languages && doc->rep->n_errors == st->errors_before_langs
+                             ? st->langs
+                             : NULL;
     return read_solutions(doc, "reference_solutions", 10, true, st->solution_langs);
 }
 
@@ -542,6 +590,7 @@ static const check_section_t task_sections[] = {
     {"description", read_description},
     {"tags", read_tags},
     {"languages", read_languages},
+    {"restrict_languages", read_restrict_languages},
     {"limits", read_task_limits},
     {"checker", read_checker},
     {"tests", read_tests},

@@ -85,6 +85,10 @@ static json_t *checker_from_message(const Dojo__Content__V1__Checker *m)
         set_str(cc, "source", m->custom->source);
         json_object_set_new(c, "custom", cc);
     }
+    if (m->case_sensitive)
+        json_object_set_new(c, "case_sensitive", json_true());
+    if (m->space_change_sensitive)
+        json_object_set_new(c, "space_change_sensitive", json_true());
     return c;
 }
 
@@ -143,6 +147,8 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
     set_str(o, "editorial", t->editorial);
     if (t->stop_at_first_failure)
         json_object_set_new(o, "stop_at_first_failure", json_true());
+    if (t->restrict_languages)
+        json_object_set_new(o, "restrict_languages", json_true());
     return o;
 }
 
@@ -178,20 +184,48 @@ static Dojo__Content__V1__Limits *limits_msg(rpc_call_t *call, json_t *l)
     return m;
 }
 
-static void languages_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__LanguageOption ***out,
-                          size_t *n)
+static bool listed(json_t *langs, const char *id)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(langs, i, l)
+    {
+        if (!strcmp(jstr(l, "language"), id))
+            return true;
+    }
+    return false;
+}
+
+/* The listed languages; with `accepted`, then every other language of the
+ * catalogue (empty starter code, the task's limits) unless the task
+ * restricts its languages: what a learner may submit in. */
+static void languages_msg(rpc_call_t *call, json_t *norm, bool accepted,
+                          Dojo__Content__V1__LanguageOption ***out, size_t *n)
 {
     json_t *a = json_object_get(norm, "languages");
-    *n = json_array_size(a);
-    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
-    for (size_t i = 0; i < *n; i++) {
+    size_t n_all;
+    const content_language_t *all = content_languages(&n_all);
+    bool more = accepted && !json_is_true(json_object_get(norm, "restrict_languages"));
+    *n = 0;
+    *out = rpc_alloc(call, (json_array_size(a) + (more ? n_all : 0) + 1) * sizeof **out);
+    for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *l = json_array_get(a, i);
         Dojo__Content__V1__LanguageOption *m = RPC_NEW(call, Dojo__Content__V1__LanguageOption,
                                                        DOJO__CONTENT__V1__LANGUAGE_OPTION__INIT);
         m->language = cstr(call, l, "language");
         m->starter_code = cstr(call, l, "starter_code");
         m->limits = limits_msg(call, json_object_get(l, "limits"));
-        (*out)[i] = m;
+        (*out)[(*n)++] = m;
+    }
+    for (size_t i = 0; more && i < n_all; i++) {
+        if (listed(a, all[i].id))
+            continue;
+        Dojo__Content__V1__LanguageOption *m = RPC_NEW(call, Dojo__Content__V1__LanguageOption,
+                                                       DOJO__CONTENT__V1__LANGUAGE_OPTION__INIT);
+        m->language = (char *)all[i].id;
+        m->starter_code = "";
+        m->limits = limits_msg(call, json_object_get(norm, "limits"));
+        (*out)[(*n)++] = m;
     }
 }
 
@@ -216,6 +250,8 @@ static Dojo__Content__V1__Checker *checker_msg(rpc_call_t *call, json_t *norm)
     m->kind = checker_kind(norm);
     m->abs_tol = json_number_value(json_object_get(c, "abs_tol"));
     m->rel_tol = json_number_value(json_object_get(c, "rel_tol"));
+    m->case_sensitive = json_is_true(json_object_get(c, "case_sensitive"));
+    m->space_change_sensitive = json_is_true(json_object_get(c, "space_change_sensitive"));
     json_t *cc = json_object_get(c, "custom");
     if (cc) {
         m->custom = RPC_NEW(call, Dojo__Content__V1__CustomChecker,
@@ -285,7 +321,8 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
     m->points = (int32_t)jint(norm, "points");
     m->description = cstr(call, norm, "description");
     strings_msg(call, json_object_get(norm, "tags"), &m->tags, &m->n_tags);
-    languages_msg(call, norm, &m->languages, &m->n_languages);
+    languages_msg(call, norm, false, &m->languages, &m->n_languages);
+    m->restrict_languages = json_is_true(json_object_get(norm, "restrict_languages"));
     m->limits = limits_msg(call, json_object_get(norm, "limits"));
     m->checker = checker_msg(call, norm);
     tests_msg(call, norm, &m->tests, &m->n_tests);
@@ -309,10 +346,11 @@ Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm)
     m->points = (int32_t)jint(norm, "points");
     m->description = cstr(call, norm, "description");
     strings_msg(call, json_object_get(norm, "tags"), &m->tags, &m->n_tags);
-    languages_msg(call, norm, &m->languages, &m->n_languages);
+    languages_msg(call, norm, true, &m->languages, &m->n_languages);
     m->limits = limits_msg(call, json_object_get(norm, "limits"));
     m->checker_kind = checker_kind(norm);
-    if (m->checker_kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT) {
+    if (m->checker_kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT ||
+        m->checker_kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR) {
         json_t *c = json_object_get(norm, "checker");
         m->abs_tol = json_number_value(json_object_get(c, "abs_tol"));
         m->rel_tol = json_number_value(json_object_get(c, "rel_tol"));
@@ -350,7 +388,7 @@ Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *nor
     m->limits = limits_msg(call, json_object_get(norm, "limits"));
     m->checker = checker_msg(call, norm);
     tests_msg(call, norm, &m->tests, &m->n_tests);
-    languages_msg(call, norm, &m->languages, &m->n_languages);
+    languages_msg(call, norm, true, &m->languages, &m->n_languages);
     m->max_score = max_score(norm);
     m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
     return m;

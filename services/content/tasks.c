@@ -57,7 +57,7 @@ Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t us)
     "t.slug, t.title, t.difficulty, t.points, array_to_json(t.tags)::text, "                       \
     "array_to_json(t.languages)::text, t.status, t.current_version, v.content_hash, "              \
     "(extract(epoch from greatest(v.created_at, t.status_changed_at)) * 1000000)::bigint, "        \
-    "coalesce(t.owner_id::text, '')"
+    "coalesce(t.owner_id::text, ''), t.restrict_languages"
 #define SUMMARY_FROM                                                                               \
     " FROM content.tasks t JOIN content.task_versions v "                                          \
     "ON v.slug = t.slug AND v.version = t.current_version "
@@ -102,6 +102,26 @@ static void strings_from_json_text(rpc_call_t *call, const char *text, char ***o
             (*out)[(*n)++] = rpc_strdup(call, json_string_value(json_array_get(a, i)));
 }
 
+/* A task that does not restrict its languages accepts every language of the
+ * catalogue: the listed ids (*v), then the others. */
+static void add_catalogue_languages(rpc_call_t *call, char ***v, size_t *n)
+{
+    size_t n_all;
+    const content_language_t *all = content_languages(&n_all);
+    char **out = rpc_alloc(call, (*n + n_all + 1) * sizeof *out);
+    memcpy(out, *v, *n * sizeof *out);
+    size_t k = *n;
+    for (size_t i = 0; i < n_all; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = !strcmp(out[j], all[i].id);
+        if (!seen)
+            out[k++] = (char *)all[i].id;
+    }
+    *v = out;
+    *n = k;
+}
+
 static Dojo__Content__V1__TaskSummary *summary_from_row(rpc_call_t *call, const PGresult *r,
                                                         int row)
 {
@@ -113,6 +133,8 @@ static Dojo__Content__V1__TaskSummary *summary_from_row(rpc_call_t *call, const 
     s->points = (int32_t)pg_get_int64(r, row, 3);
     strings_from_json_text(call, pg_get(r, row, 4), &s->tags, &s->n_tags);
     strings_from_json_text(call, pg_get(r, row, 5), &s->languages, &s->n_languages);
+    if (strcmp(pg_get(r, row, 11), "t") != 0)
+        add_catalogue_languages(call, &s->languages, &s->n_languages);
     s->status = content_task_status(pg_get(r, row, 6));
     s->version = (int32_t)pg_get_int64(r, row, 7);
     s->content_hash = rpc_strdup(call, pg_get(r, row, 8));
@@ -208,7 +230,7 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
         resp->tasks[resp->n_tasks++] = t;
     }
     resp->page = RPC_NEW(call, Dojo__Common__V1__PageInfo, DOJO__COMMON__V1__PAGE_INFO__INIT);
-    int64_t total = n > 0 ? pg_get_int64(r, 0, 11) : (offset == 0 ? 0 : -1);
+    int64_t total = n > 0 ? pg_get_int64(r, 0, 12) : (offset == 0 ? 0 : -1);
     resp->page->total = total;
     resp->page->next_page_token = total > offset + n ? rpc_sprintf(call, "%ld", offset + n) : "";
     *out = &resp->base;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "executor.h"
 #include "libcommon/text.h"
@@ -102,12 +103,16 @@ void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_
     if (c) {
         out->abs_tol = c->abs_tol;
         out->rel_tol = c->rel_tol;
+        out->case_sensitive = c->case_sensitive;
+        out->space_change_sensitive = c->space_change_sensitive;
         if (c->custom) {
             out->custom_language = c->custom->language;
             out->custom_source = c->custom->source;
         }
     }
-    if (out->abs_tol <= 0 && out->rel_tol <= 0)
+    /* The default validator compares numbers as text unless given a tolerance. */
+    if (out->abs_tol <= 0 && out->rel_tol <= 0 &&
+        out->kind != DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR)
         out->abs_tol = out->rel_tol = 1e-6;
     if (out->abs_tol < 0)
         out->abs_tol = 0;
@@ -280,6 +285,93 @@ static bool compare_tokens(const exec_checker_t *ck, bool numeric, const char *e
     }
 }
 
+/* A token as the package format's default validator reads a float: a
+ * decimal or exponent number, or nan / inf / infinity in any case, with an
+ * optional sign. */
+static bool token_float(const span_t *t, double *out)
+{
+    char buf[128];
+    if (t->n == 0 || t->n >= sizeof buf)
+        return false;
+    memcpy(buf, t->p, t->n);
+    buf[t->n] = '\0';
+    const char *body = buf + (buf[0] == '+' || buf[0] == '-');
+    if (!strcasecmp(body, "nan") || !strcasecmp(body, "inf") || !strcasecmp(body, "infinity")) {
+        double v = tolower((unsigned char)body[0]) == 'n' ? NAN : INFINITY;
+        *out = buf[0] == '-' ? -v : v;
+        return true;
+    }
+    return token_number(t, out);
+}
+
+static bool same_text(const exec_checker_t *ck, const span_t *a, const span_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    return ck->case_sensitive ? memcmp(a->p, b->p, a->n) == 0 : strncasecmp(a->p, b->p, a->n) == 0;
+}
+
+/* The run of whitespace at *pos (may be empty), moving past it. */
+static span_t take_space(const char *s, size_t len, size_t *pos)
+{
+    span_t sp = {s + *pos, 0};
+    while (*pos < len && is_ws(s[*pos]))
+        (*pos)++;
+    sp.n = (size_t)(s + *pos - sp.p);
+    return sp;
+}
+
+/* The problem package format's default output validator (content.proto,
+ * CHECKER_KIND_DEFAULT_VALIDATOR). */
+static bool compare_default_validator(const exec_checker_t *ck, const char *exp, size_t elen,
+                                      const char *act, size_t alen, char *msg, size_t cap)
+{
+    bool floats = ck->abs_tol > 0 || ck->rel_tol > 0;
+    size_t pe = 0, pa = 0;
+    for (size_t i = 1;; i++) {
+        size_t se = pe, sa = pa;
+        span_t we = take_space(exp, elen, &se), wa = take_space(act, alen, &sa);
+        span_t te, ta;
+        bool he = next_token(exp, elen, &pe, &te);
+        bool ha = next_token(act, alen, &pa, &ta);
+        if (ck->space_change_sensitive &&
+            (we.n != wa.n || memcmp(we.p, wa.p, we.n) != 0)) {
+            snprintf(msg, cap, "%s token %zu: the whitespace differs", he || ha ? "before" : "after",
+                     i - (he || ha ? 0 : 1));
+            return false;
+        }
+        if (!he && !ha)
+            return true;
+        char qe[64], qa[64];
+        if (!ha) {
+            quote(qe, sizeof qe, te.p, te.n);
+            snprintf(msg, cap, "token %zu: expected %s, got end of output", i, qe);
+            return false;
+        }
+        if (!he) {
+            quote(qa, sizeof qa, ta.p, ta.n);
+            snprintf(msg, cap, "token %zu: expected end of output, got %s", i, qa);
+            return false;
+        }
+        double e, a;
+        if (floats && token_float(&te, &e)) {
+            if (token_float(&ta, &a)) {
+                if (isnan(e) ? isnan(a)
+                             : isinf(e) ? a == e
+                                        : isfinite(a) && (fabs(a - e) <= ck->abs_tol ||
+                                                          fabs(a - e) <= ck->rel_tol * fabs(e)))
+                    continue;
+            }
+        } else if (same_text(ck, &te, &ta)) {
+            continue;
+        }
+        quote(qe, sizeof qe, te.p, te.n);
+        quote(qa, sizeof qa, ta.p, ta.n);
+        snprintf(msg, cap, "token %zu: expected %s, got %s", i, qe, qa);
+        return false;
+    }
+}
+
 bool checker_compare(const exec_checker_t *ck, const char *expected, size_t elen,
                      const char *actual, size_t alen, char *msg, size_t cap)
 {
@@ -292,6 +384,8 @@ bool checker_compare(const exec_checker_t *ck, const char *expected, size_t elen
         return compare_tokens(ck, false, expected, elen, actual, alen, msg, cap);
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT:
         return compare_tokens(ck, true, expected, elen, actual, alen, msg, cap);
+    case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR:
+        return compare_default_validator(ck, expected, elen, actual, alen, msg, cap);
     default:
         return compare_lines(expected, elen, actual, alen, msg, cap);
     }
@@ -301,8 +395,33 @@ bool checker_compare(const exec_checker_t *ck, const char *expected, size_t elen
  * Driver records → verdicts
  * ------------------------------------------------------------------------ */
 
+/* What the other runtimes print when an allocation fails at the heap limit
+ * they were given (-Xmx, --max-old-space-size) or the address-space limit:
+ * their memory limit, not a bug of the program. */
+static const char *const out_of_memory_messages[] = {
+    /* the JVM (Java, Kotlin) at -Xmx; not "unable to create native thread" */
+    "java.lang.OutOfMemoryError: Java heap space",
+    "java.lang.OutOfMemoryError: GC overhead limit exceeded",
+    "java.lang.OutOfMemoryError: Requested array size exceeds VM limit",
+    "JavaScript heap out of memory",     /* Node.js */
+    "fatal error: runtime: out of memory", /* Go */
+    "memory allocation of ",             /* Rust: "memory allocation of N bytes failed" */
+    "std::bad_alloc",                    /* C++: terminate called after throwing ... */
+    NULL,
+};
+
+static bool says_out_of_memory(const char *err, size_t len)
+{
+    for (int i = 0; out_of_memory_messages[i]; i++)
+        if (memmem(err, len, out_of_memory_messages[i], strlen(out_of_memory_messages[i])))
+            return true;
+    return false;
+}
+
 static bool ends_with_memory_error(const char *err, size_t len)
 {
+    if (says_out_of_memory(err, len))
+        return true;
     while (len > 0 && is_ws(err[len - 1]))
         len--;
     /* The last line, e.g. "MemoryError" or "MemoryError: cannot allocate". */

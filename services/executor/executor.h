@@ -164,6 +164,8 @@ typedef struct exec_checker {
     Dojo__Content__V1__CheckerKind kind;
     double abs_tol;
     double rel_tol;
+    bool case_sensitive;         /* DEFAULT_VALIDATOR */
+    bool space_change_sensitive; /* DEFAULT_VALIDATOR */
     const char *custom_language;
     const char *custom_source;
 } exec_checker_t;

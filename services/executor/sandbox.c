@@ -45,6 +45,8 @@
 #define SHM_KIB (16 * 1024)
 #define SANDBOX_UID 1000
 #define STARTUP_MS 4000
+/* The largest file a compilation may write: what /tmp holds. */
+#define COMPILE_FSIZE_KIB TMPFS_KIB
 
 /* ------------------------------------------------------------------------
  * Files
@@ -652,6 +654,7 @@ typedef struct parser {
     bool done;
     int reported;
     bool ready; /* the driver said "R": it waits for its job */
+    bool compile_error; /* the language's syntax check failed (a "C" record) */
     char driver_error[256];
 } parser_t;
 
@@ -706,6 +709,18 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
                 break;
             if (job && job->on_chunk)
                 job->on_chunk(job->payload, head[0], p->buf + body, n);
+            off = body + n;
+            continue;
+        }
+        if (head[0] == 'C') { /* an interpreter's syntax check failed: no test ran */
+            if (hlen < 3)
+                return -1;
+            size_t n = strtoul(head + 2, NULL, 10);
+            if (p->len - body < n)
+                break;
+            if (job && job->on_compile)
+                job->on_compile(job->payload, false, p->buf + body, n);
+            p->compile_error = true;
             off = body + n;
             continue;
         }
@@ -1303,6 +1318,26 @@ static void build_files_read(const char *dir, build_files_t *bf)
     closedir(d);
 }
 
+/* One "arg=" line of the plan, with the limits the language's command may
+ * name filled in: {memory_kib} and {memory_mib} (the JVM's and Node's heap
+ * follow the memory limit). */
+static void put_arg(FILE *f, const char *arg, const sandbox_limits_t *lim)
+{
+    fputs("arg=", f);
+    for (const char *p = arg; *p;) {
+        if (!strncmp(p, "{memory_kib}", 12)) {
+            fprintf(f, "%d", lim->memory_kib);
+            p += 12;
+        } else if (!strncmp(p, "{memory_mib}", 12)) {
+            fprintf(f, "%d", lim->memory_kib / 1024 > 0 ? lim->memory_kib / 1024 : 1);
+            p += 12;
+        } else {
+            fputc(*p++, f);
+        }
+    }
+    fputc('\n', f);
+}
+
 /* One container's job: its files, its plan, "G" (driver.c, "The job"). */
 typedef struct box_job {
     const char *const *argv;
@@ -1340,8 +1375,12 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
      * address-space limit only makes an absurd allocation fail at once. */
     fprintf(f, "as_extra_mib=%d\nnproc=%d\n", job->lang->address_space_extra_mib,
             cfg->pids_limit);
+    /* A compiler writes the program (a Go or Rust binary, a jar: megabytes)
+     * and its temporary files; no bigger than /tmp can hold. */
+    if (bj->compile)
+        fprintf(f, "fsize_kib=%d\n", COMPILE_FSIZE_KIB);
     for (int i = 0; bj->argv[i]; i++)
-        fprintf(f, "arg=%s\n", bj->argv[i]);
+        put_arg(f, bj->argv[i], lim);
     fclose(f);
     outbox_printf(o, "P %zu\n", plan_len);
     outbox_add(o, plan, plan_len);
@@ -1448,6 +1487,8 @@ static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbo
         snprintf(out->runtime_error, sizeof out->runtime_error, "%.200s%s%.300s",
                  parser->driver_error[0] ? parser->driver_error : "",
                  parser->driver_error[0] ? "; " : "", b->rt_err);
+    } else if (!killed && parser->compile_error) {
+        out->end = SANDBOX_COMPILE_ERROR;
     }
     out->tests_reported = parser->reported;
     if (bj->collect && !killed && parser->done)

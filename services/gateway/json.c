@@ -33,7 +33,7 @@ int gw_json_str(json_t *obj, const char *key, bool required, size_t max_bytes, c
     if (max_bytes > 0 && json_string_length(v) > max_bytes)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must be at most %zu bytes", key,
                        max_bytes);
-    /* jansson rejects NUL inside strings when decoding (no JSON_ALLOW_NUL). */
+    /* Bodies with NUL inside strings are refused when decoded (request.c). */
     *out = json_string_value(v);
     if (required && **out == '\0')
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: must not be empty", key);
@@ -198,6 +198,7 @@ const char *gw_checker_name(int kind)
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_TOKENS: return "tokens";
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT: return "float";
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM: return "custom";
+    case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR: return "default_validator";
     default: return "ignore_trailing_ws";
     }
 }

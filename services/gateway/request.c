@@ -204,6 +204,61 @@ int gw_req_author(gw_req_t *r, err_t **err)
     return 0;
 }
 
+/* Writes to `out` the path of the first string in `v` that holds a NUL
+ * character ("code", "task.tests[2].input"); false when none does. */
+static bool nul_path(json_t *v, const char *base, char *out, size_t cap)
+{
+    char p[256];
+    if (json_is_string(v)) {
+        if (strlen(json_string_value(v)) == json_string_length(v))
+            return false;
+        snprintf(out, cap, "%s", base);
+        return true;
+    }
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *m;
+        json_object_foreach(v, k, m)
+        {
+            snprintf(p, sizeof p, "%s%s%s", base, *base ? "." : "", k);
+            if (nul_path(m, p, out, cap))
+                return true;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+        {
+            snprintf(p, sizeof p, "%s[%zu]", base, i);
+            if (nul_path(m, p, out, cap))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* A body that is valid JSON but holds "\u0000" in a string: no field can
+ * carry a NUL character (messages and the database keep text as C strings),
+ * so the request is refused naming the field, not as malformed JSON. Fills
+ * *err and returns -1 when that is the case; 0 when the body is malformed
+ * for another reason. */
+static int refuse_nul(const gw_req_t *r, err_t **err)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (j == NULL)
+        return 0;
+    char path[256] = "";
+    bool found = nul_path(j, "", path, sizeof path);
+    json_decref(j);
+    if (!found)
+        return 0;
+    return gw_err_http(err, 400, "invalid_argument", path,
+                       "%s: contains a NUL character (\\u0000), which Dojo does not accept in "
+                       "text (source code included); remove it",
+                       path);
+}
+
 int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err)
 {
     *out = r->in;
@@ -218,6 +273,8 @@ int gw_body_json(gw_req_t *r, bool optional, json_t **out, err_t **err)
     }
     json_error_t jerr;
     json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (j == NULL && refuse_nul(r, err) < 0)
+        return -1;
     if (j == NULL)
         return gw_err_http(err, 400, "invalid_argument", NULL, "malformed JSON: %s",
                            jerr.text);

@@ -8,8 +8,9 @@ What a valid task or achievement file is, only the content service decides:
 this script runs its validator (`content validate content`, the binary from
 $DOJO_BIN_DIR or bazel-bin/, built by `bazel build //services/content`) and
 reports every error and warning it prints. For every valid task it then
-  * runs every reference solution, the starter code and every known-wrong
-    solution with python3 on every test's input, on the task as the service
+  * runs every python3 reference solution, the starter code and every python3
+    known-wrong solution (those in other languages are judged through the real
+    sandbox by tests/sandbox/test_reference_solutions.py) on every test's input, on the task as the service
     stores it (`content normalize`: limits, checker and tests with their
     defaults resolved), with per-test CPU, wall, memory and output limits,
     and judges the output with the task's checker: exact,
@@ -129,11 +130,12 @@ def task_conventions(t):
     if visible and (visible[0].get("input", "").strip() not in desc
                     or visible[0]["expected"].strip() not in desc):
         p.append("$.description: the worked example must be the first visible test")
-    # What this script can run.
-    for key in ("reference_solutions", "wrong_solutions"):
-        for i, s in enumerate(t.get(key, [])):
-            if s["language"] != "python3":
-                p.append(f"$.{key}[{i}].language: this check only runs python3 solutions")
+    # What this script can run: python3 solutions (those in other languages
+    # are judged by the sandbox stage, tests/sandbox/test_reference_solutions.py);
+    # every task keeps a python3 reference solution.
+    if t.get("reference_solutions") and not any(
+            s["language"] == "python3" for s in t["reference_solutions"]):
+        p.append("$.reference_solutions: at least one in python3 (the one this check runs)")
     custom = t.get("checker", {}).get("custom")
     if t.get("checker", {}).get("kind") == "custom" and custom["language"] != "python3":
         p.append("$.checker.custom.language: this check runs python3 checkers only")
@@ -299,6 +301,9 @@ def compare(checker, inp, expected, actual, workdir):
             elif a != e:
                 return "wa", f"token {i + 1}: {a!r} != {e!r}"
         return "ac", ""
+    if kind == "default_validator":
+        ok, why = default_validator(checker, expected, text)
+        return ("ac", "") if ok else ("wa", why)
     if kind == "custom":
         c = checker["custom"]
         src = Path(workdir) / "checker.py"
@@ -362,7 +367,9 @@ def check_task_runs(task):
     problems = []
     lim = resolved_limits(task)
     max_cpu = 0.0
-    for s in task.get("reference_solutions", []):
+    python = [s for s in task.get("reference_solutions", []) if s["language"] == "python3"]
+    wrong = [s for s in task.get("wrong_solutions", []) if s["language"] == "python3"]
+    for s in python:
         for name, verdict, msg, cpu in run_solution(task, s["code"], False):
             max_cpu = max(max_cpu, cpu)
             if verdict != "ac":
@@ -373,7 +380,7 @@ def check_task_runs(task):
         if verdict not in ("ac", "wa"):
             problems.append(f"starter code got {verdict} on visible test {name!r}: {msg}")
     rejected = 0
-    for s in task.get("wrong_solutions", []):
+    for s in wrong:
         res = run_solution(task, s["code"], True)
         failing = [r for r in res if r[1] != "ac"]
         want = s.get("expected_verdict", "unspecified")
@@ -389,9 +396,12 @@ def check_task_runs(task):
     if max_cpu > 0.5 * lim["cpu_ms"]:
         problems.append(f"a reference solution used {max_cpu:.0f} ms CPU, more than half the "
                         f"{lim['cpu_ms']} ms limit (too little headroom for a slower sandbox)")
-    summary = (f"{len(task.get('reference_solutions', []))} reference accepted on {len(task['tests'])} tests "
+    others = (len(task.get("reference_solutions", [])) - len(python)
+              + len(task.get("wrong_solutions", [])) - len(wrong))
+    summary = (f"{len(python)} reference accepted on {len(task['tests'])} tests "
                f"(max cpu {max_cpu:.0f}/{lim['cpu_ms']} ms), "
-               f"{rejected}/{len(task.get('wrong_solutions', []))} known-wrong rejected")
+               f"{rejected}/{len(wrong)} known-wrong rejected"
+               + (f", {others} in other languages left to the sandbox stage" if others else ""))
     return problems, summary
 
 
@@ -468,3 +478,43 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def default_validator(checker, expected, actual):
+    """(accepted, why): the problem package format's default output validator
+    (content.proto CHECKER_KIND_DEFAULT_VALIDATOR): tokens, case-insensitive
+    unless case_sensitive, the whitespace too when space_change_sensitive, and
+    with a tolerance numbers (nan and inf included) of the expected output
+    compared as floats."""
+    import math
+    import re as _re
+    abs_tol, rel_tol = checker.get("abs_tol") or 0.0, checker.get("rel_tol") or 0.0
+    if checker.get("space_change_sensitive"):
+        if _re.findall(r"\s+", expected) != _re.findall(r"\s+", actual) or \
+                (expected[:1].isspace() != actual[:1].isspace()) or \
+                (expected[-1:].isspace() != actual[-1:].isspace()):
+            return False, "the whitespace differs"
+    e, a = expected.split(), actual.split()
+    if len(e) != len(a):
+        return False, f"{len(a)} tokens, expected {len(e)}"
+
+    def as_float(t):
+        if _re.fullmatch(r"[+-]?(nan|inf|infinity)", t, _re.I) or \
+                _re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", t):
+            return float(t)
+        return None
+
+    for i, (x, y) in enumerate(zip(e, a)):
+        xe = as_float(x) if (abs_tol or rel_tol) else None
+        if xe is not None:
+            ya = as_float(y)
+            if ya is not None and (math.isnan(ya) if math.isnan(xe) else
+                                   ya == xe if math.isinf(xe) else
+                                   math.isfinite(ya) and (abs(ya - xe) <= abs_tol
+                                                          or abs(ya - xe) <= rel_tol * abs(xe))):
+                continue
+            return False, f"token {i + 1}: {y!r} vs {x!r}"
+        if (x == y) if checker.get("case_sensitive") else (x.lower() == y.lower()):
+            continue
+        return False, f"token {i + 1}: {y!r} vs {x!r}"
+    return True, ""

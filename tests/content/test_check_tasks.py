@@ -109,8 +109,8 @@ def test_a_shipped_task_keeps_the_conventions():
      "$.description: has no '## Constraints' section"),
     (lambda t: t["tests"].insert(0, dict(t["tests"][0], name="first", input="99 1 1\n")),
      "$.description: the worked example must be the first visible test"),
-    (lambda t: t["wrong_solutions"][0].update(language="c"),
-     "$.wrong_solutions[0].language: this check only runs python3 solutions"),
+    (lambda t: [s.update(language="c") for s in t["reference_solutions"]],
+     "$.reference_solutions: at least one in python3 (the one this check runs)"),
 ])
 def test_each_convention_names_what_breaks_it(change, problem):
     t = shipped("fizz-buzz")
@@ -144,5 +144,6 @@ def test_the_validators_findings_are_reported_per_file(tmp_path):
     problems = check_tasks.validate(binary, tmp_path)
     assert problems == {
         "fizz-buzz.json": ['$.difficulty: must be one of "easy", "medium", "hard"'],
-        "warned.json": ['$.checker.abs_tol: warning: ignored: only the "float" checker uses it'],
+        "warned.json": ['$.checker.abs_tol: warning: ignored: only the "float" and '
+                        '"default_validator" checkers use it'],
     }

@@ -335,8 +335,8 @@ def _pairs(text: str, allowed: set, where: str) -> list:
 
 def parse_attack(path: Path) -> Attack:
     text = path.read_text()
-    prefix = "//" if path.suffix == ".c" else "#"
-    language = "c" if path.suffix == ".c" else "python3"
+    language = ATTACK_LANGUAGES[path.suffix]
+    prefix = "#" if path.suffix == ".py" else "//"
     desc, tests, limits, inputs = [], 1, dict(DEFAULT_LIMITS), {}
     expects, run_expects, role, partner = [], [], "attack", None
     for line in text.splitlines():
@@ -380,8 +380,13 @@ def parse_attack(path: Path) -> Attack:
                   run_expects, role, partner)
 
 
+# An attack's language, by its file's extension.
+ATTACK_LANGUAGES = {".py": "python3", ".c": "c", ".cpp": "cpp", ".java": "java",
+                    ".js": "javascript"}
+
+
 def all_attacks() -> list:
-    files = sorted(list(ATTACKS.glob("*.py")) + list(ATTACKS.glob("*.c")))
+    files = sorted(p for ext in ATTACK_LANGUAGES for p in ATTACKS.glob("*" + ext))
     return [parse_attack(p) for p in files]
 
 

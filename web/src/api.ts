@@ -193,7 +193,11 @@ export interface TaskView {
 
 export interface TestCase { name: string; input: string; expected: string; hidden: boolean; weight?: number }
 export interface Solution { name: string; language: string; code: string; expected_verdict?: string }
-export interface Checker { kind?: string; abs_tol?: number; rel_tol?: number; custom?: { language: string; source: string } }
+export interface Checker {
+  kind?: string; abs_tol?: number; rel_tol?: number; custom?: { language: string; source: string };
+  /** default_validator only. */
+  case_sensitive?: boolean; space_change_sensitive?: boolean;
+}
 
 /** A task in task-file form (content/tasks/<slug>.json). */
 export interface TaskFile {
@@ -204,6 +208,8 @@ export interface TaskFile {
   description: string;
   tags: string[];
   languages: LanguageOption[];
+  /** Only the listed languages are accepted (default: every language). */
+  restrict_languages?: boolean;
   limits?: Limits;
   checker?: Checker;
   tests: TestCase[];

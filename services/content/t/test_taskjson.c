@@ -377,7 +377,29 @@ static void test_checker_kinds_are_named(void **state)
 {
     expect_one_error("{\"checker\": {\"kind\": \"regex\"}}", "$.checker.kind",
                      "must be one of \"exact\", \"ignore_trailing_ws\", \"tokens\", \"float\", "
-                     "\"custom\"");
+                     "\"custom\", \"default_validator\"");
+}
+
+static void test_the_default_validator_keeps_its_flags_and_optional_tolerances(void **state)
+{
+    result_t r;
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"default_validator\"}}"));
+    assert_at(r.norm, "checker", "{\"kind\":\"default_validator\"}");
+    result_free(&r);
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"default_validator\", \"rel_tol\": 1e-6,"
+                            " \"case_sensitive\": true, \"space_change_sensitive\": false}}"));
+    assert_int_equal(r.rep.n_warnings, 0);
+    assert_at(r.norm, "checker",
+              "{\"kind\":\"default_validator\",\"case_sensitive\":true,\"abs_tol\":0.0,"
+              "\"rel_tol\":1e-6}");
+    result_free(&r);
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"tokens\", \"case_sensitive\": true}}"));
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.rep.warnings[0].path, "$.checker.case_sensitive");
+    assert_at(r.norm, "checker", "{\"kind\":\"tokens\"}");
+    result_free(&r);
+    expect_one_error("{\"checker\": {\"kind\": \"default_validator\", \"case_sensitive\": 1}}",
+                     "$.checker.case_sensitive", "must be true or false");
 }
 
 /* ---- tests ----------------------------------------------------------------- */
@@ -525,12 +547,33 @@ static void test_a_known_wrong_solution_may_not_expect_ac(void **state)
     result_free(&r);
 }
 
-static void test_solutions_are_in_the_tasks_languages(void **state)
+static void test_solutions_of_a_restricted_task_are_in_its_languages(void **state)
 {
-    expect_one_error("{\"reference_solutions\": [{\"name\": \"r\", \"language\": \"c\","
-                     " \"code\": \"x\"}]}",
+    expect_one_error("{\"restrict_languages\": true, \"reference_solutions\": [{\"name\": \"r\","
+                     " \"language\": \"c\", \"code\": \"x\"}]}",
                      "$.reference_solutions[0].language",
                      "\"c\" is not one of the task's languages");
+    expect_one_error("{\"restrict_languages\": \"yes\"}", "$.restrict_languages",
+                     "must be true or false");
+}
+
+static void test_a_task_accepts_solutions_in_every_language_unless_restricted(void **state)
+{
+    result_t r;
+    normalize(&r, task_with("{\"reference_solutions\": [{\"name\": \"r\", \"language\": \"c\","
+                            " \"code\": \"x\"}]}"));
+    assert_int_equal(r.rc, 0);
+    /* false is the default and stays out of the normalised form (and hash) */
+    assert_null(json_object_get(r.norm, "restrict_languages"));
+    result_free(&r);
+    normalize(&r, task_with("{\"restrict_languages\": false}"));
+    assert_int_equal(r.rc, 0);
+    assert_null(json_object_get(r.norm, "restrict_languages"));
+    result_free(&r);
+    normalize(&r, task_with("{\"restrict_languages\": true}"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "restrict_languages", "true");
+    result_free(&r);
 }
 
 static void test_one_language_mistake_is_reported_once(void **state)
@@ -591,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_a_tolerance_for_another_checker_only_warns),
         cmocka_unit_test(test_the_custom_checker_needs_its_program),
         cmocka_unit_test(test_checker_kinds_are_named),
+        cmocka_unit_test(test_the_default_validator_keeps_its_flags_and_optional_tolerances),
         cmocka_unit_test(test_tests_get_their_defaults),
         cmocka_unit_test(test_at_least_one_test_is_visible),
         cmocka_unit_test(test_test_names_are_unique_identifiers),
@@ -602,7 +646,8 @@ int main(void)
             test_stopping_at_the_first_failure_is_kept_when_true_and_left_out_when_false),
         cmocka_unit_test(test_a_reference_solution_expects_ac),
         cmocka_unit_test(test_a_known_wrong_solution_may_not_expect_ac),
-        cmocka_unit_test(test_solutions_are_in_the_tasks_languages),
+        cmocka_unit_test(test_solutions_of_a_restricted_task_are_in_its_languages),
+        cmocka_unit_test(test_a_task_accepts_solutions_in_every_language_unless_restricted),
         cmocka_unit_test(test_one_language_mistake_is_reported_once),
         cmocka_unit_test(test_solution_names_are_unique_and_printable),
         cmocka_unit_test(test_no_reference_solution_only_warns),

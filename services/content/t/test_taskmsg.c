@@ -141,6 +141,54 @@ static void test_stopping_at_the_first_failure_reaches_the_bundle_the_view_and_t
     arena_release(&call.arena);
 }
 
+static void test_a_task_accepts_every_language_listed_first_unless_restricted(void **state)
+{
+    struct rpc_call call = {{0}};
+    size_t n_all;
+    content_languages(&n_all);
+    json_t *norm = norm_of(secret_task);
+    Dojo__Content__V1__TaskView *v = taskjson_to_view(&call, norm);
+    Dojo__Content__V1__JudgeBundle *b = taskjson_to_bundle(&call, norm);
+    assert_int_equal(v->n_languages, n_all);
+    assert_int_equal(b->n_languages, n_all);
+    /* the listed language first, with its starter code; the others empty,
+     * with the task's limits */
+    assert_string_equal(v->languages[0]->language, "python3");
+    assert_string_equal(v->languages[0]->starter_code, "# start");
+    bool c_seen = false;
+    for (size_t i = 1; i < v->n_languages; i++) {
+        assert_string_not_equal(v->languages[i]->language, "python3");
+        assert_string_equal(v->languages[i]->starter_code, "");
+        assert_int_equal(v->languages[i]->limits->cpu_ms, v->limits->cpu_ms);
+        assert_int_equal(v->languages[i]->limits->memory_kib, v->limits->memory_kib);
+        assert_int_equal(b->languages[i]->limits->wall_ms, b->limits->wall_ms);
+        c_seen |= !strcmp(b->languages[i]->language, "c");
+    }
+    assert_true(c_seen);
+    /* the author's form lists what the file lists */
+    Dojo__Content__V1__Task *t = taskjson_to_task(&call, norm);
+    assert_int_equal(t->n_languages, 1);
+    assert_false(t->restrict_languages);
+    json_decref(norm);
+
+    json_t *doc = doc_of(secret_task);
+    json_object_set_new(doc, "restrict_languages", json_true());
+    cleanup_free char *text = json_dumps(doc, 0);
+    json_decref(doc);
+    norm = norm_of(text);
+    v = taskjson_to_view(&call, norm);
+    b = taskjson_to_bundle(&call, norm);
+    assert_int_equal(v->n_languages, 1);
+    assert_int_equal(b->n_languages, 1);
+    t = taskjson_to_task(&call, norm);
+    assert_true(t->restrict_languages);
+    json_t *file = taskjson_from_message(t);
+    assert_true(json_is_true(json_object_get(file, "restrict_languages")));
+    json_decref(file);
+    json_decref(norm);
+    arena_release(&call.arena);
+}
+
 static void test_a_task_message_round_trips_through_the_file_form(void **state)
 {
     struct rpc_call call = {{0}};
@@ -221,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_a_bundle_has_every_test_in_order_and_the_checker),
         cmocka_unit_test(
             test_stopping_at_the_first_failure_reaches_the_bundle_the_view_and_the_task),
+        cmocka_unit_test(test_a_task_accepts_every_language_listed_first_unless_restricted),
         cmocka_unit_test(test_a_task_message_round_trips_through_the_file_form),
         cmocka_unit_test(test_a_message_leaves_zero_values_out_of_the_file_form),
         cmocka_unit_test(test_an_unknown_enum_value_in_a_message_is_reported),

@@ -37,6 +37,9 @@
  * not start).
  * In interactive mode stdout/stderr are streamed while the program runs:
  *   O <len>\n<bytes>   E <len>\n<bytes>
+ * When the zygote finds the program does not compile (Python's syntax check),
+ * its message instead of any test:
+ *   C <len>\n<bytes>
  * The last line is "D\n".
  *
  * The driver's stdin is the executor's control channel, one message a line:
@@ -91,6 +94,7 @@ typedef struct plan {
     long memory_kib;
     long output_kib;
     long stderr_kib;
+    long fsize_kib; /* largest file a test may write; 0 = output_kib */
     long nofile;
     long nproc;
     long as_extra_mib; /* address space allowed beyond memory_kib; 0 = no limit */
@@ -104,6 +108,9 @@ typedef struct plan {
 /* The zygote, when the language has one: its pid and our end of its socket. */
 static pid_t zygote_pid = -1;
 static int zygote_sock = -1;
+/* The zygote found the program does not compile ("C" record sent): no test
+ * runs. */
+static bool syntax_error;
 
 /* SIGCHLD, blocked and read from here: poll wakes when a child ends. */
 static int sigchld_fd = -1;
@@ -191,6 +198,8 @@ static void plan_parse(plan_t *p, char *text)
             p->output_kib = atol(v);
         else if (!strcmp(line, "stderr_kib"))
             p->stderr_kib = atol(v);
+        else if (!strcmp(line, "fsize_kib"))
+            p->fsize_kib = atol(v);
         else if (!strcmp(line, "nofile"))
             p->nofile = atol(v);
         else if (!strcmp(line, "nproc"))
@@ -766,7 +775,8 @@ static void child_limits(const plan_t *p)
      * allocator reservations; the driver judges memory by resident sets. The
      * same on both runtimes, so an absurd allocation fails the same way. */
     struct rlimit as = {as_limit_bytes(p), as_limit_bytes(p)};
-    struct rlimit fsize = {(rlim_t)p->output_kib * 1024, (rlim_t)p->output_kib * 1024};
+    long fsize_kib = p->fsize_kib > 0 ? p->fsize_kib : p->output_kib;
+    struct rlimit fsize = {(rlim_t)fsize_kib * 1024, (rlim_t)fsize_kib * 1024};
     struct rlimit nofile = {(rlim_t)p->nofile, (rlim_t)p->nofile};
     /* Processes and threads of the test user: the one past nproc is the
      * last a fork storm gets (the driver stops the test there), well before
@@ -882,15 +892,45 @@ static bool zygote_result(int *wstatus, struct rusage *ru)
 }
 
 /* Tells the zygote the code is there ("L"); it compiles it and says "R"
- * again. A zygote that does not answer is dropped: tests then start the
- * interpreter themselves. */
+ * again, or "C" when it does not compile. A zygote that does not answer is
+ * dropped: tests then start the interpreter themselves. */
 static void zygote_load(void)
 {
     if (zygote_sock < 0)
         return;
-    char line[16];
+    char line[64];
     if (send(zygote_sock, "L", 1, MSG_NOSIGNAL) != 1 ||
-        !read_line_timeout(zygote_sock, line, sizeof line, 10000) || line[0] != 'R')
+        !read_line_timeout(zygote_sock, line, sizeof line, 10000)) {
+        zygote_forget();
+        return;
+    }
+    /* "C <len>" instead of "R": the program does not compile, and the
+     * compiler's message follows; it is passed on as a "C" record and no
+     * test runs. */
+    if (line[0] == 'C' && line[1] == ' ') {
+        static char msg[64 << 10];
+        long want = atol(line + 2);
+        size_t n = 0;
+        long until = now_ms() + 5000;
+        if (want < 0)
+            want = 0;
+        while (n < (size_t)want && n < sizeof msg && now_ms() < until) {
+            struct pollfd pfd = {zygote_sock, POLLIN, 0};
+            if (poll(&pfd, 1, (int)(until - now_ms())) != 1)
+                break;
+            size_t room = sizeof msg - n < (size_t)want - n ? sizeof msg - n : (size_t)want - n;
+            ssize_t r = read(zygote_sock, msg + n, room);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        char head[32];
+        int h = snprintf(head, sizeof head, "C %zu\n", n);
+        write_all(STDOUT_FILENO, head, (size_t)h);
+        write_all(STDOUT_FILENO, msg, n);
+        syntax_error = true;
+    }
+    if (line[0] != 'R')
         zygote_forget();
 }
 
@@ -1241,7 +1281,7 @@ int main(void)
     } else {
         zygote_load();
     }
-    for (int i = 0; i < plan.tests; i++)
+    for (int i = 0; i < plan.tests && !syntax_error; i++)
         run_test(&plan, i);
     write_all(STDOUT_FILENO, "D\n", 2);
     return 0;

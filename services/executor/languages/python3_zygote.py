@@ -3,7 +3,9 @@
 Starting CPython costs more than most test cases. The driver starts this
 script once per sandbox, before the submission is known, and waits for its
 "R" (warm); once the code is in /judge/code it sends "L", and the script
-compiles it and says "R" again. For each test it sends the test's stdin, stdout
+compiles it and says "R" again, or "C <len>" and the compiler's message when
+the program does not compile (a syntax error: no test runs, the verdict is a
+compile error). For each test it sends the test's stdin, stdout
 and stderr (as file descriptors, over the socket on fd 3) and its limits, and
 the script runs the learner's code in a fresh fork of itself. It reports the
 child's pid at once ("P <pid>") and, when it ends, its wait status, CPU time
@@ -125,6 +127,12 @@ def main():
         if msg == b"L" and not fds:  # the job's code is in place
             code, error = load()
             loaded = True
+            if error is not None:
+                # A syntax error is the program's compile error: the driver
+                # reports it (with the line) instead of running any test.
+                text = error.encode("utf-8", "replace")[:65536]
+                sock.sendall(b"C %d\n" % len(text) + text)
+                return
             sock.sendall(b"R\n")  # the driver starts its first test's clock now
             continue
         if not loaded:

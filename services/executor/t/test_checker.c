@@ -36,6 +36,48 @@ static bool same(exec_checker_t ck, const char *exp, const char *act, char *msg)
 
 /* ---- built-in checkers ------------------------------------------------- */
 
+static void test_the_default_validator_ignores_case_and_spacing_by_default(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(DEFAULT_VALIDATOR), 0, 0);
+    /* the program: C prints "nan", the package expects "NaN" */
+    assert_true(same(ck, "NaN\n", "nan\n", msg));
+    assert_true(same(ck, "Yes 3\n", "YES   3", msg));
+    assert_false(same(ck, "1.0\n", "1\n", msg)); /* no tolerance: numbers are text */
+    assert_string_equal(msg, "token 1: expected \"1.0\", got \"1\"");
+    assert_false(same(ck, "a b\n", "a\n", msg));
+    assert_string_equal(msg, "token 2: expected \"b\", got end of output");
+    ck.case_sensitive = true;
+    assert_false(same(ck, "NaN\n", "nan\n", msg));
+    assert_true(same(ck, "NaN\n", "NaN \n\n", msg));
+}
+
+static void test_the_default_validator_space_change_sensitive_compares_whitespace(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(DEFAULT_VALIDATOR), 0, 0);
+    ck.space_change_sensitive = true;
+    assert_true(same(ck, "a b\nc\n", "A b\nc\n", msg));
+    assert_false(same(ck, "a b\n", "a  b\n", msg));
+    assert_string_equal(msg, "before token 2: the whitespace differs");
+    assert_false(same(ck, "a b\n", "a b", msg));
+    assert_string_equal(msg, "after token 2: the whitespace differs");
+}
+
+static void test_the_default_validator_with_a_tolerance_reads_nan_and_inf_as_floats(void **state)
+{
+    char msg[256];
+    exec_checker_t ck = checker(K(DEFAULT_VALIDATOR), 1e-6, 1e-6);
+    assert_true(same(ck, "NaN inf -Infinity 2.5\n", "nan INF -inf 2.5000001\n", msg));
+    assert_false(same(ck, "inf\n", "-inf\n", msg));
+    assert_false(same(ck, "nan\n", "0\n", msg));
+    assert_false(same(ck, "1\n", "nan\n", msg));
+    assert_false(same(ck, "1\n", "one\n", msg));
+    assert_string_equal(msg, "token 1: expected \"1\", got \"one\"");
+    assert_true(same(ck, "1000000\n", "1000000.5\n", msg)); /* relative */
+    assert_true(same(ck, "Case #1: yes\n", "case #1: YES\n", msg)); /* words stay text */
+}
+
 static void test_exact_accepts_identical_bytes_only(void **state)
 {
     char msg[256];
@@ -217,6 +259,43 @@ static void test_python_memory_error_is_mle(void **state)
     assert_int_equal(verdict_of("OK", 1, 0, 30000, "Traceback\nValueError: x\n", msg), V(RE));
 }
 
+static void test_the_other_runtimes_out_of_memory_at_their_heap_limit_is_mle(void **state)
+{
+    char msg[256];
+    assert_int_equal(verdict_of("OK", 1, 0, 60000,
+                                "Exception in thread \"main\" java.lang.OutOfMemoryError: Java "
+                                "heap space\n\tat Main.main(Main.java:5)\n",
+                                msg),
+                     V(MLE));
+    assert_string_equal(msg, "memory limit exceeded (65536 KiB)");
+    assert_int_equal(verdict_of("SG", -1, SIGABRT, 60000,
+                                "FATAL ERROR: Reached heap limit Allocation failed - JavaScript "
+                                "heap out of memory\n",
+                                msg),
+                     V(MLE));
+    assert_int_equal(verdict_of("OK", 2, 0, 60000, "fatal error: runtime: out of memory\n", msg),
+                     V(MLE));
+    assert_int_equal(verdict_of("SG", -1, SIGABRT, 60000,
+                                "memory allocation of 400000000 bytes failed\n", msg),
+                     V(MLE));
+    assert_int_equal(verdict_of("SG", -1, SIGABRT, 60000,
+                                "terminate called after throwing an instance of "
+                                "'std::bad_alloc'\n  what():  std::bad_alloc\n",
+                                msg),
+                     V(MLE));
+    assert_int_equal(verdict_of("OK", 1, 0, 60000,
+                                "Exception in thread \"main\" java.lang.ArithmeticException\n",
+                                msg),
+                     V(RE));
+    /* Threads the process limit refused are not memory. */
+    assert_int_equal(verdict_of("OK", 1, 0, 60000,
+                                "Exception in thread \"main\" java.lang.OutOfMemoryError: unable "
+                                "to create native thread: possibly out of memory or process/"
+                                "resource limits reached\n",
+                                msg),
+                     V(RE));
+}
+
 static void test_nonzero_exit_is_re_with_the_code(void **state)
 {
     char msg[256];
@@ -380,7 +459,11 @@ int main(void)
         cmocka_unit_test(test_the_driver_stopping_a_test_at_its_memory_limit_is_mle),
         cmocka_unit_test(test_a_peak_over_the_limit_is_mle_however_the_program_ended),
         cmocka_unit_test(test_a_signal_below_the_memory_limit_is_re_with_the_signal),
+        cmocka_unit_test(test_the_default_validator_ignores_case_and_spacing_by_default),
+        cmocka_unit_test(test_the_default_validator_space_change_sensitive_compares_whitespace),
+        cmocka_unit_test(test_the_default_validator_with_a_tolerance_reads_nan_and_inf_as_floats),
         cmocka_unit_test(test_python_memory_error_is_mle),
+        cmocka_unit_test(test_the_other_runtimes_out_of_memory_at_their_heap_limit_is_mle),
         cmocka_unit_test(test_nonzero_exit_is_re_with_the_code),
         cmocka_unit_test(test_a_program_that_could_not_start_is_ie),
         cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),

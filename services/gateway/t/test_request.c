@@ -273,6 +273,23 @@ static void test_a_body_of_invalid_utf8_is_refused(void **state)
     expect_bad_body("{\"name\":\"\xff\"}", false, "malformed JSON");
 }
 
+static void test_a_nul_character_in_valid_json_is_refused_naming_the_field(void **state)
+{
+    gw_req_t *r = with_body("{\"language\":\"c\",\"code\":\"int main;\\u0000\"}");
+    cleanup_err err_t *err = NULL;
+    json_t *out = NULL;
+    assert_int_equal(gw_body_json(r, false, &out, &err), -1);
+    assert_int_equal(err->http_status, 400);
+    assert_string_equal(err->field, "code");
+    assert_string_equal(err->msg, "code: contains a NUL character (\\u0000), which Dojo does "
+                                  "not accept in text (source code included); remove it");
+    req_free(r);
+    expect_bad_body("{\"task\":{\"tests\":[{\"input\":\"a\"},{\"input\":\"\\u0000\"}]}}", false,
+                    "task.tests[1].input: contains a NUL character");
+    /* Still malformed when it is malformed besides. */
+    expect_bad_body("{\"code\":\"\\u0000\"", false, "malformed JSON");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_a_body_that_is_not_one_json_object_is_refused),
         cmocka_unit_test(test_a_body_with_a_repeated_key_is_refused),
         cmocka_unit_test(test_a_body_of_invalid_utf8_is_refused),
+        cmocka_unit_test(test_a_nul_character_in_valid_json_is_refused_naming_the_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

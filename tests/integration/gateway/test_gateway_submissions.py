@@ -159,6 +159,12 @@ def test_submission_errors(gw, spec, learner):
     assert r.status == 400 and r.json["error"]["field"] == "code"
     r = submit(learner, spec, code=12)
     assert r.status == 400
+    # Valid JSON with a NUL character in the code: refused naming the field,
+    # not as malformed JSON.
+    r = submit(learner, spec, code="print(1)\u0000\n")
+    assert r.status == 400 and r.json["error"]["field"] == "code"
+    assert "NUL character" in r.json["error"]["message"]
+    assert "malformed" not in r.json["error"]["message"]
     r = submit(learner, spec, kind="runs", stdin=["no"])
     assert r.status == 400 and r.json["error"]["field"] == "stdin"
     r = learner.get("/api/v1/submissions/not-a-uuid")
@@ -373,6 +379,34 @@ def test_real_executor_grades_a_submission(gw, learner, executor):
     assert result["result"]["verdict"] == "ac"
     assert result["result"]["recorded"] and result["result"]["awards"]["points_awarded"] > 0
     ws.close()
+
+
+def graded(client, gw, **body):
+    """The result event and the compile_output events of one submission."""
+    r = submit(client, **body)
+    assert r.status == 202, r.json
+    ws = gwkit.WebSocket(gw.addr, cookies=client.cookies)
+    ws.send({"type": "subscribe", "submission_id": r.json["id"]})
+    _, seen = ws.recv_until(lambda x: x["type"] == "done", timeout=GRADE_TIMEOUT)
+    ws.close()
+    return ([x for x in seen if x.get("kind") == "result"][0]["result"],
+            [x for x in seen if x.get("kind") == "compile_output"])
+
+
+def test_a_task_listing_only_python_accepts_c_and_a_syntax_error_is_a_compile_error(
+        gw, learner, executor):
+    # TASK_SLUG lists python3 alone and does not restrict its languages.
+    view = learner.get(f"/api/v1/tasks/{TASK_SLUG}").json
+    assert [l["language"] for l in view["languages"]][0] == "python3"
+    assert {"c", "cpp", "java"} <= {l["language"] for l in view["languages"]}
+    c_code = ('#include <stdio.h>\nint main(void) { long a, b; scanf("%ld %ld", &a, &b);'
+              ' printf("%ld\\n", a + b); return 0; }\n')
+    result, _ = graded(learner, gw, language="c", code=c_code)
+    assert result["verdict"] == "ac", result
+    result, compiled = graded(learner, gw, code="a, b = map(int, input().split())\nprint(a +* b)\n")
+    assert result["verdict"] == "ce", result
+    assert compiled and not compiled[0]["ok"]
+    assert "SyntaxError" in compiled[0]["text"] and "line 2" in compiled[0]["text"]
 
 
 def test_task_stats_are_public_and_count_a_graded_submission(gw, spec, learner, executor):

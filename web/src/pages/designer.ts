@@ -53,7 +53,8 @@ function normalise(t: Partial<TaskFile>): TaskFile {
 function cleaned(t: TaskFile): TaskFile {
   const out: TaskFile = JSON.parse(JSON.stringify(t));
   if (!out.points) delete out.points;
-  if (out.checker && out.checker.kind !== "float") { delete out.checker.abs_tol; delete out.checker.rel_tol; }
+  if (out.checker && out.checker.kind !== "float" && out.checker.kind !== "default_validator") { delete out.checker.abs_tol; delete out.checker.rel_tol; }
+  if (out.checker && out.checker.kind !== "default_validator") { delete out.checker.case_sensitive; delete out.checker.space_change_sensitive; }
   if (out.checker && out.checker.kind !== "custom") delete out.checker.custom;
   for (const s of out.wrong_solutions ?? []) if (!s.expected_verdict) delete s.expected_verdict;
   for (const s of out.reference_solutions ?? []) delete s.expected_verdict;
@@ -119,6 +120,7 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
     sessionStorage.removeItem("dojo.designer.import");
   }
   const langIds = languages.length ? languages.map((l) => l.id) : ["python3"];
+  const langLabel = (id: string) => languages.find((l) => l.id === id)?.display_name ?? id;
   let dirty = false;
   const touch = () => { dirty = true; };
 
@@ -188,8 +190,18 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
     fld("Checker language", "$.checker.custom.language", bind(checker.custom, "language", select(langIds))),
     fld("Checker source", "$.checker.custom.source", bind(checker.custom, "source", area(8)),
       "Runs with three file arguments: input, expected, actual. Exit 0 accepts, 1 rejects."));
+  const flag = (key: "case_sensitive" | "space_change_sensitive", label: string) => {
+    const el = bind(checker, key, input("checkbox"), "bool");
+    el.id = fid(`$.checker.${key}`);
+    el.dataset.path = `$.checker.${key}`;
+    return h("div.field", { "data-field": `$.checker.${key}` }, h("label.check", { for: el.id }, el, ` ${label}`), h("small.field-error"));
+  };
+  const validatorBox = h("div", null,
+    h("p.small.muted", null, "The problem package format's default output validator: tokens, ignoring case and spacing unless told; with a tolerance, numbers (nan and inf too) compare as floats."),
+    flag("case_sensitive", "Case-sensitive"), flag("space_change_sensitive", "Whitespace must match"));
   const syncChecker = () => {
-    tolBox.hidden = checker.kind !== "float";
+    tolBox.hidden = checker.kind !== "float" && checker.kind !== "default_validator";
+    validatorBox.hidden = checker.kind !== "default_validator";
     customBox.hidden = checker.kind !== "custom";
   };
   checkerSel.addEventListener("change", syncChecker);
@@ -213,20 +225,27 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
       fld("Wall ms", "$.limits.wall_ms", bind(limits, "wall_ms", input("number", { min: "100", max: "30000" }), "int")),
       fld("Memory KiB", "$.limits.memory_kib", bind(limits, "memory_kib", input("number", { min: "16384", max: "1048576" }), "int")),
       fld("Output KiB", "$.limits.output_kib", bind(limits, "output_kib", input("number", { min: "1", max: "16384" }), "int"))),
-    fld("Checker", "$.checker.kind", checkerSel), tolBox, customBox);
+    fld("Checker", "$.checker.kind", checkerSel), tolBox, validatorBox, customBox);
 
   // ---- languages -------------------------------------------------------------
   const langBox = h("div");
   function renderLangs(): void {
     mount(langBox, task.languages.map((l, i) => h("div.sub-card", null,
       h("div.grid-2", null,
-        fld("Language", `$.languages[${i}].language`, bind(l, "language", select([...new Set([...langIds, l.language])]))),
+        fld("Language", `$.languages[${i}].language`, bind(l, "language", select([...new Set([...langIds, l.language])], langLabel))),
         h("div.row-actions", null, removeBtn(`Remove language ${i + 1}`, () => { task.languages.splice(i, 1); renderLangs(); }, task.languages.length <= 1))),
       fld("Starter code", `$.languages[${i}].starter_code`, bind(l, "starter_code", area(8))))));
   }
   renderLangs();
-  const langSet = h("fieldset.card", null, h("legend", null, "Languages and starter code"), langBox,
-    addBtn("Add language", () => { task.languages.push({ language: langIds[0], starter_code: "" }); renderLangs(); }));
+  const restrictIn = bind(task, "restrict_languages", input("checkbox"), "bool");
+  restrictIn.id = fid("$.restrict_languages");
+  restrictIn.dataset.path = "$.restrict_languages";
+  const langSet = h("fieldset.card", null, h("legend", null, "Languages and starter code"),
+    h("p.small.muted", null, "Learners may submit in every language Dojo runs; the ones listed here come first, with their starter code."),
+    langBox,
+    addBtn("Add language", () => { task.languages.push({ language: langIds[0], starter_code: "" }); renderLangs(); }),
+    h("div.field", { "data-field": "$.restrict_languages" },
+      h("label.check", { for: restrictIn.id }, restrictIn, " Accept only the languages listed here"), h("small.field-error")));
 
   // ---- tests -----------------------------------------------------------------
   const testsBody = h("tbody");

@@ -1,0 +1,3 @@
+fun main() {
+    println("Kotlin ${KotlinVersion.CURRENT} (JVM ${Runtime.version().feature()})")
+}

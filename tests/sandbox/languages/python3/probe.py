@@ -1,0 +1,2 @@
+import platform
+print(f"CPython {platform.python_version()}")

@@ -74,6 +74,27 @@ static void pack(const ProtobufCMessage *m)
     free(buf);
 }
 
+/* The properties only run on accepted tasks: a harness that refused every
+ * task (a report from a file whose name is not the slug, say) would fuzz
+ * nothing of them and still pass. So a valid task must be accepted first. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static const char valid[] =
+        "{\"slug\": \"sum-two\", \"title\": \"Sum of two\", \"difficulty\": \"easy\","
+        " \"description\": \"Add two numbers.\", \"languages\": [{\"language\": \"python3\"}],"
+        " \"tests\": [{\"name\": \"s1\", \"input\": \"1 2\\n\", \"expected\": \"3\\n\"}],"
+        " \"reference_solutions\": [{\"name\": \"direct\", \"language\": \"python3\","
+        " \"code\": \"print(sum(map(int, input().split())))\"}]}";
+    content_report_t rep;
+    content_report_init(&rep, "");
+    json_t *norm = NULL;
+    if (taskjson_parse(valid, sizeof valid - 1, &rep, &norm) < 0)
+        fail("the harness refuses a valid task", rep.errors[0].path, rep.errors[0].message);
+    json_decref(norm);
+    content_report_free(&rep);
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Not from a file (""): a file's name must be its slug. */

@@ -20,7 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration" / "gateway"))
+# gwkit, and serverkit beside it (gwkit takes its Redis client from there).
+for _d in ("tests/integration/gateway", "tests/integration"):
+    _p = str(Path(__file__).resolve().parents[1] / _d)
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 import gwkit  # noqa: E402
 
 # Loopback only: learner i connects from 127.16.0.0 + 1 + i (127.0.0.0/8 is

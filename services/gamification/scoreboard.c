@@ -24,6 +24,7 @@
 #include "libcommon/clock.h"
 #include "libcommon/kvc.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 #include "libcommon/metrics.h"
 #include "services/gamification/board.h"
 
@@ -132,48 +133,47 @@ award_msg(ProtobufCAllocator *a, const board_input_t *in, const board_award_t *w
  * order (RevealNext). */
 typedef void (*frozen_cell_fn)(void *arg, const char *team, const char *problem);
 
-static Dojo__Gamification__V1__Scoreboard *
-board_of(ProtobufCAllocator *a, const Dojo__Content__V1__Contest *c, const board_data_t *d,
-         int audience, int64_t now, frozen_cell_fn each_frozen, void *arg)
+/* board.c's input for one audience, built from the loaded rows: the
+ * problems, the visible teams, their submissions (another group's or a
+ * hidden team's left out), and the cells the freeze hides from it. */
+typedef struct board_build {
+    board_problem_t *problems;
+    board_team_t *teams;
+    board_sub_t *subs;
+    bool **frozen_of; /* [team][problem]: hidden by the freeze */
+    board_input_t in;
+} board_build_t;
+
+static void build_free(board_build_t *b)
 {
-    gam_state_t st;
-    gam_contest_state(c, now, d->thawed, d->finalized, &st);
+    for (size_t t = 0; t < b->in.nteams; t++)
+        free(b->frozen_of[t]);
+    free(b->frozen_of);
+    free(b->problems);
+    free(b->teams);
+    free(b->subs);
+}
+
+/* The submissions of d->subs on the board's teams and problems; with
+ * `hiding`, those made during the freeze and not revealed are frozen. */
+static void build_subs(board_build_t *b, const Dojo__Content__V1__Contest *c,
+                       const board_data_t *d, bool hiding)
+{
     int64_t start = c->start ? c->start->unix_micros : 0;
     int64_t freeze = gam_contest_freeze_us(c);
-    bool hiding = audience == ACCESS_PUBLIC && st.frozen && !st.thawed;
-
-    size_t np = c->n_problems, nt = (size_t)PQntuples(d->teams), ns = (size_t)PQntuples(d->subs);
-    board_problem_t *problems = calloc(np + 1, sizeof *problems);
-    board_team_t *teams = calloc(nt + 1, sizeof *teams);
-    board_sub_t *subs = calloc(ns + 1, sizeof *subs);
-    bool **frozen_of = calloc(nt + 1, sizeof *frozen_of);
-    if (!problems || !teams || !subs || !frozen_of)
-        abort();
-    for (size_t p = 0; p < np; p++) {
-        problems[p].label = c->problems[p]->label;
-        problems[p].points_c =
-            (int64_t)(c->problems[p]->points > 0 ? c->problems[p]->points : 100) * 100;
-    }
-    for (size_t t = 0; t < nt; t++) {
-        teams[t].id = pg_get(d->teams, (int)t, 0);
-        teams[t].name = pg_get(d->teams, (int)t, 1);
-        frozen_of[t] = calloc(np + 1, sizeof **frozen_of);
-        if (!frozen_of[t])
-            abort();
-    }
-    size_t n = 0;
+    size_t nt = b->in.nteams, ns = (size_t)PQntuples(d->subs), n = 0;
     for (size_t i = 0; i < ns; i++) {
         const char *team = pg_get(d->subs, (int)i, 1), *label = pg_get(d->subs, (int)i, 2);
         size_t t = nt;
         for (size_t k = 0; k < nt; k++)
-            if (!strcmp(teams[k].id, team)) {
+            if (!strcmp(b->teams[k].id, team)) {
                 t = k;
                 break;
             }
         int p = gam_contest_problem(c, label);
         if (t == nt || p < 0)
             continue; /* a hidden team's, or another group's */
-        board_sub_t *s = &subs[n++];
+        board_sub_t *s = &b->subs[n++];
         s->team = t;
         s->problem = (size_t)p;
         s->seq = pg_get_int64(d->subs, (int)i, 0);
@@ -182,25 +182,94 @@ board_of(ProtobufCAllocator *a, const Dojo__Content__V1__Contest *c, const board
         s->score_c = pg_get_int64(d->subs, (int)i, 5);
         if (hiding && freeze && start + s->time_ms * 1000 >= freeze && !revealed(d, team, label)) {
             s->frozen = true;
-            frozen_of[t][p] = true;
+            b->frozen_of[t][p] = true;
         }
     }
-    board_input_t in = {.scoring = c->scoring == IOI ? BOARD_IOI : BOARD_ICPC,
-                        .ioi_mode = c->ioi_mode == DOJO__CONTENT__V1__IOI_MODE__IOI_MODE_LAST
-                                        ? BOARD_IOI_LAST
-                                        : BOARD_IOI_BEST,
-                        .penalty_minutes = c->penalty_minutes,
-                        .gold = c->medals ? c->medals->gold : 0,
-                        .silver = c->medals ? c->medals->silver : 0,
-                        .bronze = c->medals ? c->medals->bronze : 0,
-                        .problems = problems,
-                        .nproblems = np,
-                        .teams = teams,
-                        .nteams = nt,
-                        .subs = subs,
-                        .nsubs = n};
+    b->in.nsubs = n;
+}
+
+static void build_input(board_build_t *b, const Dojo__Content__V1__Contest *c,
+                        const board_data_t *d, bool hiding)
+{
+    size_t np = c->n_problems, nt = (size_t)PQntuples(d->teams), ns = (size_t)PQntuples(d->subs);
+    memset(b, 0, sizeof *b);
+    b->problems = xcalloc(np + 1, sizeof *b->problems);
+    b->teams = xcalloc(nt + 1, sizeof *b->teams);
+    b->subs = xcalloc(ns + 1, sizeof *b->subs);
+    b->frozen_of = xcalloc(nt + 1, sizeof *b->frozen_of);
+    for (size_t p = 0; p < np; p++) {
+        b->problems[p].label = c->problems[p]->label;
+        b->problems[p].points_c =
+            (int64_t)(c->problems[p]->points > 0 ? c->problems[p]->points : 100) * 100;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        b->teams[t].id = pg_get(d->teams, (int)t, 0);
+        b->teams[t].name = pg_get(d->teams, (int)t, 1);
+        b->frozen_of[t] = xcalloc(np + 1, sizeof **b->frozen_of);
+    }
+    b->in = (board_input_t){.scoring = c->scoring == IOI ? BOARD_IOI : BOARD_ICPC,
+                            .ioi_mode = c->ioi_mode == DOJO__CONTENT__V1__IOI_MODE__IOI_MODE_LAST
+                                            ? BOARD_IOI_LAST
+                                            : BOARD_IOI_BEST,
+                            .penalty_minutes = c->penalty_minutes,
+                            .gold = c->medals ? c->medals->gold : 0,
+                            .silver = c->medals ? c->medals->silver : 0,
+                            .bronze = c->medals ? c->medals->bronze : 0,
+                            .problems = b->problems,
+                            .nproblems = np,
+                            .teams = b->teams,
+                            .nteams = nt,
+                            .subs = b->subs};
+    build_subs(b, c, d, hiding);
+}
+
+/* One row of the board; its frozen cells go to `each_frozen` (when set) in
+ * problem order. */
+static Dojo__Gamification__V1__ScoreboardRow *row_msg(ProtobufCAllocator *a,
+                                                      const board_build_t *b,
+                                                      const board_row_t *r,
+                                                      frozen_cell_fn each_frozen, void *arg)
+{
+    size_t np = b->in.nproblems;
+    Dojo__Gamification__V1__ScoreboardRow *row = GAM_NEW(
+        a, Dojo__Gamification__V1__ScoreboardRow, DOJO__GAMIFICATION__V1__SCOREBOARD_ROW__INIT);
+    row->rank = r->rank;
+    row->team_id = gam_strdup(a, b->teams[r->team].id);
+    row->num_solved = r->num_solved;
+    row->total_minutes = r->total_minutes;
+    row->score = (double)r->score_c / 100.0;
+    row->last_time_ms = r->last_ms;
+    row->problems = gam_new(a, (np + 1) * sizeof *row->problems);
+    for (size_t p = 0; p < np; p++) {
+        const board_cell_t *cell = &r->cells[p];
+        Dojo__Gamification__V1__ScoreboardCell *m =
+            GAM_NEW(a, Dojo__Gamification__V1__ScoreboardCell,
+                    DOJO__GAMIFICATION__V1__SCOREBOARD_CELL__INIT);
+        m->problem_id = gam_strdup(a, b->problems[p].label);
+        m->num_judged = cell->num_judged;
+        m->num_pending = cell->num_pending;
+        m->solved = cell->solved;
+        m->score = (double)cell->score_c / 100.0;
+        m->time_ms = cell->time_ms;
+        m->first_to_solve = cell->first_to_solve;
+        row->problems[row->n_problems++] = m;
+        if (each_frozen && b->frozen_of[r->team][p])
+            each_frozen(arg, b->teams[r->team].id, b->problems[p].label);
+    }
+    return row;
+}
+
+static Dojo__Gamification__V1__Scoreboard *
+board_of(ProtobufCAllocator *a, const Dojo__Content__V1__Contest *c, const board_data_t *d,
+         int audience, int64_t now, frozen_cell_fn each_frozen, void *arg)
+{
+    gam_state_t st;
+    gam_contest_state(c, now, d->thawed, d->finalized, &st);
+    bool hiding = audience == ACCESS_PUBLIC && st.frozen && !st.thawed;
+    board_build_t bb;
+    build_input(&bb, c, d, hiding);
     board_t b;
-    board_compute(&in, &b);
+    board_compute(&bb.in, &b);
 
     Dojo__Gamification__V1__Scoreboard *sb =
         GAM_NEW(a, Dojo__Gamification__V1__Scoreboard, DOJO__GAMIFICATION__V1__SCOREBOARD__INIT);
@@ -208,50 +277,18 @@ board_of(ProtobufCAllocator *a, const Dojo__Content__V1__Contest *c, const board
     sb->audience = audience;
     sb->time = GAM_NEW(a, Dojo__Common__V1__Timestamp, DOJO__COMMON__V1__TIMESTAMP__INIT);
     sb->time->unix_micros = now;
-    sb->contest_time_ms = (now - start) / 1000;
+    sb->contest_time_ms = (now - (c->start ? c->start->unix_micros : 0)) / 1000;
     sb->state = gam_state_msg(a, &st);
     sb->scoring = c->scoring;
     sb->frozen = hiding;
     sb->rows = gam_new(a, (b.nrows + 1) * sizeof *sb->rows);
-    for (size_t i = 0; i < b.nrows; i++) {
-        const board_row_t *r = &b.rows[i];
-        Dojo__Gamification__V1__ScoreboardRow *row = GAM_NEW(
-            a, Dojo__Gamification__V1__ScoreboardRow, DOJO__GAMIFICATION__V1__SCOREBOARD_ROW__INIT);
-        row->rank = r->rank;
-        row->team_id = gam_strdup(a, teams[r->team].id);
-        row->num_solved = r->num_solved;
-        row->total_minutes = r->total_minutes;
-        row->score = (double)r->score_c / 100.0;
-        row->last_time_ms = r->last_ms;
-        row->problems = gam_new(a, (np + 1) * sizeof *row->problems);
-        for (size_t p = 0; p < np; p++) {
-            const board_cell_t *cell = &r->cells[p];
-            Dojo__Gamification__V1__ScoreboardCell *m =
-                GAM_NEW(a, Dojo__Gamification__V1__ScoreboardCell,
-                        DOJO__GAMIFICATION__V1__SCOREBOARD_CELL__INIT);
-            m->problem_id = gam_strdup(a, problems[p].label);
-            m->num_judged = cell->num_judged;
-            m->num_pending = cell->num_pending;
-            m->solved = cell->solved;
-            m->score = (double)cell->score_c / 100.0;
-            m->time_ms = cell->time_ms;
-            m->first_to_solve = cell->first_to_solve;
-            row->problems[row->n_problems++] = m;
-            if (each_frozen && frozen_of[r->team][p])
-                each_frozen(arg, teams[r->team].id, problems[p].label);
-        }
-        sb->rows[sb->n_rows++] = row;
-    }
+    for (size_t i = 0; i < b.nrows; i++)
+        sb->rows[sb->n_rows++] = row_msg(a, &bb, &b.rows[i], each_frozen, arg);
     sb->awards = gam_new(a, (b.nawards + 1) * sizeof *sb->awards);
     for (size_t i = 0; i < b.nawards; i++)
-        sb->awards[sb->n_awards++] = award_msg(a, &in, &b.awards[i]);
+        sb->awards[sb->n_awards++] = award_msg(a, &bb.in, &b.awards[i]);
     board_free(&b);
-    for (size_t t = 0; t < nt; t++)
-        free(frozen_of[t]);
-    free(frozen_of);
-    free(problems);
-    free(teams);
-    free(subs);
+    build_free(&bb);
     return sb;
 }
 

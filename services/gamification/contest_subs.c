@@ -372,19 +372,11 @@ static void reply_created(rpc_call_t *call, const PGresult *r,
     resp->task_version = (int32_t)pg_get_int64(r, 0, 11);
 }
 
-int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
-                                  const Dojo__Gamification__V1__CreateSubmissionRequest *req,
-                                  int64_t now,
-                                  Dojo__Gamification__V1__CreateSubmissionResponse *resp,
-                                  err_t **err)
+/* The problem of `req` in `c` (its index), checking the task and the kind. */
+static int submission_problem(const Dojo__Content__V1__Contest *c,
+                              const Dojo__Gamification__V1__CreateSubmissionRequest *req, int *out,
+                              err_t **err)
 {
-    ProtobufCAllocator a;
-    gam_pb_allocator(call, &a);
-    Dojo__Content__V1__Contest *c = NULL;
-    gam_state_t st;
-    if (gam_contest_def(g, req->contest_slug, &a, &c, err) < 0 ||
-        gam_contest_sync(g, conn, c, now, &st, err) < 0)
-        return -1;
     int p = gam_contest_problem(c, req->problem_id);
     if (p < 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "problem_id: no problem \"%.16s\"",
@@ -395,16 +387,24 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
                        req->problem_id, task);
     if (req->kind != KIND_SUBMIT)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "kind: contests take SUBMIT only");
+    *out = p;
+    return 0;
+}
 
-    /* Who: a team member, or the jury (testing, never counted). */
+/* Whether `user` may submit to `c` now, and as whom: a team member (*team,
+ * copied into `acc`; counted while the contest runs, within the team's cap
+ * of unjudged submissions), or the jury (testing, never counted; *team ""). */
+static int submission_admit(gam_t *g, pg_conn_t *conn, const Dojo__Content__V1__Contest *c,
+                            const char *user, int64_t now, gam_access_t *acc, const char **team,
+                            bool *counted, err_t **err)
+{
     identity_t as_user = {.kind = IDENTITY_USER};
-    snprintf(as_user.claims.sub, sizeof as_user.claims.sub, "%s", req->user_id);
+    snprintf(as_user.claims.sub, sizeof as_user.claims.sub, "%s", user);
     snprintf(as_user.claims.role, sizeof as_user.claims.role, "learner");
-    gam_access_t acc;
-    if (gam_contest_access(g, conn, &as_user, c->slug, &acc, err) < 0)
+    if (gam_contest_access(g, conn, &as_user, c->slug, acc, err) < 0)
         return -1;
-    bool jury = acc.level == ACCESS_JURY;
-    const char *team = acc.level == ACCESS_TEAM ? acc.team_id : "";
+    bool jury = acc->level == ACCESS_JURY;
+    *team = acc->level == ACCESS_TEAM ? acc->team_id : "";
     int64_t start = c->start ? c->start->unix_micros : 0, end = gam_contest_end_us(c);
     bool running = now >= start && (end == 0 || now < end);
     if (now < start && !jury) {
@@ -416,30 +416,39 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
     if (end && now >= end && !c->practice_after_end && !jury)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "the contest is over and takes no more submissions");
-    if (running && !jury && team[0] == '\0')
+    if (running && !jury && (*team)[0] == '\0')
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "register for the contest to submit to it");
-    bool counted = running && team[0] != '\0';
-    if (counted) {
-        cleanup_pgresult PGresult *pend = NULL;
-        const char *pp[] = {c->slug, team};
-        if (pg_exec(conn, &stmt_pending_of_team, pp, &pend, err) < 0)
-            return err_wrap(err, "create submission");
-        if (pg_get_int64(pend, 0, 0) >= g->cfg.contest_max_pending)
-            return err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                           "your team has %lld submissions waiting for a verdict: wait for one "
-                           "before submitting again",
-                           (long long)pg_get_int64(pend, 0, 0));
-    }
-    int32_t version = 0;
-    if (task_version(g, task, req->language, &version, err) < 0)
-        return -1;
+    *counted = running && (*team)[0] != '\0';
+    if (!*counted)
+        return 0;
+    cleanup_pgresult PGresult *pend = NULL;
+    const char *pp[] = {c->slug, *team};
+    if (pg_exec(conn, &stmt_pending_of_team, pp, &pend, err) < 0)
+        return err_wrap(err, "create submission");
+    if (pg_get_int64(pend, 0, 0) >= g->cfg.contest_max_pending)
+        return err_set(err, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                       "your team has %lld submissions waiting for a verdict: wait for one "
+                       "before submitting again",
+                       (long long)pg_get_int64(pend, 0, 0));
+    return 0;
+}
 
+/* Stores the submission and announces it in the event log, the reply in
+ * `resp`: 0, or 1 for an idempotent repeat (answered with the first one,
+ * nothing stored), or -1. */
+static int submission_insert(rpc_call_t *call, pg_conn_t *conn,
+                             const Dojo__Content__V1__Contest *c, int p,
+                             const Dojo__Gamification__V1__CreateSubmissionRequest *req,
+                             int32_t version, const char *team, bool counted, int64_t now,
+                             Dojo__Gamification__V1__CreateSubmissionResponse *resp, err_t **err)
+{
+    int64_t start = c->start ? c->start->unix_micros : 0;
     char nowbuf[24], ver[16], ms[24];
     snprintf(ver, sizeof ver, "%d", version);
     snprintf(ms, sizeof ms, "%lld", (long long)((now - start) / 1000));
     const char *pi[] = {req->user_id,
-                        task,
+                        c->problems[p]->task_slug,
                         ver,
                         req->language,
                         req->code_hash,
@@ -465,7 +474,7 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
         if (PQntuples(row) == 0)
             return err_set(err, GRPC_STATUS_ABORTED, "concurrent submission, try again");
         reply_created(call, row, resp);
-        return 0;
+        return 1;
     }
     const char *pid[] = {pg_get(ins, 0, 0)};
     if (pg_exec(conn, &stmt_sub_by_id, pid, &row, err) < 0)
@@ -475,6 +484,38 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
     if (pg_commit(conn, err) < 0)
         goto fail;
     reply_created(call, row, resp);
+    return 0;
+fail:
+    pg_rollback(conn);
+    return err_wrap(err, "create submission");
+}
+
+int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
+                                  const Dojo__Gamification__V1__CreateSubmissionRequest *req,
+                                  int64_t now,
+                                  Dojo__Gamification__V1__CreateSubmissionResponse *resp,
+                                  err_t **err)
+{
+    ProtobufCAllocator a;
+    gam_pb_allocator(call, &a);
+    Dojo__Content__V1__Contest *c = NULL;
+    gam_state_t st;
+    int p = -1;
+    if (gam_contest_def(g, req->contest_slug, &a, &c, err) < 0 ||
+        gam_contest_sync(g, conn, c, now, &st, err) < 0 ||
+        submission_problem(c, req, &p, err) < 0)
+        return -1;
+    gam_access_t acc;
+    const char *team = "";
+    bool counted = false;
+    if (submission_admit(g, conn, c, req->user_id, now, &acc, &team, &counted, err) < 0)
+        return -1;
+    int32_t version = 0;
+    if (task_version(g, c->problems[p]->task_slug, req->language, &version, err) < 0)
+        return -1;
+    int rc = submission_insert(call, conn, c, p, req, version, team, counted, now, resp, err);
+    if (rc != 0) /* an error, or a repeat answered with the first one */
+        return rc < 0 ? -1 : 0;
     LOG_INFO("contest submission",
              "contest=%s submission=%s clics_id=%s team=%s problem=%s "
              "counted=%d",
@@ -483,9 +524,6 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
     if (counted)
         gam_board_touch(g, c->slug);
     return 0;
-fail:
-    pg_rollback(conn);
-    return err_wrap(err, "create submission");
 }
 
 /* ------------------------------------------------------------------------

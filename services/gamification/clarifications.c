@@ -77,9 +77,7 @@ int gam_rpc_create_clarification(rpc_call_t *call, const ProtobufCMessage *req_m
     cleanup_pgconn pg_conn_t *conn = NULL;
     int64_t now = gam_now_us(g);
     gam_access_t acc;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, now, NULL, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, now, &c, &conn, NULL, &acc, err) < 0)
         return -1;
     long n = text_utf8_length(req->text);
     if (n < 1 || n > 4000)
@@ -186,9 +184,7 @@ int gam_rpc_list_clarifications(rpc_call_t *call, const ProtobufCMessage *req_ms
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, gam_now_us(g), NULL, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0)
         return -1;
     const char *who = acc.level == ACCESS_JURY   ? "jury"
                       : acc.level == ACCESS_TEAM ? "team"

@@ -437,9 +437,8 @@ static int submission_admit(gam_t *g, pg_conn_t *conn, const Dojo__Content__V1__
 /* Stores the submission and announces it in the event log, the reply in
  * `resp`: 0, or 1 for an idempotent repeat (answered with the first one,
  * nothing stored), or -1. */
-static int submission_insert(rpc_call_t *call, pg_conn_t *conn,
-                             const Dojo__Content__V1__Contest *c, int p,
-                             const Dojo__Gamification__V1__CreateSubmissionRequest *req,
+static int submission_insert(rpc_call_t *call, pg_conn_t *conn, const Dojo__Content__V1__Contest *c,
+                             int p, const Dojo__Gamification__V1__CreateSubmissionRequest *req,
                              int32_t version, const char *team, bool counted, int64_t now,
                              Dojo__Gamification__V1__CreateSubmissionResponse *resp, err_t **err)
 {
@@ -502,8 +501,7 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
     gam_state_t st;
     int p = -1;
     if (gam_contest_def(g, req->contest_slug, &a, &c, err) < 0 ||
-        gam_contest_sync(g, conn, c, now, &st, err) < 0 ||
-        submission_problem(c, req, &p, err) < 0)
+        gam_contest_sync(g, conn, c, now, &st, err) < 0 || submission_problem(c, req, &p, err) < 0)
         return -1;
     gam_access_t acc;
     const char *team = "";
@@ -731,20 +729,6 @@ int gam_contest_judgement_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn
  * Reads for the jury and the teams
  * ------------------------------------------------------------------------ */
 
-/* The contest, a connection and the caller's access, for a handler. */
-static int open_contest(gam_t *g, rpc_call_t *call, const char *slug,
-                        Dojo__Content__V1__Contest **c, pg_conn_t **conn, gam_access_t *acc,
-                        err_t **err)
-{
-    identity_t id;
-    ProtobufCAllocator a;
-    gam_pb_allocator(call, &a);
-    if (identity_of_call(g->ids, call, &id, err) < 0 || gam_contest_def(g, slug, &a, c, err) < 0 ||
-        gam_conn(g, conn, err) < 0 || gam_contest_sync(g, *conn, *c, gam_now_us(g), NULL, err) < 0)
-        return -1;
-    return gam_contest_access(g, *conn, &id, (*c)->slug, acc, err);
-}
-
 int gam_rpc_list_contest_submissions(rpc_call_t *call, const ProtobufCMessage *req_msg,
                                      ProtobufCMessage **out, err_t **err)
 {
@@ -753,7 +737,7 @@ int gam_rpc_list_contest_submissions(rpc_call_t *call, const ProtobufCMessage *r
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0)
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0)
         return -1;
     if (req->limit < 0 || req->limit > 5000)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "limit: must be 0 to 5000");
@@ -813,7 +797,7 @@ int gam_rpc_get_contest_submission(rpc_call_t *call, const ProtobufCMessage *req
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     cleanup_pgresult PGresult *r = NULL;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0 ||
         visible_submission(call, conn, c->slug, &acc, req->id, &r, err) < 0)
         return -1;
     ProtobufCAllocator a;
@@ -837,7 +821,7 @@ int gam_rpc_list_contest_judgements(rpc_call_t *call, const ProtobufCMessage *re
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0)
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0)
         return -1;
     Dojo__Gamification__V1__ListContestJudgementsResponse *resp =
         RPC_NEW(call, Dojo__Gamification__V1__ListContestJudgementsResponse,
@@ -943,7 +927,7 @@ int gam_rpc_rejudge_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0)
         return -1;
     int targets = (req->submission_id[0] != 0) + (req->problem_id[0] != 0) + req->all;
@@ -1039,7 +1023,7 @@ int gam_rpc_override_verdict(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     cleanup_pgresult PGresult *s = NULL;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0)
         return -1;
     if (req->verdict < DOJO__COMMON__V1__VERDICT__VERDICT_AC ||
@@ -1119,7 +1103,7 @@ int gam_rpc_list_contest_audit(rpc_call_t *call, const ProtobufCMessage *req_msg
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0)
         return -1;
     cleanup_pgresult PGresult *r = NULL;

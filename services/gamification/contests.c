@@ -285,6 +285,24 @@ int gam_require_jury(const gam_access_t *acc, err_t **err)
     return 0;
 }
 
+int gam_contest_open(gam_t *g, rpc_call_t *call, const identity_t *id, const char *slug,
+                     int64_t now, Dojo__Content__V1__Contest **c, pg_conn_t **conn, gam_state_t *st,
+                     gam_access_t *acc, err_t **err)
+{
+    identity_t anyone;
+    if (id == NULL) {
+        if (identity_of_call(g->ids, call, &anyone, err) < 0)
+            return -1;
+        id = &anyone;
+    }
+    ProtobufCAllocator a;
+    gam_pb_allocator(call, &a);
+    if (gam_contest_def(g, slug, &a, c, err) < 0 || gam_conn(g, conn, err) < 0 ||
+        gam_contest_sync(g, *conn, *c, now, st, err) < 0)
+        return -1;
+    return gam_contest_access(g, *conn, id, (*c)->slug, acc, err);
+}
+
 /* ------------------------------------------------------------------------
  * State
  * ------------------------------------------------------------------------ */
@@ -935,9 +953,8 @@ int gam_rpc_put_contest_team(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     int64_t now = gam_now_us(g);
     gam_access_t acc;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, now, NULL, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0 || gam_require_jury(&acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, now, &c, &conn, NULL, &acc, err) < 0 ||
+        gam_require_jury(&acc, err) < 0)
         return -1;
     if (check_team_name(req->name, err) < 0)
         return -1;
@@ -1046,9 +1063,7 @@ int gam_rpc_list_contest_teams(rpc_call_t *call, const ProtobufCMessage *req_msg
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, gam_now_us(g), NULL, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, gam_now_us(g), &c, &conn, NULL, &acc, err) < 0)
         return -1;
     bool jury = acc.level == ACCESS_JURY;
     cleanup_pgresult PGresult *r = NULL;
@@ -1097,15 +1112,12 @@ int gam_rpc_set_contest_jury(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return -1;
     if (!gam_is_uuid(req->user_id))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "user_id: must be a UUID");
-    ProtobufCAllocator a;
-    gam_pb_allocator(call, &a);
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     int64_t now = gam_now_us(g);
     gam_access_t acc;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, now, NULL, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0 || gam_require_jury(&acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, now, &c, &conn, NULL, &acc, err) < 0 ||
+        gam_require_jury(&acc, err) < 0)
         return -1;
     char nowbuf[24];
     snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);

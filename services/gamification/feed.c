@@ -85,15 +85,11 @@ int gam_rpc_list_contest_events(rpc_call_t *call, const ProtobufCMessage *req_ms
         return -1;
     if (req->limit < 0 || req->limit > 5000)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "limit: must be 0 to 5000");
-    ProtobufCAllocator a;
-    gam_pb_allocator(call, &a);
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     gam_state_t st;
-    if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0 ||
-        gam_contest_sync(g, conn, c, gam_now_us(g), &st, err) < 0 ||
-        gam_contest_access(g, conn, &id, c->slug, &acc, err) < 0)
+    if (gam_contest_open(g, call, &id, req->slug, gam_now_us(g), &c, &conn, &st, &acc, err) < 0)
         return -1;
     int64_t after = 0;
     if (req->since_token[0]) {

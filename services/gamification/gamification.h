@@ -507,6 +507,14 @@ Dojo__Gamification__V1__ContestState *gam_state_msg(ProtobufCAllocator *a, const
  * the state. Cheap when nothing changed since the last call. */
 int gam_contest_sync(gam_t *g, pg_conn_t *conn, const Dojo__Content__V1__Contest *c, int64_t now,
                      gam_state_t *st, err_t **err);
+/** What a contest handler starts from: the contest `slug` (decoded in the
+ * call's arena), a connection (*conn: the caller's, cleanup_pgconn), the
+ * contest synced at `now` (its state in *st; st may be NULL) and the
+ * access of `id` — the caller as the handler checked it, or NULL for the
+ * call's own identity (anonymous callers allowed). */
+int gam_contest_open(gam_t *g, rpc_call_t *call, const identity_t *id, const char *slug,
+                     int64_t now, Dojo__Content__V1__Contest **c, pg_conn_t **conn, gam_state_t *st,
+                     gam_access_t *acc, err_t **err);
 
 /** Appends an event to the log in the caller's transaction (or none): `ev`
  * carries type, id and data (its token is the row's seq). Seen by the jury

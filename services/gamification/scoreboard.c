@@ -156,8 +156,8 @@ static void build_free(board_build_t *b)
 
 /* The submissions of d->subs on the board's teams and problems; with
  * `hiding`, those made during the freeze and not revealed are frozen. */
-static void build_subs(board_build_t *b, const Dojo__Content__V1__Contest *c,
-                       const board_data_t *d, bool hiding)
+static void build_subs(board_build_t *b, const Dojo__Content__V1__Contest *c, const board_data_t *d,
+                       bool hiding)
 {
     int64_t start = c->start ? c->start->unix_micros : 0;
     int64_t freeze = gam_contest_freeze_us(c);
@@ -225,8 +225,7 @@ static void build_input(board_build_t *b, const Dojo__Content__V1__Contest *c,
 
 /* One row of the board; its frozen cells go to `each_frozen` (when set) in
  * problem order. */
-static Dojo__Gamification__V1__ScoreboardRow *row_msg(ProtobufCAllocator *a,
-                                                      const board_build_t *b,
+static Dojo__Gamification__V1__ScoreboardRow *row_msg(ProtobufCAllocator *a, const board_build_t *b,
                                                       const board_row_t *r,
                                                       frozen_cell_fn each_frozen, void *arg)
 {
@@ -627,19 +626,6 @@ void gam_boards_stop(gam_t *g)
  * GetScoreboard, and the jury's thaw, reveal and finalisation
  * ------------------------------------------------------------------------ */
 
-static int open_contest(gam_t *g, rpc_call_t *call, const char *slug,
-                        Dojo__Content__V1__Contest **c, pg_conn_t **conn, gam_access_t *acc,
-                        gam_state_t *st, err_t **err)
-{
-    identity_t id;
-    ProtobufCAllocator a;
-    gam_pb_allocator(call, &a);
-    if (identity_of_call(g->ids, call, &id, err) < 0 || gam_contest_def(g, slug, &a, c, err) < 0 ||
-        gam_conn(g, conn, err) < 0 || gam_contest_sync(g, *conn, *c, gam_now_us(g), st, err) < 0)
-        return -1;
-    return gam_contest_access(g, *conn, &id, (*c)->slug, acc, err);
-}
-
 int gam_rpc_get_scoreboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
                            ProtobufCMessage **out, err_t **err)
 {
@@ -649,7 +635,7 @@ int gam_rpc_get_scoreboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     gam_state_t st;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, &st, err) < 0)
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, &st, &acc, err) < 0)
         return -1;
     if (req->group_id[0]) {
         bool known = false;
@@ -738,7 +724,7 @@ int gam_rpc_thaw_contest(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     gam_state_t st;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, &st, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, &st, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0 || require_frozen_end(c, &st, err) < 0 ||
         set_time(g, conn, &stmt_thaw, c, &acc, "thaw", gam_now_us(g), &st, err) < 0)
         return -1;
@@ -761,7 +747,7 @@ int gam_rpc_finalize_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     gam_state_t st;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, &st, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, &st, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0)
         return -1;
     if (!st.ended)
@@ -813,7 +799,7 @@ int gam_rpc_reveal_next(rpc_call_t *call, const ProtobufCMessage *req_msg, Proto
     cleanup_pgconn pg_conn_t *conn = NULL;
     gam_access_t acc;
     gam_state_t st;
-    if (open_contest(g, call, req->slug, &c, &conn, &acc, &st, err) < 0 ||
+    if (gam_contest_open(g, call, NULL, req->slug, gam_now_us(g), &c, &conn, &st, &acc, err) < 0 ||
         gam_require_jury(&acc, err) < 0 || require_frozen_end(c, &st, err) < 0)
         return -1;
     ProtobufCAllocator a;

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/page.h"
 #include "libcommon/text.h"
 
 #define INSTITUTION_COLUMNS                                                                        \
@@ -100,40 +101,6 @@ static int check_name(const char *s, err_t **err)
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                            "name: must not contain control characters");
     return 0;
-}
-
-/* Paging as elsewhere: the token is the next row's offset in decimal. */
-static int page_of(const Dojo__Common__V1__PageRequest *page, int def, int max, long long *offset,
-                   int *size, err_t **err)
-{
-    *offset = 0;
-    *size = def;
-    if (page == NULL)
-        return 0;
-    if (page->page_size < 0 || page->page_size > max)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page.page_size: must be 0 to %d", max);
-    if (page->page_size > 0)
-        *size = page->page_size;
-    const char *t = page->page_token ? page->page_token : "";
-    if (t[0]) {
-        char *end = NULL;
-        errno = 0;
-        long long v = strtoll(t, &end, 10);
-        if (errno || *end || v < 0 || !isdigit((unsigned char)t[0]) || v > 100000000)
-            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page.page_token: is not valid");
-        *offset = v;
-    }
-    return 0;
-}
-
-static Dojo__Common__V1__PageInfo *page_info(rpc_call_t *call, long long offset, int size,
-                                             bool more)
-{
-    Dojo__Common__V1__PageInfo *p =
-        RPC_NEW(call, Dojo__Common__V1__PageInfo, DOJO__COMMON__V1__PAGE_INFO__INIT);
-    p->next_page_token = more ? rpc_sprintf(call, "%lld", offset + size) : "";
-    p->total = -1;
-    return p;
 }
 
 static Dojo__Auth__V1__Institution *institution_from_row(rpc_call_t *call, const PGresult *r,
@@ -259,10 +226,10 @@ int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req_msg
     auth_t *auth = rpc_call_payload(call);
     const Dojo__Auth__V1__ListInstitutionsRequest *req = (const void *)req_msg;
     caller_t caller;
-    long long offset;
+    int64_t offset;
     int size;
     if (auth_require_user(auth, call, &caller, err) < 0 ||
-        page_of(req->page, 50, 200, &offset, &size, err) < 0)
+        page_read(req->page, 50, 200, &offset, &size, err) < 0)
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
@@ -278,7 +245,7 @@ int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req_msg
         if (membership(conn, caller.claims.sub, mine, sizeof mine, &admin, err) < 0)
             return -1;
         if (!admin || mine[0] == '\0') {
-            resp->page = page_info(call, offset, size, false);
+            resp->page = page_info(call, offset, size, false, -1);
             *out = &resp->base;
             return 0;
         }
@@ -286,7 +253,7 @@ int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req_msg
     }
     char lim[16], off[24];
     snprintf(lim, sizeof lim, "%d", size + 1);
-    snprintf(off, sizeof off, "%lld", offset);
+    snprintf(off, sizeof off, "%lld", (long long)offset);
     const char *p[] = {only, lim, off};
     if (pg_exec(conn, &stmt_institution_list, p, &r, err) < 0)
         return err_wrap(err, "list institutions");
@@ -297,7 +264,7 @@ int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req_msg
     resp->institutions = rpc_alloc(call, ((size_t)rows + 1) * sizeof(void *));
     for (int i = 0; i < rows; i++)
         resp->institutions[resp->n_institutions++] = institution_from_row(call, r, i);
-    resp->page = page_info(call, offset, size, more);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }
@@ -340,10 +307,10 @@ int auth_rpc_list_institution_members(rpc_call_t *call, const ProtobufCMessage *
     auth_t *auth = rpc_call_payload(call);
     const Dojo__Auth__V1__ListInstitutionMembersRequest *req = (const void *)req_msg;
     caller_t caller;
-    long long offset;
+    int64_t offset;
     int size;
     if (auth_require_user(auth, call, &caller, err) < 0 ||
-        page_of(req->page, 100, 500, &offset, &size, err) < 0)
+        page_read(req->page, 100, 500, &offset, &size, err) < 0)
         return -1;
     if (!auth_is_uuid(req->institution_id))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "institution_id: must be a UUID");
@@ -362,7 +329,7 @@ int auth_rpc_list_institution_members(rpc_call_t *call, const ProtobufCMessage *
     }
     char lim[16], off[24];
     snprintf(lim, sizeof lim, "%d", size + 1);
-    snprintf(off, sizeof off, "%lld", offset);
+    snprintf(off, sizeof off, "%lld", (long long)offset);
     const char *p[] = {req->institution_id, lim, off};
     if (pg_exec(conn, &stmt_institution_members, p, &r, err) < 0)
         return err_wrap(err, "list institution members");
@@ -376,7 +343,7 @@ int auth_rpc_list_institution_members(rpc_call_t *call, const ProtobufCMessage *
     resp->users = rpc_alloc(call, ((size_t)rows + 1) * sizeof(void *));
     for (int i = 0; i < rows; i++)
         resp->users[resp->n_users++] = auth_user_from_row(call, r, i, true);
-    resp->page = page_info(call, offset, size, more);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "libcommon/log.h"
 #include "libcommon/text.h"
 #include "libcommon/mem.h"
+#include "libcommon/page.h"
 
 #define CLASS_MAX_MEMBERS 2000
 /* Join codes: no 0/O, 1/I/L, so they read aloud and type well. */
@@ -533,7 +534,7 @@ int gam_rpc_list_classes(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "all: services list every class");
     int64_t offset;
     int size;
-    if (gam_page(req->page, 50, 200, &offset, &size, err) < 0)
+    if (page_read(req->page, 50, 200, &offset, &size, err) < 0)
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
@@ -556,7 +557,7 @@ int gam_rpc_list_classes(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     resp->classes = rpc_alloc(call, ((size_t)rows + 1) * sizeof(void *));
     for (int i = 0; i < rows; i++)
         resp->classes[resp->n_classes++] = classroom_from_row(call, r, i);
-    resp->page = gam_page_info(call, offset, size, more, -1);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }
@@ -804,7 +805,7 @@ int gam_rpc_list_class_members(rpc_call_t *call, const ProtobufCMessage *req_msg
     int size;
     cleanup_pgconn pg_conn_t *conn = NULL;
     if (identity_require_signed_in(g->ids, call, &id, err) < 0 ||
-        gam_page(req->page, 100, 500, &offset, &size, err) < 0 || gam_conn(g, &conn, err) < 0 ||
+        page_read(req->page, 100, 500, &offset, &size, err) < 0 || gam_conn(g, &conn, err) < 0 ||
         gam_class_open(conn, &id, req->class_id, true, false, &cls, err) < 0)
         return -1;
     cleanup_pgresult PGresult *r = NULL;
@@ -844,7 +845,7 @@ int gam_rpc_list_class_members(rpc_call_t *call, const ProtobufCMessage *req_msg
         c->expires_at = gam_timestamp(call, pg_get_int64(inv, i, 2));
         resp->invites[resp->n_invites++] = c;
     }
-    resp->page = gam_page_info(call, offset, size, more, -1);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "libcommon/text.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/page.h"
 
 #define COHORT_COLUMNS                                                                             \
     "c.slug, c.title, c.description, "                                                             \
@@ -245,7 +246,7 @@ int gam_rpc_list_cohorts(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     }
     int64_t offset;
     int size;
-    if (gam_page(req->page, 50, 200, &offset, &size, err) < 0)
+    if (page_read(req->page, 50, 200, &offset, &size, err) < 0)
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
@@ -262,7 +263,7 @@ int gam_rpc_list_cohorts(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     resp->cohorts = rpc_alloc(call, ((size_t)rows + 1) * sizeof(void *));
     for (int i = 0; i < rows; i++)
         resp->cohorts[resp->n_cohorts++] = cohort_from_row(call, r, i);
-    resp->page = gam_page_info(call, offset, size, more, -1);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }
@@ -278,7 +279,7 @@ int gam_rpc_list_cohort_members(rpc_call_t *call, const ProtobufCMessage *req_ms
         return -1;
     int64_t offset;
     int size;
-    if (gam_page(req->page, 100, 500, &offset, &size, err) < 0)
+    if (page_read(req->page, 100, 500, &offset, &size, err) < 0)
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *c = NULL;
@@ -309,7 +310,7 @@ int gam_rpc_list_cohort_members(rpc_call_t *call, const ProtobufCMessage *req_ms
         m->joined_at = gam_timestamp(call, pg_get_int64(r, i, 3));
         resp->members[resp->n_members++] = m;
     }
-    resp->page = gam_page_info(call, offset, size, more, pg_get_int64(c, 0, 3));
+    resp->page = page_info(call, offset, size, more, pg_get_int64(c, 0, 3));
     *out = &resp->base;
     return 0;
 }

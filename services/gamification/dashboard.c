@@ -14,6 +14,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/csv.h"
 #include "libcommon/log.h"
+#include "libcommon/page.h"
 
 #define ANALYTICS_SAMPLE 2000
 #define ANALYTICS_MAX_TASKS 50
@@ -224,7 +225,7 @@ static int board_assignment(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const g
         if ((int64_t)k >= offset && (int64_t)k < offset + size)
             resp->entries[resp->n_entries++] = e;
     }
-    resp->page = gam_page_info(call, offset, size, offset + size < (int64_t)n, (int64_t)n);
+    resp->page = page_info(call, offset, size, offset + size < (int64_t)n, (int64_t)n);
     resp->max_points = 100.0 * (double)gb.ncolumns;
     return 0;
 }
@@ -240,7 +241,7 @@ int gam_rpc_get_class_board(rpc_call_t *call, const ProtobufCMessage *req_msg,
     int size;
     cleanup_pgconn pg_conn_t *conn = NULL;
     if (identity_require_signed_in(g->ids, call, &id, err) < 0 ||
-        gam_page(req->page, 50, 100, &offset, &size, err) < 0 || gam_conn(g, &conn, err) < 0 ||
+        page_read(req->page, 50, 100, &offset, &size, err) < 0 || gam_conn(g, &conn, err) < 0 ||
         gam_class_open(conn, &id, req->class_id, false, false, &cls, err) < 0)
         return -1;
     const char *me = id.kind == IDENTITY_USER ? id.claims.sub : NULL;

@@ -91,14 +91,7 @@ int gam_check_slug(const char *field, const char *s, bool required, err_t **err)
 int gam_check_language(const char *field, const char *s, err_t **err);
 /* Time zones, display names and UTF-8 lengths: libcommon/text.h. */
 
-/** Paging: the offset encoded in `token` ("" = 0) and the page size
- * (0 → def, at most max). INVALID_ARGUMENT for a bad token or size. */
-int gam_page(const Dojo__Common__V1__PageRequest *page, int def, int max, int64_t *offset,
-             int *size, err_t **err);
-/** PageInfo for a page read at offset with `got` rows of `size` (one extra
- * row is read to know whether more exist: has_more). */
-Dojo__Common__V1__PageInfo *gam_page_info(rpc_call_t *call, int64_t offset, int size, bool has_more,
-                                          int64_t total);
+/* Paging: libcommon/page.h. */
 
 /** The learner a request is about. `user_id` "" means the caller (a user;
  * services must name one: INVALID_ARGUMENT). A user caller naming someone

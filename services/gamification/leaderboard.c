@@ -33,6 +33,7 @@
 #include "libcommon/kvc.h"
 #include "libcommon/log.h"
 #include "libcommon/mem.h"
+#include "libcommon/page.h"
 
 #define GAM_MAX_POINTS 900000LL
 #define GAM_SCORE_SCALE 10000000000LL /* 1e10 */
@@ -389,7 +390,7 @@ int gam_rpc_get_leaderboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
     }
     int64_t offset;
     int size;
-    if (gam_page(req->page, 50, 100, &offset, &size, err) < 0)
+    if (page_read(req->page, 50, 100, &offset, &size, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;
@@ -491,7 +492,7 @@ int gam_board_page(gam_t *g, rpc_call_t *call, pg_conn_t *conn, int board, const
             resp->own_opted_out = pg_get_bool(names, j, 2);
         }
     }
-    resp->page = gam_page_info(call, offset, size, offset + size < total, total);
+    resp->page = page_info(call, offset, size, offset + size < total, total);
     if (kind == BOARD_WEEK) {
         resp->week_start = gam_timestamp(call, ws);
         resp->week_end = gam_timestamp(call, ws + GAM_WEEK_US);

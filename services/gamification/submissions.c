@@ -17,6 +17,7 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 #include "libcommon/metrics.h"
+#include "libcommon/page.h"
 
 #define GAM_MAX_CODE (64 * 1024)
 #define KIND_SUBMIT DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT
@@ -688,7 +689,7 @@ int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "kind: unknown");
     int64_t offset;
     int size;
-    if (gam_page(req->page, 50, 100, &offset, &size, err) < 0)
+    if (page_read(req->page, 50, 100, &offset, &size, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;
@@ -736,7 +737,7 @@ int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req_msg,
         s->finished_at = gam_timestamp(call, pg_get_int64(r, i, 12));
         resp->submissions[resp->n_submissions++] = s;
     }
-    resp->page = gam_page_info(call, offset, size, more, -1);
+    resp->page = page_info(call, offset, size, more, -1);
     *out = &resp->base;
     return 0;
 }

@@ -54,19 +54,6 @@ static int class_seg(gw_req_t *r, const char **out, err_t **err)
     return 0;
 }
 
-static int page_of(gw_req_t *r, Dojo__Common__V1__PageRequest *page, int max, err_t **err)
-{
-    int64_t size = 0;
-    const char *tok = gw_query(r, "page_token");
-    if (gw_query_int(r, "page_size", 0, max, &size, err) < 0)
-        return -1;
-    if (tok && strlen(tok) > 64)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page_token: is not valid");
-    page->page_size = (int32_t)size;
-    page->page_token = (char *)(tok ? tok : "");
-    return 0;
-}
-
 static const char *next_token(const Dojo__Common__V1__PageInfo *p)
 {
     return p && p->next_page_token ? p->next_page_token : "";
@@ -143,7 +130,7 @@ int gw_h_classes_list(gw_req_t *r, err_t **err)
     Dojo__Gamification__V1__ListClassesRequest req =
         DOJO__GAMIFICATION__V1__LIST_CLASSES_REQUEST__INIT;
     Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
-    if (page_of(r, &page, 200, err) < 0)
+    if (gw_query_page(r, &page, 200, err) < 0)
         return -1;
     req.page = &page;
     req.include_archived = query_true(r, "include_archived");
@@ -289,7 +276,7 @@ int gw_h_class_members(gw_req_t *r, err_t **err)
     Dojo__Gamification__V1__ListClassMembersRequest req =
         DOJO__GAMIFICATION__V1__LIST_CLASS_MEMBERS_REQUEST__INIT;
     Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
-    if (gw_req_auth(r, err) < 0 || class_seg(r, &id, err) < 0 || page_of(r, &page, 500, err) < 0)
+    if (gw_req_auth(r, err) < 0 || class_seg(r, &id, err) < 0 || gw_query_page(r, &page, 500, err) < 0)
         return -1;
     req.class_id = (char *)id;
     req.page = &page;
@@ -396,7 +383,7 @@ int gw_h_class_board(gw_req_t *r, err_t **err)
         DOJO__GAMIFICATION__V1__GET_CLASS_BOARD_REQUEST__INIT;
     Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
     if (gw_req_auth(r, err) < 0 || class_seg(r, &id, err) < 0 ||
-        assignment_query(r, &assignment, err) < 0 || page_of(r, &page, 100, err) < 0)
+        assignment_query(r, &assignment, err) < 0 || gw_query_page(r, &page, 100, err) < 0)
         return -1;
     req.class_id = (char *)id;
     req.assignment_id = (char *)assignment;

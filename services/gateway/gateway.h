@@ -224,6 +224,9 @@ int gw_json_int(json_t *obj, const char *key, int64_t min, int64_t max, int64_t 
 /** Parses a query integer in [min, max]; absent leaves *out. */
 int gw_query_int(gw_req_t *r, const char *name, int64_t min, int64_t max, int64_t *out,
                  err_t **err);
+/** The page the query asks for (page_size in [0, max], page_token of at
+ * most 64 bytes) into `page`; the token is borrowed from the request. */
+int gw_query_page(gw_req_t *r, Dojo__Common__V1__PageRequest *page, int max, err_t **err);
 
 /** RFC 3339 UTC with milliseconds, or JSON null for an unset time. New ref. */
 json_t *gw_json_time(const Dojo__Common__V1__Timestamp *ts);

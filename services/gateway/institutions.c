@@ -26,24 +26,11 @@ static json_t *institution_json(const Dojo__Auth__V1__Institution *i)
                      i->member_count, "created_at", gw_json_time(i->created_at));
 }
 
-static int page_of(gw_req_t *r, Dojo__Common__V1__PageRequest *page, int max, err_t **err)
-{
-    int64_t size = 0;
-    const char *tok = gw_query(r, "page_token");
-    if (gw_query_int(r, "page_size", 0, max, &size, err) < 0)
-        return -1;
-    if (tok && strlen(tok) > 64)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page_token: is not valid");
-    page->page_size = (int32_t)size;
-    page->page_token = (char *)(tok ? tok : "");
-    return 0;
-}
-
 int gw_h_institutions_list(gw_req_t *r, err_t **err)
 {
     Dojo__Auth__V1__ListInstitutionsRequest req = DOJO__AUTH__V1__LIST_INSTITUTIONS_REQUEST__INIT;
     Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
-    if (gw_req_auth(r, err) < 0 || page_of(r, &page, 200, err) < 0)
+    if (gw_req_auth(r, err) < 0 || gw_query_page(r, &page, 200, err) < 0)
         return -1;
     req.page = &page;
     cleanup_pb Dojo__Auth__V1__ListInstitutionsResponse *resp = NULL;
@@ -83,7 +70,7 @@ int gw_h_institution_members(gw_req_t *r, err_t **err)
     Dojo__Auth__V1__ListInstitutionMembersRequest req =
         DOJO__AUTH__V1__LIST_INSTITUTION_MEMBERS_REQUEST__INIT;
     Dojo__Common__V1__PageRequest page = DOJO__COMMON__V1__PAGE_REQUEST__INIT;
-    if (gw_req_auth(r, err) < 0 || page_of(r, &page, 500, err) < 0)
+    if (gw_req_auth(r, err) < 0 || gw_query_page(r, &page, 500, err) < 0)
         return -1;
     if (!gw_valid_uuid(r->segs[1]))
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such institution");

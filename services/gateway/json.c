@@ -90,6 +90,19 @@ int gw_query_int(gw_req_t *r, const char *name, int64_t min, int64_t max, int64_
     return 0;
 }
 
+int gw_query_page(gw_req_t *r, Dojo__Common__V1__PageRequest *page, int max, err_t **err)
+{
+    int64_t size = 0;
+    const char *tok = gw_query(r, "page_token");
+    if (gw_query_int(r, "page_size", 0, max, &size, err) < 0)
+        return -1;
+    if (tok && strlen(tok) > 64)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "page_token: is not valid");
+    page->page_size = (int32_t)size;
+    page->page_token = (char *)(tok ? tok : "");
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Scalars
  * ------------------------------------------------------------------------ */

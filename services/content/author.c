@@ -42,22 +42,6 @@ static int report_error(const content_report_t *rep, err_t **err)
     return first_error(rep, err);
 }
 
-static void field_errors(rpc_call_t *call, const content_report_t *rep, bool warnings,
-                         Dojo__Common__V1__FieldError ***out, size_t *n)
-{
-    const content_issue_t *v = warnings ? rep->warnings : rep->errors;
-    size_t count = warnings ? rep->n_warnings : rep->n_errors;
-    *out = rpc_alloc(call, (count + 1) * sizeof **out);
-    *n = count;
-    for (size_t i = 0; i < count; i++) {
-        Dojo__Common__V1__FieldError *f =
-            RPC_NEW(call, Dojo__Common__V1__FieldError, DOJO__COMMON__V1__FIELD_ERROR__INIT);
-        f->path = rpc_strdup(call, v[i].path);
-        f->message = rpc_strdup(call, v[i].message);
-        f->file = rpc_strdup(call, rep->file);
-        (*out)[i] = f;
-    }
-}
 
 /* The stored task `slug` at `version` as a Task with its output-only fields. */
 static int task_reply(rpc_call_t *call, pg_conn_t *conn, const char *slug, int version,
@@ -206,8 +190,8 @@ int content_rpc_validate_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     Dojo__Content__V1__ValidateTaskResponse *resp =
         RPC_NEW(call, Dojo__Content__V1__ValidateTaskResponse,
                 DOJO__CONTENT__V1__VALIDATE_TASK_RESPONSE__INIT);
-    field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
-    field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
+    content_field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
+    content_field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
     resp->ok = rc == 0;
     if (rc == 0) {
         char hash[65];
@@ -285,8 +269,8 @@ static Dojo__Content__V1__ImportResult *import_result(rpc_call_t *call, const ch
     } else {
         r->content_hash = "";
     }
-    field_errors(call, &o->rep, false, &r->errors, &r->n_errors);
-    field_errors(call, &o->rep, true, &r->warnings, &r->n_warnings);
+    content_field_errors(call, &o->rep, false, &r->errors, &r->n_errors);
+    content_field_errors(call, &o->rep, true, &r->warnings, &r->n_warnings);
     return r;
 }
 

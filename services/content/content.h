@@ -241,6 +241,10 @@ int content_require_signed_in(content_t *c, rpc_call_t *call, identity_t *id, er
 /** Requires an author, admin or service (PERMISSION_DENIED for learners). */
 int content_require_author(content_t *c, rpc_call_t *call, identity_t *id, err_t **err);
 Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t unix_micros);
+/** The errors (or, with `warnings`, the warnings) of `rep` as FieldErrors
+ * naming its file, in the call's arena: *out (NULL-terminated) and *n. */
+void content_field_errors(rpc_call_t *call, const content_report_t *rep, bool warnings,
+                          Dojo__Common__V1__FieldError ***out, size_t *n);
 
 /* ------------------------------------------------------------------------
  * The author API (author.c)

@@ -111,22 +111,6 @@ int content_rpc_get_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
  * PutContest
  * ------------------------------------------------------------------------ */
 
-static void field_errors(rpc_call_t *call, const content_report_t *rep, bool warnings,
-                         Dojo__Common__V1__FieldError ***out, size_t *n)
-{
-    const content_issue_t *v = warnings ? rep->warnings : rep->errors;
-    size_t count = warnings ? rep->n_warnings : rep->n_errors;
-    *out = rpc_alloc(call, (count + 1) * sizeof **out);
-    *n = count;
-    for (size_t i = 0; i < count; i++) {
-        Dojo__Common__V1__FieldError *f =
-            RPC_NEW(call, Dojo__Common__V1__FieldError, DOJO__COMMON__V1__FIELD_ERROR__INIT);
-        f->path = rpc_strdup(call, v[i].path);
-        f->message = rpc_strdup(call, v[i].message);
-        f->file = rpc_strdup(call, rep->file);
-        (*out)[i] = f;
-    }
-}
 
 /* The input as a document in the file form: new, or NULL (reported). */
 static json_t *input_document(const Dojo__Content__V1__ContestInput *in, content_report_t *rep)
@@ -215,8 +199,8 @@ int content_rpc_put_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
                      res.version, content_change_name(res.change),
                      id.kind == IDENTITY_USER ? id.claims.sub : "service");
     }
-    field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
-    field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
+    content_field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
+    content_field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
     *out = &resp->base;
     return 0;
 }

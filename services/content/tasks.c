@@ -45,6 +45,23 @@ Dojo__Common__V1__Timestamp *content_timestamp(rpc_call_t *call, int64_t us)
     return t;
 }
 
+void content_field_errors(rpc_call_t *call, const content_report_t *rep, bool warnings,
+                          Dojo__Common__V1__FieldError ***out, size_t *n)
+{
+    const content_issue_t *v = warnings ? rep->warnings : rep->errors;
+    size_t count = warnings ? rep->n_warnings : rep->n_errors;
+    *out = rpc_alloc(call, (count + 1) * sizeof **out);
+    *n = count;
+    for (size_t i = 0; i < count; i++) {
+        Dojo__Common__V1__FieldError *f =
+            RPC_NEW(call, Dojo__Common__V1__FieldError, DOJO__COMMON__V1__FIELD_ERROR__INIT);
+        f->path = rpc_strdup(call, v[i].path);
+        f->message = rpc_strdup(call, v[i].message);
+        f->file = rpc_strdup(call, rep->file);
+        (*out)[i] = f;
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Statements
  * ------------------------------------------------------------------------ */

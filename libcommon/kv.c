@@ -348,11 +348,11 @@ static int pool_run(kv_pool_t *pool, const wire_t *w, size_t n, redisReply **rep
 /* ---------------------------------------------------------------------------
  * Commands */
 
-/* Runs one formatted command on the pool and checks its reply. */
-static int command_wire(kv_pool_t *pool, wire_t w, redisReply **out, const char *name, err_t **err)
+/* After a command of `w` ran with `rc`: frees the command, checks the
+ * reply, and hands it to *out (or frees it when out is NULL). */
+static int command_done(wire_t w, int rc, redisReply *reply, redisReply **out, const char *name,
+                        err_t **err)
 {
-    redisReply *reply = NULL;
-    int rc = pool_run(pool, &w, 1, &reply, name, err);
     redisFreeCommand(w.cmd);
     if (rc < 0 || reply_check(reply, name, err) < 0)
         return -1;
@@ -361,6 +361,14 @@ static int command_wire(kv_pool_t *pool, wire_t w, redisReply **out, const char 
     else
         freeReplyObject(reply);
     return 0;
+}
+
+/* Runs one formatted command on the pool and checks its reply. */
+static int command_wire(kv_pool_t *pool, wire_t w, redisReply **out, const char *name, err_t **err)
+{
+    redisReply *reply = NULL;
+    int rc = pool_run(pool, &w, 1, &reply, name, err);
+    return command_done(w, rc, reply, out, name, err);
 }
 
 int kv_command_argv(kv_pool_t *pool, redisReply **out, int argc, const char **argv,
@@ -454,14 +462,7 @@ int kv_conn_command_argv(kv_conn_t *conn, int wait_ms, redisReply **out, int arg
     int wait = wait_ms > 0 ? wait_ms : 0;
     int rc = slot_run(conn->pool, &conn->slot, true, conn->pool->timeout_ms + wait, &w, 1, &reply,
                       name, err);
-    redisFreeCommand(w.cmd);
-    if (rc < 0 || reply_check(reply, name, err) < 0)
-        return -1;
-    if (out != NULL)
-        *out = reply;
-    else
-        freeReplyObject(reply);
-    return 0;
+    return command_done(w, rc, reply, out, name, err);
 }
 
 long long kv_conn_client_id(const kv_conn_t *conn)

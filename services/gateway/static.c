@@ -70,6 +70,23 @@ static int open_file(const char *path, struct stat *st)
     return fd;
 }
 
+/* `path`, or its gzip-compressed copy `path`.gz when the client takes gzip
+ * (*gz says which); -1 when neither is a regular file. */
+static int open_encoded(const char *path, const char *accept_encoding, struct stat *st, bool *gz)
+{
+    *gz = false;
+    if (accept_encoding && strstr(accept_encoding, "gzip")) {
+        char gzpath[1040];
+        snprintf(gzpath, sizeof gzpath, "%s.gz", path);
+        int fd = open_file(gzpath, st);
+        if (fd >= 0) {
+            *gz = true;
+            return fd;
+        }
+    }
+    return open_file(path, st);
+}
+
 static enum MHD_Result plain(gw_req_t *r, unsigned status, const char *text)
 {
     struct MHD_Response *resp =
@@ -99,17 +116,9 @@ enum MHD_Result gw_static_serve(gw_req_t *r)
         return plain(r, 404, "not found\n");
 
     struct stat st;
-    int fd = -1;
     bool gz = false;
     const char *ae = gw_header(r, "Accept-Encoding");
-    if (ae && strstr(ae, "gzip")) {
-        char gzpath[1040];
-        snprintf(gzpath, sizeof gzpath, "%s.gz", path);
-        fd = open_file(gzpath, &st);
-        gz = fd >= 0;
-    }
-    if (fd < 0)
-        fd = open_file(path, &st);
+    int fd = open_encoded(path, ae, &st, &gz);
     if (fd < 0) {
         const char *last = strrchr(rel, '/');
         if (asset || (last && strchr(last, '.')))
@@ -118,14 +127,7 @@ enum MHD_Result gw_static_serve(gw_req_t *r)
         rel = "/index.html";
         asset = false;
         snprintf(path, sizeof path, "%s/index.html", dir);
-        if (ae && strstr(ae, "gzip")) {
-            char gzpath[1040];
-            snprintf(gzpath, sizeof gzpath, "%s.gz", path);
-            fd = open_file(gzpath, &st);
-            gz = fd >= 0;
-        }
-        if (fd < 0)
-            fd = open_file(path, &st);
+        fd = open_encoded(path, ae, &st, &gz);
         if (fd < 0)
             return plain(r, 404, "the web app is not built (no index.html in "
                                  "DOJO_GATEWAY_WEB_DIR); build it with `cd web && npm run build`\n");

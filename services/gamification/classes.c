@@ -153,20 +153,6 @@ static const pg_stmt_t stmt_member_count = {
     .nparams = 1,
 };
 
-static const pg_stmt_t stmt_member_add = {
-    .name = "game_cls_member_add",
-    .sql = "INSERT INTO game.cohort_members (cohort_slug, user_id, joined_at) "
-           "VALUES ($1, $2::uuid, " GAM_TS(3) ") ON CONFLICT DO NOTHING RETURNING 1",
-    .nparams = 3,
-};
-
-static const pg_stmt_t stmt_member_remove = {
-    .name = "game_cls_member_remove",
-    .sql = "DELETE FROM game.cohort_members WHERE cohort_slug = $1 AND user_id = $2::uuid "
-           "RETURNING 1",
-    .nparams = 2,
-};
-
 static const pg_stmt_t stmt_members = {
     .name = "game_cls_members",
     .sql = "SELECT m.user_id::text, coalesce(p.display_name, m.user_id::text), " GAM_US(
@@ -361,22 +347,18 @@ int gam_class_add_member(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const char
                          const char *user_id, const char *display_name, const char *zone,
                          bool *added, err_t **err)
 {
-    const char *now = gam_i64(call, gam_now_us(g));
+    int64_t now = gam_now_us(g);
     cleanup_pgresult PGresult *count = NULL;
-    cleanup_pgresult PGresult *r = NULL;
-    const char *pp[] = {user_id, display_name ? display_name : user_id, zone ? zone : "UTC", now};
+    const char *pp[] = {user_id, display_name ? display_name : user_id, zone ? zone : "UTC",
+                        gam_i64(call, now)};
     const char *pc[] = {slug};
-    const char *pm[] = {slug, user_id, now};
     if (pg_exec(conn, &stmt_profile_make, pp, NULL, err) < 0 ||
         pg_exec(conn, &stmt_member_count, pc, &count, err) < 0)
         return err_wrap(err, "add member");
     if (pg_get_int64(count, 0, 0) >= CLASS_MAX_MEMBERS)
         return err_set(err, GRPC_STATUS_FAILED_PRECONDITION,
                        "this class is full (%d learners)", CLASS_MAX_MEMBERS);
-    if (pg_exec(conn, &stmt_member_add, pm, &r, err) < 0)
-        return err_wrap(err, "add member");
-    *added = PQntuples(r) == 1;
-    if (*added && gam_boards_invalidate(conn, err) < 0)
+    if (gam_cohort_member_add(call, conn, slug, user_id, now, added, err) < 0)
         return err_wrap(err, "add member");
     return 0;
 }
@@ -777,17 +759,16 @@ int gam_rpc_remove_class_member(rpc_call_t *call, const ProtobufCMessage *req_ms
         err_clear(err);
         user = req->user_id;
     }
-    cleanup_pgresult PGresult *r = NULL;
-    const char *p[] = {cls.slug, user};
-    if (pg_begin(conn, err) < 0 || pg_exec(conn, &stmt_member_remove, p, &r, err) < 0 ||
-        (PQntuples(r) > 0 && gam_boards_invalidate(conn, err) < 0) || pg_commit(conn, err) < 0) {
+    bool removed = false;
+    if (pg_begin(conn, err) < 0 || gam_cohort_member_remove(conn, cls.slug, user, &removed, err) < 0 ||
+        pg_commit(conn, err) < 0) {
         pg_rollback(conn);
         return err_wrap(err, "remove member");
     }
     Dojo__Gamification__V1__RemoveClassMemberResponse *resp =
         RPC_NEW(call, Dojo__Gamification__V1__RemoveClassMemberResponse,
                 DOJO__GAMIFICATION__V1__REMOVE_CLASS_MEMBER_RESPONSE__INIT);
-    resp->removed = PQntuples(r) > 0;
+    resp->removed = removed;
     if (resp->removed)
         LOG_INFO("class member removed", "class=%s member=%s", cls.slug, user);
     *out = &resp->base;

@@ -41,19 +41,6 @@ static const pg_stmt_t stmt_profile_exists = {
     .nparams = 1,
 };
 
-static const pg_stmt_t stmt_member_add = {
-    .name = "game_member_add",
-    .sql = "INSERT INTO game.cohort_members (cohort_slug, user_id, joined_at) "
-           "VALUES ($1, $2::uuid, " GAM_TS(3) ") ON CONFLICT DO NOTHING RETURNING 1",
-    .nparams = 3,
-};
-
-static const pg_stmt_t stmt_member_remove = {
-    .name = "game_member_remove",
-    .sql = "DELETE FROM game.cohort_members WHERE cohort_slug = $1 AND user_id = $2::uuid "
-           "RETURNING 1",
-    .nparams = 2,
-};
 
 static const pg_stmt_t stmt_cohort_list = {
     .name = "game_cohort_list",
@@ -152,6 +139,46 @@ int gam_rpc_create_cohort(rpc_call_t *call, const ProtobufCMessage *req_msg, Pro
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Membership (cohorts, and the classes built on them)
+ * ------------------------------------------------------------------------ */
+
+static const pg_stmt_t stmt_member_add = {
+    .name = "game_member_add",
+    .sql = "INSERT INTO game.cohort_members (cohort_slug, user_id, joined_at) "
+           "VALUES ($1, $2::uuid, " GAM_TS(3) ") ON CONFLICT DO NOTHING RETURNING 1",
+    .nparams = 3,
+};
+
+static const pg_stmt_t stmt_member_remove = {
+    .name = "game_member_remove",
+    .sql = "DELETE FROM game.cohort_members WHERE cohort_slug = $1 AND user_id = $2::uuid "
+           "RETURNING 1",
+    .nparams = 2,
+};
+
+int gam_cohort_member_add(rpc_call_t *call, pg_conn_t *conn, const char *slug, const char *user_id,
+                          int64_t now_us, bool *added, err_t **err)
+{
+    cleanup_pgresult PGresult *r = NULL;
+    const char *p[] = {slug, user_id, gam_i64(call, now_us)};
+    if (pg_exec(conn, &stmt_member_add, p, &r, err) < 0)
+        return -1;
+    *added = PQntuples(r) > 0;
+    return *added ? gam_boards_invalidate(conn, err) : 0;
+}
+
+int gam_cohort_member_remove(pg_conn_t *conn, const char *slug, const char *user_id,
+                             bool *removed, err_t **err)
+{
+    cleanup_pgresult PGresult *r = NULL;
+    const char *p[] = {slug, user_id};
+    if (pg_exec(conn, &stmt_member_remove, p, &r, err) < 0)
+        return -1;
+    *removed = PQntuples(r) > 0;
+    return *removed ? gam_boards_invalidate(conn, err) : 0;
+}
+
 /* Adds (add = true) or removes a member, then reads the cohort back. */
 static int change_member(rpc_call_t *call, const char *slug, const char *user_id, bool add,
                          bool *changed, Dojo__Gamification__V1__Cohort **cohort, err_t **err)
@@ -165,7 +192,6 @@ static int change_member(rpc_call_t *call, const char *slug, const char *user_id
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *c = NULL;
     cleanup_pgresult PGresult *prof = NULL;
-    cleanup_pgresult PGresult *r = NULL;
     cleanup_pgresult PGresult *after = NULL;
     const char *ps[] = {slug};
     if (gam_conn(g, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
@@ -179,17 +205,12 @@ static int change_member(rpc_call_t *call, const char *slug, const char *user_id
             return err_wrap(err, "cohort member");
         if (PQntuples(prof) == 0)
             return err_set(err, GRPC_STATUS_NOT_FOUND, "no such learner");
-        const char *p[] = {slug, user_id, gam_i64(call, gam_now_us(g))};
-        if (pg_exec(conn, &stmt_member_add, p, &r, err) < 0)
+        if (gam_cohort_member_add(call, conn, slug, user_id, gam_now_us(g), changed, err) < 0)
             return err_wrap(err, "add member");
-    } else {
-        const char *p[] = {slug, user_id};
-        if (pg_exec(conn, &stmt_member_remove, p, &r, err) < 0)
-            return err_wrap(err, "remove member");
+    } else if (gam_cohort_member_remove(conn, slug, user_id, changed, err) < 0) {
+        return err_wrap(err, "remove member");
     }
-    *changed = PQntuples(r) > 0;
-    if ((*changed && gam_boards_invalidate(conn, err) < 0) ||
-        pg_exec(conn, &stmt_cohort_get, ps, &after, err) < 0 || pg_commit(conn, err) < 0)
+    if (pg_exec(conn, &stmt_cohort_get, ps, &after, err) < 0 || pg_commit(conn, err) < 0)
         return err_wrap(err, "cohort member");
     *cohort = cohort_from_row(call, after, 0);
     if (*changed)

@@ -273,6 +273,15 @@ int gam_rpc_list_submissions(rpc_call_t *call, const ProtobufCMessage *req, Prot
                              err_t **err);
 
 /* cohorts.c */
+/** Adds `user_id` to the cohort `slug` (joined at `now_us`) in the caller's
+ * transaction; *added when they were not a member yet (the boards are then
+ * marked stale). */
+int gam_cohort_member_add(rpc_call_t *call, pg_conn_t *conn, const char *slug, const char *user_id,
+                          int64_t now_us, bool *added, err_t **err);
+/** Removes `user_id` from the cohort `slug` in the caller's transaction;
+ * *removed when they were a member (the boards are then marked stale). */
+int gam_cohort_member_remove(pg_conn_t *conn, const char *slug, const char *user_id,
+                             bool *removed, err_t **err);
 int gam_rpc_create_cohort(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                           err_t **err);
 int gam_rpc_add_cohort_member(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,

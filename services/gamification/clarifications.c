@@ -63,6 +63,77 @@ static Dojo__Gamification__V1__Clarification *clar_of_row(ProtobufCAllocator *a,
     return m;
 }
 
+/* Where a clarification goes: from a team to the jury, or from the jury to
+ * one team (answering its question), to everyone answering a question, or
+ * as an announcement. */
+typedef struct clar_route {
+    const char *from, *to, *reply; /* team ids and the question's id; "" for none */
+    const char *asker;             /* the team that asked the question answered, or "" */
+    bool announcement;
+} clar_route_t;
+
+/* The route of `req` from the caller with `acc`; *asked (the caller frees)
+ * holds the question answered, which `rt` points into. */
+static int clar_route(pg_conn_t *conn, const char *slug,
+                      const Dojo__Gamification__V1__CreateClarificationRequest *req,
+                      const gam_access_t *acc, clar_route_t *rt, PGresult **asked, err_t **err)
+{
+    *rt = (clar_route_t){.from = "", .to = "", .reply = "", .asker = ""};
+    if (acc->level == ACCESS_TEAM) {
+        if (req->reply_to_id[0] || req->to_all)
+            return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                           "teams ask the jury; only the jury answers");
+        rt->from = acc->team_id;
+        return 0;
+    }
+    if (acc->level != ACCESS_JURY)
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                       "register for the contest to ask the jury");
+    if (req->reply_to_id[0] == '\0') {
+        rt->announcement = true; /* a jury message that answers nothing is for everyone */
+        return 0;
+    }
+    const char *pg[] = {slug, req->reply_to_id};
+    if (strlen(req->reply_to_id) > 20 || pg_exec(conn, &stmt_clar_get, pg, asked, err) < 0 ||
+        PQntuples(*asked) == 0) {
+        err_clear(err);
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "reply_to_id: no clarification \"%.20s\"",
+                       req->reply_to_id);
+    }
+    rt->reply = pg_get(*asked, 0, 0);
+    rt->asker = pg_get(*asked, 0, 1);
+    /* An answer to one team goes to the team that asked. */
+    if (!req->to_all)
+        rt->to = rt->asker;
+    return 0;
+}
+
+/* The clarification `m` in the event log, for whom its route says. */
+static int clar_announce(pg_conn_t *conn, const char *slug,
+                         Dojo__Gamification__V1__Clarification *m, const clar_route_t *rt,
+                         int64_t now, err_t **err)
+{
+    Dojo__Gamification__V1__ContestEvent ev = DOJO__GAMIFICATION__V1__CONTEST_EVENT__INIT;
+    ev.type = "clarifications";
+    ev.id = m->id;
+    ev.data_case = DOJO__GAMIFICATION__V1__CONTEST_EVENT__DATA_CLARIFICATION;
+    ev.clarification = m;
+    bool to_everyone = rt->from[0] == '\0' && rt->to[0] == '\0';
+    const char *team = rt->from[0] ? rt->from : rt->to;
+    if (!to_everyone || rt->reply[0] == '\0')
+        return gam_event_add(conn, slug, &ev, true, to_everyone, team, now, err);
+    /* An answer to everyone: the public may not see the question, so its
+     * copy names none; the asking team's copy (read after it) and the
+     * jury's do. */
+    Dojo__Gamification__V1__Clarification pub = *m;
+    pub.reply_to_id = "";
+    ev.clarification = &pub;
+    if (gam_event_add(conn, slug, &ev, false, true, "", now, err) < 0)
+        return -1;
+    ev.clarification = m;
+    return gam_event_add(conn, slug, &ev, true, false, rt->asker, now, err);
+}
+
 int gam_rpc_create_clarification(rpc_call_t *call, const ProtobufCMessage *req_msg,
                                  ProtobufCMessage **out, err_t **err)
 {
@@ -85,80 +156,44 @@ int gam_rpc_create_clarification(rpc_call_t *call, const ProtobufCMessage *req_m
     if (req->problem_id[0] && gam_contest_problem(c, req->problem_id) < 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "problem_id: no problem \"%.16s\"",
                        req->problem_id);
-    const char *from = "", *to = "", *reply = "";
-    bool announcement = false;
+    clar_route_t rt;
     cleanup_pgresult PGresult *asked = NULL;
-    if (acc.level == ACCESS_TEAM) {
-        if (req->reply_to_id[0] || req->to_all)
-            return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
-                           "teams ask the jury; only the jury answers");
-        from = acc.team_id;
-    } else if (acc.level == ACCESS_JURY) {
-        if (req->reply_to_id[0]) {
-            const char *pg[] = {c->slug, req->reply_to_id};
-            if (strlen(req->reply_to_id) > 20 ||
-                pg_exec(conn, &stmt_clar_get, pg, &asked, err) < 0 || PQntuples(asked) == 0) {
-                err_clear(err);
-                return err_set(err, GRPC_STATUS_NOT_FOUND,
-                               "reply_to_id: no clarification \"%.20s\"", req->reply_to_id);
-            }
-            reply = pg_get(asked, 0, 0);
-            /* An answer to one team goes to the team that asked. */
-            if (!req->to_all)
-                to = pg_get(asked, 0, 1);
-        } else {
-            announcement = true; /* a jury message that answers nothing is for everyone */
-        }
-    } else {
-        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
-                       "register for the contest to ask the jury");
-    }
+    if (clar_route(conn, c->slug, req, &acc, &rt, &asked, err) < 0)
+        return -1;
     char nowbuf[24], ms[24];
     snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)now);
     snprintf(ms, sizeof ms, "%lld",
              (long long)((now - (c->start ? c->start->unix_micros : now)) / 1000));
-    const char *p[] = {
-        c->slug,   from,   to, reply, req->problem_id, req->text, announcement ? "true" : "false",
-        acc.actor, nowbuf, ms};
+    const char *p[] = {c->slug,
+                       rt.from,
+                       rt.to,
+                       rt.reply,
+                       req->problem_id,
+                       req->text,
+                       rt.announcement ? "true" : "false",
+                       acc.actor,
+                       nowbuf,
+                       ms};
     cleanup_pgresult PGresult *r = NULL;
     if (pg_begin(conn, err) < 0)
         return err_wrap(err, "clarification");
     if (pg_exec(conn, &stmt_clar_insert, p, &r, err) < 0)
         goto fail;
     Dojo__Gamification__V1__Clarification *m = clar_of_row(&a, r, 0);
-    Dojo__Gamification__V1__ContestEvent ev = DOJO__GAMIFICATION__V1__CONTEST_EVENT__INIT;
-    ev.type = "clarifications";
-    ev.id = m->id;
-    ev.data_case = DOJO__GAMIFICATION__V1__CONTEST_EVENT__DATA_CLARIFICATION;
-    ev.clarification = m;
-    bool to_everyone = from[0] == '\0' && to[0] == '\0';
-    const char *team = from[0] ? from : to;
-    if (to_everyone && reply[0]) {
-        /* An answer to everyone: the public may not see the question, so
-         * its copy names none; the asking team's copy (read after it) and
-         * the jury's do. */
-        Dojo__Gamification__V1__Clarification pub = *m;
-        pub.reply_to_id = "";
-        ev.clarification = &pub;
-        if (gam_event_add(conn, c->slug, &ev, false, true, "", now, err) < 0)
-            goto fail;
-        ev.clarification = m;
-        if (gam_event_add(conn, c->slug, &ev, true, false, pg_get(asked, 0, 1), now, err) < 0)
-            goto fail;
-    } else if (gam_event_add(conn, c->slug, &ev, true, to_everyone, team, now, err) < 0) {
+    bool to_everyone = rt.from[0] == '\0' && rt.to[0] == '\0';
+    if (clar_announce(conn, c->slug, m, &rt, now, err) < 0)
         goto fail;
-    }
     if (acc.level == ACCESS_JURY && gam_audit_add(conn, c->slug, &acc, "clarification", m->id, 0, 0,
-                                                  announcement  ? "announcement"
-                                                  : to_everyone ? "answer to all"
-                                                                : "answer",
+                                                  rt.announcement ? "announcement"
+                                                  : to_everyone   ? "answer to all"
+                                                                  : "answer",
                                                   now, err) < 0)
         goto fail;
     if (pg_commit(conn, err) < 0)
         goto fail;
     LOG_INFO("clarification", "contest=%s id=%s from=%s to=%s reply_to=%s", c->slug, m->id,
-             from[0] ? from : "jury", to[0] ? to : (from[0] ? "jury" : "all"),
-             reply[0] ? reply : "-");
+             rt.from[0] ? rt.from : "jury", rt.to[0] ? rt.to : (rt.from[0] ? "jury" : "all"),
+             rt.reply[0] ? rt.reply : "-");
     gam_board_touch(g, c->slug); /* viewers hear of it with the next board */
     Dojo__Gamification__V1__CreateClarificationResponse *resp =
         RPC_NEW(call, Dojo__Gamification__V1__CreateClarificationResponse,

@@ -297,8 +297,92 @@ static int provision(gam_t *g, rpc_call_t *call, const identity_t *id, const gam
     return 0;
 }
 
-int gam_rpc_import_roster(rpc_call_t *call, const ProtobufCMessage *req_msg,
-                          ProtobufCMessage **out, err_t **err)
+/* First the new accounts join, for good: a failed mail later must not leave
+ * accounts made for this class outside it. Rows get the outcome auth's
+ * answer `prov` (NULL: no accounts were made) decides; to_invite[i] marks
+ * those still to invite (accounts that are not members yet). */
+static int join_accounts(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const gam_class_t *cls,
+                         const roster_t *ro, const Dojo__Auth__V1__ProvisionAccountsResponse *prov,
+                         Dojo__Gamification__V1__ImportRosterResponse *resp, bool *to_invite,
+                         err_t **err)
+{
+    if (pg_begin(conn, err) < 0)
+        return -1;
+    for (size_t i = 0; i < ro->n; i++) {
+        Dojo__Gamification__V1__RosterRow *row = resp->rows[i];
+        const Dojo__Auth__V1__ProvisionedAccount *pa = prov ? prov->results[i] : NULL;
+        to_invite[i] = pa == NULL;
+        if (pa == NULL)
+            continue;
+        if (pa->outcome == DOJO__AUTH__V1__PROVISION_OUTCOME__PROVISION_OUTCOME_REJECTED) {
+            const char *dot = pa->error ? strchr(pa->error->path, '.') : NULL;
+            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_REJECTED;
+            row->message = rpc_sprintf(call, "%s: %s", dot ? dot + 1 : "account",
+                                       pa->error ? pa->error->message : "rejected");
+            resp->rejected++;
+            continue;
+        }
+        if (pa->user == NULL)
+            continue;
+        row->user_id = rpc_strdup(call, pa->user->id);
+        if (pa->outcome == DOJO__AUTH__V1__PROVISION_OUTCOME__PROVISION_OUTCOME_CREATED) {
+            bool added = false;
+            if (gam_class_add_member(g, call, conn, cls->slug, pa->user->id, pa->user->display_name,
+                                     pa->user->time_zone, &added, err) < 0)
+                goto fail;
+            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_ADDED;
+            resp->added++;
+            continue;
+        }
+        cleanup_pgresult PGresult *m = NULL;
+        const char *pm[] = {cls->slug, pa->user->id};
+        if (pg_exec(conn, &stmt_is_member, pm, &m, err) < 0)
+            goto fail;
+        if (PQntuples(m) == 1) {
+            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_ALREADY_MEMBER;
+            resp->already_members++;
+        } else {
+            to_invite[i] = true;
+        }
+    }
+    if (pg_commit(conn, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    pg_rollback(conn);
+    return err_wrap(err, "import roster");
+}
+
+/* Then the invitations of the rows marked in to_invite, committed only once
+ * their mails are queued: a failed send leaves none behind, and importing
+ * again is safe. */
+static int invite_rows(gam_t *g, rpc_call_t *call, pg_conn_t *conn, const gam_class_t *cls,
+                       const char *teacher, const char *teacher_name, const roster_t *ro,
+                       const bool *to_invite, Dojo__Gamification__V1__ImportRosterResponse *resp,
+                       err_t **err)
+{
+    mailbag_t bag = {.msgs = rpc_alloc(call, (ro->n + 1) * sizeof(void *)),
+                     .row = rpc_alloc(call, (ro->n + 1) * sizeof(size_t))};
+    if (pg_begin(conn, err) < 0)
+        return -1;
+    for (size_t i = 0; i < ro->n; i++) {
+        if (!to_invite[i])
+            continue;
+        if (invite(g, call, conn, cls, teacher, teacher_name, ro, i, &bag, err) < 0)
+            goto fail;
+        resp->rows[i]->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_INVITED;
+        resp->invited++;
+    }
+    if (send_mails(g, ro, &bag, err) < 0 || pg_commit(conn, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    pg_rollback(conn);
+    return err_wrap(err, "import roster");
+}
+
+int gam_rpc_import_roster(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
+                          err_t **err)
 {
     gam_t *g = rpc_call_payload(call);
     const Dojo__Gamification__V1__ImportRosterRequest *req = (const void *)req_msg;
@@ -336,73 +420,12 @@ int gam_rpc_import_roster(rpc_call_t *call, const ProtobufCMessage *req_msg,
     for (size_t i = 0; i < ro.n; i++)
         resp->rows[resp->n_rows++] = row_of(call, &ro.rows[i]);
     bool *to_invite = rpc_alloc(call, ro.n + 1);
-
-    /* First the new accounts join, for good: a failed mail below must not
-     * leave accounts made for this class outside it. */
-    if (pg_begin(conn, err) < 0)
+    if (join_accounts(g, call, conn, &cls, &ro, prov, resp, to_invite, err) < 0 ||
+        invite_rows(g, call, conn, &cls, id.claims.sub, teacher_name, &ro, to_invite, resp, err) <
+            0)
         return -1;
-    for (size_t i = 0; i < ro.n; i++) {
-        Dojo__Gamification__V1__RosterRow *row = resp->rows[i];
-        const Dojo__Auth__V1__ProvisionedAccount *pa = create ? prov->results[i] : NULL;
-        to_invite[i] = pa == NULL;
-        if (pa == NULL)
-            continue;
-        if (pa->outcome == DOJO__AUTH__V1__PROVISION_OUTCOME__PROVISION_OUTCOME_REJECTED) {
-            const char *dot = pa->error ? strchr(pa->error->path, '.') : NULL;
-            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_REJECTED;
-            row->message = rpc_sprintf(call, "%s: %s", dot ? dot + 1 : "account",
-                                       pa->error ? pa->error->message : "rejected");
-            resp->rejected++;
-            continue;
-        }
-        if (pa->user == NULL)
-            continue;
-        row->user_id = rpc_strdup(call, pa->user->id);
-        if (pa->outcome == DOJO__AUTH__V1__PROVISION_OUTCOME__PROVISION_OUTCOME_CREATED) {
-            bool added = false;
-            if (gam_class_add_member(g, call, conn, cls.slug, pa->user->id,
-                                     pa->user->display_name, pa->user->time_zone, &added,
-                                     err) < 0)
-                goto fail;
-            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_ADDED;
-            resp->added++;
-            continue;
-        }
-        cleanup_pgresult PGresult *m = NULL;
-        const char *pm[] = {cls.slug, pa->user->id};
-        if (pg_exec(conn, &stmt_is_member, pm, &m, err) < 0)
-            goto fail;
-        if (PQntuples(m) == 1) {
-            row->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_ALREADY_MEMBER;
-            resp->already_members++;
-        } else {
-            to_invite[i] = true;
-        }
-    }
-    if (pg_commit(conn, err) < 0)
-        goto fail;
-
-    /* Then the invitations, committed only once their mails are queued: a
-     * failed send leaves none behind, and importing again is safe. */
-    mailbag_t bag = {.msgs = rpc_alloc(call, (ro.n + 1) * sizeof(void *)),
-                     .row = rpc_alloc(call, (ro.n + 1) * sizeof(size_t))};
-    if (pg_begin(conn, err) < 0)
-        return -1;
-    for (size_t i = 0; i < ro.n; i++) {
-        if (!to_invite[i])
-            continue;
-        if (invite(g, call, conn, &cls, id.claims.sub, teacher_name, &ro, i, &bag, err) < 0)
-            goto fail;
-        resp->rows[i]->outcome = DOJO__GAMIFICATION__V1__ROSTER_OUTCOME__ROSTER_OUTCOME_INVITED;
-        resp->invited++;
-    }
-    if (send_mails(g, &ro, &bag, err) < 0 || pg_commit(conn, err) < 0)
-        goto fail;
     LOG_INFO("roster imported", "class=%s rows=%zu added=%d invited=%d members=%d rejected=%d",
              cls.slug, ro.n, resp->added, resp->invited, resp->already_members, resp->rejected);
     *out = &resp->base;
     return 0;
-fail:
-    pg_rollback(conn);
-    return err_wrap(err, "import roster");
 }

@@ -1030,197 +1030,231 @@ static void reap_some(pid_t pid, bool *exited, int *wstatus, struct rusage *ru)
     }
 }
 
-static void run_test(const plan_t *p, int index)
+/* One test while the driver watches it: its process, its pipes, and what it
+ * has been charged so far. */
+typedef struct test_run {
+    const plan_t *p;
+    pid_t pid;
+    bool via_zygote;
+    stream_t out, err;
+    bool out_open, err_open, exited;
+    int wstatus;
+    struct rusage ru;
+    long start;         /* now_ms() at the start */
+    long host_start;    /* host_cpu_now() at the start; -1: set from the first feed */
+    long cpu, peak_kib; /* the highest charge and memory seen */
+    long next_tick, last_growth, exited_at;
+} test_run_t;
+
+/* The test's stdin: its input file, or in interactive mode a pipe the
+ * executor's I messages fill (input.fd, our end). */
+static int test_stdin(const plan_t *p, int index)
 {
-    int in_fd = -1;
-    if (p->interactive) {
-        int ip[2];
-        if (pipe2(ip, O_CLOEXEC) < 0)
-            die("pipe");
-        in_fd = ip[0];
-        input.fd = ip[1];
-        fcntl(input.fd, F_SETFL, O_NONBLOCK);
-        input_flush(); /* what came with the job */
-    } else {
+    if (!p->interactive) {
         char path[64];
         snprintf(path, sizeof path, "/judge/in/%d", index);
-        in_fd = open(path, O_RDONLY | O_CLOEXEC);
+        return open(path, O_RDONLY | O_CLOEXEC);
     }
+    int ip[2];
+    if (pipe2(ip, O_CLOEXEC) < 0)
+        die("pipe");
+    input.fd = ip[1];
+    fcntl(input.fd, F_SETFL, O_NONBLOCK);
+    input_flush(); /* what came with the job */
+    return ip[0];
+}
+
+/* Starts test `index`: through the zygote when there is one (and the test
+ * is not interactive), else as a child of ours. */
+static void test_start(test_run_t *r, const plan_t *p, int index)
+{
+    static char outbuf[64 << 20];
+    static char errbuf[1 << 20];
+    int in_fd = test_stdin(p, index);
     int out_pipe[2], err_pipe[2];
     if (in_fd < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
         die("prepare test");
 
+    memset(r, 0, sizeof *r);
     memset(&reaped, 0, sizeof reaped);
-    long host_start = host_cpu_now(); /* -1: set from the first feed below */
-    long start = now_ms();
-    bool via_zygote = !p->interactive && zygote_sock >= 0;
-    pid_t pid = via_zygote ? zygote_launch(p, in_fd, out_pipe[1], err_pipe[1]) : -1;
-    if (pid < 0) {
-        via_zygote = false;
-        pid = fork();
-        if (pid < 0)
+    r->p = p;
+    r->host_start = host_cpu_now();
+    r->start = now_ms();
+    r->via_zygote = !p->interactive && zygote_sock >= 0;
+    r->pid = r->via_zygote ? zygote_launch(p, in_fd, out_pipe[1], err_pipe[1]) : -1;
+    if (r->pid < 0) {
+        r->via_zygote = false;
+        r->pid = fork();
+        if (r->pid < 0)
             die("fork");
-        if (pid == 0)
+        if (r->pid == 0)
             child_exec(p, in_fd, out_pipe[1], err_pipe[1]);
     }
     close(in_fd);
     close(out_pipe[1]);
     close(err_pipe[1]);
 
-    static char outbuf[64 << 20];
-    static char errbuf[1 << 20];
-    stream_t out = {out_pipe[0], outbuf, 0, (size_t)p->output_kib * 1024, false, 'O'};
-    stream_t err = {err_pipe[0], errbuf, 0, (size_t)p->stderr_kib * 1024, false, 'E'};
-    if (out.cap > sizeof outbuf)
-        out.cap = sizeof outbuf;
-    if (err.cap > sizeof errbuf)
-        err.cap = sizeof errbuf;
+    r->out = (stream_t){out_pipe[0], outbuf, 0, (size_t)p->output_kib * 1024, false, 'O'};
+    r->err = (stream_t){err_pipe[0], errbuf, 0, (size_t)p->stderr_kib * 1024, false, 'E'};
+    if (r->out.cap > sizeof outbuf)
+        r->out.cap = sizeof outbuf;
+    if (r->err.cap > sizeof errbuf)
+        r->err.cap = sizeof errbuf;
+    r->out_open = r->err_open = true;
+    r->next_tick = r->start + TICK_MS;
+    r->last_growth = r->start;
+}
 
-    const char *status = NULL;
-    bool out_open = true, err_open = true, exited = false;
-    int wstatus = 0;
-    struct rusage ru;
-    memset(&ru, 0, sizeof ru);
-    long cpu = 0, peak_kib = 0;  /* the highest charge and memory seen */
-    long next_tick = start + TICK_MS, last_growth = start, exited_at = 0;
-    while (!exited || out_open || err_open) {
-        long now = now_ms();
-        /* Once the test's process ended, what is still running is only
-         * given a moment to close the pipes; it no longer counts. */
-        if (exited && now - exited_at > p->wall_ms / 2)
-            break;
-        if (!exited && now >= next_tick) {
-            tree_t t;
-            tree_sample(&t);
-            long own = reaped.cpu_ms + t.cpu_ms;
-            if (own > cpu) {
-                cpu = own;
-                last_growth = now;
-            }
-            if (t.rss_kib > peak_kib)
-                peak_kib = t.rss_kib;
-            /* A test that started before the first feed: it cannot have
-             * used more than its own count, nor more than one CPU (the
-             * container's quota) for the time it ran. */
-            if (host_start < 0 && host_cpu_now() >= 0)
-                host_start = host_cpu_now() - (cpu < now - start ? cpu : now - start);
-            long charge = charged_cpu_ms(cpu, host_start);
-            bool running = t.running || now - last_growth < RUNNING_WINDOW_MS ||
-                           (ctl.host_busy_at && now - ctl.host_busy_at < RUNNING_WINDOW_MS);
-            if (t.rss_kib > p->memory_kib) {
-                status = "ML";
-                break;
-            }
-            /* More than nproc processes and threads: stopped. RLIMIT_NPROC
-             * (nproc + 1) makes Linux refuse the next one anyway; gVisor
-             * lets a fork storm past it (and would crash at the host's pids
-             * limit), so the driver's count is the limit on both. */
-            if (t.tasks > p->nproc) {
-                status = "PL";
-                break;
-            }
-            if (charge > p->cpu_ms) {
-                status = "TC";
-                break;
-            }
-            if (now - start >= p->safety_ms) {
-                status = "TS";
-                break;
-            }
-            if (now - start >= p->wall_ms && !running) {
-                status = "TW";
-                break;
-            }
-            bool near = t.rss_kib * 2 > p->memory_kib || t.tasks * 2 > p->nproc;
-            next_tick = now + (near ? TICK_NEAR_LIMIT_MS : TICK_MS);
-        }
-        struct pollfd fds[6] = {
-            {out_open ? out.fd : -1, POLLIN, 0},
-            {err_open ? err.fd : -1, POLLIN, 0},
-            {via_zygote && !exited ? zygote_sock : -1, POLLIN, 0},
-            {ctl.open ? STDIN_FILENO : -1, POLLIN, 0},
-            {input.fd >= 0 && input.len > 0 ? input.fd : -1, POLLOUT, 0},
-            {sigchld_fd, POLLIN, 0},
-        };
-        long wait = exited ? 20 : next_tick - now;
-        poll(fds, 6, (int)(wait < 0 ? 0 : wait));
-        if (fds[5].revents & POLLIN) {
-            struct signalfd_siginfo si[8];
-            while (read(sigchld_fd, si, sizeof si) > 0) {
-            }
-        }
-        if (out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            out_open = pump(&out, p->interactive);
-        if (err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
-            err_open = pump(&err, p->interactive);
-        if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
-            ctl_read();
-        if (fds[4].revents)
-            input_flush();
-        if (out.over) {
-            status = "OL";
-            break;
-        }
-        bool was_exited = exited;
-        if (via_zygote) {
-            if (!exited && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-                if (!zygote_result(&wstatus, &ru)) {
-                    /* The zygote died or hangs (the test may have hit it). */
-                    wstatus = SIGKILL;
-                    zygote_forget();
-                }
-                exited = true;
-            }
-            reap_some(-1, &exited, &wstatus, &ru); /* orphans */
-        } else {
-            reap_some(pid, &exited, &wstatus, &ru);
-        }
-        if (exited && !was_exited) {
-            exited_at = now_ms();
-            /* The charge at the end: the process's own rusage (with its
-             * reaped children), orphans, and what else still runs. */
-            tree_t t;
-            tree_sample(&t);
-            long own = rusage_cpu_ms(&ru) + reaped.cpu_ms + t.cpu_ms;
-            if (own > cpu)
-                cpu = own;
-            if (t.rss_kib > peak_kib)
-                peak_kib = t.rss_kib;
+/* A tick: samples the test's process tree and holds it to its limits.
+ * Returns the status that stops it, or NULL (and schedules the next tick). */
+static const char *test_tick(test_run_t *r, long now)
+{
+    const plan_t *p = r->p;
+    tree_t t;
+    tree_sample(&t);
+    long own = reaped.cpu_ms + t.cpu_ms;
+    if (own > r->cpu) {
+        r->cpu = own;
+        r->last_growth = now;
+    }
+    if (t.rss_kib > r->peak_kib)
+        r->peak_kib = t.rss_kib;
+    /* A test that started before the first feed: it cannot have used more
+     * than its own count, nor more than one CPU (the container's quota) for
+     * the time it ran. */
+    if (r->host_start < 0 && host_cpu_now() >= 0)
+        r->host_start = host_cpu_now() - (r->cpu < now - r->start ? r->cpu : now - r->start);
+    long charge = charged_cpu_ms(r->cpu, r->host_start);
+    bool running = t.running || now - r->last_growth < RUNNING_WINDOW_MS ||
+                   (ctl.host_busy_at && now - ctl.host_busy_at < RUNNING_WINDOW_MS);
+    if (t.rss_kib > p->memory_kib)
+        return "ML";
+    /* More than nproc processes and threads: stopped. RLIMIT_NPROC
+     * (nproc + 1) makes Linux refuse the next one anyway; gVisor lets a fork
+     * storm past it (and would crash at the host's pids limit), so the
+     * driver's count is the limit on both. */
+    if (t.tasks > p->nproc)
+        return "PL";
+    if (charge > p->cpu_ms)
+        return "TC";
+    if (now - r->start >= p->safety_ms)
+        return "TS";
+    if (now - r->start >= p->wall_ms && !running)
+        return "TW";
+    bool near = t.rss_kib * 2 > p->memory_kib || t.tasks * 2 > p->nproc;
+    r->next_tick = now + (near ? TICK_NEAR_LIMIT_MS : TICK_MS);
+    return NULL;
+}
+
+/* Waits until the next tick for output, the control channel, room in the
+ * program's stdin or a child's end, and serves what came. Returns the
+ * events of the zygote's socket (its report that the test ended). */
+static short test_poll(test_run_t *r, long now)
+{
+    struct pollfd fds[6] = {
+        {r->out_open ? r->out.fd : -1, POLLIN, 0},
+        {r->err_open ? r->err.fd : -1, POLLIN, 0},
+        {r->via_zygote && !r->exited ? zygote_sock : -1, POLLIN, 0},
+        {ctl.open ? STDIN_FILENO : -1, POLLIN, 0},
+        {input.fd >= 0 && input.len > 0 ? input.fd : -1, POLLOUT, 0},
+        {sigchld_fd, POLLIN, 0},
+    };
+    long wait = r->exited ? 20 : r->next_tick - now;
+    poll(fds, 6, (int)(wait < 0 ? 0 : wait));
+    if (fds[5].revents & POLLIN) {
+        struct signalfd_siginfo si[8];
+        while (read(sigchld_fd, si, sizeof si) > 0) {
         }
     }
-    long wall = now_ms() - start;
-    if (!exited) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        if (via_zygote) {
-            if (zygote_sock < 0 || !zygote_result(&wstatus, &ru)) {
-                wstatus = SIGKILL;
+    if (r->out_open && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        r->out_open = pump(&r->out, r->p->interactive);
+    if (r->err_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+        r->err_open = pump(&r->err, r->p->interactive);
+    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR))
+        ctl_read();
+    if (fds[4].revents)
+        input_flush();
+    return fds[2].revents;
+}
+
+/* Notices the test's end (the zygote's report, or our child reaped) and
+ * reaps orphans; at the end, charges what the test used in all. */
+static void test_reap(test_run_t *r, short zygote_events)
+{
+    bool was_exited = r->exited;
+    if (r->via_zygote) {
+        if (!r->exited && (zygote_events & (POLLIN | POLLHUP | POLLERR))) {
+            if (!zygote_result(&r->wstatus, &r->ru)) {
+                /* The zygote died or hangs (the test may have hit it). */
+                r->wstatus = SIGKILL;
                 zygote_forget();
             }
-        } else {
-            wait4(pid, &wstatus, 0, &ru);
+            r->exited = true;
         }
-        long own = rusage_cpu_ms(&ru) + reaped.cpu_ms;
-        if (own > cpu)
-            cpu = own;
+        reap_some(-1, &r->exited, &r->wstatus, &r->ru); /* orphans */
+    } else {
+        reap_some(r->pid, &r->exited, &r->wstatus, &r->ru);
     }
+    if (r->exited && !was_exited) {
+        r->exited_at = now_ms();
+        /* The charge at the end: the process's own rusage (with its reaped
+         * children), orphans, and what else still runs. */
+        tree_t t;
+        tree_sample(&t);
+        long own = rusage_cpu_ms(&r->ru) + reaped.cpu_ms + t.cpu_ms;
+        if (own > r->cpu)
+            r->cpu = own;
+        if (t.rss_kib > r->peak_kib)
+            r->peak_kib = t.rss_kib;
+    }
+}
+
+/* Stops a test that has not ended by itself and collects its status. */
+static void test_kill(test_run_t *r)
+{
+    kill(-r->pid, SIGKILL);
+    kill(r->pid, SIGKILL);
+    if (r->via_zygote) {
+        if (zygote_sock < 0 || !zygote_result(&r->wstatus, &r->ru)) {
+            r->wstatus = SIGKILL;
+            zygote_forget();
+        }
+    } else {
+        wait4(r->pid, &r->wstatus, 0, &r->ru);
+    }
+    long own = rusage_cpu_ms(&r->ru) + reaped.cpu_ms;
+    if (own > r->cpu)
+        r->cpu = own;
+}
+
+/* Leaves nothing of the test for the next: processes, scratch files, pipes,
+ * unread interactive input. */
+static void test_cleanup(test_run_t *r)
+{
     kill_leftovers();
     wipe_scratch();
-    close(out.fd);
-    close(err.fd);
+    close(r->out.fd);
+    close(r->err.fd);
     if (input.fd >= 0)
         close(input.fd);
     input.fd = -1;
     input.len = 0;
     input.eof = false;
+}
 
-    if (ru.ru_maxrss > peak_kib)
-        peak_kib = ru.ru_maxrss;
+/* Writes the test's record (see the top): `status` is what stopped it, or
+ * NULL when it ended by itself. */
+static void test_report(test_run_t *r, int index, const char *status, long wall)
+{
+    const plan_t *p = r->p;
+    long peak_kib = r->peak_kib;
+    if (r->ru.ru_maxrss > peak_kib)
+        peak_kib = r->ru.ru_maxrss;
     if (reaped.maxrss_kib > peak_kib)
         peak_kib = reaped.maxrss_kib;
-    long charge = charged_cpu_ms(cpu, host_start);
-    int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-    int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+    long charge = charged_cpu_ms(r->cpu, r->host_start);
+    int code = WIFEXITED(r->wstatus) ? WEXITSTATUS(r->wstatus) : -1;
+    int sig = WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0;
     if (status != NULL && !strcmp(status, "TC") && charge < p->cpu_ms)
         charge = p->cpu_ms; /* stopped at the limit; rusage lags by a tick */
     if (status == NULL) {
@@ -1228,7 +1262,7 @@ static void run_test(const plan_t *p, int index)
             status = "TC";
         else if (peak_kib > p->memory_kib)
             status = "ML";
-        else if (WIFEXITED(wstatus) && code == 127 && wall < 5 && out.len == 0)
+        else if (WIFEXITED(r->wstatus) && code == 127 && wall < 5 && r->out.len == 0)
             status = "XX";
         else if (sig)
             status = "SG";
@@ -1236,12 +1270,39 @@ static void run_test(const plan_t *p, int index)
             status = "OK";
     }
     char head[160];
-    size_t out_len = p->interactive ? 0 : out.len, err_len = p->interactive ? 0 : err.len;
+    size_t out_len = p->interactive ? 0 : r->out.len, err_len = p->interactive ? 0 : r->err.len;
     int h = snprintf(head, sizeof head, "T %d %s %d %d %ld %ld %ld %zu %zu\n", index, status, code,
                      sig, charge, wall, peak_kib, out_len, err_len);
     write_all(STDOUT_FILENO, head, (size_t)h);
-    write_all(STDOUT_FILENO, out.buf, out_len);
-    write_all(STDOUT_FILENO, err.buf, err_len);
+    write_all(STDOUT_FILENO, r->out.buf, out_len);
+    write_all(STDOUT_FILENO, r->err.buf, err_len);
+}
+
+static void run_test(const plan_t *p, int index)
+{
+    test_run_t r;
+    test_start(&r, p, index);
+    const char *status = NULL;
+    while (!r.exited || r.out_open || r.err_open) {
+        long now = now_ms();
+        /* Once the test's process ended, what is still running is only
+         * given a moment to close the pipes; it no longer counts. */
+        if (r.exited && now - r.exited_at > p->wall_ms / 2)
+            break;
+        if (!r.exited && now >= r.next_tick && (status = test_tick(&r, now)) != NULL)
+            break;
+        short zygote_events = test_poll(&r, now);
+        if (r.out.over) {
+            status = "OL";
+            break;
+        }
+        test_reap(&r, zygote_events);
+    }
+    long wall = now_ms() - r.start;
+    if (!r.exited)
+        test_kill(&r);
+    test_cleanup(&r);
+    test_report(&r, index, status, wall);
 }
 
 int main(void)

@@ -86,7 +86,9 @@ function shown(d, zone) {
   if (new Date().getFullYear() !== d.getFullYear()) o.year = "numeric";
   return new Intl.DateTimeFormat(LOCALE, o).format(d);
 }
-const dueLocal = `${localIn(Date.now() + 10 * 86400000, CLASS_ZONE).slice(0, 10)}T18:00`;
+const dueDay = localIn(Date.now() + 10 * 86400000, CLASS_ZONE).slice(0, 10);
+const firstDueLocal = `${dueDay}T17:00`; // then moved to 18:30
+const dueLocal = `${dueDay}T18:30`;
 const dueInstant = instantIn(dueLocal, CLASS_ZONE);
 
 // ---- API people (bearer tokens) --------------------------------------------------------
@@ -108,6 +110,17 @@ async function apiPerson(username, extra = {}) {
   assert.equal(reg.status, 201, JSON.stringify(reg.json));
   const token = reg.json.access_token;
   return { id: reg.json.user.id, username, post: (p, b) => call("POST", p, b, token), get: (p) => call("GET", p, undefined, token) };
+}
+
+async function apiLogin(username, password = `pass-${username}`) {
+  const r = await call("POST", "/api/v1/auth/login", { login: username, password, session: "token" });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const token = r.json.access_token;
+  return { id: r.json.user.id, role: r.json.user.role, post: (p, b) => call("POST", p, b, token), get: (p) => call("GET", p, undefined, token) };
+}
+
+function dojoAdmin(...args) {
+  return execFileSync(join(ROOT, "dojo"), ["auth-admin", ...args], { stdio: "pipe", timeout: 30_000 }).toString();
 }
 
 // ---- browser ---------------------------------------------------------------------------
@@ -255,11 +268,11 @@ describe("a teacher's class in Chromium", { skip: skipReason || false, concurren
     assert.match(await tp.locator(".page-summary").textContent(), new RegExp(`Dates in ${CLASS_ZONE}`));
   });
 
-  test("…and an assignment of three tasks, due in ten days at 18:00 of the class's zone", async (t) => {
+  test("…and an assignment of three tasks, due in ten days at 18:30 of the class's zone", async (t) => {
     if (state.noTeacher) return t.skip("no teacher");
     for (const x of TASKS) await tp.check(`.task-pick[data-slug="${x.slug}"] input`);
     await tp.fill("#f-title", assignmentTitle);
-    await tp.fill("#f-due_at", dueLocal);
+    await tp.fill("#f-due_at", firstDueLocal);
     await tp.selectOption("#f-late_policy", "penalty");
     await tp.fill("#f-late_penalty_percent", "25");
     await shoot("02-class-teacher", tp);
@@ -268,8 +281,18 @@ describe("a teacher's class in Chromium", { skip: skipReason || false, concurren
     await item.waitFor();
     state.assignmentId = await item.getAttribute("data-assignment");
     assert.match(await item.textContent(), /Late work loses 25%/);
-    assert.match(await item.textContent(), new RegExp(shown(dueInstant, CLASS_ZONE).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
     assert.deepEqual((await item.locator(".tag").allTextContents()).sort(), TASKS.map((x) => x.title).sort());
+    assert.equal(await item.locator(".assignment-due").textContent(), shown(instantIn(firstDueLocal, CLASS_ZONE), CLASS_ZONE));
+    // Moved half an hour later.
+    await item.locator("button.edit-assignment").click();
+    const edit = item.locator("form.is-edit");
+    assert.equal(await edit.locator('input[name="due_at"]').inputValue(), firstDueLocal);
+    assert.equal(await edit.locator('select[name="late_policy"]').inputValue(), "penalty");
+    await edit.locator('input[name="due_at"]').fill(dueLocal);
+    await edit.locator("button[type=submit]").click();
+    await item.locator(".assignment-due").waitFor();
+    assert.equal(await item.locator(".assignment-due").textContent(), shown(dueInstant, CLASS_ZONE));
+    assert.match(await item.textContent(), /Late work loses 25%/);
   });
 
   test("two learners join with the code: one through a link in the browser, one through the API", async (t) => {
@@ -390,6 +413,72 @@ describe("a teacher's class in Chromium", { skip: skipReason || false, concurren
     assert.ok(Number(row[lines[0].indexOf(FAILED.slug)]) < 100, "a wrong answer earns at most its passed tests' share");
     assert.equal(Number(row[lines[0].indexOf("solved")]), 1);
     assert.equal(lines.length, 4, "a header and three learners");
+  });
+
+  test("an institution's admin makes one of its members a teacher", async (t) => {
+    if (state.noTeacher) return t.skip("no teacher");
+    const slug = `inst-${stamp}`;
+    const admin = await apiPerson(`a${stamp}`, { display_name: `Head ${stamp}` });
+    const newt = await apiPerson(`n${stamp}`, { display_name: `Newt ${stamp}` });
+    dojoAdmin("create-institution", slug, `School ${stamp}`);
+    dojoAdmin("set-institution", admin.username, slug, "--admin");
+    dojoAdmin("set-institution", newt.username, slug);
+    assert.equal((await newt.post("/api/v1/classes", { title: "Not yet" })).status, 403);
+    const ctx = await browser.newContext({ baseURL: BASE, viewport: DESKTOP, locale: LOCALE });
+    try {
+      const p = await ctx.newPage();
+      watch(p, "institution admin");
+      await signIn(p, admin.username, `pass-${admin.username}`);
+      await p.locator('.nav-link[href="/institutions"]').first().waitFor({ state: "attached" });
+      await p.goto("/institutions");
+      const row = p.locator(`#inst-members tr[data-user="${newt.id}"]`);
+      await row.waitFor();
+      assert.match(await p.locator("#inst-members h2").textContent(), new RegExp(`School ${stamp}`));
+      // Teacher or learner only, and not for oneself.
+      assert.deepEqual(await row.locator("select option").evaluateAll((os) => os.map((o) => o.value)), ["learner", "teacher"]);
+      assert.equal(await p.locator(`#inst-members tr[data-user="${admin.id}"] select`).count(), 0);
+      await shoot("08-institution", p);
+      await row.locator("select").selectOption("teacher");
+      await p.locator(".toast-success", { hasText: `${newt.username} is now Teacher` }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+    const again = await apiLogin(newt.username);
+    assert.equal(again.role, "teacher");
+    assert.equal((await again.post("/api/v1/classes", { title: `Newt's class ${stamp}` })).status, 201);
+  });
+
+  test("an author reads the analytics of their own task across every learner", async (t) => {
+    if (state.noTeacher) return t.skip("no teacher");
+    const author = await apiPerson(`w${stamp}`, { display_name: `Author ${stamp}` });
+    dojoAdmin("set-role", author.username, "author");
+    const writer = await apiLogin(author.username);
+    const doc = { ...task(SOLVED.slug), slug: `own-${stamp}`, title: `Own task ${stamp}` };
+    const created = await writer.post("/api/v1/author/tasks", { task: doc });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const s = await state.lee.post("/api/v1/submissions", { task_slug: doc.slug, language: "python3", code: wrongOf(SOLVED) });
+    assert.equal(s.status, 202, JSON.stringify(s.json));
+    assert.equal((await finished(state.lee, s.json.id)).verdict, "wa");
+    const ctx = await browser.newContext({ baseURL: BASE, viewport: DESKTOP, locale: LOCALE });
+    try {
+      const p = await ctx.newPage();
+      watch(p, "author");
+      await signIn(p, author.username, `pass-${author.username}`);
+      await p.goto("/designer");
+      await p.locator(`.task-row[data-slug="${doc.slug}"] a.analytics-link`).click();
+      await p.waitForURL(`**/designer/${doc.slug}/analytics`);
+      const card = p.locator(`.analytics[data-task="${doc.slug}"]`);
+      await card.waitFor();
+      assert.equal((await card.locator('[data-stat="learners"] .stat-value').textContent()).trim(), "1");
+      assert.equal((await card.locator('[data-stat="solvers"] .stat-value').textContent()).trim(), "0");
+      assert.match(await card.locator('.bars li[data-verdict="wa"]').textContent(), /1 \(100%\)/);
+      await shoot("09-author-analytics", p);
+      // Someone else's task: not theirs to read.
+      await p.goto(`/designer/${SOLVED.slug}/analytics`);
+      await p.locator("#analytics-refused", { hasText: "Only the author who created a task" }).waitFor();
+    } finally {
+      await ctx.close();
+    }
   });
 
   test("no CSP violations, page errors or dialogs along the way", () => {

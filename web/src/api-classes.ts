@@ -3,7 +3,7 @@
 // teacher's dashboard and the author's task analytics. Only the class pages
 // import it, so it stays out of the initial bundle.
 
-import { API, ApiError, csrfToken, del, get, patch, post, put, type Time, type Verdict } from "./api";
+import { API, ApiError, csrfToken, del, get, patch, post, put, type Time, type User, type Verdict } from "./api";
 
 const enc = encodeURIComponent;
 
@@ -133,6 +133,16 @@ export const assignments = {
   remove: (classId: string, id: string) => del<void>(`/classes/${enc(classId)}/assignments/${enc(id)}`),
   gradesPath: (classId: string, id: string) => `${API}/classes/${enc(classId)}/assignments/${enc(id)}/grades.csv`,
   due: (include_past = false) => get<{ assignments: DueAssignment[]; time_zone: string }>("/me/assignments", { include_past }),
+};
+
+export interface Institution { id: string; slug: string; name: string; member_count: number; created_at: Time }
+
+export const institutions = {
+  list: (q: { page_size?: number; page_token?: string } = {}) => get<{ institutions: Institution[]; next_page_token: string }>("/institutions", q),
+  create: (b: { slug: string; name: string }) => post<Institution>("/institutions", b),
+  members: (id: string, q: { page_size?: number; page_token?: string } = {}) =>
+    get<{ users: User[]; next_page_token: string }>(`/institutions/${enc(id)}/members`, q),
+  setRole: (userId: string, role: User["role"]) => put<User>(`/users/${enc(userId)}/role`, { role }),
 };
 
 export const authorAnalytics = (slug: string) => get<TaskAnalytics>(`/author/tasks/${enc(slug)}/analytics`);

@@ -143,6 +143,9 @@ export interface User {
   role: "learner" | "teacher" | "author" | "admin";
   created_at?: Time;
   time_zone_changed_at?: Time;
+  /** The account's own only: its institution, and whether it administers it. */
+  institution_id?: string | null;
+  institution_admin?: boolean;
 }
 
 export interface Session { user: User; access_expires_at?: Time; refresh_expires_at?: Time; csrf_token?: string }

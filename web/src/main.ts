@@ -1,7 +1,7 @@
 import "./styles.css";
 import { auth, setSignedOutHandler } from "./api";
 import { h, mount, toast } from "./dom";
-import { isAuthor } from "./enums";
+import { isAuthor, role } from "./enums";
 import { beforeRender, navigate, render, route, start } from "./router";
 import * as session from "./session";
 import { applyTheme, effectiveTheme, onThemeChange, savedTheme } from "./theme";
@@ -33,6 +33,8 @@ route("/contests", "Contests", async () => (await import("./pages/contests")).co
 route("/contests/:slug", "Contest", async () => (await import("./pages/contests")).contestPage, { auth: false });
 route("/contests/:slug/problems/:label", "Contest problem", async () => (await import("./pages/contests")).contestProblemPage, { auth: false });
 route("/contests/:slug/jury", "Jury desk", async () => (await import("./pages/contests")).contestJuryPage);
+route("/institutions", "Institutions", () => import("./pages/institution").then((m) => m.institutionsPage));
+route("/institutions/:id", "Institution", () => import("./pages/institution").then((m) => m.institutionsPage));
 route("/.*", "Not found", () => (main) => {
   mount(main, h("section.page", null, h("h1", null, "Page not found"), h("p", null, h("a", { href: "/tasks" }, "Back to the tasks"))));
 }, { auth: false });
@@ -74,6 +76,8 @@ const NAV: [string, string, (author: boolean) => boolean][] = [
   ["/leaderboard", "Leaderboard", () => true],
   ["/classes", "Classes", () => true],
   ["/contests", "Contests", () => true],
+  // Admins, and an institution's admins (they make its members teachers).
+  ["/institutions", "Institutions", () => role(session.user()?.role) === "admin" || Boolean(session.user()?.institution_admin)],
   ["/designer", "Designer", (a) => a],
 ];
 

@@ -2,6 +2,7 @@
 // class, for an author over every learner of their own task
 // (/designer/:slug/analytics).
 
+import { ApiError } from "../api";
 import { authorAnalytics, type TaskAnalytics } from "../api-classes";
 import { duration, round } from "../classes";
 import { h, mount } from "../dom";
@@ -60,7 +61,16 @@ function stat(label: string, value: string, key: string, note?: string): HTMLEle
 export async function authorAnalyticsPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   const slug = ctx.params.slug;
   mount(main, h("p.loading", null, "Loading analytics…"));
-  const t = await authorAnalytics(slug);
+  let t: TaskAnalytics;
+  try {
+    t = await authorAnalytics(slug);
+  } catch (e) {
+    if (!(e instanceof ApiError) || (e.status !== 403 && e.status !== 404)) throw e;
+    mount(main, h("section.page", null, h("h1", null, "Task analytics"),
+      h("p.notice#analytics-refused", null, e.status === 404 ? "No such task." : "Only the author who created a task, and admins, read its analytics."),
+      h("p", null, h("a", { href: "/designer" }, "All tasks"))));
+    return;
+  }
   if (ctx.signal.aborted) return;
   document.title = `Analytics: ${t.title} · Dojo`;
   mount(main, h("section.page.author-analytics", null,

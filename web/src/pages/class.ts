@@ -129,7 +129,7 @@ async function teacherView(main: HTMLElement, ctx: Ctx, c: ClassInfo): Promise<v
   mount(main, h("section.page.class-page", { "data-class": c.id },
     head(c, h("a.btn.btn-primary.btn-small#dashboard-link", { href: `/classes/${encodeURIComponent(c.id)}/dashboard` }, "Dashboard"), archive, remove),
     c.description ? h("p", null, c.description) : null,
-    c.archived ? h("p.notice", null, "This class is archived: read-only, nobody can join, no reminders.") : inviteCard(c),
+    c.archived ? h("p.notice", null, "This class is archived: read-only, nobody can join, no reminders.") : [inviteCard(c), settingsCard(c)],
     assignmentsCard(c, list.assignments, taskList),
     rosterCard(c, ctx),
     boardCard(c, list.assignments, ctx)));
@@ -163,23 +163,54 @@ function inviteCard(c: ClassInfo): HTMLElement {
   return h("section.card#invite", null, h("h2", null, "Invite learners"), box);
 }
 
+/** Title, description and zone; a zone change moves how dates are shown, not when they fall. */
+function settingsCard(c: ClassInfo): HTMLElement {
+  const title = h("input#cls-title", { type: "text", name: "cls_title", maxlength: "120", value: c.title, autocomplete: "off" });
+  const desc = h("textarea#cls-description", { name: "cls_description", rows: "2", maxlength: "1000" });
+  desc.value = c.description;
+  const zone = h("input#cls-zone", { type: "text", name: "cls_zone", value: c.time_zone, autocomplete: "off" });
+  const alert = h("p.form-alert", { role: "alert" });
+  const btn = h("button.btn", { type: "submit" }, "Save");
+  const form = h("form.form", { novalidate: true }, field("Title", title), field("Description", desc),
+    field("Time zone", zone, "Changes how dates are shown, not when assignments are due"), h("div.actions", null, btn), alert);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    alert.textContent = "";
+    btn.disabled = true;
+    try {
+      await classes.update(c.id, { title: title.value.trim(), description: desc.value.trim(), time_zone: zone.value.trim() });
+      toast("Class saved.", "success");
+      navigate(location.pathname, true);
+    } catch (err) {
+      alert.textContent = (err as Error).message;
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return h("details.card.class-settings#settings", null, h("summary", null, h("h2.summary-h", null, "Class details")), form);
+}
+
 function assignmentsCard(c: ClassInfo, list: Assignment[], taskList: TaskSummary[]): HTMLElement {
   const body = h("div");
   const items = [...list];
-  const render = () => mount(body, items.length ? h("ul.assignment-list", null, items.map((a) => assignmentItem(c, a, () => {
-    items.splice(items.indexOf(a), 1);
-    render();
-  }))) : h("p.muted", null, "No assignments yet."));
+  const byDue = () => items.sort((x, y) => (toDate(x.due_at)?.getTime() ?? 0) - (toDate(y.due_at)?.getTime() ?? 0));
+  const render = () => mount(body, items.length ? h("ul.assignment-list", null, items.map((a) => {
+    const li = assignmentItem(c, a, {
+      deleted: () => { items.splice(items.indexOf(a), 1); render(); },
+      edit: () => {
+        const form = assignmentForm(c, taskList, (b) => { items[items.indexOf(a)] = b; byDue(); render(); }, a, render);
+        li.replaceChildren(form);
+        form.querySelector<HTMLElement>("input")?.focus();
+      },
+    });
+    return li;
+  })) : h("p.muted", null, "No assignments yet."));
   render();
-  const form = assignmentForm(c, taskList, (a) => {
-    items.push(a);
-    items.sort((x, y) => (toDate(x.due_at)?.getTime() ?? 0) - (toDate(y.due_at)?.getTime() ?? 0));
-    render();
-  });
+  const form = assignmentForm(c, taskList, (a) => { items.push(a); byDue(); render(); });
   return h("section.card#assignments", null, h("h2", null, "Assignments"), body, c.archived ? null : form);
 }
 
-function assignmentItem(c: ClassInfo, a: Assignment, onDeleted: () => void): HTMLElement {
+function assignmentItem(c: ClassInfo, a: Assignment, on: { deleted: () => void; edit: () => void }): HTMLElement {
   const dl = h("button.btn.btn-small.grades-csv", { type: "button", "data-assignment": a.id }, "Grades (CSV)");
   dl.addEventListener("click", async () => {
     dl.disabled = true;
@@ -197,12 +228,14 @@ function assignmentItem(c: ClassInfo, a: Assignment, onDeleted: () => void): HTM
       dl.disabled = false;
     }
   });
+  const editBtn = c.archived ? null : h("button.btn.btn-small.edit-assignment", { type: "button" }, "Edit");
+  editBtn?.addEventListener("click", on.edit);
   const delBtn = c.archived ? null : h("button.btn.btn-small.btn-ghost", { type: "button" }, "Delete");
   delBtn?.addEventListener("click", async () => {
     if (!confirm(`Delete the assignment ${a.title}? Submissions stay; its grades go.`)) return;
     try {
       await assignments.remove(c.id, a.id);
-      onDeleted();
+      on.deleted();
     } catch (e) {
       toast((e as Error).message, "error");
     }
@@ -210,23 +243,36 @@ function assignmentItem(c: ClassInfo, a: Assignment, onDeleted: () => void): HTM
   const opens = toDate(a.opens_at), due = toDate(a.due_at);
   return h("li.assignment", { "data-assignment": a.id },
     h("div.due-head", null, h("strong", null, a.title)),
+    a.description ? h("div.small", null, a.description) : null,
     h("div.small", null,
-      `Opens ${inZone(opens, a.time_zone)} · due `, h("strong", null, inZone(due, a.time_zone)), ` (${a.time_zone})`),
+      `Opens ${inZone(opens, a.time_zone)} · due `, h("strong.assignment-due", null, inZone(due, a.time_zone)), ` (${a.time_zone})`),
     h("div.muted.small", null, latePolicyText(a.late_policy, a.late_penalty_percent),
       a.remind_hours_before ? ` · reminder mail ${a.remind_hours_before} h before` : " · no reminder"),
     h("div.tags", null, a.tasks.map((t) => h("a.tag", { href: `/tasks/${encodeURIComponent(t.slug)}` }, t.title))),
     h("div.actions", null,
       h("a.btn.btn-small", { href: `/classes/${encodeURIComponent(c.id)}/dashboard?assignment=${encodeURIComponent(a.id)}` }, "Progress"),
-      dl, delBtn));
+      dl, editBtn, delBtn));
 }
 
-function assignmentForm(c: ClassInfo, taskList: TaskSummary[], onCreated: (a: Assignment) => void): HTMLElement {
+let formSeq = 0;
+
+/**
+ * The new-assignment form (ids f-NAME), or with `existing` the form that
+ * replaces it (ids made unique per form; grades follow the change at once).
+ */
+function assignmentForm(c: ClassInfo, taskList: TaskSummary[], onSaved: (a: Assignment) => void, existing?: Assignment, onCancel?: () => void): HTMLElement {
   const now = new Date();
-  const title = h("input", { type: "text", name: "title", maxlength: "120", required: true, autocomplete: "off" });
+  const pre = existing ? `a${++formSeq}-` : "f-";
+  const input = <T extends HTMLElement>(el: T, name: string): T => { el.id = pre + name; return el; };
+  const title = input(h("input", { type: "text", name: "title", maxlength: "120", required: true, autocomplete: "off", value: existing?.title }), "title");
+  const desc = input(h("textarea", { name: "description", rows: "2", maxlength: "4000" }), "description");
+  desc.value = existing?.description ?? "";
   const filter = h("input", { type: "search", name: "task_filter", placeholder: "Filter tasks", "aria-label": "Filter the tasks" });
   const picks = h("div.task-picks", { role: "group", "aria-label": "Tasks" });
+  const chosen = new Set(existing?.tasks.map((t) => t.slug) ?? []);
+  const known = new Set(taskList.map((t) => t.slug));
   const checks = taskList.map((t) => {
-    const box = h("input", { type: "checkbox", name: "task_slugs", value: t.slug });
+    const box = h("input", { type: "checkbox", name: "task_slugs", value: t.slug, checked: chosen.has(t.slug) });
     const label = h("label.check.task-pick", { "data-slug": t.slug }, box, t.title, h("span.muted.small", null, ` ${t.slug} · ${t.difficulty.replace(/^difficulty_/i, "").toLowerCase()}`));
     picks.append(label);
     return { box, label, text: `${t.title} ${t.slug}`.toLowerCase() };
@@ -235,53 +281,63 @@ function assignmentForm(c: ClassInfo, taskList: TaskSummary[], onCreated: (a: As
     const q = filter.value.trim().toLowerCase();
     for (const x of checks) x.label.hidden = Boolean(q) && !x.text.includes(q) && !x.box.checked;
   });
-  const slugs = h("input", { type: "text", name: "task_slugs_text", autocomplete: "off", placeholder: "slug-one, slug-two" });
-  const opens = h("input", { type: "datetime-local", name: "opens_at", value: toInputValue(localDateIn(c.time_zone, now, 0, "00:00")) });
-  const due = h("input", { type: "datetime-local", name: "due_at", required: true, value: localDateIn(c.time_zone, now, 7, "23:59") });
-  const policy = h("select", { name: "late_policy" },
+  const slugs = input(h("input", { type: "text", name: "task_slugs_text", autocomplete: "off", placeholder: "slug-one, slug-two",
+    value: [...chosen].filter((x) => !known.has(x)).join(", ") }), "task_slugs_text");
+  const opens = input(h("input", { type: "datetime-local", name: "opens_at",
+    value: existing ? toInputValue(existing.opens_at_local) : toInputValue(localDateIn(c.time_zone, now, 0, "00:00")) }), "opens_at");
+  const due = input(h("input", { type: "datetime-local", name: "due_at", required: true,
+    value: existing ? toInputValue(existing.due_at_local) : localDateIn(c.time_zone, now, 7, "23:59") }), "due_at");
+  const policy = input(h("select", { name: "late_policy" },
     h("option", { value: "accept" }, "Accept late work (marked late)"),
     h("option", { value: "penalty" }, "Accept with a penalty"),
-    h("option", { value: "refuse" }, "Refuse late work"));
-  const penalty = h("input", { type: "number", name: "late_penalty_percent", min: "1", max: "100", value: "20" });
+    h("option", { value: "refuse" }, "Refuse late work")), "late_policy");
+  policy.value = existing?.late_policy ?? "accept";
+  const penalty = input(h("input", { type: "number", name: "late_penalty_percent", min: "1", max: "100",
+    value: String(existing?.late_penalty_percent || 20) }), "late_penalty_percent");
   const penaltyField = field("Penalty (%)", penalty);
-  penaltyField.hidden = true;
+  penaltyField.hidden = policy.value !== "penalty";
   policy.addEventListener("change", () => (penaltyField.hidden = policy.value !== "penalty"));
-  const remind = h("input", { type: "number", name: "remind_hours_before", min: "0", max: "336", value: "24" });
+  const remind = input(h("input", { type: "number", name: "remind_hours_before", min: "0", max: "336",
+    value: String(existing ? existing.remind_hours_before : 24) }), "remind_hours_before");
   const alert = h("p.form-alert", { role: "alert" });
-  const btn = h("button.btn.btn-primary#create-assignment", { type: "submit" }, "Create the assignment");
-  const form = h("form.form.assignment-form", { novalidate: true },
-    h("h3", null, "New assignment"),
-    field("Title", title),
+  const btn = h("button.btn.btn-primary", { type: "submit", id: existing ? null : "create-assignment" }, existing ? "Save changes" : "Create the assignment");
+  const cancel = existing ? h("button.btn.btn-ghost", { type: "button" }, "Cancel") : null;
+  cancel?.addEventListener("click", () => onCancel?.());
+  const form = h("form.form.assignment-form", { novalidate: true, class: existing ? "is-edit" : "" },
+    h("h3", null, existing ? `Edit: ${existing.title}` : "New assignment"),
+    field("Title", title), field("Description (optional)", desc),
     h("div.field", null, h("span.field-head", null, "Tasks"), filter, picks,
       field("Or task slugs, comma-separated", slugs)),
     h("div.grid-2", null,
       field("Opens", opens, `In ${c.time_zone}`), field("Due", due, `In ${c.time_zone}; on time means at or before it`)),
     h("div.grid-3", null, field("Late work", policy), penaltyField, field("Reminder (hours before due; 0 for none)", remind)),
-    h("div.actions", null, btn), alert);
+    existing ? h("p.muted.small", null, "Grades follow the change at once, past submissions too.") : null,
+    h("div.actions", null, btn, cancel), alert);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     clearFieldErrors(form);
     alert.textContent = "";
-    const chosen = [...checks.filter((x) => x.box.checked).map((x) => x.box.value),
-      ...slugs.value.split(/[\s,]+/).filter(Boolean)];
-    const task_slugs = [...new Set(chosen)];
+    const task_slugs = [...new Set([...checks.filter((x) => x.box.checked).map((x) => x.box.value),
+      ...slugs.value.split(/[\s,]+/).filter(Boolean)])];
     if (!title.value.trim()) return void showFieldError(form, "title", "Give the assignment a title.");
     if (!task_slugs.length) return void showFieldError(form, "task_slugs_text", "Pick at least one task.");
     if (!due.value) return void showFieldError(form, "due_at", "When is it due?");
     const body: AssignmentWrite = {
-      title: title.value.trim(), task_slugs, due_at: due.value, opens_at: opens.value || undefined,
+      title: title.value.trim(), description: desc.value.trim(), task_slugs, due_at: due.value, opens_at: opens.value || undefined,
       late_policy: policy.value as LatePolicy,
       late_penalty_percent: policy.value === "penalty" ? Number(penalty.value) : 0,
       remind_hours_before: Number(remind.value) || 0,
     };
     btn.disabled = true;
     try {
-      const a = await assignments.create(c.id, body);
-      toast(`Assignment ${a.title} created.`, "success");
-      form.reset();
-      due.value = localDateIn(c.time_zone, new Date(), 7, "23:59");
-      penaltyField.hidden = true;
-      onCreated(a);
+      const a = existing ? await assignments.update(c.id, existing.id, body) : await assignments.create(c.id, body);
+      toast(existing ? `Assignment ${a.title} saved.` : `Assignment ${a.title} created.`, "success");
+      if (!existing) {
+        form.reset();
+        due.value = localDateIn(c.time_zone, new Date(), 7, "23:59");
+        penaltyField.hidden = true;
+      }
+      onSaved(a);
     } catch (err) {
       const x = err as ApiError;
       const name = x.field === "task_slugs" ? "task_slugs_text" : x.field;

@@ -333,7 +333,7 @@ static int write_assignment(rpc_call_t *call, const char *class_id, const char *
         (id && check_id(id, err) < 0))
         return -1;
     gam_snapshot_t *snap = NULL;
-    if (gam_snapshot_get(g, &snap, err) < 0)
+    if (gam_snapshot_get_with(g, in->task_slugs, in->n_task_slugs, &snap, err) < 0)
         return err_wrap(err, "assignment");
     asg_params_t ap;
     int rc = -1;

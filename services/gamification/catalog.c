@@ -212,12 +212,13 @@ static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
     return 0;
 }
 
-int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err)
+/* The snapshot, fetched again first when older than max_age_ms. */
+static int snapshot_get(gam_t *g, int64_t max_age_ms, gam_snapshot_t **out, err_t **err)
 {
     gam_catalog_t *c = g->catalog;
     pthread_mutex_lock(&c->mu);
     gam_snapshot_t *s = c->snap;
-    bool fresh = s && mono_ms() - s->fetched_ms < g->cfg.content_ttl_ms;
+    bool fresh = s && mono_ms() - s->fetched_ms < max_age_ms;
     if (fresh) {
         __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&c->mu);
@@ -230,7 +231,7 @@ int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err)
     /* Someone else may have refreshed while we waited. */
     pthread_mutex_lock(&c->mu);
     s = c->snap;
-    if (s && mono_ms() - s->fetched_ms < g->cfg.content_ttl_ms) {
+    if (s && mono_ms() - s->fetched_ms < max_age_ms) {
         __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&c->mu);
         pthread_mutex_unlock(&c->refresh_mu);
@@ -261,6 +262,33 @@ int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err)
     }
     *out = s;
     return 0;
+}
+
+int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err)
+{
+    return snapshot_get(g, g->cfg.content_ttl_ms, out, err);
+}
+
+/* A task created a moment ago is in content but not yet in a snapshot that
+ * may be a TTL old: an author reading its analytics, a teacher assigning it.
+ * A second between refreshes bounds what slugs that do not exist can cost. */
+#define SNAPSHOT_MISS_REFRESH_MS 1000
+
+int gam_snapshot_get_with(gam_t *g, char *const *slugs, size_t n, gam_snapshot_t **out, err_t **err)
+{
+    gam_snapshot_t *s = NULL;
+    if (snapshot_get(g, g->cfg.content_ttl_ms, &s, err) < 0)
+        return -1;
+    bool missing = false;
+    for (size_t i = 0; i < n && !missing; i++)
+        missing = gam_snapshot_task(s, slugs[i]) == NULL;
+    if (!missing || mono_ms() - s->fetched_ms < SNAPSHOT_MISS_REFRESH_MS ||
+        g->cfg.content_ttl_ms <= SNAPSHOT_MISS_REFRESH_MS) {
+        *out = s;
+        return 0;
+    }
+    gam_snapshot_release(s);
+    return snapshot_get(g, SNAPSHOT_MISS_REFRESH_MS, out, err);
 }
 
 void gam_snapshot_release(gam_snapshot_t *s)

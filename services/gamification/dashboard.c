@@ -674,7 +674,7 @@ int gam_rpc_get_task_analytics(rpc_call_t *call, const ProtobufCMessage *req_msg
         scope = cls.slug;
     }
     gam_snapshot_t *snap = NULL;
-    if (gam_snapshot_get(g, &snap, err) < 0)
+    if (gam_snapshot_get_with(g, req->task_slugs, req->n_task_slugs, &snap, err) < 0)
         return err_wrap(err, "task analytics");
     int rc = -1;
     /* Every learner: the task's own author, or admins and services. */

@@ -468,7 +468,9 @@ describe("a teacher's class in Chromium", { skip: skipReason || false, concurren
       await p.locator(`.task-row[data-slug="${doc.slug}"] a.analytics-link`).click();
       await p.waitForURL(`**/designer/${doc.slug}/analytics`);
       const card = p.locator(`.analytics[data-task="${doc.slug}"]`);
-      await card.waitFor();
+      await card.waitFor().catch(async (e) => {
+        throw new Error(`${e.message}\nthe page says: ${(await p.locator("#main").innerText()).slice(0, 400)}`);
+      });
       assert.equal((await card.locator('[data-stat="learners"] .stat-value').textContent()).trim(), "1");
       assert.equal((await card.locator('[data-stat="solvers"] .stat-value').textContent()).trim(), "0");
       assert.match(await card.locator('.bars li[data-verdict="wa"]').textContent(), /1 \(100%\)/);

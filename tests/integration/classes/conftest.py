@@ -53,7 +53,9 @@ def class_stack(infra, base_env, auth, workdir):
             "gamification", gwkit.binary("gamification"),
             dict(env, DOJO_CONTENT_ADDR=content.addr, DOJO_CLOCK_FILE=str(clock.path),
                  DOJO_GAMIFICATION_REDIS_PREFIX=gamekit.unique_prefix(),
-                 DOJO_GAMIFICATION_CONTENT_TTL="0",
+                 # The default TTL, as in production: a task an author has just
+                 # created must be assignable and analysable at once all the same.
+                 DOJO_GAMIFICATION_CONTENT_TTL="60s",
                  DOJO_GAMIFICATION_REMINDER_INTERVAL="300ms"),
             workdir / "cls-game-proc", "DOJO_GAMIFICATION_ADDR",
             "DOJO_GAMIFICATION_METRICS_ADDR").start()

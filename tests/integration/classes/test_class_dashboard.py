@@ -92,6 +92,29 @@ def test_authors_see_analytics_of_their_own_tasks_across_every_learner(st, spec)
     assert call(spec, admin, "GET", f"/api/v1/author/tasks/{TASKS[0]}/analytics").status == 200
 
 
+def test_a_task_created_a_moment_ago_can_be_assigned_and_analysed_at_once(st, spec):
+    st.clock.set("2026-05-08T08:00:00Z")
+    author, learner = person(st, "author"), person(st)
+    cls = new_class(spec, author, title="Fresh tasks")
+    join(spec, learner, cls["join_code"])
+    # Tasks from the files are known; the catalogue the service keeps is now fresh.
+    assign(spec, author, cls["id"], tasks=TASKS[:1], due_at="2026-05-20T18:00")
+    slug = contentkit.unique_slug("fresh")
+    call(spec, author, "POST", "/api/v1/author/tasks",
+         {"task": contentkit.task(slug, title="Fresh task")}, 201)
+    a = assign(spec, author, cls["id"], tasks=[TASKS[0], slug], title="Week 2",
+               due_at="2026-05-21T18:00")
+    assert [t["slug"] for t in a["tasks"]] == [TASKS[0], slug]
+    assert a["tasks"][1]["title"] == "Fresh task"
+    t = call(spec, author, "GET", f"/api/v1/author/tasks/{slug}/analytics", expect=200).json
+    assert (t["title"], t["learners"]) == ("Fresh task", 0)
+    # A slug that names no task is still refused, however often it is asked for.
+    for _ in range(3):
+        r = assign(spec, author, cls["id"], tasks=["no-such-task-here"], expect=400,
+                   due_at="2026-05-22T18:00")
+        assert "no-such-task-here" in r["error"]["message"]
+
+
 def send_reminders(st):
     r = subprocess.run([str(st.game.binary), "send-reminders"], env=st.game.env,
                        capture_output=True, text=True, timeout=60)

@@ -26,6 +26,8 @@ struct gam_catalog {
     size_t nfacts, capfacts;
     gam_snapshot_t *snap;       /* one reference held here */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
+    int64_t miss_window_ms;     /* refreshes for a missing task: this second's start */
+    int miss_refreshes;         /* and how many it has had */
 };
 
 int gam_catalog_open(gam_catalog_t **out, err_t **err)
@@ -142,6 +144,8 @@ int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *ou
 static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
 {
     gam_snapshot_t *s = xcalloc(1, sizeof *s);
+    /* Its age counts from the first request: what it holds is at least that new. */
+    s->fetched_ms = mono_ms();
     size_t cap = 0;
     char token[64] = "";
     for (int pages = 0; pages < 100; pages++) {
@@ -207,7 +211,6 @@ static int fetch_snapshot(gam_t *g, gam_snapshot_t **out, err_t **err)
         }
     }
     s->refs = 1;
-    s->fetched_ms = mono_ms();
     *out = s;
     return 0;
 }
@@ -271,8 +274,24 @@ int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err)
 
 /* A task created a moment ago is in content but not yet in a snapshot that
  * may be a TTL old: an author reading its analytics, a teacher assigning it.
- * A second between refreshes bounds what slugs that do not exist can cost. */
-#define SNAPSHOT_MISS_REFRESH_MS 1000
+ * A few refreshes a second at most bound what slugs that name no task can
+ * cost (each refresh lists every task). */
+#define SNAPSHOT_MISS_REFRESHES_PER_S 5
+
+static bool miss_refresh_allowed(gam_catalog_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t now = mono_ms();
+    if (now - c->miss_window_ms >= 1000) {
+        c->miss_window_ms = now;
+        c->miss_refreshes = 0;
+    }
+    bool ok = c->miss_refreshes < SNAPSHOT_MISS_REFRESHES_PER_S;
+    if (ok)
+        c->miss_refreshes++;
+    pthread_mutex_unlock(&c->mu);
+    return ok;
+}
 
 int gam_snapshot_get_with(gam_t *g, char *const *slugs, size_t n, gam_snapshot_t **out, err_t **err)
 {
@@ -282,13 +301,14 @@ int gam_snapshot_get_with(gam_t *g, char *const *slugs, size_t n, gam_snapshot_t
     bool missing = false;
     for (size_t i = 0; i < n && !missing; i++)
         missing = gam_snapshot_task(s, slugs[i]) == NULL;
-    if (!missing || mono_ms() - s->fetched_ms < SNAPSHOT_MISS_REFRESH_MS ||
-        g->cfg.content_ttl_ms <= SNAPSHOT_MISS_REFRESH_MS) {
+    if (!missing || !miss_refresh_allowed(g->catalog)) {
         *out = s;
         return 0;
     }
+    int64_t had = s->fetched_ms;
     gam_snapshot_release(s);
-    return snapshot_get(g, SNAPSHOT_MISS_REFRESH_MS, out, err);
+    /* Newer than the one that missed: someone else's refresh may already do. */
+    return snapshot_get(g, mono_ms() - had, out, err);
 }
 
 void gam_snapshot_release(gam_snapshot_t *s)

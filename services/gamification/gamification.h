@@ -159,9 +159,9 @@ int gam_task_facts(gam_t *g, const char *slug, int version, gam_task_facts_t *ou
  * stale one is used, with a warning, when content is away). *out is a new
  * reference: gam_snapshot_release it. */
 int gam_snapshot_get(gam_t *g, gam_snapshot_t **out, err_t **err);
-/** Like gam_snapshot_get, but fetched again (at most once a second) when one
- * of `slugs` is not in it: a task created since the last fetch. Slugs that
- * name no active task are then simply missing from *out. */
+/** Like gam_snapshot_get, but fetched again (a few times a second at most)
+ * when one of `slugs` is not in it: a task created since the last fetch.
+ * Slugs that name no active task are then simply missing from *out. */
 int gam_snapshot_get_with(gam_t *g, char *const *slugs, size_t n, gam_snapshot_t **out,
                           err_t **err);
 void gam_snapshot_release(gam_snapshot_t *s);

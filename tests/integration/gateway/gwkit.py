@@ -107,10 +107,14 @@ class Gateway:
 
     def start(self, timeout=20):
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([str(binary("gateway"))], env=self.env,
-                                         stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT,
-                                         preexec_fn=self._limits if self.nofile else None)
+            # prlimit(1) sets the limit and execs the gateway (same pid): no
+            # preexec_fn, whose Python code in the forked child can deadlock
+            # on a lock one of this process's other threads (grpcio's) held.
+            argv = [str(binary("gateway"))]
+            if self.nofile:
+                argv = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--"] + argv
+            self.proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -125,10 +129,6 @@ class Gateway:
             time.sleep(0.05)
         self.proc.kill()
         raise RuntimeError("gateway did not answer /api/v1/health\n" + self.log_tail())
-
-    def _limits(self):
-        import resource
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def log_text(self):
         try:

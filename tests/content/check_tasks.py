@@ -476,10 +476,6 @@ def main():
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def default_validator(checker, expected, actual):
     """(accepted, why): the problem package format's default output validator
     (content.proto CHECKER_KIND_DEFAULT_VALIDATOR): tokens, case-insensitive
@@ -518,3 +514,7 @@ def default_validator(checker, expected, actual):
             continue
         return False, f"token {i + 1}: {y!r} vs {x!r}"
     return True, ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

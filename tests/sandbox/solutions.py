@@ -10,8 +10,12 @@ Knob: DOJO_SANDBOX_RUNSC_SAMPLE (tasks sampled under runsc, default 3)."""
 import json
 import os
 import re
+import sys
 
 import sandboxkit as kit
+
+sys.path.insert(0, str(kit.REPO / "tests" / "content"))
+from check_tasks import default_validator  # noqa: E402  (one copy of the package format's rule)
 
 TASKS_DIR = kit.REPO / "content" / "tasks"
 DEFAULT_LIMITS = {"cpu_ms": 2000, "wall_ms": 5000, "memory_kib": 262144, "output_kib": 1024}
@@ -275,42 +279,3 @@ def solution_of(c):
     key = "reference_solutions" if kind == "reference" else "wrong_solutions"
     return next(x for x in TASKS[slug].get(key) or [] if x["name"] == name)
 
-
-def default_validator(checker, expected, actual):
-    """(accepted, why): the problem package format's default output validator
-    (content.proto CHECKER_KIND_DEFAULT_VALIDATOR): tokens, case-insensitive
-    unless case_sensitive, the whitespace too when space_change_sensitive, and
-    with a tolerance numbers (nan and inf included) of the expected output
-    compared as floats."""
-    import math
-    import re as _re
-    abs_tol, rel_tol = checker.get("abs_tol") or 0.0, checker.get("rel_tol") or 0.0
-    if checker.get("space_change_sensitive"):
-        if _re.findall(r"\s+", expected) != _re.findall(r"\s+", actual) or \
-                (expected[:1].isspace() != actual[:1].isspace()) or \
-                (expected[-1:].isspace() != actual[-1:].isspace()):
-            return False, "the whitespace differs"
-    e, a = expected.split(), actual.split()
-    if len(e) != len(a):
-        return False, f"{len(a)} tokens, expected {len(e)}"
-
-    def as_float(t):
-        if _re.fullmatch(r"[+-]?(nan|inf|infinity)", t, _re.I) or \
-                _re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", t):
-            return float(t)
-        return None
-
-    for i, (x, y) in enumerate(zip(e, a)):
-        xe = as_float(x) if (abs_tol or rel_tol) else None
-        if xe is not None:
-            ya = as_float(y)
-            if ya is not None and (math.isnan(ya) if math.isnan(xe) else
-                                   ya == xe if math.isinf(xe) else
-                                   math.isfinite(ya) and (abs(ya - xe) <= abs_tol
-                                                          or abs(ya - xe) <= rel_tol * abs(xe))):
-                continue
-            return False, f"token {i + 1}: {y!r} vs {x!r}"
-        if (x == y) if checker.get("case_sensitive") else (x.lower() == y.lower()):
-            continue
-        return False, f"token {i + 1}: {y!r} vs {x!r}"
-    return True, ""

@@ -7,7 +7,7 @@ DOJO_APT_PACKAGES=(
   bazel-bootstrap gcc pkg-config
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libgrpc-dev libpq-dev libhiredis-dev libssl-dev libsodium-dev libjansson-dev
-  libcurl4-openssl-dev libmicrohttpd-dev libwslay-dev
+  libcurl4-openssl-dev libmicrohttpd-dev
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
   python3-jsonschema

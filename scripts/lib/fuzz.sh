@@ -39,7 +39,7 @@ declare -A FUZZ_MAX_LEN=(
   [taskjson]=16384 [gateway_json]=8192 [records]=8192 [ws]=8192 [checker]=4096
 )
 FUZZ_LIBS=(-lgrpc -lgpr -lprotobuf-c -lpq -lhiredis -lsodium -ljansson -lcurl -lcrypto
-           -lmicrohttpd -lwslay -lpthread -lm)
+           -lmicrohttpd -lpthread -lm)
 
 fuzz_cflags() {
   printf '%s\n' -std=gnu11 -g -O1 -fno-omit-frame-pointer \

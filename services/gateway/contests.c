@@ -1107,6 +1107,12 @@ int gw_h_author_contest_put(gw_req_t *r, err_t **err)
         return 0;
     }
     json_object_set_new(out, "contest", resp->contest ? contest_json(resp->contest) : json_null());
+    if (!dry && resp->change != DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_UNCHANGED) {
+        /* A contest hides its tasks until it starts: the learners' task
+         * list and the task views change with it. */
+        gw_cache_clear(r->gw->cache);
+        gw_taskcache_changed(r->gw);
+    }
     r->out = out;
     r->status = resp->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED && !dry ? 201
                                                                                            : 200;

@@ -52,3 +52,38 @@ def test_task_views_are_cached_and_an_authors_change_is_seen_at_once(start_gatew
     assert r.status == 200, r
     r = reader_b.get(f"/api/v1/tasks/{slug}")
     assert r.json.get("status") == "archived" or r.status == 404, r
+
+
+def test_a_contest_that_hides_a_task_hides_it_at_once(start_gateway, author):
+    """A contest PUT through one gateway that hides a task until the contest
+    starts bumps the generation too: neither that gateway nor another one
+    sharing Redis serves the task from its cache afterwards, and the
+    gateway that forwarded it lists it no more (another one's cached list
+    lives out its TTL, as after a task change)."""
+    a = start_gateway(DOJO_GATEWAY_TASKS_CACHE_TTL="60s")
+    b = start_gateway(DOJO_GATEWAY_TASKS_CACHE_TTL="60s")
+    slug = contentkit.unique_slug("gwh")
+    r = gwkit.Client(a.addr, bearer=author.bearer).post(
+        "/api/v1/author/tasks", {"task": contentkit.task(slug, title="Soon a contest problem")})
+    assert r.status == 201, r
+    readers = (gwkit.Client(a.addr), gwkit.Client(b.addr))
+    for c in readers:
+        for _ in range(2):  # the second from the cache
+            assert c.get(f"/api/v1/tasks/{slug}").status == 200
+    listed = readers[0].get("/api/v1/tasks?page_size=500").json["tasks"]
+    assert slug in [t["slug"] for t in listed]
+    assert views(a, "cache") >= 1 and views(b, "cache") >= 1
+
+    contest = {"slug": f"c-{slug}"[:64], "title": "A contest far ahead",
+               "start": "2099-01-10T10:00:00Z", "duration": "3:00:00",
+               "hide_tasks_until_start": True,
+               "problems": [{"label": "A", "task_slug": slug}]}
+    r = gwkit.Client(a.addr, bearer=author.bearer).call(
+        "PUT", f"/api/v1/author/contests/{contest['slug']}",
+        {"contest": contest, "expected_version": 0})
+    assert r.status == 201, r
+    for c in readers:
+        r = c.get(f"/api/v1/tasks/{slug}")
+        assert r.status == 404, r
+    listed = readers[0].get("/api/v1/tasks?page_size=500").json["tasks"]
+    assert slug not in [t["slug"] for t in listed]

@@ -22,6 +22,12 @@
 #define CONTENT_MAX_TASK_BYTES (8 * 1024 * 1024)
 #define CONTENT_MAX_IO_BYTES (1024 * 1024)
 #define CONTENT_MAX_CODE_BYTES (64 * 1024)
+/* A package validator (checker kind "package_validator"): its files. */
+#define VALIDATOR_FILES_MAX 64
+#define VALIDATOR_NAME_MAX 64
+#define VALIDATOR_FILE_MAX (1024 * 1024)
+#define VALIDATOR_TOTAL_MAX (4 * 1024 * 1024)
+#define VALIDATOR_FLAGS_MAX 64
 #define CONTENT_MAX_ACHIEVEMENT_BYTES (64 * 1024)
 #define CONTENT_MAX_CONTEST_BYTES (1024 * 1024)
 

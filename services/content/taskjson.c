@@ -17,18 +17,25 @@
 
 static const char *const difficulty_names[] = {NULL, "easy", "medium", "hard"};
 static const char *const checker_names[] = {
-    NULL, "exact", "ignore_trailing_ws", "tokens", "float", "custom", "default_validator"};
+    NULL,     "exact",  "ignore_trailing_ws", "tokens", "float", "custom", "default_validator",
+    "package_validator"};
 static const char *const verdict_names[] = {NULL, "ac", "wa", "tle", "mle",       "re",
                                             "ole", "ce", "ie", "cancelled", "not_run"};
 
 const check_names_t task_difficulties = {difficulty_names, 4};
-const check_names_t task_checker_kinds = {checker_names, 7};
+const check_names_t task_checker_kinds = {checker_names, 8};
 const check_names_t task_verdicts = {verdict_names, 11};
 /* What a solution may expect: a verdict a submission can get, "ac" to "ce". */
 static const check_names_t solution_verdicts = {verdict_names, 8};
 
 enum { DIFFICULTY_MEDIUM = 2, DIFFICULTY_HARD = 3 };
-enum { KIND_IGNORE_TRAILING_WS = 2, KIND_FLOAT = 4, KIND_CUSTOM = 5, KIND_DEFAULT_VALIDATOR = 6 };
+enum {
+    KIND_IGNORE_TRAILING_WS = 2,
+    KIND_FLOAT = 4,
+    KIND_CUSTOM = 5,
+    KIND_DEFAULT_VALIDATOR = 6,
+    KIND_PACKAGE_VALIDATOR = 7,
+};
 enum { VERDICT_AC = 1 };
 
 #define MAX_LANGUAGES 10
@@ -338,6 +345,120 @@ static void read_validator_flags(const check_obj_t *c, int kind, const double to
     }
 }
 
+/* A package validator's file name: the package format's rule, at most 64
+ * characters. */
+static bool is_validator_file_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > VALIDATOR_NAME_MAX)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        char c = s[k];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && ((k == 0 || k == n - 1) || !(c == '_' || c == '.' || c == '-')))
+            return false;
+    }
+    return true;
+}
+
+/* files: 1-64 of {name, content}, files[0] the entry. */
+static json_t *read_validator_files(const check_obj_t *c)
+{
+    json_t *files = check_array(c, "files", CHECK_REQUIRED, 1, VALIDATOR_FILES_MAX, "files");
+    json_t *out = json_array();
+    size_t total = 0;
+    for (size_t i = 0; i < json_array_size(files); i++) {
+        check_obj_t f;
+        if (!check_item(&f, c, "files", files, i))
+            continue;
+        static const char *const keys[] = {"name", "content", NULL};
+        check_keys(&f, keys, NULL);
+        char fp[CHECK_PATH_MAX];
+        check_member_path(fp, &f, "name");
+        const char *name = check_string(&f, "name", CHECK_REQUIRED, 0, 0);
+        if (name && !is_validator_file_name(name)) {
+            content_report_error(f.rep, fp,
+                                 "must be 1-64 characters of [A-Za-z0-9_.-], beginning and "
+                                 "ending with a letter or digit");
+            name = NULL;
+        }
+        char arr_path[CHECK_PATH_MAX];
+        check_member_path(arr_path, c, "files");
+        if (name && !check_unique(f.rep, fp, files, arr_path, i, "name", name))
+            name = NULL;
+        const char *content = check_string(&f, "content", CHECK_REQUIRED, 0, VALIDATOR_FILE_MAX);
+        if (content)
+            total += strlen(content);
+        if (name && content)
+            json_array_append_new(out, json_pack("{s:s, s:s}", "name", name, "content", content));
+    }
+    if (total > VALIDATOR_TOTAL_MAX) {
+        char fp[CHECK_PATH_MAX];
+        check_member_path(fp, c, "files");
+        content_report_error(c->rep, fp, "the files hold %zu bytes: at most %d (4 MiB) in all",
+                             total, VALIDATOR_TOTAL_MAX);
+    }
+    return out;
+}
+
+/* flags: the package's validator_flags, each one argument. */
+static json_t *read_validator_flags_list(const check_obj_t *c)
+{
+    json_t *flags = check_array(c, "flags", 0, 0, VALIDATOR_FLAGS_MAX, "flags");
+    json_t *out = json_array();
+    char base[CHECK_PATH_MAX];
+    check_member_path(base, c, "flags");
+    for (size_t i = 0; i < json_array_size(flags); i++) {
+        json_t *v = json_array_get(flags, i);
+        char p[CHECK_PATH_MAX];
+        check_path_index(p, base, i);
+        const char *s = json_string_value(v);
+        if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 256 ||
+            strlen(s) != json_string_length(v) || strchr(s, '\n') || strchr(s, '\r'))
+            content_report_error(c->rep, p,
+                                 "must be a string of 1-256 bytes without NUL or line breaks");
+        else
+            json_array_append(out, v);
+    }
+    return out;
+}
+
+/* The package validator's language, files, flags and interactive. */
+static void read_package_validator(const check_obj_t *c, int kind, json_t *out)
+{
+    static const char *const own[] = {"language", "files", "flags", "interactive"};
+    if (kind != KIND_PACKAGE_VALIDATOR) {
+        for (size_t k = 0; k < sizeof own / sizeof *own; k++) {
+            if (!check_has(c, own[k]))
+                continue;
+            char p[CHECK_PATH_MAX];
+            check_member_path(p, c, own[k]);
+            content_report_warn(c->rep, p, "ignored: only the \"package_validator\" kind uses it");
+        }
+        return;
+    }
+    char lp[CHECK_PATH_MAX];
+    check_member_path(lp, c, "language");
+    const char *id = check_string(c, "language", CHECK_REQUIRED, 1, 0);
+    if (id && !content_language_find(id)) {
+        content_report_error(c->rep, lp, "unknown language \"%.32s\"", id);
+        id = NULL;
+    }
+    json_t *files = read_validator_files(c);
+    json_t *flags = read_validator_flags_list(c);
+    bool interactive = false;
+    check_bool(c, "interactive", &interactive);
+    if (id)
+        json_object_set_new(out, "language", json_string(id));
+    json_object_set_new(out, "files", files);
+    if (json_array_size(flags) > 0)
+        json_object_set_new(out, "flags", flags);
+    else
+        json_decref(flags);
+    if (interactive)
+        json_object_set_new(out, "interactive", json_true());
+}
+
 static json_t *read_checker(const check_obj_t *doc, void *state)
 {
     json_t *out = json_object();
@@ -348,6 +469,8 @@ static json_t *read_checker(const check_obj_t *doc, void *state)
         static const char *const keys[] = {"kind",           "abs_tol",
                                            "rel_tol",        "custom",
                                            "case_sensitive", "space_change_sensitive",
+                                           "language",       "files",
+                                           "flags",          "interactive",
                                            NULL};
         check_keys(&c, keys, NULL);
         int k = check_enum(&c, "kind", &task_checker_kinds, 0);
@@ -363,6 +486,7 @@ static json_t *read_checker(const check_obj_t *doc, void *state)
             json_object_set_new(out, "rel_tol", json_real(tol[1]));
         }
         read_validator_flags(&c, kind, tol, out);
+        read_package_validator(&c, kind, out);
     }
     json_object_set_new(out, "kind", json_string(checker_names[kind]));
     return out;

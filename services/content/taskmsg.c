@@ -89,6 +89,22 @@ static json_t *checker_from_message(const Dojo__Content__V1__Checker *m)
         json_object_set_new(c, "case_sensitive", json_true());
     if (m->space_change_sensitive)
         json_object_set_new(c, "space_change_sensitive", json_true());
+    const Dojo__Content__V1__PackageValidator *v = m->validator;
+    if (v) {
+        set_str(c, "language", v->language);
+        json_t *files = json_array();
+        for (size_t i = 0; i < v->n_files; i++) {
+            json_t *f = json_object();
+            set_str(f, "name", v->files[i]->name);
+            set_str(f, "content", v->files[i]->content);
+            json_array_append_new(files, f);
+        }
+        json_object_set_new(c, "files", files);
+        if (v->n_flags > 0)
+            json_object_set_new(c, "flags", strings_from_message(v->flags, v->n_flags));
+        if (v->interactive)
+            json_object_set_new(c, "interactive", json_true());
+    }
     return c;
 }
 
@@ -259,6 +275,26 @@ static Dojo__Content__V1__Checker *checker_msg(rpc_call_t *call, json_t *norm)
         m->custom->language = cstr(call, cc, "language");
         m->custom->source = cstr(call, cc, "source");
     }
+    json_t *files = json_object_get(c, "files");
+    if (m->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR) {
+        Dojo__Content__V1__PackageValidator *v =
+            RPC_NEW(call, Dojo__Content__V1__PackageValidator,
+                    DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT);
+        v->language = cstr(call, c, "language");
+        v->n_files = json_array_size(files);
+        v->files = rpc_alloc(call, (v->n_files + 1) * sizeof *v->files);
+        for (size_t i = 0; i < v->n_files; i++) {
+            json_t *f = json_array_get(files, i);
+            Dojo__Content__V1__ValidatorFile *fm = RPC_NEW(
+                call, Dojo__Content__V1__ValidatorFile, DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
+            fm->name = cstr(call, f, "name");
+            fm->content = cstr(call, f, "content");
+            v->files[i] = fm;
+        }
+        strings_msg(call, json_object_get(c, "flags"), &v->flags, &v->n_flags);
+        v->interactive = json_is_true(json_object_get(c, "interactive"));
+        m->validator = v;
+    }
     return m;
 }
 
@@ -375,6 +411,7 @@ Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm)
     m->max_score = max_score(norm);
     strings_msg(call, json_object_get(norm, "hints"), &m->hints, &m->n_hints);
     m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
+    m->interactive = json_is_true(json_object_get(json_object_get(norm, "checker"), "interactive"));
     return m;
 }
 

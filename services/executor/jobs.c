@@ -259,6 +259,8 @@ static int step_language(job_run_t *r)
 static int step_plan(job_run_t *r)
 {
     judge_init(&r->judge, &r->j->arena, r->job, r->bundle, r->opt);
+    if (r->judge.checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR)
+        return stop(r, EXEC_JOB_GIVE_UP, "package validators are not supported yet");
     if (r->judge.custom && !r->stdin_run) {
         const char *id = r->judge.checker.custom_language ? r->judge.checker.custom_language : "";
         r->checker_lang = exec_lang(r->ex, id);

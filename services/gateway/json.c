@@ -212,6 +212,7 @@ const char *gw_checker_name(int kind)
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_FLOAT: return "float";
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM: return "custom";
     case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR: return "default_validator";
+    case DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR: return "package_validator";
     default: return "ignore_trailing_ws";
     }
 }
@@ -319,6 +320,7 @@ json_t *gw_json_task_view(const Dojo__Content__V1__TaskView *t)
         status_name(t->status), "version", t->version, "content_hash", str(t->content_hash),
         "updated_at", gw_json_time(t->updated_at));
     json_object_set_new(o, "stop_at_first_failure", json_boolean(t->stop_at_first_failure));
+    json_object_set_new(o, "interactive", json_boolean(t->interactive));
     return o;
 }
 

@@ -101,6 +101,9 @@ BASE_TASK = {
 }
 
 CUSTOM = {"kind": "custom", "custom": {"language": "python3", "source": "import sys"}}
+PACKAGE = {"kind": "package_validator", "language": "cpp",
+           "files": [{"name": "validate.cpp", "content": "int main() {}"},
+                     {"name": "testlib.h", "content": ""}]}
 
 TASK_VARIANTS = [
     *[((key,), DELETE) for key in BASE_TASK if key != "slug"],
@@ -133,6 +136,14 @@ TASK_VARIANTS = [
     (("checker",), {"kind": "custom", "custom": {"language": "python3", "source": ""}}),
     (("checker",), {"kind": "custom", "custom": {"language": "python3"}}),
     (("checker",), {"kind": "tokens", "strict": True}),
+    (("checker",), PACKAGE), (("checker",), {**PACKAGE, "interactive": True, "flags": ["a", "1e-6"]}),
+    (("checker",), {"kind": "package_validator", "language": "cpp"}),
+    (("checker",), {"kind": "package_validator", "files": PACKAGE["files"]}),
+    (("checker",), {**PACKAGE, "language": "lua"}), (("checker",), {**PACKAGE, "files": []}),
+    (("checker",), {**PACKAGE, "files": [{"name": "../v.cpp", "content": "x"}]}),
+    (("checker",), {**PACKAGE, "files": [{"name": "v.cpp"}]}),
+    (("checker",), {**PACKAGE, "flags": ["a\nb"]}), (("checker",), {**PACKAGE, "flags": [""]}),
+    (("checker",), {**PACKAGE, "interactive": "yes"}),
     (("tests",), []), (("tests",), "none"),
     (("tests",), [{"name": "h", "expected": "1", "hidden": True}]),
     (("tests",), [{"name": f"t{i}", "expected": "1"} for i in range(201)]),

@@ -377,7 +377,66 @@ static void test_checker_kinds_are_named(void **state)
 {
     expect_one_error("{\"checker\": {\"kind\": \"regex\"}}", "$.checker.kind",
                      "must be one of \"exact\", \"ignore_trailing_ws\", \"tokens\", \"float\", "
-                     "\"custom\", \"default_validator\"");
+                     "\"custom\", \"default_validator\", \"package_validator\"");
+}
+
+static void test_a_package_validator_keeps_its_files_flags_and_interactive(void **state)
+{
+    result_t r;
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+                            " \"files\": [{\"name\": \"validate.cpp\", \"content\": \"int main(){}\"},"
+                            " {\"name\": \"testlib.h\", \"content\": \"\"}],"
+                            " \"flags\": [\"float_tolerance\", \"1e-6\"], \"interactive\": true}}"));
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.rep.n_warnings, 0);
+    assert_at(r.norm, "checker",
+              "{\"kind\":\"package_validator\",\"language\":\"cpp\",\"files\":[{\"name\":"
+              "\"validate.cpp\",\"content\":\"int main(){}\"},{\"name\":\"testlib.h\","
+              "\"content\":\"\"}],\"flags\":[\"float_tolerance\",\"1e-6\"],\"interactive\":true}");
+    result_free(&r);
+    /* Without flags or interactive the normal form leaves them out. */
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"package_validator\", \"language\":"
+                            " \"python3\", \"files\": [{\"name\": \"v.py\", \"content\": \"x\"}]}}"));
+    assert_at(r.norm, "checker",
+              "{\"kind\":\"package_validator\",\"language\":\"python3\",\"files\":[{\"name\":"
+              "\"v.py\",\"content\":\"x\"}]}");
+    result_free(&r);
+    /* Its fields on another kind only warn. */
+    normalize(&r, task_with("{\"checker\": {\"kind\": \"tokens\", \"flags\": [\"x\"]}}"));
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.rep.warnings[0].path, "$.checker.flags");
+    assert_string_equal(r.rep.warnings[0].message,
+                        "ignored: only the \"package_validator\" kind uses it");
+    result_free(&r);
+}
+
+static void test_a_package_validator_is_refused_naming_the_wrong_part(void **state)
+{
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\"}}",
+                     "$.checker.files", "required");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"files\":"
+                     " [{\"name\": \"v.py\", \"content\": \"x\"}]}}",
+                     "$.checker.language", "required");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"lua\","
+                     " \"files\": [{\"name\": \"v.lua\", \"content\": \"x\"}]}}",
+                     "$.checker.language", "unknown language \"lua\"");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+                     " \"files\": [{\"name\": \"../v.cpp\", \"content\": \"x\"}]}}",
+                     "$.checker.files[0].name",
+                     "must be 1-64 characters of [A-Za-z0-9_.-], beginning and ending with a "
+                     "letter or digit");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+                     " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"},"
+                     " {\"name\": \"v.cpp\", \"content\": \"y\"}]}}",
+                     "$.checker.files[1].name", "duplicate name \"v.cpp\" (also $.checker.files[0])");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+                     " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"}],"
+                     " \"flags\": [\"a\\nb\"]}}",
+                     "$.checker.flags[0]", "must be a string of 1-256 bytes without NUL or line breaks");
+    expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+                     " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"}],"
+                     " \"interactive\": \"yes\"}}",
+                     "$.checker.interactive", "must be true or false");
 }
 
 static void test_the_default_validator_keeps_its_flags_and_optional_tolerances(void **state)
@@ -651,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_one_language_mistake_is_reported_once),
         cmocka_unit_test(test_solution_names_are_unique_and_printable),
         cmocka_unit_test(test_no_reference_solution_only_warns),
+        cmocka_unit_test(test_a_package_validator_keeps_its_files_flags_and_interactive),
+        cmocka_unit_test(test_a_package_validator_is_refused_naming_the_wrong_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

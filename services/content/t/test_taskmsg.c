@@ -212,6 +212,53 @@ static void test_a_task_message_round_trips_through_the_file_form(void **state)
     arena_release(&call.arena);
 }
 
+static const char *const validator_task =
+    "{\"slug\": \"guess\", \"title\": \"Guess\", \"difficulty\": \"easy\","
+    " \"description\": \"Guess the number.\", \"languages\": [{\"language\": \"cpp\"}],"
+    " \"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+    "   \"files\": [{\"name\": \"interactor.cpp\", \"content\": \"SECRET-VALIDATOR\"},"
+    "             {\"name\": \"testlib.h\", \"content\": \"// h\"}],"
+    "   \"flags\": [\"strict\"], \"interactive\": true},"
+    " \"tests\": [{\"name\": \"s1\", \"input\": \"7\\n\", \"expected\": \"7\\n\"}]}";
+
+static void test_a_package_validator_reaches_the_bundle_and_round_trips(void **state)
+{
+    struct rpc_call call = {{0}};
+    json_t *norm = norm_of(validator_task);
+    Dojo__Content__V1__JudgeBundle *b = taskjson_to_bundle(&call, norm);
+    assert_int_equal(b->checker->kind,
+                     DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR);
+    const Dojo__Content__V1__PackageValidator *v = b->checker->validator;
+    assert_non_null(v);
+    assert_string_equal(v->language, "cpp");
+    assert_int_equal(v->n_files, 2);
+    assert_string_equal(v->files[0]->name, "interactor.cpp");
+    assert_string_equal(v->files[0]->content, "SECRET-VALIDATOR");
+    assert_int_equal(v->n_flags, 1);
+    assert_string_equal(v->flags[0], "strict");
+    assert_true(v->interactive);
+    /* The learner is told it is interactive, never shown the program. */
+    Dojo__Content__V1__TaskView *view = taskjson_to_view(&call, norm);
+    assert_true(view->interactive);
+    assert_false(packed_contains(&view->base, "SECRET-VALIDATOR"));
+    /* Task -> file form -> the same task. */
+    Dojo__Content__V1__Task *t = taskjson_to_task(&call, norm);
+    json_t *file = taskjson_from_message(t);
+    content_report_t rep;
+    content_report_init(&rep, NULL);
+    json_t *again = NULL;
+    assert_int_equal(taskjson_normalize(file, &rep, &again), 0);
+    char h1[65], h2[65];
+    check_hash(norm, h1);
+    check_hash(again, h2);
+    assert_string_equal(h1, h2);
+    content_report_free(&rep);
+    json_decref(again);
+    json_decref(file);
+    json_decref(norm);
+    arena_release(&call.arena);
+}
+
 static void test_a_message_leaves_zero_values_out_of_the_file_form(void **state)
 {
     Dojo__Content__V1__Task t = DOJO__CONTENT__V1__TASK__INIT;
@@ -271,6 +318,7 @@ int main(void)
             test_stopping_at_the_first_failure_reaches_the_bundle_the_view_and_the_task),
         cmocka_unit_test(test_a_task_accepts_every_language_listed_first_unless_restricted),
         cmocka_unit_test(test_a_task_message_round_trips_through_the_file_form),
+        cmocka_unit_test(test_a_package_validator_reaches_the_bundle_and_round_trips),
         cmocka_unit_test(test_a_message_leaves_zero_values_out_of_the_file_form),
         cmocka_unit_test(test_an_unknown_enum_value_in_a_message_is_reported),
         cmocka_unit_test(test_the_export_text_is_indented_in_field_order_with_a_newline),

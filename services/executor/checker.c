@@ -109,6 +109,7 @@ void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_
             out->custom_language = c->custom->language;
             out->custom_source = c->custom->source;
         }
+        out->validator = c->validator;
     }
     /* The default validator compares numbers as text unless given a tolerance. */
     if (out->abs_tol <= 0 && out->rel_tol <= 0 &&

@@ -2,7 +2,10 @@
  * sandbox test battery (tests/sandbox). Runs code once with the given inputs
  * (none: one interactive-mode run on an empty stdin) and prints one JSON line
  * per event: compile, each test's record with its verdict, output chunks,
- * and how the run ended. No Redis, no services. */
+ * and how the run ended. With --validator-file (a package validator,
+ * validator.c), the tests that ran cleanly are then judged by it against
+ * their --answer files: one "validator" line per test. No Redis, no
+ * services. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
@@ -15,8 +18,14 @@
 #include "libcommon/cleanup.h"
 #include "libcommon/mem.h"
 
+#define CLI_MAX_INPUTS 256
+#define CLI_MAX_FILES 16
+
 typedef struct cli_run {
     sandbox_limits_t limits;
+    bool keep_output;                /* a validator judges the outputs */
+    char *outputs[CLI_MAX_INPUTS];   /* each test's stdout, when it ran cleanly */
+    size_t output_lens[CLI_MAX_INPUTS];
 } cli_run_t;
 
 static void print_json(json_t *o)
@@ -69,6 +78,12 @@ static void cli_on_record(void *payload, const sandbox_record_t *rec)
     json_object_set_new(o, "stdout", json_bytes(rec->out, rec->out_len));
     json_object_set_new(o, "stderr", json_bytes(rec->err, rec->err_len));
     print_json(o);
+    if (r->keep_output && v == DOJO__COMMON__V1__VERDICT__VERDICT_AC && rec->index >= 0 &&
+        rec->index < CLI_MAX_INPUTS && !r->outputs[rec->index]) {
+        r->outputs[rec->index] = xmalloc(rec->out_len + 1);
+        memcpy(r->outputs[rec->index], rec->out ? rec->out : "", rec->out_len);
+        r->output_lens[rec->index] = rec->out_len;
+    }
 }
 
 static void cli_on_chunk(void *payload, char stream, const char *data, size_t len)
@@ -113,8 +128,6 @@ static const char *end_name(sandbox_end_t e)
     return "?";
 }
 
-#define CLI_MAX_INPUTS 256
-
 typedef struct cli_args {
     const char *runtime;
     const char *language;
@@ -123,6 +136,13 @@ typedef struct cli_args {
     int ninputs;
     int slot;
     sandbox_limits_t limits;
+    const char *validator_language;
+    const char *validator_paths[CLI_MAX_FILES]; /* the first is the entry */
+    int nvalidator;
+    char *validator_flags[64];
+    int nflags;
+    const char *answer_paths[CLI_MAX_INPUTS];
+    int nanswers;
 } cli_args_t;
 
 static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, err_t **err)
@@ -155,11 +175,22 @@ static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, e
             out->limits.output_kib = atoi(v);
         else if (!strcmp(a, "--slot"))
             out->slot = atoi(v);
+        else if (!strcmp(a, "--validator-language"))
+            out->validator_language = v;
+        else if (!strcmp(a, "--validator-file") && out->nvalidator < CLI_MAX_FILES)
+            out->validator_paths[out->nvalidator++] = v;
+        else if (!strcmp(a, "--validator-flag") && out->nflags < 64)
+            out->validator_flags[out->nflags++] = (char *)v;
+        else if (!strcmp(a, "--answer") && out->nanswers < CLI_MAX_INPUTS)
+            out->answer_paths[out->nanswers++] = v;
         else
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown option %s", a);
     }
     if (!out->language || !out->code_path)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "--language and --code are required");
+    if (out->nvalidator > 0 && (!out->validator_language || out->nanswers != out->ninputs))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "--validator-file needs --validator-language and one --answer per --input");
     return 0;
 }
 
@@ -170,6 +201,12 @@ typedef struct cli_files {
     char *inputs[CLI_MAX_INPUTS];
     size_t lens[CLI_MAX_INPUTS];
     int loaded;
+    char *answers[CLI_MAX_INPUTS];
+    size_t answer_lens[CLI_MAX_INPUTS];
+    int answers_loaded;
+    char *validator[CLI_MAX_FILES];
+    size_t validator_lens[CLI_MAX_FILES];
+    int validator_loaded;
 } cli_files_t;
 
 static int cli_read_files(const cli_args_t *a, cli_files_t *f, err_t **err)
@@ -180,6 +217,14 @@ static int cli_read_files(const cli_args_t *a, cli_files_t *f, err_t **err)
         if (read_file(a->input_paths[f->loaded], &f->inputs[f->loaded], &f->lens[f->loaded],
                       err) < 0)
             return -1;
+    for (; f->answers_loaded < a->nanswers; f->answers_loaded++)
+        if (read_file(a->answer_paths[f->answers_loaded], &f->answers[f->answers_loaded],
+                      &f->answer_lens[f->answers_loaded], err) < 0)
+            return -1;
+    for (; f->validator_loaded < a->nvalidator; f->validator_loaded++)
+        if (read_file(a->validator_paths[f->validator_loaded], &f->validator[f->validator_loaded],
+                      &f->validator_lens[f->validator_loaded], err) < 0)
+            return -1;
     return 0;
 }
 
@@ -188,6 +233,56 @@ static void cli_free_files(cli_files_t *f)
     free(f->code);
     for (int i = 0; i < f->loaded; i++)
         free(f->inputs[i]);
+    for (int i = 0; i < f->answers_loaded; i++)
+        free(f->answers[i]);
+    for (int i = 0; i < f->validator_loaded; i++)
+        free(f->validator[i]);
+}
+
+/* The package validator of --validator-file over the tests that ran
+ * cleanly: one "validator" line per test. */
+static int cli_validate(exec_t *ex, const sandbox_config_t *cfg, const cli_args_t *a,
+                        sandbox_runtime_t rt, cli_files_t *f, cli_run_t *run, err_t **err)
+{
+    const sandbox_lang_t *vlang = exec_lang(ex, a->validator_language);
+    if (!vlang)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown language %s",
+                       a->validator_language);
+    Dojo__Content__V1__ValidatorFile files[CLI_MAX_FILES], *fp[CLI_MAX_FILES];
+    for (int i = 0; i < a->nvalidator; i++) {
+        Dojo__Content__V1__ValidatorFile init = DOJO__CONTENT__V1__VALIDATOR_FILE__INIT;
+        files[i] = init;
+        const char *slash = strrchr(a->validator_paths[i], '/');
+        files[i].name = (char *)(slash ? slash + 1 : a->validator_paths[i]);
+        files[i].content = f->validator[i];
+        fp[i] = &files[i];
+    }
+    Dojo__Content__V1__PackageValidator v = DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT;
+    v.language = (char *)a->validator_language;
+    v.files = fp;
+    v.n_files = (size_t)a->nvalidator;
+    v.flags = (char **)a->validator_flags;
+    v.n_flags = (size_t)a->nflags;
+    checker_case_t cases[CLI_MAX_INPUTS];
+    int index[CLI_MAX_INPUTS], n = 0;
+    for (int i = 0; i < a->ninputs; i++) {
+        if (!run->outputs[i])
+            continue;
+        cases[n] = (checker_case_t){.input = f->inputs[i], .input_len = f->lens[i],
+                                    .expected = f->answers[i], .expected_len = f->answer_lens[i],
+                                    .actual = run->outputs[i], .actual_len = run->output_lens[i]};
+        index[n++] = i;
+    }
+    atomic_bool cancel;
+    atomic_init(&cancel, false);
+    if (checker_run_validator(cfg, rt, a->slot, vlang, &v, cases, n, &cancel, err) < 0)
+        return -1;
+    for (int k = 0; k < n; k++) {
+        json_t *o = json_pack("{s:{s:i, s:s, s:s}}", "validator", "test", index[k], "verdict",
+                              exec_verdict_name(cases[k].verdict), "message", cases[k].message);
+        print_json(o);
+    }
+    return 0;
 }
 
 static void cli_print_end(const sandbox_outcome_t *out)
@@ -219,7 +314,7 @@ static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
     exec_sandbox_config(&ex->cfg, &cfg);
     atomic_bool cancel;
     atomic_init(&cancel, false);
-    cli_run_t run = {.limits = a->limits};
+    cli_run_t run = {.limits = a->limits, .keep_output = a->nvalidator > 0};
     char id[64];
     snprintf(id, sizeof id, "cli-%d-%d", (int)getpid(), a->slot);
     sandbox_job_t job = {
@@ -267,6 +362,11 @@ static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
     /* The container and bundle go away in the background: wait, so the
      * command leaves nothing behind. */
     sandbox_wait_cleanups();
+    if (rc == 0 && a->nvalidator > 0)
+        rc = cli_validate(ex, &cfg, a, rt, f, &run, err);
+    sandbox_wait_cleanups();
+    for (int i = 0; i < CLI_MAX_INPUTS; i++)
+        free(run.outputs[i]);
     if (rc == 0)
         cli_print_end(&out);
     return rc;

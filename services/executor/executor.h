@@ -168,6 +168,7 @@ typedef struct exec_checker {
     bool space_change_sensitive; /* DEFAULT_VALIDATOR */
     const char *custom_language;
     const char *custom_source;
+    const Dojo__Content__V1__PackageValidator *validator; /* PACKAGE_VALIDATOR */
 } exec_checker_t;
 
 void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_t *out);
@@ -222,6 +223,65 @@ typedef struct checker_case {
 int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
                        const sandbox_lang_t *lang, const char *source, checker_case_t *cases,
                        int n, atomic_bool *cancel, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Output validators of the problem package format (validator.c). Pure
+ * unless said otherwise.
+ * ------------------------------------------------------------------------ */
+
+/* Where the driver stages a test's files for a validator (driver.c). */
+#define VALIDATOR_INPUT "/tmp/judge/input"
+#define VALIDATOR_ANSWER "/tmp/judge/answer"
+#define VALIDATOR_FEEDBACK "/tmp/judge/feedback/"
+/* A validator's own limits per test (its sandbox is never the learner's);
+ * also its file-size limit: it gets the test's input and answer. */
+#define VALIDATOR_LIMITS                                                                       \
+    ((sandbox_limits_t){.cpu_ms = 10000, .wall_ms = 20000, .memory_kib = 1024 * 1024,         \
+                        .output_kib = 64 * 1024})
+
+/** A validator as a program of its language: the language's commands with
+ * the validator's files (files[0] the entry, the compiler given every file
+ * of the language's extension but for Rust and JavaScript, Java's main class
+ * the entry's name, Python with the entry's folder on its path) and the run
+ * command followed by VALIDATOR_INPUT, VALIDATOR_ANSWER, VALIDATOR_FEEDBACK
+ * and the flags; no zygote. `lang` borrows from the base language and `v`
+ * except what `owned` holds. */
+typedef struct validator_prog {
+    sandbox_lang_t lang;
+    char *owned[2 * SANDBOX_ARGV_MAX];
+    int nowned;
+} validator_prog_t;
+
+/** Fills `p` (validator_prog_free it); -1 with `why` when the validator
+ * cannot be a command line (no files, too many sources or flags). */
+int validator_prog_init(validator_prog_t *p, const sandbox_lang_t *base,
+                        const Dojo__Content__V1__PackageValidator *v, char *why, size_t cap);
+void validator_prog_free(validator_prog_t *p);
+
+/** The build cache's key: sha256 hex of the language and the files. */
+void validator_key(const char *lang_id, const Dojo__Content__V1__PackageValidator *v,
+                   char out[65]);
+
+/** A validator's record as a verdict: exit 42 AC, 43 WA, anything else
+ * (another code, a signal, its limits) IE. */
+exec_verdict_t validator_verdict(const sandbox_record_t *rec);
+
+/** The message of a visible test: teammessage.txt when there is one, else
+ * judgemessage.txt, on one line ("; " for line breaks), valid UTF-8, at most
+ * EXEC_MESSAGE_MAX bytes; "" when neither. */
+void validator_message(const char *judge, size_t jlen, const char *team, size_t tlen, char *out,
+                       size_t cap);
+
+/** Runs the package validator `v` in language `lang` over `n` cases in one
+ * sandbox of its own (slot `slot`), filling each case's verdict and message;
+ * compiles it first unless its build is cached (by validator_key, in this
+ * process). A validator that does not compile or fails gives IE verdicts
+ * ("the output validator failed"; the details are logged). Fails only when
+ * the judge itself failed. */
+int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                          const sandbox_lang_t *lang,
+                          const Dojo__Content__V1__PackageValidator *v, checker_case_t *cases,
+                          int n, atomic_bool *cancel, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Jobs (jobs.c)

@@ -259,13 +259,17 @@ static int step_language(job_run_t *r)
 static int step_plan(job_run_t *r)
 {
     judge_init(&r->judge, &r->j->arena, r->job, r->bundle, r->opt);
-    if (r->judge.checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR)
-        return stop(r, EXEC_JOB_GIVE_UP, "package validators are not supported yet");
+    const exec_checker_t *ck = &r->judge.checker;
+    bool package = ck->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
+    if (package && ck->validator && ck->validator->interactive)
+        return stop(r, EXEC_JOB_GIVE_UP, "interactive tasks are not supported yet");
     if (r->judge.custom && !r->stdin_run) {
-        const char *id = r->judge.checker.custom_language ? r->judge.checker.custom_language : "";
-        r->checker_lang = exec_lang(r->ex, id);
-        if (!r->checker_lang || !r->judge.checker.custom_source)
-            return stop(r, EXEC_JOB_GIVE_UP, "custom checker language \"%s\" is not installed", id);
+        const char *id = package ? (ck->validator ? ck->validator->language : NULL)
+                                 : ck->custom_language;
+        r->checker_lang = exec_lang(r->ex, id ? id : "");
+        if (!r->checker_lang || (package ? !ck->validator : !ck->custom_source))
+            return stop(r, EXEC_JOB_GIVE_UP, "%s language \"%s\" is not installed",
+                        package ? "output validator" : "custom checker", id ? id : "");
     }
     atomic_store(&r->j->tests_total, r->judge.ntests);
     return STEP_NEXT;
@@ -390,8 +394,14 @@ static int step_custom_checker(job_run_t *r)
     int n = judge_checker_cases(&r->judge, &cases);
     cleanup_err err_t *err = NULL;
     int64_t t0 = mono_ms();
-    int rc = checker_run_custom(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->checker_lang,
-                                r->judge.checker.custom_source, cases, n, &j->cancel, &err);
+    const exec_checker_t *ck = &r->judge.checker;
+    int rc = ck->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR
+                 ? checker_run_validator(&r->ex->sandbox, r->ex->cfg.runtime, j->slot,
+                                         r->checker_lang, ck->validator, cases, n, &j->cancel,
+                                         &err)
+                 : checker_run_custom(&r->ex->sandbox, r->ex->cfg.runtime, j->slot,
+                                      r->checker_lang, ck->custom_source, cases, n, &j->cancel,
+                                      &err);
     j->sandbox_ms += mono_ms() - t0;
     if (rc < 0) {
         exec_emit_job_error(j, "the checker did not start; retrying", will_retry(r));

@@ -56,7 +56,10 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
     jd->is_run = job->kind == DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_RUN;
     jd->stdin_run = jd->is_run && !job->sample_tests;
     exec_checker_from_bundle(b->checker, &jd->checker);
-    jd->custom = jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM;
+    /* A program of the author's decides (after the run): a custom checker or
+     * a package validator. */
+    jd->custom = jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM ||
+                 jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
     /* Runs show every sample test's output: only submissions stop early. */
     jd->stop_at_first_failure = b->stop_at_first_failure && !jd->is_run;
     judge_limits(job, b, opt, &jd->limits);

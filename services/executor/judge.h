@@ -36,7 +36,7 @@ typedef struct judge {
     bool is_run;    /* a RUN: no points, the bundle's max_score does not apply */
     bool stdin_run; /* a RUN on stdin: one run of the program, no tests */
     exec_checker_t checker;
-    bool custom; /* CUSTOM checker: clean runs wait for judge_checked */
+    bool custom; /* CUSTOM checker or PACKAGE_VALIDATOR: clean runs wait for judge_checked */
     bool stop_at_first_failure; /* a SUBMIT of a task that stops there */
     bool stopped;               /* ... and a test failed: the rest do not run */
     sandbox_limits_t limits;

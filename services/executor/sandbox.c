@@ -153,8 +153,9 @@ int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count
             snprintf(l->id, sizeof l->id, "%s", id);
             snprintf(l->rootfs, sizeof l->rootfs, "%s", rootfs);
             snprintf(l->source_name, sizeof l->source_name, "%s", source);
-            ok = argv_from_json(run, l->run_argv, 16) > 0 &&
-                 (compile == NULL || argv_from_json(compile, l->compile_argv, 16) >= 0);
+            ok = argv_from_json(run, l->run_argv, SANDBOX_ARGV_MAX) > 0 &&
+                 (compile == NULL ||
+                  argv_from_json(compile, l->compile_argv, SANDBOX_ARGV_MAX) >= 0);
             json_t *zy = json_object_get(j, "zygote");
             const char *zsrc = json_string_value(json_object_get(j, "zygote_source"));
             if (ok && json_is_array(zy) && zsrc && !strchr(zsrc, '/')) {
@@ -709,6 +710,19 @@ static int parser_drain(parser_t *p, const sandbox_job_t *job)
                 break;
             if (job && job->on_chunk)
                 job->on_chunk(job->payload, head[0], p->buf + body, n);
+            off = body + n;
+            continue;
+        }
+        if (head[0] == 'M') { /* a validator's feedback file, before its test's record */
+            int index = -1;
+            char kind = 0;
+            size_t n = 0;
+            if (sscanf(head, "M %d %c %zu", &index, &kind, &n) != 3 || n > SIZE_MAX / 2)
+                return -1;
+            if (p->len - body < n)
+                break;
+            if (job && job->on_feedback)
+                job->on_feedback(job->payload, index, kind, p->buf + body, n);
             off = body + n;
             continue;
         }
@@ -1353,6 +1367,14 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
 {
     outbox_printf(o, "F code/%s 644 %zu\n", job->lang->source_name, job->code_len);
     outbox_add(o, job->code, job->code_len);
+    for (int i = 0; i < job->nfiles; i++) {
+        const sandbox_file_t *f = &job->files[i];
+        bool code = !strncmp(f->name, "code/", 5);
+        if (!code && bj->compile)
+            continue; /* the compiler gets the code, not the tests' data */
+        outbox_printf(o, "F %s %s %zu\n", f->name, code ? "644" : "600", f->len);
+        outbox_add(o, f->data, f->len);
+    }
     for (int i = 0; bj->build && i < bj->build->n; i++) {
         outbox_printf(o, "F build/%s 755 %zu\n", bj->build->name[i], bj->build->len[i]);
         outbox_add(o, bj->build->data[i], bj->build->len[i]);
@@ -1375,6 +1397,8 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
      * address-space limit only makes an absurd allocation fail at once. */
     fprintf(f, "as_extra_mib=%d\nnproc=%d\n", job->lang->address_space_extra_mib,
             cfg->pids_limit);
+    if (job->judge_files && !bj->compile)
+        fprintf(f, "judge_files=1\n");
     /* A compiler writes the program (a Go or Rust binary, a jar: megabytes)
      * and its temporary files; no bigger than /tmp can hold. */
     if (bj->compile)
@@ -1520,6 +1544,8 @@ long sandbox_job_kib(const sandbox_job_t *job)
     int n = job->interactive ? 0 : job->ntests;
     for (int i = 0; i < n; i++)
         kib += ((long)job->input_lens[i] + 4095) / 4096 * 4 + 4;
+    for (int i = 0; i < job->nfiles; i++)
+        kib += ((long)job->files[i].len + 4095) / 4096 * 4 + 4;
     return kib + 64;
 }
 
@@ -1588,6 +1614,41 @@ static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, bu
     return 0;
 }
 
+int sandbox_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_build_t **out,
+                    sandbox_outcome_t *o, err_t **err)
+{
+    memset(o, 0, sizeof *o);
+    *out = NULL;
+    build_files_t *bf = xcalloc(1, sizeof *bf);
+    if (job->lang->compile_argv[0] == NULL) {
+        *out = bf;
+        return 0;
+    }
+    struct sigaction old_pipe;
+    if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+    int slot = -1;
+    bool gone = false;
+    int rc = run_compile(cfg, job, bf, o, mono_ms(), &slot, &gone, err);
+    /* The caller's next container may take the same uid range. */
+    if (rc >= 0 && slot == job->slot)
+        cleanup_wait(&gone);
+    if (rc != 0) {
+        sandbox_build_free(bf);
+        return rc;
+    }
+    *out = bf;
+    return 0;
+}
+
+void sandbox_build_free(sandbox_build_t *b)
+{
+    if (b == NULL)
+        return;
+    build_files_free(b);
+    free(b);
+}
+
 int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
                 err_t **err)
 {
@@ -1598,7 +1659,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     struct sigaction old_pipe;
     if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
-    bool compiled = job->lang->compile_argv[0] != NULL;
+    bool compiled = job->lang->compile_argv[0] != NULL && job->build == NULL;
     build_files_t bf = {0};
     sandbox_box_t *b = job->box;
     int compile_slot = -1;
@@ -1638,7 +1699,7 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     box_job_t bj = {.argv = (const char *const *)job->lang->run_argv,
                     .ntests = ntests,
                     .limits = job->limits,
-                    .build = compiled ? &bf : NULL};
+                    .build = job->build ? job->build : compiled ? &bf : NULL};
     long budget = (long)ntests * (safety_ms(&job->limits) + 200) + STARTUP_MS;
     int rc = run_box(cfg, job, b, &bj, mono_ms() + budget, job->interactive ? job->stdin_fd : -1,
                      out, NULL);

@@ -34,13 +34,17 @@ typedef struct sandbox_config {
     int pids_limit;
 } sandbox_config_t;
 
+/* Room in a command line: a validator's is its language's run command, three
+ * paths and up to 64 flags (the driver takes as many). */
+#define SANDBOX_ARGV_MAX 96
+
 /** A language, as data (languages/<id>.json). */
 typedef struct sandbox_lang {
     char id[32];
     char rootfs[64];       /* directory name below rootfs_dir */
     char source_name[64];  /* file the code is written to, e.g. "main.py" */
-    char *compile_argv[16]; /* NULL-terminated; empty = interpreted */
-    char *run_argv[16];     /* NULL-terminated */
+    char *compile_argv[SANDBOX_ARGV_MAX]; /* NULL-terminated; empty = interpreted */
+    char *run_argv[SANDBOX_ARGV_MAX];     /* NULL-terminated */
     char *zygote_argv[16];  /* optional pre-warmed interpreter forking per test */
     char zygote_source[512]; /* its script (copied to /judge/zygote.py), or "" */
     int compile_wall_ms;
@@ -74,6 +78,19 @@ typedef struct sandbox_record {
 typedef struct sandbox_box sandbox_box_t;
 typedef struct sandbox_pool sandbox_pool_t; /* pool.h */
 
+/** A file of the job besides the code: "code/<name>" (next to the code, for
+ * the compiler and the program) or "in/<name>" (the driver's; a validator's
+ * "in/<n>.in" and "in/<n>.ans"). Borrowed. */
+typedef struct sandbox_file {
+    const char *name;
+    const char *data;
+    size_t len;
+} sandbox_file_t;
+
+/** What a compiler built (sandbox_compile): shipped to a run's box instead of
+ * compiling again. */
+typedef struct build_files sandbox_build_t;
+
 typedef struct sandbox_job {
     sandbox_runtime_t runtime;
     int slot;                 /* 0..N-1: which uid range to use */
@@ -91,10 +108,17 @@ typedef struct sandbox_job {
     sandbox_box_t *box;        /* a started box for the run (consumed), or NULL */
     sandbox_box_t *compile_box; /* and for the compiler, likewise */
     sandbox_pool_t *pool;      /* where to take a started box from, or NULL: cold starts */
+    const sandbox_file_t *files; /* nfiles more files (sandbox_file_t) */
+    int nfiles;
+    const sandbox_build_t *build; /* compiled already (sandbox_compile): no compile step */
+    bool judge_files;          /* a validator: the driver's judge_files (driver.c) */
     void *payload;
     void (*on_compile)(void *payload, bool ok, const char *output, size_t len);
     void (*on_record)(void *payload, const sandbox_record_t *rec);
     void (*on_chunk)(void *payload, char stream, const char *data, size_t len);
+    /* judge_files: a feedback file of test `index` ('j' judgemessage.txt, 't'
+     * teammessage.txt; at most 4 KiB), before the test's record */
+    void (*on_feedback)(void *payload, int index, char kind, const char *data, size_t len);
 } sandbox_job_t;
 
 /** How the whole run ended. */
@@ -112,6 +136,15 @@ typedef struct sandbox_outcome {
     long total_wall_ms;
     char runtime_error[512]; /* what the runtime said on stderr, if anything */
 } sandbox_outcome_t;
+
+/** Compiles `job`'s code (and its code/ files) in a container of its own,
+ * as sandbox_run would, without running it: 0 and *out (new:
+ * sandbox_build_free) when it compiled, 1 when it did not (job->on_compile
+ * has the compiler's words; out->end says how), -1 when the judge failed.
+ * An interpreted language gives an empty build. */
+int sandbox_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_build_t **out,
+                    sandbox_outcome_t *o, err_t **err);
+void sandbox_build_free(sandbox_build_t *b);
 
 /** Runs `job`: takes a started box (job->box, else from job->pool, else a
  * cold start), sends it the job, feeds records to the callbacks as they

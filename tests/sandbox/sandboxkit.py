@@ -32,7 +32,7 @@ ATTACKS = HERE / "attacks"
 
 RUNTIMES = ("crun", "runsc")
 SANDBOX_UID_FLOOR = 200000  # every sandbox uid maps to a host uid at least this
-EVENT_KEYS = ("compile", "test", "end")
+EVENT_KEYS = ("compile", "test", "end", "validator")
 TEST_KEYS = {"test", "status", "verdict", "exit_code", "signal", "cpu_ms", "wall_ms", "rss_kib",
              "stdout", "stderr"}
 STATUSES = {"OK", "SG", "TC", "ML", "PL", "TW", "TS", "OL", "XX"}
@@ -139,6 +139,7 @@ class Run:
     elapsed_ms: int
     problems: list       # protocol problems found in the event stream
     timed_out: bool = False
+    validator: dict = dataclasses.field(default_factory=dict)  # index -> a validator's verdict
 
     def describe(self) -> str:
         lines = [f"exit {self.returncode} in {self.elapsed_ms} ms"
@@ -158,7 +159,8 @@ class Run:
 
 def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdir: Path,
                 slot: int, cpu_ms=None, wall_ms=None, memory_kib=None, output_kib=None,
-                extra_env: dict | None = None, timeout_s: float = 120, tmp: Path) -> Run:
+                extra_env: dict | None = None, timeout_s: float = 120, tmp: Path,
+                extra_args: list | None = None) -> Run:
     """Runs `executor sandbox-run` once; inputs are bytes (written to files
     below tmp) or paths."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -171,6 +173,7 @@ def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdi
         else:
             p = Path(data)
         argv += ["--input", str(p)]
+    argv += [str(a) for a in (extra_args or [])]
     for flag, v in (("--cpu-ms", cpu_ms), ("--wall-ms", wall_ms), ("--memory-kib", memory_kib),
                     ("--output-kib", output_kib)):
         if v is not None:
@@ -196,7 +199,7 @@ def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdi
 
 
 def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:
-    problems, events, tests = [], [], {}
+    problems, events, tests, validators = [], [], {}, {}
     compile_ev = end = None
     for n, line in enumerate(out.splitlines()):
         if not line.strip():
@@ -239,6 +242,11 @@ def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:
             if ev.get("verdict") not in VERDICTS:
                 problems.append(f"test {i}: unknown verdict {ev.get('verdict')!r}")
             tests.setdefault(i, ev)
+        elif kind == "validator":
+            v = ev["validator"]
+            if v.get("test") in validators:
+                problems.append(f"validator verdict of test {v.get('test')} twice")
+            validators[v.get("test")] = v
         else:
             end = ev
             if ev["end"] not in ENDS:
@@ -247,7 +255,8 @@ def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:
         problems.append("no end line")
     elif end["end"] == "DONE" and len(tests) != ntests:
         problems.append(f"end DONE but {len(tests)} of {ntests} tests reported")
-    return Run(argv, rc, events, tests, compile_ev, end, out, err, elapsed, problems, timed_out)
+    return Run(argv, rc, events, tests, compile_ev, end, out, err, elapsed, problems, timed_out,
+               validators)
 
 
 def executor_sweep(workdir: Path) -> tuple[int, str]:

@@ -37,6 +37,9 @@
  * not start).
  * In interactive mode stdout/stderr are streamed while the program runs:
  *   O <len>\n<bytes>   E <len>\n<bytes>
+ * With judge_files (an output validator or interactor of the problem package
+ * format), before a test's T record, what it left in its feedback directory:
+ *   M <index> j <len>\n<bytes>   judgemessage.txt     M <index> t ...  teammessage.txt
  * When the zygote finds the program does not compile (Python's syntax check),
  * its message instead of any test:
  *   C <len>\n<bytes>
@@ -75,7 +78,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ARGS 32
+#define MAX_ARGS 96 /* a validator: its language's command, 3 paths, 64 flags */
 #define CHUNK 65536
 #define TICK_MS 20
 #define TICK_NEAR_LIMIT_MS 2
@@ -103,6 +106,7 @@ typedef struct plan {
     char *zargv[MAX_ARGS + 1]; /* a pre-warmed interpreter that forks per test */
     int zargc;
     char *workdir;
+    bool judge_files; /* an output validator or interactor: see stage_judge_files */
 } plan_t;
 
 /* The zygote, when the language has one: its pid and our end of its socket. */
@@ -208,6 +212,8 @@ static void plan_parse(plan_t *p, char *text)
             p->as_extra_mib = atol(v);
         else if (!strcmp(line, "workdir"))
             p->workdir = v;
+        else if (!strcmp(line, "judge_files"))
+            p->judge_files = atoi(v) != 0;
     }
     p->argv[p->argc] = NULL;
     p->zargv[p->zargc] = NULL;
@@ -244,7 +250,7 @@ static struct {
     /* The job, before "G": files (F) written as they arrive, the plan (P). */
     int file_fd;       /* the F message's file, -1 = none */
     size_t file_left;  /* its bytes still to come */
-    char plan[16384];
+    char plan[65536];
     size_t plan_len, plan_left;
     bool go;           /* "G" came: the job is complete */
 } ctl = {.open = true, .file_fd = -1};
@@ -743,17 +749,112 @@ static void prefer_for_oom_kill(void)
     }
 }
 
-static void child_exec(const plan_t *p, int in_fd, int out_fd, int err_fd)
+/* ------------------------------------------------------------------------
+ * Output validators and interactors (plan judge_files=1)
+ *
+ * The package format calls them as `prog input_file answer_file feedback_dir`:
+ * the executor sends each test's input and answer as in/<n>.in and
+ * in/<n>.ans (in/ is the driver's alone), and the test's process, once it is
+ * the test user, copies them to /tmp/judge/input and /tmp/judge/answer and
+ * makes /tmp/judge/feedback/ (the paths the plan's arguments name). /tmp is
+ * emptied after every test, so no test sees another's files. After the test
+ * the driver passes judgemessage.txt and teammessage.txt on ("M" records).
+ * ------------------------------------------------------------------------ */
+
+#define FEEDBACK_MAX 4096
+
+static int judge_file_open(int index, const char *ext)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/judge/in/%d.%s", index, ext);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static int copy_fd_to(int from, const char *path)
+{
+    int to = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (to < 0)
+        return -1;
+    char buf[CHUNK];
+    ssize_t n;
+    while ((n = read(from, buf, sizeof buf)) > 0)
+        if (file_write(to, buf, (size_t)n) < 0)
+            n = -1;
+    close(to);
+    close(from);
+    return n < 0 ? -1 : 0;
+}
+
+/* In the test's process, as the test user. */
+static int stage_judge_files(int input, int answer)
+{
+    umask(022);
+    if (input < 0 || answer < 0 || mkdir("/tmp/judge", 0755) < 0 ||
+        copy_fd_to(input, "/tmp/judge/input") < 0 || copy_fd_to(answer, "/tmp/judge/answer") < 0 ||
+        mkdir("/tmp/judge/feedback", 0755) < 0)
+        return -1;
+    return 0;
+}
+
+/* One feedback file, read without following links (the test made them). */
+static size_t feedback_read(int dir, const char *name, char *buf, size_t cap)
+{
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    size_t n = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        ssize_t r;
+        while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
+            n += (size_t)r;
+    }
+    close(fd);
+    return n;
+}
+
+static void report_feedback(int index)
+{
+    int top = open("/tmp/judge", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int dir = top < 0 ? -1 : openat(top, "feedback", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    static const struct {
+        const char *name;
+        char tag;
+    } files[] = {{"judgemessage.txt", 'j'}, {"teammessage.txt", 't'}};
+    for (size_t i = 0; dir >= 0 && i < sizeof files / sizeof *files; i++) {
+        char buf[FEEDBACK_MAX];
+        size_t n = feedback_read(dir, files[i].name, buf, sizeof buf);
+        if (n == 0)
+            continue;
+        char head[64];
+        int h = snprintf(head, sizeof head, "M %d %c %zu\n", index, files[i].tag, n);
+        write_all(STDOUT_FILENO, head, (size_t)h);
+        write_all(STDOUT_FILENO, buf, n);
+    }
+    if (dir >= 0)
+        close(dir);
+    if (top >= 0)
+        close(top);
+}
+
+static void child_exec(const plan_t *p, int index, int in_fd, int out_fd, int err_fd)
 {
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
         _exit(127);
+    /* Opened while we may (in/ is the driver's), copied once we are the test
+     * user; closed at exec. */
+    int judge_in = p->judge_files ? judge_file_open(index, "in") : -1;
+    int judge_ans = p->judge_files ? judge_file_open(index, "ans") : -1;
     /* Nothing of ours stays open in the test's process. */
     for (int fd = 3; fd < 1024; fd++)
-        close(fd);
+        if (fd != judge_in && fd != judge_ans)
+            close(fd);
     setpgid(0, 0);
     unblock_signals();
     prefer_for_oom_kill();
     drop_to_test_user();
+    if (p->judge_files && stage_judge_files(judge_in, judge_ans) < 0)
+        _exit(125);
     child_limits(p);
     if (chdir(p->workdir) < 0)
         _exit(127);
@@ -1080,7 +1181,7 @@ static void test_start(test_run_t *r, const plan_t *p, int index)
     r->p = p;
     r->host_start = host_cpu_now();
     r->start = now_ms();
-    r->via_zygote = !p->interactive && zygote_sock >= 0;
+    r->via_zygote = !p->interactive && !p->judge_files && zygote_sock >= 0;
     r->pid = r->via_zygote ? zygote_launch(p, in_fd, out_pipe[1], err_pipe[1]) : -1;
     if (r->pid < 0) {
         r->via_zygote = false;
@@ -1088,7 +1189,7 @@ static void test_start(test_run_t *r, const plan_t *p, int index)
         if (r->pid < 0)
             die("fork");
         if (r->pid == 0)
-            child_exec(p, in_fd, out_pipe[1], err_pipe[1]);
+            child_exec(p, index, in_fd, out_pipe[1], err_pipe[1]);
     }
     close(in_fd);
     close(out_pipe[1]);
@@ -1301,6 +1402,8 @@ static void run_test(const plan_t *p, int index)
     long wall = now_ms() - r.start;
     if (!r.exited)
         test_kill(&r);
+    if (p->judge_files)
+        report_feedback(index);
     test_cleanup(&r);
     test_report(&r, index, status, wall);
 }

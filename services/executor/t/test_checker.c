@@ -1,6 +1,7 @@
 /* test_checker — the built-in checkers, the verdict of a driver record,
  * UTF-8 cleaning, and how a custom checker's exit status becomes a verdict
  * (sandbox_run is a stand-in here that plays the checker program). */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -343,9 +344,79 @@ static int fake_exit_for(const char *in, size_t len, char *expected, size_t cap)
     return atoi(p);
 }
 
+/* A package validator's run (judge_files): the actual output names the exit
+ * status ("42", "43 team" …); the judge message quotes the answer file, and
+ * "team" in the output adds a team message. The job must carry each test's
+ * input and answer as in/<i>.in and in/<i>.ans, and the validator's other
+ * files under code/. */
+static int validator_runs;
+static const sandbox_job_t *last_validator_job;
+
+static const sandbox_file_t *job_file(const sandbox_job_t *job, const char *name)
+{
+    for (int i = 0; i < job->nfiles; i++)
+        if (!strcmp(job->files[i].name, name))
+            return &job->files[i];
+    return NULL;
+}
+
+static void play_validator(const sandbox_job_t *job)
+{
+    validator_runs++;
+    last_validator_job = job;
+    assert_non_null(job->build);
+    for (int i = 0; i < job->ntests; i++) {
+        char name[32], msg[128];
+        snprintf(name, sizeof name, "in/%d.in", i);
+        assert_non_null(job_file(job, name));
+        snprintf(name, sizeof name, "in/%d.ans", i);
+        const sandbox_file_t *ans = job_file(job, name);
+        assert_non_null(ans);
+        int n = snprintf(msg, sizeof msg, "answer was %.*s\nsecond line\n", (int)ans->len, ans->data);
+        job->on_feedback(job->payload, i, 'j', msg, (size_t)n);
+        if (memmem(job->inputs[i], job->input_lens[i], "team", 4))
+            job->on_feedback(job->payload, i, 't', "try smaller numbers", 19);
+        sandbox_record_t r = {.index = i, .exit_code = atoi(job->inputs[i]), .err = "boom",
+                              .err_len = 4};
+        snprintf(r.status, sizeof r.status, "%s",
+                 memmem(job->inputs[i], job->input_lens[i], "slow", 4) ? "TC" : "OK");
+        job->on_record(job->payload, &r);
+    }
+}
+
+/* The stand-in compiler: counts its runs; "#error" does not compile. */
+static int compiles;
+static struct build_files {
+    int unused;
+} fake_build;
+
+int sandbox_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_build_t **out,
+                    sandbox_outcome_t *o, err_t **err)
+{
+    compiles++;
+    memset(o, 0, sizeof *o);
+    *out = NULL;
+    assert_non_null(job_file(job, "code/testlib.h"));
+    if (strstr(job->code, "#error")) {
+        job->on_compile(job->payload, false, "v.cpp:1: error", 14);
+        o->end = SANDBOX_COMPILE_ERROR;
+        return 1;
+    }
+    *out = &fake_build;
+    return 0;
+}
+
+void sandbox_build_free(sandbox_build_t *b) {}
+
 int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_outcome_t *out,
                 err_t **err)
 {
+    if (job->judge_files) {
+        play_validator(job);
+        out->end = SANDBOX_DONE;
+        out->tests_reported = job->ntests;
+        return 0;
+    }
     for (int i = 0; i < job->ntests; i++) {
         char expected[64], note[128];
         int code = fake_exit_for(job->inputs[i], job->input_lens[i], expected, sizeof expected);
@@ -428,6 +499,224 @@ static void test_custom_checker_in_an_unsupported_language_is_ie(void **state)
     assert_int_equal(c.verdict, V(IE));
 }
 
+/* ---- package validators ------------------------------------------------ */
+
+static sandbox_lang_t lang_of(const char *id, const char *source, const char *const *compile,
+                              const char *const *run)
+{
+    sandbox_lang_t l;
+    memset(&l, 0, sizeof l);
+    snprintf(l.id, sizeof l.id, "%s", id);
+    snprintf(l.source_name, sizeof l.source_name, "%s", source);
+    for (int i = 0; compile && compile[i]; i++)
+        l.compile_argv[i] = (char *)compile[i];
+    for (int i = 0; run[i]; i++)
+        l.run_argv[i] = (char *)run[i];
+    l.zygote_argv[0] = "/usr/bin/python3";
+    return l;
+}
+
+static const char *const cpp_compile[] = {"/usr/bin/g++", "-O2", "-o", "/judge/build/main",
+                                          "/judge/code/main.cpp", NULL};
+static const char *const cpp_run[] = {"/judge/build/main", NULL};
+
+/* A validator of `n` files named by `names` (contents "int main"), flags. */
+typedef struct fake_validator {
+    Dojo__Content__V1__PackageValidator v;
+    Dojo__Content__V1__ValidatorFile files[4];
+    Dojo__Content__V1__ValidatorFile *fp[4];
+} fake_validator_t;
+
+static void fake_validator(fake_validator_t *f, const char *const *names, const char *entry_code,
+                           char **flags, size_t nflags)
+{
+    memset(f, 0, sizeof *f);
+    Dojo__Content__V1__PackageValidator init = DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT;
+    f->v = init;
+    for (int i = 0; names[i] && i < 4; i++) {
+        Dojo__Content__V1__ValidatorFile fi = DOJO__CONTENT__V1__VALIDATOR_FILE__INIT;
+        f->files[i] = fi;
+        f->files[i].name = (char *)names[i];
+        f->files[i].content = (char *)(i == 0 ? entry_code : "// more");
+        f->fp[i] = &f->files[i];
+        f->v.n_files++;
+    }
+    f->v.files = f->fp;
+    f->v.flags = flags;
+    f->v.n_flags = nflags;
+    f->v.language = "cpp";
+}
+
+static void assert_argv(char *const *argv, const char *const *want)
+{
+    int i = 0;
+    for (; want[i]; i++) {
+        assert_non_null(argv[i]);
+        assert_string_equal(argv[i], want[i]);
+    }
+    assert_null(argv[i]);
+}
+
+static void test_a_cpp_validator_compiles_every_source_and_gets_the_paths_and_flags(void **state)
+{
+    sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
+    static const char *const names[] = {"validate.cpp", "testlib.h", "util.cc", NULL};
+    char *flags[] = {"float_tolerance", "1e-6"};
+    fake_validator_t f;
+    fake_validator(&f, names, "int main", flags, 2);
+    validator_prog_t p;
+    char why[128];
+    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, why, sizeof why), 0);
+    static const char *const want_compile[] = {"/usr/bin/g++", "-O2", "-o", "/judge/build/main",
+                                               "/judge/code/validate.cpp", "/judge/code/util.cc",
+                                               NULL};
+    assert_argv(p.lang.compile_argv, want_compile);
+    static const char *const want_run[] = {"/judge/build/main", "/tmp/judge/input",
+                                           "/tmp/judge/answer", "/tmp/judge/feedback/",
+                                           "float_tolerance", "1e-6", NULL};
+    assert_argv(p.lang.run_argv, want_run);
+    assert_string_equal(p.lang.source_name, "validate.cpp");
+    assert_null(p.lang.zygote_argv[0]); /* its own command, not the learner's zygote */
+    validator_prog_free(&p);
+}
+
+static void test_java_and_python_validators_run_their_entry(void **state)
+{
+    static const char *const javac[] = {"/usr/bin/javac", "-d", "/judge/build",
+                                        "/judge/code/Main.java", NULL};
+    static const char *const java[] = {"/usr/bin/java", "-Xmx{memory_mib}m", "-cp", "/judge/build",
+                                       "Main", NULL};
+    sandbox_lang_t jl = lang_of("java", "Main.java", javac, java);
+    static const char *const jnames[] = {"Validator.java", "Reader.java", NULL};
+    fake_validator_t f;
+    fake_validator(&f, jnames, "class Validator {}", NULL, 0);
+    validator_prog_t p;
+    char why[128];
+    assert_int_equal(validator_prog_init(&p, &jl, &f.v, why, sizeof why), 0);
+    static const char *const want_javac[] = {"/usr/bin/javac", "-d", "/judge/build",
+                                             "/judge/code/Validator.java",
+                                             "/judge/code/Reader.java", NULL};
+    assert_argv(p.lang.compile_argv, want_javac);
+    static const char *const want_java[] = {"/usr/bin/java", "-Xmx{memory_mib}m", "-cp",
+                                            "/judge/build", "Validator", "/tmp/judge/input",
+                                            "/tmp/judge/answer", "/tmp/judge/feedback/", NULL};
+    assert_argv(p.lang.run_argv, want_java);
+    validator_prog_free(&p);
+
+    static const char *const py[] = {"/usr/bin/python3", "-I", "-S", "/judge/code/main.py", NULL};
+    sandbox_lang_t pl = lang_of("python3", "main.py", NULL, py);
+    static const char *const pnames[] = {"check.py", "helpers.py", NULL};
+    fake_validator(&f, pnames, "import helpers", NULL, 0);
+    assert_int_equal(validator_prog_init(&p, &pl, &f.v, why, sizeof why), 0);
+    assert_null(p.lang.compile_argv[0]);
+    /* -I would keep the entry's folder (helpers.py) off the path. */
+    static const char *const want_py[] = {"/usr/bin/python3", "-E", "-s", "-S",
+                                          "/judge/code/check.py", "/tmp/judge/input",
+                                          "/tmp/judge/answer", "/tmp/judge/feedback/", NULL};
+    assert_argv(p.lang.run_argv, want_py);
+    validator_prog_free(&p);
+}
+
+static void test_a_validator_with_too_many_flags_is_refused(void **state)
+{
+    sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
+    static const char *const names[] = {"v.cpp", NULL};
+    char *flags[SANDBOX_ARGV_MAX];
+    for (int i = 0; i < SANDBOX_ARGV_MAX; i++)
+        flags[i] = "x";
+    fake_validator_t f;
+    fake_validator(&f, names, "int main", flags, SANDBOX_ARGV_MAX);
+    validator_prog_t p;
+    char why[128];
+    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, why, sizeof why), -1);
+    assert_string_equal(why, "too many flags for one command line");
+}
+
+static void test_validator_exit_42_is_ac_43_wa_anything_else_ie(void **state)
+{
+    sandbox_record_t r = {.exit_code = 42};
+    snprintf(r.status, sizeof r.status, "OK");
+    assert_int_equal(validator_verdict(&r), V(AC));
+    r.exit_code = 43;
+    assert_int_equal(validator_verdict(&r), V(WA));
+    r.exit_code = 0; /* the custom checker's accepted, not the package format's */
+    assert_int_equal(validator_verdict(&r), V(IE));
+    r.exit_code = 1;
+    assert_int_equal(validator_verdict(&r), V(IE));
+    r.exit_code = 42;
+    snprintf(r.status, sizeof r.status, "TC"); /* its own time limit */
+    assert_int_equal(validator_verdict(&r), V(IE));
+    snprintf(r.status, sizeof r.status, "SG");
+    assert_int_equal(validator_verdict(&r), V(IE));
+}
+
+static void test_the_team_message_wins_over_the_judge_message_on_one_line(void **state)
+{
+    char msg[EXEC_MESSAGE_MAX + 1];
+    validator_message("judge says\nmore\n", 16, "", 0, msg, sizeof msg);
+    assert_string_equal(msg, "judge says; more");
+    validator_message("judge says", 10, "team says\r\n", 11, msg, sizeof msg);
+    assert_string_equal(msg, "team says");
+    validator_message(NULL, 0, NULL, 0, msg, sizeof msg);
+    assert_string_equal(msg, "");
+    char big[1000];
+    memset(big, 'x', sizeof big);
+    validator_message(big, sizeof big, NULL, 0, msg, sizeof msg);
+    assert_int_equal(strlen(msg), EXEC_MESSAGE_MAX);
+}
+
+static void test_a_validator_is_compiled_once_and_judges_with_its_messages(void **state)
+{
+    sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
+    static const char *const names[] = {"validate.cpp", "testlib.h", NULL};
+    fake_validator_t f;
+    fake_validator(&f, names, "int main() { /* once */ }", NULL, 0);
+    const char *acts[] = {"42", "43", "43 team", "0", "42 slow"};
+    exec_verdict_t want[] = {V(AC), V(WA), V(WA), V(IE), V(IE)};
+    const char *msgs[] = {"answer was a0; second line", "answer was a1; second line",
+                          "try smaller numbers", "the output validator failed",
+                          "the output validator failed"};
+    int compiles_before = compiles;
+    for (int round = 0; round < 2; round++) {
+        checker_case_t cases[5];
+        memset(cases, 0, sizeof cases);
+        char answers[5][8];
+        for (int i = 0; i < 5; i++) {
+            snprintf(answers[i], sizeof answers[i], "a%d", i);
+            cases[i] = (checker_case_t){.input = "in", .input_len = 2, .expected = answers[i],
+                                        .expected_len = 2, .actual = acts[i],
+                                        .actual_len = strlen(acts[i])};
+        }
+        assert_int_equal(checker_run_validator(NULL, SANDBOX_CRUN, 0, &cpp, &f.v, cases, 5,
+                                               NULL, NULL),
+                         0);
+        for (int i = 0; i < 5; i++) {
+            assert_int_equal(cases[i].verdict, want[i]);
+            assert_string_equal(cases[i].message, msgs[i]);
+        }
+    }
+    assert_int_equal(compiles - compiles_before, 1);
+}
+
+static void test_a_validator_that_does_not_compile_is_ie_without_a_run(void **state)
+{
+    sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
+    static const char *const names[] = {"validate.cpp", "testlib.h", NULL};
+    fake_validator_t f;
+    fake_validator(&f, names, "#error nope", NULL, 0);
+    int runs_before = validator_runs, compiles_before = compiles;
+    for (int round = 0; round < 2; round++) {
+        checker_case_t c = {.input = "", .expected = "1", .expected_len = 1, .actual = "42",
+                            .actual_len = 2};
+        assert_int_equal(
+            checker_run_validator(NULL, SANDBOX_CRUN, 0, &cpp, &f.v, &c, 1, NULL, NULL), 0);
+        assert_int_equal(c.verdict, V(IE));
+        assert_string_equal(c.message, "the output validator does not compile");
+    }
+    assert_int_equal(validator_runs, runs_before);
+    assert_int_equal(compiles - compiles_before, 1); /* remembered as not compiling */
+}
+
 static void test_checker_bundle_carries_four_byte_strings(void **state)
 {
     char *b = NULL;
@@ -472,6 +761,13 @@ int main(void)
         cmocka_unit_test(test_a_failed_checker_logs_its_stderr_and_nothing_after_it),
         cmocka_unit_test(test_custom_checker_in_an_unsupported_language_is_ie),
         cmocka_unit_test(test_checker_bundle_carries_four_byte_strings),
+        cmocka_unit_test(test_a_cpp_validator_compiles_every_source_and_gets_the_paths_and_flags),
+        cmocka_unit_test(test_java_and_python_validators_run_their_entry),
+        cmocka_unit_test(test_a_validator_with_too_many_flags_is_refused),
+        cmocka_unit_test(test_validator_exit_42_is_ac_43_wa_anything_else_ie),
+        cmocka_unit_test(test_the_team_message_wins_over_the_judge_message_on_one_line),
+        cmocka_unit_test(test_a_validator_is_compiled_once_and_judges_with_its_messages),
+        cmocka_unit_test(test_a_validator_that_does_not_compile_is_ie_without_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,6 +339,27 @@ print(f"{d} does not divide {n} properly")
 sys.exit(1)
 '''
 
+# The problem package format's output validator: a proper divisor of n,
+# exit 42/43, the feedback files (validator_flags: "min D", no divisor below D).
+PACKAGE_VALIDATOR = '''import sys
+input_file, answer_file, feedback, *flags = sys.argv[1:]
+n = int(open(input_file).read())
+low = int(flags[flags.index("min") + 1]) if "min" in flags else 2
+def say(name, text):
+    with open(feedback + name, "w") as f:
+        f.write(text + "\\n")
+try:
+    d = int(sys.stdin.read().strip())
+except ValueError:
+    say("judgemessage.txt", "not a number")
+    sys.exit(43)
+if low <= d < n and n % d == 0:
+    sys.exit(42)
+say("judgemessage.txt", f"{d} does not divide {n} properly (answer {open(answer_file).read().strip()})")
+say("teammessage.txt", f"{d} is not a proper divisor of {n}")
+sys.exit(43)
+'''
+
 # Ten tests (2 visible, 8 hidden): the benchmark's submission.
 BENCH_TESTS = [_t(f"t{i}", f"{i} {i * 7}\n", f"{i * 8}\n", hidden=i >= 2) for i in range(10)]
 
@@ -353,6 +374,10 @@ TASKS = [
     _task("x-custom", [_t("a", "12\n", "2\n"), _t("b", "35\n", "5\n", hidden=True)],
           checker={"kind": "custom", "custom": {"language": "python3",
                                                 "source": DIVISOR_CHECKER}}),
+    _task("x-package", [_t("a", "12\n", "2\n"), _t("b", "35\n", "5\n", hidden=True)],
+          checker={"kind": "package_validator", "language": "python3",
+                   "files": [{"name": "divisor.py", "content": PACKAGE_VALIDATOR}],
+                   "flags": ["min", "2"]}),
     _task("x-echo", [_t("a", "hello\n", "hello\n"), _t("b", "secret\n", "secret\n", hidden=True)],
           limits={"cpu_ms": 2000, "wall_ms": 8000, "memory_kib": 65536, "output_kib": 64}),
     # A contest-style task: judging stops at the first failing test.

@@ -189,6 +189,9 @@ def test_c_that_does_not_compile_is_compilation_error(judge):
     ("x-custom", "n = int(input())\nprint(next(d for d in range(2, n) if n % d == 0))\n",
      V.VERDICT_AC),
     ("x-custom", "print(1)\n", V.VERDICT_WA),
+    ("x-package", "n = int(input())\nprint(next(d for d in range(2, n) if n % d == 0))\n",
+     V.VERDICT_AC),
+    ("x-package", "print(1)\n", V.VERDICT_WA),
 ])
 def test_each_checker_kind(judge, slug, code, verdict):
     events, _, _ = judge(slug, code)
@@ -201,6 +204,13 @@ def test_custom_checker_message_reaches_visible_tests_only(judge):
     tr = results_of(events)
     assert "does not divide" in tr[0].message
     assert tr[1].hidden and "divide" not in tr[1].message
+
+
+def test_package_validator_team_message_reaches_visible_tests_only(judge):
+    events, _, _ = judge("x-package", "print(1)\n")
+    tr = results_of(events)
+    assert tr[0].verdict == V.VERDICT_WA and tr[0].message == "1 is not a proper divisor of 12"
+    assert tr[1].hidden and tr[1].verdict == V.VERDICT_WA and "divisor" not in tr[1].message
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,10 @@ memory hog, an output flood, escape attempts: HOSTILE names the verdicts each
 may get; never `ac` or `ie`, and no "ESCAPED" in any visible output).
 
 A 401 refreshes the session once (POST /auth/refresh) and retries, as
-web/src/api.ts does; a WebSocket that drops is reopened (bounded) and every
+web/src/api.ts does; a 503 with Retry-After (the gateway shedding load) is
+tried again after the time it names, up to SHED_RETRIES times (counted as
+`shed_retried`; an error only when the last try is refused too), as a person
+clicks again when told to wait; a WebSocket that drops is reopened (bounded) and every
 open subscription resumes with `after` = the last event id seen. Everything
 measured goes to the run's Recorder; every wait is bounded by the scenario's
 timeouts and the run's deadline.
@@ -38,6 +41,8 @@ from wire import Browser, WireError, learner_ip
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGE = "python3"
+SHED_RETRIES = 5
+SHED_WAIT_MAX_S = 30.0
 
 WRONG = 'import sys\nsys.stdin.read()\nprint("loadtest: a wrong answer")\n'
 # A right answer after a quarter of a second of CPU per test: an inefficient
@@ -116,6 +121,14 @@ class Sub:
         self.expected_out = None
 
 
+def retry_after(r):
+    """A 503's Retry-After in seconds (bounded), or None without one."""
+    try:
+        return min(max(float(r.header("retry-after")), 0.1), SHED_WAIT_MAX_S)
+    except (TypeError, ValueError):
+        return None
+
+
 class Learner:
     def __init__(self, run, i):
         self.run, self.i = run, i
@@ -137,14 +150,22 @@ class Learner:
         """A request as the app makes it; None when it failed (already tallied)."""
         rec = self.run.rec
         label = label or f"{method} {path.split('?')[0]}"
-        for attempt in (1, 2):
+        refreshed, shed = False, 0
+        for _ in range(2 + SHED_RETRIES):
             try:
                 r = await self.b.request(method, path, body)
             except WireError as e:
                 rec.error(f"{e.kind} {label}")
                 return None
             rec.http(label, r.ms, r.status)
-            if r.status == 401 and attempt == 1 and "dojo_csrf" in self.b.cookies:
+            wait = retry_after(r) if r.status == 503 else None
+            if wait is not None and shed < SHED_RETRIES and self.run.active():
+                shed += 1
+                rec.count("shed_retried")
+                await asyncio.sleep(wait)
+                continue
+            if r.status == 401 and not refreshed and "dojo_csrf" in self.b.cookies:
+                refreshed = True
                 if await self.refresh():
                     continue
             if r.status not in expect:

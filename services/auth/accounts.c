@@ -181,6 +181,19 @@ int auth_rpc_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
         RPC_NEW(call, Dojo__Auth__V1__SignUpResponse, DOJO__AUTH__V1__SIGN_UP_RESPONSE__INIT);
     resp->user = auth_user_from_row(call, r, 0, true);
     LOG_INFO("account created", "user=%s", resp->user->id);
+    if (req->open_session) {
+        /* The password was just hashed: a session now costs no second hash
+         * (a Login would verify it again). */
+        cleanup_err err_t *serr = NULL;
+        if (auth_issue_pair(auth, call, conn, r, NULL, req->client_ip, req->user_agent,
+                            &resp->session, &serr) < 0) {
+            resp->session = NULL;
+            LOG_WARN("no session at sign-up; Login will open one", "user=%s error=\"%s\"",
+                     resp->user->id, log_esc(serr->msg));
+        } else {
+            rpc_call_set_log_user(call, resp->user->id);
+        }
+    }
     *out = &resp->base;
     return 0;
 }

@@ -142,6 +142,12 @@ int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req,
 int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const char *username,
                      const char *password, const char *time_zone, const char *display_name,
                      const char *role, PGresult **out, err_t **err);
+/** Issues an access token and a new refresh token (in `family`, or a new
+ * family when NULL) for the user in row 0 of `user_row` (AUTH_USER_COLUMNS);
+ * *out lives in the call's arena. */
+int auth_issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGresult *user_row,
+                    const char *family, const char *client_ip, const char *user_agent,
+                    Dojo__Auth__V1__TokenPair **out, err_t **err);
 /** Sets the role of the account with this username or email (operators). */
 int auth_set_role_by_login(auth_t *auth, const char *login, const char *role, err_t **err);
 bool auth_is_uuid(const char *s);

@@ -80,7 +80,7 @@ static const pg_stmt_t stmt_refresh_insert = {
 
 static const pg_stmt_t stmt_refresh_lookup = {
     .name = "auth_refresh_lookup",
-    /* The account first (columns 0..AUTH_USER_NCOLS-1, as issue_pair reads
+    /* The account first (columns 0..AUTH_USER_NCOLS-1, as auth_issue_pair reads
      * them), then the token's state. */
     .sql = "SELECT " AUTH_USER_COLUMNS ", t.id, t.family_id::text, t.rotated_at IS NOT NULL, "
            "t.revoked_at IS NOT NULL, t.expires_at < now() FROM auth.refresh_tokens t "
@@ -128,9 +128,9 @@ int auth_revoke_all_sessions(pg_conn_t *conn, const char *user_id, err_t **err)
 
 /* Issues an access token and a new refresh token (in `family`, or a new
  * family when NULL) for the user in row 0 of `user_row` (AUTH_USER_COLUMNS). */
-static int issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGresult *user_row,
-                      const char *family, const char *client_ip, const char *user_agent,
-                      Dojo__Auth__V1__TokenPair **out, err_t **err)
+int auth_issue_pair(auth_t *auth, rpc_call_t *call, pg_conn_t *conn, const PGresult *user_row,
+                    const char *family, const char *client_ip, const char *user_agent,
+                    Dojo__Auth__V1__TokenPair **out, err_t **err)
 {
     Dojo__Auth__V1__TokenPair *pair =
         RPC_NEW(call, Dojo__Auth__V1__TokenPair, DOJO__AUTH__V1__TOKEN_PAIR__INIT);
@@ -232,7 +232,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     }
 
     Dojo__Auth__V1__TokenPair *pair = NULL;
-    if (issue_pair(auth, call, conn, r, NULL, req->client_ip, req->user_agent, &pair, err) < 0)
+    if (auth_issue_pair(auth, call, conn, r, NULL, req->client_ip, req->user_agent, &pair, err) < 0)
         return -1;
     rpc_call_set_log_user(call, pair->user->id);
     LOG_INFO("login ok", NULL);
@@ -287,7 +287,7 @@ int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
         return err_wrap(err, "rotate refresh token");
 
     Dojo__Auth__V1__TokenPair *pair = NULL;
-    if (issue_pair(auth, call, conn, r, family, req->client_ip, "", &pair, err) < 0 ||
+    if (auth_issue_pair(auth, call, conn, r, family, req->client_ip, "", &pair, err) < 0 ||
         pg_commit(conn, err) < 0)
         return err_wrap(err, "refresh");
     rpc_call_set_log_user(call, pair->user->id);

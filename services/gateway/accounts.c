@@ -95,6 +95,18 @@ static void session_reply(gw_req_t *r, const Dojo__Auth__V1__TokenPair *pair, bo
     r->out = o;
 }
 
+/* The User-Agent kept with a session: at most 255 bytes of valid UTF-8, in
+ * buf (cap bytes), or "". */
+static const char *session_user_agent(gw_req_t *r, char *buf, size_t cap)
+{
+    const char *ua = gw_header(r, "User-Agent");
+    snprintf(buf, cap, "%s", ua ? ua : "");
+    json_t *check = json_string(buf); /* a cut may split a UTF-8 sequence */
+    const char *out = check ? buf : "";
+    json_decref(check);
+    return out;
+}
+
 static int login_call(gw_req_t *r, const char *login, const char *password,
                       Dojo__Auth__V1__TokenPair **out, err_t **err)
 {
@@ -102,12 +114,8 @@ static int login_call(gw_req_t *r, const char *login, const char *password,
     req.login = (char *)login;
     req.password = (char *)password;
     req.client_ip = r->client_ip;
-    const char *ua = gw_header(r, "User-Agent");
     char uabuf[256];
-    snprintf(uabuf, sizeof uabuf, "%s", ua ? ua : "");
-    json_t *check = json_string(uabuf); /* a cut may split a UTF-8 sequence */
-    req.user_agent = check ? uabuf : "";
-    json_decref(check);
+    req.user_agent = (char *)session_user_agent(r, uabuf, sizeof uabuf);
     rpc_call_opts_t o = gw_opts(r, NULL, false);
     return rpc_client_call(r->gw->auth, AUTH_SVC, "Login", &req.base, (ProtobufCMessage **)out,
                            &o, err);
@@ -135,11 +143,17 @@ int gw_h_register(gw_req_t *r, err_t **err)
         req.password = (char *)password;
         req.time_zone = (char *)(tz ? tz : "");
         req.display_name = (char *)(name ? name : "");
+        /* Signed in by the same call: one password hash per registration. */
+        req.open_session = true;
+        req.client_ip = r->client_ip;
+        char uabuf[256];
+        req.user_agent = (char *)session_user_agent(r, uabuf, sizeof uabuf);
         cleanup_pb ProtobufCMessage *resp = NULL;
         rpc_call_opts_t o = gw_opts(r, NULL, false);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "SignUp", &req.base, &resp, &o, err) < 0)
             return -1;
-        const Dojo__Auth__V1__User *u = ((Dojo__Auth__V1__SignUpResponse *)resp)->user;
+        Dojo__Auth__V1__SignUpResponse *sr = (Dojo__Auth__V1__SignUpResponse *)resp;
+        const Dojo__Auth__V1__User *u = sr->user;
         /* Gamification learns about the learner now (zone, leaderboard name). */
         Dojo__Gamification__V1__SetUserProfileRequest preq =
             DOJO__GAMIFICATION__V1__SET_USER_PROFILE_REQUEST__INIT;
@@ -154,6 +168,10 @@ int gw_h_register(gw_req_t *r, err_t **err)
                             &perr) < 0)
             LOG_WARN("profile not created at registration", "user=%s error=\"%s\"",
                      u ? u->id : "?", log_esc(perr->msg));
+        if (sr->session) {
+            session_reply(r, sr->session, token_mode, 201);
+            return 0;
+        }
         cleanup_pb Dojo__Auth__V1__TokenPair *pair = NULL;
         if (login_call(r, username, password, &pair, err) < 0)
             return -1;

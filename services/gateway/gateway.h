@@ -47,7 +47,11 @@ typedef struct gw_config {
     bool secure_cookies;
     bool trust_proxy;        /* X-Forwarded-Proto (and, by default, the header below) */
     const char *proxy_header; /* the client address's header; NULL: the socket's peer */
-    int threads;
+    int threads;             /* libmicrohttpd's */
+    int workers;             /* the API handlers' (workers.c) */
+    int signin_workers;      /* of them, at most this many on password-hashing routes */
+    int64_t queue_max;       /* requests waiting for a worker */
+    int64_t queue_wait_ms;   /* the longest a request waits for one */
     int64_t max_body;        /* bytes, ordinary API requests */
     int64_t max_author_body; /* bytes, author task endpoints */
     int64_t max_code;        /* bytes of submitted code */
@@ -88,6 +92,7 @@ typedef struct gw {
     struct gw_ws *ws;                /* ws.c */
     struct gw_ws_events *ws_events;  /* wsevents.c */
     struct MHD_Daemon *daemon;
+    struct gw_workers *workers;      /* workers.c */
     int ws_count; /* guarded by ws_lock */
     pthread_mutex_t ws_lock;
     int async_running; /* reference runs in flight; guarded by ws_lock */
@@ -102,6 +107,9 @@ void gw_config_load(gw_config_t *cfg);
 
 typedef struct gw_req gw_req_t;
 typedef int (*gw_async_fn)(gw_req_t *r, err_t **err);
+/** The route handler type: fills r->status and r->out, or returns -1 with
+ * *err (turned into the JSON error at the HTTP boundary). */
+typedef int (*gw_handler_fn)(gw_req_t *r, err_t **err);
 
 /** One HTTP request: lives from the first access-handler call to the
  * completion notification. Memory from `arena` lives as long. */
@@ -138,15 +146,16 @@ struct gw_req {
     const char *raw_body;   /* a non-JSON body (export), with raw_type */
     size_t raw_len;
     const char *raw_type;
-    /* Async (suspended) work. */
-    gw_async_fn async_fn;
-    bool async_done;
+    /* Suspended while a worker runs the handler (workers.c). */
+    bool deferred;
+    gw_handler_fn job_fn;
+    bool job_signin;
+    int64_t job_queued_ms;
+    gw_req_t *job_next;
+    bool job_done;          /* atomic: set by the worker before it resumes */
+    gw_async_fn async_fn;   /* the long part a handler asked for (gw_req_async) */
     err_t *async_err;
 };
-
-/** The route handler type: fills r->status and r->out, or returns -1 with
- * *err (turned into the JSON error at the HTTP boundary). */
-typedef int (*gw_handler_fn)(gw_req_t *r, err_t **err);
 
 /** A request header, or NULL. Borrowed (request's life). */
 const char *gw_header(gw_req_t *r, const char *name);
@@ -184,9 +193,34 @@ const char *const *gw_md_user(gw_req_t *r);
 /** rpc options with the request id and `md`. */
 rpc_call_opts_t gw_opts(gw_req_t *r, const char *const *md, bool idempotent);
 
-/** Suspends the connection and runs `fn` on a thread of its own; its result
- * is sent when it returns. Returns 0 (the handler must return 0 at once). */
+/** Runs `fn` on a thread of its own once the handler returns, instead of on
+ * its worker; its result is sent when it returns. At most 8 at a time
+ * (UNAVAILABLE beyond). Returns 0 (the handler must return 0 at once). */
 int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * The handlers' workers (workers.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct gw_workers gw_workers_t;
+
+/** Starts cfg.workers threads (gw->workers). */
+int gw_workers_open(gw_t *gw, err_t **err);
+/** Suspends r's connection and queues `fn` for a worker (`signin`: a
+ * password-hashing route, within cfg.signin_workers); the worker resumes the
+ * connection when it is done and the access handler answers (r->deferred).
+ * UNAVAILABLE with a retry-after when the queue is full or stopping (nothing
+ * suspended then). Called on libmicrohttpd's threads. */
+int gw_workers_submit(gw_req_t *r, gw_handler_fn fn, bool signin, err_t **err);
+/** Requests queued or running. */
+long gw_workers_pending(gw_t *gw);
+/** Refuses new requests (503), lets the workers empty the queue and joins
+ * them: before the HTTP daemon stops, which must find no connection
+ * suspended. NULL-safe. */
+void gw_workers_stop(gw_t *gw);
+/** Stops them if need be and frees them (after metrics_stop: the gauges
+ * read them). NULL-safe. */
+void gw_workers_close(gw_t *gw);
 
 /** An error whose JSON code is one of the gateway's own
  * ("payload_too_large", "csrf_failed" ...): http status, code and field

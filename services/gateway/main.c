@@ -42,6 +42,13 @@ void gw_config_load(gw_config_t *cfg)
                                    cfg->trust_proxy ? "X-Forwarded-For" : "");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = (int)config_int("DOJO_GATEWAY_THREADS", ncpu > 2 ? ncpu : 2, 1, 256);
+    /* Handlers mostly wait on upstream calls: many more workers than cores. */
+    cfg->workers = (int)config_int("DOJO_GATEWAY_WORKERS", 16, 1, 512);
+    cfg->signin_workers =
+        (int)config_int("DOJO_GATEWAY_SIGNIN_WORKERS", cfg->workers > 8 ? cfg->workers / 4 : 2, 1,
+                        cfg->workers);
+    cfg->queue_max = config_int("DOJO_GATEWAY_QUEUE_MAX", 2048, 1, 1000000);
+    cfg->queue_wait_ms = config_duration_ms("DOJO_GATEWAY_QUEUE_WAIT", "10s", 100, 600000);
     cfg->max_body = config_int("DOJO_GATEWAY_MAX_BODY", 256 * 1024, 1024, 64 << 20);
     cfg->max_author_body =
         config_int("DOJO_GATEWAY_MAX_AUTHOR_BODY", 8 << 20, 1024, 64 << 20);
@@ -69,13 +76,16 @@ static int gw_open(gw_t *gw, err_t **err)
         rpc_channel_open(&gw->game, gw->cfg.gamification_addr, err) < 0 ||
         rpc_channel_open(&gw->executor, gw->cfg.executor_addr, err) < 0)
         return err_wrap(err, "open channels");
-    if (kv_pool_open(&gw->kv, gw->cfg.redis_addr, gw->cfg.threads * 2 + 4, 2000, err) < 0)
+    if (kv_pool_open(&gw->kv, gw->cfg.redis_addr, gw->cfg.workers + gw->cfg.threads + 4, 2000,
+                     err) < 0)
         return err_wrap(err, "connect to Redis");
     if (identity_verifier_open(&gw->ids, gw->cfg.auth_addr, gw->cfg.service_key, err) < 0)
         return -1;
     if (gw_cache_open(&gw->cache, gw->cfg.tasks_cache_ms) < 0 ||
         gw_taskcache_open(&gw->taskcache, gw->cfg.tasks_cache_ms) < 0)
         return -1;
+    if (gw_workers_open(gw, err) < 0)
+        return err_wrap(err, "request workers");
     return gw_ws_open(gw, err);
 }
 
@@ -83,6 +93,7 @@ static void gw_close(void *payload)
 {
     gw_t *gw = payload;
     gw_ws_close(gw);
+    gw_workers_close(gw);
     gw_taskcache_close(gw->taskcache);
     gw_cache_close(gw->cache);
     identity_verifier_close(gw->ids);
@@ -101,9 +112,10 @@ static int serve(gw_t *gw, err_t **err)
         metrics_stop();
         return -1;
     }
-    LOG_INFO("gateway serving", "addr=%s metrics=%s threads=%d web_dir=\"%s\" auth=%s content=%s "
-             "gamification=%s executor=%s",
-             gw->cfg.addr, gw->cfg.metrics_addr, gw->cfg.threads, log_esc(gw->cfg.web_dir),
+    LOG_INFO("gateway serving", "addr=%s metrics=%s threads=%d workers=%d web_dir=\"%s\" auth=%s "
+             "content=%s gamification=%s executor=%s",
+             gw->cfg.addr, gw->cfg.metrics_addr, gw->cfg.threads, gw->cfg.workers,
+             log_esc(gw->cfg.web_dir),
              gw->cfg.auth_addr, gw->cfg.content_addr, gw->cfg.gamification_addr,
              gw->cfg.executor_addr);
     /* rpc_init blocked SIGTERM and SIGINT in every thread: wait for them here. */
@@ -121,15 +133,17 @@ static int serve(gw_t *gw, err_t **err)
     gw_ws_shutdown(gw);
     for (int i = 0; i < 50; i++) {
         pthread_mutex_lock(&gw->ws_lock);
-        int left = gw->ws_count + gw->async_running;
+        long left = gw->ws_count + gw->async_running;
         pthread_mutex_unlock(&gw->ws_lock);
-        if (left == 0)
+        if (left + gw_workers_pending(gw) == 0)
             break;
         usleep(100 * 1000);
     }
+    gw_workers_stop(gw);
     gw_ws_close(gw);
     gw_http_stop(gw);
     metrics_stop();
+    gw_workers_close(gw);
     LOG_INFO("gateway stopped", "%s", "");
     return 0;
 }

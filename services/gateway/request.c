@@ -397,21 +397,6 @@ enum MHD_Result gw_respond(gw_req_t *r, err_t *e)
  * Async (suspended) requests
  * ------------------------------------------------------------------------ */
 
-static void *async_main(void *arg)
-{
-    gw_req_t *r = arg;
-    log_set_context("http", r->req_id, r->authed ? r->claims.sub : NULL);
-    err_t *e = NULL;
-    if (r->async_fn(r, &e) < 0)
-        r->async_err = e;
-    pthread_mutex_lock(&r->gw->ws_lock);
-    r->gw->async_running--;
-    pthread_mutex_unlock(&r->gw->ws_lock);
-    __atomic_store_n(&r->async_done, true, __ATOMIC_RELEASE);
-    MHD_resume_connection(r->conn);
-    return NULL;
-}
-
 int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err)
 {
     pthread_mutex_lock(&r->gw->ws_lock);
@@ -421,21 +406,6 @@ int gw_req_async(gw_req_t *r, gw_async_fn fn, err_t **err)
     }
     r->gw->async_running++;
     pthread_mutex_unlock(&r->gw->ws_lock);
-    r->async_fn = fn;
-    MHD_suspend_connection(r->conn);
-    pthread_t t;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, async_main, r);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        pthread_mutex_lock(&r->gw->ws_lock);
-        r->gw->async_running--;
-        pthread_mutex_unlock(&r->gw->ws_lock);
-        r->async_fn = NULL;
-        MHD_resume_connection(r->conn);
-        return err_errno(err, rc, "start a worker thread");
-    }
+    r->async_fn = fn; /* the worker starts it (workers.c) */
     return 0;
 }

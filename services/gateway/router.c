@@ -39,96 +39,97 @@ typedef struct route {
     const char *pattern; /* segments after /api/v1/, ":" matches one */
     gw_handler_fn fn;
     bool author_body;    /* the larger body limit */
+    bool signin;         /* hashes a password in auth: the sign-in workers (workers.c) */
 } route_t;
 
 static const route_t routes[] = {
-    {"GET", "health", h_health, false},
-    {"POST", "auth/register", gw_h_register, false},
-    {"POST", "auth/login", gw_h_login, false},
-    {"POST", "auth/refresh", gw_h_refresh, false},
-    {"POST", "auth/logout", gw_h_logout, false},
-    {"POST", "auth/forgot", gw_h_forgot, false},
-    {"POST", "auth/reset", gw_h_reset, false},
-    {"POST", "auth/password", gw_h_password, false},
-    {"GET", "me", gw_h_me_get, false},
-    {"PATCH", "me", gw_h_me_patch, false},
-    {"GET", "me/progress", gw_h_progress, false},
-    {"GET", "tasks", NULL, false}, /* gw_h_tasks_list answers from the cache itself */
-    {"GET", "tasks/:", gw_h_task_get, false},
-    {"GET", "tasks/:/solutions", gw_h_task_solutions, false},
-    {"GET", "languages", gw_h_languages, false},
-    {"GET", "achievements", gw_h_achievements, false},
-    {"GET", "task-stats", gw_h_task_stats, false},
-    {"GET", "tracks", gw_h_tracks, false},
-    {"POST", "runs", gw_h_run, false},
-    {"POST", "submissions", gw_h_submit, false},
-    {"GET", "submissions", gw_h_submissions_list, false},
-    {"GET", "submissions/:", gw_h_submission_get, false},
-    {"GET", "submissions/:/events", gw_h_submission_events, false},
-    {"POST", "submissions/:/cancel", gw_h_submission_cancel, false},
-    {"GET", "leaderboards/:", gw_h_leaderboard, false},
-    {"GET", "drafts/:", gw_h_draft_get, false},
-    {"PUT", "drafts/:", gw_h_draft_put, false},
-    {"GET", "author/tasks", gw_h_author_list, false},
-    {"POST", "author/tasks", gw_h_author_create, true},
-    {"POST", "author/tasks/validate", gw_h_author_validate, true},
-    {"POST", "author/tasks/run-reference", gw_h_author_run_reference, true},
-    {"GET", "author/tasks/:", gw_h_author_get, false},
-    {"PUT", "author/tasks/:", gw_h_author_update, true},
-    {"POST", "author/tasks/:/archive", gw_h_author_archive, false},
-    {"GET", "author/tasks/:/export", gw_h_author_export, false},
-    {"GET", "author/tasks/:/analytics", gw_h_author_analytics, false},
-    {"POST", "tasks/:/open", gw_h_task_open, false},
-    {"GET", "me/assignments", gw_h_my_assignments, false},
-    {"GET", "classes", gw_h_classes_list, false},
-    {"POST", "classes", gw_h_class_create, false},
-    {"POST", "classes/join", gw_h_class_join, false},
-    {"GET", "classes/:", gw_h_class_get, false},
-    {"PATCH", "classes/:", gw_h_class_update, false},
-    {"DELETE", "classes/:", gw_h_class_delete, false},
-    {"POST", "classes/:/archive", gw_h_class_archive, false},
-    {"GET", "classes/:/members", gw_h_class_members, false},
-    {"DELETE", "classes/:/members/:", gw_h_class_member_remove, false},
-    {"POST", "classes/:/roster", gw_h_class_roster, false},
-    {"GET", "classes/:/board", gw_h_class_board, false},
-    {"GET", "classes/:/progress", gw_h_class_progress, false},
-    {"GET", "classes/:/analytics", gw_h_class_analytics, false},
-    {"GET", "classes/:/assignments", gw_h_assignments_list, false},
-    {"POST", "classes/:/assignments", gw_h_assignment_create, false},
-    {"GET", "classes/:/assignments/:", gw_h_assignment_get, false},
-    {"PUT", "classes/:/assignments/:", gw_h_assignment_update, false},
-    {"DELETE", "classes/:/assignments/:", gw_h_assignment_delete, false},
-    {"GET", "classes/:/assignments/:/grades.csv", gw_h_assignment_grades, false},
-    {"GET", "institutions", gw_h_institutions_list, false},
-    {"POST", "institutions", gw_h_institution_create, false},
-    {"GET", "institutions/:/members", gw_h_institution_members, false},
-    {"PUT", "users/:/role", gw_h_user_role, false},
-    {"PUT", "users/:/institution", gw_h_user_institution, false},
-    {"GET", "contests", gw_h_contests_list, false},
-    {"GET", "contests/:", gw_h_contest_get, false},
-    {"POST", "contests/:/register", gw_h_contest_register, false},
-    {"GET", "contests/:/problems", gw_h_contest_problems, false},
-    {"GET", "contests/:/problems/:", gw_h_contest_problem, false},
-    {"GET", "contests/:/teams", gw_h_contest_teams, false},
-    {"POST", "contests/:/teams", gw_h_contest_team_create, false},
-    {"PUT", "contests/:/teams/:", gw_h_contest_team_put, false},
-    {"PUT", "contests/:/jury/:", gw_h_contest_jury_put, false},
-    {"GET", "contests/:/submissions", gw_h_contest_submissions, false},
-    {"POST", "contests/:/submissions", gw_h_contest_submit, false},
-    {"GET", "contests/:/submissions/:", gw_h_contest_submission, false},
-    {"POST", "contests/:/submissions/:/override", gw_h_contest_override, false},
-    {"GET", "contests/:/judgements", gw_h_contest_judgements, false},
-    {"POST", "contests/:/rejudge", gw_h_contest_rejudge, false},
-    {"GET", "contests/:/audit", gw_h_contest_audit, false},
-    {"GET", "contests/:/clarifications", gw_h_contest_clarifications, false},
-    {"POST", "contests/:/clarifications", gw_h_contest_clarify, false},
-    {"GET", "contests/:/scoreboard", gw_h_contest_scoreboard, false},
-    {"POST", "contests/:/thaw", gw_h_contest_thaw, false},
-    {"POST", "contests/:/reveal", gw_h_contest_reveal, false},
-    {"POST", "contests/:/finalize", gw_h_contest_finalize, false},
-    {"PUT", "author/contests/:", gw_h_author_contest_put, true},
-    {"GET", "author/contests/:/export", gw_h_author_contest_export, false},
-    {NULL, NULL, NULL, false},
+    {"GET", "health", h_health, false, false},
+    {"POST", "auth/register", gw_h_register, false, true},
+    {"POST", "auth/login", gw_h_login, false, true},
+    {"POST", "auth/refresh", gw_h_refresh, false, false},
+    {"POST", "auth/logout", gw_h_logout, false, false},
+    {"POST", "auth/forgot", gw_h_forgot, false, false},
+    {"POST", "auth/reset", gw_h_reset, false, true},
+    {"POST", "auth/password", gw_h_password, false, true},
+    {"GET", "me", gw_h_me_get, false, false},
+    {"PATCH", "me", gw_h_me_patch, false, false},
+    {"GET", "me/progress", gw_h_progress, false, false},
+    {"GET", "tasks", NULL, false, false}, /* gw_h_tasks_list answers from the cache itself */
+    {"GET", "tasks/:", gw_h_task_get, false, false},
+    {"GET", "tasks/:/solutions", gw_h_task_solutions, false, false},
+    {"GET", "languages", gw_h_languages, false, false},
+    {"GET", "achievements", gw_h_achievements, false, false},
+    {"GET", "task-stats", gw_h_task_stats, false, false},
+    {"GET", "tracks", gw_h_tracks, false, false},
+    {"POST", "runs", gw_h_run, false, false},
+    {"POST", "submissions", gw_h_submit, false, false},
+    {"GET", "submissions", gw_h_submissions_list, false, false},
+    {"GET", "submissions/:", gw_h_submission_get, false, false},
+    {"GET", "submissions/:/events", gw_h_submission_events, false, false},
+    {"POST", "submissions/:/cancel", gw_h_submission_cancel, false, false},
+    {"GET", "leaderboards/:", gw_h_leaderboard, false, false},
+    {"GET", "drafts/:", gw_h_draft_get, false, false},
+    {"PUT", "drafts/:", gw_h_draft_put, false, false},
+    {"GET", "author/tasks", gw_h_author_list, false, false},
+    {"POST", "author/tasks", gw_h_author_create, true, false},
+    {"POST", "author/tasks/validate", gw_h_author_validate, true, false},
+    {"POST", "author/tasks/run-reference", gw_h_author_run_reference, true, false},
+    {"GET", "author/tasks/:", gw_h_author_get, false, false},
+    {"PUT", "author/tasks/:", gw_h_author_update, true, false},
+    {"POST", "author/tasks/:/archive", gw_h_author_archive, false, false},
+    {"GET", "author/tasks/:/export", gw_h_author_export, false, false},
+    {"GET", "author/tasks/:/analytics", gw_h_author_analytics, false, false},
+    {"POST", "tasks/:/open", gw_h_task_open, false, false},
+    {"GET", "me/assignments", gw_h_my_assignments, false, false},
+    {"GET", "classes", gw_h_classes_list, false, false},
+    {"POST", "classes", gw_h_class_create, false, false},
+    {"POST", "classes/join", gw_h_class_join, false, false},
+    {"GET", "classes/:", gw_h_class_get, false, false},
+    {"PATCH", "classes/:", gw_h_class_update, false, false},
+    {"DELETE", "classes/:", gw_h_class_delete, false, false},
+    {"POST", "classes/:/archive", gw_h_class_archive, false, false},
+    {"GET", "classes/:/members", gw_h_class_members, false, false},
+    {"DELETE", "classes/:/members/:", gw_h_class_member_remove, false, false},
+    {"POST", "classes/:/roster", gw_h_class_roster, false, false},
+    {"GET", "classes/:/board", gw_h_class_board, false, false},
+    {"GET", "classes/:/progress", gw_h_class_progress, false, false},
+    {"GET", "classes/:/analytics", gw_h_class_analytics, false, false},
+    {"GET", "classes/:/assignments", gw_h_assignments_list, false, false},
+    {"POST", "classes/:/assignments", gw_h_assignment_create, false, false},
+    {"GET", "classes/:/assignments/:", gw_h_assignment_get, false, false},
+    {"PUT", "classes/:/assignments/:", gw_h_assignment_update, false, false},
+    {"DELETE", "classes/:/assignments/:", gw_h_assignment_delete, false, false},
+    {"GET", "classes/:/assignments/:/grades.csv", gw_h_assignment_grades, false, false},
+    {"GET", "institutions", gw_h_institutions_list, false, false},
+    {"POST", "institutions", gw_h_institution_create, false, false},
+    {"GET", "institutions/:/members", gw_h_institution_members, false, false},
+    {"PUT", "users/:/role", gw_h_user_role, false, false},
+    {"PUT", "users/:/institution", gw_h_user_institution, false, false},
+    {"GET", "contests", gw_h_contests_list, false, false},
+    {"GET", "contests/:", gw_h_contest_get, false, false},
+    {"POST", "contests/:/register", gw_h_contest_register, false, false},
+    {"GET", "contests/:/problems", gw_h_contest_problems, false, false},
+    {"GET", "contests/:/problems/:", gw_h_contest_problem, false, false},
+    {"GET", "contests/:/teams", gw_h_contest_teams, false, false},
+    {"POST", "contests/:/teams", gw_h_contest_team_create, false, false},
+    {"PUT", "contests/:/teams/:", gw_h_contest_team_put, false, false},
+    {"PUT", "contests/:/jury/:", gw_h_contest_jury_put, false, false},
+    {"GET", "contests/:/submissions", gw_h_contest_submissions, false, false},
+    {"POST", "contests/:/submissions", gw_h_contest_submit, false, false},
+    {"GET", "contests/:/submissions/:", gw_h_contest_submission, false, false},
+    {"POST", "contests/:/submissions/:/override", gw_h_contest_override, false, false},
+    {"GET", "contests/:/judgements", gw_h_contest_judgements, false, false},
+    {"POST", "contests/:/rejudge", gw_h_contest_rejudge, false, false},
+    {"GET", "contests/:/audit", gw_h_contest_audit, false, false},
+    {"GET", "contests/:/clarifications", gw_h_contest_clarifications, false, false},
+    {"POST", "contests/:/clarifications", gw_h_contest_clarify, false, false},
+    {"GET", "contests/:/scoreboard", gw_h_contest_scoreboard, false, false},
+    {"POST", "contests/:/thaw", gw_h_contest_thaw, false, false},
+    {"POST", "contests/:/reveal", gw_h_contest_reveal, false, false},
+    {"POST", "contests/:/finalize", gw_h_contest_finalize, false, false},
+    {"PUT", "author/contests/:", gw_h_author_contest_put, true, false},
+    {"GET", "author/contests/:/export", gw_h_author_contest_export, false, false},
+    {NULL, NULL, NULL, false, false},
 };
 
 /* Finds the route; *allow lists methods when only the method differs. */
@@ -246,11 +247,11 @@ static enum MHD_Result dispatch(gw_req_t *r)
     if (rt->fn == NULL)
         return gw_h_tasks_list(r);
     cleanup_err err_t *e = NULL;
-    if (rt->fn(r, &e) < 0)
+    if (rt->fn == h_health) /* no upstream: answered here */
+        return gw_respond(r, h_health(r, &e) < 0 ? e : NULL);
+    if (gw_workers_submit(r, rt->fn, rt->signin, &e) < 0)
         return gw_respond(r, e);
-    if (r->async_fn)
-        return MHD_YES; /* suspended; answered when the worker resumes us */
-    return gw_respond(r, NULL);
+    return MHD_YES; /* suspended; answered when the worker resumes it */
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -289,12 +290,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
-    if (r->async_fn) {
-        if (!__atomic_load_n(&r->async_done, __ATOMIC_ACQUIRE))
+    if (r->deferred) {
+        if (!__atomic_load_n(&r->job_done, __ATOMIC_ACQUIRE))
             return MHD_YES;
         err_t *e = r->async_err;
         r->async_err = NULL;
         r->async_fn = NULL;
+        r->deferred = false;
         enum MHD_Result ret = gw_respond(r, e);
         err_free(e);
         return ret;

@@ -214,3 +214,13 @@ def test_a_run_is_clean_only_without_loss_duplicates_or_unallowed_errors():
     for sub in ({"lost": 1}, {"duplicated": 1}, {"unfinished_at_end": 3}):
         assert not loadtest.judge(report(sub=sub), s)[0]
     assert not loadtest.judge(report(escapes=1), s)[0]
+
+
+def test_a_shed_503_is_tried_again_after_its_retry_after_bounded():
+    import learner
+    shed = wire.Response(503, [("retry-after", "3")], b"", 1.0)
+    assert learner.retry_after(shed) == 3.0
+    assert learner.retry_after(wire.Response(503, [("retry-after", "9999")], b"", 1.0)) \
+        == learner.SHED_WAIT_MAX_S
+    assert learner.retry_after(wire.Response(503, [], b"", 1.0)) is None
+    assert learner.retry_after(wire.Response(503, [("retry-after", "soon")], b"", 1.0)) is None

@@ -4,8 +4,9 @@
  * per event: compile, each test's record with its verdict, output chunks,
  * and how the run ended. With --validator-file (a package validator,
  * validator.c), the tests that ran cleanly are then judged by it against
- * their --answer files: one "validator" line per test. No Redis, no
- * services. */
+ * their --answer files: one "validator" line per test. With --interactive
+ * that validator is the interactor: each input is one interactive test, one
+ * "interaction" line each. No Redis, no services. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
@@ -143,6 +144,7 @@ typedef struct cli_args {
     int nflags;
     const char *answer_paths[CLI_MAX_INPUTS];
     int nanswers;
+    bool interactive;
 } cli_args_t;
 
 static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, err_t **err)
@@ -153,6 +155,10 @@ static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, e
         .cpu_ms = 2000, .wall_ms = 5000, .memory_kib = 262144, .output_kib = 1024};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--interactive")) {
+            out->interactive = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: needs a value", a);
@@ -188,6 +194,8 @@ static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, e
     }
     if (!out->language || !out->code_path)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "--language and --code are required");
+    if (out->interactive && out->nvalidator == 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "--interactive needs --validator-file");
     if (out->nvalidator > 0 && (!out->validator_language || out->nanswers != out->ninputs))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "--validator-file needs --validator-language and one --answer per --input");
@@ -239,6 +247,108 @@ static void cli_free_files(cli_files_t *f)
         free(f->validator[i]);
 }
 
+static void cli_print_end(const sandbox_outcome_t *out);
+
+/* The package validator of --validator-file, as content.proto has it
+ * (borrowing `a`, `f`, and the arrays given). */
+static void cli_validator_msg(const cli_args_t *a, cli_files_t *f,
+                              Dojo__Content__V1__ValidatorFile *files,
+                              Dojo__Content__V1__ValidatorFile **fp,
+                              Dojo__Content__V1__PackageValidator *v)
+{
+    for (int i = 0; i < a->nvalidator; i++) {
+        Dojo__Content__V1__ValidatorFile init = DOJO__CONTENT__V1__VALIDATOR_FILE__INIT;
+        files[i] = init;
+        const char *slash = strrchr(a->validator_paths[i], '/');
+        files[i].name = (char *)(slash ? slash + 1 : a->validator_paths[i]);
+        files[i].content = f->validator[i];
+        fp[i] = &files[i];
+    }
+    Dojo__Content__V1__PackageValidator init = DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT;
+    *v = init;
+    v->language = (char *)a->validator_language;
+    v->files = fp;
+    v->n_files = (size_t)a->nvalidator;
+    v->flags = (char **)a->validator_flags;
+    v->n_flags = (size_t)a->nflags;
+    v->interactive = a->interactive;
+}
+
+/* --interactive: the program against the interactor on each input; one
+ * "interaction" line per test, then the end line. */
+static int cli_interact(exec_t *ex, const sandbox_config_t *cfg, const cli_args_t *a,
+                        sandbox_runtime_t rt, const sandbox_lang_t *lang, cli_files_t *f,
+                        err_t **err)
+{
+    const sandbox_lang_t *vlang = exec_lang(ex, a->validator_language);
+    if (!vlang)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown language %s",
+                       a->validator_language);
+    Dojo__Content__V1__ValidatorFile files[CLI_MAX_FILES], *fp[CLI_MAX_FILES];
+    Dojo__Content__V1__PackageValidator v;
+    cli_validator_msg(a, f, files, fp, &v);
+    atomic_bool cancel;
+    atomic_init(&cancel, false);
+    char id[64];
+    snprintf(id, sizeof id, "cli-%d-%d", (int)getpid(), a->slot);
+    sandbox_job_t cj = {.runtime = rt, .slot = a->slot, .id = id, .lang = lang, .code = f->code,
+                        .code_len = f->code_len, .ntests = 1,
+                        .inputs = (const char *const *)f->inputs, .input_lens = f->lens,
+                        .stdin_fd = -1, .cancel = &cancel, .on_compile = cli_on_compile};
+    sandbox_build_t *build = NULL;
+    sandbox_outcome_t out;
+    int rc = sandbox_compile(cfg, &cj, &build, &out, err);
+    if (rc != 0) {
+        if (rc > 0)
+            cli_print_end(&out);
+        return rc < 0 ? -1 : 0;
+    }
+    interactor_t *it = NULL;
+    if (interactor_prepare(&it, cfg, rt, a->slot, vlang, &v, &cancel, err) < 0) {
+        sandbox_build_free(build);
+        return -1;
+    }
+    interact_sub_t sub = {.cfg = cfg, .runtime = rt, .slot = a->slot, .id = id, .lang = lang,
+                          .code = f->code, .code_len = f->code_len, .build = build,
+                          .limits = a->limits};
+    long t0 = mono_ms();
+    int done = 0;
+    for (int i = 0; i < a->ninputs && rc == 0; i++, done++) {
+        interaction_t x;
+        char msg[EXEC_MESSAGE_MAX + 1];
+        exec_verdict_t verdict = DOJO__COMMON__V1__VERDICT__VERDICT_IE;
+        snprintf(msg, sizeof msg, "the interactor does not compile");
+        memset(&x, 0, sizeof x);
+        if (interactor_usable(it)) {
+            rc = interact_test(it, &sub, f->inputs[i], f->lens[i], f->answers[i],
+                               f->answer_lens[i], &cancel, &x, err);
+            if (rc < 0)
+                break;
+            verdict = interaction_verdict(&x, &a->limits, msg, sizeof msg);
+        }
+        json_t *o = json_pack(
+            "{s:{s:i, s:s, s:s, s:s, s:s, s:s, s:i, s:i}}", "interaction", "test", i, "verdict",
+            exec_verdict_name(verdict), "message", msg, "first",
+            x.inter_reported && (x.inter_first || !x.sub_reported) ? "interactor" : "program",
+            "program_status", x.sub_reported ? x.sub.status : "", "interactor_status",
+            x.inter_reported ? x.inter.status : "", "interactor_exit",
+            x.inter_reported ? x.inter.exit_code : -1, "program_cpu_ms",
+            x.sub_reported ? (int)x.sub.cpu_ms : -1);
+        print_json(o);
+    }
+    interactor_release(it);
+    sandbox_build_free(build);
+    sandbox_wait_cleanups();
+    if (rc < 0)
+        return -1;
+    memset(&out, 0, sizeof out);
+    out.end = SANDBOX_DONE;
+    out.tests_reported = done;
+    out.total_wall_ms = mono_ms() - t0;
+    cli_print_end(&out);
+    return 0;
+}
+
 /* The package validator of --validator-file over the tests that ran
  * cleanly: one "validator" line per test. */
 static int cli_validate(exec_t *ex, const sandbox_config_t *cfg, const cli_args_t *a,
@@ -249,20 +359,8 @@ static int cli_validate(exec_t *ex, const sandbox_config_t *cfg, const cli_args_
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown language %s",
                        a->validator_language);
     Dojo__Content__V1__ValidatorFile files[CLI_MAX_FILES], *fp[CLI_MAX_FILES];
-    for (int i = 0; i < a->nvalidator; i++) {
-        Dojo__Content__V1__ValidatorFile init = DOJO__CONTENT__V1__VALIDATOR_FILE__INIT;
-        files[i] = init;
-        const char *slash = strrchr(a->validator_paths[i], '/');
-        files[i].name = (char *)(slash ? slash + 1 : a->validator_paths[i]);
-        files[i].content = f->validator[i];
-        fp[i] = &files[i];
-    }
-    Dojo__Content__V1__PackageValidator v = DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT;
-    v.language = (char *)a->validator_language;
-    v.files = fp;
-    v.n_files = (size_t)a->nvalidator;
-    v.flags = (char **)a->validator_flags;
-    v.n_flags = (size_t)a->nflags;
+    Dojo__Content__V1__PackageValidator v;
+    cli_validator_msg(a, f, files, fp, &v);
     checker_case_t cases[CLI_MAX_INPUTS];
     int index[CLI_MAX_INPUTS], n = 0;
     for (int i = 0; i < a->ninputs; i++) {
@@ -391,8 +489,13 @@ int exec_cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "unknown language %s", a.language);
     cli_files_t f = {0};
     int rc = cli_read_files(&a, &f, err);
-    if (rc == 0)
+    if (rc == 0 && a.interactive) {
+        sandbox_config_t cfg;
+        exec_sandbox_config(&ex->cfg, &cfg);
+        rc = cli_interact(ex, &cfg, &a, rt, lang, &f, err);
+    } else if (rc == 0) {
         rc = cli_run(ex, &a, rt, lang, &f, err);
+    }
     cli_free_files(&f);
     return rc;
 }

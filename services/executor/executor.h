@@ -284,6 +284,73 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
                           int n, atomic_bool *cancel, err_t **err);
 
 /* ------------------------------------------------------------------------
+ * Interactive problems (validator.c): the package validator as the
+ * interactor, run at the same time as the submission
+ * ------------------------------------------------------------------------ */
+
+/* The interactor's uid range for a job in slot `slot`: a second range of
+ * the slot, far above the job and pool slots. */
+#define EXEC_INTERACTOR_SLOT(slot) (4096 + (slot))
+
+/** What one interactive test left: each side's record (buffers dropped),
+ * which ended first, the interactor's feedback files. */
+typedef struct interaction {
+    bool sub_reported, inter_reported;
+    bool inter_first; /* the interactor's record came before the submission's */
+    sandbox_record_t sub, inter;
+    char judge_msg[4097], team_msg[4097];
+    size_t judge_len, team_len;
+    sandbox_end_t sub_end;
+} interaction_t;
+
+/** The verdict of an interactive test, as the package format has it: the
+ * interactor ended first with WA (or failed) -> WA (IE), whatever the
+ * submission did after; with AC -> the submission's own verdict (RE, TLE,
+ * MLE, OLE) unless it then ended cleanly (AC). The submission ended first:
+ * not cleanly -> its verdict; cleanly -> the interactor's (42 AC, 43 WA, else
+ * IE). The message is the submission's for its verdicts, "the interactor
+ * failed" for IE, else the feedback (validator_message). Pure. */
+exec_verdict_t interaction_verdict(const interaction_t *x, const sandbox_limits_t *lim, char *msg,
+                                   size_t cap);
+
+/** An interactor made ready for a job: its program and build (compiled, or
+ * from the cache). */
+typedef struct interactor interactor_t;
+
+/** *out is new (interactor_release); without a usable build
+ * (interactor_usable false: it does not compile, or cannot be a command
+ * line) every test is IE. Fails only when the judge failed. */
+int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_runtime_t runtime,
+                       int slot, const sandbox_lang_t *lang,
+                       const Dojo__Content__V1__PackageValidator *v, atomic_bool *cancel,
+                       err_t **err);
+bool interactor_usable(const interactor_t *it);
+void interactor_release(interactor_t *it);
+
+/** The submission's side of an interactive test (borrowed). */
+typedef struct interact_sub {
+    const sandbox_config_t *cfg;
+    sandbox_runtime_t runtime;
+    int slot;
+    const char *id; /* [a-z0-9-], the containers' names start with it */
+    const sandbox_lang_t *lang;
+    const char *code;
+    size_t code_len;
+    const sandbox_build_t *build; /* sandbox_compile's, once for every test */
+    sandbox_pool_t *pool;
+    sandbox_limits_t limits;
+} interact_sub_t;
+
+/** Runs one interactive test: the submission (slot sub->slot) and the
+ * interactor (EXEC_INTERACTOR_SLOT of it) at the same time, connected by
+ * pipes, the interactor given `input` and `answer`; fills *out. Blocks until
+ * both sides ended (their limits, or `cancel`). Fails only when the judge
+ * failed. */
+int interact_test(const interactor_t *it, const interact_sub_t *sub, const char *input,
+                  size_t input_len, const char *answer, size_t answer_len, atomic_bool *cancel,
+                  interaction_t *out, err_t **err);
+
+/* ------------------------------------------------------------------------
  * Jobs (jobs.c)
  * ------------------------------------------------------------------------ */
 

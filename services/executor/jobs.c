@@ -66,6 +66,7 @@ typedef struct job_run {
     const Dojo__Executor__V1__Job *job;
     bool stdin_run;   /* a RUN on stdin: one run of the program, no tests */
     bool interactive; /* ... whose stdin keeps coming through the control channel */
+    bool interactor;  /* an interactive task: each test against the interactor */
     exec_control_t *control;
     const Dojo__Content__V1__JudgeBundle *bundle;
     bool bundle_cached; /* a reference to release */
@@ -261,8 +262,9 @@ static int step_plan(job_run_t *r)
     judge_init(&r->judge, &r->j->arena, r->job, r->bundle, r->opt);
     const exec_checker_t *ck = &r->judge.checker;
     bool package = ck->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
-    if (package && ck->validator && ck->validator->interactive)
-        return stop(r, EXEC_JOB_GIVE_UP, "interactive tasks are not supported yet");
+    /* A RUN on stdin of an interactive task runs the program alone: the
+     * learner plays the interactor. */
+    r->interactor = package && ck->validator && ck->validator->interactive && !r->stdin_run;
     if (r->judge.custom && !r->stdin_run) {
         const char *id = package ? (ck->validator ? ck->validator->language : NULL)
                                  : ck->custom_language;
@@ -336,6 +338,8 @@ static void sandbox_id(const exec_job_t *j, char *out, size_t cap)
 static int step_sandbox(job_run_t *r)
 {
     exec_job_t *j = r->j;
+    if (r->interactor)
+        return STEP_NEXT; /* step_interactive */
     char sid[64];
     sandbox_id(j, sid, sizeof sid);
     const char **inputs;
@@ -384,10 +388,106 @@ static int step_sandbox(job_run_t *r)
     return STEP_NEXT;
 }
 
+/* An interactive task: the program compiles once, then each test runs it
+ * against the interactor (validator.c), both sandboxes at once; a test's
+ * verdict is known when both ended. */
+static int step_interactive(job_run_t *r)
+{
+    if (!r->interactor)
+        return STEP_NEXT;
+    exec_job_t *j = r->j;
+    char sid[64];
+    sandbox_id(j, sid, sizeof sid);
+    static const char *const no_input[] = {""};
+    static const size_t no_len[] = {0};
+    sandbox_job_t cj = {
+        .runtime = r->ex->cfg.runtime,
+        .slot = j->slot,
+        .id = sid,
+        .lang = r->lang,
+        .code = r->job->code ? r->job->code : "",
+        .code_len = r->job->code ? strlen(r->job->code) : 0,
+        .ntests = 1,
+        .inputs = no_input,
+        .input_lens = no_len,
+        .stdin_fd = -1,
+        .cancel = &j->halt,
+        .pool = r->ex->pool,
+        .payload = r,
+        .on_compile = on_compile,
+    };
+    atomic_store(&j->stage, r->lang->compile_argv[0] ? STAGE(COMPILING) : STAGE(RUNNING));
+    r->run_started_ms = mono_ms();
+    cleanup_err err_t *err = NULL;
+    sandbox_build_t *build = NULL;
+    interactor_t *it = NULL;
+    memset(&r->outcome, 0, sizeof r->outcome);
+    int rc = atomic_load(&j->cancel) ? 0 : sandbox_compile(&r->ex->sandbox, &cj, &build,
+                                                           &r->outcome, &err);
+    if (rc == 0 && build)
+        rc = interactor_prepare(&it, &r->ex->sandbox, r->ex->cfg.runtime, j->slot,
+                                r->checker_lang, r->judge.checker.validator, &j->halt, &err);
+    atomic_store(&j->stage, STAGE(RUNNING));
+    interact_sub_t sub = {.cfg = &r->ex->sandbox,
+                          .runtime = r->ex->cfg.runtime,
+                          .slot = j->slot,
+                          .id = sid,
+                          .lang = r->lang,
+                          .code = cj.code,
+                          .code_len = cj.code_len,
+                          .build = build,
+                          .pool = r->ex->pool,
+                          .limits = r->judge.limits};
+    int reported = 0;
+    for (int i = 0; rc == 0 && it && i < r->judge.ntests && !atomic_load(&j->halt); i++) {
+        const Dojo__Content__V1__TestCase *tc = r->judge.tests[i].tc;
+        interaction_t *x = arena_alloc(&j->arena, sizeof *x);
+        char msg[EXEC_MESSAGE_MAX + 1];
+        exec_verdict_t verdict = V(IE);
+        snprintf(msg, sizeof msg, "the interactor does not compile");
+        memset(x, 0, sizeof *x);
+        if (interactor_usable(it)) {
+            const char *in = tc->input ? tc->input : "", *ans = tc->expected ? tc->expected : "";
+            if (interact_test(it, &sub, in, strlen(in), ans, strlen(ans), &j->halt, x, &err) < 0) {
+                rc = -1;
+                break;
+            }
+            if (atomic_load(&j->cancel))
+                break; /* stopped halfway: neither side's verdict counts */
+            verdict = interaction_verdict(x, &r->judge.limits, msg, sizeof msg);
+        }
+        judge_test_t *t =
+            judge_interaction(&r->judge, i, x->sub_reported ? &x->sub : NULL, verdict, msg);
+        reported++;
+        atomic_fetch_add(&j->tests_done, 1);
+        emit_test_result(r, t);
+        if (judge_stopped(&r->judge))
+            atomic_store(&j->halt, true);
+    }
+    interactor_release(it);
+    sandbox_build_free(build);
+    j->sandbox_ms += mono_ms() - r->run_started_ms;
+    if (rc < 0) {
+        LOG_ERROR("interactive run failed", "submission=%s error=\"%s\"", j->submission_id,
+                  log_esc(err->msg));
+        exec_emit_job_error(j, "the sandbox did not start; retrying", will_retry(r));
+        return stop(r, EXEC_JOB_RETRY, "interactive: %s", err->msg);
+    }
+    if (rc == 0 && build) {
+        r->outcome.end = atomic_load(&j->cancel) ? SANDBOX_CANCELLED : SANDBOX_DONE;
+        r->outcome.tests_reported = reported;
+    } else if (atomic_load(&j->cancel)) {
+        r->outcome.end = SANDBOX_CANCELLED;
+    }
+    r->outcome.total_wall_ms = mono_ms() - r->run_started_ms;
+    r->end = judge_run_end(&r->judge, &r->outcome, atomic_load(&j->cancel));
+    return STEP_NEXT;
+}
+
 /* The author's checker: one sandbox of its own for every test that ran cleanly. */
 static int step_custom_checker(job_run_t *r)
 {
-    if (!r->judge.custom || r->stdin_run || r->end != SANDBOX_DONE)
+    if (!r->judge.custom || r->stdin_run || r->interactor || r->end != SANDBOX_DONE)
         return STEP_NEXT;
     exec_job_t *j = r->j;
     checker_case_t *cases;
@@ -485,7 +585,7 @@ static int step_final_event(job_run_t *r)
 static int (*const job_steps[])(job_run_t *) = {
     step_resume_events, step_judged_before, step_control, step_bundle,
     step_language,      step_plan,          step_stdin,   step_started,
-    step_sandbox,       step_custom_checker, step_verdicts, step_record,
+    step_sandbox,       step_interactive,   step_custom_checker, step_verdicts, step_record,
     step_final_event,
 };
 

@@ -173,6 +173,25 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
     return t;
 }
 
+judge_test_t *judge_interaction(judge_t *jd, int index, const sandbox_record_t *rec,
+                                exec_verdict_t verdict, const char *message)
+{
+    if (index < 0 || index >= jd->ntests)
+        return NULL;
+    judge_test_t *t = &jd->tests[index];
+    t->reported = true;
+    if (rec) {
+        t->cpu_ms = rec->cpu_ms;
+        t->wall_ms = rec->wall_ms;
+        t->rss_kib = rec->rss_kib;
+    }
+    t->verdict = verdict;
+    snprintf(t->message, sizeof t->message, "%s", message ? message : "");
+    if (verdict != V(AC))
+        jd->stopped = jd->stopped || jd->stop_at_first_failure;
+    return t;
+}
+
 bool judge_stopped(const judge_t *jd) { return jd->stopped; }
 
 /* ------------------------------------------------------------------------

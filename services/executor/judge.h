@@ -86,6 +86,12 @@ void judge_compile(judge_t *jd, bool ok, const char *output, size_t len);
  * RUN on stdin keeps it as the run's record; an unknown index is ignored. */
 judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec);
 
+/** An interactive test's result (validator.c's interaction_verdict): its
+ * verdict and message, and the submission's figures from `rec` (NULL when it
+ * never reported). Returns the test, or NULL for an unknown index. */
+judge_test_t *judge_interaction(judge_t *jd, int index, const sandbox_record_t *rec,
+                                exec_verdict_t verdict, const char *message);
+
 /** True once a test failed and the task stops at the first failure
  * (Task.stop_at_first_failure, for SUBMIT): the orchestrator stops the
  * sandbox, and the tests not reported yet are NOT_RUN. A custom checker's

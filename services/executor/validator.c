@@ -10,11 +10,14 @@
  * only the log sees. Everything but validator_build_get and
  * checker_run_validator is pure (t/test_checker.c). */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "executor.h"
 #include "libcommon/log.h"
@@ -505,4 +508,360 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
     if (rc < 0)
         return err_wrap(err, "output validator");
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Interactive problems
+ *
+ * The submission and the interactor run at the same time, each in a sandbox
+ * of its own (the interactor in the second uid range of the job's slot,
+ * EXEC_INTERACTOR_SLOT), one thread each: what one side writes (its
+ * driver's O chunks) goes into a pipe that the other side's run reads as its
+ * stdin (I frames). A side's record closes the other's stdin; the side that
+ * ended first decides, as the package format says (interaction_verdict).
+ * Writes never block: a side that does not read while megabytes pile up
+ * loses the rest, as its driver would drop it anyway.
+ * ------------------------------------------------------------------------ */
+
+exec_verdict_t interaction_verdict(const interaction_t *x, const sandbox_limits_t *lim, char *msg,
+                                   size_t cap)
+{
+    if (cap)
+        msg[0] = '\0';
+    exec_verdict_t iv = x->inter_reported ? validator_verdict(&x->inter) : V(IE);
+    char smsg[EXEC_MESSAGE_MAX + 1] = "";
+    exec_verdict_t sv =
+        x->sub_reported ? exec_verdict_of_record(&x->sub, lim, smsg, sizeof smsg) : V(IE);
+    if (x->inter_reported && (x->inter_first || !x->sub_reported)) {
+        /* The interactor ended first: a wrong answer (or its failure) stands
+         * whatever the submission did after. An accepted one still needs the
+         * submission to end cleanly within its limits. */
+        if (iv == V(IE)) {
+            snprintf(msg, cap, "the interactor failed");
+            return V(IE);
+        }
+        if (iv == V(AC) && !x->sub_reported) {
+            snprintf(msg, cap, "the program did not end after the interactor accepted");
+            return V(TLE);
+        }
+        if (iv == V(AC) && sv != V(AC)) {
+            snprintf(msg, cap, "%s", smsg);
+            return sv;
+        }
+    } else {
+        if (!x->sub_reported) {
+            snprintf(msg, cap, "the program did not run");
+            return V(IE);
+        }
+        if (sv != V(AC)) {
+            snprintf(msg, cap, "%s", smsg);
+            return sv;
+        }
+        if (iv == V(IE)) {
+            snprintf(msg, cap, "the interactor failed");
+            return V(IE);
+        }
+    }
+    validator_message(x->judge_msg, x->judge_len, x->team_msg, x->team_len, msg, cap);
+    return iv;
+}
+
+/* content.proto: at most 64 files, the entry one of them. */
+#define INTERACTOR_FILES_MAX 64
+
+struct interactor {
+    validator_prog_t prog;
+    const char *entry_code;
+    sandbox_file_t *files; /* its code/ files, then room for in/0.in and in/0.ans */
+    char (*names)[80];
+    int ncode;
+    build_entry_t *entry;
+    sandbox_build_t *owned;
+    const sandbox_build_t *build; /* NULL: it does not compile */
+};
+
+int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_runtime_t runtime,
+                       int slot, const sandbox_lang_t *lang,
+                       const Dojo__Content__V1__PackageValidator *v, atomic_bool *cancel,
+                       err_t **err)
+{
+    *out = NULL;
+    interactor_t *it = xcalloc(1, sizeof *it);
+    char why[128];
+    if (validator_prog_init(&it->prog, lang, v, why, sizeof why) < 0) {
+        LOG_WARN("interactor refused", "language=%s reason=\"%s\"", lang->id, why);
+        *out = it; /* no build: every test IE */
+        return 0;
+    }
+    it->entry_code = v->files[0]->content ? v->files[0]->content : "";
+    it->files = xcalloc(v->n_files + 2, sizeof *it->files);
+    it->names = xcalloc(v->n_files + 2, sizeof *it->names);
+    for (size_t i = 1; i < v->n_files; i++, it->ncode++) {
+        snprintf(it->names[it->ncode], sizeof it->names[0], "code/%s", v->files[i]->name);
+        it->files[it->ncode] = (sandbox_file_t){it->names[it->ncode], v->files[i]->content,
+                                                strlen(v->files[i]->content)};
+    }
+    char key[65];
+    validator_key(lang->id, v, key);
+    int rc = validator_build_get(cfg, runtime, slot, &it->prog, key, it->files, it->ncode,
+                                 it->entry_code, &it->entry, &it->owned, &it->build, cancel, err);
+    if (rc < 0) {
+        interactor_release(it);
+        return err_wrap(err, "interactor");
+    }
+    *out = it;
+    return 0;
+}
+
+bool interactor_usable(const interactor_t *it) { return it && it->build; }
+
+void interactor_release(interactor_t *it)
+{
+    if (!it)
+        return;
+    if (it->entry)
+        builds_release(it->entry);
+    sandbox_build_free(it->owned);
+    free(it->files);
+    free(it->names);
+    validator_prog_free(&it->prog);
+    free(it);
+}
+
+typedef struct side side_t;
+typedef struct pair {
+    pthread_mutex_t mu;
+    const sandbox_config_t *cfg;
+    const sandbox_limits_t *sub_limits;
+    interaction_t *x;
+    side_t *sub, *inter;
+} pair_t;
+
+struct side {
+    pair_t *pair;
+    bool is_sub;
+    sandbox_job_t job;
+    atomic_bool stop;
+    int out_w; /* the other side's stdin: what this side writes */
+    int in_r;  /* this side's stdin */
+    sandbox_outcome_t outcome;
+    int rc;
+    err_t *err;
+    atomic_bool finished;
+};
+
+static void side_close_output(side_t *s)
+{
+    pthread_mutex_lock(&s->pair->mu);
+    if (s->out_w >= 0)
+        close(s->out_w);
+    s->out_w = -1;
+    pthread_mutex_unlock(&s->pair->mu);
+}
+
+static void side_on_chunk(void *payload, char stream, const char *data, size_t len)
+{
+    side_t *s = payload;
+    if (stream != 'O')
+        return; /* stderr: the author's or the learner's, never judged */
+    pthread_mutex_lock(&s->pair->mu);
+    while (s->out_w >= 0 && len > 0) {
+        ssize_t n = write(s->out_w, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* full (it does not read) or gone: the rest is dropped */
+        data += n;
+        len -= (size_t)n;
+    }
+    pthread_mutex_unlock(&s->pair->mu);
+}
+
+static void side_on_record(void *payload, const sandbox_record_t *rec)
+{
+    side_t *s = payload;
+    pair_t *p = s->pair;
+    pthread_mutex_lock(&p->mu);
+    interaction_t *x = p->x;
+    sandbox_record_t copy = *rec;
+    copy.out = copy.err = NULL;
+    copy.out_len = copy.err_len = 0;
+    if (s->is_sub) {
+        x->sub = copy;
+        x->sub_reported = true;
+        char m[EXEC_MESSAGE_MAX + 1];
+        /* It crashed or ran out of time first: the interactor has nothing
+         * left to decide. */
+        if (!x->inter_reported && exec_verdict_of_record(rec, p->sub_limits, m, sizeof m) != V(AC))
+            atomic_store(&p->inter->stop, true);
+    } else {
+        x->inter = copy;
+        x->inter_reported = true;
+        x->inter_first = !x->sub_reported;
+        if (!x->sub_reported && validator_verdict(rec) != V(AC))
+            atomic_store(&p->sub->stop, true);
+    }
+    pthread_mutex_unlock(&p->mu);
+    side_close_output(s); /* the other side reads the end of this one's output */
+}
+
+static void side_on_feedback(void *payload, int index, char kind, const char *data, size_t len)
+{
+    side_t *s = payload;
+    pthread_mutex_lock(&s->pair->mu);
+    interaction_t *x = s->pair->x;
+    char *buf = kind == 'j' ? x->judge_msg : kind == 't' ? x->team_msg : NULL;
+    size_t *blen = kind == 'j' ? &x->judge_len : &x->team_len;
+    if (buf && index == 0) {
+        *blen = len < FEEDBACK_CAP ? len : FEEDBACK_CAP;
+        memcpy(buf, data, *blen);
+        buf[*blen] = '\0';
+    }
+    pthread_mutex_unlock(&s->pair->mu);
+}
+
+static void *side_main(void *arg)
+{
+    side_t *s = arg;
+    s->rc = sandbox_run(s->pair->cfg, &s->job, &s->outcome, &s->err);
+    side_close_output(s); /* no record (killed, crashed): the other reads its end too */
+    atomic_store(&s->finished, true);
+    return NULL;
+}
+
+/* Pipe: read end for a run's stdin, write end non-blocking and large. */
+static int side_pipe(int *r, int *w)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return -1;
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
+    (void)fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    *r = fds[0];
+    *w = fds[1];
+    return 0;
+}
+
+int interact_test(const interactor_t *it, const interact_sub_t *sub, const char *input,
+                  size_t input_len, const char *answer, size_t answer_len, atomic_bool *cancel,
+                  interaction_t *out, err_t **err)
+{
+    memset(out, 0, sizeof *out);
+    pair_t p = {.cfg = sub->cfg, .sub_limits = &sub->limits, .x = out};
+    pthread_mutex_init(&p.mu, NULL);
+    side_t s = {.pair = &p, .is_sub = true, .out_w = -1, .in_r = -1};
+    side_t i = {.pair = &p, .is_sub = false, .out_w = -1, .in_r = -1};
+    p.sub = &s;
+    p.inter = &i;
+    atomic_init(&s.stop, false);
+    atomic_init(&i.stop, false);
+    atomic_init(&s.finished, false);
+    atomic_init(&i.finished, false);
+    /* sub's output -> interactor's stdin; interactor's output -> sub's stdin */
+    if (side_pipe(&i.in_r, &s.out_w) < 0 || side_pipe(&s.in_r, &i.out_w) < 0) {
+        int e = errno;
+        int fds[] = {i.in_r, s.out_w, s.in_r, i.out_w};
+        for (int k = 0; k < 4; k++)
+            if (fds[k] >= 0)
+                close(fds[k]);
+        pthread_mutex_destroy(&p.mu);
+        return err_errno(err, e, "pipe");
+    }
+    /* Interactive runs read their stdin from the pipe: their one test's
+     * input file is empty. */
+    static const char *const no_input[] = {""};
+    static const size_t no_len[] = {0};
+    char sid[64], iid[64];
+    unsigned r = (unsigned)random() & 0xffffff;
+    snprintf(sid, sizeof sid, "%s-s%x", sub->id, r);
+    snprintf(iid, sizeof iid, "%s-i%x", sub->id, r);
+    s.job = (sandbox_job_t){
+        .runtime = sub->runtime,
+        .slot = sub->slot,
+        .id = sid,
+        .lang = sub->lang,
+        .code = sub->code,
+        .code_len = sub->code_len,
+        .ntests = 1,
+        .inputs = no_input,
+        .input_lens = no_len,
+        .interactive = true,
+        .stdin_fd = s.in_r,
+        .limits = sub->limits,
+        .cancel = &s.stop,
+        .pool = sub->pool,
+        .build = sub->build,
+        .payload = &s,
+        .on_record = side_on_record,
+        .on_chunk = side_on_chunk,
+    };
+    sandbox_file_t files[INTERACTOR_FILES_MAX + 2];
+    int nfiles = it->ncode < INTERACTOR_FILES_MAX ? it->ncode : INTERACTOR_FILES_MAX;
+    memcpy(files, it->files, (size_t)nfiles * sizeof *files);
+    files[nfiles++] = (sandbox_file_t){"in/0.in", input, input_len};
+    files[nfiles++] = (sandbox_file_t){"in/0.ans", answer, answer_len};
+    sandbox_limits_t ilim = VALIDATOR_LIMITS;
+    /* It waits for the submission most of the time: as long as the
+     * submission may take in all, and then some. */
+    ilim.wall_ms = sub->limits.wall_ms + 10 * sub->limits.cpu_ms + 10000;
+    i.job = (sandbox_job_t){
+        .runtime = sub->runtime,
+        .slot = EXEC_INTERACTOR_SLOT(sub->slot),
+        .id = iid,
+        .lang = &it->prog.lang,
+        .code = it->entry_code,
+        .code_len = strlen(it->entry_code),
+        .ntests = 1,
+        .inputs = no_input,
+        .input_lens = no_len,
+        .interactive = true,
+        .stdin_fd = i.in_r,
+        .limits = ilim,
+        .cancel = &i.stop,
+        .files = files,
+        .nfiles = nfiles,
+        .build = it->build,
+        .judge_files = true,
+        .payload = &i,
+        .on_record = side_on_record,
+        .on_chunk = side_on_chunk,
+        .on_feedback = side_on_feedback,
+    };
+    pthread_t ts, ti;
+    bool started_s = pthread_create(&ts, NULL, side_main, &s) == 0;
+    bool started_i = started_s && pthread_create(&ti, NULL, side_main, &i) == 0;
+    if (started_s && !started_i)
+        atomic_store(&s.stop, true);
+    /* Each side ends by its own limits and deadline; a cancel stops both. */
+    while (started_i && !(atomic_load(&s.finished) && atomic_load(&i.finished))) {
+        if (cancel && atomic_load(cancel)) {
+            atomic_store(&s.stop, true);
+            atomic_store(&i.stop, true);
+        }
+        sleep_ms(5);
+    }
+    if (started_s)
+        pthread_join(ts, NULL);
+    if (started_i)
+        pthread_join(ti, NULL);
+    close(s.in_r);
+    close(i.in_r);
+    side_close_output(&s);
+    side_close_output(&i);
+    pthread_mutex_destroy(&p.mu);
+    int rc = 0;
+    if (!started_i) {
+        rc = err_set(err, GRPC_STATUS_INTERNAL, "interactive test: no thread");
+    } else if (s.rc < 0 || i.rc < 0) {
+        err_t *e = s.rc < 0 ? s.err : i.err;
+        rc = err_set(err, e ? e->code : GRPC_STATUS_INTERNAL, "%s sandbox: %s",
+                     s.rc < 0 ? "the program's" : "the interactor's", e ? e->msg : "failed");
+    }
+    err_free(s.err);
+    err_free(i.err);
+    if (rc == 0 && i.outcome.end != SANDBOX_DONE && !out->inter_reported)
+        LOG_INFO("interactor did not report", "end=%d runtime_error=\"%s\"", (int)i.outcome.end,
+                 log_esc(i.outcome.runtime_error));
+    out->sub_end = s.outcome.end;
+    return rc;
 }

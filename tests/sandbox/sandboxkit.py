@@ -32,7 +32,7 @@ ATTACKS = HERE / "attacks"
 
 RUNTIMES = ("crun", "runsc")
 SANDBOX_UID_FLOOR = 200000  # every sandbox uid maps to a host uid at least this
-EVENT_KEYS = ("compile", "test", "end", "validator")
+EVENT_KEYS = ("compile", "test", "end", "validator", "interaction")
 TEST_KEYS = {"test", "status", "verdict", "exit_code", "signal", "cpu_ms", "wall_ms", "rss_kib",
              "stdout", "stderr"}
 STATUSES = {"OK", "SG", "TC", "ML", "PL", "TW", "TS", "OL", "XX"}
@@ -140,6 +140,7 @@ class Run:
     problems: list       # protocol problems found in the event stream
     timed_out: bool = False
     validator: dict = dataclasses.field(default_factory=dict)  # index -> a validator's verdict
+    interaction: dict = dataclasses.field(default_factory=dict)  # index -> an interactive test
 
     def describe(self) -> str:
         lines = [f"exit {self.returncode} in {self.elapsed_ms} ms"
@@ -199,7 +200,7 @@ def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdi
 
 
 def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:
-    problems, events, tests, validators = [], [], {}, {}
+    problems, events, tests, validators, interactions = [], [], {}, {}, {}
     compile_ev = end = None
     for n, line in enumerate(out.splitlines()):
         if not line.strip():
@@ -247,16 +248,21 @@ def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:
             if v.get("test") in validators:
                 problems.append(f"validator verdict of test {v.get('test')} twice")
             validators[v.get("test")] = v
+        elif kind == "interaction":
+            v = ev["interaction"]
+            if v.get("test") != len(interactions):
+                problems.append(f"interaction {v.get('test')} out of order")
+            interactions[v.get("test")] = v
         else:
             end = ev
             if ev["end"] not in ENDS:
                 problems.append(f"unknown end {ev['end']!r}")
     if end is None:
         problems.append("no end line")
-    elif end["end"] == "DONE" and len(tests) != ntests:
+    elif end["end"] == "DONE" and len(tests) != ntests and len(interactions) != ntests:
         problems.append(f"end DONE but {len(tests)} of {ntests} tests reported")
     return Run(argv, rc, events, tests, compile_ev, end, out, err, elapsed, problems, timed_out,
-               validators)
+               validators, interactions)
 
 
 def executor_sweep(workdir: Path) -> tuple[int, str]:

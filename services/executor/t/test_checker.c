@@ -717,6 +717,71 @@ static void test_a_validator_that_does_not_compile_is_ie_without_a_run(void **st
     assert_int_equal(compiles - compiles_before, 1); /* remembered as not compiling */
 }
 
+/* ---- interactive problems ------------------------------------------------ */
+
+static sandbox_record_t rec_of(const char *status, int exit_code)
+{
+    sandbox_record_t r = {.exit_code = exit_code, .cpu_ms = 5};
+    snprintf(r.status, sizeof r.status, "%s", status);
+    return r;
+}
+
+static exec_verdict_t interact(bool sub, sandbox_record_t s, bool inter, sandbox_record_t i,
+                               bool inter_first, char *msg)
+{
+    interaction_t x;
+    memset(&x, 0, sizeof x);
+    x.sub_reported = sub;
+    x.sub = s;
+    x.inter_reported = inter;
+    x.inter = i;
+    x.inter_first = inter_first;
+    snprintf(x.judge_msg, sizeof x.judge_msg, "judged");
+    x.judge_len = 6;
+    sandbox_limits_t lim = {.cpu_ms = 1000, .wall_ms = 2000, .memory_kib = 65536,
+                            .output_kib = 64};
+    return interaction_verdict(&x, &lim, msg, EXEC_MESSAGE_MAX + 1);
+}
+
+static void test_the_interactor_ending_first_with_wa_wins_over_the_program(void **state)
+{
+    char msg[EXEC_MESSAGE_MAX + 1];
+    /* It said WA first: the program's crash (or never ending) after that
+     * does not count. */
+    assert_int_equal(interact(true, rec_of("OK", 1), true, rec_of("OK", 43), true, msg), V(WA));
+    assert_string_equal(msg, "judged");
+    assert_int_equal(interact(false, rec_of("", 0), true, rec_of("OK", 43), true, msg), V(WA));
+    /* The program crashed first: a runtime error, whatever the interactor
+     * said after. */
+    assert_int_equal(interact(true, rec_of("OK", 1), true, rec_of("OK", 43), false, msg), V(RE));
+    assert_string_equal(msg, "exit code 1");
+    assert_int_equal(interact(true, rec_of("TC", -1), false, rec_of("", 0), false, msg), V(TLE));
+}
+
+static void test_an_accepting_interactor_still_needs_the_program_to_end_cleanly(void **state)
+{
+    char msg[EXEC_MESSAGE_MAX + 1];
+    assert_int_equal(interact(true, rec_of("OK", 0), true, rec_of("OK", 42), true, msg), V(AC));
+    assert_string_equal(msg, "judged");
+    assert_int_equal(interact(true, rec_of("OK", 0), true, rec_of("OK", 42), false, msg), V(AC));
+    assert_int_equal(interact(true, rec_of("OK", 2), true, rec_of("OK", 42), true, msg), V(RE));
+    assert_int_equal(interact(true, rec_of("TW", -1), true, rec_of("OK", 42), true, msg),
+                     V(TLE));
+    assert_int_equal(interact(false, rec_of("", 0), true, rec_of("OK", 42), true, msg), V(TLE));
+    assert_string_equal(msg, "the program did not end after the interactor accepted");
+}
+
+static void test_an_interactor_that_fails_is_ie_unless_the_program_failed_first(void **state)
+{
+    char msg[EXEC_MESSAGE_MAX + 1];
+    assert_int_equal(interact(true, rec_of("OK", 0), true, rec_of("OK", 1), false, msg), V(IE));
+    assert_string_equal(msg, "the interactor failed");
+    assert_int_equal(interact(true, rec_of("OK", 0), true, rec_of("SG", 0), true, msg), V(IE));
+    assert_int_equal(interact(true, rec_of("OK", 0), false, rec_of("", 0), false, msg), V(IE));
+    assert_int_equal(interact(true, rec_of("ML", 0), false, rec_of("", 0), false, msg), V(MLE));
+    assert_int_equal(interact(false, rec_of("", 0), false, rec_of("", 0), false, msg), V(IE));
+}
+
 static void test_checker_bundle_carries_four_byte_strings(void **state)
 {
     char *b = NULL;
@@ -768,6 +833,9 @@ int main(void)
         cmocka_unit_test(test_the_team_message_wins_over_the_judge_message_on_one_line),
         cmocka_unit_test(test_a_validator_is_compiled_once_and_judges_with_its_messages),
         cmocka_unit_test(test_a_validator_that_does_not_compile_is_ie_without_a_run),
+        cmocka_unit_test(test_the_interactor_ending_first_with_wa_wins_over_the_program),
+        cmocka_unit_test(test_an_accepting_interactor_still_needs_the_program_to_end_cleanly),
+        cmocka_unit_test(test_an_interactor_that_fails_is_ie_unless_the_program_failed_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

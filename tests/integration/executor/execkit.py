@@ -360,6 +360,35 @@ say("teammessage.txt", f"{d} is not a proper divisor of {n}")
 sys.exit(43)
 '''
 
+# An interactor (interactive validation): guess the input's number in 1..100
+# from "lower"/"higher", at most 7 guesses.
+GUESS_INTERACTOR = '''import sys
+secret = int(open(sys.argv[1]).read())
+feedback = sys.argv[3]
+for n in range(1, 8):
+    line = sys.stdin.readline()
+    if not line:
+        open(feedback + "teammessage.txt", "w").write(f"stopped after {n - 1} guesses\\n")
+        sys.exit(43)
+    guess = int(line)
+    if guess == secret:
+        print("correct", flush=True)
+        sys.exit(42)
+    print("lower" if secret < guess else "higher", flush=True)
+open(feedback + "teammessage.txt", "w").write("more than 7 guesses\\n")
+sys.exit(43)
+'''
+
+BISECT = '''lo, hi = 1, 100
+while True:
+    mid = (lo + hi) // 2
+    print(mid, flush=True)
+    a = input()
+    if a == "correct":
+        break
+    lo, hi = (lo, mid - 1) if a == "lower" else (mid + 1, hi)
+'''
+
 # Ten tests (2 visible, 8 hidden): the benchmark's submission.
 BENCH_TESTS = [_t(f"t{i}", f"{i} {i * 7}\n", f"{i * 8}\n", hidden=i >= 2) for i in range(10)]
 
@@ -378,6 +407,9 @@ TASKS = [
           checker={"kind": "package_validator", "language": "python3",
                    "files": [{"name": "divisor.py", "content": PACKAGE_VALIDATOR}],
                    "flags": ["min", "2"]}),
+    _task("x-guess", [_t("g1", "37\n", "37\n"), _t("g2", "100\n", "100\n", hidden=True)],
+          checker={"kind": "package_validator", "language": "python3", "interactive": True,
+                   "files": [{"name": "interactor.py", "content": GUESS_INTERACTOR}]}),
     _task("x-echo", [_t("a", "hello\n", "hello\n"), _t("b", "secret\n", "secret\n", hidden=True)],
           limits={"cpu_ms": 2000, "wall_ms": 8000, "memory_kib": 65536, "output_kib": 64}),
     # A contest-style task: judging stops at the first failing test.

@@ -213,6 +213,22 @@ def test_package_validator_team_message_reaches_visible_tests_only(judge):
     assert tr[1].hidden and tr[1].verdict == V.VERDICT_WA and "divisor" not in tr[1].message
 
 
+def test_an_interactive_task_is_judged_against_its_interactor(judge):
+    events, _, _ = judge("x-guess", execkit.BISECT)
+    assert final(events).verdict == V.VERDICT_AC, [(t.name, t.verdict, t.message)
+                                                   for t in results_of(events)]
+    # Guessing upwards from 1 takes 37 guesses for the visible test: the
+    # interactor says WA first (its team message shown); the hidden test
+    # keeps its message to itself.
+    linear = "for g in range(1, 101):\n    print(g, flush=True)\n    if input() == 'correct':\n        break\n"
+    events, _, _ = judge("x-guess", linear)
+    tr = results_of(events)
+    assert tr[0].verdict == V.VERDICT_WA and tr[0].message == "more than 7 guesses"
+    assert tr[1].hidden and tr[1].verdict == V.VERDICT_WA and "guesses" not in tr[1].message
+    events, _, _ = judge("x-guess", "while True:\n    pass\n")
+    assert {t.verdict for t in results_of(events)} == {V.VERDICT_TLE}
+
+
 # ---------------------------------------------------------------------------
 # RUN
 

@@ -192,6 +192,8 @@ export interface TaskView {
   version: number;
   /** Judging stops at the first failing test (the rest come back "not_run"). */
   stop_at_first_failure?: boolean;
+  /** The program talks to an interactor: a sample's input is the interactor's. */
+  interactive?: boolean;
 }
 
 export interface TestCase { name: string; input: string; expected: string; hidden: boolean; weight?: number }
@@ -200,6 +202,8 @@ export interface Checker {
   kind?: string; abs_tol?: number; rel_tol?: number; custom?: { language: string; source: string };
   /** default_validator only. */
   case_sensitive?: boolean; space_change_sensitive?: boolean;
+  /** package_validator only: the package's output validator or interactor. */
+  language?: string; files?: { name: string; content: string }[]; flags?: string[]; interactive?: boolean;
 }
 
 /** A task in task-file form (content/tasks/<slug>.json). */

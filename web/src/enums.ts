@@ -27,7 +27,7 @@ export const submissionState = (v: unknown) => norm(v, "submission_state_", STAT
 export const taskStatus = (v: unknown) => norm(v, "task_status_", STATUS);
 
 export const DIFFICULTIES = ["easy", "medium", "hard"] as const;
-export const CHECKERS = ["ignore_trailing_ws", "exact", "tokens", "float", "custom", "default_validator"] as const;
+export const CHECKERS = ["ignore_trailing_ws", "exact", "tokens", "float", "custom", "default_validator", "package_validator"] as const;
 
 const VERDICT_TEXT: Record<string, string> = {
   ac: "Accepted",

@@ -56,6 +56,7 @@ function cleaned(t: TaskFile): TaskFile {
   if (out.checker && out.checker.kind !== "float" && out.checker.kind !== "default_validator") { delete out.checker.abs_tol; delete out.checker.rel_tol; }
   if (out.checker && out.checker.kind !== "default_validator") { delete out.checker.case_sensitive; delete out.checker.space_change_sensitive; }
   if (out.checker && out.checker.kind !== "custom") delete out.checker.custom;
+  if (out.checker && out.checker.kind !== "package_validator") { delete out.checker.language; delete out.checker.files; delete out.checker.flags; delete out.checker.interactive; }
   for (const s of out.wrong_solutions ?? []) if (!s.expected_verdict) delete s.expected_verdict;
   for (const s of out.reference_solutions ?? []) delete s.expected_verdict;
   if (!out.editorial) delete out.editorial;
@@ -199,10 +200,19 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   const validatorBox = h("div", null,
     h("p.small.muted", null, "The problem package format's default output validator: tokens, ignoring case and spacing unless told; with a tolerance, numbers (nan and inf too) compare as floats."),
     flag("case_sensitive", "Case-sensitive"), flag("space_change_sensitive", "Whitespace must match"));
+  // A package's output validator (or interactor) comes with its files from a
+  // package import; the designer shows what it is and keeps it as it is.
+  const files = checker.files ?? [];
+  const packageBox = h("div", { "data-field": "$.checker.files" },
+    h("p.small.muted", null, files.length
+      ? `The package's ${checker.interactive ? "interactor" : "output validator"} in ${checker.language ?? "?"}: ${files.map((f) => f.name).join(", ")}${checker.flags?.length ? `; flags: ${checker.flags.join(" ")}` : ""}. Import the package again to change it.`
+      : "Set by importing a problem package (its output validator or interactor)."),
+    h("small.field-error"));
   const syncChecker = () => {
     tolBox.hidden = checker.kind !== "float" && checker.kind !== "default_validator";
     validatorBox.hidden = checker.kind !== "default_validator";
     customBox.hidden = checker.kind !== "custom";
+    packageBox.hidden = checker.kind !== "package_validator";
   };
   checkerSel.addEventListener("change", syncChecker);
   syncChecker();
@@ -225,7 +235,7 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
       fld("Wall ms", "$.limits.wall_ms", bind(limits, "wall_ms", input("number", { min: "100", max: "30000" }), "int")),
       fld("Memory KiB", "$.limits.memory_kib", bind(limits, "memory_kib", input("number", { min: "16384", max: "1048576" }), "int")),
       fld("Output KiB", "$.limits.output_kib", bind(limits, "output_kib", input("number", { min: "1", max: "16384" }), "int"))),
-    fld("Checker", "$.checker.kind", checkerSel), tolBox, validatorBox, customBox);
+    fld("Checker", "$.checker.kind", checkerSel), tolBox, validatorBox, customBox, packageBox);
 
   // ---- languages -------------------------------------------------------------
   const langBox = h("div");

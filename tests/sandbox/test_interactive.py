@@ -40,17 +40,21 @@ def tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def play(tmp, program, runtime="crun"):
-    extra = ["--interactive", "--validator-language", "python3",
-             "--validator-file", str(HERE / "interactor.py")]
+def play(tmp, program, runtime="crun", interactor=("python3", "interactor.py"), flags=()):
+    extra = ["--interactive", "--validator-language", interactor[0]]
+    for f in interactor[1:]:
+        extra += ["--validator-file", str(HERE / f)]
+    for flag in flags:
+        extra += ["--validator-flag", flag]
     for i, a in enumerate(SECRETS):
         p = tmp / f"{program}-{runtime}-answer-{i}"
         p.write_text(a)
         extra += ["--answer", str(p)]
-    wd = tmp / f"work-{program}-{runtime}"
+    wd = tmp / f"work-{program}-{runtime}-{interactor[0]}"
     wd.mkdir(exist_ok=True)
     r = kit.sandbox_run(HERE / f"{program}.py", SECRETS, runtime=runtime, language="python3",
-                        workdir=wd, slot=SLOT, tmp=tmp / f"{program}-{runtime}", cpu_ms=1000,
+                        workdir=wd, slot=SLOT, tmp=tmp / f"{program}-{runtime}-{interactor[0]}",
+                        cpu_ms=1000,
                         wall_ms=2000, extra_args=extra, timeout_s=300)
     assert not r.problems, "the executor misbehaved:\n" + "\n".join(r.problems) + "\n" + r.describe()
     assert r.returncode == 0 and (r.end or {}).get("end") == "DONE", r.describe()
@@ -67,6 +71,20 @@ def test_a_bisecting_program_is_accepted_by_the_interactor(tmp, runtime):
         x = r.interaction[i]
         assert (x["verdict"], x["message"]) == ("AC", "guessed in 10"), r.describe()
         assert x["interactor_exit"] == 42 and x["program_status"] == "OK", r.describe()
+
+
+@pytest.mark.parametrize("runtime", ["crun", "runsc"])
+def test_a_cpp_interactor_in_two_files_gets_its_flags(tmp, runtime):
+    if shutil.which(runtime) is None:
+        pytest.skip(f"{runtime} is not installed")
+    cpp = ("cpp", "interactor.cpp", "game.h")
+    r = play(tmp, "bisect", runtime, interactor=cpp)
+    assert [r.interaction[i]["verdict"] for i in (0, 1)] == ["AC", "AC"], r.describe()
+    # Nine guesses are not enough to bisect 1..1000 down to 2 (it takes 10).
+    r = play(tmp, "bisect", runtime, interactor=cpp, flags=["guesses", "9"])
+    x = r.interaction[1]
+    assert (x["verdict"], x["message"], x["first"]) == ("WA", "too many guesses", "interactor"), \
+        r.describe()
 
 
 def test_the_interactor_saying_wa_first_wins_and_stops_the_program(tmp):

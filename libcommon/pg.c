@@ -368,6 +368,13 @@ static int stmt_prepare(pg_conn_t *conn, const pg_stmt_t *stmt, err_t **err)
 int pg_exec(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params, PGresult **out,
             err_t **err)
 {
+    return pg_exec_bin(conn, stmt, params, NULL, NULL, false, out, err);
+}
+
+int pg_exec_bin(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params,
+                const int *lengths, const int *formats, bool binary_result, PGresult **out,
+                err_t **err)
+{
     conn->constraint[0] = '\0';
     if (conn->pg == NULL)
         return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL, "%s: connection lost",
@@ -377,7 +384,8 @@ int pg_exec(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params, P
         if (!conn_has_prepared(conn, stmt->name) && stmt_prepare(conn, stmt, err) < 0)
             return -1;
         cleanup_pgresult PGresult *r =
-            PQexecPrepared(conn->pg, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+            PQexecPrepared(conn->pg, stmt->name, stmt->nparams, params, lengths, formats,
+                           binary_result ? 1 : 0);
         if (result_ok(r)) {
             if (out != NULL)
                 *out = DOJO_STEAL(r);

@@ -76,6 +76,15 @@ static inline void cleanup_pgconn_fn(pg_conn_t **c) { pg_conn_release(*c); }
 int pg_exec(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params, PGresult **out,
             err_t **err);
 
+/** pg_exec with binary data: parameter i is `lengths[i]` bytes of binary
+ * data where `formats[i]` is 1 (text, NUL-terminated, where it is 0; both
+ * arrays may be NULL for all text), and with `binary_result` every column
+ * of the result comes in binary (bytea as its bytes, int8 as 8 bytes in
+ * network order). For bytea, which text would double in size. */
+int pg_exec_bin(pg_conn_t *conn, const pg_stmt_t *stmt, const char *const *params,
+                const int *lengths, const int *formats, bool binary_result, PGresult **out,
+                err_t **err);
+
 /** The constraint named by the last failed pg_exec on this connection ("" if
  * none). Borrowed; valid until the next pg_exec on `conn`. */
 const char *pg_last_constraint(pg_conn_t *conn);

@@ -63,15 +63,51 @@ static int task_reply(rpc_call_t *call, pg_conn_t *conn, const char *slug, int v
     return 0;
 }
 
-/* `owner`: the author a created task belongs to (NULL: nobody). */
+/* The blobs `norm`'s tests reference, checked for the caller `id` (an
+ * author: blobs of theirs or of the task's current version; a service: any
+ * complete blob) into `rep`. */
+static int blobs_report(pg_conn_t *conn, json_t *norm, const identity_t *id,
+                        content_report_t *rep, err_t **err)
+{
+    bool any = false;
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(norm, "tests"), i, t)
+    any = any || json_object_get(t, "input_sha256") || json_object_get(t, "expected_sha256");
+    if (!any)
+        return 0;
+    const char *owner = id->kind == IDENTITY_USER ? id->claims.sub : NULL;
+    cleanup_json json_t *current = NULL;
+    cleanup_err err_t *lerr = NULL;
+    const char *slug = json_string_value(json_object_get(norm, "slug"));
+    if (owner && content_load_task(conn, slug, 0, &current, NULL, &lerr) < 0 &&
+        lerr->code != GRPC_STATUS_NOT_FOUND) {
+        *err = DOJO_STEAL(lerr);
+        return -1;
+    }
+    return content_blobs_check(conn, norm, owner, current, rep, err);
+}
+
+/* blobs_report as an error: INVALID_ARGUMENT naming the first problem. */
+static int blobs_ok(pg_conn_t *conn, json_t *norm, const identity_t *id, err_t **err)
+{
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, "");
+    if (blobs_report(conn, norm, id, &rep, err) < 0)
+        return -1;
+    return rep.n_errors ? report_error(&rep, err) : 0;
+}
+
+/* `owner`: the author a created task belongs to (NULL: nobody); `id` the
+ * caller (whose blobs the tests may use). */
 static int store_one(content_t *c, rpc_call_t *call, json_t *norm, content_store_mode_t mode,
-                     int expected_version, const char *owner, content_store_result_t *res,
-                     Dojo__Content__V1__Task **task, err_t **err)
+                     int expected_version, const char *owner, const identity_t *id,
+                     content_store_result_t *res, Dojo__Content__V1__Task **task, err_t **err)
 {
     cleanup_pgconn pg_conn_t *conn = NULL;
     const char *slug = json_string_value(json_object_get(norm, "slug"));
     if (content_conn(c, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
-        content_lock_writers(conn, err) < 0 ||
+        content_lock_writers(conn, err) < 0 || blobs_ok(conn, norm, id, err) < 0 ||
         content_store_task(conn, norm, mode, false, expected_version, res, err) < 0 ||
         (owner && res->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED &&
          content_set_task_owner(conn, slug, owner, err) < 0) ||
@@ -111,7 +147,7 @@ int content_rpc_create_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
         call, Dojo__Content__V1__CreateTaskResponse, DOJO__CONTENT__V1__CREATE_TASK_RESPONSE__INIT);
     content_store_result_t res;
     const char *owner = id.kind == IDENTITY_USER ? id.claims.sub : NULL;
-    if (store_one(c, call, norm, STORE_CREATE, 0, owner, &res, &resp->task, err) < 0)
+    if (store_one(c, call, norm, STORE_CREATE, 0, owner, &id, &res, &resp->task, err) < 0)
         return -1;
     resp->change = res.change;
     *out = &resp->base;
@@ -135,8 +171,8 @@ int content_rpc_update_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     Dojo__Content__V1__UpdateTaskResponse *resp = RPC_NEW(
         call, Dojo__Content__V1__UpdateTaskResponse, DOJO__CONTENT__V1__UPDATE_TASK_RESPONSE__INIT);
     content_store_result_t res;
-    if (store_one(c, call, norm, STORE_UPDATE, req->expected_version, NULL, &res, &resp->task,
-                  err) < 0)
+    if (store_one(c, call, norm, STORE_UPDATE, req->expected_version, NULL, &id, &res,
+                  &resp->task, err) < 0)
         return -1;
     resp->change = res.change;
     *out = &resp->base;
@@ -187,6 +223,12 @@ int content_rpc_validate_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
     content_report_init(&rep, req->input->file);
     cleanup_json json_t *norm = NULL;
     int rc = input_normalize(req->input, &rep, &norm);
+    if (rc == 0) {
+        cleanup_pgconn pg_conn_t *conn = NULL;
+        if (content_conn(c, &conn, err) < 0 || blobs_report(conn, norm, &id, &rep, err) < 0)
+            return -1;
+        rc = rep.n_errors ? -1 : 0;
+    }
     Dojo__Content__V1__ValidateTaskResponse *resp =
         RPC_NEW(call, Dojo__Content__V1__ValidateTaskResponse,
                 DOJO__CONTENT__V1__VALIDATE_TASK_RESPONSE__INIT);

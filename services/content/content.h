@@ -103,6 +103,31 @@ int content_set_task_status(pg_conn_t *conn, const char *slug, bool archived, er
  * the analytics of their own tasks), inside the caller's transaction. */
 int content_set_task_owner(pg_conn_t *conn, const char *slug, const char *owner_id, err_t **err);
 
+/* ------------------------------------------------------------------------
+ * Blobs: test data by SHA-256 (blobs.c; content.proto "Blobs")
+ * ------------------------------------------------------------------------ */
+
+/** Stores `len` bytes (1 byte to 256 MiB) as a complete blob owned by
+ * `owner_id` (NULL: no owner, for a service) — or finds them stored and
+ * adds the owner — inside the caller's transaction, in 4 MiB chunks. Its
+ * SHA-256 (hex) goes to sha256_out. INVALID_ARGUMENT for a bad size. */
+int content_blob_put(pg_conn_t *conn, const char *owner_id, const void *data, size_t len,
+                     char sha256_out[65], err_t **err);
+
+/** Checks the blobs the tests of `norm` reference: each complete and, when
+ * `owner` is not NULL, owned by `owner` or referenced by `current` (the
+ * task's current version, NULL for none); all of them at most 1 GiB.
+ * Problems go to `rep` at the test's path; -1 only when the database fails. */
+int content_blobs_check(pg_conn_t *conn, json_t *norm, const char *owner, json_t *current,
+                        content_report_t *rep, err_t **err);
+
+int content_rpc_put_blob_chunk(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
+int content_rpc_get_blob_status(rpc_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **out, err_t **err);
+/** Server streaming: BlobChunk messages. */
+int content_rpc_read_blob(rpc_call_t *call, const ProtobufCMessage *req, err_t **err);
+
 /** One file of an import. */
 typedef struct content_import_file {
     const char *name; /* "two-sum.json" */

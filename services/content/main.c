@@ -64,6 +64,9 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "ListAchievements", .unary = content_rpc_list_achievements},
     {.method = "ListTracks", .unary = content_rpc_list_tracks},
     {.method = "ListLanguages", .unary = content_rpc_list_languages},
+    {.method = "PutBlobChunk", .unary = content_rpc_put_blob_chunk},
+    {.method = "GetBlobStatus", .unary = content_rpc_get_blob_status},
+    {.method = "ReadBlob", .stream = content_rpc_read_blob},
     {0},
 };
 

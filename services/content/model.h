@@ -21,6 +21,11 @@
 /* Size limits of the proto's header comment. */
 #define CONTENT_MAX_TASK_BYTES (8 * 1024 * 1024)
 #define CONTENT_MAX_IO_BYTES (1024 * 1024)
+#define CONTENT_MAX_TESTS 2000
+/* Test data in blobs (content.proto "Blobs"). */
+#define CONTENT_MAX_BLOB_BYTES (256LL * 1024 * 1024)
+#define CONTENT_MAX_TASK_BLOB_BYTES (1024LL * 1024 * 1024)
+#define CONTENT_MAX_BLOB_CHUNK_BYTES (4 * 1024 * 1024)
 #define CONTENT_MAX_CODE_BYTES (64 * 1024)
 /* A package validator (checker kind "package_validator"): its files. */
 #define VALIDATOR_FILES_MAX 64
@@ -46,6 +51,9 @@ extern const check_names_t task_verdicts;
  * `rep` (parse errors at "$"). Returns 0 with *out a new normalised
  * document (json_decref it), or -1 when rep has errors. */
 int taskjson_parse(const char *text, size_t len, content_report_t *rep, json_t **out);
+
+/** True for a blob's name: 64 lower-case hex digits. */
+bool task_is_sha256(const char *s);
 
 /** Validates a document in the file form (borrowed) and resolves defaults.
  * Returns 0 with *out new, or -1 when rep has errors. */

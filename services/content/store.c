@@ -166,6 +166,15 @@ int content_store_task(pg_conn_t *conn, json_t *norm, content_store_mode_t mode,
 {
     const char *slug = json_string_value(json_object_get(norm, "slug"));
     memset(out, 0, sizeof *out);
+    /* Every path stores through here: the blobs its tests name must exist
+     * (whose they may be is the author handlers' to check). */
+    cleanup_report content_report_t brep;
+    content_report_init(&brep, "");
+    if (content_blobs_check(conn, norm, NULL, NULL, &brep, err) < 0)
+        return err_wrap(err, "store task %s", slug);
+    if (brep.n_errors)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "%s: %s", brep.errors[0].path,
+                       brep.errors[0].message);
     check_hash(norm, out->content_hash);
     cleanup_free char *canonical = check_canonical(norm);
     cleanup_pgresult PGresult *cur = NULL;

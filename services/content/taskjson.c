@@ -510,11 +510,60 @@ static bool is_test_name(const char *s)
     return true;
 }
 
+/* A blob's name: 64 lower-case hex digits. */
+bool task_is_sha256(const char *s)
+{
+    if (s == NULL || strlen(s) != 64)
+        return false;
+    for (size_t k = 0; k < 64; k++)
+        if (!((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')))
+            return false;
+    return true;
+}
+
+/* The test's data `key` ("input"/"expected") inline or as the blob named by
+ * `key`_sha256, never both. Hidden tests only may use a blob: a visible one
+ * is shown to learners, inline. *ok is false after an error; *sha the blob. */
+static const char *read_test_data(const check_obj_t *t, const char *key, bool required,
+                                  bool hidden, const char **sha, bool *ok)
+{
+    char skey[32], fp[CHECK_PATH_MAX];
+    snprintf(skey, sizeof skey, "%s_sha256", key);
+    check_member_path(fp, t, skey);
+    *sha = NULL;
+    *ok = true;
+    if (check_has(t, skey)) {
+        const char *h = check_string(t, skey, 0, 0, 64);
+        if (h && !task_is_sha256(h)) {
+            content_report_error(t->rep, fp, "must be a SHA-256: 64 lower-case hex digits");
+            h = NULL;
+        }
+        if (h && check_has(t, key)) {
+            content_report_error(t->rep, fp, "give either %s or %s, not both", key, skey);
+            h = NULL;
+        }
+        if (h && !hidden) {
+            content_report_error(t->rep, fp,
+                                 "only hidden tests may keep their data in blobs (a visible "
+                                 "test is shown to learners: give its %s inline, at most 1 MiB)",
+                                 key);
+            h = NULL;
+        }
+        *ok = h != NULL;
+        *sha = h;
+        return NULL;
+    }
+    const char *v = check_string(t, key, required ? CHECK_REQUIRED : 0, 0, CONTENT_MAX_IO_BYTES);
+    *ok = v || (!required && !check_has(t, key));
+    return v;
+}
+
 /* Test `i` of `tests`; *visible is set when it is a visible one. */
 static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *visible)
 {
-    static const char *const keys[] = {"name",   "input",  "expected",
-                                       "hidden", "weight", "group",    NULL};
+    static const char *const keys[] = {"name",   "input",  "expected",     "hidden",
+                                       "weight", "group",  "input_sha256", "expected_sha256",
+                                       NULL};
     check_keys(t, keys, NULL);
     char fp[CHECK_PATH_MAX];
     check_member_path(fp, t, "name");
@@ -525,11 +574,12 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
     }
     if (name && !check_unique(t->rep, fp, tests, "$.tests", i, "name", name))
         name = NULL;
-    const char *input = check_string(t, "input", 0, 0, CONTENT_MAX_IO_BYTES);
-    bool input_ok = input || !check_has(t, "input");
-    const char *expected = check_string(t, "expected", CHECK_REQUIRED, 0, CONTENT_MAX_IO_BYTES);
     bool hidden = false;
     bool hidden_ok = check_bool(t, "hidden", &hidden);
+    const char *input_sha, *expected_sha;
+    bool input_ok, expected_ok;
+    const char *input = read_test_data(t, "input", false, hidden, &input_sha, &input_ok);
+    const char *expected = read_test_data(t, "expected", true, hidden, &expected_sha, &expected_ok);
     json_int_t weight = 0;
     bool weight_ok = check_int(t, "weight", CHECK_ZERO_UNSET, 0, 100, &weight);
     /* A test group (IOI subtask); absent stays absent, so tasks without
@@ -538,19 +588,30 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
     bool group_ok = group || !check_has(t, "group");
     if (hidden_ok && !hidden)
         *visible = true;
-    if (!(name && input_ok && expected && hidden_ok && weight_ok && group_ok))
+    if (!(name && input_ok && expected_ok && hidden_ok && weight_ok && group_ok))
         return NULL;
-    json_t *out = json_pack("{s:s, s:s, s:s, s:b, s:I}", "name", name, "input", input ? input : "",
-                            "expected", expected, "hidden", hidden, "weight", weight ? weight : 1);
+    /* Inline data keeps its keys (absent input is ""); a blob replaces its
+     * key, so tasks without blobs keep their content hash. */
+    json_t *out = json_pack("{s:s}", "name", name);
+    if (!input_sha)
+        json_object_set_new(out, "input", json_string(input ? input : ""));
+    if (!expected_sha)
+        json_object_set_new(out, "expected", json_string(expected));
+    json_object_set_new(out, "hidden", json_boolean(hidden));
+    json_object_set_new(out, "weight", json_integer(weight ? weight : 1));
     if (group)
         json_object_set_new(out, "group", json_string(group));
+    if (input_sha)
+        json_object_set_new(out, "input_sha256", json_string(input_sha));
+    if (expected_sha)
+        json_object_set_new(out, "expected_sha256", json_string(expected_sha));
     return out;
 }
 
 static json_t *read_tests(const check_obj_t *doc, void *state)
 {
     json_t *out = json_array();
-    json_t *tests = check_array(doc, "tests", CHECK_REQUIRED, 1, 200, "tests");
+    json_t *tests = check_array(doc, "tests", CHECK_REQUIRED, 1, CONTENT_MAX_TESTS, "tests");
     bool visible = false;
     for (size_t i = 0; i < json_array_size(tests); i++) {
         check_obj_t t;

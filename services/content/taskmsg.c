@@ -114,8 +114,14 @@ static json_t *tests_from_message(Dojo__Content__V1__TestCase **v, size_t n)
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_object();
         json_object_set_new(x, "name", json_string(v[i]->name));
-        json_object_set_new(x, "input", json_string(v[i]->input));
-        json_object_set_new(x, "expected", json_string(v[i]->expected));
+        if (v[i]->input_sha256 && v[i]->input_sha256[0])
+            json_object_set_new(x, "input_sha256", json_string(v[i]->input_sha256));
+        else
+            json_object_set_new(x, "input", json_string(v[i]->input));
+        if (v[i]->expected_sha256 && v[i]->expected_sha256[0])
+            json_object_set_new(x, "expected_sha256", json_string(v[i]->expected_sha256));
+        else
+            json_object_set_new(x, "expected", json_string(v[i]->expected));
         if (v[i]->hidden)
             json_object_set_new(x, "hidden", json_true());
         set_int(x, "weight", v[i]->weight);
@@ -313,6 +319,8 @@ static void tests_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__TestCas
         m->hidden = json_is_true(json_object_get(t, "hidden"));
         m->weight = (int32_t)jint(t, "weight");
         m->group = cstr(call, t, "group");
+        m->input_sha256 = cstr(call, t, "input_sha256");
+        m->expected_sha256 = cstr(call, t, "expected_sha256");
         (*out)[i] = m;
     }
 }

@@ -87,6 +87,14 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
     cfg->event_ttl_s =
         config_duration_ms("DOJO_EXECUTOR_EVENT_TTL", "1h", 1000, 30 * 86400000LL) / 1000;
     cfg->bundle_cache_size = (int)config_int("DOJO_EXECUTOR_BUNDLE_CACHE", 64, 1, 10000);
+    {
+        char def[4200];
+        snprintf(def, sizeof def, "%s/blobs", cfg->workdir);
+        absolute_path(config_str("DOJO_EXECUTOR_BLOB_CACHE_DIR", def), cfg->blob_dir,
+                      sizeof cfg->blob_dir);
+    }
+    cfg->blob_cache_bytes =
+        config_int("DOJO_EXECUTOR_BLOB_CACHE_MIB", 4096, 16, 1 << 24) * 1024 * 1024;
     cfg->uid_base = (unsigned)config_int("DOJO_EXECUTOR_UID_BASE", 1000000000, 65536, 4000000000);
     cfg->pids_limit = (int)config_int("DOJO_EXECUTOR_PIDS_LIMIT", 64, 8, 65536);
     cfg->learner_max_running =

@@ -80,6 +80,8 @@ typedef struct exec_config {
     int max_attempts;
     int64_t event_ttl_s;
     int bundle_cache_size;
+    char blob_dir[4096];      /* test data blobs on disk (blobs.c) */
+    int64_t blob_cache_bytes; /* what that folder may hold */
     unsigned uid_base;
     int pids_limit;
     int learner_max_running; /* jobs of one learner at once, all executors; 0: no cap */
@@ -93,6 +95,7 @@ typedef struct exec_config {
 } exec_config_t;
 
 typedef struct exec_bundle_cache exec_bundle_cache_t;
+typedef struct exec_blob_cache exec_blob_cache_t;
 typedef struct exec_job exec_job_t;
 typedef struct exec_queue exec_queue_t;
 
@@ -108,6 +111,7 @@ typedef struct exec {
     rpc_channel_t *game;
     rpc_server_t *server;
     exec_bundle_cache_t *bundles;
+    exec_blob_cache_t *blobs;
     exec_queue_t *queue;
     sandbox_pool_t *pool; /* NULL: every sandbox starts cold */
 
@@ -458,6 +462,25 @@ void exec_bundles_close(exec_bundle_cache_t *c);
 int exec_bundle_get(exec_t *ex, const char *slug, int version,
                     const Dojo__Content__V1__JudgeBundle **out, err_t **err);
 void exec_bundle_release(exec_t *ex, const Dojo__Content__V1__JudgeBundle *b);
+
+/* ------------------------------------------------------------------------
+ * Test data blobs on disk, by SHA-256 (blobs.c)
+ * ------------------------------------------------------------------------ */
+
+/** Opens the cache folder `dir` (created if missing; what it holds is kept,
+ * half-written files removed), bounded to `capacity` bytes. */
+int exec_blobs_open(exec_blob_cache_t **out, const char *dir, int64_t capacity, err_t **err);
+void exec_blobs_close(exec_blob_cache_t *c);
+/** The blob's file (written to `path`), fetched from content (ReadBlob,
+ * streamed to disk, hash checked) on a miss — or without `fetch`, 1 (and no
+ * reference) on a miss; a concurrent fetch of the same blob is waited for.
+ * Returns 0 with a reference: exec_blob_release it; referenced blobs are
+ * never evicted. UNAVAILABLE/DATA_LOSS/NOT_FOUND when it cannot be had. */
+int exec_blob_get(exec_t *ex, const char *sha256, bool fetch, char *path, size_t cap,
+                  err_t **err);
+void exec_blob_release(exec_t *ex, const char *sha256);
+/** How many blobs and bytes the cache holds now. */
+void exec_blobs_stats(exec_blob_cache_t *c, int *count, int64_t *bytes);
 
 /* ------------------------------------------------------------------------
  * A job's control channel (control.c)

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "executor.h"
@@ -80,6 +82,8 @@ typedef struct job_run {
     sandbox_end_t end; /* how the run ended, as judged */
     bool checked;      /* the custom checker ran */
     judge_result_t result;
+    const char **blobs; /* the blobs referenced (exec_blob_get), to release */
+    int nblobs;
     int64_t wall_ms;
     Dojo__Gamification__V1__RecordResultResponse *recorded; /* NULL: not recorded */
     int64_t out_off[2]; /* output streamed so far: stdout, stderr */
@@ -132,11 +136,50 @@ static void on_compile(void *payload, bool ok, const char *output, size_t len)
     exec_emit_or_log(r->j, &ev);
 }
 
+/* A blob's file mapped for reading (an empty one as ""); false when it
+ * cannot be. Mapped, not read: the pages are the page cache's, and they go
+ * with the unmapping, test by test. */
+static bool map_file(const char *path, const char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    *len = (size_t)st.st_size;
+    void *m = st.st_size > 0 ? mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0) : (void *)"";
+    close(fd);
+    if (m == MAP_FAILED)
+        return false;
+    *data = m;
+    return true;
+}
+
+static void unmap_file(const char **data, size_t len)
+{
+    if (*data && len > 0)
+        munmap((void *)*data, len);
+    *data = NULL;
+}
+
 static void on_record(void *payload, const sandbox_record_t *rec)
 {
     job_run_t *r = payload;
     atomic_store(&r->j->stage, STAGE(RUNNING));
+    /* A blob's expected output is mapped just for this comparison. */
+    judge_test_t *bt = !r->judge.stdin_run && rec->index >= 0 && rec->index < r->judge.ntests &&
+                               r->judge.tests[rec->index].expected_file
+                           ? &r->judge.tests[rec->index]
+                           : NULL;
+    if (bt && !bt->reported && !r->judge.custom &&
+        !map_file(bt->expected_file, &bt->expected, &bt->expected_len))
+        LOG_ERROR("test data unreadable", "submission=%s file=%s", r->j->submission_id,
+                  bt->expected_file);
     judge_test_t *t = judge_record(&r->judge, rec);
+    if (bt)
+        unmap_file(&bt->expected, bt->expected_len);
     if (!t)
         return;
     atomic_fetch_add(&r->j->tests_done, 1);
@@ -277,6 +320,40 @@ static int step_plan(job_run_t *r)
     return STEP_NEXT;
 }
 
+/* Tests whose data lives in blobs: each blob on this executor's disk
+ * (fetched once, cached by hash), referenced for the run — those cached
+ * already first, so that fetching the others never evicts what the job is
+ * about to use. A blob that cannot be had is the judge's failure: another
+ * attempt may find it. */
+static int step_blobs(job_run_t *r)
+{
+    r->blobs = arena_alloc(&r->j->arena, (2 * (size_t)r->judge.ntests + 1) * sizeof *r->blobs);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < r->judge.ntests; i++) {
+            judge_test_t *t = &r->judge.tests[i];
+            const char *shas[2] = {t->tc->input_sha256, t->tc->expected_sha256};
+            const char **files[2] = {&t->input_file, &t->expected_file};
+            for (int k = 0; k < 2; k++) {
+                if (!shas[k] || !shas[k][0] || *files[k])
+                    continue;
+                char path[4200];
+                cleanup_err err_t *err = NULL;
+                int rc = exec_blob_get(r->ex, shas[k], pass == 1, path, sizeof path, &err);
+                if (rc < 0)
+                    return stop(r, err->code == GRPC_STATUS_NOT_FOUND ? EXEC_JOB_GIVE_UP
+                                                                      : EXEC_JOB_RETRY,
+                                "test data: %s", err->msg);
+                if (rc > 0)
+                    continue; /* not cached: the second pass fetches it */
+                r->blobs[r->nblobs++] = shas[k];
+                *files[k] = arena_strdup(&r->j->arena, path);
+                /* A blob named twice holds two references, released twice. */
+            }
+        }
+    }
+    return STEP_NEXT;
+}
+
 /* A RUN on stdin reads a pipe: stdin_data fits it (at most 64 KiB); more
  * arrives through the control channel, which then owns the write end. */
 static int step_stdin(job_run_t *r)
@@ -342,9 +419,9 @@ static int step_sandbox(job_run_t *r)
         return STEP_NEXT; /* step_interactive */
     char sid[64];
     sandbox_id(j, sid, sizeof sid);
-    const char **inputs;
+    const char **inputs, **input_files;
     size_t *input_lens;
-    judge_inputs(&r->judge, &inputs, &input_lens);
+    judge_inputs(&r->judge, &inputs, &input_lens, &input_files);
     sandbox_job_t sj = {
         .runtime = r->ex->cfg.runtime,
         .slot = j->slot,
@@ -355,6 +432,7 @@ static int step_sandbox(job_run_t *r)
         .ntests = r->judge.ntests,
         .inputs = inputs,
         .input_lens = input_lens,
+        .input_files = input_files,
         .interactive = r->stdin_run,
         .stdin_fd = r->stdin_run ? r->stdin_r : -1,
         .limits = r->judge.limits,
@@ -490,6 +568,14 @@ static int step_custom_checker(job_run_t *r)
     if (!r->judge.custom || r->stdin_run || r->interactor || r->end != SANDBOX_DONE)
         return STEP_NEXT;
     exec_job_t *j = r->j;
+    /* Blob data of the checked tests, mapped for the checker's run. */
+    for (int i = 0; i < r->judge.ntests; i++) {
+        judge_test_t *t = &r->judge.tests[i];
+        if (t->deferred && t->input_file)
+            (void)map_file(t->input_file, &t->input, &t->input_len);
+        if (t->deferred && t->expected_file)
+            (void)map_file(t->expected_file, &t->expected, &t->expected_len);
+    }
     checker_case_t *cases;
     int n = judge_checker_cases(&r->judge, &cases);
     cleanup_err err_t *err = NULL;
@@ -503,6 +589,10 @@ static int step_custom_checker(job_run_t *r)
                                       r->checker_lang, ck->custom_source, cases, n, &j->cancel,
                                       &err);
     j->sandbox_ms += mono_ms() - t0;
+    for (int i = 0; i < r->judge.ntests; i++) {
+        unmap_file(&r->judge.tests[i].input, r->judge.tests[i].input_len);
+        unmap_file(&r->judge.tests[i].expected, r->judge.tests[i].expected_len);
+    }
     if (rc < 0) {
         exec_emit_job_error(j, "the checker did not start; retrying", will_retry(r));
         return stop(r, EXEC_JOB_RETRY, "%s", err->msg);
@@ -584,7 +674,7 @@ static int step_final_event(job_run_t *r)
 
 static int (*const job_steps[])(job_run_t *) = {
     step_resume_events, step_judged_before, step_control, step_bundle,
-    step_language,      step_plan,          step_stdin,   step_started,
+    step_language,      step_plan,          step_blobs,   step_stdin,   step_started,
     step_sandbox,       step_interactive,   step_custom_checker, step_verdicts, step_record,
     step_final_event,
 };
@@ -616,6 +706,8 @@ exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap)
 
     atomic_store(&j->done, true);
     exec_control_stop(r.control);
+    for (int i = 0; i < r.nblobs; i++)
+        exec_blob_release(r.ex, r.blobs[i]);
     if (r.bundle_cached)
         exec_bundle_release(r.ex, r.bundle);
     if (r.recorded)

@@ -82,14 +82,20 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
     }
 }
 
-void judge_inputs(const judge_t *jd, const char ***inputs, size_t **lens)
+void judge_inputs(const judge_t *jd, const char ***inputs, size_t **lens, const char ***files)
 {
     *inputs = arena_alloc(jd->arena, ((size_t)jd->ntests + 1) * sizeof **inputs);
     *lens = arena_alloc(jd->arena, ((size_t)jd->ntests + 1) * sizeof **lens);
+    const char **f = arena_alloc(jd->arena, ((size_t)jd->ntests + 1) * sizeof *f);
+    bool any = false;
     for (int i = 0; i < jd->ntests; i++) {
         (*inputs)[i] = jd->tests[i].tc->input ? jd->tests[i].tc->input : "";
         (*lens)[i] = strlen((*inputs)[i]);
+        f[i] = jd->tests[i].input_file;
+        any = any || f[i];
     }
+    if (files)
+        *files = any ? f : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -162,8 +168,15 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
         t->deferred = true;
         return t;
     }
-    const char *exp = t->tc->expected ? t->tc->expected : "";
-    if (!checker_compare(&jd->checker, exp, strlen(exp), rec->out ? rec->out : "", rec->out_len,
+    if (t->expected_file && !t->expected) {
+        /* Its blob could not be read: the judge's fault, not the program's. */
+        t->verdict = V(IE);
+        snprintf(t->message, sizeof t->message, "the expected output could not be read");
+        return t;
+    }
+    const char *exp = t->expected ? t->expected : t->tc->expected ? t->tc->expected : "";
+    size_t elen = t->expected ? t->expected_len : strlen(exp);
+    if (!checker_compare(&jd->checker, exp, elen, rec->out ? rec->out : "", rec->out_len,
                          t->message, sizeof t->message)) {
         t->verdict = V(WA);
         jd->stopped = jd->stopped || jd->stop_at_first_failure;
@@ -207,10 +220,10 @@ int judge_checker_cases(judge_t *jd, checker_case_t **out)
         if (!t->deferred)
             continue;
         checker_case_t *c = &cases[n++];
-        c->input = t->tc->input ? t->tc->input : "";
-        c->input_len = strlen(c->input);
-        c->expected = t->tc->expected ? t->tc->expected : "";
-        c->expected_len = strlen(c->expected);
+        c->input = t->input ? t->input : t->tc->input ? t->tc->input : "";
+        c->input_len = t->input ? t->input_len : strlen(c->input);
+        c->expected = t->expected ? t->expected : t->tc->expected ? t->tc->expected : "";
+        c->expected_len = t->expected ? t->expected_len : strlen(c->expected);
         c->actual = t->actual ? t->actual : "";
         c->actual_len = t->actual_len;
     }

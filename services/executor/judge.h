@@ -28,6 +28,14 @@ typedef struct judge_test {
     char *excerpt; /* visible tests only */
     char *actual;  /* custom checker: the output to check */
     size_t actual_len;
+    /* Test data in blobs: the cached files (jobs.c fills them), and while
+     * the orchestrator has them mapped, their bytes (NULL otherwise). */
+    const char *input_file;
+    const char *expected_file;
+    const char *input;
+    size_t input_len;
+    const char *expected;
+    size_t expected_len;
     Dojo__Gamification__V1__TestResult result; /* judge_test_result */
 } judge_test_t;
 
@@ -74,8 +82,9 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
                 const Dojo__Content__V1__LanguageOption *opt);
 
 /** The tests' inputs in run order, for the sandbox (arrays of ntests in the
- * arena, strings borrowed from the bundle). */
-void judge_inputs(const judge_t *jd, const char ***inputs, size_t **lens);
+ * arena, strings borrowed from the bundle); `files` (may be NULL) gets each
+ * test's input_file (NULL for inline input), or NULL when no test has one. */
+void judge_inputs(const judge_t *jd, const char ***inputs, size_t **lens, const char ***files);
 
 /** Keeps the compiler's output (cleaned to UTF-8, capped). */
 void judge_compile(judge_t *jd, bool ok, const char *output, size_t len);

@@ -43,6 +43,8 @@ static int exec_open(exec_t *ex, err_t **err)
     if (rpc_channel_open(&ex->game, ex->cfg.gamification_addr, err) < 0)
         return err_wrap(err, "channel to gamification");
     exec_bundles_open(&ex->bundles, ex->cfg.bundle_cache_size);
+    if (exec_blobs_open(&ex->blobs, ex->cfg.blob_dir, ex->cfg.blob_cache_bytes, err) < 0)
+        return -1;
     return exec_queue_init(ex, err);
 }
 
@@ -50,6 +52,7 @@ static void exec_close(void *payload)
 {
     exec_t *ex = payload;
     exec_bundles_close(ex->bundles);
+    exec_blobs_close(ex->blobs);
     rpc_channel_close(ex->game);
     rpc_channel_close(ex->content);
     identity_verifier_close(ex->ids);

@@ -936,6 +936,12 @@ static int write_box_bundle(sandbox_box_t *b, err_t **err)
         if (fs_mkdir_p(path, 0755, 0755) < 0)
             return err_errno(err, errno, "create %s", path);
     }
+    /* Test data kept in files comes as hard links here when the job is
+     * sent (box_link_inputs): the container's root (the driver) alone may
+     * enter it. */
+    snprintf(path, sizeof path, "%s/judge/data", b->dir);
+    if (fs_mkdir_p(path, 0755, 0700) < 0 || chown(path, uid_base, uid_base) < 0)
+        return err_errno(err, errno, "prepare %s", path);
     /* The compiler (uid 1000 inside) writes its output here; the executor
      * reads it and sends it to the run's box. */
     const char *build_dir = NULL;
@@ -1380,6 +1386,9 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
         outbox_add(o, bj->build->data[i], bj->build->len[i]);
     }
     for (int i = 0; i < bj->ntests; i++) {
+        /* An input kept in a file went in as a link (box_link_inputs). */
+        if (!bj->compile && job->input_files && job->input_files[i])
+            continue;
         size_t len = bj->compile ? 0 : job->input_lens[i];
         outbox_printf(o, "F in/%d 600 %zu\n", i, len);
         if (len)
@@ -1412,6 +1421,27 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
     outbox_add(o, "G\n", 2);
 }
 
+/* Tests whose input is a file: a hard link of it as judge/data/<n> (the
+ * folder the driver alone may enter; /judge is bound read-only, and a file
+ * linked into it after the start shows there). A copy where the files live
+ * on another file system. */
+static int box_link_inputs(const sandbox_job_t *job, const box_job_t *bj, sandbox_box_t *b,
+                           err_t **err)
+{
+    if (bj->compile || !job->input_files || job->interactive)
+        return 0;
+    for (int i = 0; i < bj->ntests; i++) {
+        if (!job->input_files[i])
+            continue;
+        char path[1300];
+        snprintf(path, sizeof path, "%s/judge/data/%d", b->dir, i);
+        if (link(job->input_files[i], path) < 0 &&
+            (errno != EXDEV || copy_file(job->input_files[i], path, 0444, err) < 0))
+            return err_errno(err, errno, "link test data into %s", path);
+    }
+    return 0;
+}
+
 /* Sends the job to the box and runs it to its end; consumes the box (its
  * clean-up runs in the background; `done`, when given, is set then). */
 static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_box_t *b,
@@ -1419,6 +1449,13 @@ static int run_box(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbo
                    bool *done)
 {
     outbox_t box = {0};
+    cleanup_err err_t *lerr = NULL;
+    if (box_link_inputs(job, bj, b, &lerr) < 0) {
+        out->end = SANDBOX_CRASHED;
+        snprintf(out->runtime_error, sizeof out->runtime_error, "%s", lerr->msg);
+        box_cleanup(b, true, done);
+        return 0;
+    }
     job_message(cfg, job, bj, &box);
     parser_t *parser = &b->parser;
     bool out_open = true, killed = false, input_open = stdin_fd >= 0;
@@ -1543,7 +1580,8 @@ long sandbox_job_kib(const sandbox_job_t *job)
     long kib = ((long)job->code_len + 4095) / 4096 * 4;
     int n = job->interactive ? 0 : job->ntests;
     for (int i = 0; i < n; i++)
-        kib += ((long)job->input_lens[i] + 4095) / 4096 * 4 + 4;
+        if (!job->input_files || !job->input_files[i])
+            kib += ((long)job->input_lens[i] + 4095) / 4096 * 4 + 4;
     for (int i = 0; i < job->nfiles; i++)
         kib += ((long)job->files[i].len + 4095) / 4096 * 4 + 4;
     return kib + 64;

@@ -101,6 +101,11 @@ typedef struct sandbox_job {
     int ntests;
     const char *const *inputs; /* ntests inputs (tests mode) */
     const size_t *input_lens;
+    /* Tests mode: ntests files whose content is the test's input instead
+     * (NULL entries: `inputs`), or NULL for none. A hard link of each goes
+     * into the box (judge/data/<n>, only the driver may enter it) when the
+     * job is sent: the data never passes through memory or the tmpfs. */
+    const char *const *input_files;
     bool interactive;          /* one run; stdin from stdin_fd, output streamed */
     int stdin_fd;              /* interactive: read end the container's stdin comes from */
     sandbox_limits_t limits;

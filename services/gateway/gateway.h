@@ -107,6 +107,7 @@ void gw_config_load(gw_config_t *cfg);
 
 typedef struct gw_req gw_req_t;
 typedef int (*gw_async_fn)(gw_req_t *r, err_t **err);
+typedef struct gw_blob_upload gw_blob_upload_t; /* blobs.c */
 /** The route handler type: fills r->status and r->out, or returns -1 with
  * *err (turned into the JSON error at the HTTP boundary). */
 typedef int (*gw_handler_fn)(gw_req_t *r, err_t **err);
@@ -146,6 +147,8 @@ struct gw_req {
     const char *raw_body;   /* a non-JSON body (export), with raw_type */
     size_t raw_len;
     const char *raw_type;
+    /* A blob upload streaming its body (blobs.c), or NULL. */
+    gw_blob_upload_t *blob;
     /* Suspended while a worker runs the handler (workers.c). */
     bool deferred;
     gw_handler_fn job_fn;
@@ -379,6 +382,21 @@ int gw_h_author_validate(gw_req_t *r, err_t **err);
 int gw_h_author_run_reference(gw_req_t *r, err_t **err);
 int gw_h_author_archive(gw_req_t *r, err_t **err);
 int gw_h_author_export(gw_req_t *r, err_t **err);
+
+/* blobs.c: test data uploads, their bodies streamed (never buffered) */
+/** True for PUT /api/v1/author/blobs/{sha256}: the router streams its body. */
+bool gw_blob_route(const char *url, const char *method);
+/** At the request's first call: checks the caller, the hash and the sizes
+ * (answering 401/403/400/411/413 at once) and prepares r->blob. */
+enum MHD_Result gw_blob_begin(gw_req_t *r);
+/** Every later access-handler call of a blob upload: the body's pieces,
+ * gathered and sent on to content in 1 MiB chunks by a request worker (the
+ * connection suspended meanwhile; `*size` is left at what is not taken
+ * yet), then at its end the last chunk and the upload's state or error. */
+enum MHD_Result gw_blob_access(gw_req_t *r, const char *data, size_t *size);
+void gw_blob_free(gw_blob_upload_t *b);
+/** GET /api/v1/author/blobs/{sha256}: the caller's upload state. */
+int gw_h_author_blob_get(gw_req_t *r, err_t **err);
 
 /* classes.c: classes, members, rosters, boards, the dashboard */
 /** Calls gamification forwarding the caller's token. */

@@ -79,6 +79,9 @@ static const route_t routes[] = {
     {"POST", "author/tasks/:/archive", gw_h_author_archive, false, false},
     {"GET", "author/tasks/:/export", gw_h_author_export, false, false},
     {"GET", "author/tasks/:/analytics", gw_h_author_analytics, false, false},
+    /* PUT author/blobs/: streams its body: on_request hands it to blobs.c
+     * before any routing. */
+    {"GET", "author/blobs/:", gw_h_author_blob_get, false, false},
     {"POST", "tasks/:/open", gw_h_task_open, false, false},
     {"GET", "me/assignments", gw_h_my_assignments, false, false},
     {"GET", "classes", gw_h_classes_list, false, false},
@@ -191,6 +194,7 @@ static void req_free(gw_req_t *r)
     if (r == NULL)
         return;
     free(r->body);
+    gw_blob_free(r->blob);
     json_decref(r->in);
     json_decref(r->out);
     err_free(r->async_err);
@@ -278,6 +282,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->started = true;
             return gw_admit_refuse(r);
         }
+        if (gw_blob_route(url, method))
+            return gw_blob_begin(r);
         r->body_limit = gw->cfg.max_body;
         if (!strncmp(url, "/api/v1/author/", 15))
             r->body_limit = gw->cfg.max_author_body;
@@ -290,6 +296,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (r->blob)
+        return gw_blob_access(r, upload_data, upload_data_size);
     if (r->deferred) {
         if (!__atomic_load_n(&r->job_done, __ATOMIC_ACQUIRE))
             return MHD_YES;

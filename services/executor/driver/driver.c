@@ -1147,14 +1147,21 @@ typedef struct test_run {
     long next_tick, last_growth, exited_at;
 } test_run_t;
 
-/* The test's stdin: its input file, or in interactive mode a pipe the
- * executor's I messages fill (input.fd, our end). */
+/* The test's stdin: its input file — sent with the job (in/<n>), or for
+ * large test data linked in by the executor (data/<n>, a folder only we may
+ * enter) — or in interactive mode a pipe the executor's I messages fill
+ * (input.fd, our end). */
 static int test_stdin(const plan_t *p, int index)
 {
     if (!p->interactive) {
         char path[64];
         snprintf(path, sizeof path, "/judge/in/%d", index);
-        return open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            snprintf(path, sizeof path, "/judge/data/%d", index);
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        }
+        return fd;
     }
     int ip[2];
     if (pipe2(ip, O_CLOEXEC) < 0)

@@ -123,7 +123,7 @@ static void test_a_submit_runs_every_test_in_bundle_order(void **state)
     assert_int_equal(jd->tests[3].hidden_k, 2);
     const char **in;
     size_t *lens;
-    judge_inputs(jd, &in, &lens);
+    judge_inputs(jd, &in, &lens, NULL);
     assert_string_equal(in[2], "3\n");
     assert_int_equal(lens[2], 2);
 }

@@ -8,6 +8,8 @@
  *                      (model.h)
  *   store.c            PostgreSQL: task versions, imports, contests,
  *                      achievements
+ *   blobs.c            PostgreSQL: test data blobs (uploads, owners,
+ *                      ReadBlob) and a task's references to them
  *   load.c             files: the content directory, `content validate`
  *   tasks.c author.c contests.c achievements.c   the RPC handlers
  *   main.c             wiring */

@@ -134,6 +134,7 @@ typedef struct cli_args {
     const char *language;
     const char *code_path;
     const char *input_paths[CLI_MAX_INPUTS];
+    bool input_is_file[CLI_MAX_INPUTS]; /* --input-file: linked in as test data blobs are */
     int ninputs;
     int slot;
     sandbox_limits_t limits;
@@ -169,8 +170,11 @@ static int cli_parse(const exec_t *ex, int argc, char **argv, cli_args_t *out, e
             out->language = v;
         else if (!strcmp(a, "--code"))
             out->code_path = v;
-        else if (!strcmp(a, "--input") && out->ninputs < CLI_MAX_INPUTS)
+        else if ((!strcmp(a, "--input") || !strcmp(a, "--input-file")) &&
+                 out->ninputs < CLI_MAX_INPUTS) {
+            out->input_is_file[out->ninputs] = !strcmp(a, "--input-file");
             out->input_paths[out->ninputs++] = v;
+        }
         else if (!strcmp(a, "--cpu-ms"))
             out->limits.cpu_ms = atoi(v);
         else if (!strcmp(a, "--wall-ms"))
@@ -208,6 +212,8 @@ typedef struct cli_files {
     size_t code_len;
     char *inputs[CLI_MAX_INPUTS];
     size_t lens[CLI_MAX_INPUTS];
+    const char *files[CLI_MAX_INPUTS]; /* --input-file paths (borrowed), else NULL */
+    bool any_file;
     int loaded;
     char *answers[CLI_MAX_INPUTS];
     size_t answer_lens[CLI_MAX_INPUTS];
@@ -222,8 +228,12 @@ static int cli_read_files(const cli_args_t *a, cli_files_t *f, err_t **err)
     if (read_file(a->code_path, &f->code, &f->code_len, err) < 0)
         return -1;
     for (; f->loaded < a->ninputs; f->loaded++)
-        if (read_file(a->input_paths[f->loaded], &f->inputs[f->loaded], &f->lens[f->loaded],
-                      err) < 0)
+        if (a->input_is_file[f->loaded]) {
+            f->files[f->loaded] = a->input_paths[f->loaded];
+            f->inputs[f->loaded] = xstrdup("");
+            f->any_file = true;
+        } else if (read_file(a->input_paths[f->loaded], &f->inputs[f->loaded],
+                             &f->lens[f->loaded], err) < 0)
             return -1;
     for (; f->answers_loaded < a->nanswers; f->answers_loaded++)
         if (read_file(a->answer_paths[f->answers_loaded], &f->answers[f->answers_loaded],
@@ -425,6 +435,7 @@ static int cli_run(exec_t *ex, const cli_args_t *a, sandbox_runtime_t rt,
         .ntests = a->ninputs,
         .inputs = (const char *const *)f->inputs,
         .input_lens = f->lens,
+        .input_files = f->any_file ? f->files : NULL,
         .interactive = interactive,
         .stdin_fd = stdin_r,
         .limits = a->limits,

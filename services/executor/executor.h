@@ -10,6 +10,7 @@
  *   checker.c  output comparison and the verdict of a driver record (pure), and
  *              the custom checker run through the sandbox
  *   bundles.c  judge bundles from content, cached by (slug, version)
+ *   blobs.c    test data blobs from content, cached on disk by SHA-256
  *   control.c  a job's control channel dojo:ctl:{id}: cancel and stdin
  *   events.c   the per-submission event stream dojo:sub:{id}
  *   results.c  GetSubmission and RecordResult with gamification

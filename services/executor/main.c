@@ -3,9 +3,10 @@
  *   executor [serve]        take jobs from dojo:jobs and serve the admin gRPC service
  *   executor sweep          remove containers and bundles left by an earlier process
  *   executor sandbox-run --runtime crun|runsc --language ID --code FILE
- *                        [--input FILE]... [--cpu-ms N] [--wall-ms N] [--memory-kib N]
- *                        [--output-kib N] [--slot N]
- *                           run code in the sandbox, one JSON line per event
+ *                        [--input FILE | --input-file FILE]... [--cpu-ms N] [--wall-ms N]
+ *                        [--memory-kib N] [--output-kib N] [--slot N]
+ *                           run code in the sandbox, one JSON line per event (an
+ *                           --input-file is linked in, as test data blobs are)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -158,8 +159,8 @@ static const service_def_t exec_service = {
     .usage = "usage: executor [serve]\n"
              "       executor sweep\n"
              "       executor sandbox-run --runtime crun|runsc --language ID --code FILE\n"
-             "                [--input FILE]... [--cpu-ms N] [--wall-ms N] [--memory-kib N]\n"
-             "                [--output-kib N] [--slot N]\n",
+             "                [--input FILE | --input-file FILE]... [--cpu-ms N] [--wall-ms N]\n"
+             "                [--memory-kib N] [--output-kib N] [--slot N]\n",
     .commands = exec_commands,
     .payload = &exec_state,
     .configure = configure,

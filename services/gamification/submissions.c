@@ -20,6 +20,8 @@
 #include "libcommon/page.h"
 
 #define GAM_MAX_CODE (64 * 1024)
+/* A task's tests at most (content.proto Task.tests): one result each. */
+#define GAM_MAX_TESTS 2000
 #define KIND_SUBMIT DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT
 #define KIND_RUN DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_RUN
 
@@ -278,8 +280,8 @@ static int validate_result(const Dojo__Gamification__V1__RecordResultRequest *re
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "score: must not exceed max_score");
     if (strlen(req->compile_output) > GAM_MAX_CODE)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "compile_output: must be at most 64 KiB");
-    if (req->n_tests > 1000)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "tests: at most 1000");
+    if (req->n_tests > GAM_MAX_TESTS)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "tests: at most %d", GAM_MAX_TESTS);
     for (size_t i = 0; i < req->n_tests; i++)
         if (strlen(req->tests[i]->output_excerpt) > 4096 || strlen(req->tests[i]->message) > 1024)
             return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,

@@ -158,16 +158,25 @@ class Run:
         return "\n".join(lines)
 
 
+@dataclasses.dataclass
+class LinkedFile:
+    path: Path
+
+
 def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdir: Path,
                 slot: int, cpu_ms=None, wall_ms=None, memory_kib=None, output_kib=None,
                 extra_env: dict | None = None, timeout_s: float = 120, tmp: Path,
                 extra_args: list | None = None) -> Run:
     """Runs `executor sandbox-run` once; inputs are bytes (written to files
-    below tmp) or paths."""
+    below tmp), paths, or LinkedFile(path): a test whose input stays a file,
+    linked into the box as the executor links test data blobs."""
     tmp.mkdir(parents=True, exist_ok=True)
     argv = [str(executor_path()), "sandbox-run", "--runtime", runtime, "--language", language,
             "--code", str(code), "--slot", str(slot)]
     for i, data in enumerate(inputs):
+        if isinstance(data, LinkedFile):
+            argv += ["--input-file", str(data.path)]
+            continue
         if isinstance(data, (bytes, str)):
             p = tmp / f"input-{i}"
             p.write_bytes(data.encode() if isinstance(data, str) else data)

@@ -510,6 +510,65 @@ static void test_each_test_field_is_checked(void **state)
     expect_one_error("{\"tests\": []}", "$.tests", "must not be empty");
 }
 
+#define SHA_A "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+static void test_hidden_tests_may_keep_their_data_in_blobs(void **state)
+{
+    result_t r;
+    normalize(&r, task_with("{\"tests\": [{\"name\": \"s\", \"expected\": \"1\"},"
+                            " {\"name\": \"h\", \"hidden\": true, \"input_sha256\": \"" SHA_A "\","
+                            " \"expected_sha256\": \"" SHA_A "\"}]}"));
+    assert_int_equal(r.rc, 0);
+    /* The blob replaces its key: no "input" or "expected" of "" beside it. */
+    assert_at(r.norm, "tests.1",
+              "{\"name\":\"h\",\"hidden\":true,\"weight\":1,\"input_sha256\":\"" SHA_A
+              "\",\"expected_sha256\":\"" SHA_A "\"}");
+    result_free(&r);
+}
+
+static void test_blob_references_are_checked(void **state)
+{
+    expect_one_error("{\"tests\": [{\"name\": \"s\", \"expected_sha256\": \"" SHA_A "\"}]}",
+                     "$.tests[0].expected_sha256",
+                     "only hidden tests may keep their data in blobs (a visible test is shown "
+                     "to learners: give its expected inline, at most 1 MiB)");
+    expect_one_error("{\"tests\": [{\"name\": \"s\", \"expected\": \"1\"}, {\"name\": \"h\","
+                     " \"hidden\": true, \"input\": \"x\", \"input_sha256\": \"" SHA_A "\","
+                     " \"expected\": \"1\"}]}",
+                     "$.tests[1].input_sha256", "give either input or input_sha256, not both");
+    expect_one_error("{\"tests\": [{\"name\": \"s\", \"expected\": \"1\"}, {\"name\": \"h\","
+                     " \"hidden\": true, \"expected_sha256\": \"ABC\"}]}",
+                     "$.tests[1].expected_sha256", "must be a SHA-256: 64 lower-case hex digits");
+}
+
+static void test_a_task_has_at_most_2000_tests(void **state)
+{
+    json_t *doc = task_with("{}");
+    json_t *tests = json_object_get(doc, "tests");
+    for (int i = (int)json_array_size(tests); i <= CONTENT_MAX_TESTS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        json_array_append_new(tests, json_pack("{s:s,s:s,s:b}", "name", name, "expected", "1",
+                                               "hidden", 1));
+    }
+    result_t r;
+    normalize(&r, doc);
+    assert_int_equal(r.rc, -1);
+    assert_one_error(&r.rep, "$.tests", "must have at most 2000 tests");
+    result_free(&r);
+    doc = task_with("{}");
+    tests = json_object_get(doc, "tests");
+    json_array_remove(tests, 0);
+    for (int i = (int)json_array_size(tests); i < CONTENT_MAX_TESTS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "t%d", i);
+        json_array_append_new(tests, json_pack("{s:s,s:s}", "name", name, "expected", "1"));
+    }
+    normalize(&r, doc);
+    assert_int_equal(r.rc, 0);
+    result_free(&r);
+}
+
 /* ---- hints ----------------------------------------------------------------- */
 
 static void test_hints_are_short_strings(void **state)
@@ -670,6 +729,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_the_base_task_is_valid_with_no_warning),
+        cmocka_unit_test(test_hidden_tests_may_keep_their_data_in_blobs),
+        cmocka_unit_test(test_blob_references_are_checked),
+        cmocka_unit_test(test_a_task_has_at_most_2000_tests),
         cmocka_unit_test(test_every_key_comes_in_task_field_order_with_defaults),
         cmocka_unit_test(test_unknown_fields_are_refused_and_output_only_ones_ignored),
         cmocka_unit_test(test_errors_come_in_document_order),

@@ -243,21 +243,15 @@ def metric(executor, name, labels=""):
     return total
 
 
-@pytest.fixture(scope="module")
-def large_problem(gw, auth):
-    """1,000 hidden tests of 256 KiB each (plus a few echoing 4 MiB: their
-    expected outputs are blobs too), uploaded and stored as one task."""
-    c, _, acct = gwkit.register(gw.addr, session="token")
-    assert auth.run_cli("set-role", acct["username"], "author").returncode == 0
-    c.bearer = gwkit.Client(gw.addr).post("/api/v1/auth/login", {
-        "login": acct["username"], "password": acct["password"],
-        "session": "token"}).json["access_token"]
-    rng = random.Random(15)
+def make_problem(c, ntests, seed):
+    """`ntests` hidden tests of 256 KiB each (the first NECHO echo 4 MiB:
+    their expected outputs are blobs too), uploaded and stored as one task."""
+    rng = random.Random(seed)
     tests, total = [sample()], 0
     t0 = time.monotonic()
-    for i in range(NTESTS):
+    for i in range(ntests):
         echo = i < NECHO
-        head = b"echo\n" if echo else (b"LAST\n" if i == NTESTS - 1 else b"test\n")
+        head = b"echo\n" if echo else (b"LAST\n" if i == ntests - 1 else b"test\n")
         data = head + rng.randbytes((ECHO_BYTES if echo else TEST_BYTES) - len(head))
         r = put_blob(c, data)
         assert r.status == 200 and r.json["complete"], r
@@ -272,8 +266,18 @@ def large_problem(gw, auth):
     slug = f"large-{secrets.token_hex(3)}"
     r = c.post("/api/v1/author/tasks", {"task": blob_task(slug, tests)})
     assert r.status == 201, r
-    print(f"\nuploaded {NTESTS} blobs, {total / MIB:.1f} MiB, in {upload_s:.1f} s")
+    print(f"\nuploaded {ntests} blobs, {total / MIB:.1f} MiB, in {upload_s:.1f} s")
     return {"slug": slug, "bytes": total, "author": c}
+
+
+@pytest.fixture(scope="module")
+def large_problem(gw, auth):
+    c, _, acct = gwkit.register(gw.addr, session="token")
+    assert auth.run_cli("set-role", acct["username"], "author").returncode == 0
+    c.bearer = gwkit.Client(gw.addr).post("/api/v1/auth/login", {
+        "login": acct["username"], "password": acct["password"],
+        "session": "token"}).json["access_token"]
+    return {"large": make_problem(c, NTESTS, 15), "small": make_problem(c, 10, 16)}
 
 
 def submit_and_wait(learner, slug, code):
@@ -286,7 +290,12 @@ def submit_and_wait(learner, slug, code):
 
 
 def test_problem_of_1000_tests_and_256_mib_is_judged(stack, executor, large_problem, learner):
+    small, large_problem = large_problem["small"], large_problem["large"]
     assert large_problem["bytes"] >= 256 * MIB or NTESTS < 1000
+    # The reference of the same run: a 10-test problem of the same shape.
+    _, small_first_s = submit_and_wait(learner, small["slug"], COUNT)
+    done, small_second_s = submit_and_wait(learner, small["slug"], COUNT)
+    assert done.json["verdict"] == "ac", done.json
     misses0 = metric(executor, "dojo_executor_blob_cache_total", 'result="miss"')
     done, first_s = submit_and_wait(learner, large_problem["slug"], COUNT)
     res = done.json
@@ -305,9 +314,12 @@ def test_problem_of_1000_tests_and_256_mib_is_judged(stack, executor, large_prob
     assert res["verdict"] == "wa" and res["score"] == NTESTS, res
     assert metric(executor, "dojo_executor_blob_cache_total", 'result="miss"') - misses0 == NTESTS
     assert metric(executor, "dojo_executor_blob_cache_total", 'result="hit"') - hits0 >= NTESTS
-    print(f"\n{NTESTS} tests, {large_problem['bytes'] / MIB:.0f} MiB: first judging (fetching) "
-          f"{first_s:.1f} s, second (cached) {second_s:.1f} s; executor VmHWM "
-          f"{rss['VmHWM'] / 1024:.0f} MiB, VmRSS {rss['VmRSS'] / 1024:.0f} MiB")
+    print(f"\nBENCH {NTESTS} tests, {large_problem['bytes'] / MIB:.0f} MiB: submit -> finished "
+          f"{first_s:.2f} s uncached (fetching), {second_s:.2f} s cached; 10 tests, "
+          f"{small['bytes'] / MIB:.1f} MiB: {small_first_s:.2f} s uncached, "
+          f"{small_second_s:.2f} s cached; ratio cached {second_s / small_second_s:.1f}x, "
+          f"uncached {first_s / small_first_s:.1f}x; executor VmHWM {rss['VmHWM'] / 1024:.0f} MiB,"
+          f" VmRSS {rss['VmRSS'] / 1024:.0f} MiB")
 
 
 # ---------------------------------------------------------------------------

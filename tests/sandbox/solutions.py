@@ -3,7 +3,9 @@ through the real sandbox the way the executor grades them: the run's records,
 then the task's checker (content.proto: exact, trailing whitespace, tokens,
 float tolerance; a custom checker program, itself run through the sandbox,
 with INPUT EXPECTED ACTUAL files: exit 0/42 accepted, 1/43 wrong, else a judge
-error). The overall verdict is the first test's that is not AC, as in the
+error; a package validator or interactor, through `sandbox-run
+--validator-file` and `--interactive`, which run the executor's own code for
+it). The overall verdict is the first test's that is not AC, as in the
 executor. Used by test_reference_solutions.py and test_under_load.py.
 
 Knob: DOJO_SANDBOX_RUNSC_SAMPLE (tasks sampled under runsc, default 3)."""
@@ -220,6 +222,24 @@ class Graded:
                              for name, v, _ in self.verdicts], self.cpu_limit)
 
 
+def package_args(checker, tests, tmp):
+    """sandbox-run's arguments for a package validator (or interactor)."""
+    vdir = tmp / "validator"
+    vdir.mkdir(parents=True, exist_ok=True)
+    args = ["--validator-language", checker["language"]]
+    for f in checker["files"]:
+        (vdir / f["name"]).write_text(f["content"])
+        args += ["--validator-file", str(vdir / f["name"])]
+    for flag in checker.get("flags") or []:
+        args += ["--validator-flag", flag]
+    for k, t in enumerate(tests):
+        (tmp / f"answer-{k}").write_text(t["expected"])
+        args += ["--answer", str(tmp / f"answer-{k}")]
+    if checker.get("interactive"):
+        args.append("--interactive")
+    return args
+
+
 def grade(task, solution, runtime, workdir, slot, tmp):
     g = Graded()
     lang = solution["language"]
@@ -228,10 +248,13 @@ def grade(task, solution, runtime, workdir, slot, tmp):
     code = tmp / ("main" + EXT.get(lang, ".txt"))
     code.write_text(solution["code"])
     tests = task["tests"]
+    checker = task.get("checker") or {}
+    package = (checker.get("kind") or "").lower() == "package_validator"
     run = kit.sandbox_run(code, [t["input"] for t in tests], runtime=runtime, language=lang,
                           workdir=workdir, slot=slot, tmp=tmp / "in", timeout_s=900,
                           cpu_ms=lim["cpu_ms"], wall_ms=lim["wall_ms"],
-                          memory_kib=lim["memory_kib"], output_kib=lim["output_kib"])
+                          memory_kib=lim["memory_kib"], output_kib=lim["output_kib"],
+                          extra_args=package_args(checker, tests, tmp) if package else None)
     g.run = run
     g.problems += run.problems
     g.cpu_limit = lim["cpu_ms"]
@@ -243,8 +266,17 @@ def grade(task, solution, runtime, workdir, slot, tmp):
         g.overall = "CE"
         g.verdicts = [(t["name"], "CE", "") for t in tests]
         return g
-    checker = task.get("checker") or {}
     custom = (checker.get("kind") or "").lower() == "custom"
+    if package and checker.get("interactive"):
+        for k, t in enumerate(tests):
+            x = run.interaction.get(k)
+            g.verdicts.append((t["name"], x["verdict"] if x else "IE",
+                               f"{x['message']} (first: {x['first']})" if x else
+                               f"no interaction (run ended {end})"))
+            if x:
+                g.status[t["name"]], g.cpu[t["name"]] = x["program_status"], x["program_cpu_ms"]
+        g.overall = next((v for _, v, _ in g.verdicts if v != "AC"), "AC")
+        return g
     pending = []
     for k, t in enumerate(tests):
         ev = run.tests.get(k)
@@ -256,6 +288,9 @@ def grade(task, solution, runtime, workdir, slot, tmp):
                                f"status {ev['status']} exit {ev['exit_code']} signal "
                                f"{ev['signal']} cpu {ev['cpu_ms']} ms wall {ev['wall_ms']} ms "
                                f"rss {ev['rss_kib']} KiB {(ev.get('stderr') or '')[-200:]!r}"))
+        elif package:
+            v = run.validator.get(k) or {}
+            g.verdicts.append((t["name"], v.get("verdict", "IE"), v.get("message", "no verdict")))
         elif custom:
             g.verdicts.append((t["name"], None, ""))
             pending.append(k)

@@ -680,7 +680,7 @@ static void test_a_validator_is_compiled_once_and_judges_with_its_messages(void 
     for (int round = 0; round < 2; round++) {
         checker_case_t cases[5];
         memset(cases, 0, sizeof cases);
-        char answers[5][8];
+        char answers[5][16];
         for (int i = 0; i < 5; i++) {
             snprintf(answers[i], sizeof answers[i], "a%d", i);
             cases[i] = (checker_case_t){.input = "in", .input_len = 2, .expected = answers[i],

@@ -337,8 +337,9 @@ int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
         files[i].len = strlen(req->files[i]->json);
     }
     content_import_result_t res;
+    const char *blob_owner = id.kind == IDENTITY_USER ? id.claims.sub : NULL;
     if (content_import_tasks(c, files, req->n_files, req->dry_run, req->archive_missing, false,
-                             &res, err) < 0) {
+                             blob_owner, &res, err) < 0) {
         content_import_result_free(&res);
         return err_wrap(err, "import tasks");
     }

@@ -121,9 +121,7 @@ static const pg_stmt_t stmt_blobs_of = {
  * Reading chunks in order
  * ------------------------------------------------------------------------ */
 
-/* Called with each piece of a blob from `offset` on, in order. */
-typedef int (*piece_fn)(int64_t off, const unsigned char *data, size_t len, void *payload,
-                        err_t **err);
+typedef content_blob_piece_fn piece_fn;
 
 static int64_t be64(const char *p)
 {
@@ -488,18 +486,26 @@ int content_rpc_read_blob(rpc_call_t *call, const ProtobufCMessage *req_msg, err
     if (check_sha(req->sha256, err) < 0)
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
+    read_state_t rs = {.call = call};
+    if (content_conn(c, &conn, err) < 0)
+        return -1;
+    return content_blob_read(conn, req->sha256, req->offset, &rs.total, send_piece, &rs, err);
+}
+
+int content_blob_read(pg_conn_t *conn, const char *sha256, int64_t offset, int64_t *size,
+                      content_blob_piece_fn fn, void *payload, err_t **err)
+{
+    const char *p[] = {sha256};
     cleanup_pgresult PGresult *r = NULL;
-    const char *p[] = {req->sha256};
-    if (content_conn(c, &conn, err) < 0 || pg_exec(conn, &stmt_blob_get, p, &r, err) < 0)
+    if (pg_exec(conn, &stmt_blob_get, p, &r, err) < 0)
         return -1;
     if (PQntuples(r) != 1)
-        return err_set(err, GRPC_STATUS_NOT_FOUND, "sha256: no complete blob %.16s…",
-                       req->sha256);
-    read_state_t rs = {.call = call, .total = pg_get_int64(r, 0, 0)};
-    if (req->offset < 0 || req->offset > rs.total)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "sha256: no complete blob %.16s…", sha256);
+    int64_t total = *size = pg_get_int64(r, 0, 0);
+    if (offset < 0 || offset > total)
         return err_set(err, GRPC_STATUS_OUT_OF_RANGE, "offset: the blob has %lld bytes",
-                       (long long)rs.total);
-    return chunks_each(conn, pg_get(r, 0, 1), req->offset, rs.total, send_piece, &rs, err);
+                       (long long)total);
+    return chunks_each(conn, pg_get(r, 0, 1), offset, total, fn, payload, err);
 }
 
 /* ------------------------------------------------------------------------

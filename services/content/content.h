@@ -116,6 +116,17 @@ int content_set_task_owner(pg_conn_t *conn, const char *slug, const char *owner_
 int content_blob_put(pg_conn_t *conn, const char *owner_id, const void *data, size_t len,
                      char sha256_out[65], err_t **err);
 
+/** Called with each piece of a blob, in order, `off` its place in the blob
+ * (`data` borrowed for the call). Non-zero (with *err) stops the read. */
+typedef int (*content_blob_piece_fn)(int64_t off, const unsigned char *data, size_t len,
+                                     void *payload, err_t **err);
+/** Reads the complete blob `sha256` from `offset` on, a few MiB per
+ * statement, piece by piece into `fn` (never the whole blob in memory);
+ * *size is the blob's size, set before the first piece. NOT_FOUND for a
+ * blob that is not complete, OUT_OF_RANGE for an offset past its end. */
+int content_blob_read(pg_conn_t *conn, const char *sha256, int64_t offset, int64_t *size,
+                      content_blob_piece_fn fn, void *payload, err_t **err);
+
 /** Checks the blobs the tests of `norm` reference: each complete and, when
  * `owner` is not NULL, owned by `owner` or referenced by `current` (the
  * task's current version, NULL for none); all of them at most 1 GiB.
@@ -155,10 +166,12 @@ typedef struct content_import_result {
 /** Imports a batch of task files, each on its own; one transaction for the
  * batch, rolled back for a dry run. archive_missing archives active tasks
  * not in the batch (only_file_tasks: only tasks that came from files),
- * unless a file was rejected. */
+ * unless a file was rejected. A file whose tests name blobs that are not
+ * complete — or, with `blob_owner` (an author's import), neither theirs nor
+ * the task's current version's — is rejected. */
 int content_import_tasks(content_t *c, const content_import_file_t *files, size_t n, bool dry_run,
-                         bool archive_missing, bool only_file_tasks, content_import_result_t *out,
-                         err_t **err);
+                         bool archive_missing, bool only_file_tasks, const char *blob_owner,
+                         content_import_result_t *out, err_t **err);
 void content_import_result_free(content_import_result_t *r);
 
 /** What storing an achievement definition did. */

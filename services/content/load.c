@@ -158,7 +158,7 @@ static int load_tasks(content_t *c, const char *dir, bool print, int *rejected, 
     memset(&res, 0, sizeof res);
     read_task_files(dir, names, n, files, texts, &m, &unreadable);
     /* An unreadable file counts as rejected: nothing gets archived then. */
-    if (content_import_tasks(c, files, m, false, unreadable == 0, true, &res, err) < 0)
+    if (content_import_tasks(c, files, m, false, unreadable == 0, true, NULL, &res, err) < 0)
         goto cleanup;
     for (size_t i = 0; i < res.n; i++)
         report_task_file(dir, &res.files[i], print);

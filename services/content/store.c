@@ -361,13 +361,43 @@ static void import_parse(const content_import_file_t *files, size_t n, json_t **
     }
 }
 
+/* The blobs file `i`'s tests name: complete, and `blob_owner`'s (or the
+ * task's current version's) when not NULL. A file naming others' is
+ * rejected with its report. */
+static int import_blobs_ok(pg_conn_t *conn, json_t *norm, const char *blob_owner,
+                           content_import_outcome_t *o, bool *ok, err_t **err)
+{
+    cleanup_json json_t *current = NULL;
+    cleanup_err err_t *lerr = NULL;
+    const char *slug = json_string_value(json_object_get(norm, "slug"));
+    if (blob_owner && content_load_task(conn, slug, 0, &current, NULL, &lerr) < 0 &&
+        lerr->code != GRPC_STATUS_NOT_FOUND) {
+        *err = DOJO_STEAL(lerr);
+        return -1;
+    }
+    size_t before = o->rep.n_errors;
+    if (content_blobs_check(conn, norm, blob_owner, current, &o->rep, err) < 0)
+        return -1;
+    *ok = o->rep.n_errors == before;
+    return 0;
+}
+
 static int import_store(pg_conn_t *conn, const content_import_file_t *files, size_t n,
-                        json_t **norms, content_import_result_t *out, err_t **err)
+                        json_t **norms, const char *blob_owner, content_import_result_t *out,
+                        err_t **err)
 {
     for (size_t i = 0; i < n; i++) {
         if (norms[i] == NULL)
             continue;
         content_import_outcome_t *o = &out->files[i];
+        bool ok = true;
+        if (import_blobs_ok(conn, norms[i], blob_owner, o, &ok, err) < 0)
+            return err_wrap(err, "import %s", files[i].name);
+        if (!ok) {
+            o->res.change = DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_REJECTED;
+            out->rejected++;
+            continue;
+        }
         if (content_store_task(conn, norms[i], STORE_IMPORT, true, 0, &o->res, err) < 0)
             return err_wrap(err, "import %s", files[i].name);
         out->created += o->res.change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED;
@@ -403,8 +433,8 @@ static void free_norms(json_t **norms, size_t n)
 }
 
 int content_import_tasks(content_t *c, const content_import_file_t *files, size_t n, bool dry_run,
-                         bool archive_missing, bool only_file_tasks, content_import_result_t *out,
-                         err_t **err)
+                         bool archive_missing, bool only_file_tasks, const char *blob_owner,
+                         content_import_result_t *out, err_t **err)
 {
     memset(out, 0, sizeof *out);
     out->files = xcalloc(n + 1, sizeof *out->files);
@@ -416,7 +446,8 @@ int content_import_tasks(content_t *c, const content_import_file_t *files, size_
     int rc = -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     if (pg_pool_acquire(c->pg, &conn, 5000, err) < 0 || pg_begin(conn, err) < 0 ||
-        content_lock_writers(conn, err) < 0 || import_store(conn, files, n, norms, out, err) < 0)
+        content_lock_writers(conn, err) < 0 ||
+        import_store(conn, files, n, norms, blob_owner, out, err) < 0)
         goto cleanup;
     /* A rejected file must never archive the task it was meant to update. */
     if (archive_missing && out->rejected == 0 &&

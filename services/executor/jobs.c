@@ -525,8 +525,26 @@ static int step_interactive(job_run_t *r)
         snprintf(msg, sizeof msg, "the interactor does not compile");
         memset(x, 0, sizeof *x);
         if (interactor_usable(it)) {
+            /* Blob data (test data at real size) is mapped for this test only. */
+            judge_test_t *bt = &r->judge.tests[i];
             const char *in = tc->input ? tc->input : "", *ans = tc->expected ? tc->expected : "";
-            if (interact_test(it, &sub, in, strlen(in), ans, strlen(ans), &j->halt, x, &err) < 0) {
+            size_t in_len = strlen(in), ans_len = strlen(ans);
+            bool mapped = (!bt->input_file || map_file(bt->input_file, &bt->input, &bt->input_len)) &&
+                          (!bt->expected_file ||
+                           map_file(bt->expected_file, &bt->expected, &bt->expected_len));
+            if (bt->input) {
+                in = bt->input;
+                in_len = bt->input_len;
+            }
+            if (bt->expected) {
+                ans = bt->expected;
+                ans_len = bt->expected_len;
+            }
+            int irc = mapped ? interact_test(it, &sub, in, in_len, ans, ans_len, &j->halt, x, &err)
+                             : err_set(&err, GRPC_STATUS_UNAVAILABLE, "test data unreadable");
+            unmap_file(&bt->input, bt->input_len);
+            unmap_file(&bt->expected, bt->expected_len);
+            if (irc < 0) {
                 rc = -1;
                 break;
             }

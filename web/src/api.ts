@@ -196,7 +196,13 @@ export interface TaskView {
   interactive?: boolean;
 }
 
-export interface TestCase { name: string; input: string; expected: string; hidden: boolean; weight?: number }
+/** A hidden test may keep its input and/or expected output in a blob (test
+ * data at real size, uploaded with PUT /api/v1/author/blobs/{sha256}): then
+ * the SHA-256 stands in place of the text, which the designer never sees. */
+export interface TestCase {
+  name: string; input: string; expected: string; hidden: boolean; weight?: number; group?: string;
+  input_sha256?: string; expected_sha256?: string;
+}
 export interface Solution { name: string; language: string; code: string; expected_verdict?: string }
 export interface Checker {
   kind?: string; abs_tol?: number; rel_tol?: number; custom?: { language: string; source: string };

@@ -10,6 +10,8 @@ memory (peak RSS well under the problem's size).
 Sizes are bounded (DOJO_TEST_TESTDATA_TESTS, default 1000 tests of 256 KiB);
 everything stays on loopback."""
 import hashlib
+import http.client
+import json
 import os
 import random
 import re
@@ -132,6 +134,58 @@ def test_blob_upload_is_content_addressed_and_resumable(gw, spec, author):
     assert r.status == 200 and r.json["complete"], r
 
 
+def proc_rss_kib(pid):
+    status = open(f"/proc/{pid}/status").read()
+    return {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) for k in ("VmRSS", "VmHWM")}
+
+
+class Stream:
+    """A request body of `n` pseudo-random bytes, generated as it is sent
+    (the test holds 1 MiB at a time), hashed on the way."""
+
+    def __init__(self, n, seed):
+        self.left, self.rng, self.hash = n, random.Random(seed), hashlib.sha256()
+
+    def read(self, size=-1):
+        size = min(self.left, 1 << 20 if size is None or size < 0 else size)
+        data = self.rng.randbytes(size)
+        self.left -= size
+        self.hash.update(data)
+        return data
+
+
+def test_a_blob_of_256_mib_streams_through_gateway_and_content(stack, gw, author):
+    """The largest blob, in one request: neither the gateway nor content
+    holds it (their peak RSS stays far below its size)."""
+    n = LIMIT
+    first = Stream(n, 7)
+    digest = hashlib.sha256()
+    probe = random.Random(7)
+    for _ in range(n >> 20):
+        digest.update(probe.randbytes(1 << 20))
+    name = digest.hexdigest()
+    host, port = gw.addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=600)
+    conn.putrequest("PUT", f"/api/v1/author/blobs/{name}")
+    conn.putheader("Authorization", f"Bearer {author.bearer}")
+    conn.putheader("Content-Type", "application/octet-stream")
+    conn.putheader("Content-Length", str(n))
+    conn.endheaders()
+    while first.left:
+        conn.send(first.read(1 << 20))
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    conn.close()
+    assert resp.status == 200, body
+    assert '"complete":true' in body and f'"size":{n}' in body, body
+    gw_rss = proc_rss_kib(gw.proc.pid)
+    content_rss = proc_rss_kib(stack["content"].proc.pid)
+    print(f"\n256 MiB blob: gateway VmHWM {gw_rss['VmHWM'] / 1024:.0f} MiB, content VmHWM "
+          f"{content_rss['VmHWM'] / 1024:.0f} MiB")
+    assert gw_rss["VmHWM"] < 128 * 1024, gw_rss
+    assert content_rss["VmHWM"] < 160 * 1024, content_rss
+
+
 def test_blob_upload_limits_are_stated(gw, author, learner):
     too_big = LIMIT + 1
     # Content-Length over the limit: refused before a byte is read.
@@ -166,7 +220,7 @@ def test_blob_upload_limits_are_stated(gw, author, learner):
 # Tasks referencing blobs
 
 
-def test_only_owned_blobs_of_hidden_tests_can_be_referenced(gw, author, other_author,
+def test_only_owned_blobs_of_hidden_tests_can_be_referenced(stack, gw, author, other_author,
                                                             learner):
     data = b"1 2\n" * 1000
     assert put_blob(author, data).json["complete"]
@@ -193,6 +247,20 @@ def test_only_owned_blobs_of_hidden_tests_can_be_referenced(gw, author, other_au
     v = other_author.post("/api/v1/author/tasks/validate", {"task": blob_task(slug,
                                                                              [sample(), hidden])})
     assert v.status == 200 and not v.json["ok"], v
+    # Nor through ImportTasks.
+    ch = grpc.insecure_channel(stack["content"].addr)
+    try:
+        imp = ch.unary_unary("/dojo.content.v1.Content/ImportTasks",
+                             request_serializer=lambda m: m.SerializeToString(),
+                             response_deserializer=cpb.ImportTasksResponse.FromString)
+        res = imp(cpb.ImportTasksRequest(files=[cpb.TaskFile(
+            name=f"{slug}.json", json=json.dumps(blob_task(slug, [sample(), hidden])))]),
+            metadata=[("authorization", f"Bearer {other_author.bearer}")], timeout=30)
+    finally:
+        ch.close()
+    assert res.rejected == 1, res
+    assert res.results[0].errors[0].path == "$.tests[1].input_sha256", res
+    assert "no blob of yours" in res.results[0].errors[0].message, res
     # Uploading the same bytes makes them theirs too (stored once).
     assert put_blob(other_author, data).json["complete"]
     assert put_blob(other_author, expected).json["complete"]
@@ -229,8 +297,7 @@ def test_blob_data_is_for_services_only(stack, author):
 
 
 def executor_rss_kib(executor):
-    status = open(f"/proc/{executor.proc.pid}/status").read()
-    return {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) for k in ("VmRSS", "VmHWM")}
+    return proc_rss_kib(executor.proc.pid)
 
 
 def metric(executor, name, labels=""):

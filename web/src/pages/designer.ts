@@ -42,7 +42,12 @@ function normalise(t: Partial<TaskFile>): TaskFile {
     languages: t.languages?.length ? t.languages.map((l) => ({ ...l, starter_code: l.starter_code ?? "" })) : b.languages,
     limits: { ...b.limits, ...(t.limits ?? {}) },
     checker: { kind: "ignore_trailing_ws", ...(t.checker ?? {}) },
-    tests: (t.tests ?? []).map((x) => ({ name: x.name ?? "", input: x.input ?? "", expected: x.expected ?? "", hidden: Boolean(x.hidden), weight: x.weight ?? 1 })),
+    tests: (t.tests ?? []).map((x) => ({
+      name: x.name ?? "", input: x.input ?? "", expected: x.expected ?? "", hidden: Boolean(x.hidden), weight: x.weight ?? 1,
+      ...(x.group ? { group: x.group } : {}),
+      ...(x.input_sha256 ? { input_sha256: x.input_sha256 } : {}),
+      ...(x.expected_sha256 ? { expected_sha256: x.expected_sha256 } : {}),
+    })),
     hints: t.hints ?? [],
     reference_solutions: t.reference_solutions ?? [],
     wrong_solutions: t.wrong_solutions ?? [],
@@ -57,6 +62,11 @@ function cleaned(t: TaskFile): TaskFile {
   if (out.checker && out.checker.kind !== "default_validator") { delete out.checker.case_sensitive; delete out.checker.space_change_sensitive; }
   if (out.checker && out.checker.kind !== "custom") delete out.checker.custom;
   if (out.checker && out.checker.kind !== "package_validator") { delete out.checker.language; delete out.checker.files; delete out.checker.flags; delete out.checker.interactive; }
+  // A blob's hash stands for the data: no empty text beside it.
+  for (const t of out.tests) {
+    if (t.input_sha256) delete (t as Partial<TestCase>).input;
+    if (t.expected_sha256) delete (t as Partial<TestCase>).expected;
+  }
   for (const s of out.wrong_solutions ?? []) if (!s.expected_verdict) delete s.expected_verdict;
   for (const s of out.reference_solutions ?? []) delete s.expected_verdict;
   if (!out.editorial) delete out.editorial;
@@ -264,13 +274,18 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   }
   function testRow(t: TestCase, i: number): HTMLElement {
     const name = bind(t, "name", input("text", { "aria-label": `Test ${i + 1} name` }));
-    const inp = bind(t, "input", area(3));
-    inp.setAttribute("aria-label", `Test ${i + 1} input`);
-    const exp = bind(t, "expected", area(3));
-    exp.setAttribute("aria-label", `Test ${i + 1} expected output`);
+    // Data kept in a blob is not editable here: its hash is shown instead.
+    const blob = (sha: string, what: string) =>
+      h("code.blob", { title: `${what} is uploaded data (SHA-256 ${sha})`, tabindex: "0", "aria-label": `Test ${i + 1} ${what}: uploaded data ${sha.slice(0, 12)}` },
+        `blob ${sha.slice(0, 12)}…`);
+    const inp = t.input_sha256 ? blob(t.input_sha256, "input") : bind(t, "input", area(3));
+    if (!t.input_sha256) inp.setAttribute("aria-label", `Test ${i + 1} input`);
+    const exp = t.expected_sha256 ? blob(t.expected_sha256, "expected output") : bind(t, "expected", area(3));
+    if (!t.expected_sha256) exp.setAttribute("aria-label", `Test ${i + 1} expected output`);
     const hidden = bind(t, "hidden", input("checkbox", { "aria-label": `Test ${i + 1} hidden` }), "bool");
     const weight = bind(t, "weight", input("number", { min: "0", max: "100", "aria-label": `Test ${i + 1} weight` }), "int");
-    for (const [el, p] of [[name, "name"], [inp, "input"], [exp, "expected"], [hidden, "hidden"], [weight, "weight"]] as const) {
+    for (const [el, p] of [[name, "name"], [inp, t.input_sha256 ? "input_sha256" : "input"],
+      [exp, t.expected_sha256 ? "expected_sha256" : "expected"], [hidden, "hidden"], [weight, "weight"]] as const) {
       el.dataset.path = `$.tests[${i}].${p}`;
       el.id = fid(`t${i}${p}`);
     }

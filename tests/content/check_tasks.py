@@ -14,10 +14,13 @@ reports every error and warning it prints. For every valid task it then
     stores it (`content normalize`: limits, checker and tests with their
     defaults resolved), with per-test CPU, wall, memory and output limits,
     and judges the output with the task's checker: exact,
-    ignore_trailing_ws, tokens, float (abs_tol / rel_tol) or custom (the
+    ignore_trailing_ws, tokens, float (abs_tol / rel_tol), custom (the
     checker program is run as content.proto's CustomChecker says: three file
     arguments input, expected, actual; exit 0 accepted, 1 wrong answer,
-    anything else an internal error);
+    anything else an internal error) or a python3 package_validator (the
+    problem package format's `validator input answer feedback_dir < output`,
+    exit 42/43; with `interactive`, run at the same time as the solution,
+    connected to it by pipes);
   * asserts that every reference solution is accepted on every test, that the
     starter code runs (exit 0) on the visible tests, and that every known-wrong
     solution is rejected: its first failing test gets its expected_verdict when
@@ -41,6 +44,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +143,9 @@ def task_conventions(t):
     custom = t.get("checker", {}).get("custom")
     if t.get("checker", {}).get("kind") == "custom" and custom["language"] != "python3":
         p.append("$.checker.custom.language: this check runs python3 checkers only")
+    if t.get("checker", {}).get("kind") == "package_validator" and \
+            t["checker"].get("language") != "python3":
+        p.append("$.checker.language: this check runs python3 validators only")
     return p
 
 
@@ -304,6 +311,12 @@ def compare(checker, inp, expected, actual, workdir):
     if kind == "default_validator":
         ok, why = default_validator(checker, expected, text)
         return ("ac", "") if ok else ("wa", why)
+    if kind == "package_validator":
+        code = package_validator_run(checker, inp, expected, actual, workdir)
+        if code is None:
+            return "ie", "the output validator crashed or timed out"
+        verdict = {42: "ac", 43: "wa"}.get(code[0], "ie")
+        return verdict, code[1] if verdict != "ie" else f"validator exit {code[0]}: {code[2]}"
     if kind == "custom":
         c = checker["custom"]
         src = Path(workdir) / "checker.py"
@@ -330,7 +343,102 @@ def compare(checker, inp, expected, actual, workdir):
     return "ie", f"unknown checker kind {kind!r}"
 
 
+VALIDATOR_LIMITS = {"cpu_ms": 10000, "wall_ms": 20000, "memory_kib": 1048576, "output_kib": 64}
+
+
+def validator_files(checker, inp, expected, workdir):
+    """Writes a package validator's files and a test's input and answer;
+    returns (argv, feedback dir) for `validator input answer feedback_dir flags`."""
+    vdir = Path(workdir) / "validator"
+    vdir.mkdir(exist_ok=True)
+    for f in checker["files"]:
+        (vdir / f["name"]).write_text(f["content"], encoding="utf-8")
+    fb = Path(workdir) / "feedback"
+    shutil.rmtree(fb, ignore_errors=True)
+    fb.mkdir()
+    (Path(workdir) / "input").write_text(inp, encoding="utf-8")
+    (Path(workdir) / "answer").write_text(expected, encoding="utf-8")
+    argv = [PYTHON, str(vdir / checker["files"][0]["name"]), str(Path(workdir) / "input"),
+            str(Path(workdir) / "answer"), str(fb) + "/"] + list(checker.get("flags") or [])
+    return argv, fb
+
+
+def feedback_message(fb):
+    for name in ("teammessage.txt", "judgemessage.txt"):
+        f = fb / name
+        if f.exists() and f.read_text(encoding="utf-8", errors="replace").strip():
+            return f.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:200]
+    return ""
+
+
+def package_validator_run(checker, inp, expected, actual, workdir):
+    """(exit code, message, stderr) of a package validator on `actual`, or None."""
+    argv, fb = validator_files(checker, inp, expected, workdir)
+    r = run_program(argv, actual, VALIDATOR_LIMITS, workdir)
+    if r.timed_out or not os.WIFEXITED(r.status):
+        return None
+    return os.WEXITSTATUS(r.status), feedback_message(fb), \
+        r.stderr.decode("utf-8", "replace")[-300:]
+
+
+def judge_interactive(code, test, lim, checker, workdir):
+    """The solution against the interactor, connected by pipes, each under its
+    limits; whoever ends first decides (the package format's rule, as the
+    executor's interaction_verdict)."""
+    prog = Path(workdir) / "solution.py"
+    prog.write_text(code, encoding="utf-8")
+    argv, fb = validator_files(checker, test["input"], test["expected"], workdir)
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    cpu_s = math.ceil(lim["cpu_ms"] / 1000) + 1
+    to_sol_r, to_sol_w = os.pipe()
+    to_int_r, to_int_w = os.pipe()
+    start = time.monotonic()
+    sol = subprocess.Popen([PRLIMIT, f"--cpu={cpu_s}:{cpu_s + 1}",
+                            f"--as={lim['memory_kib'] * 1024}", "--core=0", "--", PYTHON,
+                            str(prog)], stdin=to_sol_r, stdout=to_int_w,
+                           stderr=subprocess.PIPE, cwd=workdir, env=env, start_new_session=True)
+    inter = subprocess.Popen(argv, stdin=to_int_r, stdout=to_sol_w, stderr=subprocess.PIPE,
+                             cwd=workdir, env=env, start_new_session=True)
+    for fd in (to_sol_r, to_sol_w, to_int_r, to_int_w):
+        os.close(fd)
+    first = None
+    deadline = start + lim["wall_ms"] / 1000.0 + 10
+    while time.monotonic() < deadline and (sol.poll() is None or inter.poll() is None):
+        if first is None:
+            first = "solution" if sol.poll() is not None else \
+                "interactor" if inter.poll() is not None else None
+        if first == "interactor" and inter.returncode != 42 and sol.poll() is None:
+            os.killpg(sol.pid, signal.SIGKILL)
+        if first == "solution" and sol.returncode != 0 and inter.poll() is None:
+            os.killpg(inter.pid, signal.SIGKILL)
+        time.sleep(0.005)
+    timed_out = sol.poll() is None
+    for p in (sol, inter):
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    wall_ms = (time.monotonic() - start) * 1000
+    err = sol.stderr.read()
+    sol.stderr.close()
+    inter.stderr.close()
+    r = RunResult(b"", err, sol.returncode if sol.returncode >= 0 else 0, 0, wall_ms, timed_out,
+                  False)
+    if first is None:
+        first = "solution" if timed_out else "interactor"
+    if first == "interactor" and inter.returncode == 43:
+        return "wa", feedback_message(fb), r
+    if first == "interactor" and inter.returncode != 42:
+        return "ie", f"interactor exit {inter.returncode}", r
+    if timed_out:
+        return "tle", f"wall {wall_ms:.0f} ms", r
+    if sol.returncode != 0:
+        return "re", f"exit {sol.returncode}", r
+    return {42: "ac", 43: "wa"}.get(inter.returncode, "ie"), feedback_message(fb), r
+
+
 def judge_test(code, test, lim, checker, workdir):
+    if checker.get("kind") == "package_validator" and checker.get("interactive"):
+        return judge_interactive(code, test, lim, checker, workdir)
     prog = Path(workdir) / "solution.py"
     prog.write_text(code, encoding="utf-8")
     r = run_program([PYTHON, str(prog)], test["input"].encode("utf-8"), lim, workdir)

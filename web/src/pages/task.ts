@@ -88,16 +88,23 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
     renderMarkdown(task.description),
     task.sample_tests.length ? h("section.samples", null,
       h("h2", null, "Examples"),
-      task.sample_tests.map((s, i) => h("div.sample", null,
-        h("div.sample-head", null, h("h3", null, s.name || `Example ${i + 1}`),
-          h("button.btn.btn-small.use-sample", { type: "button", "data-sample": String(i) }, "Use as input")),
-        h("div.sample-io", null,
-          h("div", null, h("h4", null, "Input"), h("pre.io", null, s.input)),
-          h("div", null, h("h4", null, "Expected output"), h("pre.io", null, s.expected)))))) : null,
+      // An interactive task's sample is what its judge program (the
+      // interactor) is given, not the program's stdin.
+      task.sample_tests.map((s, i) => task.interactive
+        ? h("div.sample", null,
+          h("div.sample-head", null, h("h3", null, s.name || `Example ${i + 1}`)),
+          h("div.sample-io", null, h("div", null, h("h4", null, "The judge's input"), h("pre.io", null, s.input))))
+        : h("div.sample", null,
+          h("div.sample-head", null, h("h3", null, s.name || `Example ${i + 1}`),
+            h("button.btn.btn-small.use-sample", { type: "button", "data-sample": String(i) }, "Use as input")),
+          h("div.sample-io", null,
+            h("div", null, h("h4", null, "Input"), h("pre.io", null, s.input)),
+            h("div", null, h("h4", null, "Expected output"), h("pre.io", null, s.expected)))))) : null,
     h("p.muted.limits", null,
       `Limits per test: ${limits.cpu_ms ?? "?"} ms CPU, ${kib(limits.memory_kib)} memory. `,
       task.hidden_test_count ? `${task.hidden_test_count} hidden test${task.hidden_test_count === 1 ? "" : "s"} besides the examples. ` : "",
-      task.checker_kind === "float" ? "Numbers are compared with a tolerance." : ""),
+      task.checker_kind === "float" ? "Numbers are compared with a tolerance." : "",
+      task.interactive ? "Interactive: your program talks to a judge program through its input and output — flush after every line you print." : ""),
     task.hints.length ? h("section.hints", null, h("h2", null, "Hints"),
       task.hints.map((hint, i) => h("details.hint", null, h("summary", null, `Hint ${i + 1}`), renderMarkdown(hint)))) : null,
   );

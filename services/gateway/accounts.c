@@ -107,6 +107,17 @@ static const char *session_user_agent(gw_req_t *r, char *buf, size_t cap)
     return out;
 }
 
+/* Options for a call that hashes a password in auth: three times the usual
+ * deadline. These calls are few at a time (the sign-in workers), and a hash
+ * on a starved auth outlasted 5 s: auth finished it, the gateway had
+ * answered 504 already, and the learner was not signed in. */
+static rpc_call_opts_t hashing_opts(gw_req_t *r, const char *const *md)
+{
+    rpc_call_opts_t o = gw_opts(r, md, false);
+    o.timeout_ms = o.timeout_ms > 20000 ? 60000 : o.timeout_ms * 3;
+    return o;
+}
+
 static int login_call(gw_req_t *r, const char *login, const char *password,
                       Dojo__Auth__V1__TokenPair **out, err_t **err)
 {
@@ -116,7 +127,7 @@ static int login_call(gw_req_t *r, const char *login, const char *password,
     req.client_ip = r->client_ip;
     char uabuf[256];
     req.user_agent = (char *)session_user_agent(r, uabuf, sizeof uabuf);
-    rpc_call_opts_t o = gw_opts(r, NULL, false);
+    rpc_call_opts_t o = hashing_opts(r, NULL);
     return rpc_client_call(r->gw->auth, AUTH_SVC, "Login", &req.base, (ProtobufCMessage **)out,
                            &o, err);
 }
@@ -149,7 +160,7 @@ int gw_h_register(gw_req_t *r, err_t **err)
         char uabuf[256];
         req.user_agent = (char *)session_user_agent(r, uabuf, sizeof uabuf);
         cleanup_pb ProtobufCMessage *resp = NULL;
-        rpc_call_opts_t o = gw_opts(r, NULL, false);
+        rpc_call_opts_t o = hashing_opts(r, NULL);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "SignUp", &req.base, &resp, &o, err) < 0)
             return -1;
         Dojo__Auth__V1__SignUpResponse *sr = (Dojo__Auth__V1__SignUpResponse *)resp;
@@ -303,7 +314,7 @@ int gw_h_reset(gw_req_t *r, err_t **err)
         req.token = (char *)tok;
         req.new_password = (char *)pw;
         cleanup_pb ProtobufCMessage *resp = NULL;
-        rpc_call_opts_t o = gw_opts(r, NULL, false);
+        rpc_call_opts_t o = hashing_opts(r, NULL);
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "ResetPassword", &req.base, &resp, &o, err) <
             0)
             return -1;
@@ -328,7 +339,7 @@ int gw_h_password(gw_req_t *r, err_t **err)
         req.current_password = (char *)cur;
         req.new_password = (char *)pw;
         cleanup_pb ProtobufCMessage *resp = NULL;
-        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+        rpc_call_opts_t o = hashing_opts(r, gw_md_user(r));
         if (rpc_client_call(r->gw->auth, AUTH_SVC, "ChangePassword", &req.base, &resp, &o, err) <
             0)
             return -1;

@@ -109,3 +109,25 @@ def test_a_stalled_auth_holds_sign_ins_only_and_what_cannot_wait_gets_503(
     assert r.status == 201, r
     c = gwkit.Client(g.addr, bearer=r.json["access_token"])
     assert c.get("/api/v1/me").json["user"]["username"] == again["username"]
+
+
+def test_a_sign_in_outlasting_the_usual_deadline_still_signs_in(start_gateway, auth_link):
+    """Calls that hash a password get three times DOJO_GATEWAY_RPC_TIMEOUT: a
+    starved auth finished such logins after the gateway had answered 504, and
+    the learner was not signed in although the work was done."""
+    g = start_gateway(DOJO_AUTH_ADDR=auth_link.addr, DOJO_GATEWAY_RPC_TIMEOUT="2s")
+    _, _, acct = gwkit.register(g.addr)
+    auth_link.trip(acct["username"].encode(), "hold")
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        login = pool.submit(gwkit.Client(g.addr).post, "/api/v1/auth/login",
+                            {"login": acct["username"], "password": acct["password"],
+                             "session": "token"})
+        assert auth_link.tripped.wait(20), "the login never reached auth"
+        time.sleep(3)  # past the usual 2 s, within the 6 s of a hashing call
+        auth_link.release()
+        r = login.result(timeout=60)
+        assert r.status == 200 and r.json["access_token"], r
+    finally:
+        auth_link.release()
+        pool.shutdown(wait=True)

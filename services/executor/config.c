@@ -103,7 +103,7 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
         config_int("DOJO_EXECUTOR_LEARNER_SANDBOX_SECONDS", 30, 0, 86400) * 1000;
     cfg->learner_window_ms =
         config_duration_ms("DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW", "60s", 1000, 86400000);
-    cfg->pool = config_bool("DOJO_EXECUTOR_POOL", false);
+    cfg->pool = config_bool("DOJO_EXECUTOR_POOL", true);
     cfg->pool_size = (int)config_int("DOJO_EXECUTOR_POOL_SIZE", 4, 1, 16);
     cfg->pool_memory_mib = (int)config_int("DOJO_EXECUTOR_POOL_MEMORY_MIB", 1024, 16, 1 << 20);
     cfg->pool_languages = config_str("DOJO_EXECUTOR_POOL_LANGUAGES", "python3");

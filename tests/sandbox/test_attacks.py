@@ -22,7 +22,13 @@ Attack header format (see README.md): comment lines at the top of the file,
 Runs are done up front, in parallel threads (each with its own workdir and
 slot), by a module fixture; each parametrised test then asserts its result.
 Knobs: DOJO_SANDBOX_JOBS_CRUN (default 2), DOJO_SANDBOX_JOBS_RUNSC (default 4),
-DOJO_SANDBOX_SLOT_BASE (default 16)."""
+DOJO_SANDBOX_SLOT_BASE (default 16).
+
+Every attack runs as the executor runs by default, in a sandbox started
+before its job (DOJO_EXECUTOR_POOL on: `sandbox-run` starts the sandbox and
+waits until it is ready before it sends the job); the cross-submission ones
+(with a partner) also run with both sandboxes started cold (the pool off),
+as `<attack>-<runtime>-cold`."""
 import concurrent.futures
 import os
 import secrets
@@ -53,12 +59,18 @@ SETTLE_S = 20  # how long leftovers may take to disappear after the CLI returned
 PARTNER_SLOT_OFFSET = 24
 
 
+# How the sandboxes start: before their job (the pool, the default) or cold.
+STARTS = {"pooled": "on", "cold": "off"}
+
+
 def _params():
     out = []
     for rt in kit.RUNTIMES:
         for name in RUNNABLE:
             marks = [pytest.mark.skip(reason=_RUNSC_REASON)] if rt == "runsc" and _RUNSC_REASON else []
-            out.append(pytest.param(name, rt, id=f"{name}-{rt}", marks=marks))
+            out.append(pytest.param(name, rt, "pooled", id=f"{name}-{rt}", marks=marks))
+            if ATTACKS[name].partner:
+                out.append(pytest.param(name, rt, "cold", id=f"{name}-{rt}-cold", marks=marks))
     return out
 
 
@@ -128,8 +140,9 @@ class Battery:
         return [(self.uid_base + s * 65536, self.uid_base + (s + 1) * 65536) for s in slots]
 
     # -- one attack ---------------------------------------------------------
-    def run_attack(self, attack, runtime, worker):
+    def run_attack(self, attack, runtime, worker, start="pooled"):
         res = Result(attack, runtime)
+        res.notes.append(f"sandboxes started {'before their jobs (pool)' if start == 'pooled' else 'cold'}")
         slot = SLOT_BASE + (0 if runtime == "crun" else 8) + worker
         slots = [slot]
         wd = self.tmp / f"work-{runtime}-{worker}"
@@ -159,12 +172,13 @@ class Battery:
 
             def run_partner():
                 partner_box["run"] = self._run(partner, runtime, wd, pslot, subst,
-                                               f"{attack.name}-{runtime}-partner")
+                                               f"{attack.name}-{runtime}-{start}-partner", start)
             partner_thread = threading.Thread(target=run_partner)
             partner_thread.start()
             time.sleep(1.2 if runtime == "crun" else 2.5)  # the victim has planted its secret
         try:
-            res.run = self._run(attack, runtime, wd, slot, subst, f"{attack.name}-{runtime}")
+            res.run = self._run(attack, runtime, wd, slot, subst, f"{attack.name}-{runtime}-{start}",
+                                start)
         finally:
             if partner_thread:
                 partner_thread.join()
@@ -181,9 +195,10 @@ class Battery:
             self.all_ids |= ids
         return res
 
-    def _run(self, attack, runtime, wd, slot, subst, tag):
+    def _run(self, attack, runtime, wd, slot, subst, tag, start="pooled"):
         return kit.run_attack(attack, runtime, wd, slot, subst, self.tmp / "inputs" / tag,
-                              extra_env={"DOJO_BATTERY_CANARY": self.canary})
+                              extra_env={"DOJO_BATTERY_CANARY": self.canary,
+                                         "DOJO_EXECUTOR_POOL": STARTS[start]})
 
     def _outcome_failures(self, attack, runtime, run, subst):
         fails = []
@@ -269,7 +284,8 @@ class Battery:
     # -- everything -----------------------------------------------------------
     def run_all(self, selected):
         self.calibrate_uid_base()
-        by_rt = {rt: sorted((a for (a, r) in selected if r == rt), key=self._cost, reverse=True)
+        by_rt = {rt: sorted(((a, st) for (a, r, st) in selected if r == rt),
+                            key=lambda x: self._cost(x[0]), reverse=True)
                  for rt in kit.RUNTIMES}
         pools, futures = [], []
         for rt, names in by_rt.items():
@@ -286,14 +302,14 @@ class Battery:
                     with qlock:
                         if not queue:
                             return
-                        name = queue.pop(0)
+                        name, start = queue.pop(0)
                     try:
-                        r = self.run_attack(ATTACKS[name], rt, k)
+                        r = self.run_attack(ATTACKS[name], rt, k, start)
                     except Exception as e:  # a harness failure: report it on the test
                         r = Result(ATTACKS[name], rt)
                         r.failures.append(f"harness error: {type(e).__name__}: {e}")
                     with self.lock:
-                        self.results[(name, rt)] = r
+                        self.results[(name, rt, start)] = r
                         if r.run is not None and not r.attack.partner:
                             kit.QUIET_VERDICTS[("attack", name, rt)] = kit.attack_verdicts(
                                 r.run, r.attack)
@@ -318,7 +334,8 @@ def battery(request):
     for item in request.session.items:
         if Path(str(item.fspath)).resolve() == me and hasattr(item, "callspec") and \
                 "attack" in item.callspec.params and not item.get_closest_marker("skip"):
-            selected.add((item.callspec.params["attack"], item.callspec.params["runtime"]))
+            selected.add((item.callspec.params["attack"], item.callspec.params["runtime"],
+                          item.callspec.params["start"]))
     tmp = Path(tempfile.mkdtemp(prefix="dojo-battery-"))
     tmp.chmod(0o755)  # gVisor's gofer must reach the bundles below it
     kit.snapshot_executor(tmp)
@@ -340,9 +357,9 @@ def test_attack_files_are_well_formed():
             assert Path(a.partner).stem in ATTACKS, f"{a.name}: unknown partner {a.partner}"
 
 
-@pytest.mark.parametrize("attack,runtime", _params())
-def test_attack(battery, attack, runtime):
-    res = battery.results.get((attack, runtime))
+@pytest.mark.parametrize("attack,runtime,start", _params())
+def test_attack(battery, attack, runtime, start):
+    res = battery.results.get((attack, runtime, start))
     assert res is not None, "not run"
     assert not res.failures and not res.host_failures, res.report()
 
@@ -393,7 +410,7 @@ def test_runtimes_agree_on_every_attack_without_a_documented_difference(battery)
     differ, documented = [], []
     for name in RUNNABLE:
         a = ATTACKS[name]
-        runs = [battery.results.get((name, rt)) for rt in kit.RUNTIMES]
+        runs = [battery.results.get((name, rt, "pooled")) for rt in kit.RUNTIMES]
         if any(r is None or r.run is None for r in runs) or a.partner:
             continue
         crun, runsc = (kit.verdict_summary(r.run, a.tests) for r in runs)

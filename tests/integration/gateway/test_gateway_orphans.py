@@ -88,9 +88,17 @@ def settled(stack, game_client, redis, sub_id):
         s = wait_for(lambda: (lambda s: s if s.state == gpb.SUBMISSION_STATE_FINISHED else None)(
             get(game_client, sub_id)), SETTLE_TIMEOUT, "the verdict")
         assert s.verdict == 1, s  # AC
-        events = [epb.Event.FromString(f[1]) for _, f in
-                  redis.cmd("XRANGE", f"dojo:sub:{sub_id}", "-", "+")]
-        assert sum(1 for e in events if e.WhichOneof("kind") == "result") == 1, events
+
+        def events():
+            return [epb.Event.FromString(f[1]) for _, f in
+                    redis.cmd("XRANGE", f"dojo:sub:{sub_id}", "-", "+")]
+
+        def results():
+            return sum(1 for e in events() if e.WhichOneof("kind") == "result")
+        # The executor writes the result event once RecordResult has
+        # answered: the row can be finished a moment before the event is there.
+        wait_for(results, SETTLE_TIMEOUT, "the result event")
+        assert results() == 1, events()
         assert jobs_for(redis, sub_id) == 1
 
 

@@ -511,11 +511,13 @@ def main():
             log(f"warm-up: {args.warmup} samples" + (f", {len(bad)} errors: {bad[0]}" if bad else ""))
             if bad:
                 failed = True
+        bare = bare_python_ms()
         samples, elapsed = run_samples(clients, args.samples, args.pause / 1000.0)
+        bare = (bare + bare_python_ms()) / 2  # before and after: the load may move meanwhile
         for c in clients:
             c.close()
         rate_limited = sum(c.rate_limited for c in clients)
-        failed = report(samples, elapsed, args, rate_limited) or failed
+        failed = report(samples, elapsed, args, rate_limited, bare) or failed
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
         failed = True
@@ -540,7 +542,18 @@ def main():
     return 1 if failed else 0
 
 
-def report(samples, elapsed, args, rate_limited):
+def bare_python_ms(n=20):
+    """The yardstick of docs/benchmarks.md: a bare `python3 -c pass` on this
+    host, median of n, measured in the same run as the samples."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def report(samples, elapsed, args, rate_limited, bare=None):
     ok = [s for s in samples if s.ok]
     errors = [s for s in samples if not s.ok]
     lat = [s.ms for s in ok]
@@ -555,6 +568,9 @@ def report(samples, elapsed, args, rate_limited):
     print(f"  samples            {len(samples)} measured ({len(ok)} ok, {len(errors)} errors), "
           f"{args.warmup} warm-up not counted")
     print(f"  executor runtime   {runtime}")
+    if lat and bare:
+        print(f"  bare python3       {bare:8.1f} ms (`python3 -c pass` on this host, medians of 20 "
+              f"before and after the samples): p50 is {pct(lat, 50) / bare:.2f}x bare")
     if lat:
         print(f"  p50                {pct(lat, 50):8.1f} ms")
         print(f"  p90                {pct(lat, 90):8.1f} ms")

@@ -24,7 +24,8 @@ Figures, printed in one block:
 (DOJO_EXECUTOR_POOL; for crun (3) also at pool sizes 1, 2 and 4), every
 figure also as a ratio to (1); then the memory an idle pooled sandbox holds
 (its cgroup, from dojo_executor_pool_memory_bytes / dojo_executor_pool_ready).
-DOJO_BENCH_POOL=0 runs the pool-off figures only."""
+DOJO_BENCH_POOL=0 runs the pool-off figures only; DOJO_BENCH_PARTS picks
+parts (a comma list of per-test, dequeue, saturation; all by default)."""
 import json
 import os
 import re
@@ -70,6 +71,7 @@ def sandbox_per_test_ms(runtime, runs=10):
         f.write_text(f"{i} {i * 7}\n")
         inputs += ["--input", str(f)]
     env = dict(os.environ, DOJO_EXECUTOR_ROOTFS_DIR=str(execkit.rootfs_dir()),
+               DOJO_EXECUTOR_POOL="off",  # the whole cold sandbox, as before the pool
                DOJO_EXECUTOR_WORKDIR=str(work / "w"),
                DOJO_EXECUTOR_LANGUAGES_DIR=str(execkit.LANGUAGES_DIR), DOJO_LOG_LEVEL="warn")
     walls = []
@@ -122,9 +124,20 @@ def dequeue_to_result_ms(stack, redis, n):
     return times
 
 
+def host_cpu():
+    """(busy, total) jiffies of the whole host, from /proc/stat."""
+    f = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = f[3] + f[4]  # idle + iowait
+    return sum(f[:8]) - idle, sum(f[:8])
+
+
+SATURATION_CPU = {}
+
+
 def saturation(stack, redis, n):
     subs = [submit(stack, redis) for _ in range(n)]
     t = time.perf_counter()
+    cpu0 = host_cpu()
     for _, job in subs:
         execkit.enqueue(redis, job)
     for sid, _ in subs:
@@ -132,6 +145,10 @@ def saturation(stack, redis, n):
         results = [e for e in evs if e.WhichOneof("kind") == "result"]
         assert len(results) == 1 and results[0].result.recorded, sid
     elapsed = time.perf_counter() - t
+    cpu1 = host_cpu()
+    hz = os.sysconf("SC_CLK_TCK")
+    SATURATION_CPU.update(busy=(cpu1[0] - cpu0[0]) / max(1, cpu1[1] - cpu0[1]),
+                          per_sub_ms=(cpu1[0] - cpu0[0]) / hz * 1000 / n)
     assert execkit.pending_count(redis, wait=5) == 0
     return n / elapsed
 
@@ -171,7 +188,8 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
         return f"({ms / bare:5.2f}x bare)"
 
     lines.append(f"bare `python3 -c pass` on the host (median of 20):  {bare:6.1f} ms")
-    for rt in ("crun", "runsc"):
+    parts = os.environ.get("DOJO_BENCH_PARTS", "per-test,dequeue,saturation").split(",")
+    for rt in (("crun", "runsc") if "per-test" in parts else ()):
         per = sandbox_per_test_ms(rt)
         lines.append(f"{rt:5} per test case, 10-test Python submission:   {per:6.1f} ms"
                      f"   ratio {per / bare:4.2f} x bare python3")
@@ -182,11 +200,13 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
     if with_pool:
         configs = [("crun", 50, 0), ("crun", 50, 1), ("crun", 50, 2), ("crun", 50, 4),
                    ("runsc", 20, 0), ("runsc", 20, 4)]
+    if "dequeue" not in parts:
+        configs = []
     idle = {}
     for rt, n, size in configs:
         # gVisor's gofer is unprivileged: it must get through the session folder.
         os.chmod(execkit_workdir_root(exec_stack), 0o711)
-        env = dict(DOJO_EXECUTOR_RUNTIME=rt, DOJO_EXECUTOR_CONCURRENCY=2)
+        env = dict(DOJO_EXECUTOR_RUNTIME=rt, DOJO_EXECUTOR_CONCURRENCY=2, DOJO_EXECUTOR_POOL="off")
         if size:
             # The bench task's key (execkit: 64 MiB) is learned from its first job.
             env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size,
@@ -219,8 +239,9 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
                      f"{b / 1048576:6.1f} MiB (its cgroup's memory, page cache included)")
 
     n = int(os.environ.get("DOJO_BENCH_SUBMISSIONS", "200"))
-    for size in ((0, 4) if with_pool else (0,)):
-        env = dict(DOJO_EXECUTOR_CONCURRENCY=2)
+    sizes = [int(v) for v in os.environ.get("DOJO_BENCH_SATURATION_POOL", "0,4").split(",")]
+    for size in ((sizes if with_pool else (0,)) if "saturation" in parts else ()):
+        env = dict(DOJO_EXECUTOR_CONCURRENCY=2, DOJO_EXECUTOR_POOL="off")
         if size:
             env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size)
         a = start_executor(f"bench-sat-a-p{size}", **env)
@@ -233,6 +254,13 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
         pool = f"pool {size}" if size else "no pool"
         lines.append(f"crun  {pool:7} saturation, 2 executors x 2 workers, {n} x 10-test "
                      f"submissions: {rate:5.1f} submissions/s, none lost, each recorded once")
+        if size:
+            m = [pool_metrics(e) for e in (a, b)]
+            lines.append(f"      pool: hits {sum(x.get('dojo_executor_pool_hits_total', 0) for x in m):.0f}, "
+                         f"misses {sum(x.get('dojo_executor_pool_misses_total', 0) for x in m):.0f}")
+        lines.append(f"      the host's CPUs {SATURATION_CPU['busy'] * 100:.0f}% busy, "
+                     f"{SATURATION_CPU['per_sub_ms']:.0f} ms of CPU a submission (everything "
+                     f"on the host, other engineers' work too)")
         a.stop()
         b.stop()
     print("\n\nexecutor benchmark (" + time.strftime("%Y-%m-%d") + f", {os.cpu_count()} cores)")

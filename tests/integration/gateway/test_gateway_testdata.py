@@ -139,6 +139,12 @@ def proc_rss_kib(pid):
     return {k: int(re.search(rf"{k}:\s+(\d+)", status).group(1)) for k in ("VmRSS", "VmHWM")}
 
 
+def sanitized(pid):
+    """An ASan build (./dojo test integration-asan): its quarantine keeps
+    hundreds of MiB of freed memory, so its RSS says nothing about ours."""
+    return "libasan" in open(f"/proc/{pid}/maps").read()
+
+
 class Stream:
     """A request body of `n` pseudo-random bytes, generated as it is sent
     (the test holds 1 MiB at a time), hashed on the way."""
@@ -182,8 +188,9 @@ def test_a_blob_of_256_mib_streams_through_gateway_and_content(stack, gw, author
     content_rss = proc_rss_kib(stack["content"].proc.pid)
     print(f"\n256 MiB blob: gateway VmHWM {gw_rss['VmHWM'] / 1024:.0f} MiB, content VmHWM "
           f"{content_rss['VmHWM'] / 1024:.0f} MiB")
-    assert gw_rss["VmHWM"] < 128 * 1024, gw_rss
-    assert content_rss["VmHWM"] < 160 * 1024, content_rss
+    if not sanitized(gw.proc.pid):
+        assert gw_rss["VmHWM"] < 128 * 1024, gw_rss
+        assert content_rss["VmHWM"] < 160 * 1024, content_rss
 
 
 def test_blob_upload_limits_are_stated(gw, author, learner):
@@ -373,7 +380,7 @@ def test_problem_of_1000_tests_and_256_mib_is_judged(stack, executor, large_prob
     assert misses == NTESTS, misses  # each blob fetched once (the echo tests' twice-named)
     rss = executor_rss_kib(executor)
     # Streamed to disk and into the sandbox: the executor never held the data.
-    assert rss["VmHWM"] < 160 * 1024, rss
+    assert sanitized(executor.proc.pid) or rss["VmHWM"] < 160 * 1024, rss
     # Cached: the second run fetches nothing.
     hits0 = metric(executor, "dojo_executor_blob_cache_total", 'result="hit"')
     done, second_s = submit_and_wait(learner, large_problem["slug"], WRONG_LAST)

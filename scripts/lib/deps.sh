@@ -8,6 +8,8 @@ DOJO_APT_PACKAGES=(
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
   libgrpc-dev libpq-dev libhiredis-dev libssl-dev libsodium-dev libjansson-dev
   libcurl4-openssl-dev libmicrohttpd-dev
+  # problem packages (services/content/package.c): .zip and YAML
+  libzip-dev libyaml-dev
   # tests
   libcmocka-dev python3-grpcio python3-protobuf python3-pytest python3-cryptography
   python3-jsonschema

@@ -365,3 +365,98 @@ int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
     *out = &resp->base;
     return 0;
 }
+
+/* ------------------------------------------------------------------------
+ * Problem packages: read into a task (nothing stored: the gateway runs the
+ * package's submissions first), or written from one
+ * ------------------------------------------------------------------------ */
+
+int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                              ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__ParsePackageRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    Dojo__Content__V1__ParsePackageResponse *resp =
+        RPC_NEW(call, Dojo__Content__V1__ParsePackageResponse,
+                DOJO__CONTENT__V1__PARSE_PACKAGE_RESPONSE__INIT);
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, req->file_name);
+    cleanup_json json_t *doc = NULL, *paths = NULL, *norm = NULL;
+    int rc = pkg_read_task(req->zip.data, req->zip.len, req->file_name, req->slug, &rep, &doc,
+                           &paths);
+    if (rc == 0)
+        rc = pkg_normalize(doc, &rep, &norm);
+    if (rc == 0) {
+        cleanup_free char *text = check_pretty(norm);
+        resp->json = rpc_strdup(call, text);
+        static const char *const lists[] = {"reference_solutions", "wrong_solutions"};
+        size_t n = json_array_size(json_object_get(norm, lists[0])) +
+                   json_array_size(json_object_get(norm, lists[1]));
+        resp->solutions = rpc_alloc(call, (n + 1) * sizeof *resp->solutions);
+        for (int l = 0; l < 2; l++) {
+            size_t i;
+            json_t *s;
+            json_array_foreach(json_object_get(norm, lists[l]), i, s)
+            {
+                const char *name = json_string_value(json_object_get(s, "name"));
+                const char *path = json_string_value(json_object_get(paths, name));
+                Dojo__Content__V1__PackageSolution *ps =
+                    RPC_NEW(call, Dojo__Content__V1__PackageSolution,
+                            DOJO__CONTENT__V1__PACKAGE_SOLUTION__INIT);
+                ps->name = rpc_strdup(call, name);
+                ps->path = rpc_strdup(call, path ? path : "");
+                resp->solutions[resp->n_solutions++] = ps;
+            }
+        }
+    } else {
+        resp->json = "";
+    }
+    resp->ok = rc == 0;
+    content_field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
+    content_field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
+    LOG_INFO("package read", "file=\"%s\" bytes=%zu ok=%d errors=%zu warnings=%zu",
+             log_esc(req->file_name), req->zip.len, resp->ok, rep.n_errors, rep.n_warnings);
+    *out = &resp->base;
+    return 0;
+}
+
+int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                               ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__ExportPackageRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    if (!check_is_slug(req->slug, 64, CHECK_LETTER_FIRST))
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%.64s\"", req->slug);
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_json json_t *stored = NULL, *norm = NULL;
+    content_task_row_t row;
+    if (content_conn(c, &conn, err) < 0 ||
+        content_load_task(conn, req->slug, req->version, &stored, &row, err) < 0)
+        return -1;
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, "");
+    if (taskjson_normalize(stored, &rep, &norm) < 0)
+        return err_set(err, GRPC_STATUS_INTERNAL, "task %s: stored version fails validation",
+                       req->slug);
+    char *zip = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    if (pkg_write_task(norm, &zip, &len, &why) < 0)
+        return err_set(err, GRPC_STATUS_INTERNAL, "task %s as a package: %s", req->slug, why);
+    Dojo__Content__V1__ExportPackageResponse *resp =
+        RPC_NEW(call, Dojo__Content__V1__ExportPackageResponse,
+                DOJO__CONTENT__V1__EXPORT_PACKAGE_RESPONSE__INIT);
+    resp->zip.data = rpc_alloc(call, len + 1);
+    memcpy(resp->zip.data, zip, len);
+    resp->zip.len = len;
+    free(zip);
+    resp->file_name = rpc_sprintf(call, "%s.zip", req->slug);
+    *out = &resp->base;
+    return 0;
+}

@@ -223,6 +223,11 @@ int content_active_task_slugs(content_t *c, json_t **out, err_t **err);
 
 /** Reads a whole file; *out is new (free), NUL-terminated. */
 int content_read_file(const char *path, char **out, size_t *len, err_t **err);
+
+/** `content package FILE.zip [SLUG]`: reads a problem package and prints
+ * the task file it makes (stdout) and its problems (stderr). 0, or 1 when
+ * the package was refused. No database. */
+int content_package_file(const char *path, const char *slug);
 /** Sorted list of DIR/ *.json names (not paths); *out new (free it with
  * content_free_list). A missing directory is NOT_FOUND. */
 int content_list_json(const char *dir, char ***out, size_t *n, err_t **err);
@@ -301,6 +306,10 @@ int content_rpc_export_task(rpc_call_t *call, const ProtobufCMessage *req, Proto
                             err_t **err);
 int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                              err_t **err);
+int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **out, err_t **err);
+int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req,
+                               ProtobufCMessage **out, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Contests (contests.c)

@@ -540,3 +540,31 @@ int content_normalize_file(const char *path)
     }
     return errors;
 }
+
+int content_package_file(const char *path, const char *slug)
+{
+    cleanup_free char *zip = NULL;
+    size_t len = 0;
+    cleanup_err err_t *err = NULL;
+    if (content_read_file(path, &zip, &len, &err) < 0) {
+        fprintf(stderr, "%s: %s\n", path, err->msg);
+        return 1;
+    }
+    const char *slash = strrchr(path, '/');
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, slash ? slash + 1 : path);
+    cleanup_json json_t *doc = NULL, *paths = NULL, *norm = NULL;
+    int rc = pkg_read_task(zip, len, rep.file, slug, &rep, &doc, &paths);
+    if (rc == 0)
+        rc = pkg_normalize(doc, &rep, &norm);
+    for (size_t i = 0; i < rep.n_warnings; i++)
+        fprintf(stderr, "%s: %s: warning: %s\n", rep.file, rep.warnings[i].path,
+                rep.warnings[i].message);
+    for (size_t i = 0; i < rep.n_errors; i++)
+        fprintf(stderr, "%s: %s: %s\n", rep.file, rep.errors[i].path, rep.errors[i].message);
+    if (norm) {
+        cleanup_free char *text = check_pretty(norm);
+        fputs(text, stdout);
+    }
+    return rc == 0 ? 0 : 1;
+}

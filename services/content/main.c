@@ -7,6 +7,7 @@
  *   content import DIR         load DIR/tasks, DIR/contests and DIR/achievements into the
  *                              database
  *   content export SLUG [VERSION]   print a task in the file form
+ *   content package FILE.zip [SLUG] print the task a problem package makes
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -57,6 +58,8 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "ArchiveTask", .unary = content_rpc_archive_task},
     {.method = "ExportTask", .unary = content_rpc_export_task},
     {.method = "ImportTasks", .unary = content_rpc_import_tasks},
+    {.method = "ParsePackage", .unary = content_rpc_parse_package},
+    {.method = "ExportPackage", .unary = content_rpc_export_package},
     {.method = "ListContests", .unary = content_rpc_list_contests},
     {.method = "GetContest", .unary = content_rpc_get_contest},
     {.method = "PutContest", .unary = content_rpc_put_contest},
@@ -123,6 +126,11 @@ static int normalize(void *payload, int argc, char **argv, err_t **err)
     return content_normalize_file(argv[0]) > 0 ? 1 : 0;
 }
 
+static int package(void *payload, int argc, char **argv, err_t **err)
+{
+    return content_package_file(argv[0], argc == 2 ? argv[1] : NULL);
+}
+
 static int import(void *payload, int argc, char **argv, err_t **err)
 {
     int rejected = 0;
@@ -152,6 +160,7 @@ static const service_cmd_t content_commands[] = {
     {.name = "validate", .min_args = 1, .max_args = 1, .run = validate},
     {.name = "normalize", .min_args = 1, .max_args = 1, .run = normalize},
     {.name = "import", .min_args = 1, .max_args = 1, .run = import},
+    {.name = "package", .min_args = 1, .max_args = 2, .run = package},
     {.name = "export", .min_args = 1, .max_args = 2, .run = export},
     {0},
 };
@@ -172,7 +181,8 @@ static const service_def_t content_service = {
              "folder of task files)\n"
              "       content normalize FILE   (a task or achievement file)\n"
              "       content import DIR       (DIR with tasks/ and achievements/)\n"
-             "       content export SLUG [VERSION]\n",
+             "       content export SLUG [VERSION]\n"
+             "       content package FILE.zip [SLUG]   (the task a problem package makes)\n",
     .commands = content_commands,
     .payload = &content_state,
     .configure = configure,

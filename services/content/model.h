@@ -135,6 +135,42 @@ int track_normalize(json_t *doc, json_t *known_tasks, content_report_t *rep, jso
 Dojo__Content__V1__Track *track_to_message(rpc_call_t *call, json_t *norm);
 
 /* ------------------------------------------------------------------------
+ * Problem packages (package.c reads, pkgwrite.c writes, pkgyaml.c reads
+ * their YAML): the Kattis / ICPC problem package format as a .zip.
+ * docs/packages.md says what maps to what.
+ * ------------------------------------------------------------------------ */
+
+#define PKG_MAX_ZIP_BYTES (8 * 1024 * 1024)    /* the upload */
+#define PKG_MAX_FILE_BYTES (1024 * 1024)       /* one file, uncompressed */
+#define PKG_MAX_TOTAL_BYTES (32 * 1024 * 1024) /* every file, uncompressed */
+#define PKG_MAX_ENTRIES 1000
+#define PKG_MAX_PATH 256
+
+/** Reads a package (`zip`, `len` bytes; borrowed) into a task document in
+ * the file form, to be normalised by the caller. `file_name` and `slug`
+ * choose the slug (see ParsePackageRequest). Every problem goes to `rep`
+ * with the package file as its path. Returns 0 with *doc (new) and *paths
+ * (new: solution name -> package path), or -1 when rep has errors. */
+int pkg_read_task(const void *zip, size_t len, const char *file_name, const char *slug,
+                  content_report_t *rep, json_t **doc, json_t **paths);
+
+/** taskjson_normalize for a document pkg_read_task made, its problems
+ * added to the package's report. */
+int pkg_normalize(json_t *doc, content_report_t *rep, json_t **norm);
+
+/** Writes a normalised task (borrowed) as a package: 0 with *zip (new,
+ * free() it) of *len bytes; -1 with *why (static text) when libzip fails. */
+int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why);
+
+/** The Dojo language of a package file, by its extension ("a.cpp" ->
+ * "cpp"), or NULL. Static. */
+const char *pkg_language_of(const char *file);
+
+/** Parses a YAML document into JSON (see pkgyaml.c): 0 with *out new, or
+ * -1 with the reason in `why`. */
+int pkg_yaml_parse(const char *text, size_t len, char *why, size_t why_cap, json_t **out);
+
+/* ------------------------------------------------------------------------
  * Languages (languages.c): the language catalogue
  * (services/executor/languages/<id>.json), embedded at build time.
  * ------------------------------------------------------------------------ */

@@ -52,6 +52,7 @@ typedef struct task_state {
     limits_t lang_limits[MAX_LANGUAGES];
     size_t errors_before_langs;
     bool restrict_languages; /* only the listed languages are accepted */
+    bool any_visible, any_test; /* what the tests section found */
     json_t *solution_langs;  /* langs when restricted, or NULL: any known
                                 language (also when something since was wrong) */
 } task_state_t;
@@ -610,6 +611,7 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
 
 static json_t *read_tests(const check_obj_t *doc, void *state)
 {
+    task_state_t *st = state;
     json_t *out = json_array();
     json_t *tests = check_array(doc, "tests", CHECK_REQUIRED, 1, CONTENT_MAX_TESTS, "tests");
     bool visible = false;
@@ -619,9 +621,8 @@ static json_t *read_tests(const check_obj_t *doc, void *state)
         if (check_item(&t, doc, "tests", tests, i) && (test = read_test(&t, tests, i, &visible)))
             json_array_append_new(out, test);
     }
-    if (!visible && json_array_size(tests) > 0)
-        content_report_error(doc->rep, "$.tests",
-                             "at least one test must be visible (\"hidden\": false)");
+    st->any_visible = visible;
+    st->any_test = json_array_size(tests) > 0;
     return out;
 }
 
@@ -670,6 +671,24 @@ static json_t *read_stop_at_first_failure(const check_obj_t *doc, void *state)
     (void)state;
     bool stop = false;
     return check_bool(doc, "stop_at_first_failure", &stop) && stop ? json_true() : NULL;
+}
+
+/* Learners get an example: a visible test, unless the author says there is
+ * none (a problem package without samples); kept only when true. */
+static json_t *read_no_visible_tests(const check_obj_t *doc, void *state)
+{
+    const task_state_t *st = state;
+    bool none = false;
+    if (!check_bool(doc, "no_visible_tests", &none))
+        return NULL;
+    if (none && st->any_visible)
+        content_report_error(doc->rep, "$.no_visible_tests",
+                             "must be false or absent: a test is visible");
+    else if (!none && !st->any_visible && st->any_test)
+        content_report_error(doc->rep, "$.tests",
+                             "at least one test must be visible (\"hidden\": false), or "
+                             "\"no_visible_tests\": true when learners get none");
+    return none ? json_true() : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -784,6 +803,7 @@ static const check_section_t task_sections[] = {
     {"wrong_solutions", read_wrong_solutions},
     {"editorial", read_editorial},
     {"stop_at_first_failure", read_stop_at_first_failure},
+    {"no_visible_tests", read_no_visible_tests},
     {NULL, NULL},
 };
 /* clang-format on */

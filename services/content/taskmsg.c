@@ -171,6 +171,8 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
         json_object_set_new(o, "stop_at_first_failure", json_true());
     if (t->restrict_languages)
         json_object_set_new(o, "restrict_languages", json_true());
+    if (t->no_visible_tests)
+        json_object_set_new(o, "no_visible_tests", json_true());
     return o;
 }
 
@@ -367,6 +369,7 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
     strings_msg(call, json_object_get(norm, "tags"), &m->tags, &m->n_tags);
     languages_msg(call, norm, false, &m->languages, &m->n_languages);
     m->restrict_languages = json_is_true(json_object_get(norm, "restrict_languages"));
+    m->no_visible_tests = json_is_true(json_object_get(norm, "no_visible_tests"));
     m->limits = limits_msg(call, json_object_get(norm, "limits"));
     m->checker = checker_msg(call, norm);
     tests_msg(call, norm, &m->tests, &m->n_tests);

@@ -1148,6 +1148,27 @@ static int cmp_order(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Sorts `arr`'s objects by their "order" (those without keep their order,
+ * after the others) and drops the key. New array. */
+static json_t *sorted_by_order(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    json_t **v = xcalloc(n + 1, sizeof *v);
+    for (size_t k = 0; k < n; k++) {
+        v[k] = json_incref(json_array_get(arr, k));
+        if (!json_object_get(v[k], "order"))
+            json_object_set_new(v[k], "order", json_integer(100000 + (json_int_t)k));
+    }
+    qsort(v, n, sizeof *v, cmp_order);
+    json_t *out = json_array();
+    for (size_t k = 0; k < n; k++) {
+        json_object_del(v[k], "order");
+        json_array_append_new(out, v[k]);
+    }
+    free(v);
+    return out;
+}
+
 static void read_sidecar(pkg_t *p)
 {
     pkg_file_t *f = pkg_find(p, "dojo.json");
@@ -1192,27 +1213,12 @@ static void read_sidecar(pkg_t *p)
             continue;
         json_t *m = json_deep_copy(it);
         json_object_del(m, "file");
+        json_object_set_new(m, "order", json_integer((json_int_t)i));
         json_object_set_new(smap, file, m);
     }
     json_t *tests = json_object_get(p->doc, "tests");
-    json_array_foreach(tests, i, it) if (!json_object_get(tmap, json_string_value(json_object_get(
-                                             it, "file"))))
-    {
-        json_object_set_new(it, "order", json_integer(100000 + (json_int_t)i));
-    }
     rename_by_file(tests, tmap, "file");
-    size_t n = json_array_size(tests);
-    json_t **v = xcalloc(n + 1, sizeof *v);
-    for (size_t k = 0; k < n; k++)
-        v[k] = json_incref(json_array_get(tests, k));
-    qsort(v, n, sizeof *v, cmp_order);
-    json_t *sorted = json_array();
-    for (size_t k = 0; k < n; k++) {
-        json_object_del(v[k], "order");
-        json_array_append_new(sorted, v[k]);
-    }
-    free(v);
-    json_object_set_new(p->doc, "tests", sorted);
+    json_object_set_new(p->doc, "tests", sorted_by_order(tests));
     static const char *const lists[] = {"reference_solutions", "wrong_solutions", NULL};
     for (size_t l = 0; lists[l]; l++) {
         json_t *sols = json_object_get(p->doc, lists[l]);
@@ -1229,6 +1235,7 @@ static void read_sidecar(pkg_t *p)
             json_object_set_new(p->solution_paths, json_string_value(json_object_get(it, "name")),
                                 json_string(path));
         }
+        json_object_set_new(p->doc, lists[l], sorted_by_order(sols));
     }
     json_decref(tmap);
     json_decref(smap);

@@ -37,8 +37,8 @@ static int task_text(json_t *body, char **out, const char **slug, err_t **err)
 }
 
 /* ExportTask → the AuthorTask shape. */
-static int export_task(gw_req_t *r, const char *slug, int version, json_t **out,
-                       Dojo__Content__V1__ExportTaskResponse **raw, err_t **err)
+int gw_author_export_task(gw_req_t *r, const char *slug, int version, json_t **out,
+                          Dojo__Content__V1__ExportTaskResponse **raw, err_t **err)
 {
     if (strlen(slug) > 64)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", slug);
@@ -82,7 +82,7 @@ int gw_h_author_get(gw_req_t *r, err_t **err)
 {
     if (gw_req_author(r, err) < 0)
         return -1;
-    if (export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
+    if (gw_author_export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
         return -1;
     r->status = 200;
     return 0;
@@ -96,7 +96,7 @@ int gw_h_author_export(gw_req_t *r, err_t **err)
     if (gw_query_int(r, "version", 1, INT32_MAX, &version, err) < 0)
         return -1;
     Dojo__Content__V1__ExportTaskResponse *e = NULL;
-    if (export_task(r, r->segs[2], (int)version, NULL, &e, err) < 0)
+    if (gw_author_export_task(r, r->segs[2], (int)version, NULL, &e, err) < 0)
         return -1;
     r->raw_body = arena_strdup(&r->arena, e->json);
     r->raw_len = strlen(e->json);
@@ -132,7 +132,7 @@ int gw_h_author_create(gw_req_t *r, err_t **err)
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "CreateTask", &req.base,
                             (ProtobufCMessage **)&cr, &o, err) < 0)
             return -1;
-        if (export_task(r, cr->task ? cr->task->slug : slug, 0, &r->out, NULL, err) < 0)
+        if (gw_author_export_task(r, cr->task ? cr->task->slug : slug, 0, &r->out, NULL, err) < 0)
             return -1;
         json_object_set_new(r->out, "change", json_string("created"));
         LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
@@ -167,7 +167,7 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &req.base,
                             (ProtobufCMessage **)&ur, &o, err) < 0)
             return -1;
-        if (export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
+        if (gw_author_export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
             return -1;
         const char *ch = gw_change_name(ur->change);
         json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
@@ -178,8 +178,8 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
     return 0;
 }
 
-static int validate(gw_req_t *r, const char *text, Dojo__Content__V1__ValidateTaskResponse **out,
-                    err_t **err)
+int gw_author_validate(gw_req_t *r, const char *text,
+                       Dojo__Content__V1__ValidateTaskResponse **out, err_t **err)
 {
     Dojo__Content__V1__TaskInput in = json_input(text);
     Dojo__Content__V1__ValidateTaskRequest req = DOJO__CONTENT__V1__VALIDATE_TASK_REQUEST__INIT;
@@ -202,7 +202,7 @@ int gw_h_author_validate(gw_req_t *r, err_t **err)
         return -1;
     {
         cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
-        if (validate(r, text, &v, err) < 0)
+        if (gw_author_validate(r, text, &v, err) < 0)
             return -1;
         const char *ch = v->ok ? gw_change_name(v->change) : NULL;
         r->out = json_pack("{s:b,s:o,s:o,s:s,s:o,s:i}", "ok", v->ok, "errors",
@@ -302,33 +302,11 @@ static bool wanted(json_t *names, const char *name)
     return false;
 }
 
-static int run_reference(gw_req_t *r, err_t **err)
+int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
+                     Dojo__Content__V1__JudgeBundle *bundle, json_t *results, bool *all_ok,
+                     err_t **err)
 {
-    json_t *body = NULL;
-    if (gw_body_json(r, false, &body, err) < 0)
-        return -1;
-    int rc = -1;
-    cleanup_free char *text = NULL;
-    const char *slug;
-    cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
-    json_t *results = json_array();
-    json_t *names = json_object_get(body, "solutions");
-    if (names && !json_is_array(names)) {
-        err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "solutions: must be an array of names");
-        goto cleanup;
-    }
-    if (task_text(body, &text, &slug, err) < 0 || validate(r, text, &v, err) < 0)
-        goto cleanup;
-    if (!v->ok || v->bundle == NULL) {
-        if (v->n_errors > 0)
-            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "%s: %s", v->errors[0]->path,
-                    v->errors[0]->message);
-        else
-            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "task: is not valid");
-        goto cleanup;
-    }
-    bool all_ok = true;
-    json_t *task = json_object_get(body, "task");
+    *all_ok = true;
     static const char *const lists[] = {"reference_solutions", "wrong_solutions"};
     for (int li = 0; li < 2; li++) {
         json_t *sols = json_object_get(task, lists[li]);
@@ -349,15 +327,15 @@ static int run_reference(gw_req_t *r, err_t **err)
             Dojo__Executor__V1__Job job = DOJO__EXECUTOR__V1__JOB__INIT;
             job.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
             job.user_id = r->claims.sub;
-            job.task_slug = v->bundle->slug;
-            job.task_version = v->bundle->version;
+            job.task_slug = bundle->slug;
+            job.task_version = bundle->version;
             job.language = (char *)lang;
             job.code = (char *)code;
             job.attempt = 1;
             job.request_id = r->req_id;
             Dojo__Executor__V1__RunJobRequest req = DOJO__EXECUTOR__V1__RUN_JOB_REQUEST__INIT;
             req.job = &job;
-            req.bundle = v->bundle;
+            req.bundle = bundle;
             req.record = false;
             run_state_t st = {.tests = json_array()};
             rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
@@ -368,12 +346,12 @@ static int run_reference(gw_req_t *r, err_t **err)
                 json_decref(st.tests);
                 if (*err == NULL)
                     err_set(err, GRPC_STATUS_UNAVAILABLE, "the executor gave no result");
-                goto cleanup;
+                return -1;
             }
             bool as_expected = li == 0 ? st.verdict == DOJO__COMMON__V1__VERDICT__VERDICT_AC
                                        : (expect ? st.verdict == expect
                                                  : st.verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC);
-            all_ok = all_ok && as_expected;
+            *all_ok = *all_ok && as_expected;
             const char *vn = gw_verdict_name(st.verdict);
             const char *en = expect ? gw_verdict_name(expect) : "not_ac";
             json_array_append_new(
@@ -385,6 +363,38 @@ static int run_reference(gw_req_t *r, err_t **err)
                                    st.message, "tests", st.tests));
         }
     }
+    return 0;
+}
+
+static int run_reference(gw_req_t *r, err_t **err)
+{
+    json_t *body = NULL;
+    if (gw_body_json(r, false, &body, err) < 0)
+        return -1;
+    int rc = -1;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
+    json_t *results = json_array();
+    json_t *names = json_object_get(body, "solutions");
+    if (names && !json_is_array(names)) {
+        err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "solutions: must be an array of names");
+        goto cleanup;
+    }
+    if (task_text(body, &text, &slug, err) < 0 || gw_author_validate(r, text, &v, err) < 0)
+        goto cleanup;
+    if (!v->ok || v->bundle == NULL) {
+        if (v->n_errors > 0)
+            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "%s: %s", v->errors[0]->path,
+                    v->errors[0]->message);
+        else
+            err_set(err, GRPC_STATUS_FAILED_PRECONDITION, "task: is not valid");
+        goto cleanup;
+    }
+    bool all_ok = true;
+    if (gw_run_solutions(r, json_object_get(body, "task"), names, v->bundle, results, &all_ok,
+                         err) < 0)
+        goto cleanup;
     r->out = json_pack("{s:b,s:o}", "ok", all_ok, "results", results);
     results = NULL;
     r->status = 200;

@@ -382,6 +382,25 @@ int gw_h_author_validate(gw_req_t *r, err_t **err);
 int gw_h_author_run_reference(gw_req_t *r, err_t **err);
 int gw_h_author_archive(gw_req_t *r, err_t **err);
 int gw_h_author_export(gw_req_t *r, err_t **err);
+/** ExportTask in the AuthorTask shape (*out new) or, with `raw`, the
+ * response itself (free it with protobuf_c_message_free_unpacked). */
+int gw_author_export_task(gw_req_t *r, const char *slug, int version, json_t **out,
+                          Dojo__Content__V1__ExportTaskResponse **raw, err_t **err);
+/** ValidateTask of a task file's text; *out new (cleanup_pb). */
+int gw_author_validate(gw_req_t *r, const char *text,
+                       Dojo__Content__V1__ValidateTaskResponse **out, err_t **err);
+/** Runs the reference and wrong solutions of `task` (the file form,
+ * borrowed) named in `names` (NULL: all) against `bundle` on the executor,
+ * one after the other, appending one result each to `results`; *all_ok
+ * says whether every verdict was the expected one. -1 when the executor
+ * could not run one. Blocks for seconds: async handlers only. */
+int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
+                     Dojo__Content__V1__JudgeBundle *bundle, json_t *results, bool *all_ok,
+                     err_t **err);
+
+/* packages.c: problem packages (.zip) imported and exported */
+int gw_h_author_package_import(gw_req_t *r, err_t **err);
+int gw_h_author_package_export(gw_req_t *r, err_t **err);
 
 /* blobs.c: test data uploads, their bodies streamed (never buffered) */
 /** True for PUT /api/v1/author/blobs/{sha256}: the router streams its body. */

@@ -78,6 +78,8 @@ static const route_t routes[] = {
     {"PUT", "author/tasks/:", gw_h_author_update, true, false},
     {"POST", "author/tasks/:/archive", gw_h_author_archive, false, false},
     {"GET", "author/tasks/:/export", gw_h_author_export, false, false},
+    {"GET", "author/tasks/:/package", gw_h_author_package_export, false, false},
+    {"POST", "author/packages", gw_h_author_package_import, true, false},
     {"GET", "author/tasks/:/analytics", gw_h_author_analytics, false, false},
     /* PUT author/blobs/: streams its body: on_request hands it to blobs.c
      * before any routing. */
@@ -243,7 +245,15 @@ static enum MHD_Result dispatch(gw_req_t *r)
     if (r->body_too_large)
         return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes",
                              (long long)r->body_limit);
-    if (r->body_len > 0) {
+    /* The one body that is not JSON: a problem package. */
+    if (r->body_len > 0 && rt->fn == gw_h_author_package_import) {
+        const char *ct = gw_header(r, "Content-Type");
+        if (ct == NULL || (strncasecmp(ct, "application/zip", 15) &&
+                           strncasecmp(ct, "application/octet-stream", 24) &&
+                           strncasecmp(ct, "application/x-zip-compressed", 28)))
+            return respond_error(r, 415, "unsupported_media_type",
+                                 "send the package as application/zip");
+    } else if (r->body_len > 0) {
         if (!gw_json_content_type(gw_header(r, "Content-Type")))
             return respond_error(r, 415, "unsupported_media_type",
                                  "send the body as application/json");

@@ -482,7 +482,25 @@ static void test_tests_get_their_defaults(void **state)
 static void test_at_least_one_test_is_visible(void **state)
 {
     expect_one_error("{\"tests\": [{\"name\": \"h\", \"expected\": \"1\", \"hidden\": true}]}",
-                     "$.tests", "at least one test must be visible (\"hidden\": false)");
+                     "$.tests",
+                     "at least one test must be visible (\"hidden\": false), or "
+                     "\"no_visible_tests\": true when learners get none");
+}
+
+static void test_no_visible_tests_says_a_task_has_none(void **state)
+{
+    result_t r;
+    normalize(&r, task_with("{\"no_visible_tests\": true, \"tests\": [{\"name\": \"h\", "
+                            "\"expected\": \"1\", \"hidden\": true}]}"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "no_visible_tests", "true");
+    result_free(&r);
+    expect_one_error("{\"no_visible_tests\": true}", "$.no_visible_tests",
+                     "must be false or absent: a test is visible");
+    normalize(&r, task_with("{\"no_visible_tests\": false}"));
+    assert_int_equal(r.rc, 0);
+    assert_null(json_object_get(r.norm, "no_visible_tests"));
+    result_free(&r);
 }
 
 static void test_test_names_are_unique_identifiers(void **state)
@@ -758,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_the_default_validator_keeps_its_flags_and_optional_tolerances),
         cmocka_unit_test(test_tests_get_their_defaults),
         cmocka_unit_test(test_at_least_one_test_is_visible),
+        cmocka_unit_test(test_no_visible_tests_says_a_task_has_none),
         cmocka_unit_test(test_test_names_are_unique_identifiers),
         cmocka_unit_test(test_each_test_field_is_checked),
         cmocka_unit_test(test_hints_are_short_strings),

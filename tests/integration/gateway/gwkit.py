@@ -196,8 +196,8 @@ class Client:
         self.bearer = bearer
         self.csrf = True  # send X-CSRF-Token from the cookie on writes
 
-    def request(self, method, path, body=None, headers=None, raw=None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30,
+    def request(self, method, path, body=None, headers=None, raw=None, timeout=30):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
                                           source_address=(self.source, 0) if self.source else None)
         hdrs = dict(headers or {})
         data = None

@@ -1,0 +1,242 @@
+/* packages.c — problem packages (the Kattis / ICPC format, a .zip) through
+ * the author API. Content reads the package into a task (ParsePackage);
+ * the gateway then checks the package's submissions the way the designer's
+ * reference run does (the executor's RunJob against the task's would-be
+ * bundle, one after the other) and stores the task (CreateTask, or
+ * UpdateTask when the slug exists). All of it in one request on an async
+ * worker: the author waits for the verdicts, as with run-reference, and an
+ * import whose submissions disagree with their directories stores nothing.
+ * docs/packages.md. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "libcommon/cleanup.h"
+#include "libcommon/log.h"
+
+#define CONTENT_SVC (&dojo__content__v1__content__descriptor)
+
+/* 422 with every problem: error names the first (its file and rule). */
+static void refuse(gw_req_t *r, json_t *errors, json_t *warnings, json_t *results)
+{
+    json_t *first = json_array_get(errors, 0);
+    const char *path = json_string_value(json_object_get(first, "path"));
+    const char *msg = json_string_value(json_object_get(first, "message"));
+    char text[600];
+    snprintf(text, sizeof text, "%s%s%s%s", path && *path ? path : "",
+             path && *path ? ": " : "", msg ? msg : "the package was refused",
+             json_array_size(errors) > 1 ? " (and more: see errors)" : "");
+    r->out = json_pack("{s:{s:s,s:s,s:o}, s:b, s:o, s:o, s:o}", "error", "code", "invalid_package",
+                       "message", text, "field", path && *path ? json_string(path) : json_null(),
+                       "ok", false, "errors", errors, "warnings", warnings, "results",
+                       results ? results : json_array());
+    r->status = 422;
+}
+
+static const char *solution_path(const Dojo__Content__V1__ParsePackageResponse *p,
+                                 const char *name)
+{
+    for (size_t i = 0; i < p->n_solutions; i++)
+        if (!strcmp(p->solutions[i]->name, name))
+            return p->solutions[i]->path;
+    return name;
+}
+
+/* The verdicts that disagree with their directory, as errors. New. */
+static json_t *verdict_errors(const Dojo__Content__V1__ParsePackageResponse *p, json_t *results,
+                              const char *file)
+{
+    json_t *errors = json_array();
+    size_t i;
+    json_t *res;
+    json_array_foreach(results, i, res)
+    {
+        if (json_is_true(json_object_get(res, "as_expected")))
+            continue;
+        const char *name = json_string_value(json_object_get(res, "name"));
+        const char *got = json_string_value(json_object_get(res, "verdict"));
+        const char *want = json_string_value(json_object_get(res, "expected_verdict"));
+        const char *msg = json_string_value(json_object_get(res, "message"));
+        char text[512];
+        snprintf(text, sizeof text, "its directory expects %s%s, the judge gave %s%s%s",
+                 !strcmp(want, "not_ac") ? "a rejection" : want,
+                 !strcmp(want, "not_ac") ? " (anything but ac)" : "", got ? got : "no verdict",
+                 msg && *msg ? ": " : "", msg ? msg : "");
+        json_array_append_new(errors, json_pack("{s:s,s:s,s:s}", "path", solution_path(p, name),
+                                                "message", text, "file", file));
+    }
+    return errors;
+}
+
+/* CreateTask, or UpdateTask when the slug is taken; *created says which. */
+static int store(gw_req_t *r, const char *slug, const char *text, int expected_version,
+                 bool *created, int *change, err_t **err)
+{
+    Dojo__Content__V1__TaskInput in = DOJO__CONTENT__V1__TASK_INPUT__INIT;
+    in.format_case = DOJO__CONTENT__V1__TASK_INPUT__FORMAT_JSON;
+    in.json = (char *)text;
+    Dojo__Content__V1__CreateTaskRequest creq = DOJO__CONTENT__V1__CREATE_TASK_REQUEST__INIT;
+    creq.input = &in;
+    cleanup_pb Dojo__Content__V1__CreateTaskResponse *cr = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+    if (expected_version == 0 &&
+        rpc_client_call(r->gw->content, CONTENT_SVC, "CreateTask", &creq.base,
+                        (ProtobufCMessage **)&cr, &o, err) == 0) {
+        *created = true;
+        *change = cr->change;
+        return 0;
+    }
+    if (expected_version == 0) {
+        if ((*err)->code != GRPC_STATUS_ALREADY_EXISTS)
+            return -1;
+        err_free(*err);
+        *err = NULL;
+    }
+    Dojo__Content__V1__UpdateTaskRequest ureq = DOJO__CONTENT__V1__UPDATE_TASK_REQUEST__INIT;
+    ureq.slug = (char *)slug;
+    ureq.input = &in;
+    ureq.expected_version = expected_version;
+    cleanup_pb Dojo__Content__V1__UpdateTaskResponse *ur = NULL;
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &ureq.base,
+                        (ProtobufCMessage **)&ur, &o, err) < 0)
+        return -1;
+    *created = false;
+    *change = ur->change;
+    return 0;
+}
+
+typedef struct import_opts {
+    bool dry_run, check;
+    int64_t expected_version;
+    const char *file_name, *slug;
+} import_opts_t;
+
+static int package_import(gw_req_t *r, err_t **err)
+{
+    import_opts_t opt = {.check = true};
+    opt.file_name = gw_query(r, "file_name");
+    opt.slug = gw_query(r, "slug");
+    const char *dry = gw_query(r, "dry_run"), *check = gw_query(r, "check");
+    opt.dry_run = dry && (!strcmp(dry, "1") || !strcmp(dry, "true"));
+    opt.check = !(check && (!strcmp(check, "0") || !strcmp(check, "false")));
+    if (gw_query_int(r, "expected_version", 0, INT32_MAX, &opt.expected_version, err) < 0)
+        return -1;
+    if (opt.file_name == NULL || !*opt.file_name)
+        opt.file_name = "package.zip";
+
+    Dojo__Content__V1__ParsePackageRequest preq = DOJO__CONTENT__V1__PARSE_PACKAGE_REQUEST__INIT;
+    preq.zip.data = (uint8_t *)r->body;
+    preq.zip.len = r->body_len;
+    preq.file_name = (char *)opt.file_name;
+    preq.slug = (char *)(opt.slug ? opt.slug : "");
+    cleanup_pb Dojo__Content__V1__ParsePackageResponse *p = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ParsePackage", &preq.base,
+                        (ProtobufCMessage **)&p, &o, err) < 0)
+        return -1;
+    json_t *warnings = gw_json_field_errors(p->warnings, p->n_warnings);
+    if (!p->ok) {
+        refuse(r, gw_json_field_errors(p->errors, p->n_errors), warnings, NULL);
+        return 0;
+    }
+    cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
+    if (gw_author_validate(r, p->json, &v, err) < 0) {
+        json_decref(warnings);
+        return -1;
+    }
+    if (!v->ok || v->bundle == NULL) {
+        refuse(r, gw_json_field_errors(v->errors, v->n_errors), warnings, NULL);
+        return 0;
+    }
+    json_error_t jerr;
+    cleanup_json json_t *task = json_loads(p->json, 0, &jerr);
+    json_t *results = json_array();
+    if (opt.check) {
+        bool all_ok = true;
+        if (gw_run_solutions(r, task, NULL, v->bundle, results, &all_ok, err) < 0) {
+            json_decref(warnings);
+            json_decref(results);
+            return -1;
+        }
+        if (!all_ok) {
+            refuse(r, verdict_errors(p, results, opt.file_name), warnings, results);
+            return 0;
+        }
+    }
+    const char *slug = v->bundle->slug;
+    if (opt.dry_run) {
+        const char *ch = gw_change_name(v->change);
+        r->out = json_pack("{s:b,s:b,s:b,s:s,s:o,s:i,s:O,s:o,s:o}", "ok", true, "dry_run", true,
+                           "checked", opt.check, "slug", slug, "change",
+                           ch ? json_string(ch) : json_null(), "version", v->bundle->version,
+                           "task", task, "warnings", warnings, "results", results);
+        r->status = 200;
+        return 0;
+    }
+    bool created = false;
+    int change = 0;
+    if (store(r, slug, p->json, (int)opt.expected_version, &created, &change, err) < 0 ||
+        gw_author_export_task(r, slug, 0, &r->out, NULL, err) < 0) {
+        json_decref(warnings);
+        json_decref(results);
+        return -1;
+    }
+    const char *ch = gw_change_name(change);
+    json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
+    json_object_set_new(r->out, "checked", json_boolean(opt.check));
+    json_object_set_new(r->out, "warnings", warnings);
+    json_object_set_new(r->out, "results", results);
+    LOG_INFO("package imported", "task=%s change=%s checked=%d", log_esc(slug),
+             ch ? ch : "unchanged", opt.check);
+    gw_cache_clear(r->gw->cache);
+    gw_taskcache_changed(r->gw);
+    r->status = created ? 201 : 200;
+    return 0;
+}
+
+int gw_h_author_package_import(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    if (r->body_len == 0)
+        return gw_err_http(err, 400, "invalid_argument", NULL,
+                           "the body must be the package: a .zip file (Content-Type: "
+                           "application/zip)");
+    /* Checking the submissions is sandbox work like a reference run. */
+    if (gw_limit_take(r, GW_LIMIT_ACCOUNT, err) < 0)
+        return -1;
+    return gw_req_async(r, package_import, err);
+}
+
+int gw_h_author_package_export(gw_req_t *r, err_t **err)
+{
+    if (gw_req_author(r, err) < 0)
+        return -1;
+    int64_t version = 0;
+    if (gw_query_int(r, "version", 1, INT32_MAX, &version, err) < 0)
+        return -1;
+    if (strlen(r->segs[2]) > 64)
+        return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", r->segs[2]);
+    Dojo__Content__V1__ExportPackageRequest req = DOJO__CONTENT__V1__EXPORT_PACKAGE_REQUEST__INIT;
+    req.slug = (char *)r->segs[2];
+    req.version = (int32_t)version;
+    cleanup_pb Dojo__Content__V1__ExportPackageResponse *e = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportPackage", &req.base,
+                        (ProtobufCMessage **)&e, &o, err) < 0)
+        return -1;
+    char *body = arena_alloc(&r->arena, e->zip.len + 1);
+    memcpy(body, e->zip.data, e->zip.len);
+    r->raw_body = body;
+    r->raw_len = e->zip.len;
+    r->raw_type = "application/zip";
+    char cd[160];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%.100s\"", e->file_name);
+    for (char *c = cd; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = '_';
+    gw_add_header(r, "Content-Disposition", cd);
+    r->status = 200;
+    return 0;
+}

@@ -1,0 +1,300 @@
+"""Problem packages (the Kattis / ICPC problem package format, a .zip) through
+the author API: hand-written packages, good and malformed, imported with their
+submissions checked on the real executor; a task exported as a package and
+read back to the same task. Every answer is checked against docs/openapi.yaml."""
+import io
+import json
+import stat
+import urllib.parse
+import zipfile
+
+import contentkit
+import gwkit
+
+IMPORT = "/api/v1/author/packages"
+
+
+def checked(spec, client, method, path, body=None, **kw):
+    r = client.call(method, path, body, **kw)
+    spec.check(method, path, r)
+    return r
+
+
+def make_zip(files, top=None, links=()):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, content in files.items():
+            z.writestr(f"{top}/{path}" if top else path, content)
+        for path, target in links:
+            info = zipfile.ZipInfo(f"{top}/{path}" if top else path)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            info.create_system = 3
+            z.writestr(info, target)
+    return buf.getvalue()
+
+
+def upload(spec, author, data, timeout=240, **query):
+    qs = urllib.parse.urlencode(query)
+    path = IMPORT + ("?" + qs if qs else "")
+    r = author.call("POST", path, raw=data, headers={"Content-Type": "application/zip"},
+                    timeout=timeout)
+    spec.check("POST", IMPORT, r)
+    return r
+
+
+def hello_files(**changes):
+    files = {
+        "problem.yaml": "name: Hello Sum\nlimits:\n  time_limit: 1\n  memory: 256\n"
+                        "validator_flags: float_tolerance 1e-6\nkeywords: math easy_one\n",
+        "problem_statement/problem.en.md": "Read two numbers and print their sum.\n",
+        "data/sample/1.in": "1 2\n", "data/sample/1.ans": "3\n",
+        "data/secret/g1/a.in": "5 5\n", "data/secret/g1/a.ans": "10.0000001\n",
+        "data/secret/b.in": "2.5 2.5\n", "data/secret/b.ans": "5\n",
+        "submissions/accepted/sol.py": "a, b = map(float, input().split())\nprint(a + b)\n",
+        "submissions/wrong_answer/zero.py": "input()\nprint(0)\n",
+        "submissions/time_limit_exceeded/spin.py": "while True:\n    pass\n",
+        "submissions/run_time_error/crash.py": "raise SystemExit(3)\n",
+    }
+    files.update(changes)
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def error_paths(r):
+    return [(e.get("path"), e["message"]) for e in r.json["errors"]]
+
+
+# ---------------------------------------------------------------------------
+# Good packages
+
+
+def test_a_package_imports_with_its_submissions_checked(gw, spec, author, executor):
+    slug = contentkit.unique_slug("pkg")
+    data = make_zip(hello_files(), top=slug)
+    r = upload(spec, author, data, file_name=f"{slug}.zip")
+    assert r.status == 201, r
+    assert r.json["change"] == "created" and r.json["checked"] is True
+    task = r.json["task"]
+    assert task["slug"] == slug and task["title"] == "Hello Sum"
+    assert task["limits"]["cpu_ms"] == 1000 and task["limits"]["memory_kib"] == 256 * 1024
+    assert task["tags"] == ["math", "easy-one"]
+    assert task["checker"] == {"kind": "default_validator", "abs_tol": 1e-6, "rel_tol": 1e-6}
+    tests = {t["name"]: t for t in task["tests"]}
+    assert tests["1"].get("hidden", False) is False
+    assert tests["secret.g1.a"]["hidden"] is True and tests["secret.g1.a"]["group"] == "g1"
+    assert "group" not in tests["secret.b"]
+    assert [s["name"] for s in task["reference_solutions"]] == ["accepted/sol.py"]
+    verdicts = {x["name"]: (x["expected_verdict"], x["verdict"]) for x in r.json["results"]}
+    assert verdicts == {"accepted/sol.py": ("ac", "ac"),
+                        "wrong_answer/zero.py": ("wa", "wa"),
+                        "time_limit_exceeded/spin.py": ("tle", "tle"),
+                        "run_time_error/crash.py": ("re", "re")}
+    # The same package again changes nothing.
+    r = upload(spec, author, data, file_name=f"{slug}.zip", check=0)
+    assert r.status == 200 and r.json["change"] == "unchanged", r
+    # A learner sees the sample, never the secret data.
+    lc, _, _ = gwkit.register(gw.addr)
+    view = lc.get(f"/api/v1/tasks/{slug}")
+    assert view.status == 200
+    assert [s["name"] for s in view.json["sample_tests"]] == ["1"]
+    assert view.json["hidden_test_count"] == 2
+    assert b"10.0000001" not in view.body and b"2.5 2.5" not in view.body
+
+
+def test_a_package_without_samples_imports_with_no_visible_test(gw, spec, author):
+    slug = contentkit.unique_slug("pkgns")
+    files = hello_files(**{"data/sample/1.in": None, "data/sample/1.ans": None})
+    r = upload(spec, author, make_zip(files, top=slug), check=0)
+    assert r.status == 201, r
+    assert r.json["task"]["no_visible_tests"] is True
+    assert r.json["checked"] is False
+    lc, _, _ = gwkit.register(gw.addr)
+    view = lc.get(f"/api/v1/tasks/{slug}")
+    assert view.json["sample_tests"] == [] and view.json["hidden_test_count"] == 2
+    # The designer's own rule still holds for tasks that do have samples.
+    doc = contentkit.task(contentkit.unique_slug("pkgnv"), no_visible_tests=True)
+    r = checked(spec, author, "POST", "/api/v1/author/tasks/validate", {"task": doc})
+    assert r.json["ok"] is False
+    assert any(e["path"] == "$.no_visible_tests" for e in r.json["errors"])
+
+
+def test_a_2023_07_package_with_a_latex_statement_and_scoring(spec, author):
+    slug = contentkit.unique_slug("pkg23")
+    files = {
+        "problem.yaml": "problem_format_version: 2023-07-draft\ntype: scoring\n"
+                        "name:\n  en: Squares\n  sv: Kvadrater\nuuid: 0\n"
+                        "keywords: [math]\nlimits:\n  time_limit: 2\n",
+        "statement/problem.en.tex": "\\problemname{Squares}\nPrint $n^2$.\n",
+        "data/secret/small/testdata.yaml": "accept_score: 3\n",
+        "data/secret/small/1.in": "2\n", "data/secret/small/1.ans": "4\n",
+        "data/secret/large/1.in": "30\n", "data/secret/large/1.ans": "900\n",
+        "data/sample/s.interaction": "> 2\n< 4\n",
+        "solution/solution.en.md": "Multiply n by itself.\n",
+        "submissions/accepted/sq.py": "n = int(input())\nprint(n * n)\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug), check=0)
+    assert r.status == 201, r
+    t = r.json["task"]
+    assert t["title"] == "Squares" and t["limits"]["cpu_ms"] == 2000
+    assert "Print $n^2$." in t["description"] and "\\problemname" not in t["description"]
+    assert "Example interaction" in t["description"] and "> 2" in t["description"]
+    assert t["editorial"] == "Multiply n by itself.\n"
+    weights = {x["name"]: (x.get("group"), x.get("weight", 1)) for x in t["tests"]}
+    assert weights == {"secret.small.1": ("small", 3), "secret.large.1": ("large", 1)}
+    assert t["no_visible_tests"] is True
+    assert any("LaTeX" in w["message"] for w in r.json["warnings"])
+
+
+# ---------------------------------------------------------------------------
+# Submissions that disagree with their directory
+
+
+def test_a_submission_with_the_wrong_verdict_refuses_the_import(gw, spec, author, executor):
+    slug = contentkit.unique_slug("pkgwv")
+    files = hello_files(**{
+        "submissions/wrong_answer/actually_right.py":
+            "a, b = map(float, input().split())\nprint(a + b)\n",
+        "submissions/time_limit_exceeded/spin.py": None,
+        "submissions/run_time_error/crash.py": None})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 422, r
+    assert r.json["error"]["code"] == "invalid_package"
+    assert r.json["error"]["field"] == "submissions/wrong_answer/actually_right.py"
+    assert "expects wa, the judge gave ac" in r.json["error"]["message"]
+    # Nothing was stored.
+    assert author.get(f"/api/v1/author/tasks/{slug}").status == 404
+
+
+# ---------------------------------------------------------------------------
+# Malformed packages: each refused naming its file and the rule
+
+
+def refused(spec, author, data, path, words, **query):
+    r = upload(spec, author, data, check=0, **query)
+    assert r.status == 422, r
+    assert r.json["error"]["code"] == "invalid_package"
+    errs = error_paths(r)
+    assert any(p == path and all(w in m for w in words) for p, m in errs), errs
+    return r
+
+
+def test_malformed_packages_are_refused_naming_the_file_and_the_rule(spec, author):
+    slug = contentkit.unique_slug("pkgbad")
+
+    def pkg(**changes):
+        return make_zip(hello_files(**changes), top=slug)
+
+    refused(spec, author, pkg(**{"problem.yaml": None}), "problem.yaml", ["required"])
+    refused(spec, author, pkg(**{"data/secret/b.ans": None}), "data/secret/b.in",
+            ["has no answer file data/secret/b.ans"])
+    refused(spec, author, pkg(**{"data/secret/c.ans": "1\n"}), "data/secret/c.ans",
+            ["has no input file"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: [unclosed\n"}), "problem.yaml",
+            ["not valid YAML", "line"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\nvalidator_flags: loose\n"}),
+            "problem.yaml", ["\"loose\" is not a flag of the default output validator"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\nlimits:\n  time_limit: 60\n"}),
+            "problem.yaml", ["60 s is outside Dojo's range"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\nvalidation: custom\n"}),
+            "problem.yaml", ["custom output validators are not supported yet"])
+    refused(spec, author, pkg(**{"output_validators/v/v.cpp": "int main(){return 42;}\n"}),
+            "output_validators/", ["not supported yet"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\ntype: interactive\n"}),
+            "problem.yaml", ["\"interactive\" problems are not supported yet"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\ncolour: red\n"}), "problem.yaml",
+            ["colour: unknown key"])
+    refused(spec, author, pkg(**{"problem_statement/problem.en.md": None,
+                                 "problem_statement/problem.en.pdf": "%PDF-1.4\n"}),
+            "problem_statement/problem.en.pdf", ["PDF statement cannot be shown"])
+    refused(spec, author, pkg(**{"data/secret/b.in": "a\0b\n"}), "data/secret/b.in",
+            ["NUL byte"])
+    refused(spec, author, pkg(**{"data/secret/Bad Group!/x.in": "1\n",
+                                 "data/secret/Bad Group!/x.ans": "1\n"}),
+            "data/secret/Bad Group!/x.in", ["group's name"])
+    r = upload(spec, author, b"this is not a zip", check=0)
+    assert r.status == 422 and "not a readable .zip file" in r.json["error"]["message"]
+    r = upload(spec, author, make_zip(hello_files()), check=0, slug="Not A Slug")
+    assert r.status == 422 and "must be 1-64 characters" in r.json["error"]["message"]
+
+
+def test_path_traversal_links_and_zip_bombs_are_refused(spec, author):
+    slug = contentkit.unique_slug("pkgevil")
+    files = hello_files()
+    refused(spec, author, make_zip(dict(files, **{"../escape.txt": "x"})), "../escape.txt",
+            ["\"..\" path component"])
+    refused(spec, author, make_zip(dict(files, **{"/etc/passwd": "x"})), "/etc/passwd",
+            ["absolute path"])
+    refused(spec, author, make_zip(files, top=slug, links=[("data/secret/l.in", "/etc/passwd")]),
+            f"{slug}/data/secret/l.in", ["symbolic link"])
+    # 2 MiB of zeros compresses to a few KiB: the per-file limit says no.
+    bomb = dict(files, **{"data/secret/big.in": "0" * (2 << 20), "data/secret/big.ans": "0\n"})
+    r = refused(spec, author, make_zip(bomb, top=slug), "data/secret/big.in",
+                ["the limit for this file is 1024 KiB"])
+    # 40 files of 1 MiB: past the 32 MiB the whole package may unpack to.
+    many = dict(files, **{f"attachments/f{i}.txt": "0" * (1 << 20) for i in range(40)})
+    r = upload(spec, author, make_zip(many, top=slug), check=0)
+    assert r.status == 422 and "the limit is 32 MiB" in r.json["error"]["message"], r
+
+
+# ---------------------------------------------------------------------------
+# Export and the round trip
+
+
+def test_a_task_exported_as_a_package_reads_back_to_the_same_task(spec, author):
+    slug = contentkit.unique_slug("pkgrt")
+    doc = contentkit.task(
+        slug, title="Round trip", difficulty="hard", points=77,
+        hints=["First hint.", "Second hint."], editorial="The editorial.\n",
+        checker={"kind": "default_validator", "case_sensitive": True, "rel_tol": 1e-4},
+        limits={"cpu_ms": 1500, "memory_kib": 100000, "output_kib": 100},
+        stop_at_first_failure=True,
+        languages=[{"language": "python3", "starter_code": "print()\n"},
+                   {"language": "cpp", "starter_code": "int main(){}\n"}],
+        tests=[{"name": "ex", "input": "1 2\n", "expected": "3\n"},
+               {"name": "g-a", "input": "3 4\n", "expected": "7\n", "hidden": True,
+                "group": "grp", "weight": 5},
+               {"name": "visible two", "input": "0 0\n", "expected": "0\n"},
+               {"name": "zz", "input": "9 9\n", "expected": "18\n", "hidden": True}],
+        wrong_solutions=[{"name": "difference", "language": "python3",
+                          "code": "a, b = map(int, input().split())\nprint(a - b)\n",
+                          "expected_verdict": "wa"},
+                         {"name": "any failure", "language": "pypy3", "code": "print()\n"}])
+    doc["tests"][2]["name"] = "visible-two"
+    r = checked(spec, author, "POST", "/api/v1/author/tasks", {"task": doc})
+    assert r.status == 201, r
+    before = r.json
+    r = author.get(f"/api/v1/author/tasks/{slug}/package")
+    spec.check("GET", f"/api/v1/author/tasks/{slug}/package", r)
+    assert r.status == 200 and r.header("Content-Type") == "application/zip"
+    assert f'filename="{slug}.zip"' in r.header("Content-Disposition")
+    names = zipfile.ZipFile(io.BytesIO(r.body)).namelist()
+    for want in ("problem.yaml", "statement/problem.en.md", "solution/solution.en.md",
+                 "data/sample/ex.in", "data/secret/grp/g-a.ans", "data/secret/zz.in",
+                 "submissions/accepted/direct.py", "submissions/wrong_answer/difference.py",
+                 "submissions/rejected/any_failure.py", "dojo.json", "data/testdata.yaml"):
+        assert f"{slug}/{want}" in names, names
+    # Read back (no runs needed: its submissions are the task's own).
+    again = upload(spec, author, r.body, check=0)
+    assert again.status == 200, again
+    diff = {k: (before["task"].get(k), again.json["task"].get(k))
+            for k in set(before["task"]) | set(again.json["task"])
+            if before["task"].get(k) != again.json["task"].get(k)}
+    assert diff == {}
+    assert again.json["change"] == "unchanged", again
+    assert again.json["content_hash"] == before["content_hash"]
+    assert again.json["task"] == before["task"]
+    # Exporting twice gives the same bytes.
+    assert author.get(f"/api/v1/author/tasks/{slug}/package").body == r.body
+    assert author.get("/api/v1/author/tasks/no-such-task-q/package").status == 404
+
+
+def test_only_authors_import_and_export(gw, spec, learner):
+    r = learner.call("POST", IMPORT, raw=make_zip(hello_files()),
+                     headers={"Content-Type": "application/zip"})
+    assert r.status == 403, r
+    r = learner.get(f"/api/v1/author/tasks/{gwkit.TASK_SLUG}/package")
+    assert r.status == 403
+    r = gwkit.Client(gw.addr).call("POST", IMPORT, raw=b"PK",
+                                   headers={"Content-Type": "application/zip"})
+    assert r.status == 401
+    r = learner.call("POST", IMPORT, raw=b"PK", headers={"Content-Type": "text/plain"})
+    assert r.status == 415 and "application/zip" in r.json["error"]["message"]

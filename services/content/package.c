@@ -47,7 +47,7 @@ typedef struct pkg {
     json_t *problem;        /* problem.yaml */
     json_t *testdata;       /* dir -> parsed testdata.yaml (or null) */
     json_t *solution_paths; /* solution name -> package path */
-    bool scoring;
+    bool scoring, interactive;
     bool have_time_limit;
 } pkg_t;
 
@@ -368,7 +368,9 @@ static void read_type(pkg_t *p)
             continue;
         if (s && !strcmp(s, "scoring")) {
             p->scoring = true;
-        } else if (s && (!strcmp(s, "interactive") || !strcmp(s, "multi-pass") ||
+        } else if (s && !strcmp(s, "interactive")) {
+            p->interactive = true;
+        } else if (s && (!strcmp(s, "multi-pass") ||
                          !strcmp(s, "submit-answer"))) {
             content_report_error(p->rep, "problem.yaml",
                                  "type: \"%s\" problems are not supported yet", s);
@@ -598,6 +600,112 @@ static bool has_output_validator(pkg_t *p)
     return false;
 }
 
+/* The order of a validator's files: its entry first (Python's __main__.py
+ * or only .py, Java's class with main, else the source with main()), then
+ * the rest in name order. */
+static int entry_rank(json_t *f, const char *lang)
+{
+    const char *name = json_string_value(json_object_get(f, "name"));
+    const char *text = json_string_value(json_object_get(f, "content"));
+    const char *l = pkg_language_of(name);
+    if (l == NULL || strcmp(l, lang))
+        return 3;
+    if (!strcmp(lang, "python3"))
+        return !strcmp(name, "__main__.py") ? 0 : 1;
+    if (!strcmp(lang, "java"))
+        return strstr(text, "static void main") ? 0 : 1;
+    return strstr(text, "main(") ? 0 : 1;
+}
+
+/* A custom output validator (or interactor), legacy output_validators/<name>/
+ * or 2023-07 output_validator/, as the package_validator checker. */
+static void read_custom_validator(pkg_t *p)
+{
+    json_t *files = json_array();
+    char program[PKG_MAX_PATH] = "";
+    const char *where = "output_validators/";
+    for (size_t i = 0; i < p->n; i++) {
+        const char *path = p->files[i].path, *rel = NULL;
+        if (has_prefix(path, "output_validator/")) {
+            rel = path + strlen("output_validator/");
+            where = "output_validator/";
+        } else if (has_prefix(path, "output_validators/")) {
+            const char *prog = path + strlen("output_validators/");
+            const char *slash = strchr(prog, '/');
+            size_t n = slash ? (size_t)(slash - prog) : strlen(prog);
+            if (program[0] && (strlen(program) != n || strncmp(program, prog, n))) {
+                content_report_error(p->rep, path,
+                                     "Dojo runs one output validator; the package has several "
+                                     "(\"%s\" and \"%.*s\")",
+                                     program, (int)n, prog);
+                json_decref(files);
+                return;
+            }
+            snprintf(program, sizeof program, "%.*s", (int)n, prog);
+            rel = slash ? slash + 1 : prog;
+        } else {
+            continue;
+        }
+        if (strchr(rel, '/')) {
+            content_report_error(p->rep, path,
+                                 "a validator's files must sit side by side (no subdirectories)");
+            continue;
+        }
+        if (!strcmp(rel, "build") || !strcmp(rel, "run")) {
+            content_report_error(p->rep, path,
+                                 "build and run scripts are not supported: Dojo builds the "
+                                 "validator from its sources by their language");
+            continue;
+        }
+        const char *text = pkg_text(p, &p->files[i], PKG_MAX_FILE_BYTES);
+        if (text)
+            json_array_append_new(files, json_pack("{s:s, s:s}", "name", rel, "content", text));
+    }
+    const char *lang = NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const char *l = pkg_language_of(json_string_value(json_object_get(f, "name")));
+        if (l && lang && strcmp(l, lang)) {
+            content_report_error(p->rep, where,
+                                 "the validator's sources are in more than one language (%s and "
+                                 "%s)",
+                                 lang, l);
+            json_decref(files);
+            return;
+        }
+        lang = l ? l : lang;
+    }
+    if (lang == NULL) {
+        if (p->rep->n_errors == 0)
+            content_report_error(p->rep, where,
+                                 "no source file of a language Dojo runs (.cpp, .c, .py, .java …)");
+        json_decref(files);
+        return;
+    }
+    /* Entry first: a stable insertion by rank. */
+    json_t *ordered = json_array();
+    for (int rank = 0; rank <= 3; rank++)
+        json_array_foreach(files, i, f) if (entry_rank(f, lang) == rank)
+            json_array_append(ordered, f);
+    json_decref(files);
+    json_t *checker = json_pack("{s:s, s:s, s:o}", "kind", "package_validator", "language", lang,
+                                "files", ordered);
+    json_t *flags = json_object_get(p->problem, "validator_flags");
+    cleanup_free char *text = flags_text(flags);
+    if (text) {
+        json_t *list = json_array();
+        char *save = NULL;
+        for (char *w = strtok_r(text, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+            json_array_append_new(list, json_string(w));
+        json_object_set_new(checker, "flags", list);
+    }
+    if (p->interactive)
+        json_object_set_new(checker, "interactive", json_true());
+    json_object_set_new(p->doc, "checker", checker);
+}
+
 static void read_validation(pkg_t *p)
 {
     json_t *v = json_object_get(p->problem, "validation");
@@ -606,10 +714,26 @@ static void read_validation(pkg_t *p)
         content_report_error(p->rep, "problem.yaml",
                              "validation: must be \"default\" or \"custom\" (with \"interactive\" "
                              "or \"score\")");
+    if (val && has_prefix(val, "custom")) {
+        if (strstr(val, "interactive"))
+            p->interactive = true;
+        if (strstr(val, "score"))
+            content_report_error(p->rep, "problem.yaml",
+                                 "validation: validators that give a score are not supported yet");
+        if (!has_output_validator(p)) {
+            content_report_error(p->rep, "output_validators/",
+                                 "required: \"validation: custom\" needs its output validator");
+            return;
+        }
+    }
     if ((val && has_prefix(val, "custom")) || has_output_validator(p)) {
-        content_report_error(p->rep, val ? "problem.yaml" : "output_validators/",
-                             "custom output validators are not supported yet (Dojo's checker "
-                             "for them is being built); only the default validator imports");
+        read_custom_validator(p);
+        return;
+    }
+    if (p->interactive) {
+        content_report_error(p->rep, "output_validator/",
+                             "required: an interactive problem needs its interactor (the output "
+                             "validator)");
         return;
     }
     if (val && strcmp(val, "default")) {
@@ -838,8 +962,18 @@ static void read_testdata_flags(pkg_t *p)
                                  "supported yet (Dojo has one checker per task); set them in "
                                  "data/testdata.yaml");
     }
-    if (root_flags && json_object_get(p->doc, "checker"))
+    json_t *checker = json_object_get(p->doc, "checker");
+    const char *kind = json_string_value(json_object_get(checker, "kind"));
+    if (root_flags && kind && !strcmp(kind, "package_validator")) {
+        json_t *list = json_object_get(checker, "flags");
+        if (list == NULL)
+            json_object_set_new(checker, "flags", list = json_array());
+        char *save = NULL;
+        for (char *w = strtok_r(root_flags, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+            json_array_append_new(list, json_string(w));
+    } else if (root_flags && checker) {
         apply_validator_flags(p, root_flags, "data/testdata.yaml");
+    }
     json_t *on_reject = root ? json_object_get(root, "on_reject") : NULL;
     if (json_is_string(on_reject) && !strcmp(json_string_value(on_reject), "break"))
         json_object_set_new(p->doc, "stop_at_first_failure", json_true());

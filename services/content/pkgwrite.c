@@ -119,6 +119,8 @@ static const char *ext_of(const char *lang)
 
 static void write_problem_yaml(writer_t *w, json_t *norm, bool scoring)
 {
+    bool interactive =
+        json_is_true(json_object_get(json_object_get(norm, "checker"), "interactive"));
     json_t *limits = json_object_get(norm, "limits");
     cleanup_free char *name = yaml_string(json_string_value(json_object_get(norm, "title")));
     char uuid[40];
@@ -147,14 +149,15 @@ static void write_problem_yaml(writer_t *w, json_t *norm, bool scoring)
         "problem_format_version: 2023-07-draft\n"
         "name: %s\n"
         "uuid: %s\n"
-        "type: %s\n"
+        "type: %s%s%s\n"
         "keywords: %s\n"
         "%s"
         "limits:\n"
         "  time_limit: %g\n"
         "  memory: %lld\n"
         "  output: %lld\n",
-        name, uuid, scoring ? "scoring" : "pass-fail", kw ? kw : "[]", langs ? langs : "", cpu,
+        name, uuid, interactive ? "[" : "", scoring ? "scoring" : "pass-fail",
+        interactive ? ", interactive]" : "", kw ? kw : "[]", langs ? langs : "", cpu,
         (long long)((mem + 1023) / 1024), (long long)(out > 0 ? (out + 1023) / 1024 : 1));
     add_text(w, "problem.yaml", text);
 }
@@ -164,6 +167,16 @@ static void write_problem_yaml(writer_t *w, json_t *norm, bool scoring)
 static char *validator_flags(json_t *checker)
 {
     const char *kind = json_string_value(json_object_get(checker, "kind"));
+    if (kind && !strcmp(kind, "package_validator")) {
+        /* The package validator's own flags, as they are. */
+        char buf[4096] = "";
+        size_t n = 0, i;
+        json_t *f;
+        json_array_foreach(json_object_get(checker, "flags"), i, f) if (n < sizeof buf - 1)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "",
+                                  json_string_value(f));
+        return xstrdup(buf);
+    }
     double a = json_number_value(json_object_get(checker, "abs_tol"));
     double r = json_number_value(json_object_get(checker, "rel_tol"));
     bool dv = kind && !strcmp(kind, "default_validator");
@@ -332,6 +345,19 @@ int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
         cleanup_free char *q = yaml_string(flags);
         cleanup_free char *td = xasprintf("output_validator_flags: %s\n", q);
         add_text(&w, "data/testdata.yaml", td);
+    }
+    json_t *checker = json_object_get(norm, "checker");
+    const char *kind = json_string_value(json_object_get(checker, "kind"));
+    if (kind && !strcmp(kind, "package_validator")) {
+        size_t i;
+        json_t *f;
+        json_array_foreach(json_object_get(checker, "files"), i, f)
+        {
+            char path[PKG_MAX_PATH];
+            snprintf(path, sizeof path, "output_validator/%s",
+                     json_string_value(json_object_get(f, "name")));
+            add_text(&w, path, json_string_value(json_object_get(f, "content")));
+        }
     }
     write_solutions(&w, norm, side_sols);
     json_object_set_new(side, "tests", side_tests);

@@ -195,11 +195,13 @@ def test_malformed_packages_are_refused_naming_the_file_and_the_rule(spec, autho
     refused(spec, author, pkg(**{"problem.yaml": "name: X\nlimits:\n  time_limit: 60\n"}),
             "problem.yaml", ["60 s is outside Dojo's range"])
     refused(spec, author, pkg(**{"problem.yaml": "name: X\nvalidation: custom\n"}),
-            "problem.yaml", ["custom output validators are not supported yet"])
-    refused(spec, author, pkg(**{"output_validators/v/v.cpp": "int main(){return 42;}\n"}),
-            "output_validators/", ["not supported yet"])
+            "output_validators/", ["needs its output validator"])
+    refused(spec, author, pkg(**{"output_validators/v/v.txt": "hello\n"}),
+            "output_validators/", ["no source file of a language Dojo runs"])
     refused(spec, author, pkg(**{"problem.yaml": "name: X\ntype: interactive\n"}),
-            "problem.yaml", ["\"interactive\" problems are not supported yet"])
+            "output_validator/", ["needs its interactor"])
+    refused(spec, author, pkg(**{"problem.yaml": "name: X\ntype: multi-pass\n"}),
+            "problem.yaml", ["\"multi-pass\" problems are not supported yet"])
     refused(spec, author, pkg(**{"problem.yaml": "name: X\ncolour: red\n"}), "problem.yaml",
             ["colour: unknown key"])
     refused(spec, author, pkg(**{"problem_statement/problem.en.md": None,
@@ -298,3 +300,66 @@ def test_only_authors_import_and_export(gw, spec, learner):
     assert r.status == 401
     r = learner.call("POST", IMPORT, raw=b"PK", headers={"Content-Type": "text/plain"})
     assert r.status == 415 and "application/zip" in r.json["error"]["message"]
+
+
+# ---------------------------------------------------------------------------
+# Custom output validators and interactors (the package_validator checker)
+
+VALIDATOR = """import sys
+answer = open(sys.argv[2]).read().split()
+got = sys.stdin.read().split()
+with open(sys.argv[3] + "judgemessage.txt", "w") as f:
+    f.write("compared %d tokens" % len(answer))
+sys.exit(42 if [g.lower() for g in got] == [a.lower() for a in answer] else 43)
+"""
+
+
+def test_a_custom_output_validator_imports_as_a_package_validator(spec, author, executor):
+    slug = contentkit.unique_slug("pkgcv")
+    files = {
+        "problem.yaml": "name: Shout\nvalidation: custom\nvalidator_flags: loud\n",
+        "problem_statement/problem.en.md": "Print the word back.\n",
+        "output_validators/cmp/cmp.py": VALIDATOR,
+        "data/sample/1.in": "Hi\n", "data/sample/1.ans": "hi\n",
+        "data/secret/2.in": "Zebra\n", "data/secret/2.ans": "zebra\n",
+        "submissions/accepted/echo.py": "print(input().upper())\n",
+        "submissions/wrong_answer/nope.py": "print('nope')\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    c = r.json["task"]["checker"]
+    assert c["kind"] == "package_validator" and c["language"] == "python3"
+    assert c["flags"] == ["loud"] and [f["name"] for f in c["files"]] == ["cmp.py"]
+    verdicts = {x["name"]: x["verdict"] for x in r.json["results"]}
+    assert verdicts == {"accepted/echo.py": "ac", "wrong_answer/nope.py": "wa"}
+    # Two validators, build scripts: refused naming the file.
+    refused(spec, author, make_zip(dict(files, **{"output_validators/other/o.py": "pass\n"}),
+                                   top=slug),
+            "output_validators/other/o.py", ["one output validator"])
+    refused(spec, author, make_zip(dict(files, **{"output_validators/cmp/build": "#!/bin/sh\n"}),
+                                   top=slug),
+            "output_validators/cmp/build", ["build and run scripts are not supported"])
+
+
+def test_the_interactive_task_round_trips_as_a_package(spec, author):
+    slug = contentkit.unique_slug("pkgint")
+    interactor = ("import sys\nn = int(open(sys.argv[1]).read())\nprint(n, flush=True)\n"
+                  "sys.exit(42 if input().strip() == str(n * 2) else 43)\n")
+    files = {
+        "problem.yaml": "problem_format_version: 2023-07-draft\nname: Double\n"
+                        "type: [pass-fail, interactive]\nuuid: x\n",
+        "statement/problem.en.md": "Read n, print 2n.\n",
+        "output_validator/interactor.py": interactor,
+        "data/secret/1.in": "21\n", "data/secret/1.ans": "\n",
+        "submissions/accepted/double.py": "print(int(input()) * 2)\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug), check=0)
+    assert r.status == 201, r
+    before = r.json
+    assert before["task"]["checker"]["interactive"] is True
+    pkg = author.get(f"/api/v1/author/tasks/{slug}/package")
+    names = zipfile.ZipFile(io.BytesIO(pkg.body)).namelist()
+    assert f"{slug}/output_validator/interactor.py" in names, names
+    again = upload(spec, author, pkg.body, check=0)
+    assert again.status == 200 and again.json["change"] == "unchanged", again
+    assert again.json["task"] == before["task"]

@@ -363,3 +363,26 @@ def test_the_interactive_task_round_trips_as_a_package(spec, author):
     again = upload(spec, author, pkg.body, check=0)
     assert again.status == 200 and again.json["change"] == "unchanged", again
     assert again.json["task"] == before["task"]
+
+
+def test_the_cli_exports_and_imports_a_package(gw, author, tmp_path):
+    import os
+    import subprocess
+    repo = contentkit.REPO
+    env = dict(os.environ, DOJO_URL=f"http://{gw.addr}", DOJO_TOKEN=author.bearer)
+    out = tmp_path / "sum.zip"
+    r = subprocess.run([str(repo / "dojo"), "package", "export", gwkit.TASK_SLUG, str(out)],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert zipfile.is_zipfile(out)
+    slug = contentkit.unique_slug("pkgcli")
+    r = subprocess.run([str(repo / "dojo"), "package", "import", str(out), "--slug", slug,
+                        "--no-check"], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{slug}: created" in r.stdout and "submissions not run" in r.stdout
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(make_zip(hello_files(**{"data/secret/b.ans": None})))
+    r = subprocess.run([str(repo / "dojo"), "package", "import", str(bad), "--no-check"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert "error: data/secret/b.in: has no answer file" in r.stdout

@@ -105,6 +105,7 @@ void exec_config_load(exec_config_t *cfg, const char *argv0)
         config_duration_ms("DOJO_EXECUTOR_LEARNER_SANDBOX_WINDOW", "60s", 1000, 86400000);
     cfg->pool = config_bool("DOJO_EXECUTOR_POOL", true);
     cfg->pool_size = (int)config_int("DOJO_EXECUTOR_POOL_SIZE", 4, 1, 16);
+    cfg->pool_starts = (int)config_int("DOJO_EXECUTOR_POOL_STARTS", 1, 1, 8);
     cfg->pool_memory_mib = (int)config_int("DOJO_EXECUTOR_POOL_MEMORY_MIB", 1024, 16, 1 << 20);
     cfg->pool_languages = config_str("DOJO_EXECUTOR_POOL_LANGUAGES", "python3");
     cfg->pool_key_idle_ms =
@@ -158,8 +159,9 @@ int exec_pool_open(exec_t *ex, err_t **err)
         .memory_budget_kib = ex->cfg.pool_memory_mib * 1024L,
         .max_keys = EXEC_POOL_KEYS,
         .first_slot = jobs,
-        .slots = 2 * jobs + 2 * ex->cfg.pool_size * 2 + 4,
+        .slots = 2 * jobs + 2 * ex->cfg.pool_size * 2 + ex->cfg.pool_starts + 4,
         .key_idle_ms = ex->cfg.pool_key_idle_ms,
+        .starts = ex->cfg.pool_starts,
         .metrics_prefix = "dojo_executor_pool",
     };
     if (sandbox_pool_open(&ex->pool, &ex->sandbox, &pc, err) < 0)

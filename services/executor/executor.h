@@ -90,6 +90,7 @@ typedef struct exec_config {
     int64_t learner_window_ms;  /* that window (a minute) */
     bool pool;                  /* DOJO_EXECUTOR_POOL: pre-started sandboxes */
     int pool_size;              /* ready sandboxes per key, at most */
+    int pool_starts;            /* sandboxes the pool starts at once */
     int pool_memory_mib;        /* what ready sandboxes may hold in all */
     const char *pool_languages; /* kept warm from the start, comma-separated */
     int64_t pool_key_idle_ms;   /* a key without a job this long keeps none */

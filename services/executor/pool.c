@@ -1,9 +1,13 @@
 /* pool.c — pre-started one-shot sandboxes; see pool.h.
  *
- * One lock guards the keys, their ready boxes and the slots. The refill
- * thread starts one box at a time (a start costs a CPU for tens of ms under
- * crun, hundreds under runsc: on a small machine one at a time is plenty)
- * and never holds the lock while it does. Boxes leave the pool only through
+ * One lock guards the keys, their ready boxes and the slots. Each refill
+ * thread starts one box at a time and never holds the lock while it does;
+ * `starts` threads run (a start costs a CPU for tens of ms under crun,
+ * hundreds under runsc; when every worker is busy one thread at a time
+ * leaves a third to a half of the jobs to start cold, two fewer — which
+ * helps where cores are idle, not where both are busy anyway). A key's
+ * starting boxes count as its own, so threads never start more than its
+ * target between them. Boxes leave the pool only through
  * sandbox_pool_take (to one job) or a discard (never used); their slot comes
  * back when their container is gone (on_gone, from the clean-up thread). */
 #define _GNU_SOURCE
@@ -22,6 +26,7 @@
 
 #define POOL_MAX_KEYS 16
 #define POOL_MAX_READY 16 /* per key */
+#define POOL_MAX_STARTS 8
 #define READY_TIMEOUT_MS 20000
 #define ARRIVALS 128          /* arrival times kept per key */
 #define GUESS_BOX_KIB (32 * 1024) /* a box's memory before one was measured */
@@ -53,7 +58,8 @@ struct sandbox_pool {
     bool stopping;
     int64_t hits, misses, started;
     long seq;
-    pthread_t refill;
+    pthread_t refill[POOL_MAX_STARTS];
+    int nrefill;
 };
 
 /* ------------------------------------------------------------------------
@@ -412,10 +418,19 @@ int sandbox_pool_open(sandbox_pool_t **out, const sandbox_config_t *cfg,
         p->pc.max_keys = POOL_MAX_KEYS;
     if (p->pc.slots < 1)
         p->pc.slots = 1;
+    if (p->pc.starts < 1)
+        p->pc.starts = 1;
+    if (p->pc.starts > POOL_MAX_STARTS)
+        p->pc.starts = POOL_MAX_STARTS;
     p->slot_busy = xcalloc((size_t)p->pc.slots, sizeof(bool));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (pthread_create(&p->refill, NULL, refill_main, p) != 0) {
+    for (int i = 0; i < p->pc.starts; i++) {
+        if (pthread_create(&p->refill[i], NULL, refill_main, p) != 0)
+            break;
+        p->nrefill++;
+    }
+    if (p->nrefill == 0) {
         free(p->slot_busy);
         free(p);
         return err_set(err, GRPC_STATUS_INTERNAL, "pool: no refill thread");
@@ -524,7 +539,8 @@ void sandbox_pool_close(sandbox_pool_t *p)
     p->stopping = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    pthread_join(p->refill, NULL);
+    for (int i = 0; i < p->nrefill; i++)
+        pthread_join(p->refill[i], NULL);
     sandbox_box_t *drop[POOL_MAX_KEYS * POOL_MAX_READY];
     int ndrop = 0;
     pthread_mutex_lock(&p->mu);

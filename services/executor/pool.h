@@ -3,8 +3,8 @@
  * The pool keeps boxes (sandbox.h) started and ready per key — language,
  * runtime, memory limit — so a job finds its container up, the driver and
  * the warm interpreter waiting, instead of starting them. A box serves one
- * job and is destroyed: the pool never takes one back. A refill thread starts
- * boxes off the jobs' critical path; a job that finds none starts one cold
+ * job and is destroyed: the pool never takes one back. Refill threads start
+ * boxes off the jobs' critical path (`starts` at once); a job that finds none starts one cold
  * (sandbox_run). Boxes use uid ranges (slots) of the pool's own, so no two
  * live containers share one.
  *
@@ -27,10 +27,11 @@ typedef struct sandbox_pool_config {
     int first_slot;     /* the pool's uid ranges: [first_slot, first_slot + slots) */
     int slots;
     int64_t key_idle_ms; /* a key with no job this long keeps no box */
+    int starts;         /* boxes started at once (refill threads; 0: one) */
     const char *metrics_prefix; /* "dojo_executor_pool", or NULL: no metrics */
 } sandbox_pool_config_t;
 
-/** Starts the refill thread. *out is new: sandbox_pool_close it. `cfg` is
+/** Starts the refill threads. *out is new: sandbox_pool_close it. `cfg` is
  * borrowed for the pool's life. */
 int sandbox_pool_open(sandbox_pool_t **out, const sandbox_config_t *cfg,
                       const sandbox_pool_config_t *pc, err_t **err);
@@ -59,7 +60,7 @@ typedef struct sandbox_pool_stats {
 
 void sandbox_pool_stats(sandbox_pool_t *p, sandbox_pool_stats_t *out);
 
-/** Stops the refill thread, discards the ready boxes and waits (up to 30 s)
+/** Stops the refill threads, discards the ready boxes and waits (up to 30 s)
  * until every box of the pool is gone. NULL is fine. */
 void sandbox_pool_close(sandbox_pool_t *p);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -56,7 +57,28 @@ int sandbox_box_start(const sandbox_config_t *cfg, const sandbox_box_key_t *key,
     return 0;
 }
 
-bool sandbox_box_wait_ready(sandbox_box_t *b, int timeout_ms) { return true; }
+/* With fake_gated, a start waits (up to 5 s) until the test opens the gate:
+ * how many starts run at once is then visible. */
+static pthread_cond_t fake_cv = PTHREAD_COND_INITIALIZER;
+static bool fake_gated;
+static int fake_waiting, fake_waiting_max;
+
+bool sandbox_box_wait_ready(sandbox_box_t *b, int timeout_ms)
+{
+    pthread_mutex_lock(&fake_mu);
+    fake_waiting++;
+    if (fake_waiting > fake_waiting_max)
+        fake_waiting_max = fake_waiting;
+    pthread_cond_broadcast(&fake_cv);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (fake_gated && pthread_cond_timedwait(&fake_cv, &fake_mu, &until) == 0)
+        ;
+    fake_waiting--;
+    pthread_mutex_unlock(&fake_mu);
+    return true;
+}
 bool sandbox_box_usable(sandbox_box_t *b) { return !b->dead; }
 long sandbox_box_memory_kib(const sandbox_box_t *b) { return fake_kib; }
 const sandbox_box_key_t *sandbox_box_key(const sandbox_box_t *b) { return &b->key; }
@@ -92,9 +114,11 @@ static sandbox_box_key_t key_of(sandbox_lang_t *lang, int memory_kib)
                                .job_kib = 64};
 }
 
-static sandbox_pool_t *open_pool(int size, long budget_kib, int slots)
+static sandbox_pool_t *open_pool_starts(int size, long budget_kib, int slots, int starts)
 {
     fake_started = fake_discarded = 0;
+    fake_waiting = fake_waiting_max = 0;
+    fake_gated = false; /* a test that failed with the gate shut leaves it open */
     fake_kib = 20 * 1024;
     slot_shared = false;
     memset(slot_live, 0, sizeof slot_live);
@@ -102,11 +126,39 @@ static sandbox_pool_t *open_pool(int size, long budget_kib, int slots)
                                 .memory_budget_kib = budget_kib,
                                 .first_slot = 10,
                                 .slots = slots,
-                                .key_idle_ms = 600000};
+                                .key_idle_ms = 600000,
+                                .starts = starts};
     sandbox_pool_t *p = NULL;
     err_t *err = NULL;
     assert_int_equal(sandbox_pool_open(&p, &cfg, &pc, &err), 0);
     return p;
+}
+
+static sandbox_pool_t *open_pool(int size, long budget_kib, int slots)
+{
+    return open_pool_starts(size, budget_kib, slots, 1);
+}
+
+/* Waits (bounded) until `n` stand-in starts wait at the gate at once. */
+static bool wait_gate(int n)
+{
+    pthread_mutex_lock(&fake_mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (fake_waiting < n && pthread_cond_timedwait(&fake_cv, &fake_mu, &until) == 0)
+        ;
+    bool ok = fake_waiting >= n;
+    pthread_mutex_unlock(&fake_mu);
+    return ok;
+}
+
+static void gate_open(bool open)
+{
+    pthread_mutex_lock(&fake_mu);
+    fake_gated = !open;
+    pthread_cond_broadcast(&fake_cv);
+    pthread_mutex_unlock(&fake_mu);
 }
 
 /* Waits (bounded) until the pool holds `n` ready boxes in all (at least
@@ -297,6 +349,50 @@ static void test_no_two_live_boxes_share_a_slot_and_close_lets_every_box_go(void
     assert_int_equal(fake_started, fake_discarded + 3);
 }
 
+static void test_starts_boxes_at_once_never_more_than_asked(void **state)
+{
+    /* Two threads; a burst of jobs wants three boxes (before a start was
+     * measured, one is taken to last 100 ms). */
+    sandbox_pool_t *p = open_pool_starts(8, 1 << 20, 64, 2);
+    gate_open(false);
+    sandbox_box_key_t k = key_of(&python, 65536);
+    sandbox_pool_want(p, &k);
+    assert_true(wait_gate(1));
+    for (int i = 0; i < 40; i++) {
+        sandbox_box_t *b = sandbox_pool_take(p, &k);
+        if (b)
+            fake_gone(b, false);
+    }
+    assert_true(wait_gate(2));
+    usleep(50000);
+    pthread_mutex_lock(&fake_mu);
+    int most = fake_waiting_max;
+    pthread_mutex_unlock(&fake_mu);
+    assert_int_equal(most, 2);
+    gate_open(true);
+    assert_true(wait_ready_count_of(p, 1, true));
+    sandbox_pool_close(p);
+    assert_false(slot_shared);
+}
+
+static void test_one_key_wanting_one_box_starts_one_whatever_the_threads(void **state)
+{
+    sandbox_pool_t *p = open_pool_starts(8, 1 << 20, 64, 4);
+    gate_open(false);
+    sandbox_box_key_t k = key_of(&python, 65536);
+    sandbox_pool_want(p, &k);
+    assert_true(wait_gate(1));
+    usleep(100000);
+    pthread_mutex_lock(&fake_mu);
+    int most = fake_waiting_max;
+    pthread_mutex_unlock(&fake_mu);
+    assert_int_equal(most, 1);
+    gate_open(true);
+    assert_true(wait_ready_count(p, 1));
+    sandbox_pool_close(p);
+    assert_int_equal(fake_started, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_the_size_caps_what_a_burst_asks_for),
         cmocka_unit_test(test_ready_boxes_stay_within_the_memory_budget),
         cmocka_unit_test(test_no_two_live_boxes_share_a_slot_and_close_lets_every_box_go),
+        cmocka_unit_test(test_starts_boxes_at_once_never_more_than_asked),
+        cmocka_unit_test(test_one_key_wanting_one_box_starts_one_whatever_the_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,9 @@ Figures, printed in one block:
 figure also as a ratio to (1); then the memory an idle pooled sandbox holds
 (its cgroup, from dojo_executor_pool_memory_bytes / dojo_executor_pool_ready).
 DOJO_BENCH_POOL=0 runs the pool-off figures only; DOJO_BENCH_PARTS picks
-parts (a comma list of per-test, dequeue, saturation; all by default)."""
+parts (a comma list of per-test, dequeue, saturation; all by default),
+DOJO_BENCH_SATURATION_POOL the pool sizes of the saturation runs (0,4),
+DOJO_BENCH_POOL_STARTS their DOJO_EXECUTOR_POOL_STARTS."""
 import json
 import os
 import re
@@ -244,6 +246,8 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
         env = dict(DOJO_EXECUTOR_CONCURRENCY=2, DOJO_EXECUTOR_POOL="off")
         if size:
             env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size)
+            if os.environ.get("DOJO_BENCH_POOL_STARTS"):
+                env.update(DOJO_EXECUTOR_POOL_STARTS=os.environ["DOJO_BENCH_POOL_STARTS"])
         a = start_executor(f"bench-sat-a-p{size}", **env)
         b = start_executor(f"bench-sat-b-p{size}", **env)
         if size:

@@ -60,8 +60,10 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
      * a package validator. */
     jd->custom = jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_CUSTOM ||
                  jd->checker.kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
-    /* Runs show every sample test's output: only submissions stop early. */
-    jd->stop_at_first_failure = b->stop_at_first_failure && !jd->is_run;
+    /* Runs show every sample test's output: only submissions stop early,
+     * where the task says so or the job does (an ICPC contest's). */
+    jd->stop_at_first_failure =
+        (b->stop_at_first_failure || job->stop_at_first_failure) && !jd->is_run;
     judge_limits(job, b, opt, &jd->limits);
     jd->bundle_max_score = b->max_score;
     jd->tests = arena_alloc(a, (b->n_tests + 1) * sizeof *jd->tests);

@@ -512,6 +512,7 @@ int gam_contest_create_submission(gam_t *g, rpc_call_t *call, pg_conn_t *conn,
     if (task_version(g, c->problems[p]->task_slug, req->language, &version, err) < 0)
         return -1;
     int rc = submission_insert(call, conn, c, p, req, version, team, counted, now, resp, err);
+    resp->stop_at_first_failure = gam_contest_stops_early(c);
     if (rc != 0) /* an error, or a repeat answered with the first one */
         return rc < 0 ? -1 : 0;
     LOG_INFO("contest submission",
@@ -879,8 +880,9 @@ static int pack_to(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 
 /* The job of one rejudge, onto the practice stream (behind the contest's
  * live submissions). */
-static int enqueue_rejudge(gam_t *g, rpc_call_t *call, const char *judgement_id, const PGresult *t,
-                           int row, int32_t version, int64_t now, err_t **err)
+static int enqueue_rejudge(gam_t *g, rpc_call_t *call, const Dojo__Content__V1__Contest *c,
+                           const char *judgement_id, const PGresult *t, int row, int32_t version,
+                           int64_t now, err_t **err)
 {
     Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
     at.unix_micros = wall_us();
@@ -895,6 +897,7 @@ static int enqueue_rejudge(gam_t *g, rpc_call_t *call, const char *judgement_id,
     job.enqueued_at = &at;
     job.attempt = 1;
     job.request_id = (char *)rpc_call_request_id(call);
+    job.stop_at_first_failure = gam_contest_stops_early(c);
     Dojo__Executor__V1__Queued q = DOJO__EXECUTOR__V1__QUEUED__INIT;
     Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
     ev.submission_id = (char *)judgement_id;
@@ -971,7 +974,7 @@ int gam_rpc_rejudge_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
             return err_wrap(err, "rejudge");
         }
         /* After the commit: a job never names a judgement that is not there. */
-        if (enqueue_rejudge(g, call, pg_get(j, 0, 0), t, i, version, now, err) < 0)
+        if (enqueue_rejudge(g, call, c, pg_get(j, 0, 0), t, i, version, now, err) < 0)
             return err_wrap(err, "rejudge: enqueue");
         queued++;
     }

@@ -211,6 +211,11 @@ int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
     return 0;
 }
 
+bool gam_contest_stops_early(const Dojo__Content__V1__Contest *c)
+{
+    return c != NULL && c->scoring != DOJO__CONTENT__V1__SCORING_KIND__SCORING_KIND_IOI;
+}
+
 int64_t gam_contest_end_us(const Dojo__Content__V1__Contest *c)
 {
     if (c->duration_s <= 0 || c->start == NULL)

@@ -482,6 +482,11 @@ void gam_contests_close(gam_t *g);
 int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
                     Dojo__Content__V1__Contest **out, err_t **err);
 
+/** Whether the submissions to `c` are judged to their first failing test
+ * whatever their task says: ICPC contests (a verdict is its first failure's),
+ * not IOI ones (the test groups passed are the score). */
+bool gam_contest_stops_early(const Dojo__Content__V1__Contest *c);
+
 /** Microseconds: the end of a contest (0 for open-ended), the start of its
  * freeze (0 when it never freezes). */
 int64_t gam_contest_end_us(const Dojo__Content__V1__Contest *c);

@@ -37,6 +37,7 @@
 
 #include "dojo/executor/v1/executor.pb-c.h"
 #include "gamification.h"
+#include "libcommon/arena.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/clock.h"
 #include "libcommon/kvc.h"
@@ -71,8 +72,8 @@ static const pg_stmt_t stmt_candidates = {
 
 static const pg_stmt_t stmt_job_of = {
     .name = "game_sweep_job_of",
-    .sql = "SELECT user_id::text, task_slug, task_version, language, code FROM game.submissions "
-           "WHERE id = $1::uuid AND NOT finished",
+    .sql = "SELECT user_id::text, task_slug, task_version, language, code, "
+           "COALESCE(contest, '') FROM game.submissions WHERE id = $1::uuid AND NOT finished",
     .nparams = 1,
 };
 
@@ -129,6 +130,24 @@ static void request_id(char out[33])
     sodium_bin2hex(out, 33, b, sizeof b);
 }
 
+/* Whether a submission to contest `slug` ("" for none) stops at its first
+ * failure (gam_contest_stops_early). When the contest cannot be read every
+ * test runs: the verdict is the same, the judging only longer. */
+static bool contest_stops_early(gam_t *g, const char *slug)
+{
+    if (slug[0] == '\0')
+        return false;
+    arena_t ar = {0};
+    ProtobufCAllocator a;
+    arena_pb_allocator(&ar, &a);
+    Dojo__Content__V1__Contest *c = NULL;
+    err_t *err = NULL;
+    bool stops = gam_contest_def(g, slug, &a, &c, &err) == 0 && gam_contest_stops_early(c);
+    err_free(err);
+    arena_release(&ar);
+    return stops;
+}
+
 /* Queues a SUBMIT that was never queued, from its row. *done false when the
  * row cannot be queued (no code stored). */
 static int requeue(gam_t *g, pg_conn_t *conn, const char *id, bool *done, err_t **err)
@@ -159,6 +178,7 @@ static int requeue(gam_t *g, pg_conn_t *conn, const char *id, bool *done, err_t 
     job.enqueued_at = &at;
     job.attempt = 1;
     job.request_id = rid;
+    job.stop_at_first_failure = contest_stops_early(g, pg_get(r, 0, 5));
     Dojo__Executor__V1__Queued q = DOJO__EXECUTOR__V1__QUEUED__INIT;
     Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
     ev.submission_id = (char *)id;

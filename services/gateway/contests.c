@@ -722,6 +722,7 @@ int gw_h_contest_submit(gw_req_t *r, err_t **err)
     job.enqueued_at = &at;
     job.attempt = 1;
     job.request_id = r->req_id;
+    job.stop_at_first_failure = cr->stop_at_first_failure;
     if (gw_job_enqueue(gw, cr->contest_counted ? KVC_JOBS_CONTEST : KVC_JOBS, &job, err) < 0)
         return -1;
     metrics_counter_add("dojo_gateway_submissions_total",

@@ -611,6 +611,32 @@ static void test_a_failure_of_the_run_itself_stops_it_too(void **state)
     assert_string_equal(res.message, "0/4 tests passed; a: time limit exceeded; 3 not run");
 }
 
+static void test_a_contest_job_stops_at_the_first_failure_whatever_the_task_says(void **state)
+{
+    fixture_t *f = *state;
+    f->bundle.stop_at_first_failure = false;
+    f->job.stop_at_first_failure = true; /* an ICPC contest's submission */
+    judge_t *jd = judge(f);
+    sandbox_record_t wrong = record(0, "OK", 0, "nope\n", "");
+    judge_record(jd, &wrong);
+    assert_true(judge_stopped(jd));
+    judge_finish(jd, SANDBOX_DONE, false);
+    for (int i = 1; i < 4; i++)
+        assert_int_equal(jd->tests[i].verdict, V(NOT_RUN));
+}
+
+static void test_a_run_with_the_jobs_setting_still_shows_every_sample(void **state)
+{
+    fixture_t *f = *state;
+    f->job.stop_at_first_failure = true;
+    f->job.kind = KIND(RUN);
+    f->job.sample_tests = true;
+    judge_t *jd = judge(f);
+    sandbox_record_t wrong = record(0, "OK", 0, "nope\n", "");
+    judge_record(jd, &wrong);
+    assert_false(judge_stopped(jd));
+}
+
 static void test_without_the_setting_every_test_runs_after_a_failure(void **state)
 {
     judge_t *jd = judge(*state);
@@ -689,7 +715,9 @@ int main(void)
         T(test_a_stored_result_counts_passed_tests_and_says_already_judged),
         T(test_a_task_that_stops_at_the_first_failure_reports_the_rest_not_run),
         T(test_a_failure_of_the_run_itself_stops_it_too),
-        T(test_without_the_setting_every_test_runs_after_a_failure),
+        T(test_a_contest_job_stops_at_the_first_failure_whatever_the_task_says),
+    T(test_a_run_with_the_jobs_setting_still_shows_every_sample),
+    T(test_without_the_setting_every_test_runs_after_a_failure),
         T(test_runs_on_sample_tests_never_stop_early),
         T(test_a_custom_checkers_wrong_answer_does_not_stop_the_run),
     };

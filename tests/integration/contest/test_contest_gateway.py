@@ -248,6 +248,9 @@ def test_submissions_during_the_contest_count_and_go_to_the_contest_queue(live):
         assert take_job(live, "dojo:jobs", s["submission_id"]) is None
         assert job.task_slug == (ck.GW_SECRET_TASK if prob == "B" else "sim-a")
         assert job.task_version == 1 and job.language == "python3"
+        # An ICPC contest: judged to the first failing test, whatever the
+        # task says (its tasks do not stop early by themselves).
+        assert job.stop_at_first_failure is True
         judge(live, s["submission_id"], verdict, T0 + at_s + 5)
         live.subs[key] = s
 
@@ -369,6 +372,7 @@ def test_rejudge_takes_exactly_one_target(live):
     # The rejudge's job is on the ordinary queue, named by the new judgement;
     # judged again, it becomes the current judgement.
     job = next(j for j in queued_jobs(live, "dojo:jobs") if j.task_slug == ck.GW_SECRET_TASK)
+    assert job.stop_at_first_failure is True
     judge(live, job.submission_id, ck.AC, T0 + FREEZE_S + 700)
     one = live.admin.get(f"{BASE}/submissions/{live.subs['b1']['id']}").json
     assert one["judgement"]["kind"] == "rejudge" and one["judgement"]["verdict"] == "ac"
@@ -411,7 +415,8 @@ def test_after_the_end_submissions_are_practice_on_the_ordinary_queue(live):
     r = expect(submit(live, "bob", "B", DURATION_S + 60), 202)
     s = r.json
     assert s["counted"] is False
-    assert take_job(live, "dojo:jobs", s["submission_id"]) is not None
+    job = take_job(live, "dojo:jobs", s["submission_id"])
+    assert job is not None and job.stop_at_first_failure is True  # judged as in the contest
     assert take_job(live, "dojo:jobs:contest", s["submission_id"]) is None
     judge(live, s["submission_id"], ck.AC, T0 + DURATION_S + 65)
     board = live.admin.get(f"{BASE}/scoreboard").json

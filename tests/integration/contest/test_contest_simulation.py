@@ -56,6 +56,9 @@ class Sim:
             language="python3", code=code, code_hash=ck.code_hash(code),
             kind=gpb.SUBMISSION_KIND_SUBMIT))
         assert r.contest_counted == (s.t < ck.DURATION_S), (s.t, r)
+        # ICPC submissions are judged to their first failure (the verdict is
+        # its); IOI ones run every test (the groups passed are the score).
+        assert r.stop_at_first_failure == (not self.slug.startswith("sim-ioi")), (self.slug, r)
         assert r.contest_team_id == self.team_ids[s.team]
         assert r.task_slug == ck.TASKS[s.problem] and r.task_version == 1
         s.seq, s.sub_id = r.contest_submission_id, r.submission_id

@@ -708,6 +708,19 @@ describe("learner journey in Chromium", { skip: skipReason || false, concurrency
     assert.equal(exported.tests[1].hidden, true);
     await page.click("#save-btn");
     await page.waitForURL(`**/designer/${newTask.slug}`, { timeout: 20_000 });
+    // The same task as a problem package: downloaded from the designer, then
+    // uploaded again — its submissions run, and nothing changed.
+    await page.locator("#export-package").waitFor();
+    const pkgDownload = page.waitForEvent("download");
+    await page.click("#export-package");
+    const zipPath = await (await pkgDownload).path();
+    await page.goto("/designer");
+    await page.setInputFiles("#f-package", { name: `${newTask.slug}.zip`, mimeType: "application/zip",
+      buffer: readFileSync(zipPath) });
+    await page.locator("#package-report p.ok, #package-report p.bad").waitFor({ timeout: SLOW });
+    assert.match(await page.locator("#package-report p").first().textContent(),
+      new RegExp(`${newTask.slug} unchanged`));
+    await shoot("13b-designer-package-import");
 
     // Back as the learner.
     await signOut();

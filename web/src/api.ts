@@ -501,4 +501,40 @@ export const author = {
   exportFile: (slug: string) => get<TaskFile>(`/author/tasks/${enc(slug)}/export`),
   runReference: (task: TaskFile, solutions?: string[]) =>
     post<ReferenceRunReport>("/author/tasks/run-reference", { task, solutions }),
+  /** Where a task's problem package (.zip) downloads from (cookies sign the GET). */
+  packageUrl: (slug: string) => `${API}/author/tasks/${enc(slug)}/package`,
+  importPackage: (zip: Blob, fileName: string, check = true) => importPackage(zip, fileName, check),
 };
+
+export interface PackageImportReport {
+  ok?: boolean;
+  status: number;
+  task?: TaskFile;
+  change?: string | null;
+  checked?: boolean;
+  error?: { code: string; message: string; field: string | null };
+  errors?: { path: string; message: string }[];
+  warnings?: { path: string; message: string }[];
+  results?: ReferenceRunReport["results"];
+}
+
+/** POST /author/packages: the zip as the body. A refused package (422)
+ * resolves with its errors; other failures throw like request(). */
+async function importPackage(zip: Blob, fileName: string, check: boolean): Promise<PackageImportReport> {
+  const url = withQuery(API + "/author/packages", { file_name: fileName, check: check ? undefined : "0" });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/zip", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+      body: zip,
+    });
+  } catch {
+    throw new ApiError(0, "network", "The server cannot be reached. Check your connection and try again.");
+  }
+  const data = (await res.json().catch(() => ({}))) as PackageImportReport;
+  if (res.ok || res.status === 422) return { ...data, status: res.status };
+  const err = data.error ?? { code: `http_${res.status}`, message: res.statusText, field: null };
+  throw new ApiError(res.status, err.code, errorMessage(res.status, err.message, Number(res.headers.get("Retry-After"))), err.field ?? undefined);
+}

@@ -94,13 +94,45 @@ export async function designerPage(main: HTMLElement, ctx: Ctx): Promise<void> {
 async function taskIndex(main: HTMLElement, ctx: Ctx): Promise<void> {
   const list = h("ul.task-list");
   const importInput = h("input#f-import", { type: "file", accept: "application/json,.json", class: "sr-only" });
+  const pkgInput = h("input#f-package", { type: "file", accept: ".zip,.kpp,application/zip", class: "sr-only" });
+  const pkgReport = h("section.card.report#package-report", { "aria-live": "polite", tabindex: "-1", hidden: true });
   mount(main, h("section.page", null,
     h("div.page-head", null, h("h1", null, "Task designer"),
       h("div.actions", null,
         h("a.btn.btn-primary#new-task", { href: "/designer/new" }, "New task"),
-        h("label.btn", { for: "f-import" }, "Import JSON…"), importInput)),
-    h("p.muted", null, "Every task, archived ones too. Open one to edit it, or start a new one."),
+        h("label.btn", { for: "f-import" }, "Import JSON…"), importInput,
+        h("label.btn#import-package", { for: "f-package" }, "Import package (.zip)…"), pkgInput)),
+    h("p.muted", null, "Every task, archived ones too. Open one to edit it, or start a new one. A problem package (Kattis / ICPC format) imports after its submissions ran with their expected verdicts."),
+    pkgReport,
     list));
+  pkgInput.addEventListener("change", async () => {
+    const f = pkgInput.files?.[0];
+    if (!f) return;
+    pkgReport.hidden = false;
+    mount(pkgReport, h("p", null, `Importing ${f.name}: running its submissions…`));
+    try {
+      const r = await author.importPackage(f, f.name);
+      const issues = (list: { path: string; message: string }[] | undefined, cls: string) =>
+        list?.length ? h(`ul.${cls}`, null, list.map((e) => h("li", null, h("code", null, e.path), " ", e.message))) : null;
+      const runs = r.results?.length
+        ? h("ul.runs", null, r.results.map((x) => h("li", { class: x.as_expected ? "ok" : "bad" },
+          h("code", null, x.name), ` expected ${x.expected_verdict}, got ${x.verdict ?? "no verdict"}`)))
+        : null;
+      if (r.status === 422) {
+        mount(pkgReport, h("p.bad", null, `${f.name} was not imported: ${r.error?.message ?? "refused"}`),
+          issues(r.errors, "errors"), runs, issues(r.warnings, "warnings"));
+      } else {
+        const slug = r.task?.slug ?? "";
+        mount(pkgReport, h("p.ok", null, `${f.name}: ${slug} ${r.change ?? "imported"}. `,
+          h("a#open-imported", { href: `/designer/${encodeURIComponent(slug)}` }, "Open it")),
+        runs, issues(r.warnings, "warnings"));
+      }
+    } catch (e) {
+      mount(pkgReport, h("p.bad", null, (e as Error).message));
+    }
+    pkgReport.focus();
+    pkgInput.value = "";
+  });
   importInput.addEventListener("change", async () => {
     const f = importInput.files?.[0];
     if (!f) return;
@@ -315,7 +347,7 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   });
   renderTests();
   const testsSet = h("fieldset.card", null, h("legend", null, "Test cases"),
-    h("p.muted", null, "Visible tests are shown to learners as examples; hidden ones only ever show a verdict. At least one must be visible."),
+    h("p.muted", null, "Visible tests are shown to learners as examples; hidden ones only ever show a verdict. At least one must be visible, unless the task has none on purpose (no_visible_tests, as for a package without samples)."),
     h("div.table-wrap", null, h("table.tests-edit#tests-table", null,
       h("thead", null, h("tr", null, ["#", "Name", "Input", "Expected output", "Hidden", "Weight", ""].map((c) => h("th", { scope: "col" }, c || h("span.sr-only", null, "Actions"))))),
       testsBody)),
@@ -372,7 +404,8 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   const saveBtn = h("button.btn.btn-primary#save-btn", { type: "button" }, isNew ? "Create task" : "Save new version");
   const exportBtn = h("button.btn.btn-ghost#export-btn", { type: "button" }, "Export JSON");
   const archiveBtn = isNew ? null : h("button.btn.btn-ghost#archive-btn", { type: "button" }, "Archive / restore");
-  const bar = h("div.designer-actions", null, validateBtn, runRefBtn, saveBtn, exportBtn, archiveBtn,
+  const packageLink = isNew ? null : h("a.btn.btn-ghost#export-package", { href: author.packageUrl(task.slug), download: `${task.slug}.zip` }, "Export package");
+  const bar = h("div.designer-actions", null, validateBtn, runRefBtn, saveBtn, exportBtn, packageLink, archiveBtn,
     h("span.muted", null, isNew ? "New task" : `Editing v${version}`));
 
   const form = h("form.designer", { novalidate: true, "aria-label": "Task" },

@@ -99,10 +99,12 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
             h("button.btn.btn-small.use-sample", { type: "button", "data-sample": String(i) }, "Use as input")),
           h("div.sample-io", null,
             h("div", null, h("h4", null, "Input"), h("pre.io", null, s.input)),
-            h("div", null, h("h4", null, "Expected output"), h("pre.io", null, s.expected)))))) : null,
+            h("div", null, h("h4", null, "Expected output"), h("pre.io", null, s.expected)))))) :
+      // A task without a visible test (a problem package without samples).
+      h("p.no-examples#no-examples", null, `This task has no example tests: ${task.hidden_test_count} hidden test${task.hidden_test_count === 1 ? "" : "s"} judge your submission. Run your code on input of your own to try it.`),
     h("p.muted.limits", null,
       `Limits per test: ${limits.cpu_ms ?? "?"} ms CPU, ${kib(limits.memory_kib)} memory. `,
-      task.hidden_test_count ? `${task.hidden_test_count} hidden test${task.hidden_test_count === 1 ? "" : "s"} besides the examples. ` : "",
+      task.hidden_test_count && task.sample_tests.length ? `${task.hidden_test_count} hidden test${task.hidden_test_count === 1 ? "" : "s"} besides the examples. ` : "",
       task.checker_kind === "float" ? "Numbers are compared with a tolerance." : "",
       task.interactive ? "Interactive: your program talks to a judge program through its input and output — flush after every line you print." : ""),
     task.hints.length ? h("section.hints", null, h("h2", null, "Hints"),
@@ -124,7 +126,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   const interactive = h("input#f-interactive", { type: "checkbox", name: "interactive" });
   const runBtn = h("button.btn#run-btn", { type: "button", disabled: !signedIn, title: "Run (Ctrl+Enter)" }, "▶ Run");
   const stopBtn = h("button.btn.btn-danger#stop-btn", { type: "button", disabled: true }, "■ Stop");
-  const samplesBtn = h("button.btn.btn-ghost#samples-btn", { type: "button", disabled: !signedIn }, "Run examples");
+  const samplesBtn = h("button.btn.btn-ghost#samples-btn", { type: "button", disabled: !signedIn || !task.sample_tests.length }, "Run examples");
   const submitBtn = h("button.btn.btn-primary#submit-btn", { type: "button", disabled: !signedIn, title: "Submit (Ctrl+Shift+Enter)" }, "Submit");
   const output = h("pre.console#run-output", { role: "log", "aria-label": "Program output", tabindex: "0" });
   const runStatus = h("div.run-status#run-status", { role: "status" });
@@ -320,7 +322,7 @@ export async function taskPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   let active: { id: string; kind: "run" | "submit"; unsub: () => void } | null = null;
   const busy = (on: boolean) => {
     runBtn.disabled = on || !signedIn;
-    samplesBtn.disabled = on || !signedIn;
+    samplesBtn.disabled = on || !signedIn || !task.sample_tests.length;
     submitBtn.disabled = on || !signedIn;
     stopBtn.disabled = !on;
   };

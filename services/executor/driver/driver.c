@@ -22,6 +22,10 @@
  *           container's CPU time as the host counts it (stdin, below): the
  *           test is charged the lower of the two, since gVisor's own clock
  *           counts an application that waits for a host CPU as running.
+ *           A test starts only once every process of the one before is gone
+ *           (kill_leftovers) and, after one that had to be killed, once the
+ *           container's CPU use has settled (host_settle): no test is charged
+ *           for another's processes, however slowly they die.
  *   tasks:  a tree of more than nproc processes and threads is stopped (PL).
  *   wall:   past wall_ms a test that is neither running nor waiting for a CPU
  *           (asleep, blocked) is stopped (TW); one that is still computing is
@@ -43,12 +47,15 @@
  * When the zygote finds the program does not compile (Python's syntax check),
  * its message instead of any test:
  *   C <len>\n<bytes>
+ * Between tests the driver asks for the container's CPU time as it is now:
+ *   S\n
  * The last line is "D\n".
  *
  * The driver's stdin is the executor's control channel, one message a line:
  *   C <usec>[ R]\n      the container's CPU time so far, as the host counts it;
  *                       "R": a thread of it has been waiting for a host CPU (so
  *                       the test is computing, however still it looks here)
+ *   C <usec> S\n        the answer to our "S" (S alone: no count to give)
  *   I <len>\n<bytes>    interactive mode: bytes for the program's stdin
  *                       ("I 0" closes it)
  *
@@ -247,6 +254,7 @@ static struct {
     long host_cpu_ms;  /* last C message */
     long host_cpu_at;  /* when it came (now_ms), 0 = never */
     long host_busy_at; /* last "C <usec> R" (a thread waits for a host CPU), 0 = never */
+    int synced;        /* answers to our "S" (host_sync) so far */
     /* The job, before "G": files (F) written as they arrive, the plan (P). */
     int file_fd;       /* the F message's file, -1 = none */
     size_t file_left;  /* its bytes still to come */
@@ -396,6 +404,10 @@ static void ctl_read(void)
             ctl.host_cpu_at = now_ms();
             if (rest && rest[0] == ' ' && rest[1] == 'R')
                 ctl.host_busy_at = ctl.host_cpu_at;
+            else if (rest && rest[0] == ' ' && rest[1] == 'S')
+                ctl.synced++;
+        } else if (line[0] == 'S' && line[1] == '\0') { /* our "S", no count to give */
+            ctl.synced++;
         } else if (line[0] == 'I' && line[1] == ' ') {
             ctl.input_left = strtoul(line + 2, NULL, 10);
             if (ctl.input_left == 0)
@@ -435,6 +447,50 @@ static long host_cpu_now(void)
     return ctl.host_cpu_at == 0 ? -1 : ctl.host_cpu_ms;
 }
 
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Asks the executor for the container's CPU time now ("S" on stdout; it
+ * answers at once, "C <usec> S") and waits for the answer, at most
+ * SYNC_MS: the feed's last line may be older than the test before. */
+#define SYNC_MS 1000
+static void host_sync(void)
+{
+    if (!ctl.open)
+        return;
+    int want = ctl.synced + 1;
+    write_all(STDOUT_FILENO, "S\n", 2);
+    long until = now_ms() + SYNC_MS;
+    for (long left = SYNC_MS; ctl.open && ctl.synced < want && left > 0; left = until - now_ms()) {
+        struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+        if (poll(&pfd, 1, (int)left) > 0)
+            ctl_read();
+    }
+}
+
+/* After a test whose processes had to be killed: waits until the
+ * container's CPU time as the host counts it grows by less than a quarter
+ * of a CPU (SETTLE_STEP_MS apart), at most SETTLE_MS. gVisor's kernel goes
+ * on tearing a fork storm's processes down after the driver reaped them,
+ * and that is no part of the next test. */
+#define SETTLE_STEP_MS 20
+#define SETTLE_MS 1000
+static void host_settle(void)
+{
+    long until = now_ms() + SETTLE_MS;
+    host_sync();
+    while (host_cpu_now() >= 0 && now_ms() < until) {
+        long before = host_cpu_now(), at = now_ms();
+        nap_ms(SETTLE_STEP_MS);
+        host_sync();
+        if ((host_cpu_now() - before) * 4 <= now_ms() - at)
+            return;
+    }
+}
+
 /* ------------------------------------------------------------------------
  * The test's process tree
  * ------------------------------------------------------------------------ */
@@ -459,6 +515,34 @@ static void reaped_add(const struct rusage *ru)
     reaped.cpu_ms += rusage_cpu_ms(ru);
     if (ru->ru_maxrss > reaped.maxrss_kib)
         reaped.maxrss_kib = ru->ru_maxrss;
+}
+
+/* Processes that would not die within LEFTOVER_MS of kill_leftovers: set
+ * aside, counted for no test (tree_sample, reap_some) until reaped. */
+#define LEFTOVER_MS 5000
+#define STALE_MAX 256
+static pid_t stale[STALE_MAX];
+static int nstale;
+
+static bool is_stale(pid_t pid)
+{
+    for (int i = 0; i < nstale; i++)
+        if (stale[i] == pid)
+            return true;
+    return false;
+}
+
+/* A process the driver reaped: what it used is the test's, unless it is a
+ * stale one (then it is forgotten; its pid may be reused from now on). */
+static void reaped_one(pid_t pid, const struct rusage *ru)
+{
+    for (int i = 0; i < nstale; i++) {
+        if (stale[i] == pid) {
+            stale[i] = stale[--nstale];
+            return;
+        }
+    }
+    reaped_add(ru);
 }
 
 static long page_kib;
@@ -537,7 +621,7 @@ static void tree_sample(tree_t *t)
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         pid_t pid = (pid_t)atoi(e->d_name);
-        if (pid <= 1 || pid == zygote_pid)
+        if (pid <= 1 || pid == zygote_pid || is_stale(pid))
             continue;
         char buf[1024];
         if (!stat_read(pid, buf, sizeof buf))
@@ -566,48 +650,89 @@ static void tree_sample(tree_t *t)
             stat_fd_drop(i);
 }
 
-/* Kills every process of the sandbox but this one and the zygote, and reaps
- * them (what they used counts for the test that started them). As pid 1 we
- * are the reaper of all. */
-static void kill_leftovers(void)
+/* Calls fn(pid) for each process of the sandbox but this one and the
+ * zygote; returns how many. */
+static int for_each_other(void (*fn)(pid_t))
 {
-    for (int round = 0; round < 50; round++) {
-        bool any = false;
-        if (zygote_pid < 0) {
-            kill(-1, SIGKILL); /* every process we may signal, except ourselves */
-        } else {
-            DIR *d = opendir("/proc");
-            struct dirent *e;
-            while (d && (e = readdir(d)) != NULL) {
-                pid_t pid = (pid_t)atoi(e->d_name);
-                if (pid > 1 && pid != zygote_pid && kill(pid, SIGKILL) == 0)
-                    any = true;
-            }
-            if (d)
-                closedir(d);
-        }
-        int status;
-        struct rusage ru;
-        pid_t r;
-        while ((r = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-            any = true;
-            if (r == zygote_pid) {
-                zygote_pid = -1;
-                close(zygote_sock);
-                zygote_sock = -1;
-            } else {
-                reaped_add(&ru);
-            }
-        }
-        if (!any) {
-            if (zygote_pid < 0 && waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD)
-                return;
-            if (zygote_pid >= 0)
-                return;
-            struct timespec ts = {0, 2 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid > 1 && pid != zygote_pid) {
+            fn(pid);
+            n++;
         }
     }
+    closedir(d);
+    return n;
+}
+
+static void kill_one(pid_t pid) { kill(pid, SIGKILL); }
+
+static void set_aside(pid_t pid)
+{
+    if (nstale < STALE_MAX && !is_stale(pid))
+        stale[nstale++] = pid;
+}
+
+/* Reaps what has ended; false when we have no child left at all. */
+static bool reap_leftovers(void)
+{
+    int status;
+    struct rusage ru;
+    pid_t r;
+    while ((r = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+        if (r == zygote_pid) {
+            zygote_pid = -1;
+            close(zygote_sock);
+            zygote_sock = -1;
+        } else {
+            reaped_one(r, &ru);
+        }
+    }
+    return !(r < 0 && errno == ECHILD);
+}
+
+/* Kills every process of the sandbox but this one and the zygote, and waits
+ * until they are gone: reaped (what they used counts for the test that
+ * started them; as pid 1 we are the reaper of all). A process still there
+ * when the next test starts would be charged to that test — its CPU time
+ * since it began, its memory: under gVisor on a busy machine a fork storm's
+ * processes take a while to die, and test 1 after a fork bomb (30 ms
+ * quietly) came out TLE with 1291 ms. What is not gone within LEFTOVER_MS
+ * is set aside (stale). Returns whether there was anything to kill. */
+static bool kill_leftovers(void)
+{
+    long until = now_ms() + LEFTOVER_MS;
+    long nap_us = 100;
+    bool any = false;
+    for (int round = 0; round < 100000; round++) {
+        bool left;
+        if (zygote_pid < 0) {
+            /* Every process we may signal, except ourselves; all are our
+             * children or will be (orphans come to pid 1). */
+            if (kill(-1, SIGKILL) == 0)
+                any = true;
+            left = reap_leftovers();
+        } else {
+            int n = for_each_other(kill_one);
+            left = reap_leftovers() && n > 0;
+            any |= n > 0;
+        }
+        if (!left)
+            return any;
+        if (now_ms() >= until)
+            break;
+        struct timespec ts = {0, nap_us * 1000};
+        nanosleep(&ts, NULL);
+        if (nap_us < 5000)
+            nap_us *= 2;
+    }
+    for_each_other(set_aside);
+    return true;
 }
 
 static void child_limits(const plan_t *p);
@@ -1126,7 +1251,7 @@ static void reap_some(pid_t pid, bool *exited, int *wstatus, struct rusage *ru)
         } else if (got == zygote_pid) {
             zygote_pid = -1;
         } else {
-            reaped_add(&r);
+            reaped_one(got, &r);
         }
     }
 }
@@ -1186,6 +1311,8 @@ static void test_start(test_run_t *r, const plan_t *p, int index)
     memset(r, 0, sizeof *r);
     memset(&reaped, 0, sizeof reaped);
     r->p = p;
+    if (index == 0) /* later ones: synced as the one before ended */
+        host_sync();
     r->host_start = host_cpu_now();
     r->start = now_ms();
     r->via_zygote = !p->interactive && !p->judge_files && zygote_sock >= 0;
@@ -1336,10 +1463,10 @@ static void test_kill(test_run_t *r)
 }
 
 /* Leaves nothing of the test for the next: processes, scratch files, pipes,
- * unread interactive input. */
-static void test_cleanup(test_run_t *r)
+ * unread interactive input. Returns whether processes had to be killed. */
+static bool test_cleanup(test_run_t *r)
 {
-    kill_leftovers();
+    bool killed = kill_leftovers();
     wipe_scratch();
     close(r->out.fd);
     close(r->err.fd);
@@ -1348,6 +1475,7 @@ static void test_cleanup(test_run_t *r)
     input.fd = -1;
     input.len = 0;
     input.eof = false;
+    return killed;
 }
 
 /* Writes the test's record (see the top): `status` is what stopped it, or
@@ -1386,9 +1514,13 @@ static void test_report(test_run_t *r, int index, const char *status, long wall)
     write_all(STDOUT_FILENO, r->err.buf, err_len);
 }
 
-static void run_test(const plan_t *p, int index)
+/* Runs test `index`; `settle`: the one before left processes to kill (its
+ * CPU use must settle first). Returns whether this one did. */
+static bool run_test(const plan_t *p, int index, bool settle)
 {
     test_run_t r;
+    if (settle)
+        host_settle();
     test_start(&r, p, index);
     const char *status = NULL;
     while (!r.exited || r.out_open || r.err_open) {
@@ -1407,12 +1539,17 @@ static void run_test(const plan_t *p, int index)
         test_reap(&r, zygote_events);
     }
     long wall = now_ms() - r.start;
+    bool killed = !r.exited;
     if (!r.exited)
         test_kill(&r);
     if (p->judge_files)
         report_feedback(index);
-    test_cleanup(&r);
+    killed |= test_cleanup(&r);
+    /* The host's count now, with all of the test's processes gone: for its
+     * record and the next one's start. */
+    host_sync();
     test_report(&r, index, status, wall);
+    return killed;
 }
 
 int main(void)
@@ -1452,8 +1589,9 @@ int main(void)
     } else {
         zygote_load();
     }
+    bool settle = false;
     for (int i = 0; i < plan.tests && !syntax_error; i++)
-        run_test(&plan, i);
+        settle = run_test(&plan, i, settle);
     write_all(STDOUT_FILENO, "D\n", 2);
     return 0;
 }

@@ -70,9 +70,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -1040,11 +1042,15 @@ static void zygote_start(const plan_t *p)
         unblock_signals();
         /* The zygote stays container root: tests (uid 1000) can neither
          * stop it nor touch its memory. Its forks drop to the test user and
-         * set the tests' environment; its own is empty, as ours is: where
-         * /proc shows it to tests (gVisor) there is nothing to read. */
+         * set the tests' environment; its own is one long variable it seals
+         * at once, as we do ours (environ_seal): where /proc lets tests read
+         * it (gVisor) the read fails. */
         struct rlimit core = {0, 0};
         setrlimit(RLIMIT_CORE, &core);
-        char *envp[] = {NULL};
+        static char seal[3 * 4096 + 1];
+        memset(seal, '-', sizeof seal - 1);
+        memcpy(seal, "DOJO_SEALED=", 12);
+        char *envp[] = {seal, NULL};
         execve(p->zargv[0], p->zargv, envp);
         _exit(127);
     }
@@ -1552,8 +1558,44 @@ static bool run_test(const plan_t *p, int index, bool settle)
     return killed;
 }
 
+/* ------------------------------------------------------------------------
+ * Our environment, sealed
+ *
+ * gVisor (20221219) makes /proc/<pid>/environ readable by all (mode 0444,
+ * no ptrace check; Linux has 0400 and a ptrace check that our being
+ * undumpable fails for tests). It copies the bytes from the process's memory
+ * with that memory's permissions, though: the executor gives the driver one
+ * long variable and nothing else (build_config), and the driver makes the
+ * whole pages of it inaccessible first thing, so that reading its environ
+ * fails (EFAULT) there as well. The zygote seals its own the same way
+ * (python3_zygote.py).
+ * ------------------------------------------------------------------------ */
+
+extern char **environ;
+
+static void environ_seal(void)
+{
+    static char *none[] = {NULL};
+    char **env = environ;
+    environ = none; /* nothing reads the sealed strings again */
+    if (env == NULL || env[0] == NULL)
+        return;
+    uintptr_t lo = 0, hi = 0;
+    for (int i = 0; env[i] != NULL && i < 64; i++) {
+        if (!strncmp(env[i], "DOJO_SEALED=", 12)) {
+            lo = (uintptr_t)env[i];
+            hi = lo + strlen(env[i]) + 1;
+        }
+    }
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (lo + pg - 1) & ~(pg - 1), b = hi & ~(pg - 1);
+    if (b > a)
+        mprotect((void *)a, b - a, PROT_NONE);
+}
+
 int main(void)
 {
+    environ_seal();
     /* Tests run as another uid: make our memory and fds unreadable to them. */
     prctl(PR_SET_DUMPABLE, 0);
     signal(SIGPIPE, SIG_IGN);

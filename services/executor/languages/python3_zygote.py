@@ -14,9 +14,12 @@ keeps every limit itself (CPU, memory, wall clock; the rlimits set here are
 the ones it sets on its own children), so nothing here is trusted for
 limits; the output never passes through this process.
 
-The driver starts it with an empty environment (gVisor shows every
-process's environ to every other); each test gets the environment the
-driver gives its own children."""
+The driver starts it with one long variable and nothing else, and the
+script seals it first thing: gVisor lets every process read every other's
+/proc/<pid>/environ, but copies it from the process's memory with that
+memory's permissions, so whole pages of it made inaccessible make the read
+fail (as the driver does with its own: driver.c, environ_seal). Each test
+gets the environment the driver gives its own children."""
 # Only what every test needs, and the small modules: each module imported
 # here is CPU every sandbox spends before its job and memory every test's
 # fork copies (under gVisor one page fault at a time). `socket` (enum,
@@ -150,7 +153,39 @@ def run_child(code, error, fds, limits):
     os._exit(status)
 
 
+def seal_environ():
+    """libc's environ becomes an empty list and the whole pages of the
+    strings it pointed to inaccessible (PROT_NONE); os.environ keeps its
+    copy, which the tests replace."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        env = ctypes.POINTER(ctypes.c_void_p).in_dll(libc, "environ")
+        libc.strlen.restype = ctypes.c_size_t
+        # Only the driver's variable: CPython may have added one of its own
+        # (LC_CTYPE, PEP 538), elsewhere in memory.
+        lo = hi = None
+        for i in range(64):
+            s = env[i]
+            if not s:
+                break
+            if ctypes.string_at(s, 12) == b"DOJO_SEALED=":
+                lo, hi = s, s + libc.strlen(ctypes.c_void_p(s)) + 1
+        global _NO_ENV
+        _NO_ENV = (ctypes.c_void_p * 1)()
+        ctypes.c_void_p.in_dll(libc, "environ").value = ctypes.addressof(_NO_ENV)
+        os.environ.pop("DOJO_SEALED", None)
+        if lo is None:
+            return
+        page = os.sysconf("SC_PAGE_SIZE")
+        a, b = (lo + page - 1) // page * page, hi // page * page
+        if b > a:
+            libc.mprotect(ctypes.c_void_p(a), ctypes.c_size_t(b - a), 0)  # PROT_NONE
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 def main():
+    seal_environ()
     try:  # glibc read no MALLOC_ARENA_MAX from our (empty) environment
         ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):

@@ -832,12 +832,13 @@ static bool dir_is_empty(const char *path)
     return empty;
 }
 
-static void wipe_scratch(void)
+/* Returns whether it had anything to do (it forked). */
+static bool wipe_scratch(void)
 {
     /* Most tests leave nothing: no fork then (under gVisor a fork is the
      * dearest thing a test costs). */
     if (dir_is_empty("/tmp") && dir_is_empty("/dev/shm"))
-        return;
+        return false;
     pid_t pid = fork();
     if (pid == 0) {
         unblock_signals();
@@ -861,6 +862,7 @@ static void wipe_scratch(void)
             nanosleep(&ts, NULL);
         }
     }
+    return true;
 }
 
 /* The OOM killer of the container's cgroup (the host's backstop past the
@@ -1233,9 +1235,8 @@ static bool pump(stream_t *s, bool streaming)
 
 /* The test's charge so far: its own CPU time, or the host's count of the
  * container's since the test started when that is lower (see the top). */
-static long charged_cpu_ms(long own, long host_start)
+static long charged_cpu_ms(long own, long host_start, long host)
 {
-    long host = host_cpu_now();
     if (host < 0 || host_start < 0)
         return own;
     long delta = host - host_start;
@@ -1274,6 +1275,7 @@ typedef struct test_run {
     struct rusage ru;
     long start;         /* now_ms() at the start */
     long host_start;    /* host_cpu_now() at the start; -1: set from the first feed */
+    long host_end;      /* host_cpu_now() once its processes were gone */
     long cpu, peak_kib; /* the highest charge and memory seen */
     long next_tick, last_growth, exited_at;
 } test_run_t;
@@ -1365,7 +1367,7 @@ static const char *test_tick(test_run_t *r, long now)
      * the time it ran. */
     if (r->host_start < 0 && host_cpu_now() >= 0)
         r->host_start = host_cpu_now() - (r->cpu < now - r->start ? r->cpu : now - r->start);
-    long charge = charged_cpu_ms(r->cpu, r->host_start);
+    long charge = charged_cpu_ms(r->cpu, r->host_start, host_cpu_now());
     bool running = t.running || now - r->last_growth < RUNNING_WINDOW_MS ||
                    (ctl.host_busy_at && now - ctl.host_busy_at < RUNNING_WINDOW_MS);
     if (t.rss_kib > p->memory_kib)
@@ -1473,7 +1475,13 @@ static void test_kill(test_run_t *r)
 static bool test_cleanup(test_run_t *r)
 {
     bool killed = kill_leftovers();
-    wipe_scratch();
+    /* The host's count now, with all of the test's processes gone (for its
+     * record), and again after the scratch wipe's fork (for the next test's
+     * start): that fork is the judge's, no test's. */
+    host_sync();
+    r->host_end = host_cpu_now();
+    if (wipe_scratch())
+        host_sync();
     close(r->out.fd);
     close(r->err.fd);
     if (input.fd >= 0)
@@ -1494,7 +1502,7 @@ static void test_report(test_run_t *r, int index, const char *status, long wall)
         peak_kib = r->ru.ru_maxrss;
     if (reaped.maxrss_kib > peak_kib)
         peak_kib = reaped.maxrss_kib;
-    long charge = charged_cpu_ms(r->cpu, r->host_start);
+    long charge = charged_cpu_ms(r->cpu, r->host_start, r->host_end);
     int code = WIFEXITED(r->wstatus) ? WEXITSTATUS(r->wstatus) : -1;
     int sig = WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0;
     if (status != NULL && !strcmp(status, "TC") && charge < p->cpu_ms)
@@ -1551,9 +1559,6 @@ static bool run_test(const plan_t *p, int index, bool settle)
     if (p->judge_files)
         report_feedback(index);
     killed |= test_cleanup(&r);
-    /* The host's count now, with all of the test's processes gone: for its
-     * record and the next one's start. */
-    host_sync();
     test_report(&r, index, status, wall);
     return killed;
 }

@@ -220,11 +220,13 @@ int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req_msg
         return -1;
     char *text = check_pretty(row.norm);
     json_decref(row.norm);
+    int version = row.version;
     Dojo__Content__V1__ExportContestResponse *resp =
         RPC_NEW(call, Dojo__Content__V1__ExportContestResponse,
                 DOJO__CONTENT__V1__EXPORT_CONTEST_RESPONSE__INIT);
     resp->file_name = rpc_sprintf(call, "%s.json", req->slug);
     resp->json = rpc_strdup(call, text);
+    resp->version = version;
     free(text);
     *out = &resp->base;
     return 0;

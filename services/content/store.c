@@ -553,10 +553,13 @@ static const pg_stmt_t stmt_contest_tasks_add = {
     .nparams = 4,
 };
 
+/* The problems' tasks that are missing ("") or archived, in order. */
 static const pg_stmt_t stmt_tasks_missing = {
     .name = "content_tasks_missing",
-    .sql = "SELECT s FROM json_array_elements_text($1::json) WITH ORDINALITY AS x(s, i) "
-           "WHERE NOT EXISTS (SELECT 1 FROM content.tasks t WHERE t.slug = x.s) ORDER BY i",
+    .sql = "SELECT x.s, coalesce(t.status, '') "
+           "FROM json_array_elements_text($1::json) WITH ORDINALITY AS x(s, i) "
+           "LEFT JOIN content.tasks t ON t.slug = x.s "
+           "WHERE t.slug IS NULL OR t.status <> 'active' ORDER BY x.i",
     .nparams = 1,
 };
 
@@ -602,22 +605,32 @@ int content_store_contest(pg_conn_t *conn, json_t *norm, bool from_file, int exp
     const char *pm[] = {slugs};
     if (pg_exec(conn, &stmt_tasks_missing, pm, &missing, err) < 0)
         return err_wrap(err, "store contest %s", slug);
-    if (PQntuples(missing) > 0) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(norm, "problems"), i, p)
-        {
-            for (int k = 0; k < PQntuples(missing); k++) {
-                if (strcmp(json_string_value(json_object_get(p, "task_slug")),
-                           pg_get(missing, k, 0)) != 0)
-                    continue;
-                char path[CHECK_PATH_MAX];
-                snprintf(path, sizeof path, "$.problems[%zu].task_slug", i);
-                content_report_error(rep, path, "no task \"%s\"", pg_get(missing, k, 0));
-            }
+    /* A file may keep naming a task archived since (its contest stays as it
+     * was stored); through the API a contest takes active tasks only. */
+    bool refused = false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(norm, "problems"), i, p)
+    {
+        for (int k = 0; k < PQntuples(missing); k++) {
+            const char *task = pg_get(missing, k, 0), *status = pg_get(missing, k, 1);
+            if (strcmp(json_string_value(json_object_get(p, "task_slug")), task) != 0 ||
+                (status[0] && from_file))
+                continue;
+            char path[CHECK_PATH_MAX];
+            snprintf(path, sizeof path, "$.problems[%zu].task_slug", i);
+            const char *label = json_string_value(json_object_get(p, "label"));
+            if (status[0])
+                content_report_error(rep, path,
+                                     "problem %s: task \"%s\" is archived (restore it first)",
+                                     label, task);
+            else
+                content_report_error(rep, path, "problem %s: no task \"%s\"", label, task);
+            refused = true;
         }
-        return 0;
     }
+    if (refused)
+        return 0;
     check_hash(norm, out->content_hash);
     cleanup_free char *canonical = check_canonical(norm);
     const char *start = json_string_value(json_object_get(norm, "start"));

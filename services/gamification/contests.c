@@ -63,6 +63,7 @@ typedef struct def_entry {
     char slug[40];
     uint8_t *packed;
     size_t len;
+    int version;
     int64_t fetched_ms;
 } def_entry_t;
 
@@ -116,7 +117,8 @@ static bool is_contest_slug(const char *s)
 }
 
 /* Fetches from content: *packed new (free). */
-static int def_fetch(gam_t *g, const char *slug, uint8_t **packed, size_t *len, err_t **err)
+static int def_fetch(gam_t *g, const char *slug, uint8_t **packed, size_t *len, int *version,
+                     err_t **err)
 {
     Dojo__Content__V1__GetContestRequest req = DOJO__CONTENT__V1__GET_CONTEST_REQUEST__INIT;
     req.slug = (char *)slug;
@@ -129,6 +131,7 @@ static int def_fetch(gam_t *g, const char *slug, uint8_t **packed, size_t *len, 
     const Dojo__Content__V1__GetContestResponse *resp = (const void *)resp_msg;
     if (resp->contest == NULL)
         return err_set(err, GRPC_STATUS_UNAVAILABLE, "content GetContest: empty reply");
+    *version = resp->contest->version;
     *len = protobuf_c_message_get_packed_size(&resp->contest->base);
     *packed = malloc(*len + 1);
     if (*packed == NULL)
@@ -146,6 +149,7 @@ int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
     int64_t now = mono_ms();
     uint8_t *packed = NULL;
     size_t len = 0;
+    int version = 0;
     pthread_mutex_lock(&c->mu);
     def_entry_t *e = def_find(c, slug);
     bool fresh = e && now - e->fetched_ms < g->cfg.content_ttl_ms;
@@ -159,7 +163,7 @@ int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
     pthread_mutex_unlock(&c->mu);
     if (packed == NULL) {
         cleanup_err err_t *ferr = NULL;
-        if (def_fetch(g, slug, &packed, &len, &ferr) < 0) {
+        if (def_fetch(g, slug, &packed, &len, &version, &ferr) < 0) {
             if (ferr->code == GRPC_STATUS_NOT_FOUND) {
                 *err = DOJO_STEAL(ferr);
                 return err_wrap(err, "contest %s", slug);
@@ -200,6 +204,7 @@ int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
                 abort();
             memcpy(e->packed, packed, len);
             e->len = len;
+            e->version = version;
             e->fetched_ms = now;
             pthread_mutex_unlock(&c->mu);
         }
@@ -214,6 +219,16 @@ int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
 bool gam_contest_stops_early(const Dojo__Content__V1__Contest *c)
 {
     return c != NULL && c->scoring != DOJO__CONTENT__V1__SCORING_KIND__SCORING_KIND_IOI;
+}
+
+void gam_contest_def_require(gam_t *g, const char *slug, int min_version)
+{
+    gam_contests_t *c = g->contests;
+    pthread_mutex_lock(&c->mu);
+    def_entry_t *e = def_find(c, slug);
+    if (e && e->version < min_version)
+        e->fetched_ms = INT64_MIN / 2; /* stale: the next read fetches it */
+    pthread_mutex_unlock(&c->mu);
 }
 
 int64_t gam_contest_end_us(const Dojo__Content__V1__Contest *c)
@@ -692,6 +707,8 @@ int gam_rpc_get_contest_view(rpc_call_t *call, const ProtobufCMessage *req_msg,
     gam_pb_allocator(call, &a);
     Dojo__Content__V1__Contest *c = NULL;
     cleanup_pgconn pg_conn_t *conn = NULL;
+    if (req->min_version > 0 && req->slug)
+        gam_contest_def_require(g, req->slug, req->min_version);
     if (gam_contest_def(g, req->slug, &a, &c, err) < 0 || gam_conn(g, &conn, err) < 0)
         return -1;
     Dojo__Gamification__V1__GetContestViewResponse *resp =

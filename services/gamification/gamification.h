@@ -481,6 +481,9 @@ void gam_contests_close(gam_t *g);
  * content is away and nothing is cached. */
 int gam_contest_def(gam_t *g, const char *slug, ProtobufCAllocator *a,
                     Dojo__Content__V1__Contest **out, err_t **err);
+/** Marks the cached definition of `slug` stale when it is older than
+ * `min_version`, so the next gam_contest_def fetches it. */
+void gam_contest_def_require(gam_t *g, const char *slug, int min_version);
 
 /** Whether the submissions to `c` are judged to their first failing test
  * whatever their task says: ICPC contests (a verdict is its first failure's),

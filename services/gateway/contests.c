@@ -1054,6 +1054,22 @@ int gw_h_contest_finalize(gw_req_t *r, err_t **err)
 
 #define CONTENT_SVC (&dojo__content__v1__content__descriptor)
 
+/* Tells gamification a new version is stored, so its pages show it at once
+ * rather than after its definitions cache expires (the replica this call
+ * reaches; others within DOJO_GAMIFICATION_CONTENT_TTL). Best effort. */
+static void contest_refresh(gw_req_t *r, const char *slug, int version)
+{
+    Dojo__Gamification__V1__GetContestViewRequest req =
+        DOJO__GAMIFICATION__V1__GET_CONTEST_VIEW_REQUEST__INIT;
+    req.slug = (char *)slug;
+    req.min_version = version;
+    cleanup_pb Dojo__Gamification__V1__GetContestViewResponse *resp = NULL;
+    cleanup_err err_t *e = NULL;
+    if (call(r, "GetContestView", &req.base, (ProtobufCMessage **)&resp, true, &e) < 0)
+        LOG_WARN("contest stored; gamification not told", "contest=%s error=\"%s\"", slug,
+                 log_esc(e->msg));
+}
+
 /* PUT /api/v1/author/contests/{slug} {contest, expected_version, dry_run,
  * invite_code}: creates (expected_version 0) or changes a contest. Problems
  * with the definition answer 422 with every one of them in "errors". */
@@ -1113,6 +1129,8 @@ int gw_h_author_contest_put(gw_req_t *r, err_t **err)
          * list and the task views change with it. */
         gw_cache_clear(r->gw->cache);
         gw_taskcache_changed(r->gw);
+        if (resp->contest)
+            contest_refresh(r, slug, resp->contest->version);
     }
     r->out = out;
     r->status = resp->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED && !dry ? 201
@@ -1139,6 +1157,9 @@ int gw_h_author_contest_export(gw_req_t *r, err_t **err)
     char cd[96];
     snprintf(cd, sizeof cd, "attachment; filename=\"%s.json\"", slug);
     gw_add_header(r, "Content-Disposition", cd);
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", resp->version);
+    gw_add_header(r, "X-Contest-Version", ver);
     r->status = 200;
     return 0;
 }

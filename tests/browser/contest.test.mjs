@@ -6,7 +6,10 @@
 // code and per-test results, answers the question for everyone, overrides
 // the verdict with a reason and finds it in the audit log, and the
 // participant's open scoreboard shows it as pushed over the WebSocket; the
-// participant sees the answer. Runs like journey.test.mjs (`./dojo test browser`, or
+// participant sees the answer. The admin then makes a contest of their own in
+// the contest editor: a problem naming no task is refused next to its field,
+// and the contest is created (invitation code, an organisation), gets a team
+// and a new version, and its page shows the new title. Runs like journey.test.mjs (`./dojo test browser`, or
 // DOJO_BASE_URL=... node --test tests/browser/); skips, saying why, when it
 // cannot. The jury step needs `./dojo auth-admin set-role USER admin` to work
 // (local and test stacks), and skips otherwise.
@@ -207,6 +210,59 @@ describe("contest journey in Chromium", { skip: skipReason || false, concurrency
     const p = participantPage;
     await p.goto(`/contests/${CONTEST.slug}?tab=clarifications`);
     await p.locator(".clar-text", { hasText: ANSWER }).waitFor();
+    assert.deepEqual(problems, [], "no CSP violations or page errors");
+  });
+  test("an admin creates and edits a contest in the contest editor", { timeout: 60_000 }, async (t) => {
+    if (!juryPage) {
+      t.skip("no admin (the jury step skipped)");
+      return;
+    }
+    const p = juryPage;
+    const title = `Journey cup ${stamp}`;
+    const slug = `journey-cup-${stamp}`;
+    await p.goto("/contests");
+    await p.locator("#new-contest-link").click();
+    await p.waitForURL("**/author/contests/new");
+    await p.fill('[name="title"]', title);
+    assert.equal(await p.inputValue('[name="slug"]'), slug, "the slug follows the title");
+    await p.fill('[name="duration"]', "3:00:00");
+    await p.fill('[name="problems_0_task_slug"]', CONTEST.problems[0].task_slug);
+    await p.locator("button.add-btn", { hasText: "Add problem" }).click();
+    await p.fill('[name="problems_1_task_slug"]', `no-such-task-${stamp}`);
+    await p.selectOption('[name="registration"]', "invite");
+    await p.fill('[name="invite_code"]', `sesame-${stamp}`);
+    await p.locator("button.add-btn", { hasText: "Add organisation" }).click();
+    await p.fill('[name="organizations_0_id"]', "journey-u");
+    await p.fill('[name="organizations_0_name"]', "Journey University");
+    // A problem naming no task: refused, said next to its field, nothing stored.
+    await p.locator("#contest-save").click();
+    const err = p.locator('#contest-report li[data-path="$.problems[1].task_slug"]');
+    await err.waitFor();
+    assert.match(await err.textContent(), /problem B: no task/);
+    assert.equal(await p.getAttribute('[name="problems_1_task_slug"]', "aria-invalid"), "true");
+    assert.equal((await fetch(`${BASE}/api/v1/contests/${slug}`)).status, 404, "nothing stored");
+    await a11y(p, "editor-errors");
+    await p.fill('[name="problems_1_task_slug"]', CONTEST.problems[1].task_slug);
+    await p.locator("#contest-save").click();
+    await p.waitForURL(`**/author/contests/${slug}`);
+    await p.locator("#contest-version", { hasText: "Editing v1" }).waitFor();
+    const made = await (await fetch(`${BASE}/api/v1/contests/${slug}`)).json();
+    assert.equal(made.registration, "invite");
+    assert.deepEqual(made.organizations.map((o) => o.id), ["journey-u"]);
+    // A team of the organisation (an admin is every contest's jury).
+    await p.fill("#new-team-name", `Team ${stamp}`);
+    await p.selectOption("#new-team-org", "journey-u");
+    await p.locator("#team-form button[type=submit]").click();
+    await p.locator("#teams-table tbody tr").first().waitFor();
+    assert.equal(await p.inputValue("#teams-table tbody tr input:not([type=checkbox])"), `Team ${stamp}`);
+    // A new version: the invitation code is kept without being typed again.
+    await p.fill('[name="title"]', `${title} (final)`);
+    await p.locator("#contest-save").click();
+    await p.locator("#contest-version", { hasText: "Editing v2" }).waitFor();
+    await a11y(p, "editor");
+    await p.goto(`/contests/${slug}`);
+    assert.equal(await p.locator("h1").textContent(), `${title} (final)`);
+    await p.locator("#edit-contest").waitFor();
     assert.deepEqual(problems, [], "no CSP violations or page errors");
   });
 });

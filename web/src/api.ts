@@ -16,6 +16,8 @@ export class ApiError extends Error {
     message: string,
     readonly field?: string,
     readonly retryAfter?: number,
+    /** The whole error body (a 422's `errors`, for one). */
+    readonly body?: unknown,
   ) {
     super(message);
   }
@@ -115,7 +117,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     const err = (data as ApiErrorBody | undefined)?.error ?? {};
     const ra = Number(res.headers.get("Retry-After"));
     const message = errorMessage(res.status, err.message || res.statusText || `HTTP ${res.status}`, ra);
-    throw new ApiError(res.status, err.code || `http_${res.status}`, message, err.field, ra || undefined);
+    throw new ApiError(res.status, err.code || `http_${res.status}`, message, err.field, ra || undefined, data);
   }
   return data as T;
 }

@@ -33,6 +33,8 @@ route("/contests", "Contests", async () => (await import("./pages/contests")).co
 route("/contests/:slug", "Contest", async () => (await import("./pages/contests")).contestPage, { auth: false });
 route("/contests/:slug/problems/:label", "Contest problem", async () => (await import("./pages/contests")).contestProblemPage, { auth: false });
 route("/contests/:slug/jury", "Jury desk", async () => (await import("./pages/contests")).contestJuryPage);
+route("/author/contests", "Contest editor", () => import("./pages/contest-editor").then((m) => m.contestEditorPage), { author: true });
+route("/author/contests/:slug", "Contest editor", () => import("./pages/contest-editor").then((m) => m.contestEditorPage), { author: true });
 route("/institutions", "Institutions", () => import("./pages/institution").then((m) => m.institutionsPage));
 route("/institutions/:id", "Institution", () => import("./pages/institution").then((m) => m.institutionsPage));
 route("/.*", "Not found", () => (main) => {
@@ -55,7 +57,7 @@ beforeRender(async (r, path) => {
   if (r.author && !isAuthor(me?.user.role)) {
     main.removeAttribute("aria-busy");
     mount(main, h("section.page", null, h("h1", null, "Authors only"),
-      h("p", null, "The task designer is for authors. Ask an admin for the author role.")));
+      h("p", null, `The ${r.title === "Contest editor" ? "contest editor" : "task designer"} is for authors. Ask an admin for the author role.`)));
     return false;
   }
   renderTopbar();

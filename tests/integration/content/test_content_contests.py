@@ -118,7 +118,7 @@ def test_authors_put_contests_with_versions_and_hashed_invitation_codes(
         input=cpb.ContestInput(json=json.dumps(contest("winter", problems=[
             {"label": "A", "task_slug": "nope"}])))), token=tokens["author"])
     assert [(e.path, e.message) for e in rb.errors] == [
-        ("$.problems[0].task_slug", 'no task "nope"')]
+        ("$.problems[0].task_slug", 'problem A: no task "nope"')]
     expect_status(Status.NOT_FOUND, c.client.call, "GetContest", cpb.GetContestRequest(slug="winter"))
     expect_status(Status.INVALID_ARGUMENT, c.client.call, "PutContest", cpb.PutContestRequest(
         input=cpb.ContestInput(json=json.dumps(doc)), invite_code="abc"), token=tokens["author"])

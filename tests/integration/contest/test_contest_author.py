@@ -70,6 +70,7 @@ def test_an_author_creates_changes_and_exports_a_contest(cgw, author):
     r = call(author, "GET", f"{PATH}/export")
     assert r.status == 200, r
     assert 'filename="gw-made.json"' in r.header("Content-Disposition")
+    assert r.header("X-Contest-Version") == "2", "the version an edit names"
     exported = json.loads(r.body)
     assert exported["slug"] == "gw-made" and exported["title"] == "Renamed"
     assert [p["task_slug"] for p in exported["problems"]] == ["sim-a", "sim-b"]
@@ -77,3 +78,31 @@ def test_an_author_creates_changes_and_exports_a_contest(cgw, author):
     r = call(author, "PUT", PATH, {"contest": exported, "expected_version": 2})
     assert r.status == 200 and r.json["change"] == "unchanged", r
     assert call(author, "GET", "/api/v1/author/contests/nope/export").status == 404
+
+
+def test_a_problem_naming_a_missing_or_archived_task_is_refused_naming_the_problem(cgw, author):
+    path = "/api/v1/author/contests/gw-bad-tasks"
+    problems = [{"label": "A", "task_slug": "sim-a"}, {"label": "B", "task_slug": "no-such-task"}]
+    r = call(author, "PUT", path, {"contest": doc(slug="gw-bad-tasks", problems=problems)})
+    assert r.status == 422 and r.json["change"] == "rejected", r
+    assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
+        ("$.problems[1].task_slug", 'problem B: no task "no-such-task"')], r.json
+    assert r.json["error"]["field"] == "$.problems[1].task_slug"
+    assert call(gwkit.Client(cgw.addr), "GET", "/api/v1/contests/gw-bad-tasks").status == 404
+
+    # An archived task is refused too (restoring it is the author's choice).
+    task = ck.task_doc("gw-archived-task", "Archived one")
+    r = author.post("/api/v1/author/tasks", {"task": task})
+    assert r.status == 201, r
+    r = author.post("/api/v1/author/tasks/gw-archived-task/archive", {})
+    assert r.status == 200, r
+    problems = [{"label": "A", "task_slug": "gw-archived-task"}]
+    r = call(author, "PUT", path, {"contest": doc(slug="gw-bad-tasks", problems=problems)})
+    assert r.status == 422, r
+    assert [(e["path"], e["message"]) for e in r.json["errors"]] == [
+        ("$.problems[0].task_slug", 'problem A: task "gw-archived-task" is archived (restore it first)')]
+    r = author.post("/api/v1/author/tasks/gw-archived-task/archive", {"restore": True})
+    assert r.status == 200, r
+    r = call(author, "PUT", path, {"contest": doc(slug="gw-bad-tasks", problems=problems),
+                                   "dry_run": True})
+    assert r.status == 200 and r.json["change"] == "created", r

@@ -10,6 +10,7 @@ import { field, h, mount, toast } from "../dom";
 import { ownFrozenCells } from "../contestboard";
 import { renderMarkdown } from "../markdown";
 import type { Ctx } from "../router";
+import { isAuthor } from "../enums";
 import * as session from "../session";
 
 const POLL_MS = 4000;
@@ -57,8 +58,12 @@ function phaseText(c: Contest): string {
 
 export async function contestsPage(main: HTMLElement): Promise<void> {
   const list = await get<{ contests: Contest[] }>("/contests");
+  const authorLinks = isAuthor(session.user()?.role)
+    ? h("div.actions", null, h("a.btn.btn-small#contest-editor-link", { href: "/author/contests" }, "Contest editor"), " ",
+        h("a.btn.btn-small.btn-primary#new-contest-link", { href: "/author/contests/new" }, "New contest"))
+    : null;
   mount(main, h("section.page", null,
-    h("h1", null, "Contests"),
+    h("div.page-head", null, h("h1", null, "Contests"), authorLinks),
     list.contests.length
       ? h("ul.contest-list", null, list.contests.map((c) => h("li.card.contest-card", { "data-contest": c.slug },
           h("h2", null, h("a", { href: base(c.slug) }, c.title)),
@@ -91,7 +96,9 @@ export async function contestPage(main: HTMLElement, ctx: Ctx): Promise<void> {
       h("h1", null, c.title),
       h("p.muted#contest-phase", null, phaseText(c), c.state.frozen && !c.state.thawed ? " · scoreboard frozen" : ""),
       c.description ? renderMarkdown(c.description) : null,
-      c.access === "jury" ? h("p", null, h("a.btn.btn-small", { href: `${base(slug)}/jury` }, "Jury desk")) : null,
+      c.access === "jury" || isAuthor(session.user()?.role) ? h("p", null,
+        c.access === "jury" ? h("a.btn.btn-small", { href: `${base(slug)}/jury` }, "Jury desk") : null, " ",
+        isAuthor(session.user()?.role) ? h("a.btn.btn-small#edit-contest", { href: `/author/contests/${encodeURIComponent(slug)}` }, "Edit contest") : null) : null,
       c.my_team ? h("p.notice.notice-success#my-team", null, `You are in ${c.my_team.name}.`,
         c.my_team.join_code && c.max_team_size > 1 ? ` Team members join with the code ${c.my_team.join_code}.` : "") : null,
       c.can_register ? registerForm() : null,

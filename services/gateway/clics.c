@@ -9,7 +9,8 @@
  *       access, judgement-types, languages, problems, groups, organizations,
  *       teams, persons, accounts, state, submissions, judgements, runs,
  *       clarifications, awards, scoreboard
- *   GET /api/clics/contests/{id}/event-feed[?since_token=T]   NDJSON
+ *   GET /api/clics/contests/{id}/event-feed[?since_token=T][&stream=false]
+ *                                               NDJSON, held open
  *
  * Who sees what is gamification's decision, as for /api/v1/contests: the
  * caller's token (Bearer, the dojo_at cookie, or HTTP basic with the
@@ -23,8 +24,10 @@
  * Every object is made by one function from its gamification message, for
  * the REST endpoints and the event feed alike, so that replaying the feed
  * gives exactly what the endpoints return. The feed answers what happened
- * so far and ends (clients continue with since_token = the last token);
- * it does not hold the connection open. */
+ * so far and then stays open (feed.c holds it without a libmicrohttpd
+ * thread), with what happens next and a newline as keep-alive; with
+ * stream=false it ends at once (tools that poll continue with since_token =
+ * the last token). */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
@@ -777,13 +780,139 @@ static void event_lines(gw_req_t *r, const view_t *v, const Dojo__Gamification__
                             gw_json_text(ev->token));
 }
 
-static int event_feed(gw_req_t *r, const view_t *v, err_t **err)
+/* One page of the caller's log after `tok`. */
+static int events_page(gw_req_t *r, const char *slug, const char *tok,
+                       Dojo__Gamification__V1__ListContestEventsResponse **out, err_t **err)
 {
-    const char *since = gw_query(r, "since_token");
+    Dojo__Gamification__V1__ListContestEventsRequest req =
+        DOJO__GAMIFICATION__V1__LIST_CONTEST_EVENTS_REQUEST__INIT;
+    req.slug = (char *)slug;
+    req.since_token = (char *)tok;
+    req.limit = 1000;
+    return game(r, "ListContestEvents", &req.base, (ProtobufCMessage **)out, err);
+}
+
+/* The lines of every event after `tok` (moved on to the last one), at most
+ * FEED_MAX_PAGES pages. */
+static int feed_lines(gw_req_t *r, const view_t *v, char tok[32], json_t *lines, err_t **err)
+{
+    for (int page = 0; page < FEED_MAX_PAGES; page++) {
+        cleanup_pb Dojo__Gamification__V1__ListContestEventsResponse *resp = NULL;
+        if (events_page(r, v->contest->slug, tok, &resp, err) < 0)
+            return -1;
+        for (size_t i = 0; i < resp->n_events; i++)
+            event_lines(r, v, resp->events[i], lines);
+        if (resp->last_token && *resp->last_token)
+            snprintf(tok, 32, "%s", resp->last_token);
+        if (resp->n_events < 1000)
+            break;
+    }
+    return 0;
+}
+
+/* NDJSON of `lines`: new (free), *len bytes. */
+static char *ndjson(json_t *lines, size_t *len)
+{
+    size_t cap = 4096, i;
+    char *buf = malloc(cap);
+    json_t *l;
+    *len = 0;
+    if (buf == NULL)
+        abort();
+    json_array_foreach(lines, i, l) {
+        cleanup_free char *text = json_dumps(l, JSON_COMPACT);
+        size_t n = strlen(text);
+        while (*len + n + 2 > cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            if (buf == NULL)
+                abort();
+        }
+        memcpy(buf + *len, text, n);
+        *len += n;
+        buf[(*len)++] = '\n';
+    }
+    return buf;
+}
+
+/* ------------------------------------------------------------------------
+ * The streamed feed: held open by feed.c's hub, which polls the log every
+ * DOJO_CLICS_FEED_POLL_MS as the caller (a request of its own, with a copy
+ * of the caller's token, since the HTTP request's may be gone while a poll
+ * runs). It ends when the caller's access token expires (the client goes on
+ * with since_token and fresh credentials) or after DOJO_CLICS_FEED_MAX_S.
+ * ------------------------------------------------------------------------ */
+
+typedef struct feed_ctx {
+    gw_req_t sr;
+    char *token;
+    Dojo__Gamification__V1__GetContestViewResponse *vr;
+    char slug[40];
+    char tok[32];
+} feed_ctx_t;
+
+static int get_view(gw_req_t *r, const char *cid,
+                    Dojo__Gamification__V1__GetContestViewResponse **out, err_t **err);
+
+static void feed_ctx_free(void *payload)
+{
+    feed_ctx_t *x = payload;
+    if (x->vr)
+        protobuf_c_message_free_unpacked(&x->vr->base, NULL);
+    arena_release(&x->sr.arena);
+    free(x->token);
+    free(x);
+}
+
+static int feed_poll(void *payload, char **out, size_t *len, err_t **err)
+{
+    feed_ctx_t *x = payload;
+    *out = NULL;
+    *len = 0;
+    arena_release(&x->sr.arena);
+    if (x->sr.authed && (int64_t)x->sr.claims.exp * 1000 <= wall_us() / 1000 + 5000)
+        return 1;
+    cleanup_pb Dojo__Gamification__V1__ListContestEventsResponse *first = NULL;
+    if (events_page(&x->sr, x->slug, x->tok, &first, err) < 0)
+        return -1;
+    if (first->n_events == 0)
+        return 0;
+    /* The state changed: what the caller may see may have too (problems
+     * appear at the start). */
+    for (size_t i = 0; i < first->n_events; i++)
+        if (first->events[i]->data_case == DOJO__GAMIFICATION__V1__CONTEST_EVENT__DATA_STATE) {
+            Dojo__Gamification__V1__GetContestViewResponse *vr = NULL;
+            if (get_view(&x->sr, x->slug, &vr, err) < 0)
+                return -1;
+            protobuf_c_message_free_unpacked(&x->vr->base, NULL);
+            x->vr = vr;
+            break;
+        }
+    json_t *lines = json_array();
+    int rc = feed_lines(&x->sr, x->vr->view, x->tok, lines, err);
+    if (rc == 0)
+        *out = ndjson(lines, len);
+    json_decref(lines);
+    return rc;
+}
+
+/* GET …/event-feed[?since_token=T][&stream=false]: what happened so far,
+ * then (unless stream=false) everything that happens next, with a newline
+ * as keep-alive. `vr` is taken over when the feed is streamed. */
+static int event_feed(gw_req_t *r, Dojo__Gamification__V1__GetContestViewResponse **vr,
+                      err_t **err)
+{
+    const view_t *v = (*vr)->view;
+    const char *since = gw_query(r, "since_token"), *stream = gw_query(r, "stream");
     char tok[32];
     snprintf(tok, sizeof tok, "%s", since ? since : "");
     if (since && strlen(since) >= sizeof tok)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "since_token: unknown token");
+    bool streamed = true;
+    if (stream && !strcmp(stream, "false"))
+        streamed = false;
+    else if (stream && strcmp(stream, "true") != 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "stream: must be true or false");
     json_t *lines = json_array();
     if (tok[0] == '\0') {
         /* What the log does not hold, first: the judgement types and the
@@ -796,45 +925,54 @@ static int event_feed(gw_req_t *r, const view_t *v, err_t **err)
         line(lines, "judgement-types", NULL, judgement_types_arr());
         line(lines, "languages", NULL, langs);
     }
-    for (int page = 0; page < FEED_MAX_PAGES; page++) {
-        Dojo__Gamification__V1__ListContestEventsRequest req =
-            DOJO__GAMIFICATION__V1__LIST_CONTEST_EVENTS_REQUEST__INIT;
-        req.slug = v->contest->slug;
-        req.since_token = tok;
-        req.limit = 1000;
-        cleanup_pb Dojo__Gamification__V1__ListContestEventsResponse *resp = NULL;
-        if (game(r, "ListContestEvents", &req.base, (ProtobufCMessage **)&resp, err) < 0) {
-            json_decref(lines);
-            return -1;
-        }
-        for (size_t i = 0; i < resp->n_events; i++)
-            event_lines(r, v, resp->events[i], lines);
-        snprintf(tok, sizeof tok, "%s", resp->last_token ? resp->last_token : "");
-        if (resp->n_events < 1000)
-            break;
-    }
-    size_t cap = 4096, len = 0, i;
-    char *buf = arena_alloc(&r->arena, cap);
-    json_t *l;
-    json_array_foreach(lines, i, l) {
-        cleanup_free char *text = json_dumps(l, JSON_COMPACT);
-        size_t n = strlen(text);
-        if (len + n + 2 > cap) {
-            while (len + n + 2 > cap)
-                cap *= 2;
-            char *bigger = arena_alloc(&r->arena, cap);
-            memcpy(bigger, buf, len);
-            buf = bigger;
-        }
-        memcpy(buf + len, text, n);
-        len += n;
-        buf[len++] = '\n';
-    }
+    int rc = feed_lines(r, v, tok, lines, err);
+    size_t len = 0;
+    char *text = rc == 0 ? ndjson(lines, &len) : NULL;
     json_decref(lines);
-    r->raw_body = buf;
-    r->raw_len = len;
+    if (rc < 0)
+        return -1;
     r->raw_type = "application/x-ndjson";
     r->status = 200;
+    if (!streamed) {
+        r->raw_body = arena_strndup(&r->arena, text, len);
+        r->raw_len = len;
+        free(text);
+        return 0;
+    }
+    feed_ctx_t *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        abort();
+    x->sr.gw = r->gw;
+    x->sr.method = "GET";
+    x->sr.path = "/api/clics (event feed)";
+    snprintf(x->sr.req_id, sizeof x->sr.req_id, "%s", r->req_id);
+    snprintf(x->sr.client_ip, sizeof x->sr.client_ip, "%s", r->client_ip);
+    if (r->authed) {
+        x->sr.authed = true;
+        x->sr.claims = r->claims;
+        x->token = strdup(r->token ? r->token : "");
+        if (x->token == NULL)
+            abort();
+        x->sr.token = x->token;
+    }
+    x->vr = *vr;
+    snprintf(x->slug, sizeof x->slug, "%s", v->contest->slug);
+    snprintf(x->tok, sizeof x->tok, "%s", tok);
+    gw_feed_source_t src = {.gw = r->gw,
+                            .poll_ms = (int)r->gw->cfg.feed_poll_ms,
+                            .poll = feed_poll,
+                            .free = feed_ctx_free,
+                            .payload = x};
+    /* X-Accel-Buffering: a proxy in front must pass the lines on as they come. */
+    gw_add_header(r, "X-Accel-Buffering", "no");
+    rc = gw_feed_start(r, text, len, &src, r->gw->cfg.feed_max_s * 1000, err);
+    free(text);
+    if (rc < 0) {
+        x->vr = NULL;
+        feed_ctx_free(x);
+        return -1;
+    }
+    *vr = NULL;
     return 0;
 }
 
@@ -951,7 +1089,7 @@ static int route(gw_req_t *r, err_t **err)
         return 0;
     }
     if (!strcmp(name, "event-feed") && r->nsegs == 3)
-        return event_feed(r, v, err);
+        return event_feed(r, &vr, err);
     bool singleton = !strcmp(name, "state") || !strcmp(name, "scoreboard");
     if (r->nsegs > 4 || (singleton && r->nsegs == 4))
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such endpoint");

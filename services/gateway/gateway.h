@@ -62,10 +62,15 @@ typedef struct gw_config {
     int64_t tasks_cache_ms;  /* TTL of cached task lists and views */
     int64_t rpc_timeout_ms;
     int64_t ws_max;          /* concurrent WebSocket connections */
+    int64_t feed_keepalive_ms; /* a streamed event feed's keep-alive newline */
+    int64_t feed_poll_ms;      /* how often a streamed feed asks for new events */
+    int64_t feed_max_s;        /* a streamed feed ends after this (clients go on with since_token) */
+    int64_t feed_max_streams;  /* streamed feeds open at once */
     int64_t event_ttl_s;     /* expiry of a submission's event and control streams */
 } gw_config_t;
 
 typedef struct gw_cache gw_cache_t;
+typedef struct gw_feeds gw_feeds_t;
 
 /** The descriptor budget (admit.c). Counters are atomic: any thread. */
 typedef struct gw_admit {
@@ -91,6 +96,7 @@ typedef struct gw {
     gw_admit_t admit;
     struct gw_ws *ws;                /* ws.c */
     struct gw_ws_events *ws_events;  /* wsevents.c */
+    gw_feeds_t *feeds;               /* feed.c */
     struct MHD_Daemon *daemon;
     struct gw_workers *workers;      /* workers.c */
     int ws_count; /* guarded by ws_lock */
@@ -156,6 +162,7 @@ struct gw_req {
     int64_t job_queued_ms;
     gw_req_t *job_next;
     bool job_done;          /* atomic: set by the worker before it resumes */
+    struct MHD_Response *stream; /* a streamed body (gw_feed_start): gw_respond sends it */
     gw_async_fn async_fn;   /* the long part a handler asked for (gw_req_async) */
     err_t *async_err;
 };
@@ -545,6 +552,36 @@ typedef struct gw_ws_subs gw_ws_subs_t;
 #define GW_WS_MAX_TOPICS 4
 
 /** Starts the loop, the workers and the relay (gw->ws, gw->ws_events). */
+/* ------------------------------------------------------------------------
+ * Streamed responses (feed.c): long-lived bodies without an MHD thread each
+ * ------------------------------------------------------------------------ */
+
+/** Where a stream's bytes come from. `poll` runs on the hub thread every
+ * `poll_ms`: *out new bytes (malloc, freed by the hub; NULL when none) of
+ * *len; returns 0 to go on, 1 to end after them, -1 to end (the error is
+ * logged). `free` frees `payload` once the stream is over. */
+typedef struct gw_feed_source {
+    gw_t *gw;
+    int poll_ms;
+    int (*poll)(void *payload, char **out, size_t *len, err_t **err);
+    void (*free)(void *payload);
+    void *payload;
+} gw_feed_source_t;
+
+/** Starts the hub; frees it (after gw_http_stop). */
+int gw_feeds_open(gw_t *gw, err_t **err);
+void gw_feeds_close(gw_t *gw);
+/** Ends every stream and waits a bounded while until they are sent; before
+ * gw_http_stop (libmicrohttpd must have no suspended connections then). */
+void gw_feeds_shutdown(gw_t *gw);
+/** Answers `r` with a stream: `first` (copied) at once, then what `src`
+ * produces, a keep-alive newline when nothing came for
+ * DOJO_CLICS_FEED_KEEPALIVE_MS, until `max_ms` have passed. The payload is
+ * the stream's from here on (its free runs when it is over); on failure
+ * (UNAVAILABLE: too many streams) it stays the caller's. */
+int gw_feed_start(gw_req_t *r, const char *first, size_t len, const gw_feed_source_t *src,
+                  int64_t max_ms, err_t **err);
+
 int gw_ws_open(gw_t *gw, err_t **err);
 /** At SIGTERM: every connection gets a close 1001, then ends within a second. */
 void gw_ws_shutdown(gw_t *gw);

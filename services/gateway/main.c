@@ -62,6 +62,10 @@ void gw_config_load(gw_config_t *cfg)
     cfg->tasks_cache_ms = config_duration_ms("DOJO_GATEWAY_TASKS_CACHE_TTL", "2s", 0, 3600000);
     cfg->rpc_timeout_ms = config_duration_ms("DOJO_GATEWAY_RPC_TIMEOUT", "5s", 100, 60000);
     cfg->ws_max = config_int("DOJO_GATEWAY_WS_MAX", 16384, 1, 1000000);
+    cfg->feed_keepalive_ms = config_int("DOJO_CLICS_FEED_KEEPALIVE_MS", 10000, 100, 120000);
+    cfg->feed_poll_ms = config_int("DOJO_CLICS_FEED_POLL_MS", 1000, 50, 60000);
+    cfg->feed_max_s = config_int("DOJO_CLICS_FEED_MAX_S", 6 * 3600, 1, 7 * 86400);
+    cfg->feed_max_streams = config_int("DOJO_CLICS_FEED_MAX_STREAMS", 256, 1, 100000);
     cfg->event_ttl_s = config_duration_ms("DOJO_EVENT_TTL", "1h", 60000, 7 * 86400000LL) / 1000;
     /* The body limit must hold the largest code plus JSON quoting. */
     if (cfg->max_body < cfg->max_code * 2 + 4096)
@@ -86,6 +90,8 @@ static int gw_open(gw_t *gw, err_t **err)
         return -1;
     if (gw_workers_open(gw, err) < 0)
         return err_wrap(err, "request workers");
+    if (gw_feeds_open(gw, err) < 0)
+        return -1;
     return gw_ws_open(gw, err);
 }
 
@@ -94,6 +100,7 @@ static void gw_close(void *payload)
     gw_t *gw = payload;
     gw_ws_close(gw);
     gw_workers_close(gw);
+    gw_feeds_close(gw);
     gw_taskcache_close(gw->taskcache);
     gw_cache_close(gw->cache);
     identity_verifier_close(gw->ids);
@@ -131,6 +138,7 @@ static int serve(gw_t *gw, err_t **err)
     atomic_store(&gw->stopping, true);
     MHD_quiesce_daemon(gw->daemon);
     gw_ws_shutdown(gw);
+    gw_feeds_shutdown(gw);
     for (int i = 0; i < 50; i++) {
         pthread_mutex_lock(&gw->ws_lock);
         long left = gw->ws_count + gw->async_running;

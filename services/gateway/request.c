@@ -349,7 +349,15 @@ enum MHD_Result gw_respond(gw_req_t *r, err_t *e)
     }
     gw_limit_settle(r, status);
     struct MHD_Response *resp;
-    if (r->raw_body && !e) {
+    if (r->stream && e) {
+        MHD_destroy_response(r->stream);
+        r->stream = NULL;
+    }
+    if (r->stream) {
+        resp = r->stream;
+        r->stream = NULL;
+        MHD_add_response_header(resp, "Content-Type", r->raw_type);
+    } else if (r->raw_body && !e) {
         resp = MHD_create_response_from_buffer(r->raw_len, (void *)r->raw_body,
                                                MHD_RESPMEM_MUST_COPY);
         MHD_add_response_header(resp, "Content-Type", r->raw_type);

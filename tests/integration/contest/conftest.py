@@ -132,6 +132,10 @@ def cgw(cstack, auth, workdir):
         "DOJO_REDIS_ADDR": cstack["redis"],
         "DOJO_GATEWAY_WEB_DIR": str(web),
         "DOJO_GATEWAY_RATE_LIMIT": "1000",
+        # The event feed's keep-alive and polling, short for the stream test.
+        "DOJO_CLICS_FEED_KEEPALIVE_MS": "300",
+        "DOJO_CLICS_FEED_POLL_MS": "100",
+        "DOJO_GATEWAY_THREADS": "2",
     })
     g = gwkit.Gateway(env, workdir / "contest-gw-proc").start()
     yield g

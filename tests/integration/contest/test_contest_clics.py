@@ -7,6 +7,8 @@ spec) for the public, a team and the jury; the event feed replayed into the
 same objects the endpoints return, and into the same scoreboard; since_token
 continuing exactly where a client left off; the spec's status codes."""
 import base64
+import http.client
+import json
 
 import pytest
 
@@ -164,7 +166,7 @@ def test_the_spec_status_codes(played):
 
 
 def feed(client, since=None):
-    path = f"{BASE}/event-feed" + (f"?since_token={since}" if since else "")
+    path = f"{BASE}/event-feed?stream=false" + (f"&since_token={since}" if since else "")
     r = client.get(path)
     assert r.status == 200, r
     assert r.header("Content-Type").startswith("application/x-ndjson")
@@ -233,3 +235,67 @@ def test_http_basic_authentication_as_the_tools_send_it(played):
     assert r.header("WWW-Authenticate").startswith("Basic")
     r = c.get(f"{BASE}/submissions", headers={"Authorization": "Basic !!!"})
     assert r.status == 401 and r.json["code"] == 401, r
+
+
+def open_feed(addr, since, bearer=None):
+    """A streamed event feed, its headers read (the socket times out in 20 s)."""
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    conn.request("GET", f"{BASE}/event-feed?since_token={since}", headers=headers)
+    resp = conn.getresponse()
+    assert resp.status == 200, resp.status
+    assert resp.getheader("Content-Type").startswith("application/x-ndjson")
+    return conn, resp
+
+
+def next_event(resp, max_lines=200):
+    """The next line that is not a keep-alive, and how many keep-alives came first."""
+    keepalives = 0
+    for _ in range(max_lines):
+        line = resp.readline()
+        assert line, "the stream ended"
+        if line == b"\n":
+            keepalives += 1
+            continue
+        return json.loads(line), keepalives
+    raise AssertionError(f"{max_lines} keep-alives and no event")
+
+
+def test_the_event_feed_stays_open_and_holds_no_gateway_thread(played, cstack):
+    """More open feeds than the gateway has threads (DOJO_GATEWAY_THREADS, 2
+    here): the REST endpoints still answer, every feed sends keep-alive
+    newlines while nothing happens, and a new announcement reaches each of
+    them with its token; a feed with stream=false ends at once."""
+    p = played
+    # Each audience has its own copies of events, with tokens of their own.
+    last = {"public": feed(p.public)[-1]["token"], "jury": feed(p.jury)[-1]["token"]}
+    feeds = [open_feed(p.gw.addr, last["public"]) for _ in range(4)]
+    feeds.append(open_feed(p.gw.addr, last["jury"], bearer=p.jury.bearer))
+    try:
+        assert get(p.public, f"{BASE}/state")["ended"], "the endpoints answer meanwhile"
+        assert feed(p.public, since=last["public"]) == [], "stream=false ends with nothing new"
+        # A keep-alive newline first (DOJO_CLICS_FEED_KEEPALIVE_MS is short here).
+        for _, resp in feeds:
+            assert resp.readline() == b"\n"
+        cstack["game"].client.call("CreateClarification", gpb.CreateClarificationRequest(
+            slug=CID, text="Streamed news."))
+        for _, resp in feeds:
+            ev, _ = next_event(resp)
+            assert ev["type"] == "clarifications" and ev["data"]["text"] == "Streamed news.", ev
+            assert ev["token"] and ev["token"] not in last.values()
+            ck2.validate_event(ev)
+        # Where a client picks up after it left: the same event, with stream=false.
+        again = feed(p.jury, since=last["jury"])
+        assert [e["data"]["text"] for e in again] == ["Streamed news."]
+    finally:
+        # One is left open: at the end of the session the gateway must still
+        # stop at SIGTERM (it ends open feeds first; gwkit.Gateway.stop fails
+        # when it does not exit).
+        LEFT_OPEN.append(feeds.pop())
+        for conn, _ in feeds:
+            conn.close()
+    assert get(p.public, f"{BASE}/state")["ended"]
+
+
+LEFT_OPEN = []

@@ -93,6 +93,7 @@ struct gw_ws_conn {
     int sock;
     struct MHD_UpgradeResponseHandle *urh;
     token_claims_t claims;
+    bool anonymous; /* signed out: may only ping and watch public scoreboards */
     char req_id[24];
 
     /* The loop's alone. */
@@ -514,7 +515,7 @@ static void h_watch(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id)
         gw_ws_send_error(c, "invalid_argument", "contest: must be a contest's slug", NULL, id);
         return;
     }
-    bool jury = !strcmp(c->claims.role, "admin");
+    bool jury = !c->anonymous && !strcmp(c->claims.role, "admin");
     json_t *m = json_pack("{s:s,s:s,s:s}", "type", "watching", "contest", slug, "audience",
                           jury ? "jury" : "public");
     if (id)
@@ -559,6 +560,10 @@ static void handle_text(gw_ws_conn_t *c, const char *text, size_t len)
         gw_ws_send_error(c, "invalid_argument", "type: is required", NULL, id);
     else if (rt->type == NULL)
         gw_ws_send_error(c, "invalid_argument", "type: unknown message type", NULL, id);
+    else if (c->anonymous && rt->fn != h_ping && rt->fn != h_watch)
+        gw_ws_send_error(c, "unauthenticated",
+                         "sign in for this: signed out, a WebSocket only watches scoreboards",
+                         NULL, id);
     else
         rt->fn(c, type, msg, id);
     json_decref(msg);
@@ -1071,6 +1076,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *connection, void *con_c
     atomic_init(&c->refs, 1); /* the loop's */
     c->hub = gw->ws;
     c->claims = r->claims;
+    c->anonymous = !r->authed;
     memcpy(c->req_id, r->req_id, sizeof c->req_id);
     c->sock = sock;
     c->urh = urh;
@@ -1144,7 +1150,13 @@ enum MHD_Result gw_ws_upgrade(gw_req_t *r)
         gw_err_http(&e, 403, "permission_denied", NULL, "cross-origin WebSocket refused");
         return gw_respond(r, e);
     }
-    if (gw_req_auth(r, &e) < 0)
+    /* Without credentials: a public viewer, who may watch scoreboards only
+     * (ws_route's check), and each such upgrade spends the address's
+     * anonymous budget (DOJO_GATEWAY_ANON_RATE_LIMIT). Credentials that do
+     * not verify are refused, as anywhere. */
+    const char *at = gw_cookie(r, "dojo_at");
+    bool anonymous = gw_header(r, "Authorization") == NULL && (at == NULL || *at == '\0');
+    if (anonymous ? gw_limit_take(r, GW_LIMIT_ANONYMOUS, &e) < 0 : gw_req_auth(r, &e) < 0)
         return gw_respond(r, e);
     /* The slot itself is taken in on_upgrade. */
     pthread_mutex_lock(&gw->ws_lock);

@@ -4,7 +4,8 @@ gateway; a judgement reaches every one of them as the same frame, computed
 once by gamification and serialised once by the gateway (the boards stream
 grows by one entry per audience, whatever the number of viewers); the
 public viewers' board keeps the freeze while the jury's shows it. How long
-the updates took is printed, never asserted (the machine is shared)."""
+the updates took is printed, never asserted (the machine is shared).
+Some viewers are signed out: they watch the public board too."""
 import json
 import os
 import resource
@@ -23,6 +24,7 @@ SLUG = "gw-board"
 T0 = ck.BOARD_START_S
 N = int(os.environ.get("DOJO_TEST_BOARD_VIEWERS", "1000"))
 N_JURY = 10
+N_ANON = 10
 WAIT_S = 120  # a bound on waiting, not a figure under test
 
 
@@ -149,7 +151,9 @@ def viewers(cgw, cstack, cclock, auth):
     vs = []
     try:
         for i in range(N):
-            v = Viewer(cgw.addr, admin_token if i < N_JURY else learner_token)
+            # The last N_ANON are signed out: public viewers without an account.
+            v = Viewer(cgw.addr, admin_token if i < N_JURY
+                       else None if i >= N - N_ANON else learner_token)
             v.jury = i < N_JURY
             v.ws.sock.setblocking(True)
             v.ws.send({"type": "watch_scoreboard", "contest": SLUG})

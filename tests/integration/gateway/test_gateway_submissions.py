@@ -324,7 +324,17 @@ def test_websocket_stdin_and_cancel_reach_the_control_stream(gw, learner, redis,
 
 
 def test_websocket_handshake_rules(gw, learner):
+    # Signed out: a public viewer, who may only ping and watch scoreboards.
     ws = gwkit.WebSocket(gw.addr)
+    assert ws.status == 101
+    ws.send({"type": "subscribe", "submission_id": "00000000-0000-0000-0000-000000000000",
+             "id": 1})
+    m = ws.recv()
+    assert m["type"] == "error" and m["code"] == "unauthenticated", m
+    ws.send({"type": "ping", "id": 2})
+    assert ws.recv()["type"] == "pong"
+    ws.close()
+    ws = gwkit.WebSocket(gw.addr, bearer="not-a-token")
     assert ws.status == 401
     ws = gwkit.WebSocket(gw.addr, cookies=learner.cookies, origin="http://evil.example")
     assert ws.status == 403

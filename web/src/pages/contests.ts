@@ -145,10 +145,10 @@ export async function contestPage(main: HTMLElement, ctx: Ctx): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   ctx.signal.addEventListener("abort", () => clearTimeout(timer));
   let seq = 0;
-  // The scoreboard pushed over the WebSocket (signed-in viewers): every
-  // change arrives as it is computed; without it the tab polls.
+  // The scoreboard pushed over the WebSocket (signed out too: the public
+  // board): every change arrives as it is computed; without it the tab polls.
   let pushed: Board | null = null;
-  if (session.user()) {
+  {
     const ws = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/v1/ws`);
     ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "watch_scoreboard", contest: slug })));
     ws.addEventListener("message", (e) => {

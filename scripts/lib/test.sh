@@ -172,10 +172,30 @@ pytest_stage() {  # NAME BIN_DIR PATH...
     stage_result "$name" skip "no tests in $*"
     return 0
   fi
+  # Test files or folders among the pytest arguments (`-- tests/x/test_y.py`)
+  # take the place of the stage's folders: the stage runs those of them that
+  # lie in its folders, or is skipped when none does.
+  local args=() picked=() named=0 a f
+  for a in "${TEST_PYTEST_ARGS[@]}"; do
+    f=${a%%::*}; f=${f#"$DOJO_ROOT"/}
+    if [[ $a != -* && -e $DOJO_ROOT/$f ]]; then
+      named=1
+      for p in "${paths[@]}"; do [[ $f == "$p" || $f == "$p"/* ]] && { picked+=("${a#"$DOJO_ROOT"/}"); break; }; done
+    else
+      args+=("$a")
+    fi
+  done
+  if (( named )); then
+    if (( ${#picked[@]} == 0 )); then
+      stage_result "$name" skip "none of the named tests is in ${paths[*]}"
+      return 0
+    fi
+    paths=("${picked[@]}")
+  fi
   info "stage $name: /usr/bin/python3 -m pytest -v ${paths[*]} (binaries: $bin)"
   DOJO_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 \
     timeout --foreground --kill-after=30 "${DOJO_TEST_INTEGRATION_TIMEOUT:-2400}" \
-    /usr/bin/python3 -m pytest -v -p no:cacheprovider "${paths[@]}" "${TEST_PYTEST_ARGS[@]}" </dev/null || rc=$?
+    /usr/bin/python3 -m pytest -v -p no:cacheprovider "${paths[@]}" "${args[@]}" </dev/null || rc=$?
   case $rc in
     0) stage_result "$name" pass ;;
     5) stage_result "$name" skip "no tests collected" ;;

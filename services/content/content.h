@@ -270,6 +270,8 @@ int content_rpc_list_tasks(rpc_call_t *call, const ProtobufCMessage *req, Protob
                            err_t **err);
 int content_rpc_get_task(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
                          err_t **err);
+int content_rpc_get_tasks(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                          err_t **err);
 int content_rpc_get_judge_bundle(rpc_call_t *call, const ProtobufCMessage *req,
                                  ProtobufCMessage **out, err_t **err);
 int content_rpc_get_task_solutions(rpc_call_t *call, const ProtobufCMessage *req,

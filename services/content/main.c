@@ -50,6 +50,7 @@ static void content_close(void *payload)
 static const rpc_handler_t content_handlers[] = {
     {.method = "ListTasks", .unary = content_rpc_list_tasks},
     {.method = "GetTask", .unary = content_rpc_get_task},
+    {.method = "GetTasks", .unary = content_rpc_get_tasks},
     {.method = "GetJudgeBundle", .unary = content_rpc_get_judge_bundle},
     {.method = "GetTaskSolutions", .unary = content_rpc_get_task_solutions},
     {.method = "CreateTask", .unary = content_rpc_create_task},

@@ -1,4 +1,4 @@
-/* tasks.c — learner-facing reads (ListTasks, GetTask, ListLanguages), the
+/* tasks.c — learner-facing reads (ListTasks, GetTask, GetTasks, ListLanguages), the
  * executor's GetJudgeBundle, and the helpers every handler shares.
  *
  * Learner reads are built as TaskView/TaskSummary from the stored task:
@@ -293,6 +293,78 @@ int content_rpc_get_task(rpc_call_t *call, const ProtobufCMessage *req_msg, Prot
     resp->task->content_hash = rpc_strdup(call, row.content_hash);
     resp->task->updated_at = content_timestamp(call, row.updated_us);
     *out = &resp->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * GetTasks: several current versions in one query (a contest's problem
+ * set), hidden ones left out unless asked for, in the order asked.
+ * ------------------------------------------------------------------------ */
+
+#define GET_TASKS_MAX 100
+
+static const pg_stmt_t stmt_tasks_current = {
+    .name = "content_tasks_current",
+    .sql = "SELECT v.version, v.content_hash, v.task, t.status, "
+           "(extract(epoch from greatest(v.created_at, t.status_changed_at)) * 1000000)::bigint "
+           "FROM json_array_elements_text($1::json) WITH ORDINALITY AS x(s, i) "
+           "JOIN content.tasks t ON t.slug = x.s "
+           "JOIN content.task_versions v ON v.slug = t.slug AND v.version = t.current_version "
+           "WHERE $2::bool OR NOT EXISTS (SELECT 1 FROM content.contest_tasks h "
+           "  WHERE h.task_slug = t.slug AND h.hidden_until > " CONTENT_TS(3) ") "
+           "ORDER BY x.i",
+    .nparams = 3,
+};
+
+int content_rpc_get_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                          ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__GetTasksRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_signed_in(c, call, &id, err) < 0)
+        return -1;
+    if (req->include_hidden && !identity_is_author(&id))
+        return err_set(err, GRPC_STATUS_PERMISSION_DENIED,
+                       "include_hidden: only authors may read contest tasks before the start");
+    if (req->n_slugs == 0 || req->n_slugs > GET_TASKS_MAX)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "slugs: 1 to %d slugs",
+                       GET_TASKS_MAX);
+    cleanup_json json_t *slugs = json_array();
+    for (size_t i = 0; i < req->n_slugs; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = !strcmp(req->slugs[k], req->slugs[i]);
+        /* A malformed slug names no task, like GetTask's NOT_FOUND. */
+        if (!seen && check_is_slug(req->slugs[i], 64, CHECK_LETTER_FIRST))
+            json_array_append_new(slugs, json_string(req->slugs[i]));
+    }
+    Dojo__Content__V1__GetTasksResponse *resp = RPC_NEW(
+        call, Dojo__Content__V1__GetTasksResponse, DOJO__CONTENT__V1__GET_TASKS_RESPONSE__INIT);
+    resp->tasks = rpc_alloc(call, (json_array_size(slugs) + 1) * sizeof *resp->tasks);
+    *out = &resp->base;
+    if (json_array_size(slugs) == 0)
+        return 0;
+    cleanup_free char *text = json_dumps(slugs, JSON_COMPACT);
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_us(c->cfg.clock_file));
+    const char *p[] = {text, req->include_hidden ? "true" : "false", now};
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_pgresult PGresult *r = NULL;
+    if (content_conn(c, &conn, err) < 0 || pg_exec(conn, &stmt_tasks_current, p, &r, err) < 0)
+        return err_wrap(err, "read tasks");
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_error_t jerr;
+        cleanup_json json_t *norm = json_loads(pg_get(r, i, 2), 0, &jerr);
+        if (norm == NULL)
+            return err_set(err, GRPC_STATUS_INTERNAL, "stored task JSON: %s", jerr.text);
+        Dojo__Content__V1__TaskView *t = taskjson_to_view(call, norm);
+        t->version = (int)pg_get_int64(r, i, 0);
+        t->content_hash = rpc_strdup(call, pg_get(r, i, 1));
+        t->status = content_task_status(pg_get(r, i, 3));
+        t->updated_at = content_timestamp(call, pg_get_int64(r, i, 4));
+        resp->tasks[resp->n_tasks++] = t;
+    }
     return 0;
 }
 

@@ -47,15 +47,44 @@ int gam_event_add(pg_conn_t *conn, const char *slug, const Dojo__Gamification__V
  * Reading
  * ------------------------------------------------------------------------ */
 
+/* Who may see an event: $W is "jury", "team" or "public", $T the team. */
+#define VISIBLE_TO(W, T)                                                                           \
+    "(($" #W " = 'jury' AND for_jury) OR ($" #W " <> 'jury' AND (for_public OR "                   \
+    "(for_team IS NOT NULL AND for_team = $" #T "))))"
+
 static const pg_stmt_t stmt_events_list = {
     .name = "game_contest_events_list",
     .sql = "SELECT seq, encode(data_pb, 'hex') FROM game.contest_events "
-           "WHERE contest = $1 AND seq > $2::bigint "
-           "AND (($3 = 'jury' AND for_jury) OR ($3 <> 'jury' AND (for_public OR "
-           "     (for_team IS NOT NULL AND for_team = $4)))) "
+           "WHERE contest = $1 AND seq > $2::bigint AND " VISIBLE_TO(3, 4) " "
            "ORDER BY seq LIMIT $5::int",
     .nparams = 5,
 };
+
+/* The newest event the caller may see: one step down the index. */
+static const pg_stmt_t stmt_event_last = {
+    .name = "game_contest_event_last",
+    .sql = "SELECT seq FROM game.contest_events WHERE contest = $1 AND " VISIBLE_TO(2, 3) " "
+           "ORDER BY seq DESC LIMIT 1",
+    .nparams = 3,
+};
+
+static const char *audience_name(const gam_access_t *acc)
+{
+    return acc->level == ACCESS_JURY   ? "jury"
+           : acc->level == ACCESS_TEAM ? "team"
+                                       : "public";
+}
+
+int gam_event_last(pg_conn_t *conn, const char *slug, const gam_access_t *acc, char out[24],
+                   err_t **err)
+{
+    const char *p[] = {slug, audience_name(acc), acc->team_id};
+    cleanup_pgresult PGresult *r = NULL;
+    if (pg_exec(conn, &stmt_event_last, p, &r, err) < 0)
+        return err_wrap(err, "last event");
+    snprintf(out, 24, "%s", PQntuples(r) ? pg_get(r, 0, 0) : "");
+    return 0;
+}
 
 static const pg_stmt_t stmt_event_exists = {
     .name = "game_contest_event_exists",
@@ -110,10 +139,7 @@ int gam_rpc_list_contest_events(rpc_call_t *call, const ProtobufCMessage *req_ms
     snprintf(after_s, sizeof after_s, "%lld", (long long)after);
     int limit = req->limit ? req->limit : 1000;
     snprintf(limit_s, sizeof limit_s, "%d", limit);
-    const char *who = acc.level == ACCESS_JURY   ? "jury"
-                      : acc.level == ACCESS_TEAM ? "team"
-                                                 : "public";
-    const char *p[] = {c->slug, after_s, who, acc.team_id, limit_s};
+    const char *p[] = {c->slug, after_s, audience_name(&acc), acc.team_id, limit_s};
     cleanup_pgresult PGresult *r = NULL;
     if (pg_exec(conn, &stmt_events_list, p, &r, err) < 0)
         return err_wrap(err, "events");

@@ -505,6 +505,10 @@ typedef struct gam_access {
 } gam_access_t;
 int gam_contest_access(gam_t *g, pg_conn_t *conn, const identity_t *id, const char *slug,
                        gam_access_t *out, err_t **err);
+/** The token of the newest event of `slug`'s log that `acc` may see, into
+ * `out` ("" when there is none) (feed.c). */
+int gam_event_last(pg_conn_t *conn, const char *slug, const gam_access_t *acc, char out[24],
+                   err_t **err);
 /** PERMISSION_DENIED unless `acc` is the jury's. */
 int gam_require_jury(const gam_access_t *acc, err_t **err);
 

@@ -651,6 +651,11 @@ int gam_rpc_get_scoreboard(rpc_call_t *call, const ProtobufCMessage *req_msg,
     Dojo__Gamification__V1__GetScoreboardResponse *resp =
         RPC_NEW(call, Dojo__Gamification__V1__GetScoreboardResponse,
                 DOJO__GAMIFICATION__V1__GET_SCOREBOARD_RESPONSE__INIT);
+    /* Read before the board, so the board holds at least that event. */
+    char tok[24];
+    if (gam_event_last(conn, c->slug, &acc, tok, err) < 0)
+        return -1;
+    resp->event_token = rpc_strdup(call, tok);
     if (gam_board_build(g, conn, c, audience, req->group_id, gam_now_us(g), &a, &resp->scoreboard,
                         err) < 0)
         return -1;

@@ -278,12 +278,30 @@ static json_t *groups_arr(const Dojo__Content__V1__Contest *c)
     return a;
 }
 
-/* The problem set with what the tasks say (time limit, test count); [] for
- * everyone but the jury until the start. */
+/* The problem set with what the tasks say (time limit, test count), the
+ * tasks read in one call; [] for everyone but the jury until the start. */
 static json_t *problems_arr(gw_req_t *r, const Dojo__Content__V1__Contest *c, bool visible)
 {
     json_t *a = json_array();
-    for (size_t i = 0; visible && i < c->n_problems; i++) {
+    if (!visible || c->n_problems == 0)
+        return a;
+    /* Without the tasks' facts (content away) the required count is 0
+     * rather than the whole answer failing. */
+    Dojo__Content__V1__GetTasksRequest treq = DOJO__CONTENT__V1__GET_TASKS_REQUEST__INIT;
+    char **slugs = arena_alloc(&r->arena, c->n_problems * sizeof *slugs);
+    for (size_t i = 0; i < c->n_problems; i++)
+        slugs[i] = c->problems[i]->task_slug;
+    treq.slugs = slugs;
+    treq.n_slugs = c->n_problems;
+    treq.include_hidden = true;
+    cleanup_pb Dojo__Content__V1__GetTasksResponse *t = NULL;
+    cleanup_err err_t *e = NULL;
+    rpc_call_opts_t opts = gw_opts(r, gw_md_service(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "GetTasks", &treq.base,
+                        (ProtobufCMessage **)&t, &opts, &e) < 0)
+        LOG_WARN("clics problems without task facts", "contest=%s error=\"%s\"", c->slug,
+                 log_esc(e ? e->msg : ""));
+    for (size_t i = 0; i < c->n_problems; i++) {
         const Dojo__Content__V1__ContestProblem *p = c->problems[i];
         json_t *o = json_object();
         json_object_set_new(o, "id", gw_json_text(p->label));
@@ -296,21 +314,15 @@ static json_t *problems_arr(gw_req_t *r, const Dojo__Content__V1__Contest *c, bo
             json_object_set_new(o, "color", gw_json_text(p->color));
         if (c->scoring == IOI)
             json_object_set_new(o, "max_score", json_integer(p->points ? p->points : 100));
-        /* The task's facts; without them (content away) the required
-         * count is 0 rather than the whole answer failing. */
-        Dojo__Content__V1__GetTaskRequest treq = DOJO__CONTENT__V1__GET_TASK_REQUEST__INIT;
-        treq.slug = p->task_slug;
-        treq.include_hidden = true;
-        cleanup_pb Dojo__Content__V1__GetTaskResponse *t = NULL;
-        cleanup_err err_t *e = NULL;
-        rpc_call_opts_t opts = gw_opts(r, gw_md_service(r), true);
+        const Dojo__Content__V1__TaskView *task = NULL;
+        for (size_t k = 0; t && k < t->n_tasks && task == NULL; k++)
+            if (!strcmp(t->tasks[k]->slug, p->task_slug))
+                task = t->tasks[k];
         int tests = 0;
-        if (rpc_client_call(r->gw->content, CONTENT_SVC, "GetTask", &treq.base,
-                            (ProtobufCMessage **)&t, &opts, &e) == 0 &&
-            t->task) {
-            tests = (int)t->task->n_sample_tests + t->task->hidden_test_count;
-            if (t->task->limits && t->task->limits->cpu_ms)
-                json_object_set_new(o, "time_limit", json_real(t->task->limits->cpu_ms / 1000.0));
+        if (task) {
+            tests = (int)task->n_sample_tests + task->hidden_test_count;
+            if (task->limits && task->limits->cpu_ms)
+                json_object_set_new(o, "time_limit", json_real(task->limits->cpu_ms / 1000.0));
         }
         json_object_set_new(o, "test_data_count", json_integer(tests));
         json_array_append_new(a, o);
@@ -433,8 +445,9 @@ static json_t *award_obj(const Dojo__Gamification__V1__ContestAward *w)
                      gw_json_text(w->citation), "team_ids", teams);
 }
 
+/* `token`: the newest event of the caller's feed when the board was read. */
 static json_t *scoreboard_obj(const view_t *v, const Dojo__Gamification__V1__Scoreboard *sb,
-                              int64_t token)
+                              const char *token)
 {
     bool ioi = v->contest->scoring == IOI;
     json_t *rows = json_array();
@@ -465,9 +478,9 @@ static json_t *scoreboard_obj(const view_t *v, const Dojo__Gamification__V1__Sco
                                               gw_json_text(row->team_id), "score", score,
                                               "problems", cells));
     }
-    char tok[24];
-    snprintf(tok, sizeof tok, "%" PRId64, token);
-    return json_pack("{s:s,s:o,s:o,s:o,s:o}", "event_id", tok, "time", gw_json_time(sb->time),
+    /* The spec requires an id; a log without events (none seen yet) has "0". */
+    return json_pack("{s:s,s:o,s:o,s:o,s:o}", "event_id", token && *token ? token : "0",
+                     "time", gw_json_time(sb->time),
                      "contest_time", reltime(sb->contest_time_ms), "state",
                      state_obj(sb->state), "rows", rows);
 }
@@ -568,31 +581,6 @@ static int scoreboard_msg(gw_req_t *r, const char *cid, const char *group,
     return 0;
 }
 
-/* The newest token of the caller's feed, for the scoreboard's event_id. */
-static int64_t last_token(gw_req_t *r, const char *cid)
-{
-    int64_t last = 0;
-    char since[24] = "";
-    for (int page = 0; page < FEED_MAX_PAGES; page++) {
-        Dojo__Gamification__V1__ListContestEventsRequest req =
-            DOJO__GAMIFICATION__V1__LIST_CONTEST_EVENTS_REQUEST__INIT;
-        req.slug = (char *)cid;
-        req.since_token = since;
-        req.limit = 5000;
-        cleanup_pb Dojo__Gamification__V1__ListContestEventsResponse *resp = NULL;
-        cleanup_err err_t *e = NULL;
-        if (game(r, "ListContestEvents", &req.base, (ProtobufCMessage **)&resp, &e) < 0)
-            break;
-        if (resp->n_events == 0)
-            break;
-        snprintf(since, sizeof since, "%s", resp->last_token);
-        last = strtoll(since, NULL, 10);
-        if (resp->n_events < 5000)
-            break;
-    }
-    return last;
-}
-
 /* One collection (or singleton) as JSON; NOT_FOUND for an unknown name. */
 static int endpoint(gw_req_t *r, const view_t *v, const char *name, json_t **out, err_t **err)
 {
@@ -669,7 +657,7 @@ static int endpoint(gw_req_t *r, const view_t *v, const char *name, json_t **out
         cleanup_pb Dojo__Gamification__V1__GetScoreboardResponse *sb = NULL;
         if (scoreboard_msg(r, cid, gw_query(r, "group_id"), &sb, err) < 0)
             return -1;
-        *out = scoreboard_obj(v, sb->scoreboard, last_token(r, cid));
+        *out = scoreboard_obj(v, sb->scoreboard, sb->event_token);
     } else {
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no endpoint \"%.40s\"", name);
     }

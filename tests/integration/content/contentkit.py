@@ -29,6 +29,7 @@ BAD_TASKS = HERE / "bad_tasks"
 METHODS = {
     "ListTasks": cpb.ListTasksResponse,
     "GetTask": cpb.GetTaskResponse,
+    "GetTasks": cpb.GetTasksResponse,
     "GetJudgeBundle": cpb.GetJudgeBundleResponse,
     "GetTaskSolutions": cpb.GetTaskSolutionsResponse,
     "ListTracks": cpb.ListTracksResponse,

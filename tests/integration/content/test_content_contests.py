@@ -146,6 +146,21 @@ def test_contest_only_tasks_stay_hidden_from_learners_until_the_start(
                   cpb.GetTaskRequest(slug="secret-one"), token=tokens["learner"])
     assert c.client.call("GetTask", cpb.GetTaskRequest(slug="secret-one", include_hidden=True),
                          service=True).task.slug == "secret-one"
+    # Several at once (the CLICS problem set): in the order asked, each once,
+    # unknown and (unless asked for) hidden ones left out.
+    ask = ["visible-one", "nope", "secret-one", "elsewhere", "visible-one", "Not A Slug"]
+    assert [t.slug for t in c.client.call("GetTasks", cpb.GetTasksRequest(slugs=ask),
+                                          service=True).tasks] == ["elsewhere"]
+    both = c.client.call("GetTasks", cpb.GetTasksRequest(slugs=ask, include_hidden=True),
+                         service=True).tasks
+    assert [t.slug for t in both] == ["visible-one", "secret-one", "elsewhere"]
+    assert both[1] == c.client.call("GetTask", cpb.GetTaskRequest(
+        slug="secret-one", include_hidden=True), service=True).task
+    expect_status(Status.PERMISSION_DENIED, c.client.call, "GetTasks",
+                  cpb.GetTasksRequest(slugs=ask, include_hidden=True), token=tokens["learner"])
+    for slugs in ([], [f"t{i}" for i in range(101)]):
+        expect_status(Status.INVALID_ARGUMENT, c.client.call, "GetTasks",
+                      cpb.GetTasksRequest(slugs=slugs), service=True)
     # Judge bundles are not affected (a practice submission may predate the contest).
     assert c.client.call("GetJudgeBundle", cpb.GetJudgeBundleRequest(slug="secret-one"),
                          service=True).bundle.slug == "secret-one"

@@ -209,6 +209,15 @@ def test_the_replayed_feed_gives_the_jurys_scoreboard(played):
     assert public[played.teams[0]][:2] == (2, 62)
 
 
+def test_the_scoreboards_event_id_is_the_last_token_of_the_callers_feed(played):
+    for who, c in audiences(played):
+        tokens = [ev["token"] for ev in feed(c) if ev.get("token")]
+        sb = get(c, f"{BASE}/scoreboard")
+        assert sb["event_id"] == tokens[-1], who
+        # A token the caller can continue from: nothing after it yet.
+        assert feed(c, sb["event_id"]) == [], who
+
+
 def test_since_token_continues_exactly_where_the_client_left_off(played):
     events = feed(played.jury)
     tokens = [i for i, ev in enumerate(events) if ev.get("token")]

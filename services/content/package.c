@@ -1190,9 +1190,6 @@ static void read_submission(pkg_t *p, pkg_file_t *f, const verdict_dir_t *vd, js
         content_report_warn(p->rep, f->path, "skipped: Python 2 (Dojo runs Python 3)");
         return;
     }
-    if (!strcmp(lang, "java") && strcmp(file, "Main.java"))
-        content_report_warn(p->rep, f->path,
-                            "Dojo compiles Java as Main.java: its public class must be Main");
     json_t *list = vd->reference ? refs : wrongs;
     size_t max = vd->reference ? 10 : 20;
     if (json_array_size(list) >= max) {

@@ -14,6 +14,7 @@
 #include <zip.h>
 
 #include "libcommon/cleanup.h"
+#include "libcommon/javasrc.h"
 #include "libcommon/mem.h"
 #include "model.h"
 
@@ -256,12 +257,17 @@ static void write_solutions(writer_t *w, json_t *norm, json_t *side_sols)
             size_t bl = strlen(base), el = strlen(ext);
             if (bl > el && !strcmp(base + bl - el, ext))
                 base[bl - el] = '\0';
-            /* Dojo's Java is class Main: its file is Main.java where it can be. */
-            if (!strcmp(lang, "java"))
-                snprintf(base, sizeof base, "Main");
+            /* javac wants a public class in a file of its name. */
+            const char *code = json_string_value(json_object_get(s, "code"));
+            java_names_t jn;
+            if (!strcmp(lang, "java") && code) {
+                java_names_read(code, strlen(code), &jn);
+                if (jn.public_type[0])
+                    snprintf(base, sizeof base, "%s", jn.public_type);
+            }
             snprintf(sub, sizeof sub, "submissions/%s", dir);
             unique_path(w, sub, base, ext, path, sizeof path);
-            add_text(w, path, json_string_value(json_object_get(s, "code")));
+            add_text(w, path, code);
             json_array_append_new(side_sols, json_pack("{s:s, s:s, s:s}", "file", path, "name",
                                                        name, "language", lang));
         }

@@ -169,6 +169,8 @@ int sandbox_langs_load(const char *dir, sandbox_lang_t *out, int cap, int *count
             l->compile_wall_ms = json_is_integer(cw) ? (int)json_integer_value(cw) : 15000;
             l->compile_memory_kib = json_is_integer(cm) ? (int)json_integer_value(cm) : 524288;
             l->address_space_extra_mib = json_is_integer(as) ? (int)json_integer_value(as) : 1024;
+            l->main_class_from_source =
+                json_is_true(json_object_get(j, "main_class_from_source"));
         }
         json_decref(j);
         if (!ok) {
@@ -1298,11 +1300,14 @@ static void outbox_flush(outbox_t *o, int fd)
     o->len -= off;
 }
 
-/* What a compiler left in its build folder, sent on to the run's box. */
-#define BUILD_FILES_MAX 8
+/* What a compiler left in its build folder, sent on to the run's box: a
+ * Java program has a class file per class, nested and anonymous ones too.
+ * A name fits the driver's "F build/<name>" (127 bytes). */
+#define BUILD_FILES_MAX 256
+#define BUILD_NAME_MAX 112
 typedef struct build_files {
     int n;
-    char name[BUILD_FILES_MAX][64];
+    char name[BUILD_FILES_MAX][BUILD_NAME_MAX];
     char *data[BUILD_FILES_MAX];
     size_t len[BUILD_FILES_MAX];
     bool too_big; /* more files, or more bytes, than a run's box takes */
@@ -1331,8 +1336,10 @@ static void build_files_read(const char *dir, build_files_t *bf)
         struct stat st;
         if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
             continue;
+        /* tmpfs counts whole pages */
+        size_t pages = ((size_t)st.st_size + 4095) / 4096 * 4096 + 4096;
         if (bf->n == BUILD_FILES_MAX || strlen(e->d_name) >= sizeof bf->name[0] ||
-            total + (size_t)st.st_size > (size_t)(BUILD_KIB - 64) * 1024) {
+            total + pages > (size_t)(BUILD_KIB - 64) * 1024) {
             bf->too_big = true;
             break;
         }
@@ -1348,7 +1355,7 @@ static void build_files_read(const char *dir, build_files_t *bf)
         bf->data[bf->n] = buf;
         bf->len[bf->n] = got;
         bf->n++;
-        total += got;
+        total += pages;
     }
     closedir(d);
 }
@@ -1376,6 +1383,7 @@ static void put_arg(FILE *f, const char *arg, const sandbox_limits_t *lim)
 /* One container's job: its files, its plan, "G" (driver.c, "The job"). */
 typedef struct box_job {
     const char *const *argv;
+    const char *source_name; /* the code's file below code/ (sandbox_entry_of) */
     int ntests;
     sandbox_limits_t limits;
     bool compile;
@@ -1386,7 +1394,7 @@ typedef struct box_job {
 static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
                         const box_job_t *bj, outbox_t *o)
 {
-    outbox_printf(o, "F code/%s 644 %zu\n", job->lang->source_name, job->code_len);
+    outbox_printf(o, "F code/%s 644 %zu\n", bj->source_name, job->code_len);
     outbox_add(o, job->code, job->code_len);
     for (int i = 0; i < job->nfiles; i++) {
         const sandbox_file_t *f = &job->files[i];
@@ -1649,7 +1657,10 @@ static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, bu
                           err) < 0)
         return err_wrap(err, "compile");
     *slot = b->slot;
-    box_job_t bj = {.argv = (const char *const *)job->lang->compile_argv,
+    sandbox_entry_t entry;
+    sandbox_entry_of(job->lang, job->code, job->code_len, &entry);
+    box_job_t bj = {.argv = entry.compile_argv,
+                    .source_name = entry.source_name,
                     .ntests = 1,
                     .limits = lim,
                     .compile = true,
@@ -1666,7 +1677,8 @@ static int run_compile(const sandbox_config_t *cfg, const sandbox_job_t *job, bu
     size_t words_len = rec.err ? rec.err_len : strlen(co.runtime_error);
     if (ok && bf->too_big) {
         ok = false;
-        words = "the compiled program is too large (more than 8 files or 64 MiB)";
+        words = "the compiled program is too large (more than 256 files, a file name longer "
+                "than 111 bytes, or 64 MiB)";
         words_len = strlen(words);
     }
     if (job->on_compile)
@@ -1726,16 +1738,16 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     if (sigaction(SIGPIPE, NULL, &old_pipe) == 0 && old_pipe.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
     bool compiled = job->lang->compile_argv[0] != NULL && job->build == NULL;
-    build_files_t bf = {0};
+    build_files_t *bf = compiled ? xcalloc(1, sizeof *bf) : NULL; /* large for a stack */
     sandbox_box_t *b = job->box;
     int compile_slot = -1;
     bool compile_gone = false;
     if (compiled) {
-        int rc = run_compile(cfg, job, &bf, out, started, &compile_slot, &compile_gone, err);
+        int rc = run_compile(cfg, job, bf, out, started, &compile_slot, &compile_gone, err);
         if (rc > 0 && compile_slot == job->slot)
             cleanup_wait(&compile_gone); /* it points here */
         if (rc != 0) {
-            build_files_free(&bf);
+            sandbox_build_free(bf);
             sandbox_box_discard(b);
             return rc < 0 ? -1 : 0;
         }
@@ -1759,19 +1771,22 @@ int sandbox_run(const sandbox_config_t *cfg, const sandbox_job_t *job, sandbox_o
     if (b == NULL && sandbox_box_start(cfg, &key,
                                        &(sandbox_box_opts_t){.slot = job->slot, .name = job->id},
                                        &b, err) < 0) {
-        build_files_free(&bf);
+        sandbox_build_free(bf);
         return -1;
     }
-    box_job_t bj = {.argv = (const char *const *)job->lang->run_argv,
+    sandbox_entry_t entry;
+    sandbox_entry_of(job->lang, job->code, job->code_len, &entry);
+    box_job_t bj = {.argv = entry.run_argv,
+                    .source_name = entry.source_name,
                     .ntests = ntests,
                     .limits = job->limits,
-                    .build = job->build ? job->build : compiled ? &bf : NULL};
+                    .build = job->build ? job->build : bf};
     long budget = (long)ntests * (safety_ms(&job->limits) + 200) + STARTUP_MS;
     int rc = run_box(cfg, job, b, &bj, mono_ms() + budget, job->interactive ? job->stdin_fd : -1,
                      out, NULL);
     if (!waited)
         cleanup_wait(&compile_gone);
-    build_files_free(&bf);
+    sandbox_build_free(bf);
     out->total_wall_ms = mono_ms() - started;
     return rc;
 }

@@ -50,7 +50,35 @@ typedef struct sandbox_lang {
     int compile_wall_ms;
     int compile_memory_kib;
     int address_space_extra_mib; /* RLIMIT_AS beyond the memory limit; 0 = none */
+    /* The source file and main class are named by the code's own public
+     * class and main (Java: entry.c); the catalogue's names are the default. */
+    bool main_class_from_source;
 } sandbox_lang_t;
+
+/* ------------------------------------------------------------------------
+ * A program's own entry (entry.c)
+ * ------------------------------------------------------------------------ */
+
+#define SANDBOX_ENTRY_NAME_MAX 64 /* libcommon/javasrc.h's JAVA_NAME_MAX */
+
+/** A language's commands for one program: the catalogue's, with the source
+ * file and main class the code names (argv entries borrow `lang` and `e`). */
+typedef struct sandbox_entry {
+    char source_name[SANDBOX_ENTRY_NAME_MAX + 8]; /* e.g. "Solution.java" */
+    char source_path[SANDBOX_ENTRY_NAME_MAX + 24]; /* "/judge/code/<source_name>" */
+    char main_class[SANDBOX_ENTRY_NAME_MAX];
+    const char *compile_argv[SANDBOX_ARGV_MAX]; /* NULL-terminated */
+    const char *run_argv[SANDBOX_ARGV_MAX];
+} sandbox_entry_t;
+
+/** The commands `lang` runs `code` with: for a language with
+ * main_class_from_source, the source is written as <public type>.java
+ * (default: the catalogue's source_name) and the JVM starts the public type
+ * if it declares main, else the catalogue's main class if a type of that
+ * name declares it, else the first type that does. Arguments equal to
+ * /judge/code/<catalogue source_name> or to its stem are replaced. */
+void sandbox_entry_of(const sandbox_lang_t *lang, const char *code, size_t len,
+                      sandbox_entry_t *e);
 
 /** Limits of each test. */
 typedef struct sandbox_limits {

@@ -83,6 +83,7 @@ int validator_prog_init(validator_prog_t *p, const sandbox_lang_t *base,
      * its language's own command. */
     l->zygote_argv[0] = NULL;
     l->zygote_source[0] = '\0';
+    l->main_class_from_source = false; /* its files are named by the package */
     const char *entry = v->files[0]->name;
     snprintf(l->source_name, sizeof l->source_name, "%s", entry);
     char src_path[128], entry_path[128], src_stem[64], entry_stem[64];

@@ -2,7 +2,10 @@
 the real sandbox, with the programs of languages/<id>/:
 
 - sum.<ext> reads two integers and prints their sum: accepted on two tests
-  under crun and runsc, with the default limits;
+  under crun and runsc, with the default limits; sum-<what>.<ext> does the
+  same the way a language's programs may also be written (Java: a public
+  class Solution with more class files than a few, main in a class that is
+  neither public nor Main), under crun and, for the first, runsc;
 - probe.<ext> prints what the catalogue's `version` tells learners (compiler
   or runtime version, language standard), computed by the program itself
   (e.g. from __STDC_VERSION__), so a label that lies fails here; the JVM and
@@ -56,6 +59,11 @@ def cases():
     out = []
     for lang in CATALOGUE:
         out += [(lang, "sum", "crun"), (lang, "sum", "runsc")]
+        ext = CATALOGUE[lang]["file_extension"]
+        for k, p in enumerate(sorted((PROGRAMS / lang).glob(f"sum-*.{ext}"))):
+            out.append((lang, p.name[:-len(ext) - 1], "crun"))
+            if k == 0:
+                out.append((lang, p.name[:-len(ext) - 1], "runsc"))
         if program(lang, "probe").exists():
             out.append((lang, "probe", "crun"))
         if CATALOGUE[lang].get("compile") or lang in BROKEN_SAYS:
@@ -90,7 +98,7 @@ def runs(request):
                     return
                 c = queue.pop(0)
             lang, name, rt = c
-            inputs = ["1 2\n", "40 2\n"] if name == "sum" else [""]
+            inputs = ["1 2\n", "40 2\n"] if name.startswith("sum") else [""]
             try:
                 r = kit.sandbox_run(program(lang, name), inputs, runtime=rt, language=lang,
                                     workdir=wd, slot=SLOT_BASE + k, tmp=tmp / f"{lang}-{name}-{rt}",
@@ -144,7 +152,7 @@ def test_language(runs, case):
         assert r.compile and r.compile.get("ok"), f"compilation failed:\n{r.describe()}"
     for i, ev in r.tests.items():
         assert ev["verdict"] == "OK", f"test {i} of {lang} {name} under {rt}:\n{r.describe()}"
-    if name == "sum":
+    if name.startswith("sum"):
         assert [r.tests[i]["stdout"] for i in (0, 1)] == ["3\n", "42\n"], r.describe()
         return
     lines = r.tests[0]["stdout"].splitlines()

@@ -100,6 +100,42 @@ def test_a_package_imports_with_its_submissions_checked(gw, spec, author, execut
     assert b"10.0000001" not in view.body and b"2.5 2.5" not in view.body
 
 
+JAVA_SOLUTION = """import java.util.Scanner;
+
+public class Solution {
+    static class Pair { double a, b; }
+    public static void main(String[] args) {
+        Scanner in = new Scanner(System.in);
+        Pair p = new Pair();
+        p.a = in.nextDouble();
+        p.b = in.nextDouble();
+        System.out.println(p.a + p.b);
+    }
+}
+"""
+
+
+def test_a_java_submission_keeps_its_public_class(gw, spec, author, executor):
+    """Packages ship Java as Solution.java holding `public class Solution`: it is
+    checked at import as written (javac wants the file named after the class,
+    the JVM starts it), with no warning, and exported under the same name."""
+    slug = contentkit.unique_slug("pkgjava")
+    files = hello_files(**{"submissions/accepted/sol.py": None,
+                           "submissions/accepted/Solution.java": JAVA_SOLUTION,
+                           "submissions/time_limit_exceeded/spin.py": None,
+                           "submissions/run_time_error/crash.py": None})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    verdicts = {x["name"]: (x["expected_verdict"], x["verdict"]) for x in r.json["results"]}
+    assert verdicts == {"accepted/Solution.java": ("ac", "ac"),
+                        "wrong_answer/zero.py": ("wa", "wa")}, r.json["results"]
+    assert not [w for w in r.json["warnings"] if "Solution.java" in (w.get("path") or "")]
+    r = author.get(f"/api/v1/author/tasks/{slug}/package")
+    assert r.status == 200
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    assert z.read(f"{slug}/submissions/accepted/Solution.java").decode() == JAVA_SOLUTION
+
+
 def test_a_package_without_samples_imports_with_no_visible_test(gw, spec, author):
     slug = contentkit.unique_slug("pkgns")
     files = hello_files(**{"data/sample/1.in": None, "data/sample/1.ans": None})

@@ -2,13 +2,17 @@
  * import tasks. Every handler requires an author (or admin, or a service);
  * validation is the model's (taskjson_normalize), storage is store.c's. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "content.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/mem.h"
 
 /* Validates a TaskInput: 0 with *norm new, or -1 with problems in rep. */
 static int input_normalize(const Dojo__Content__V1__TaskInput *in, content_report_t *rep,
@@ -371,6 +375,52 @@ int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req_msg,
  * package's submissions first), or written from one
  * ------------------------------------------------------------------------ */
 
+/* Where a package's large test data goes: blobs of the caller's, inside the
+ * parse's transaction (kept only when the package reads). */
+typedef struct pkg_blobs {
+    pg_conn_t *conn;
+    const char *owner; /* NULL: a service */
+    size_t n;
+    int64_t bytes;
+} pkg_blobs_t;
+
+static int pkg_store_blob(void *payload, const void *data, size_t len, char sha256_out[65],
+                          err_t **err)
+{
+    pkg_blobs_t *b = payload;
+    if (content_blob_put(b->conn, b->owner, data, len, sha256_out, err) < 0)
+        return err_wrap(err, "store package test data");
+    b->n++;
+    b->bytes += (int64_t)len;
+    return 0;
+}
+
+/* The package blob `sha256` of the caller's in an unlinked temporary file:
+ * *fd (close it) read from its start. */
+static int package_file(pg_conn_t *conn, const char *sha256, const char *owner, int *fd,
+                        err_t **err)
+{
+    if (!task_is_sha256(sha256))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "zip_sha256: must be 64 lower-case hex digits");
+    const char *dir = getenv("TMPDIR");
+    cleanup_free char *path = xasprintf("%s/dojo-package-XXXXXX", dir && *dir ? dir : "/tmp");
+    int f = mkostemp(path, O_CLOEXEC);
+    if (f < 0)
+        return err_errno(err, errno, "temporary file for a package");
+    unlink(path);
+    int64_t size = 0;
+    if (content_blob_to_file(conn, sha256, owner, f, &size, err) < 0 ||
+        lseek(f, 0, SEEK_SET) < 0) {
+        if (*err == NULL)
+            err_errno(err, errno, "temporary file for a package");
+        close(f);
+        return -1;
+    }
+    *fd = f;
+    return 0;
+}
+
 int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
                               ProtobufCMessage **out, err_t **err)
 {
@@ -385,10 +435,39 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_report content_report_t rep;
     content_report_init(&rep, req->file_name);
     cleanup_json json_t *doc = NULL, *paths = NULL, *norm = NULL;
-    int rc = pkg_read_task(req->zip.data, req->zip.len, req->file_name, req->slug, &rep, &doc,
-                           &paths);
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_close int fd = -1;
+    pkg_blobs_t blobs = {.owner = id.kind == IDENTITY_USER ? id.claims.sub : NULL};
+    if (content_conn(c, &conn, err) < 0)
+        return -1;
+    blobs.conn = conn;
+    const char *zip_sha = req->zip_sha256 ? req->zip_sha256 : "";
+    if (*zip_sha && req->zip.len)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "zip_sha256: send the package as zip or as a blob, not both");
+    if (*zip_sha &&
+        package_file(conn, zip_sha, blobs.owner ? blobs.owner : "", &fd, err) < 0)
+        return -1;
+    pkg_source_t src = {.zip = req->zip.data,
+                        .len = req->zip.len,
+                        .fd = fd,
+                        .blob = pkg_store_blob,
+                        .blob_payload = &blobs};
+    if (pg_begin(conn, err) < 0)
+        return -1;
+    int rc = pkg_read_task(&src, req->file_name, req->slug, &rep, &doc, &paths, err);
+    if (*err) {
+        pg_rollback(conn);
+        return -1;
+    }
     if (rc == 0)
         rc = pkg_normalize(doc, &rep, &norm);
+    if (rc == 0) {
+        if (pg_commit(conn, err) < 0)
+            return -1;
+    } else {
+        pg_rollback(conn);
+    }
     if (rc == 0) {
         cleanup_free char *text = check_pretty(norm);
         resp->json = rpc_strdup(call, text);
@@ -417,8 +496,11 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
     resp->ok = rc == 0;
     content_field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
     content_field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
-    LOG_INFO("package read", "file=\"%s\" bytes=%zu ok=%d errors=%zu warnings=%zu",
-             log_esc(req->file_name), req->zip.len, resp->ok, rep.n_errors, rep.n_warnings);
+    LOG_INFO("package read",
+             "file=\"%s\" bytes=%zu blob=%.16s ok=%d errors=%zu warnings=%zu test_blobs=%zu "
+             "test_blob_bytes=%lld",
+             log_esc(req->file_name), req->zip.len, zip_sha, resp->ok, rep.n_errors,
+             rep.n_warnings, rc == 0 ? blobs.n : 0, rc == 0 ? (long long)blobs.bytes : 0LL);
     *out = &resp->base;
     return 0;
 }

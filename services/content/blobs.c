@@ -7,10 +7,12 @@
  * whole blob. */
 #define _GNU_SOURCE
 #include <endian.h>
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "content.h"
 #include "libcommon/cleanup.h"
@@ -506,6 +508,35 @@ int content_blob_read(pg_conn_t *conn, const char *sha256, int64_t offset, int64
         return err_set(err, GRPC_STATUS_OUT_OF_RANGE, "offset: the blob has %lld bytes",
                        (long long)total);
     return chunks_each(conn, pg_get(r, 0, 1), offset, total, fn, payload, err);
+}
+
+static int write_piece(int64_t off, const unsigned char *data, size_t len, void *payload,
+                       err_t **err)
+{
+    int fd = *(int *)payload;
+    for (size_t k = 0; k < len;) {
+        ssize_t n = write(fd, data + k, len - k);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return err_errno(err, n < 0 ? errno : EIO, "write blob to a file");
+        k += (size_t)n;
+    }
+    return 0;
+}
+
+int content_blob_to_file(pg_conn_t *conn, const char *sha256, const char *owner, int fd,
+                         int64_t *size, err_t **err)
+{
+    int64_t have = -1;
+    if (owned_size(conn, sha256, owner ? owner : "", &have, err) < 0)
+        return -1;
+    if (have < 0)
+        return err_set(err, GRPC_STATUS_NOT_FOUND,
+                       "zip_sha256: no complete blob %.16s… of yours (upload it first: PUT "
+                       "/api/v1/author/blobs/{sha256})",
+                       sha256);
+    return content_blob_read(conn, sha256, 0, size, write_piece, &fd, err);
 }
 
 /* ------------------------------------------------------------------------

@@ -127,6 +127,12 @@ typedef int (*content_blob_piece_fn)(int64_t off, const unsigned char *data, siz
 int content_blob_read(pg_conn_t *conn, const char *sha256, int64_t offset, int64_t *size,
                       content_blob_piece_fn fn, void *payload, err_t **err);
 
+/** Writes the complete blob `sha256` that `owner` owns ("" : a service's
+ * blob) to `fd` at its current offset, piece by piece; *size its size.
+ * NOT_FOUND when `owner` owns no such complete blob. */
+int content_blob_to_file(pg_conn_t *conn, const char *sha256, const char *owner, int fd,
+                         int64_t *size, err_t **err);
+
 /** Checks the blobs the tests of `norm` reference: each complete and, when
  * `owner` is not NULL, owned by `owner` or referenced by `current` (the
  * task's current version, NULL for none); all of them at most 1 GiB.

@@ -140,19 +140,45 @@ Dojo__Content__V1__Track *track_to_message(rpc_call_t *call, json_t *norm);
  * docs/packages.md says what maps to what.
  * ------------------------------------------------------------------------ */
 
-#define PKG_MAX_ZIP_BYTES (8 * 1024 * 1024)    /* the upload */
-#define PKG_MAX_FILE_BYTES (1024 * 1024)       /* one file, uncompressed */
-#define PKG_MAX_TOTAL_BYTES (32 * 1024 * 1024) /* every file, uncompressed */
-#define PKG_MAX_ENTRIES 1000
+#define PKG_MAX_ZIP_BYTES (8 * 1024 * 1024)         /* a zip sent inline */
+#define PKG_MAX_BLOB_ZIP_BYTES CONTENT_MAX_BLOB_BYTES /* a zip sent as a blob */
+#define PKG_MAX_FILE_BYTES (1024 * 1024)            /* one file, uncompressed */
+#define PKG_MAX_TOTAL_BYTES CONTENT_MAX_TASK_BLOB_BYTES /* every file, uncompressed */
+#define PKG_MAX_ENTRIES 6000 /* 2000 tests' .in and .ans, and the rest */
 #define PKG_MAX_PATH 256
+/* Hidden test data kept inline in the task: a file up to PKG_INLINE_MAX,
+ * while the inline test data stays under PKG_INLINE_BUDGET (so the task
+ * stays far below its 8 MiB); the rest goes to blobs. */
+#define PKG_INLINE_MAX (64 * 1024)
+#define PKG_INLINE_BUDGET (4 * 1024 * 1024)
 
-/** Reads a package (`zip`, `len` bytes; borrowed) into a task document in
- * the file form, to be normalised by the caller. `file_name` and `slug`
- * choose the slug (see ParsePackageRequest). Every problem goes to `rep`
- * with the package file as its path. Returns 0 with *doc (new) and *paths
- * (new: solution name -> package path), or -1 when rep has errors. */
-int pkg_read_task(const void *zip, size_t len, const char *file_name, const char *slug,
-                  content_report_t *rep, json_t **doc, json_t **paths);
+/** Stores `len` bytes (borrowed, 1 byte to 256 MiB) as a blob the task may
+ * reference and writes its SHA-256 (hex) to sha256_out; -1 with *err when
+ * it cannot (the read stops and fails with that error). */
+typedef int (*pkg_blob_fn)(void *payload, const void *data, size_t len, char sha256_out[65],
+                           err_t **err);
+
+/** What pkg_read_task reads: the zip in memory (`zip`, `len` bytes;
+ * borrowed), or, when `fd` is >= 0, the zip in that file (borrowed; read
+ * from offset 0, `len` unused). With `blob` set, large hidden test data
+ * (PKG_INLINE_MAX, PKG_INLINE_BUDGET) goes through it; without, every test
+ * stays inline (each file at most 1 MiB). */
+typedef struct pkg_source {
+    const void *zip;
+    size_t len;
+    int fd;
+    pkg_blob_fn blob;
+    void *blob_payload;
+} pkg_source_t;
+
+/** Reads a package into a task document in the file form, to be
+ * normalised by the caller. `file_name` and `slug` choose the slug (see
+ * ParsePackageRequest). Every problem goes to `rep` with the package file
+ * as its path. Returns 0 with *doc (new) and *paths (new: solution name ->
+ * package path), or -1 when rep has errors, or with *err set (new) when
+ * the blob callback failed. */
+int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *slug,
+                  content_report_t *rep, json_t **doc, json_t **paths, err_t **err);
 
 /** taskjson_normalize for a document pkg_read_task made, its problems
  * added to the package's report. */

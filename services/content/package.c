@@ -10,13 +10,16 @@
  * dojo.json (what an exported package adds so it reads back to the same
  * task). Every problem is reported at the file it is in, with the rule.
  * The document built is in the task file form: taskjson_normalize has the
- * last word on it. Pure functions of bytes; no I/O. */
+ * last word on it. Pure functions of bytes; the only I/O is the caller's:
+ * the zip may be a file, and large hidden test data goes to the caller's
+ * blob callback (pkg_source_t) instead of into the task. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "libcommon/cleanup.h"
@@ -38,6 +41,9 @@ typedef struct pkg_file {
 
 typedef struct pkg {
     content_report_t *rep;
+    const pkg_source_t *src;
+    err_t **err;         /* the blob callback's failure, when it failed */
+    size_t inline_bytes; /* hidden test data kept inline so far */
     zip_t *za;
     pkg_file_t *files;
     size_t n;
@@ -110,16 +116,42 @@ static bool is_link(zip_t *za, zip_uint64_t i)
 
 /* The entries' names, checked; directories left out. The single top-level
  * directory, when every file is inside one, is stripped. */
-static int pkg_open(pkg_t *p, const void *zip, size_t len)
+static int pkg_open(pkg_t *p)
 {
-    if (len > PKG_MAX_ZIP_BYTES) {
-        content_report_error(p->rep, "", "the package is %.1f MiB; the limit is %d MiB",
-                             len / 1048576.0, PKG_MAX_ZIP_BYTES >> 20);
+    const pkg_source_t *in = p->src;
+    size_t len = in->len;
+    long long max = in->fd >= 0 ? PKG_MAX_BLOB_ZIP_BYTES : PKG_MAX_ZIP_BYTES;
+    struct stat sb;
+    if (in->fd >= 0) {
+        if (fstat(in->fd, &sb) < 0) {
+            content_report_error(p->rep, "", "the package cannot be read");
+            return -1;
+        }
+        len = (size_t)sb.st_size;
+    }
+    if ((long long)len > max) {
+        content_report_error(p->rep, "", "the package is %.1f MiB; the limit is %lld MiB%s",
+                             len / 1048576.0, max >> 20,
+                             in->fd >= 0 ? ""
+                                         : " in one request (upload a larger one as a blob: "
+                                           "PUT /api/v1/author/blobs/{sha256}, up to 256 MiB)");
         return -1;
     }
     zip_error_t ze;
     zip_error_init(&ze);
-    zip_source_t *src = zip_source_buffer_create(zip, len, 0, &ze);
+    zip_source_t *src = NULL;
+    if (in->fd >= 0) {
+        /* libzip closes what it is given: a descriptor of its own. */
+        int fd = dup(in->fd);
+        FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+        if (fp == NULL && fd >= 0)
+            close(fd);
+        src = fp ? zip_source_filep_create(fp, 0, -1, &ze) : NULL;
+        if (src == NULL && fp)
+            fclose(fp);
+    } else {
+        src = zip_source_buffer_create(in->zip, len, 0, &ze);
+    }
     if (src)
         p->za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (p->za == NULL) {
@@ -167,10 +199,8 @@ static int pkg_open(pkg_t *p, const void *zip, size_t len)
     }
     if (p->rep->n_errors)
         return -1;
-    if (declared > PKG_MAX_TOTAL_BYTES) {
-        content_report_error(p->rep, "",
-                             "the files would unpack to %.1f MiB; the limit is %d MiB (large "
-                             "test data is not supported yet)",
+    if (declared > (zip_uint64_t)PKG_MAX_TOTAL_BYTES) {
+        content_report_error(p->rep, "", "the files would unpack to %.1f MiB; the limit is %lld MiB",
                              declared / 1048576.0, PKG_MAX_TOTAL_BYTES >> 20);
         return -1;
     }
@@ -201,24 +231,30 @@ static pkg_file_t *pkg_find(pkg_t *p, const char *path)
     return bsearch(&key, p->files, p->n, sizeof *p->files, cmp_file);
 }
 
-/* Reads a file's bytes, at most `max` (0: the per-file limit): true with
- * f->data and f->len; false with the problem reported. Reads past what the
- * header says never happen: the cap holds whatever the header claims. */
+/* Reads a file's bytes, at most `max` (0: the per-file limit; more than
+ * it only for test data going to a blob): true with f->data and f->len;
+ * false with the problem reported. Reads past what the header says never
+ * happen: the cap holds whatever the header claims. */
 static bool pkg_read(pkg_t *p, pkg_file_t *f, size_t max)
 {
     f->used = true;
     if (f->read_done)
         return f->read_ok;
     f->read_done = true;
-    if (max == 0 || max > PKG_MAX_FILE_BYTES)
+    if (max == 0)
         max = PKG_MAX_FILE_BYTES;
     if (f->size > max) {
-        content_report_error(p->rep, f->path, "is %.1f KiB; the limit for this file is %zu KiB",
-                             f->size / 1024.0, max / 1024);
+        if (max >= 1024 * 1024)
+            content_report_error(p->rep, f->path, "is %.1f MiB; the limit for this file is %zu MiB",
+                                 f->size / 1048576.0, max >> 20);
+        else
+            content_report_error(p->rep, f->path,
+                                 "is %.1f KiB; the limit for this file is %zu KiB",
+                                 f->size / 1024.0, max / 1024);
         return false;
     }
-    if (p->total_read + f->size > PKG_MAX_TOTAL_BYTES) {
-        content_report_error(p->rep, f->path, "the files read reach %d MiB, the limit",
+    if (p->total_read + f->size > (zip_uint64_t)PKG_MAX_TOTAL_BYTES) {
+        content_report_error(p->rep, f->path, "the files read reach %lld MiB, the limit",
                              PKG_MAX_TOTAL_BYTES >> 20);
         return false;
     }
@@ -228,9 +264,11 @@ static bool pkg_read(pkg_t *p, pkg_file_t *f, size_t max)
                              zip_strerror(p->za));
         return false;
     }
-    f->data = xcalloc(1, max + 2);
-    zip_int64_t got = 0, r;
-    while ((size_t)got <= max && (r = zip_fread(zf, f->data + got, max + 1 - (size_t)got)) > 0)
+    /* One byte more than the header says shows a lying header. */
+    size_t cap = (size_t)f->size + 1;
+    f->data = xcalloc(1, cap + 1);
+    zip_int64_t got = 0, r = 0;
+    while ((size_t)got < cap && (r = zip_fread(zf, f->data + got, cap - (size_t)got)) > 0)
         got += r;
     bool bad = r < 0;
     zip_fclose(zf);
@@ -1022,6 +1060,50 @@ static json_int_t weight_of(pkg_t *p, const char *dir)
     return (json_int_t)w;
 }
 
+/* A test file kept as a blob: read (up to a blob's size), handed to the
+ * caller's callback, its bytes dropped. Blob data is bytes: no text rule.
+ * NULL with the problem reported, or with p->err set when the callback
+ * failed. */
+static const char *blob_of(pkg_t *p, pkg_file_t *f, char sha[65])
+{
+    if (*p->err)
+        return NULL; /* the store failed already: the read ends in that error */
+    if (!pkg_read(p, f, (size_t)CONTENT_MAX_BLOB_BYTES))
+        return NULL;
+    if (f->len == 0) {
+        sha[0] = '\0';
+        return "";
+    }
+    int rc = p->src->blob(p->src->blob_payload, f->data, f->len, sha, p->err);
+    free(f->data);
+    f->data = NULL;
+    if (rc < 0) {
+        content_report_error(p->rep, f->path, "could not be stored as test data");
+        return NULL;
+    }
+    return sha;
+}
+
+/* A test file's data: inline text (returned, *sha "") or, for a hidden
+ * test's large file when the caller stores blobs, a blob (*sha its hash,
+ * "" returned). NULL with the problem reported. */
+static const char *case_data(pkg_t *p, pkg_file_t *f, bool sample, char sha[65])
+{
+    sha[0] = '\0';
+    bool blob = !sample && p->src->blob &&
+                (f->size > PKG_INLINE_MAX || p->inline_bytes + f->size > PKG_INLINE_BUDGET);
+    if (!blob) {
+        const char *text = pkg_text(p, f, CONTENT_MAX_IO_BYTES);
+        if (text && !sample)
+            p->inline_bytes += f->len;
+        return text;
+    }
+    if (blob_of(p, f, sha) == NULL)
+        return NULL;
+    /* An empty file stays inline: a blob is at least a byte. */
+    return "";
+}
+
 /* One .in with its .ans as a test. */
 static void read_case(pkg_t *p, pkg_file_t *in, json_t *tests, json_t *interactions)
 {
@@ -1053,8 +1135,9 @@ static void read_case(pkg_t *p, pkg_file_t *in, json_t *tests, json_t *interacti
     char group[33] = "";
     if (!sample && !group_of(p, rel, group, in->path))
         return;
-    const char *input = pkg_text(p, in, CONTENT_MAX_IO_BYTES);
-    const char *expected = pkg_text(p, ans, CONTENT_MAX_IO_BYTES);
+    char in_sha[65], ans_sha[65];
+    const char *input = case_data(p, in, sample, in_sha);
+    const char *expected = input ? case_data(p, ans, sample, ans_sha) : NULL;
     if (!input || !expected)
         return;
     char dir[PKG_MAX_PATH];
@@ -1062,6 +1145,15 @@ static void read_case(pkg_t *p, pkg_file_t *in, json_t *tests, json_t *interacti
     *strrchr(dir, '/') = '\0';
     json_t *t = json_pack("{s:s, s:s, s:s, s:b}", "name", name, "input", input, "expected",
                           expected, "hidden", !sample);
+    /* A blob stands in for the text: the task file gives one of them. */
+    if (in_sha[0]) {
+        json_object_del(t, "input");
+        json_object_set_new(t, "input_sha256", json_string(in_sha));
+    }
+    if (ans_sha[0]) {
+        json_object_del(t, "expected");
+        json_object_set_new(t, "expected_sha256", json_string(ans_sha));
+    }
     json_int_t w = sample ? 1 : weight_of(p, dir);
     if (w != 1)
         json_object_set_new(t, "weight", json_integer(w));
@@ -1108,9 +1200,9 @@ static void read_tests(pkg_t *p)
     if (n == 0 && p->rep->n_errors == 0)
         content_report_error(p->rep, "data/secret/",
                              "required: at least one test (a .in file with its .ans)");
-    if (n > 200)
-        content_report_error(p->rep, "data/",
-                             "%zu tests; Dojo takes at most 200 per task for now", n);
+    if (n > CONTENT_MAX_TESTS)
+        content_report_error(p->rep, "data/", "%zu tests; Dojo takes at most %d per task", n,
+                             CONTENT_MAX_TESTS);
     /* .interaction samples are kept in the statement, where they show. */
     size_t k;
     json_t *it;
@@ -1431,16 +1523,18 @@ static void default_languages(pkg_t *p)
     json_object_set_new(p->doc, "languages", langs);
 }
 
-int pkg_read_task(const void *zip, size_t len, const char *file_name, const char *slug,
-                  content_report_t *rep, json_t **doc_out, json_t **paths_out)
+int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *slug,
+                  content_report_t *rep, json_t **doc_out, json_t **paths_out, err_t **err)
 {
     *doc_out = NULL;
     *paths_out = NULL;
     pkg_t p = {.rep = rep,
+               .src = src,
+               .err = err,
                .doc = json_object(),
                .testdata = json_object(),
                .solution_paths = json_object()};
-    if (pkg_open(&p, zip, len) < 0) {
+    if (pkg_open(&p) < 0) {
         pkg_free(&p);
         return -1;
     }

@@ -59,7 +59,7 @@ void gw_blob_free(gw_blob_upload_t *b)
     free(b);
 }
 
-static bool is_sha256(const char *s)
+bool gw_is_sha256(const char *s)
 {
     if (strlen(s) != 64)
         return false;
@@ -140,7 +140,7 @@ enum MHD_Result gw_blob_begin(gw_req_t *r)
     const char *sha = r->path + 21;
     if (gw_req_author(r, &e) < 0)
         return refuse(r, e);
-    if (!is_sha256(sha)) {
+    if (!gw_is_sha256(sha)) {
         gw_err_http(&e, 400, "invalid_argument", "sha256",
                     "a blob is named by its SHA-256: 64 lower-case hex digits");
         return refuse(r, e);
@@ -324,7 +324,7 @@ int gw_h_author_blob_get(gw_req_t *r, err_t **err)
     if (gw_req_author(r, err) < 0)
         return -1;
     const char *sha = r->segs[2];
-    if (!is_sha256(sha))
+    if (!gw_is_sha256(sha))
         return gw_err_http(err, 400, "invalid_argument", "sha256",
                            "a blob is named by its SHA-256: 64 lower-case hex digits");
     cleanup_pb Dojo__Content__V1__BlobStatus *st = NULL;

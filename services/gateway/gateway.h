@@ -412,6 +412,8 @@ int gw_h_author_package_export(gw_req_t *r, err_t **err);
 /* blobs.c: test data uploads, their bodies streamed (never buffered) */
 /** True for PUT /api/v1/author/blobs/{sha256}: the router streams its body. */
 bool gw_blob_route(const char *url, const char *method);
+/** True for a blob's name: 64 lower-case hex digits. */
+bool gw_is_sha256(const char *s);
 /** At the request's first call: checks the caller, the hash and the sizes
  * (answering 401/403/400/411/413 at once) and prepares r->blob. */
 enum MHD_Result gw_blob_begin(gw_req_t *r);

@@ -6,6 +6,8 @@
  * UpdateTask when the slug exists). All of it in one request on an async
  * worker: the author waits for the verdicts, as with run-reference, and an
  * import whose submissions disagree with their directories stores nothing.
+ * A package over the request's 8 MiB comes as a blob the author uploaded
+ * (PUT /api/v1/author/blobs/{sha256}, streamed) and is named by ?blob=.
  * docs/packages.md. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -16,6 +18,8 @@
 #include "libcommon/log.h"
 
 #define CONTENT_SVC (&dojo__content__v1__content__descriptor)
+/* Reading a package of up to 256 MiB and storing its test data as blobs. */
+#define PARSE_CALL_MS 300000
 
 /* 422 with every problem: error names the first (its file and rule). */
 static void refuse(gw_req_t *r, json_t *errors, json_t *warnings, json_t *results)
@@ -109,7 +113,7 @@ static int store(gw_req_t *r, const char *slug, const char *text, int expected_v
 typedef struct import_opts {
     bool dry_run, check;
     int64_t expected_version;
-    const char *file_name, *slug;
+    const char *file_name, *slug, *blob;
 } import_opts_t;
 
 static int package_import(gw_req_t *r, err_t **err)
@@ -117,6 +121,7 @@ static int package_import(gw_req_t *r, err_t **err)
     import_opts_t opt = {.check = true};
     opt.file_name = gw_query(r, "file_name");
     opt.slug = gw_query(r, "slug");
+    opt.blob = gw_query(r, "blob");
     const char *dry = gw_query(r, "dry_run"), *check = gw_query(r, "check");
     opt.dry_run = dry && (!strcmp(dry, "1") || !strcmp(dry, "true"));
     opt.check = !(check && (!strcmp(check, "0") || !strcmp(check, "false")));
@@ -128,10 +133,12 @@ static int package_import(gw_req_t *r, err_t **err)
     Dojo__Content__V1__ParsePackageRequest preq = DOJO__CONTENT__V1__PARSE_PACKAGE_REQUEST__INIT;
     preq.zip.data = (uint8_t *)r->body;
     preq.zip.len = r->body_len;
+    preq.zip_sha256 = (char *)(opt.blob ? opt.blob : "");
     preq.file_name = (char *)opt.file_name;
     preq.slug = (char *)(opt.slug ? opt.slug : "");
     cleanup_pb Dojo__Content__V1__ParsePackageResponse *p = NULL;
     rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    o.timeout_ms = PARSE_CALL_MS;
     if (rpc_client_call(r->gw->content, CONTENT_SVC, "ParsePackage", &preq.base,
                         (ProtobufCMessage **)&p, &o, err) < 0)
         return -1;
@@ -199,10 +206,19 @@ int gw_h_author_package_import(gw_req_t *r, err_t **err)
 {
     if (gw_req_author(r, err) < 0)
         return -1;
-    if (r->body_len == 0)
+    const char *blob = gw_query(r, "blob");
+    if (blob && r->body_len)
+        return gw_err_http(err, 400, "invalid_argument", "blob",
+                           "send the package as the body or name its blob, not both");
+    if (blob && !gw_is_sha256(blob))
+        return gw_err_http(err, 400, "invalid_argument", "blob",
+                           "blob: must be a SHA-256, 64 lower-case hex digits");
+    if (r->body_len == 0 && !blob)
         return gw_err_http(err, 400, "invalid_argument", NULL,
                            "the body must be the package: a .zip file (Content-Type: "
-                           "application/zip)");
+                           "application/zip) of at most 8 MiB, or, for a larger one, empty "
+                           "with ?blob=SHA-256 of the .zip uploaded with PUT "
+                           "/api/v1/author/blobs/{sha256} (up to 256 MiB)");
     /* Checking the submissions is sandbox work like a reference run. */
     if (gw_limit_take(r, GW_LIMIT_ACCOUNT, err) < 0)
         return -1;

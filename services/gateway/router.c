@@ -171,6 +171,15 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 }
 
 
+/* What a 413 adds for the one route whose large bodies have another way in. */
+static const char *too_large_hint(const char *path)
+{
+    return path && !strcmp(path, "/api/v1/author/packages")
+               ? " (a larger package, up to 256 MiB: PUT it to /api/v1/author/blobs/{sha256}, "
+                 "then POST /api/v1/author/packages?blob={sha256} with an empty body)"
+               : "";
+}
+
 /* An error answered before any handler ran. */
 static enum MHD_Result respond_error(gw_req_t *r, int status, const char *code, const char *fmt,
                                      ...) __attribute__((format(printf, 4, 5)));
@@ -243,8 +252,8 @@ static enum MHD_Result dispatch(gw_req_t *r)
         return respond_error(r, 404, "not_found", "no such route");
     }
     if (r->body_too_large)
-        return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes",
-                             (long long)r->body_limit);
+        return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes%s",
+                             (long long)r->body_limit, too_large_hint(r->path));
     /* The one body that is not JSON: a problem package. */
     if (r->body_len > 0 && rt->fn == gw_h_author_package_import) {
         const char *ct = gw_header(r, "Content-Type");
@@ -301,8 +310,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl && strlen(cl) > 0 && (strlen(cl) > 15 || strtoll(cl, NULL, 10) > r->body_limit)) {
             /* Refuse before reading: MHD closes the connection afterwards. */
             r->started = true;
-            return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes",
-                                 (long long)r->body_limit);
+            return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes%s",
+                                 (long long)r->body_limit, too_large_hint(url));
         }
         return MHD_YES;
     }

@@ -520,23 +520,49 @@ export interface PackageImportReport {
   results?: ReferenceRunReport["results"];
 }
 
-/** POST /author/packages: the zip as the body. A refused package (422)
- * resolves with its errors; other failures throw like request(). */
-async function importPackage(zip: Blob, fileName: string, check: boolean): Promise<PackageImportReport> {
-  const url = withQuery(API + "/author/packages", { file_name: fileName, check: check ? undefined : "0" });
-  let res: Response;
+/** The largest package sent as the request's body; a larger one goes up as
+ * a blob first (PUT /author/blobs/{sha256}, up to 256 MiB). */
+const PACKAGE_BODY_MAX = 8 * 1024 * 1024;
+
+async function sha256Hex(data: Blob): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await data.arrayBuffer());
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
   try {
-    res = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/zip", Accept: "application/json", "X-CSRF-Token": csrfToken() },
-      body: zip,
-    });
+    return await fetch(url, { credentials: "same-origin", ...init });
   } catch {
     throw new ApiError(0, "network", "The server cannot be reached. Check your connection and try again.");
   }
+}
+
+async function failure(res: Response, data: { error?: PackageImportReport["error"] }): Promise<ApiError> {
+  const err = data.error ?? { code: `http_${res.status}`, message: res.statusText, field: null };
+  return new ApiError(res.status, err.code, errorMessage(res.status, err.message, Number(res.headers.get("Retry-After"))), err.field ?? undefined);
+}
+
+/** POST /author/packages: the zip as the body, or, over 8 MiB, as a blob
+ * uploaded first and named by ?blob=. A refused package (422) resolves with
+ * its errors; other failures throw like request(). */
+async function importPackage(zip: Blob, fileName: string, check: boolean): Promise<PackageImportReport> {
+  let blob: string | undefined;
+  if (zip.size > PACKAGE_BODY_MAX) {
+    blob = await sha256Hex(zip);
+    const up = await send(`${API}/author/blobs/${blob}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/octet-stream", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+      body: zip,
+    });
+    if (!up.ok) throw await failure(up, await up.json().catch(() => ({})));
+  }
+  const url = withQuery(API + "/author/packages", { file_name: fileName, check: check ? undefined : "0", blob });
+  const res = await send(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/zip", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+    body: blob ? undefined : zip,
+  });
   const data = (await res.json().catch(() => ({}))) as PackageImportReport;
   if (res.ok || res.status === 422) return { ...data, status: res.status };
-  const err = data.error ?? { code: `http_${res.status}`, message: res.statusText, field: null };
-  throw new ApiError(res.status, err.code, errorMessage(res.status, err.message, Number(res.headers.get("Retry-After"))), err.field ?? undefined);
+  throw await failure(res, data);
 }

@@ -2,14 +2,23 @@
 the author API: hand-written packages, good and malformed, imported with their
 submissions checked on the real executor; a task exported as a package and
 read back to the same task. Every answer is checked against docs/openapi.yaml."""
+import base64
+import functools
+import hashlib
 import io
 import json
+import os
+import random
 import stat
+import subprocess
+import time
 import urllib.parse
 import zipfile
 
 import contentkit
 import gwkit
+from test_gateway_submissions import GRADE_TIMEOUT, wait_finished
+from test_gateway_testdata import raw_request
 
 IMPORT = "/api/v1/author/packages"
 
@@ -263,14 +272,180 @@ def test_path_traversal_links_and_zip_bombs_are_refused(spec, author):
             ["absolute path"])
     refused(spec, author, make_zip(files, top=slug, links=[("data/secret/l.in", "/etc/passwd")]),
             f"{slug}/data/secret/l.in", ["symbolic link"])
-    # 2 MiB of zeros compresses to a few KiB: the per-file limit says no.
-    bomb = dict(files, **{"data/secret/big.in": "0" * (2 << 20), "data/secret/big.ans": "0\n"})
-    r = refused(spec, author, make_zip(bomb, top=slug), "data/secret/big.in",
-                ["the limit for this file is 1024 KiB"])
-    # 40 files of 1 MiB: past the 32 MiB the whole package may unpack to.
-    many = dict(files, **{f"attachments/f{i}.txt": "0" * (1 << 20) for i in range(40)})
-    r = upload(spec, author, make_zip(many, top=slug), check=0)
-    assert r.status == 422 and "the limit is 32 MiB" in r.json["error"]["message"], r
+    # 2 MiB of zeros compresses to a few KiB: a sample's (and a statement's)
+    # per-file limit says no — only hidden test data goes to blobs.
+    bomb = dict(files, **{"data/sample/big.in": "0" * (2 << 20), "data/sample/big.ans": "0\n"})
+    r = refused(spec, author, make_zip(bomb, top=slug), "data/sample/big.in",
+                ["the limit for this file is 1 MiB"])
+    bomb = dict(files, **{"problem_statement/problem.en.md": "x" * (2 << 20)})
+    refused(spec, author, make_zip(bomb, top=slug), "problem_statement/problem.en.md",
+            ["the limit for this file is"])
+    # Five files of 220 MiB of zeros (a few hundred KiB zipped): past the
+    # 1 GiB the whole package may unpack to, refused from the headers alone.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for path, content in files.items():
+            z.writestr(f"{slug}/{path}", content)
+        zeros = bytes(1 << 20)
+        for i in range(5):
+            with z.open(f"{slug}/attachments/f{i}.bin", "w", force_zip64=True) as f:
+                for _ in range(220):
+                    f.write(zeros)
+    r = upload(spec, author, buf.getvalue(), check=0)
+    assert r.status == 422 and "the limit is 1024 MiB" in r.json["error"]["message"], r
+    # More tests than a task takes.
+    many = dict(files, **{f"data/secret/m/{i:04d}.{ext}": "1\n" for i in range(2001)
+                          for ext in ("in", "ans")})
+    refused(spec, author, make_zip(many, top=slug), "data/", ["at most 2000 per task"])
+
+
+# ---------------------------------------------------------------------------
+# Test data at real size: the zip as a blob, large hidden data stored as blobs
+
+MIB = 1024 * 1024
+NTESTS = int(os.environ.get("DOJO_TEST_PACKAGE_TESTS", "1000"))
+BIG_BYTES = 14 * MIB  # base64 text: the zip stays well over the 8 MiB body
+ECHO_BYTES = 2 * MIB  # input and answer both blobs
+MID_BYTES = 100 * 1024  # over the 64 KiB a file kept inline
+
+# Counts a test's input, or (first line "echo") prints it back.
+COUNT = ("import sys\nd = sys.stdin.buffer.read()\n"
+         "if d.startswith(b'echo'):\n    sys.stdout.buffer.write(d)\n"
+         "else:\n    print(len(d), d.count(b'\\n'))\n")
+# The same, one off on the test whose data starts with LAST.
+WRONG_LAST = COUNT.replace("print(len(d)", "print(len(d) + d.startswith(b'LAST')")
+
+
+def counted(data):
+    return "%d %d\n" % (len(data), data.count(b"\n"))
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def b64_lines(rng, n, head=b""):
+    """`n` bytes: `head`, then lines of base64 of random bytes (barely compressible)."""
+    out = bytearray(head)
+    while len(out) < n:
+        out += base64.b64encode(rng.randbytes(57)) + b"\n"
+    return bytes(out[:n - 1]) + b"\n"
+
+
+@functools.lru_cache(maxsize=1)
+def large_package(ntests=NTESTS):
+    """The zip of a package of `ntests` small hidden tests (inline), a few of
+    100 KiB, one of 14 MiB and one whose answer is 2 MiB too (blobs), a
+    sample, and its accepted and wrong submissions; and its data by test."""
+    rng = random.Random(15)
+    files = {
+        "problem.yaml": "name: Count at scale\nlimits:\n  time_limit: 2\n  memory: 256\n"
+                        "  output: 8\n",
+        "problem_statement/problem.en.md": "Print the input's bytes and lines.\n",
+        "data/sample/1.in": b"ab\ncd\n", "data/sample/1.ans": "6 2\n",
+        "submissions/accepted/count.py": COUNT,
+        "submissions/wrong_answer/off_by_one.py": WRONG_LAST,
+    }
+    data = {}
+    for i in range(ntests):
+        head = b"LAST\n" if i == ntests - 1 else b"test %d\n" % i
+        data[f"secret.t{i:04d}"] = b64_lines(rng, rng.randint(20, 300), head)
+    for i in range(3):
+        data[f"secret.m{i}"] = b64_lines(rng, MID_BYTES, b"mid\n")
+    data["secret.u-big"] = b64_lines(rng, BIG_BYTES, b"big\n")
+    data["secret.u-echo"] = b64_lines(rng, ECHO_BYTES, b"echo\n")
+    for name, d in data.items():
+        stem = "data/secret/" + name[len("secret."):]
+        files[stem + ".in"] = d
+        files[stem + ".ans"] = d if name == "secret.u-echo" else counted(d)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        for path, content in files.items():
+            z.writestr(f"count-at-scale/{path}", content)
+    return buf.getvalue(), data
+
+
+def put_blob(client, data):
+    return client.call("PUT", f"/api/v1/author/blobs/{sha(data)}", raw=data,
+                       headers={"Content-Type": "application/octet-stream"}, timeout=300)
+
+
+def test_a_package_of_1000_tests_and_a_14_mib_test_imports_as_a_blob_and_judges(
+        gw, spec, author, learner, executor):
+    zipped, data = large_package()
+    assert len(zipped) > 8 * MIB
+    slug = contentkit.unique_slug("pkgbig")
+    # Too large for the request: the error says so and how to send it.
+    status, body = raw_request(
+        gw.addr, f"POST {IMPORT}?check=0 HTTP/1.1\r\nHost: x\r\n"
+                 f"Authorization: Bearer {author.bearer}\r\nContent-Type: application/zip\r\n"
+                 f"Content-Length: {len(zipped)}\r\n\r\n")
+    assert status == 413, body
+    assert "over 8388608 bytes" in body and "/api/v1/author/blobs/" in body, body
+    # A blob that was never uploaded (or is someone else's).
+    r = upload(spec, author, b"", blob=sha(b"never uploaded " + slug.encode()), check=0)
+    assert r.status == 404 and "upload it first" in r.json["error"]["message"], r
+    r = upload(spec, author, b"", blob="not-a-hash", check=0)
+    assert r.status == 400 and r.json["error"]["field"] == "blob", r
+    # The zip as a blob, then the import naming it: the submissions run on
+    # every test, and the task stores the large data as blobs.
+    r = put_blob(author, zipped)
+    assert r.status == 200 and r.json["complete"], r
+    r = upload(spec, author, b"", timeout=900, blob=sha(zipped), slug=slug,
+               file_name="count-at-scale.zip")
+    assert r.status == 201, r
+    verdicts = {x["name"]: (x["expected_verdict"], x["verdict"]) for x in r.json["results"]}
+    assert verdicts == {"accepted/count.py": ("ac", "ac"),
+                        "wrong_answer/off_by_one.py": ("wa", "wa")}, r.json["results"]
+    tests = {t["name"]: t for t in r.json["task"]["tests"]}
+    assert len(tests) == len(data) + 1
+    big, echo = tests["secret.u-big"], tests["secret.u-echo"]
+    assert big["input_sha256"] == sha(data["secret.u-big"]) and not big.get("input")
+    assert big["expected"] == counted(data["secret.u-big"]) and "expected_sha256" not in big
+    assert echo["input_sha256"] == echo["expected_sha256"] == sha(data["secret.u-echo"])
+    assert tests["secret.m0"]["input_sha256"] == sha(data["secret.m0"])
+    small = tests["secret.t0000"]
+    assert small["input"] == data["secret.t0000"].decode() and "input_sha256" not in small
+    # A learner's submission is judged on every test, the blobs streamed in.
+    s = learner.post("/api/v1/submissions", {"task_slug": slug, "language": "python3",
+                                             "code": COUNT})
+    assert s.status == 202, s
+    done = wait_finished(learner, s.json["id"], timeout=max(GRADE_TIMEOUT, 3 * NTESTS))
+    res = done.json
+    assert res["verdict"] == "ac", res
+    assert len(res["tests"]) == len(data) + 1 and res["score"] == res["max_score"], res
+    # The same package again: the same blobs, the same task.
+    t0 = time.monotonic()
+    r = upload(spec, author, b"", timeout=900, blob=sha(zipped), slug=slug, check=0)
+    again_s = time.monotonic() - t0
+    assert r.status == 200 and r.json["change"] == "unchanged", r
+    # A figure for the report, not a check: reading this package against a
+    # small one's, in the same run.
+    t0 = time.monotonic()
+    small_slug = contentkit.unique_slug("pkgsmall")
+    r = upload(spec, author, make_zip(hello_files(), top=small_slug), check=0)
+    small_s = time.monotonic() - t0
+    assert r.status == 201, r
+    print(f"\nBENCH package of {len(data)} hidden tests, {len(zipped) / MIB:.1f} MiB zipped: "
+          f"import (unchanged, no check) {again_s:.2f} s; 4-test package {small_s:.3f} s; "
+          f"ratio {again_s / small_s:.1f}x; learner SUBMIT on every test: verdict {res['verdict']}")
+
+
+def test_the_cli_sends_a_package_over_8_mib_as_a_blob(gw, author, tmp_path):
+    zipped, data = large_package()
+    out = tmp_path / "count-at-scale.zip"
+    out.write_bytes(zipped)
+    slug = contentkit.unique_slug("pkgclibig")
+    env = dict(os.environ, DOJO_URL=f"http://{gw.addr}", DOJO_TOKEN=author.bearer)
+    r = subprocess.run([str(contentkit.REPO / "dojo"), "package", "import", str(out), "--slug",
+                        slug, "--no-check"], env=env, capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{slug}: created" in r.stdout, r.stdout
+    t = author.get(f"/api/v1/author/tasks/{slug}")
+    assert t.status == 200, t
+    names = {x["name"]: x for x in t.json["task"]["tests"]}
+    assert names["secret.u-big"]["input_sha256"] == sha(data["secret.u-big"])
 
 
 # ---------------------------------------------------------------------------

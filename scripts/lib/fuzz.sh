@@ -29,7 +29,7 @@ fuzz_exec() {  # BIN ARGS...
 declare -A FUZZ_SRCS=(
   [taskjson]="services/content/check.c services/content/languages.c services/content/taskjson.c services/content/taskmsg.c"
   [gateway_json]="services/gateway/json.c services/gateway/request.c gateway"
-  [records]="services/executor/pool.c"
+  [records]="services/executor/pool.c services/executor/entry.c"
   [ws]="gateway"
   [checker]="services/executor/checker.c"
 )

@@ -66,6 +66,16 @@ typedef struct rpc_handler {
     rpc_stream_fn stream;
 } rpc_handler_t;
 
+/** The number of workers a server runs unary handlers on: DOJO_RPC_WORKERS
+ * (1..256), by default 8 or what rpc_server_default_workers set. For
+ * services that size their own queues by it. */
+int rpc_server_workers_setting(void);
+
+/** Changes the default of DOJO_RPC_WORKERS for this process (a service whose
+ * handlers wait, as auth's for a password-hash slot). Call before
+ * rpc_server_new. */
+void rpc_server_default_workers(int n);
+
 /** Creates a server for `service_name` (used in logs and metrics) listening
  * on `addr` ("host:port"; port 0 picks a free one). Reads DOJO_RPC_WORKERS
  * (default 8), DOJO_RPC_MAX_STREAMS (default 256) and DOJO_RPC_DRAIN_GRACE

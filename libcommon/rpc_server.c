@@ -712,6 +712,18 @@ static int add_methods(rpc_server_t *s, const ProtobufCServiceDescriptor *servic
     return 0;
 }
 
+static int default_workers = 8;
+
+void rpc_server_default_workers(int n)
+{
+    default_workers = n;
+}
+
+int rpc_server_workers_setting(void)
+{
+    return (int)config_int("DOJO_RPC_WORKERS", default_workers, 1, 256);
+}
+
 int rpc_server_new(rpc_server_t **out, const char *service_name, const char *addr, err_t **err)
 {
     rpc_server_t *s = xcalloc(1, sizeof *s);
@@ -721,7 +733,7 @@ int rpc_server_new(rpc_server_t **out, const char *service_name, const char *add
     pthread_mutex_init(&s->health_mu, NULL);
     atomic_init(&s->draining, false);
     atomic_init(&s->stop_requested, false);
-    s->nworkers = (int)config_int("DOJO_RPC_WORKERS", 8, 1, 256);
+    s->nworkers = rpc_server_workers_setting();
     s->max_streams = (int)config_int("DOJO_RPC_MAX_STREAMS", 256, 1, 100000);
     s->grace_ms = config_duration_ms("DOJO_RPC_DRAIN_GRACE", "20s", 0, 3600 * 1000);
 

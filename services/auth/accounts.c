@@ -134,9 +134,9 @@ bool auth_is_uuid(const char *s)
  * Creating accounts
  * ------------------------------------------------------------------------ */
 
-int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const char *username,
-                     const char *password, const char *time_zone, const char *display_name,
-                     const char *role, PGresult **out, err_t **err)
+int auth_create_user(auth_t *auth, rpc_call_t *call, pg_conn_t **conn, const char *email,
+                     const char *username, const char *password, const char *time_zone,
+                     const char *display_name, const char *role, PGresult **out, err_t **err)
 {
     char email_n[256], username_n[64];
     const char *tz = time_zone[0] ? time_zone : "UTC";
@@ -149,12 +149,15 @@ int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const cha
     if (text_check_display_name(shown, err) < 0)
         return -1;
     char hash[crypto_pwhash_STRBYTES];
-    if (auth_hash_password(auth, password, hash, err) < 0)
+    /* Hashed before a connection is taken: waiting for a hash slot holds none. */
+    if (auth_hash_password(auth, call, password, hash, err) < 0)
+        return -1;
+    if (*conn == NULL && auth_conn(auth, conn, err) < 0)
         return -1;
     const char *params[] = {email_n, username_n, shown, hash, tz, role};
-    if (pg_exec(conn, &stmt_user_insert, params, out, err) < 0) {
+    if (pg_exec(*conn, &stmt_user_insert, params, out, err) < 0) {
         if ((*err)->code == GRPC_STATUS_ALREADY_EXISTS) {
-            bool email_taken = strstr(pg_last_constraint(conn), "email") != NULL;
+            bool email_taken = strstr(pg_last_constraint(*conn), "email") != NULL;
             err_clear(err);
             return err_set(err, GRPC_STATUS_ALREADY_EXISTS,
                            email_taken ? "email: an account with this address already exists"
@@ -172,10 +175,8 @@ int auth_rpc_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
     const Dojo__Auth__V1__SignUpRequest *req = (const void *)req_msg;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (auth_conn(auth, &conn, err) < 0)
-        return -1;
-    if (auth_create_user(auth, conn, req->email, req->username, req->password, req->time_zone,
-                         req->display_name, "learner", &r, err) < 0)
+    if (auth_create_user(auth, call, &conn, req->email, req->username, req->password,
+                         req->time_zone, req->display_name, "learner", &r, err) < 0)
         return -1;
     Dojo__Auth__V1__SignUpResponse *resp =
         RPC_NEW(call, Dojo__Auth__V1__SignUpResponse, DOJO__AUTH__V1__SIGN_UP_RESPONSE__INIT);
@@ -358,13 +359,20 @@ int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
         return -1;
     if (PQntuples(r) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no such user");
-    if (!auth_verify_password(pg_get(r, 0, 0), req->current_password))
+    /* No connection is held while waiting for hash slots. */
+    pg_conn_release(conn);
+    conn = NULL;
+    bool ok = false;
+    if (auth_verify_password(auth, call, pg_get(r, 0, 0), req->current_password, &ok, err) < 0)
+        return -1;
+    if (!ok)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "current_password: is wrong");
     char hash[crypto_pwhash_STRBYTES];
-    if (auth_hash_password(auth, req->new_password, hash, err) < 0)
+    if (auth_hash_password(auth, call, req->new_password, hash, err) < 0)
         return -1;
     const char *p[] = {caller.claims.sub, hash};
-    if (pg_begin(conn, err) < 0 || pg_exec(conn, &stmt_user_set_password, p, NULL, err) < 0 ||
+    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
+        pg_exec(conn, &stmt_user_set_password, p, NULL, err) < 0 ||
         auth_revoke_all_sessions(conn, caller.claims.sub, err) < 0 || pg_commit(conn, err) < 0)
         return err_wrap(err, "change password");
     LOG_INFO("password changed", NULL);

@@ -4,6 +4,7 @@
 #define DOJO_AUTH_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@
 #include "libcommon/kv.h"
 #include "libcommon/pg.h"
 #include "libcommon/rpc.h"
+#include "libcommon/slots.h"
 #include "libcommon/token.h"
 
 /* ------------------------------------------------------------------------
@@ -30,6 +32,8 @@ typedef struct auth_config {
     int64_t key_max_age_s;
     unsigned long long argon_ops;
     size_t argon_mem_bytes;
+    int hash_concurrency; /* password hashes at once (DOJO_AUTH_HASH_CONCURRENCY) */
+    int hash_queue;       /* callers waiting for one, at most (DOJO_AUTH_HASH_QUEUE) */
     int login_max_fails_account;
     int login_max_fails_ip;
     int64_t login_window_s;
@@ -56,8 +60,41 @@ typedef struct auth_keyring auth_keyring_t;
  * ------------------------------------------------------------------------ */
 typedef struct auth_mailer auth_mailer_t;
 
+/* ------------------------------------------------------------------------
+ * The password-hash gate (secrets.c)
+ *
+ * argon2id is CPU and memory bound: hashes beyond the cores only share them,
+ * so every one finishes late, and a burst of sign-ups makes every caller
+ * slow. At most `concurrency` hashes run at once; up to `queue` callers wait
+ * for a slot (each holds an RPC worker meanwhile); the next is refused at
+ * once with UNAVAILABLE and a retry-after (the gateway's 503), before any
+ * account is written, so a refused sign-up can simply be sent again.
+ * ------------------------------------------------------------------------ */
+typedef struct auth_hash_gate {
+    slots_t slots; /* one per concurrent hash */
+    int concurrency;
+    int queue;
+    atomic_int admitted;  /* hashing + waiting */
+    atomic_int running;   /* hashing */
+    atomic_llong mean_us; /* moving mean of one hash (for the retry-after) */
+} auth_hash_gate_t;
+
+/** Prepares a gate of `concurrency` (>= 1) slots and `queue` (>= 0) waiters. */
+void auth_hash_gate_init(auth_hash_gate_t *g, int concurrency, int queue);
+void auth_hash_gate_destroy(auth_hash_gate_t *g);
+/** Takes a slot and returns its index, waiting at most `wait_ms` behind at
+ * most g->queue others. Refused (-1, UNAVAILABLE "busy" with retry_after_s
+ * from the queue ahead and the mean hash time) when the queue is full or no
+ * slot came free in time. */
+int auth_hash_gate_enter(auth_hash_gate_t *g, int64_t wait_ms, err_t **err);
+/** Gives the slot back; `took_us` is the hash's time, for the mean. */
+void auth_hash_gate_leave(auth_hash_gate_t *g, int slot, int64_t took_us);
+/** Callers hashing or waiting now (for metrics and tests). */
+int auth_hash_gate_admitted(auth_hash_gate_t *g);
+
 typedef struct auth {
     auth_config_t cfg;
+    auth_hash_gate_t hash_gate;
     pg_pool_t *pg;
     kv_pool_t *kv;
     auth_keyring_t *keys;
@@ -107,9 +144,14 @@ int auth_validate_password(const char *field, const char *in, err_t **err);
 int auth_role_from_text(const char *role);
 const char *auth_role_text(int role);
 
-/* secrets.c: passwords */
-int auth_hash_password(auth_t *auth, const char *password, char out[128], err_t **err);
-bool auth_verify_password(const char *hash, const char *password);
+/* secrets.c: passwords. Both pass the hash gate, waiting at most until the
+ * call's deadline (`call` NULL: the command line, up to a minute). */
+int auth_hash_password(auth_t *auth, rpc_call_t *call, const char *password, char out[128],
+                       err_t **err);
+/** Sets *ok to whether `password` matches `hash`; fails only when the gate
+ * refuses (UNAVAILABLE). */
+int auth_verify_password(auth_t *auth, rpc_call_t *call, const char *hash, const char *password,
+                         bool *ok, err_t **err);
 
 /** Fills a User message (in the call's arena) from a users row read with the
  * columns of AUTH_USER_COLUMNS starting at column 0. */
@@ -138,10 +180,12 @@ int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMe
                       err_t **err);
 int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req,
                              ProtobufCMessage **out, err_t **err);
-/** Creates an account (used by SignUp and the operator command line). */
-int auth_create_user(auth_t *auth, pg_conn_t *conn, const char *email, const char *username,
-                     const char *password, const char *time_zone, const char *display_name,
-                     const char *role, PGresult **out, err_t **err);
+/** Creates an account (used by SignUp and the operator command line). The
+ * password is hashed first; then *conn is used, or when NULL a connection is
+ * taken into it (the caller releases it). */
+int auth_create_user(auth_t *auth, rpc_call_t *call, pg_conn_t **conn, const char *email,
+                     const char *username, const char *password, const char *time_zone,
+                     const char *display_name, const char *role, PGresult **out, err_t **err);
 /** Issues an access token and a new refresh token (in `family`, or a new
  * family when NULL) for the user in row 0 of `user_row` (AUTH_USER_COLUMNS);
  * *out lives in the call's arena. */

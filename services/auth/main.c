@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "libcommon/cleanup.h"
@@ -40,6 +41,16 @@ void auth_config_load(auth_config_t *cfg)
     cfg->argon_ops = (unsigned long long)config_int("DOJO_AUTH_ARGON2_OPS", 2, 1, 10);
     cfg->argon_mem_bytes =
         (size_t)config_int("DOJO_AUTH_ARGON2_MEM_KIB", 19456, 8192, 1048576) * 1024;
+    /* Hashes beyond the cores only share them (docs/operators.md#auth).
+     * Those waiting for one hold an RPC worker each (a thread on a condition
+     * variable, no database connection): auth runs 128 by default, and the
+     * queue leaves two of them to the calls that hash nothing. */
+    rpc_server_default_workers(128);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->hash_concurrency =
+        (int)config_int("DOJO_AUTH_HASH_CONCURRENCY", ncpu > 0 ? ncpu : 1, 1, 256);
+    int spare = rpc_server_workers_setting() - cfg->hash_concurrency - 2;
+    cfg->hash_queue = (int)config_int("DOJO_AUTH_HASH_QUEUE", spare > 0 ? spare : 0, 0, 4096);
     cfg->login_max_fails_account = (int)config_int("DOJO_AUTH_LOGIN_MAX_FAILS_ACCOUNT", 5, 1, 1000);
     cfg->login_max_fails_ip = (int)config_int("DOJO_AUTH_LOGIN_MAX_FAILS_IP", 50, 1, 100000);
     cfg->login_window_s =
@@ -89,6 +100,7 @@ static void auth_close(void *payload)
     auth_keyring_close(auth->keys);
     kv_pool_close(auth->kv);
     pg_pool_close(auth->pg);
+    auth_hash_gate_destroy(&auth->hash_gate);
 }
 
 static const rpc_handler_t auth_handlers[] = {
@@ -116,7 +128,9 @@ static const rpc_handler_t auth_handlers[] = {
 static void describe(void *payload, char *out, size_t cap)
 {
     auth_t *auth = payload;
-    snprintf(out, cap, "outbox=%s", auth->cfg.smtp_url[0] ? "(smtp)" : auth->cfg.mail_outbox);
+    snprintf(out, cap, "outbox=%s hash_concurrency=%d hash_queue=%d",
+             auth->cfg.smtp_url[0] ? "(smtp)" : auth->cfg.mail_outbox, auth->cfg.hash_concurrency,
+             auth->cfg.hash_queue);
 }
 
 static int serve(void *payload, int argc, char **argv, err_t **err)
@@ -162,10 +176,10 @@ static int create_admin(void *payload, int argc, char **argv, err_t **err)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "password: none given on stdin");
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    int rc =
-        pg_pool_acquire(auth->pg, &conn, 5000, err) < 0
-            ? -1
-            : auth_create_user(auth, conn, email, username, password, "UTC", "", "admin", &r, err);
+    int rc = pg_pool_acquire(auth->pg, &conn, 5000, err) < 0
+                 ? -1
+                 : auth_create_user(auth, NULL, &conn, email, username, password, "UTC", "",
+                                    "admin", &r, err);
     sodium_memzero(password, sizeof password);
     if (rc == 0)
         printf("admin created: id=%s username=%s\n", pg_get(r, 0, 0), pg_get(r, 0, 1));
@@ -232,6 +246,7 @@ static void configure(void *payload, const char *argv0)
 {
     auth_t *auth = payload;
     auth_config_load(&auth->cfg);
+    auth_hash_gate_init(&auth->hash_gate, auth->cfg.hash_concurrency, auth->cfg.hash_queue);
 }
 
 static auth_t auth_state;

@@ -123,7 +123,7 @@ int auth_rpc_reset_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
     char hash[65];
     auth_token_hash(req->token, hash);
     char pw_hash[crypto_pwhash_STRBYTES];
-    if (auth_hash_password(auth, req->new_password, pw_hash, err) < 0)
+    if (auth_hash_password(auth, call, req->new_password, pw_hash, err) < 0)
         return -1;
 
     cleanup_pgconn pg_conn_t *conn = NULL;

@@ -212,7 +212,18 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     /* So do accounts whose owner has not chosen a password yet. */
     bool has_password = found && strcmp(pg_get(r, 0, AUTH_USER_NCOLS), AUTH_NO_PASSWORD) != 0;
     const char *hash = has_password ? pg_get(r, 0, AUTH_USER_NCOLS) : auth->dummy_hash;
-    bool ok = auth_verify_password(hash, req->password) && has_password;
+    /* No connection is held while waiting for a hash slot (r stays valid). */
+    pg_conn_release(conn);
+    conn = NULL;
+    bool ok = false;
+    if (auth_verify_password(auth, call, hash, req->password, &ok, err) < 0) {
+        /* Refused before verifying: not an attempt, so it costs no budget. */
+        auth_throttle_give_back(auth, acct_key);
+        if (req->client_ip[0])
+            auth_throttle_give_back(auth, ip_key);
+        return -1;
+    }
+    ok = ok && has_password;
     if (!ok) {
         LOG_INFO("login failed", "known=%s", found ? "yes" : "no");
         return err_set(err, GRPC_STATUS_UNAUTHENTICATED, "wrong login or password");
@@ -221,15 +232,19 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     if (req->client_ip[0])
         auth_throttle_give_back(auth, ip_key);
 
-    if (crypto_pwhash_str_needs_rehash(hash, auth->cfg.argon_ops, auth->cfg.argon_mem_bytes) ==
-        1) {
-        char fresh[crypto_pwhash_STRBYTES];
-        cleanup_err err_t *rehash_err = NULL;
-        const char *rp[] = {pg_get(r, 0, 0), fresh};
-        if (auth_hash_password(auth, req->password, fresh, &rehash_err) < 0 ||
-            pg_exec(conn, &stmt_rehash, rp, NULL, &rehash_err) < 0)
-            LOG_WARN("password rehash failed", "error=\"%s\"", log_esc(rehash_err->msg));
+    bool rehash =
+        crypto_pwhash_str_needs_rehash(hash, auth->cfg.argon_ops, auth->cfg.argon_mem_bytes) == 1;
+    char fresh[crypto_pwhash_STRBYTES];
+    cleanup_err err_t *rehash_err = NULL;
+    if (rehash && auth_hash_password(auth, call, req->password, fresh, &rehash_err) < 0) {
+        LOG_WARN("password rehash failed", "error=\"%s\"", log_esc(rehash_err->msg));
+        rehash = false;
     }
+    if (auth_conn(auth, &conn, err) < 0)
+        return -1;
+    const char *rp[] = {pg_get(r, 0, 0), fresh};
+    if (rehash && pg_exec(conn, &stmt_rehash, rp, NULL, &rehash_err) < 0)
+        LOG_WARN("password rehash failed", "error=\"%s\"", log_esc(rehash_err->msg));
 
     Dojo__Auth__V1__TokenPair *pair = NULL;
     if (auth_issue_pair(auth, call, conn, r, NULL, req->client_ip, req->user_agent, &pair, err) < 0)

@@ -330,6 +330,10 @@ int content_rpc_put_contest(rpc_call_t *call, const ProtobufCMessage *req, Proto
                             err_t **err);
 int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req,
                                ProtobufCMessage **out, err_t **err);
+int content_rpc_parse_contest_package(rpc_call_t *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage **out, err_t **err);
+int content_rpc_export_contest_package(rpc_call_t *call, const ProtobufCMessage *req,
+                                       ProtobufCMessage **out, err_t **err);
 /** Loads DIR/ *.json contests (start-up, `content import`): bad files are
  * logged and skipped, as are contests naming unknown tasks. */
 int content_load_contests(content_t *c, const char *dir, bool print, int *rejected, err_t **err);

@@ -1,8 +1,9 @@
 /* contests.c — contest definitions: ListContests and GetContest (anyone),
  * PutContest and ExportContest (authors), and DIR/contests/ *.json loaded at
- * start. What a contest file may contain is contestjson.c's; storage is
- * store.c's. Invitation codes are stored as their SHA-256 only, and the hash
- * goes to authors and services alone. */
+ * start; CLICS contest packages in and out (ParseContestPackage,
+ * ExportContestPackage; contestpkg.c). What a contest file may contain is
+ * contestjson.c's; storage is store.c's. Invitation codes are stored as
+ * their SHA-256 only, and the hash goes to authors and services alone. */
 #define _GNU_SOURCE
 #include <sodium.h>
 #include <stdio.h>
@@ -228,6 +229,110 @@ int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req_msg
     resp->json = rpc_strdup(call, text);
     resp->version = version;
     free(text);
+    *out = &resp->base;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * CLICS contest packages (contestpkg.c reads and writes them)
+ * ------------------------------------------------------------------------ */
+
+int content_rpc_parse_contest_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                                      ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__ParseContestPackageRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    Dojo__Content__V1__ParseContestPackageResponse *resp =
+        RPC_NEW(call, Dojo__Content__V1__ParseContestPackageResponse,
+                DOJO__CONTENT__V1__PARSE_CONTEST_PACKAGE_RESPONSE__INIT);
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, "");
+    cleanup_json json_t *doc = NULL, *teams = NULL, *norm = NULL;
+    if (contestpkg_read(req->zip.data, req->zip.len, req->slug, &rep, &doc, &teams) == 0 &&
+        contestjson_normalize(doc, &rep, &norm) == 0) {
+        cleanup_free char *text = check_pretty(norm);
+        resp->json = rpc_strdup(call, text);
+        resp->teams = rpc_alloc(call, (json_array_size(teams) + 1) * sizeof *resp->teams);
+        size_t i;
+        json_t *t;
+        json_array_foreach(teams, i, t)
+        {
+            Dojo__Content__V1__ContestPackageTeam *m =
+                RPC_NEW(call, Dojo__Content__V1__ContestPackageTeam,
+                        DOJO__CONTENT__V1__CONTEST_PACKAGE_TEAM__INIT);
+            m->id = rpc_strdup(call, json_string_value(json_object_get(t, "id")));
+            m->name = rpc_strdup(call, json_string_value(json_object_get(t, "name")));
+            const char *org = json_string_value(json_object_get(t, "organization_id"));
+            m->organization_id = rpc_strdup(call, org ? org : "");
+            json_t *g = json_object_get(t, "group_ids");
+            m->group_ids = rpc_alloc(call, (json_array_size(g) + 1) * sizeof *m->group_ids);
+            size_t k;
+            json_t *gid;
+            json_array_foreach(g, k, gid)
+                if (json_is_string(gid))
+                    m->group_ids[m->n_group_ids++] = rpc_strdup(call, json_string_value(gid));
+            m->hidden = json_is_true(json_object_get(t, "hidden"));
+            resp->teams[resp->n_teams++] = m;
+        }
+    }
+    resp->ok = rep.n_errors == 0;
+    content_field_errors(call, &rep, false, &resp->errors, &resp->n_errors);
+    content_field_errors(call, &rep, true, &resp->warnings, &resp->n_warnings);
+    *out = &resp->base;
+    return 0;
+}
+
+int content_rpc_export_contest_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
+                                       ProtobufCMessage **out, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    const Dojo__Content__V1__ExportContestPackageRequest *req = (const void *)req_msg;
+    identity_t id;
+    if (content_require_author(c, call, &id, err) < 0)
+        return -1;
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    content_contest_row_t row;
+    memset(&row, 0, sizeof row);
+    if (content_conn(c, &conn, err) < 0 || content_load_contest(conn, req->slug, &row, err) < 0)
+        return -1;
+    cleanup_json json_t *norm = row.norm;
+    Dojo__Content__V1__Contest *m = NULL;
+    if (contest_reply(call, conn, &row, true, &m, err) < 0)
+        return -1;
+    cleanup_json json_t *names = json_object();
+    for (size_t i = 0; i < m->n_problems; i++)
+        if (m->problems[i]->name && *m->problems[i]->name)
+            json_object_set_new(names, m->problems[i]->task_slug,
+                                json_string(m->problems[i]->name));
+    cleanup_json json_t *teams = json_array();
+    for (size_t i = 0; i < req->n_teams; i++) {
+        const Dojo__Content__V1__ContestPackageTeam *t = req->teams[i];
+        json_t *groups = json_array();
+        for (size_t k = 0; k < t->n_group_ids; k++)
+            json_array_append_new(groups, json_string(t->group_ids[k]));
+        json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:b}", "id", t->id, "label", t->id, "name",
+                              t->name, "group_ids", groups, "hidden", t->hidden);
+        json_object_set_new(o, "organization_id",
+                            *t->organization_id ? json_string(t->organization_id) : json_null());
+        json_array_append_new(teams, o);
+    }
+    char *zip = NULL;
+    size_t len = 0;
+    const char *why = NULL;
+    if (contestpkg_write(norm, names, teams, &zip, &len, &why) < 0)
+        return err_set(err, GRPC_STATUS_INTERNAL, "contest %s as a package: %s", req->slug, why);
+    Dojo__Content__V1__ExportContestPackageResponse *resp =
+        RPC_NEW(call, Dojo__Content__V1__ExportContestPackageResponse,
+                DOJO__CONTENT__V1__EXPORT_CONTEST_PACKAGE_RESPONSE__INIT);
+    resp->file_name = rpc_sprintf(call, "%s.zip", req->slug);
+    resp->zip.data = rpc_alloc(call, len + 1);
+    memcpy(resp->zip.data, zip, len);
+    resp->zip.len = len;
+    resp->version = row.version;
+    free(zip);
     *out = &resp->base;
     return 0;
 }

@@ -65,6 +65,8 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "GetContest", .unary = content_rpc_get_contest},
     {.method = "PutContest", .unary = content_rpc_put_contest},
     {.method = "ExportContest", .unary = content_rpc_export_contest},
+    {.method = "ParseContestPackage", .unary = content_rpc_parse_contest_package},
+    {.method = "ExportContestPackage", .unary = content_rpc_export_contest_package},
     {.method = "ListAchievements", .unary = content_rpc_list_achievements},
     {.method = "ListTracks", .unary = content_rpc_list_tracks},
     {.method = "ListLanguages", .unary = content_rpc_list_languages},

@@ -188,6 +188,43 @@ int pkg_normalize(json_t *doc, content_report_t *rep, json_t **norm);
  * free() it) of *len bytes; -1 with *why (static text) when libzip fails. */
 int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why);
 
+/** A zip opened with the problem package's checks (names, links,
+ * encryption, counts and sizes; one top directory stripped), for other
+ * package formats. */
+typedef struct pkg pkg_t;
+/** Opens `zip` (borrowed until pkg_zip_close): 0 with *out (new), or -1
+ * with the problems in `rep`. */
+int pkg_zip_open(const void *zip, size_t len, content_report_t *rep, pkg_t **out);
+void pkg_zip_close(pkg_t *p);
+/** The stripped top directory, or "" (borrowed). */
+const char *pkg_zip_top(const pkg_t *p);
+/** The file `path` parsed (JSON when it ends in ".json", else YAML): new;
+ * NULL when absent (*bad false) or unreadable (*bad true, reported). */
+json_t *pkg_zip_doc(pkg_t *p, const char *path, bool *bad);
+
+/** Writes a zip whose files sit under the directory `top`: new, or NULL
+ * when libzip cannot start one. */
+typedef struct pkg_writer pkg_writer_t;
+pkg_writer_t *pkg_writer_new(const char *top);
+/** Adds `path` (below top) with a copy of `text`. */
+void pkg_writer_add_text(pkg_writer_t *w, const char *path, const char *text);
+/** The archive: 0 with *zip (new, free() it) of *len bytes, or -1 with
+ * *why (static text). The writer is freed either way. */
+int pkg_writer_finish(pkg_writer_t *w, char **zip, size_t *len, const char **why);
+
+/** Reads a CLICS contest package (contestpkg.c; `zip` borrowed) into a
+ * contest document in the file form under `slug`, to be normalised by the
+ * caller, and the teams of teams.json (a JSON array of {id, name,
+ * organization_id, group_ids, hidden}). 0 with both new, or -1 when rep has
+ * errors. */
+int contestpkg_read(const void *zip, size_t len, const char *slug, content_report_t *rep,
+                    json_t **doc, json_t **teams);
+/** Writes a normalised contest (borrowed) as a CLICS contest package, with
+ * `names` (task slug -> problem name) and `teams` (teams.json's array; both
+ * borrowed): 0 with *zip (new, free() it) of *len bytes, or -1 with *why. */
+int contestpkg_write(json_t *norm, json_t *names, json_t *teams, char **zip, size_t *len,
+                     const char **why);
+
 /** The Dojo language of a package file, by its extension ("a.cpp" ->
  * "cpp"), or NULL. Static. */
 const char *pkg_language_of(const char *file);

@@ -304,6 +304,67 @@ static const char *pkg_text(pkg_t *p, pkg_file_t *f, size_t max)
     return f->data;
 }
 
+/* ------------------------------------------------------------------------
+ * The same checked zip for other packages (contest packages: contestpkg.c)
+ * ------------------------------------------------------------------------ */
+
+/* A package read from memory with its source (p first: freeing p frees
+ * both). */
+typedef struct pkg_mem {
+    pkg_t p;
+    pkg_source_t src;
+} pkg_mem_t;
+
+int pkg_zip_open(const void *zip, size_t len, content_report_t *rep, pkg_t **out)
+{
+    pkg_mem_t *m = xcalloc(1, sizeof *m);
+    m->src = (pkg_source_t){.zip = zip, .len = len, .fd = -1};
+    m->p.src = &m->src;
+    m->p.rep = rep;
+    if (pkg_open(&m->p) < 0) {
+        pkg_zip_close(&m->p);
+        return -1;
+    }
+    *out = &m->p;
+    return 0;
+}
+
+void pkg_zip_close(pkg_t *p)
+{
+    if (p == NULL)
+        return;
+    pkg_free(p);
+    free(p);
+}
+
+const char *pkg_zip_top(const pkg_t *p)
+{
+    return p->top;
+}
+
+json_t *pkg_zip_doc(pkg_t *p, const char *path, bool *bad)
+{
+    pkg_file_t *f = pkg_find(p, path);
+    *bad = false;
+    if (f == NULL)
+        return NULL;
+    const char *text = pkg_text(p, f, 0);
+    json_t *j = NULL;
+    size_t n = strlen(path);
+    if (text && n > 5 && !strcmp(path + n - 5, ".json")) {
+        json_error_t jerr;
+        j = json_loadb(text, f->len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        if (j == NULL)
+            content_report_error(p->rep, path, "line %d: %s", jerr.line, jerr.text);
+    } else if (text) {
+        char why[256];
+        if (pkg_yaml_parse(text, f->len, why, sizeof why, &j) < 0)
+            content_report_error(p->rep, path, "%s", why);
+    }
+    *bad = j == NULL;
+    return j;
+}
+
 static bool has_prefix(const char *s, const char *prefix)
 {
     return !strncmp(s, prefix, strlen(prefix));

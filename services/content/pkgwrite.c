@@ -18,12 +18,14 @@
 #include "libcommon/mem.h"
 #include "model.h"
 
-typedef struct writer {
+struct pkg_writer {
     zip_t *za;
+    zip_source_t *src;
     char slug[80];
     const char *why;
     json_t *names; /* package paths used, for unique file names */
-} writer_t;
+};
+typedef pkg_writer_t writer_t;
 
 /* Adds `path` (below the package directory) with a copy of `data`. */
 static void add(writer_t *w, const char *path, const char *data, size_t len)
@@ -274,8 +276,38 @@ static void write_solutions(writer_t *w, json_t *norm, json_t *side_sols)
     }
 }
 
-static int finish(writer_t *w, zip_source_t *src, char **zip, size_t *len)
+pkg_writer_t *pkg_writer_new(const char *top)
 {
+    pkg_writer_t *w = xcalloc(1, sizeof *w);
+    w->names = json_object();
+    snprintf(w->slug, sizeof w->slug, "%s", top);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    w->src = zip_source_buffer_create(NULL, 0, 0, &ze);
+    if (w->src)
+        w->za = zip_open_from_source(w->src, ZIP_TRUNCATE, &ze);
+    zip_error_fini(&ze);
+    if (w->za == NULL) {
+        if (w->src)
+            zip_source_free(w->src);
+        json_decref(w->names);
+        free(w);
+        return NULL;
+    }
+    zip_source_keep(w->src);
+    return w;
+}
+
+void pkg_writer_add_text(pkg_writer_t *w, const char *path, const char *text)
+{
+    add_text(w, path, text);
+}
+
+/* The archive's bytes; the writer is gone either way. */
+static int finish(writer_t *w, char **zip, size_t *len)
+{
+    zip_source_t *src = w->src;
+    json_decref(w->names);
     if (w->why) {
         zip_discard(w->za);
         zip_source_free(src);
@@ -310,26 +342,26 @@ static int finish(writer_t *w, zip_source_t *src, char **zip, size_t *len)
     return 0;
 }
 
+int pkg_writer_finish(pkg_writer_t *w, char **zip, size_t *len, const char **why)
+{
+    *zip = NULL;
+    *len = 0;
+    int rc = finish(w, zip, len);
+    if (rc < 0)
+        *why = w->why;
+    free(w);
+    return rc;
+}
+
 int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
 {
     *zip = NULL;
     *len = 0;
-    writer_t w = {.names = json_object()};
-    snprintf(w.slug, sizeof w.slug, "%s", json_string_value(json_object_get(norm, "slug")));
-    zip_error_t ze;
-    zip_error_init(&ze);
-    zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &ze);
-    if (src)
-        w.za = zip_open_from_source(src, ZIP_TRUNCATE, &ze);
-    zip_error_fini(&ze);
-    if (w.za == NULL) {
-        if (src)
-            zip_source_free(src);
-        json_decref(w.names);
+    pkg_writer_t *w = pkg_writer_new(json_string_value(json_object_get(norm, "slug")));
+    if (w == NULL) {
         *why = "libzip: cannot start an archive";
         return -1;
     }
-    zip_source_keep(src);
     json_t *side = json_object();
     static const char *const copied[] = {"difficulty", "points", "hints", "languages",
                                          "restrict_languages", "limits", "checker",
@@ -339,18 +371,18 @@ int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
             json_object_set(side, copied[i], json_object_get(norm, copied[i]));
     json_t *side_tests = json_array(), *side_sols = json_array();
     bool scoring = false;
-    write_tests(&w, norm, side_tests, &scoring);
-    write_problem_yaml(&w, norm, scoring);
-    add_text(&w, "statement/problem.en.md",
+    write_tests(w, norm, side_tests, &scoring);
+    write_problem_yaml(w, norm, scoring);
+    add_text(w, "statement/problem.en.md",
              json_string_value(json_object_get(norm, "description")));
     const char *ed = json_string_value(json_object_get(norm, "editorial"));
     if (ed && *ed)
-        add_text(&w, "solution/solution.en.md", ed);
+        add_text(w, "solution/solution.en.md", ed);
     cleanup_free char *flags = validator_flags(json_object_get(norm, "checker"));
     if (*flags) {
         cleanup_free char *q = yaml_string(flags);
         cleanup_free char *td = xasprintf("output_validator_flags: %s\n", q);
-        add_text(&w, "data/testdata.yaml", td);
+        add_text(w, "data/testdata.yaml", td);
     }
     json_t *checker = json_object_get(norm, "checker");
     const char *kind = json_string_value(json_object_get(checker, "kind"));
@@ -362,10 +394,10 @@ int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
             char path[PKG_MAX_PATH];
             snprintf(path, sizeof path, "output_validator/%s",
                      json_string_value(json_object_get(f, "name")));
-            add_text(&w, path, json_string_value(json_object_get(f, "content")));
+            add_text(w, path, json_string_value(json_object_get(f, "content")));
         }
     }
-    write_solutions(&w, norm, side_sols);
+    write_solutions(w, norm, side_sols);
     json_object_set_new(side, "tests", side_tests);
     json_object_set_new(side, "solutions", side_sols);
     json_t *full = json_pack("{s:s, s:i}", "about",
@@ -376,10 +408,6 @@ int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
     cleanup_free char *side_text = json_dumps(full, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                                         CHECK_JSON_REAL);
     json_decref(full);
-    add_text(&w, "dojo.json", side_text);
-    json_decref(w.names);
-    int rc = finish(&w, src, zip, len);
-    if (rc < 0)
-        *why = w.why;
-    return rc;
+    add_text(w, "dojo.json", side_text);
+    return pkg_writer_finish(w, zip, len, why);
 }

@@ -1073,31 +1073,16 @@ static void contest_refresh(gw_req_t *r, const char *slug, int version)
 /* PUT /api/v1/author/contests/{slug} {contest, expected_version, dry_run,
  * invite_code}: creates (expected_version 0) or changes a contest. Problems
  * with the definition answer 422 with every one of them in "errors". */
-int gw_h_author_contest_put(gw_req_t *r, err_t **err)
+/* PutContest of a contest file's text: r->out and r->status are the
+ * answer (422 with every problem in "errors"); 0, or -1 for a call that
+ * failed. `file` names the text in the errors ("" for the request's). */
+static int store_contest(gw_req_t *r, const char *slug, const char *text, const char *file,
+                         int64_t expected, bool dry, const char *invite, err_t **err)
 {
-    json_t *body = NULL, *def;
-    const char *slug, *invite;
-    int64_t expected = 0;
-    bool dry = false;
-    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0 ||
-        gw_body_json(r, false, &body, err) < 0 ||
-        gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0 ||
-        gw_json_bool(body, "dry_run", &dry, err) < 0 ||
-        gw_json_str(body, "invite_code", false, 64, &invite, err) < 0)
-        return -1;
-    def = json_object_get(body, "contest");
-    if (!json_is_object(def))
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
-                       "contest: is required (the contest file's JSON object)");
-    const char *inner = json_string_value(json_object_get(def, "slug"));
-    if (inner == NULL || strcmp(inner, slug) != 0)
-        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
-                       "contest: its slug must be the one in the path (%s)", slug);
-    cleanup_free char *text = json_dumps(def, JSON_COMPACT);
     Dojo__Content__V1__ContestInput in = DOJO__CONTENT__V1__CONTEST_INPUT__INIT;
     in.format_case = DOJO__CONTENT__V1__CONTEST_INPUT__FORMAT_JSON;
-    in.json = text;
-    in.file = (char *)"";
+    in.json = (char *)text;
+    in.file = (char *)file;
     Dojo__Content__V1__PutContestRequest req = DOJO__CONTENT__V1__PUT_CONTEST_REQUEST__INIT;
     req.input = &in;
     req.expected_version = (int32_t)expected;
@@ -1135,6 +1120,192 @@ int gw_h_author_contest_put(gw_req_t *r, err_t **err)
     r->out = out;
     r->status = resp->change == DOJO__CONTENT__V1__TASK_CHANGE__TASK_CHANGE_CREATED && !dry ? 201
                                                                                            : 200;
+    return 0;
+}
+
+int gw_h_author_contest_put(gw_req_t *r, err_t **err)
+{
+    json_t *body = NULL, *def;
+    const char *slug, *invite;
+    int64_t expected = 0;
+    bool dry = false;
+    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0 ||
+        gw_body_json(r, false, &body, err) < 0 ||
+        gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0 ||
+        gw_json_bool(body, "dry_run", &dry, err) < 0 ||
+        gw_json_str(body, "invite_code", false, 64, &invite, err) < 0)
+        return -1;
+    def = json_object_get(body, "contest");
+    if (!json_is_object(def))
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "contest: is required (the contest file's JSON object)");
+    const char *inner = json_string_value(json_object_get(def, "slug"));
+    if (inner == NULL || strcmp(inner, slug) != 0)
+        return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                       "contest: its slug must be the one in the path (%s)", slug);
+    cleanup_free char *text = json_dumps(def, JSON_COMPACT);
+    return store_contest(r, slug, text, "", expected, dry, invite, err);
+}
+
+/* ------------------------------------------------------------------------
+ * CLICS contest packages: content reads and writes the files
+ * (ParseContestPackage, ExportContestPackage); the teams are gamification's,
+ * put and listed here as the service (an author's import or export speaks
+ * for the contest, like its definition).
+ * ------------------------------------------------------------------------ */
+
+static int service_call(gw_req_t *r, const char *method, const ProtobufCMessage *req,
+                        ProtobufCMessage **out, bool idempotent, err_t **err)
+{
+    rpc_call_opts_t o = gw_opts(r, gw_md_service(r), idempotent);
+    return rpc_client_call(r->gw->game, GAME_SVC, method, req, out, &o, err);
+}
+
+/* The package's teams, each matched by name with a team of the contest
+ * (changed, members kept) or made (without members): [{package_id, id,
+ * name, change}] into `out`. */
+static int put_package_teams(gw_req_t *r, const char *slug,
+                             const Dojo__Content__V1__ParseContestPackageResponse *p, json_t *out,
+                             err_t **err)
+{
+    Dojo__Gamification__V1__ListContestTeamsRequest lreq =
+        DOJO__GAMIFICATION__V1__LIST_CONTEST_TEAMS_REQUEST__INIT;
+    lreq.slug = (char *)slug;
+    cleanup_pb Dojo__Gamification__V1__ListContestTeamsResponse *have = NULL;
+    if (service_call(r, "ListContestTeams", &lreq.base, (ProtobufCMessage **)&have, true, err) < 0)
+        return -1;
+    for (size_t i = 0; i < p->n_teams; i++) {
+        const Dojo__Content__V1__ContestPackageTeam *t = p->teams[i];
+        Dojo__Gamification__V1__PutContestTeamRequest req =
+            DOJO__GAMIFICATION__V1__PUT_CONTEST_TEAM_REQUEST__INIT;
+        req.slug = (char *)slug;
+        for (size_t k = 0; k < have->n_teams && !*req.team_id; k++)
+            if (!strcmp(have->teams[k]->name, t->name))
+                req.team_id = have->teams[k]->id;
+        req.name = t->name;
+        req.organization_id = t->organization_id;
+        req.group_ids = t->group_ids;
+        req.n_group_ids = t->n_group_ids;
+        req.hidden = t->hidden;
+        req.keep_members = *req.team_id != '\0';
+        cleanup_pb Dojo__Gamification__V1__PutContestTeamResponse *resp = NULL;
+        if (service_call(r, "PutContestTeam", &req.base, (ProtobufCMessage **)&resp, false,
+                         err) < 0)
+            return err_wrap(err, "teams.json[%zu] (%s)", i, t->name);
+        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s}", "package_id", t->id, "id",
+                                             resp->team ? resp->team->id : "", "name", t->name,
+                                             "change", *req.team_id ? "updated" : "created"));
+    }
+    return 0;
+}
+
+/* PUT /api/v1/author/contests/{slug}/package[?expected_version=&dry_run=]
+ * with a CLICS contest package (.zip) as the body: the contest stored as
+ * PUT …/{slug} stores it, then its teams. */
+int gw_h_author_contest_package_put(gw_req_t *r, err_t **err)
+{
+    const char *slug;
+    int64_t expected = 0;
+    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0 ||
+        gw_query_int(r, "expected_version", 0, INT32_MAX, &expected, err) < 0)
+        return -1;
+    const char *dq = gw_query(r, "dry_run");
+    bool dry = dq && (!strcmp(dq, "1") || !strcmp(dq, "true"));
+    if (r->body_len == 0)
+        return gw_err_http(err, 400, "invalid_argument", NULL,
+                           "the body must be the contest package: a .zip file (Content-Type: "
+                           "application/zip)");
+    Dojo__Content__V1__ParseContestPackageRequest preq =
+        DOJO__CONTENT__V1__PARSE_CONTEST_PACKAGE_REQUEST__INIT;
+    preq.zip.data = (uint8_t *)r->body;
+    preq.zip.len = r->body_len;
+    preq.slug = (char *)slug;
+    cleanup_pb Dojo__Content__V1__ParseContestPackageResponse *p = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ParseContestPackage", &preq.base,
+                        (ProtobufCMessage **)&p, &o, err) < 0)
+        return -1;
+    json_t *warnings = gw_json_field_errors(p->warnings, p->n_warnings);
+    if (!p->ok) {
+        json_t *errors = gw_json_field_errors(p->errors, p->n_errors);
+        const char *first = p->n_errors ? p->errors[0]->path : "";
+        char text[600];
+        snprintf(text, sizeof text, "%s%s%s%s", first, *first ? ": " : "",
+                 p->n_errors ? p->errors[0]->message : "the package was refused",
+                 p->n_errors > 1 ? " (and more: see errors)" : "");
+        r->out = json_pack("{s:{s:s,s:s,s:o},s:s,s:o,s:o}", "error", "code", "invalid_package",
+                           "message", text, "field", *first ? json_string(first) : json_null(),
+                           "change", "rejected", "errors", errors, "warnings", warnings);
+        r->status = 422;
+        return 0;
+    }
+    if (store_contest(r, slug, p->json, "", expected, dry, NULL, err) < 0) {
+        json_decref(warnings);
+        return -1;
+    }
+    json_array_extend(warnings, json_object_get(r->out, "warnings"));
+    json_object_set_new(r->out, "warnings", warnings);
+    json_t *teams = json_array();
+    json_object_set_new(r->out, "teams", teams);
+    if (r->status >= 300)
+        return 0;
+    if (dry) {
+        for (size_t i = 0; i < p->n_teams; i++)
+            json_array_append_new(teams, json_pack("{s:s,s:s}", "package_id", p->teams[i]->id,
+                                                   "name", p->teams[i]->name));
+        return 0;
+    }
+    if (put_package_teams(r, slug, p, teams, err) < 0)
+        return -1;
+    LOG_INFO("contest package imported", "contest=%s teams=%zu", slug, p->n_teams);
+    return 0;
+}
+
+/* GET /api/v1/author/contests/{slug}/package: the contest as a CLICS
+ * contest package, with its teams. */
+int gw_h_author_contest_package_get(gw_req_t *r, err_t **err)
+{
+    const char *slug;
+    if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0)
+        return -1;
+    Dojo__Gamification__V1__ListContestTeamsRequest lreq =
+        DOJO__GAMIFICATION__V1__LIST_CONTEST_TEAMS_REQUEST__INIT;
+    lreq.slug = (char *)slug;
+    cleanup_pb Dojo__Gamification__V1__ListContestTeamsResponse *have = NULL;
+    if (service_call(r, "ListContestTeams", &lreq.base, (ProtobufCMessage **)&have, true, err) < 0)
+        return -1;
+    Dojo__Content__V1__ExportContestPackageRequest req =
+        DOJO__CONTENT__V1__EXPORT_CONTEST_PACKAGE_REQUEST__INIT;
+    req.slug = (char *)slug;
+    req.teams = arena_alloc(&r->arena, (have->n_teams + 1) * sizeof *req.teams);
+    for (size_t i = 0; i < have->n_teams; i++) {
+        const Dojo__Gamification__V1__ContestTeam *t = have->teams[i];
+        Dojo__Content__V1__ContestPackageTeam *m = arena_alloc(&r->arena, sizeof *m);
+        dojo__content__v1__contest_package_team__init(m);
+        m->id = t->id;
+        m->name = t->name;
+        m->organization_id = t->organization_id;
+        m->group_ids = t->group_ids;
+        m->n_group_ids = t->n_group_ids;
+        m->hidden = t->hidden;
+        req.teams[req.n_teams++] = m;
+    }
+    cleanup_pb Dojo__Content__V1__ExportContestPackageResponse *e = NULL;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
+    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportContestPackage", &req.base,
+                        (ProtobufCMessage **)&e, &o, err) < 0)
+        return -1;
+    char *body = arena_alloc(&r->arena, e->zip.len + 1);
+    memcpy(body, e->zip.data, e->zip.len);
+    r->raw_body = body;
+    r->raw_len = e->zip.len;
+    r->raw_type = "application/zip";
+    char cd[96], ver[16];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s.zip\"", slug);
+    gw_add_header(r, "Content-Disposition", cd);
+    snprintf(ver, sizeof ver, "%d", e->version);
+    gw_add_header(r, "X-Contest-Version", ver);
+    r->status = 200;
     return 0;
 }
 

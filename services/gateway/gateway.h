@@ -516,6 +516,8 @@ int gw_h_contest_reveal(gw_req_t *r, err_t **err);
 int gw_h_contest_finalize(gw_req_t *r, err_t **err);
 int gw_h_author_contest_put(gw_req_t *r, err_t **err);
 int gw_h_author_contest_export(gw_req_t *r, err_t **err);
+int gw_h_author_contest_package_put(gw_req_t *r, err_t **err);
+int gw_h_author_contest_package_get(gw_req_t *r, err_t **err);
 
 /* clics.c */
 /** Answers a request under /api/clics (the CLICS Contest API, read-only). */

@@ -134,6 +134,8 @@ static const route_t routes[] = {
     {"POST", "contests/:/finalize", gw_h_contest_finalize, false, false},
     {"PUT", "author/contests/:", gw_h_author_contest_put, true, false},
     {"GET", "author/contests/:/export", gw_h_author_contest_export, false, false},
+    {"PUT", "author/contests/:/package", gw_h_author_contest_package_put, true, false},
+    {"GET", "author/contests/:/package", gw_h_author_contest_package_get, false, false},
     {NULL, NULL, NULL, false, false},
 };
 
@@ -254,8 +256,9 @@ static enum MHD_Result dispatch(gw_req_t *r)
     if (r->body_too_large)
         return respond_error(r, 413, "payload_too_large", "the request body is over %lld bytes%s",
                              (long long)r->body_limit, too_large_hint(r->path));
-    /* The one body that is not JSON: a problem package. */
-    if (r->body_len > 0 && rt->fn == gw_h_author_package_import) {
+    /* The bodies that are not JSON: a problem package, a contest package. */
+    if (r->body_len > 0 && (rt->fn == gw_h_author_package_import ||
+                            rt->fn == gw_h_author_contest_package_put)) {
         const char *ct = gw_header(r, "Content-Type");
         if (ct == NULL || (strncasecmp(ct, "application/zip", 15) &&
                            strncasecmp(ct, "application/octet-stream", 24) &&

@@ -786,9 +786,12 @@ int rpc_server_start(rpc_server_t *s, err_t **err)
         if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
             return err_errno(err, errno, "start worker thread");
     s->started = true;
+    /* SERVING before the first call is taken: a Check that arrived while the
+     * server started waits in gRPC for request_one, and must not be told
+     * NOT_SERVING by a server that is ready. */
+    health_set_all(s, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
     for (int i = 0; i < RPC_PENDING_ACCEPTS; i++)
         request_one(s);
-    health_set_all(s, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
     LOG_INFO("grpc server started", "port=%d workers=%d", s->port, s->nworkers);
     return 0;
 }

@@ -314,11 +314,14 @@ int rpc_client_call(rpc_channel_t *channel, const ProtobufCServiceDescriptor *se
     grpc_status_code st = GRPC_STATUS_UNKNOWN;
     for (int attempt = 0; attempt < tries; attempt++) {
         if (attempt > 0) {
-            err_clear(err);
             struct timespec pause = {0, (long)attempt * 50 * 1000000L};
             nanosleep(&pause, NULL);
+            /* Out of time: the last attempt's error stands (cleared before
+             * this check, the call failed with no error, and callers read
+             * (*err)->code). */
             if (gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), deadline) >= 0)
                 break;
+            err_clear(err);
         }
         st = call_once(channel, path, m, payload, deadline, opts, out, err);
         if (st != GRPC_STATUS_UNAVAILABLE)

@@ -339,6 +339,30 @@ static void test_idempotent_calls_give_up_after_three_attempts(void **state)
     assert_int_equal(f->profile_attempts, 3);
 }
 
+static void test_a_retry_cut_short_by_the_deadline_still_reports_the_last_error(void **state)
+{
+    /* The pause before a retry outlasts this deadline: the call gives up
+     * before a second attempt, and must still say why (it used to return -1
+     * with the error already cleared for the attempt it never made). */
+    fixture_t *f = *state;
+    f->profile_failures = 100;
+    Dojo__Auth__V1__UpdateProfileRequest req = DOJO__AUTH__V1__UPDATE_PROFILE_REQUEST__INIT;
+    req.display_name = "Ann Lee";
+    rpc_call_opts_t opts = {.timeout_ms = 20, .idempotent = true};
+    for (int i = 0; i < 5; i++) {
+        cleanup_pb ProtobufCMessage *out = NULL;
+        cleanup_err err_t *err = NULL;
+        assert_int_equal(rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor,
+                                         "UpdateProfile", &req.base, &out, &opts, &err),
+                         -1);
+        assert_null(out);
+        assert_non_null(err);
+        /* UNAVAILABLE from the handler, or the deadline if it came first. */
+        assert_true(err->code == GRPC_STATUS_UNAVAILABLE ||
+                    err->code == GRPC_STATUS_DEADLINE_EXCEEDED);
+    }
+}
+
 static void test_idempotent_retry_sends_the_whole_request_again(void **state)
 {
     fixture_t *f = *state;
@@ -496,6 +520,8 @@ int main(void)
         cmocka_unit_test(test_idempotent_calls_to_an_unreachable_server_end_unavailable),
         cmocka_unit_test_setup_teardown(test_idempotent_calls_give_up_after_three_attempts, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_retry_cut_short_by_the_deadline_still_reports_the_last_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_retry_sends_the_whole_request_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_calls_not_marked_idempotent_are_not_retried, setup,

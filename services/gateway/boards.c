@@ -9,9 +9,12 @@
  * a queued frame each, never a query per viewer. A new viewer gets the
  * latest board at once (from memory, else from Redis' copy of it).
  *
- * Viewers are opaque connections with a send function (ws.c); sends happen
- * under the boards' lock, so once gw_boards_unwatch returns no send for that
- * connection runs or will run. Lock order: boards, then the connection's. */
+ * Viewers are WebSocket connections joined to the board's topic
+ * ("contest:{slug}:public" or ":jury"): a change is one gw_ws_publish, framed
+ * once and queued, shared, on every viewer (ws.c). Publishing and a new
+ * viewer's first board both happen under the boards' lock, so a viewer never
+ * gets an older board after a newer one. Lock order: boards, then ws.c's
+ * topics and connections. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -27,12 +30,6 @@
 
 #define BOARDS_BLOCK_MS 5000
 
-typedef struct viewer {
-    struct viewer *next;
-    void *conn;
-    gw_board_send_fn send;
-} viewer_t;
-
 typedef struct board {
     struct board *next;
     char slug[40];
@@ -40,7 +37,6 @@ typedef struct board {
     char *text; /* the latest message, or NULL */
     size_t len;
     int64_t generation;
-    viewer_t *viewers;
 } board_t;
 
 static struct {
@@ -65,6 +61,12 @@ static board_t *board_get(const char *slug, bool jury)
     b->next = B.boards;
     B.boards = b;
     return b;
+}
+
+/* The topic of a board's viewers, into out (GW_BOARD_TOPIC_MAX). */
+static void topic_of(char *out, const char *slug, bool jury)
+{
+    snprintf(out, GW_BOARD_TOPIC_MAX, "contest:%s:%s", slug, jury ? "jury" : "public");
 }
 
 /* The WebSocket message of one computed board. New (free). */
@@ -94,8 +96,9 @@ static void publish(const uint8_t *data, size_t len)
     const Dojo__Gamification__V1__Scoreboard *sb = u->scoreboard;
     bool jury = sb->audience == DOJO__GAMIFICATION__V1__CONTEST_ACCESS__CONTEST_ACCESS_JURY;
     size_t n = 0;
-    char *text = message_of(sb, &n);
-    int sent = 0;
+    char *text = message_of(sb, &n), topic[GW_BOARD_TOPIC_MAX];
+    topic_of(topic, sb->contest_slug, jury);
+    size_t sent = 0;
     pthread_mutex_lock(&B.lock);
     board_t *b = board_get(sb->contest_slug, jury);
     if (b->text == NULL || sb->generation >= b->generation) {
@@ -104,13 +107,14 @@ static void publish(const uint8_t *data, size_t len)
         b->len = n;
         b->generation = sb->generation;
         text = NULL;
-        for (viewer_t *v = b->viewers; v; v = v->next, sent++)
-            v->send(v->conn, b->text, b->len);
+        /* Before the first viewer B.gw is unset: nobody to tell. */
+        if (B.gw && B.gw->ws)
+            sent = gw_ws_publish(B.gw, topic, b->text, b->len);
     }
     pthread_mutex_unlock(&B.lock);
     free(text);
     if (sent)
-        metrics_counter_add("dojo_gateway_scoreboard_frames_total", "", sent);
+        metrics_counter_add("dojo_gateway_scoreboard_frames_total", "", (double)sent);
     dojo__gamification__v1__scoreboard_update__free_unpacked(u, NULL);
 }
 
@@ -163,23 +167,9 @@ static void boards_start(void)
     pthread_attr_destroy(&attr);
 }
 
-/* Removes `conn` from every board. Under B.lock. */
-static void unwatch_locked(void *conn)
+int gw_boards_watch(gw_ws_conn_t *c, const char *slug, bool jury, err_t **err)
 {
-    for (board_t *b = B.boards; b; b = b->next)
-        for (viewer_t **p = &b->viewers; *p;) {
-            if ((*p)->conn == conn) {
-                viewer_t *gone = *p;
-                *p = gone->next;
-                free(gone);
-            } else {
-                p = &(*p)->next;
-            }
-        }
-}
-
-void gw_boards_watch(gw_t *gw, void *conn, gw_board_send_fn send, const char *slug, bool jury)
-{
+    gw_t *gw = gw_ws_conn_gw(c);
     if (B.gw == NULL)
         B.gw = gw;
     pthread_once(&B.once, boards_start);
@@ -190,31 +180,31 @@ void gw_boards_watch(gw_t *gw, void *conn, gw_board_send_fn send, const char *sl
     pthread_mutex_unlock(&B.lock);
     if (!known) {
         kvc_key_t key;
-        cleanup_err err_t *err = NULL;
+        cleanup_err err_t *e = NULL;
         cleanup_redis_reply redisReply *rep = NULL;
-        if (kv_command(gw->kv, &rep, &err, "GET %s",
+        if (kv_command(gw->kv, &rep, &e, "GET %s",
                        kvc_key_contest_board(&key, slug, jury ? "jury" : "public")) == 0 &&
             rep && rep->type == REDIS_REPLY_STRING)
             publish((const uint8_t *)rep->str, rep->len);
     }
-    viewer_t *v = calloc(1, sizeof *v);
-    if (v == NULL)
-        abort();
-    v->conn = conn;
-    v->send = send;
+    gw_boards_unwatch(c);
+    char *watched = gw_ws_conn_board(c);
+    topic_of(watched, slug, jury);
     pthread_mutex_lock(&B.lock);
-    unwatch_locked(conn);
+    int rc = gw_ws_join(c, watched, err);
     board_t *b = board_get(slug, jury);
-    v->next = b->viewers;
-    b->viewers = v;
-    if (b->text)
-        send(conn, b->text, b->len);
+    if (rc == 0 && b->text)
+        gw_ws_send_text(c, b->text, b->len);
     pthread_mutex_unlock(&B.lock);
+    if (rc < 0)
+        watched[0] = '\0';
+    return rc;
 }
 
-void gw_boards_unwatch(void *conn)
+void gw_boards_unwatch(gw_ws_conn_t *c)
 {
-    pthread_mutex_lock(&B.lock);
-    unwatch_locked(conn);
-    pthread_mutex_unlock(&B.lock);
+    char *watched = gw_ws_conn_board(c);
+    if (watched[0])
+        gw_ws_leave(c, watched);
+    watched[0] = '\0';
 }

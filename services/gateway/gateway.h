@@ -524,15 +524,17 @@ int gw_h_author_contest_package_get(gw_req_t *r, err_t **err);
 enum MHD_Result gw_clics_serve(gw_req_t *r);
 
 /* boards.c: contest scoreboards pushed to WebSocket viewers */
-/** Queues `text` (borrowed for the call) as one text frame on `conn`. */
-typedef void (*gw_board_send_fn)(void *conn, const char *text, size_t len);
-/** `conn` watches the scoreboard of contest `slug` (the jury's or the
- * public one): the latest now, then every newer one, through `send`; one
- * board per connection (watching another replaces it). Starts the reader
- * thread on first use. */
-void gw_boards_watch(gw_t *gw, void *conn, gw_board_send_fn send, const char *slug, bool jury);
-/** `conn` watches nothing; no send for it runs once this returns. */
-void gw_boards_unwatch(void *conn);
+/** The longest board topic ("contest:{slug}:public"), with its NUL. */
+#define GW_BOARD_TOPIC_MAX 56
+typedef struct gw_ws_conn gw_ws_conn_t;
+/** `c` watches the scoreboard of contest `slug` (the jury's or the public
+ * one): the latest now, then every newer one, through its board's topic
+ * (gw_ws_join); one board per connection (watching another replaces it).
+ * Starts the reader thread on first use. Runs on the connection's worker.
+ * RESOURCE_EXHAUSTED when the connection has no topic left. */
+int gw_boards_watch(gw_ws_conn_t *c, const char *slug, bool jury, err_t **err);
+/** `c` watches nothing (closing a connection leaves its topics anyway). */
+void gw_boards_unwatch(gw_ws_conn_t *c);
 
 
 /* ------------------------------------------------------------------------
@@ -643,6 +645,11 @@ void gw_ws_events_close(gw_t *gw);
 void gw_ws_events_drop(gw_ws_conn_t *c);
 /** wsevents.c's per-connection state, kept in the connection. */
 gw_ws_subs_t **gw_ws_conn_subs(gw_ws_conn_t *c);
+/** boards.c's per-connection state: the watched board's topic
+ * (GW_BOARD_TOPIC_MAX bytes, "" for none), kept in the connection. */
+char *gw_ws_conn_board(gw_ws_conn_t *c);
+/** The gateway the connection belongs to (borrowed). */
+gw_t *gw_ws_conn_gw(gw_ws_conn_t *c);
 /** The handlers of "subscribe", "unsubscribe", and "stdin", "stdin_close"
  * and "cancel". */
 void gw_ws_h_subscribe(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id);

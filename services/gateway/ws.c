@@ -120,6 +120,8 @@ struct gw_ws_conn {
 
     /* The topics it joined (hub->topics_lock). */
     char *topics[GW_WS_MAX_TOPICS];
+    /* The board topic it watches, "" for none (boards.c, on its worker). */
+    char board[GW_BOARD_TOPIC_MAX];
 
     /* wsevents.c's (under its own lock). */
     gw_ws_subs_t *subs;
@@ -190,9 +192,6 @@ void gw_ws_conn_unref(gw_ws_conn_t *c)
 {
     if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
-    /* conn_end unwatched already, but a worker may have watched after it
-     * (it held a reference, so that was before this). */
-    gw_boards_unwatch(c);
     for (ws_out_t *o = c->out_head, *n; o; o = n) {
         n = o->next;
         buf_unref(o->buf);
@@ -225,6 +224,10 @@ gw_t *gw_ws_gw(const gw_ws_conn_t *c) { return c->hub->gw; }
 const token_claims_t *gw_ws_claims(const gw_ws_conn_t *c) { return &c->claims; }
 const char *gw_ws_req_id(const gw_ws_conn_t *c) { return c->req_id; }
 gw_ws_subs_t **gw_ws_conn_subs(gw_ws_conn_t *c) { return &c->subs; }
+
+char *gw_ws_conn_board(gw_ws_conn_t *c) { return c->board; }
+
+gw_t *gw_ws_conn_gw(gw_ws_conn_t *c) { return c->hub->gw; }
 
 /* ------------------------------------------------------------------------
  * Sending (any thread)
@@ -491,12 +494,6 @@ static void h_ping(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id)
     gw_ws_send_json(c, m);
 }
 
-/* A scoreboard frame (boards.c, under its lock): the shared text, queued. */
-static void board_send(void *conn, const char *text, size_t len)
-{
-    gw_ws_send_text(conn, text, len);
-}
-
 /* watch_scoreboard {contest}: the contest's board now and at every change
  * (the jury's board for admins, the public one for everyone else). */
 static void h_watch(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id)
@@ -521,8 +518,9 @@ static void h_watch(gw_ws_conn_t *c, const char *type, json_t *msg, json_t *id)
     if (id)
         json_object_set(m, "id", id);
     gw_ws_send_json(c, m);
-    if (!gw_ws_conn_closed(c))
-        gw_boards_watch(c->hub->gw, c, board_send, slug, jury);
+    cleanup_err err_t *e = NULL;
+    if (!gw_ws_conn_closed(c) && gw_boards_watch(c, slug, jury, &e) < 0)
+        gw_ws_send_err(c, e, NULL, id);
 }
 
 typedef struct ws_route {
@@ -680,7 +678,8 @@ static void conn_end(gw_ws_conn_t *c)
     epoll_ctl(h->epfd, EPOLL_CTL_DEL, c->sock, NULL);
     list_remove(h, c);
     gw_ws_events_drop(c);
-    gw_boards_unwatch(c);
+    /* Leaving every topic ends any board it watched (a later watch by a
+     * worker joins nothing: the connection is closed). */
     pthread_mutex_lock(&h->topics_lock);
     for (int i = 0; i < GW_WS_MAX_TOPICS; i++)
         if (c->topics[i])

@@ -206,18 +206,26 @@ int content_rpc_put_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
     return 0;
 }
 
+/* An author's read of the stored contest `slug`: *conn and *row (row->norm
+ * new) for the exports. */
+static int author_load(rpc_call_t *call, const char *slug, pg_conn_t **conn,
+                       content_contest_row_t *row, err_t **err)
+{
+    content_t *c = rpc_call_payload(call);
+    identity_t id;
+    memset(row, 0, sizeof *row);
+    if (content_require_author(c, call, &id, err) < 0 || content_conn(c, conn, err) < 0)
+        return -1;
+    return content_load_contest(*conn, slug, row, err);
+}
+
 int content_rpc_export_contest(rpc_call_t *call, const ProtobufCMessage *req_msg,
                                ProtobufCMessage **out, err_t **err)
 {
-    content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__ExportContestRequest *req = (const void *)req_msg;
-    identity_t id;
-    if (content_require_author(c, call, &id, err) < 0)
-        return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     content_contest_row_t row;
-    memset(&row, 0, sizeof row);
-    if (content_conn(c, &conn, err) < 0 || content_load_contest(conn, req->slug, &row, err) < 0)
+    if (author_load(call, req->slug, &conn, &row, err) < 0)
         return -1;
     char *text = check_pretty(row.norm);
     json_decref(row.norm);
@@ -288,15 +296,10 @@ int content_rpc_parse_contest_package(rpc_call_t *call, const ProtobufCMessage *
 int content_rpc_export_contest_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
                                        ProtobufCMessage **out, err_t **err)
 {
-    content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__ExportContestPackageRequest *req = (const void *)req_msg;
-    identity_t id;
-    if (content_require_author(c, call, &id, err) < 0)
-        return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     content_contest_row_t row;
-    memset(&row, 0, sizeof row);
-    if (content_conn(c, &conn, err) < 0 || content_load_contest(conn, req->slug, &row, err) < 0)
+    if (author_load(call, req->slug, &conn, &row, err) < 0)
         return -1;
     cleanup_json json_t *norm = row.norm;
     Dojo__Content__V1__Contest *m = NULL;

@@ -1161,6 +1161,16 @@ static int service_call(gw_req_t *r, const char *method, const ProtobufCMessage 
     return rpc_client_call(r->gw->game, GAME_SVC, method, req, out, &o, err);
 }
 
+/* Every team of the contest, hidden ones too. *out new (cleanup_pb). */
+static int all_teams(gw_req_t *r, const char *slug,
+                     Dojo__Gamification__V1__ListContestTeamsResponse **out, err_t **err)
+{
+    Dojo__Gamification__V1__ListContestTeamsRequest req =
+        DOJO__GAMIFICATION__V1__LIST_CONTEST_TEAMS_REQUEST__INIT;
+    req.slug = (char *)slug;
+    return service_call(r, "ListContestTeams", &req.base, (ProtobufCMessage **)out, true, err);
+}
+
 /* The package's teams, each matched by name with a team of the contest
  * (changed, members kept) or made (without members): [{package_id, id,
  * name, change}] into `out`. */
@@ -1168,11 +1178,8 @@ static int put_package_teams(gw_req_t *r, const char *slug,
                              const Dojo__Content__V1__ParseContestPackageResponse *p, json_t *out,
                              err_t **err)
 {
-    Dojo__Gamification__V1__ListContestTeamsRequest lreq =
-        DOJO__GAMIFICATION__V1__LIST_CONTEST_TEAMS_REQUEST__INIT;
-    lreq.slug = (char *)slug;
     cleanup_pb Dojo__Gamification__V1__ListContestTeamsResponse *have = NULL;
-    if (service_call(r, "ListContestTeams", &lreq.base, (ProtobufCMessage **)&have, true, err) < 0)
+    if (all_teams(r, slug, &have, err) < 0)
         return -1;
     for (size_t i = 0; i < p->n_teams; i++) {
         const Dojo__Content__V1__ContestPackageTeam *t = p->teams[i];
@@ -1268,11 +1275,8 @@ int gw_h_author_contest_package_get(gw_req_t *r, err_t **err)
     const char *slug;
     if (gw_req_author(r, err) < 0 || slug_seg_at(r, 2, &slug, err) < 0)
         return -1;
-    Dojo__Gamification__V1__ListContestTeamsRequest lreq =
-        DOJO__GAMIFICATION__V1__LIST_CONTEST_TEAMS_REQUEST__INIT;
-    lreq.slug = (char *)slug;
     cleanup_pb Dojo__Gamification__V1__ListContestTeamsResponse *have = NULL;
-    if (service_call(r, "ListContestTeams", &lreq.base, (ProtobufCMessage **)&have, true, err) < 0)
+    if (all_teams(r, slug, &have, err) < 0)
         return -1;
     Dojo__Content__V1__ExportContestPackageRequest req =
         DOJO__CONTENT__V1__EXPORT_CONTEST_PACKAGE_REQUEST__INIT;
@@ -1295,17 +1299,10 @@ int gw_h_author_contest_package_get(gw_req_t *r, err_t **err)
     if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportContestPackage", &req.base,
                         (ProtobufCMessage **)&e, &o, err) < 0)
         return -1;
-    char *body = arena_alloc(&r->arena, e->zip.len + 1);
-    memcpy(body, e->zip.data, e->zip.len);
-    r->raw_body = body;
-    r->raw_len = e->zip.len;
-    r->raw_type = "application/zip";
-    char cd[96], ver[16];
-    snprintf(cd, sizeof cd, "attachment; filename=\"%s.zip\"", slug);
-    gw_add_header(r, "Content-Disposition", cd);
+    gw_reply_zip(r, &e->zip, e->file_name);
+    char ver[16];
     snprintf(ver, sizeof ver, "%d", e->version);
     gw_add_header(r, "X-Contest-Version", ver);
-    r->status = 200;
     return 0;
 }
 

@@ -176,6 +176,9 @@ const char *gw_cookie(gw_req_t *r, const char *name);
 
 /** Adds a response header (copied into the request's arena). */
 void gw_add_header(gw_req_t *r, const char *name, const char *value);
+/** Answers 200 with `zip` (copied) as an application/zip attachment named
+ * `file_name` (control characters replaced). */
+void gw_reply_zip(gw_req_t *r, const ProtobufCBinaryData *zip, const char *file_name);
 /** Adds a Set-Cookie value (copied). */
 void gw_set_cookie(gw_req_t *r, const char *value);
 

@@ -242,17 +242,6 @@ int gw_h_author_package_export(gw_req_t *r, err_t **err)
     if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportPackage", &req.base,
                         (ProtobufCMessage **)&e, &o, err) < 0)
         return -1;
-    char *body = arena_alloc(&r->arena, e->zip.len + 1);
-    memcpy(body, e->zip.data, e->zip.len);
-    r->raw_body = body;
-    r->raw_len = e->zip.len;
-    r->raw_type = "application/zip";
-    char cd[160];
-    snprintf(cd, sizeof cd, "attachment; filename=\"%.100s\"", e->file_name);
-    for (char *c = cd; *c; c++)
-        if ((unsigned char)*c < 0x20)
-            *c = '_';
-    gw_add_header(r, "Content-Disposition", cd);
-    r->status = 200;
+    gw_reply_zip(r, &e->zip, e->file_name);
     return 0;
 }

@@ -134,6 +134,22 @@ void gw_add_header(gw_req_t *r, const char *name, const char *value)
     r->extra_hdr[r->nextra++] = arena_strdup(&r->arena, value);
 }
 
+void gw_reply_zip(gw_req_t *r, const ProtobufCBinaryData *zip, const char *file_name)
+{
+    char *body = arena_alloc(&r->arena, zip->len + 1);
+    memcpy(body, zip->data, zip->len);
+    r->raw_body = body;
+    r->raw_len = zip->len;
+    r->raw_type = "application/zip";
+    char cd[160];
+    snprintf(cd, sizeof cd, "attachment; filename=\"%.100s\"", file_name);
+    for (char *c = cd; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = '_';
+    gw_add_header(r, "Content-Disposition", cd);
+    r->status = 200;
+}
+
 void gw_set_cookie(gw_req_t *r, const char *value)
 {
     if (r->ncookies < (int)(sizeof r->cookies / sizeof r->cookies[0]))

@@ -22,6 +22,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -206,6 +207,45 @@ def sandbox_run(code: Path, inputs: list, *, runtime: str, language: str, workdi
     elapsed = int((time.monotonic() - t0) * 1000)
     return parse_run(argv, rc, out.decode(errors="replace"), err.decode(errors="replace"),
                      elapsed, len(inputs), timed_out)
+
+
+# ---------------------------------------------------------------------------
+# Output validators and interactors (test_validators.py, test_interactive.py)
+# ---------------------------------------------------------------------------
+
+def judge_tmp(prefix: str) -> Path:
+    """A temporary folder for validator runs, with a snapshot of the executor
+    (the caller removes it)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o755)  # gVisor's gofer must reach the bundles below it
+    snapshot_executor(d)
+    return d
+
+
+def judged_run(code: Path, inputs: list, answers: list, *, tag: str, runtime: str, tmp: Path,
+               slot: int, programs: Path, language: str, files, flags=(), interactive=False,
+               **run_kw) -> Run:
+    """`code` on `inputs` judged by the validator (or, `interactive`, run
+    against the interactor) made of `files` below `programs` in `language`,
+    with `flags` and one answer file per test; the run is asserted to have
+    gone through (no executor misbehaviour, DONE). `tag` keeps the files of
+    different runs apart below tmp."""
+    extra = (["--interactive"] if interactive else []) + ["--validator-language", language]
+    for f in files:
+        extra += ["--validator-file", str(programs / f)]
+    for flag in flags:
+        extra += ["--validator-flag", flag]
+    for i, a in enumerate(answers):
+        p = tmp / f"{tag}-answer-{i}"
+        p.write_text(a)
+        extra += ["--answer", str(p)]
+    wd = tmp / f"work-{tag}"
+    wd.mkdir(exist_ok=True)
+    r = sandbox_run(code, inputs, runtime=runtime, language="python3", workdir=wd, slot=slot,
+                    tmp=tmp / tag, extra_args=extra, timeout_s=300, **run_kw)
+    assert not r.problems, "the executor misbehaved:\n" + "\n".join(r.problems) + "\n" + r.describe()
+    assert r.returncode == 0 and (r.end or {}).get("end") == "DONE", r.describe()
+    return r
 
 
 def parse_run(argv, rc, out, err, elapsed, ntests, timed_out=False) -> Run:

@@ -14,7 +14,6 @@ own, connected by pipes. The submissions:
   guess (the program ended first)."""
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,31 +32,16 @@ if _REASON:
 
 @pytest.fixture(scope="module")
 def tmp():
-    d = Path(tempfile.mkdtemp(prefix="dojo-interactive-"))
-    d.chmod(0o755)  # gVisor's gofer must reach the bundles below it
-    kit.snapshot_executor(d)
+    d = kit.judge_tmp("dojo-interactive-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
 
 def play(tmp, program, runtime="crun", interactor=("python3", "interactor.py"), flags=()):
-    extra = ["--interactive", "--validator-language", interactor[0]]
-    for f in interactor[1:]:
-        extra += ["--validator-file", str(HERE / f)]
-    for flag in flags:
-        extra += ["--validator-flag", flag]
-    for i, a in enumerate(SECRETS):
-        p = tmp / f"{program}-{runtime}-answer-{i}"
-        p.write_text(a)
-        extra += ["--answer", str(p)]
-    wd = tmp / f"work-{program}-{runtime}-{interactor[0]}"
-    wd.mkdir(exist_ok=True)
-    r = kit.sandbox_run(HERE / f"{program}.py", SECRETS, runtime=runtime, language="python3",
-                        workdir=wd, slot=SLOT, tmp=tmp / f"{program}-{runtime}-{interactor[0]}",
-                        cpu_ms=1000,
-                        wall_ms=2000, extra_args=extra, timeout_s=300)
-    assert not r.problems, "the executor misbehaved:\n" + "\n".join(r.problems) + "\n" + r.describe()
-    assert r.returncode == 0 and (r.end or {}).get("end") == "DONE", r.describe()
+    r = kit.judged_run(HERE / f"{program}.py", SECRETS, SECRETS,
+                       tag=f"{program}-{runtime}-{interactor[0]}", runtime=runtime, tmp=tmp,
+                       slot=SLOT, programs=HERE, language=interactor[0], files=interactor[1:],
+                       flags=flags, interactive=True, cpu_ms=1000, wall_ms=2000)
     assert len(r.interaction) == len(SECRETS), r.describe()
     return r
 

@@ -11,7 +11,6 @@ validator.c), with the programs of validators/:
 The submission is sum.py (wrong on "0 0")."""
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,30 +28,16 @@ if _REASON:
 
 @pytest.fixture(scope="module")
 def tmp():
-    d = Path(tempfile.mkdtemp(prefix="dojo-validators-"))
-    d.chmod(0o755)  # gVisor's gofer must reach the bundles below it
-    kit.snapshot_executor(d)
+    d = kit.judge_tmp("dojo-validators-")
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
 
 def judge(tmp, name, runtime, inputs, answers, language, files, flags=()):
     """sum.py on `inputs`, then the validator over its outputs."""
-    extra = ["--validator-language", language]
-    for f in files:
-        extra += ["--validator-file", str(HERE / f)]
-    for flag in flags:
-        extra += ["--validator-flag", flag]
-    for i, a in enumerate(answers):
-        p = tmp / f"{name}-{runtime}-answer-{i}"
-        p.write_text(a)
-        extra += ["--answer", str(p)]
-    wd = tmp / f"work-{name}-{runtime}"
-    wd.mkdir(exist_ok=True)
-    r = kit.sandbox_run(HERE / "sum.py", inputs, runtime=runtime, language="python3", workdir=wd,
-                        slot=SLOT, tmp=tmp / f"{name}-{runtime}", extra_args=extra, timeout_s=300)
-    assert not r.problems, "the executor misbehaved:\n" + "\n".join(r.problems) + "\n" + r.describe()
-    assert r.returncode == 0 and (r.end or {}).get("end") == "DONE", r.describe()
+    r = kit.judged_run(HERE / "sum.py", inputs, answers, tag=f"{name}-{runtime}",
+                       runtime=runtime, tmp=tmp, slot=SLOT, programs=HERE, language=language,
+                       files=files, flags=flags)
     assert len(r.validator) == len(inputs), r.describe()
     return r
 

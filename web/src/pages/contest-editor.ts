@@ -9,6 +9,7 @@
 
 import { ApiError, author, get, post, put, type FieldError } from "../api";
 import { h, mount, toast } from "../dom";
+import { formKit, slugFollowsTitle, type Input } from "../form";
 import { navigate, type Ctx } from "../router";
 
 interface ProblemDef { label: string; task_slug: string; rgb?: string; color?: string; points?: number }
@@ -125,43 +126,17 @@ export async function contestEditorPage(main: HTMLElement, ctx: Ctx): Promise<vo
 }
 
 function editor(main: HTMLElement, c: ContestFile, isNew: boolean, version: number, access: string, taskSlugs: string[]): void {
-  let uid = 0;
-  const fid = (path: string) => `c-${path.replace(/[^a-z0-9]+/gi, "-")}-${++uid}`;
-  type Input = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
-  function bind<T extends object>(obj: T, key: keyof T, el: Input, kind: "text" | "int" | "bool" = "text"): Input {
-    const v = obj[key] as unknown;
-    if (kind === "bool") (el as HTMLInputElement).checked = Boolean(v);
-    else el.value = v === undefined || v === null ? "" : String(v);
-    el.addEventListener(kind === "bool" ? "change" : "input", () => {
-      const raw = kind === "bool" ? (el as HTMLInputElement).checked : el.value;
-      (obj as Record<string, unknown>)[key as string] = kind === "int" ? (raw === "" ? 0 : Math.trunc(Number(raw))) : raw;
-    });
-    return el;
-  }
-  function fld(label: string, path: string, el: Input, help?: string): HTMLElement {
-    el.id ||= fid(path);
-    el.dataset.path = path;
-    if (!el.getAttribute("name")) el.setAttribute("name", path.replace(/^\$\./, "").replace(/[^a-z0-9_]+/gi, "_"));
-    const helpEl = help ? h("small.help", { id: `${el.id}-help` }, help) : null;
-    if (helpEl) el.setAttribute("aria-describedby", helpEl.id);
-    if (el instanceof HTMLInputElement && el.type === "checkbox")
-      return h("div.field", { "data-field": path }, h("label.check", { for: el.id }, el, ` ${label}`), helpEl, h("small.field-error"));
-    return h("div.field", { "data-field": path }, h("label", { for: el.id }, label), el, helpEl, h("small.field-error"));
-  }
-  const input = (type = "text", attrs: Record<string, string> = {}) => h("input", { type, ...attrs });
-  const select = (opts: [string, string][]) => h("select", null, opts.map(([v, l]) => h("option", { value: v }, l)));
+  const { fid, bind, fld, input, select: selectValues } = formKit("c");
+  // [value, label] pairs, as this editor lists its choices.
+  const select = (opts: [string, string][]) => {
+    const names = new Map(opts);
+    return selectValues(opts.map(([v]) => v), (v) => names.get(v) ?? v);
+  };
 
   // ---- the contest -------------------------------------------------------------
   const slugIn = bind(c, "slug", input("text", { pattern: "[a-z][a-z0-9-]{0,35}", maxlength: "36", autocapitalize: "off", spellcheck: "false" }));
-  if (!isNew) (slugIn as HTMLInputElement).readOnly = true;
   const titleIn = bind(c, "title", input("text", { maxlength: "120" }));
-  titleIn.addEventListener("input", () => {
-    if (isNew && !slugIn.dataset.edited) {
-      c.slug = titleIn.value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 36);
-      slugIn.value = c.slug;
-    }
-  });
-  slugIn.addEventListener("input", () => (slugIn.dataset.edited = "1"));
+  slugFollowsTitle(c, slugIn, titleIn, isNew, 36);
   const startIn = input("datetime-local", { step: "60" });
   startIn.value = toLocalInput(c.start);
   startIn.addEventListener("input", () => (c.start = fromLocalInput(startIn.value)));

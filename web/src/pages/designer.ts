@@ -7,6 +7,7 @@ import {
   type FieldError, type Language, type ReferenceRunReport, type Solution, type TaskFile, type TestCase, type ValidationReport,
 } from "../api";
 import { h, mount, toast } from "../dom";
+import { formKit, slugFollowsTitle } from "../form";
 import { CHECKERS, DIFFICULTIES, verdictText } from "../enums";
 import { renderMarkdown } from "../markdown";
 import { navigate, type Ctx } from "../router";
@@ -168,42 +169,13 @@ function editor(main: HTMLElement, task: TaskFile, isNew: boolean, version: numb
   const touch = () => { dirty = true; };
 
   // Binds an input to a property of an object in the task.
-  function bind<T extends object>(obj: T, key: keyof T, el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, kind: "text" | "int" | "float" | "bool" = "text"): typeof el {
-    const v = obj[key] as unknown;
-    if (kind === "bool") (el as HTMLInputElement).checked = Boolean(v);
-    else el.value = v === undefined || v === null ? "" : String(v);
-    el.addEventListener(kind === "bool" ? "change" : "input", () => {
-      const raw = kind === "bool" ? (el as HTMLInputElement).checked : el.value;
-      (obj as Record<string, unknown>)[key as string] =
-        kind === "int" ? (raw === "" ? 0 : Math.trunc(Number(raw))) : kind === "float" ? (raw === "" ? 0 : Number(raw)) : raw;
-      touch();
-    });
-    return el;
-  }
-
-  let uid = 0;
-  const fid = (path: string) => `d-${path.replace(/[^a-z0-9]+/gi, "-")}-${++uid}`;
-  function fld(label: string, path: string, el: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, help?: string): HTMLElement {
-    el.id = fid(path);
-    el.dataset.path = path;
-    return h("div.field", { "data-field": path }, h("label", { for: el.id }, label), el, help ? h("small.help", null, help) : null, h("small.field-error"));
-  }
-  const input = (type = "text", attrs: Record<string, string> = {}) => h("input", { type, ...attrs });
+  const { fid, bind, fld, input, select } = formKit("d", touch);
   const area = (rows = 4, mono = true) => h("textarea", { rows: String(rows), spellcheck: "false", class: mono ? "mono" : "" });
-  const select = (opts: string[], labels?: (o: string) => string) =>
-    h("select", null, opts.map((o) => h("option", { value: o }, labels ? labels(o) : o)));
 
   // ---- basics --------------------------------------------------------------
   const slugIn = bind(task, "slug", input("text", { pattern: "[a-z][a-z0-9-]{0,63}", autocapitalize: "off", spellcheck: "false" }));
-  if (!isNew) (slugIn as HTMLInputElement).readOnly = true;
   const titleIn = bind(task, "title", input("text", { maxlength: "120" }));
-  titleIn.addEventListener("input", () => {
-    if (isNew && !slugIn.dataset.edited) {
-      task.slug = titleIn.value.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 64);
-      slugIn.value = task.slug;
-    }
-  });
-  slugIn.addEventListener("input", () => (slugIn.dataset.edited = "1"));
+  slugFollowsTitle(task, slugIn, titleIn, isNew, 64);
   const tagsIn = input("text", { placeholder: "strings, math" });
   tagsIn.value = task.tags.join(", ");
   tagsIn.addEventListener("input", () => {

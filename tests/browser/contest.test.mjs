@@ -264,6 +264,24 @@ describe("contest journey in Chromium", { skip: skipReason || false, concurrency
     await p.locator("#contest-save").click();
     await p.locator("#contest-version", { hasText: "Editing v2" }).waitFor();
     await a11y(p, "editor");
+    // Exported as a CLICS contest package and imported back as a copy, teams too.
+    const href = await p.getAttribute("#contest-package", "href");
+    const zip = await p.request.get(href);
+    assert.equal(zip.status(), 200);
+    assert.equal(zip.headers()["content-type"], "application/zip");
+    await p.goto("/author/contests");
+    await p.fill("#package-slug", `${slug}-copy`);
+    await p.setInputFiles("#f-contest-package", { name: `${slug}.zip`, mimeType: "application/zip", buffer: await zip.body() });
+    await p.waitForURL(`**/author/contests/${slug}-copy`);
+    await p.locator("#contest-version", { hasText: "Editing v1" }).waitFor();
+    assert.equal(await p.inputValue('[name="title"]'), `${title} (final)`);
+    await p.locator("#teams-table tbody tr").first().waitFor();
+    assert.equal(await p.inputValue("#teams-table tbody tr input:not([type=checkbox])"), `Team ${stamp}`);
+    // A package that is no zip is refused, saying why.
+    await p.goto("/author/contests");
+    await p.setInputFiles("#f-contest-package", { name: "broken.zip", mimeType: "application/zip", buffer: Buffer.from("not a zip") });
+    await p.locator("#contest-package-report li", { hasText: "not a readable .zip" }).waitFor();
+    await a11y(p, "contest-index");
     await p.goto(`/contests/${slug}`);
     assert.equal(await p.locator("h1").textContent(), `${title} (final)`);
     await p.locator("#edit-contest").waitFor();

@@ -545,6 +545,30 @@ async function failure(res: Response, data: { error?: PackageImportReport["error
 /** POST /author/packages: the zip as the body, or, over 8 MiB, as a blob
  * uploaded first and named by ?blob=. A refused package (422) resolves with
  * its errors; other failures throw like request(). */
+/** What PUT /author/contests/{slug}/package answers (a refusal, 422, too). */
+export interface ContestPackageReport {
+  status: number;
+  change?: string;
+  error?: { code: string; message: string; field: string | null };
+  errors?: { path: string; message: string }[];
+  warnings?: { path: string; message: string }[];
+  teams?: { package_id: string; id?: string; name: string; change?: string }[];
+}
+
+/** Imports a CLICS contest package (.zip) as the contest `slug` and its
+ * teams; a refused package (422) resolves with its errors. */
+export async function importContestPackage(slug: string, zip: Blob, expectedVersion = 0): Promise<ContestPackageReport> {
+  const url = withQuery(`${API}/author/contests/${enc(slug)}/package`, { expected_version: expectedVersion ? String(expectedVersion) : undefined });
+  const res = await send(url, {
+    method: "PUT",
+    headers: { "Content-Type": "application/zip", Accept: "application/json", "X-CSRF-Token": csrfToken() },
+    body: zip,
+  });
+  const data = (await res.json().catch(() => ({}))) as ContestPackageReport;
+  if (res.ok || res.status === 422) return { ...data, status: res.status };
+  throw await failure(res, data);
+}
+
 async function importPackage(zip: Blob, fileName: string, check: boolean): Promise<PackageImportReport> {
   let blob: string | undefined;
   if (zip.size > PACKAGE_BODY_MAX) {

@@ -7,7 +7,7 @@
 // teams (POST/PUT /api/v1/contests/{slug}/teams). The content service is the
 // authority on what a contest may be; this page only collects it.
 
-import { ApiError, author, get, post, put, type FieldError } from "../api";
+import { ApiError, author, get, importContestPackage, post, put, type FieldError } from "../api";
 import { h, mount, toast } from "../dom";
 import { formKit, slugFollowsTitle, type Input } from "../form";
 import { navigate, type Ctx } from "../router";
@@ -84,12 +84,48 @@ async function exportFile(slug: string): Promise<{ file: Partial<ContestFile>; v
 // ---------------------------------------------------------------------------
 // The list
 
+/** A contest slug from a package's file name ("WF 2014.zip" -> "wf-2014"). */
+function slugOfFile(name: string): string {
+  return name.replace(/\.zip$/i, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^[^a-z]+|-+$/g, "").slice(0, 36);
+}
+
+/** Imports a CLICS contest package: into the slug typed, else the file's
+ * name; opens the contest once stored, else lists what was refused. */
+function packageImport(): HTMLElement {
+  const slugIn = h("input#package-slug", { type: "text", name: "package_slug", placeholder: "its slug (default: the file's name)",
+    pattern: "[a-z][a-z0-9-]{0,35}", maxlength: "36", autocapitalize: "off", spellcheck: "false", "aria-label": "Slug of the imported contest" });
+  const file = h("input#f-contest-package", { type: "file", accept: ".zip,application/zip", class: "sr-only" });
+  const report = h("section.card.report#contest-package-report", { "aria-live": "polite", tabindex: "-1", hidden: true });
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    file.value = "";
+    if (!f) return;
+    const slug = slugIn.value.trim() || slugOfFile(f.name);
+    try {
+      const r = await importContestPackage(slug, f);
+      if (r.status < 300) {
+        toast(`Imported ${slug}: ${r.change ?? "stored"}, ${r.teams?.length ?? 0} teams`);
+        navigate(`/author/contests/${enc(slug)}`);
+        return;
+      }
+      mount(report, h("h2", null, "The package was not imported"),
+        h("ul", null, (r.errors ?? []).map((e) => h("li", { "data-path": e.path }, h("code", null, e.path || "package"), ` ${e.message}`))));
+      report.hidden = false;
+      report.focus();
+    } catch (e) {
+      toast(e instanceof ApiError ? e.message : String(e), "error");
+    }
+  });
+  return h("div.package-import", null, slugIn, h("label.btn#import-contest-package", { for: "f-contest-package" }, "Import CLICS package (.zip)…"), file, report);
+}
+
 export async function contestAdminIndex(main: HTMLElement): Promise<void> {
   const list = await get<{ contests: { slug: string; title: string; version: number; start: string | null; phase: string }[] }>("/contests");
   mount(main, h("section.page", null,
     h("div.page-head", null, h("h1", null, "Contest editor"),
       h("div.actions", null, h("a.btn.btn-primary#new-contest", { href: "/author/contests/new" }, "New contest"))),
-    h("p.muted", null, "Every contest. Open one to change it; problems name tasks of the designer."),
+    h("p.muted", null, "Every contest. Open one to change it; problems name tasks of the designer. A CLICS contest package (contest.yaml, problems.yaml with task slugs as ids, teams.json …) imports as a contest with its teams."),
+    packageImport(),
     list.contests.length
       ? h("ul.task-list", null, list.contests.map((c) => h("li.task-row", { "data-contest": c.slug },
           h("a.task-title", { href: `/author/contests/${enc(c.slug)}` }, c.title),
@@ -265,6 +301,7 @@ function editor(main: HTMLElement, c: ContestFile, isNew: boolean, version: numb
   const status = h("span.muted#contest-version", null, isNew ? "New contest" : `Editing v${version}`);
   const bar = h("div.designer-actions", null, checkBtn, saveBtn,
     isNew ? null : h("a.btn.btn-ghost", { href: `/api/v1/author/contests/${enc(c.slug)}/export`, download: `${c.slug}.json` }, "Export JSON"),
+    isNew ? null : h("a.btn.btn-ghost#contest-package", { href: `/api/v1/author/contests/${enc(c.slug)}/package`, download: `${c.slug}.zip` }, "Export CLICS package"),
     isNew ? null : h("a.btn.btn-ghost", { href: `/contests/${enc(c.slug)}` }, "Open the contest"), status);
   const form = h("form.designer#contest-form", { novalidate: true, "aria-label": "Contest" }, basics, windowSet, regSet, problemsSet, orgSet, groupSet);
   form.addEventListener("submit", (e) => e.preventDefault());

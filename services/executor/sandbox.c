@@ -145,6 +145,15 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+void sandbox_shared_remove(const sandbox_config_t *cfg)
+{
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/shared", cfg->workdir);
+    pthread_mutex_lock(&shared_mu);
+    rm_rf(dir);
+    pthread_mutex_unlock(&shared_mu);
+}
+
 /* ------------------------------------------------------------------------
  * Languages
  * ------------------------------------------------------------------------ */
@@ -1961,6 +1970,7 @@ int sandbox_sweep(const sandbox_config_t *cfg)
     char bundles[1100];
     snprintf(bundles, sizeof bundles, "%s/bundles", cfg->workdir);
     rm_rf(bundles);
+    sandbox_shared_remove(cfg);
     if (removed)
         LOG_WARN("sandbox leftovers removed", "containers=%d", removed);
     return removed;

@@ -46,9 +46,12 @@ void auth_config_load(auth_config_t *cfg)
      * variable, no database connection): auth runs 128 by default, and the
      * queue leaves two of them to the calls that hash nothing. */
     rpc_server_default_workers(128);
+    /* At most 8 by default, as many as auth ever hashed at once before the
+     * gate: each hash holds DOJO_AUTH_ARGON2_MEM_KIB, and a pod on a big node
+     * sees the node's cores but has its own memory limit. */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg->hash_concurrency =
-        (int)config_int("DOJO_AUTH_HASH_CONCURRENCY", ncpu > 0 ? ncpu : 1, 1, 256);
+    long hashers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
+    cfg->hash_concurrency = (int)config_int("DOJO_AUTH_HASH_CONCURRENCY", hashers, 1, 256);
     int spare = rpc_server_workers_setting() - cfg->hash_concurrency - 2;
     cfg->hash_queue = (int)config_int("DOJO_AUTH_HASH_QUEUE", spare > 0 ? spare : 0, 0, 4096);
     cfg->login_max_fails_account = (int)config_int("DOJO_AUTH_LOGIN_MAX_FAILS_ACCOUNT", 5, 1, 1000);

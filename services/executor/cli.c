@@ -508,10 +508,5 @@ int exec_cli_sandbox_run(exec_t *ex, int argc, char **argv, err_t **err)
         rc = cli_run(ex, &a, rt, lang, &f, err);
     }
     cli_free_files(&f);
-    /* The command leaves nothing behind (its boxes' bundles are gone). */
-    sandbox_config_t cfg;
-    exec_sandbox_config(&ex->cfg, &cfg);
-    sandbox_wait_cleanups();
-    sandbox_shared_remove(&cfg);
     return rc;
 }

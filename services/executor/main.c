@@ -88,8 +88,6 @@ static void stop_queue(void *payload)
     LOG_INFO("waiting for running jobs", "running=%d", atomic_load(&ex->jobs_running));
     exec_queue_stop(ex);
     exec_pool_close(ex);
-    sandbox_wait_cleanups();
-    sandbox_shared_remove(&ex->sandbox);
     ex->server = NULL;
 }
 

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -94,65 +93,12 @@ static int copy_file(const char *from, const char *to, mode_t mode, err_t **err)
     return 0;
 }
 
-/* One copy per executor of a file every bundle holds (the driver, a zygote's
- * script), made at the first box and hard-linked into each bundle after:
- * one inode and a 1 MiB copy less per box (ext4's inode allocation and the
- * copy were a sixth of the executor's CPU per box, docs/benchmarks.md). The
- * copy is root's, 0755/0644, in a folder only root may write, and bundles
- * bind /judge read-only: no box can change what the next one links. Named by
- * the source's device, inode, size and mtime, so a changed source gets a
- * fresh copy. Falls back to a copy of its own when linking fails (another
- * filesystem). */
-static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int link_shared_copy(const sandbox_config_t *cfg, const char *from, const char *to,
-                            mode_t mode, err_t **err)
-{
-    struct stat st;
-    if (stat(from, &st) < 0)
-        return err_errno(err, errno, "stat %s", from);
-    char dir[1100], shared[1300], tmp[1400];
-    snprintf(dir, sizeof dir, "%s/shared", cfg->workdir);
-    snprintf(shared, sizeof shared, "%s/%lx-%lx-%lx-%lx-%o", dir, (unsigned long)st.st_dev,
-             (unsigned long)st.st_ino, (unsigned long)st.st_size, (unsigned long)st.st_mtime,
-             (unsigned)mode);
-    if (link(shared, to) == 0)
-        return 0;
-    pthread_mutex_lock(&shared_mu);
-    int rc = -1;
-    struct stat have;
-    if (stat(shared, &have) == 0 && have.st_uid == geteuid() && (have.st_mode & 07777) == mode &&
-        (off_t)have.st_size == st.st_size) {
-        rc = link(shared, to);
-    } else if (fs_mkdir_p(dir, 0755, 0755) == 0) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", shared);
-        err_t *ignored = NULL;
-        unlink(tmp);
-        if (copy_file(from, tmp, mode, &ignored) == 0 && rename(tmp, shared) == 0)
-            rc = link(shared, to);
-        else
-            unlink(tmp);
-        err_free(ignored);
-    }
-    pthread_mutex_unlock(&shared_mu);
-    return rc == 0 ? 0 : copy_file(from, to, mode, err);
-}
-
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     return remove(path);
 }
 
 static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-void sandbox_shared_remove(const sandbox_config_t *cfg)
-{
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/shared", cfg->workdir);
-    pthread_mutex_lock(&shared_mu);
-    rm_rf(dir);
-    pthread_mutex_unlock(&shared_mu);
-}
 
 /* ------------------------------------------------------------------------
  * Languages
@@ -537,135 +483,40 @@ static int runtime_argv(const sandbox_config_t *cfg, sandbox_runtime_t rt, char 
     return n;
 }
 
-/* crun, run from a sealed in-memory copy made once per executor. Each crun
- * otherwise copies its own binary into a sealed memfd and executes it again
- * before anything else (its guard against a container overwriting the
- * runtime's binary through /proc/self/exe, CVE-2019-5736); a crun that finds
- * itself in a fully sealed memfd (F_SEAL_SEAL, _SHRINK, _GROW, _WRITE) skips
- * that, as runc's cloned_binary.c, whose check crun shares, allows: half of a
- * crun start's CPU (docs/benchmarks.md). The copy is as safe as its own: it
- * cannot be written, and the executor never passes it to a container (the
- * descriptor is close-on-exec; crun sees it only as its /proc/self/exe).
- * The crun on PATH at the executor's start is the one that runs until it
- * stops. -1: not available (no crun on PATH, no memfd): `execvp` as before. */
-static pthread_once_t crun_once = PTHREAD_ONCE_INIT;
-static int crun_fd = -1;
-
-static void crun_memfd_init(void)
+/* Forks `argv` with the given stdio (-1 = a fresh pipe we close at once),
+ * in a private mount namespace, covered with `view` when given. Returns the
+ * pid. */
+static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
+                   const host_view_t *view)
 {
-    const char *path_env = getenv("PATH");
-    char path[1100];
-    int in = -1;
-    for (const char *p = path_env ? path_env : "/usr/bin:/bin"; p && *p && in < 0;) {
-        const char *end = strchr(p, ':');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        snprintf(path, sizeof path, "%.*s/crun", (int)(len < 1000 ? len : 1000), p);
-        if (len > 0 && access(path, X_OK) == 0)
-            in = open(path, O_RDONLY | O_CLOEXEC);
-        p = end ? end + 1 : NULL;
-    }
-    if (in < 0)
-        return;
-    int fd = memfd_create("crun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    char buf[65536];
-    ssize_t n = 0;
-    while (fd >= 0 && (n = read(in, buf, sizeof buf)) > 0)
-        if (write(fd, buf, (size_t)n) != n)
-            n = -1;
-    close(in);
-    if (fd >= 0 && (n < 0 || fchmod(fd, 0755) < 0 ||
-                    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
-                                               F_SEAL_WRITE) < 0)) {
-        close(fd);
-        fd = -1;
-    }
-    crun_fd = fd;
-}
-
-static int crun_exec_fd(void)
-{
-    pthread_once(&crun_once, crun_memfd_init);
-    return crun_fd;
-}
-
-/* What spawn's child needs, on the parent's memory (CLONE_VM). */
-typedef struct spawn_args {
-    char **argv;
-    int in_fd, out_fd, err_fd;
-    bool hybrid;
-    const host_view_t *view;
-    int exec_fd; /* >= 0: execute this file (fexecve) instead of argv[0] */
-} spawn_args_t;
-
-static int spawn_child(void *arg)
-{
-    const spawn_args_t *a = arg;
-    /* The executor's handlers are not for this process (the parent's memory):
-     * back to the defaults before any signal is let through. */
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
-    for (int sig = 1; sig < NSIG; sig++) {
-        struct sigaction old;
-        if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &old) == 0 &&
-            old.sa_handler != SIG_IGN && old.sa_handler != SIG_DFL)
-            sigaction(sig, &dfl, NULL);
-    }
-    if (a->in_fd >= 0)
-        dup2(a->in_fd, 0);
-    if (a->out_fd >= 0)
-        dup2(a->out_fd, 1);
-    if (a->err_fd >= 0)
-        dup2(a->err_fd, 2);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (in_fd >= 0)
+        dup2(in_fd, 0);
+    if (out_fd >= 0)
+        dup2(out_fd, 1);
+    if (err_fd >= 0)
+        dup2(err_fd, 2);
     for (int fd = 3; fd < 1024; fd++)
-        if (fd != a->exec_fd)
-            close(fd);
+        close(fd);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (unshare(CLONE_NEWNS) == 0) {
         mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL);
-        if (a->hybrid)
+        if (hybrid)
             umount2("/sys/fs/cgroup/unified", MNT_DETACH);
-        if (a->view && host_view_mount(a->view) < 0) {
+        if (view && host_view_mount(view) < 0) {
             dprintf(2, "dojo: covering the host paths of the bundle: %s\n", strerror(errno));
             _exit(126);
         }
-    } else if (a->view) {
+    } else if (view) {
         dprintf(2, "dojo: a mount namespace for the runtime: %s\n", strerror(errno));
         _exit(126);
     }
-    if (a->exec_fd >= 0)
-        fexecve(a->exec_fd, a->argv, environ);
-    execvp(a->argv[0], a->argv);
+    execvp(argv[0], argv);
     _exit(127);
-}
-
-/* Starts `argv` with the given stdio (-1 = a fresh pipe we close at once),
- * in a private mount namespace, covered with `view` when given. Returns the
- * pid. The child shares the executor's memory until it executes the runtime
- * (CLONE_VM | CLONE_VFORK, as posix_spawn): no copy of the executor's page
- * tables and no copy-on-write faults in its threads after, per sandbox; the
- * calling thread waits the few microseconds to the exec, with every signal
- * blocked so that none runs a handler on the child's borrowed stack. */
-static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
-                   const host_view_t *view)
-{
-    spawn_args_t a = {.argv = argv, .in_fd = in_fd, .out_fd = out_fd, .err_fd = err_fd,
-                      .hybrid = hybrid, .view = view, .exec_fd = -1};
-    if (strcmp(argv[0], "crun") == 0)
-        a.exec_fd = crun_exec_fd();
-    enum { STACK = 64 * 1024 };
-    char *stack = malloc(STACK);
-    if (stack == NULL)
-        return -1;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = clone(spawn_child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
-    int e = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(stack);
-    errno = e;
-    return pid;
 }
 
 /* Runs a short runtime command (kill, delete, list) and waits for it. */
@@ -1118,11 +969,10 @@ static int write_box_bundle(sandbox_box_t *b, err_t **err)
             return err_errno(err, errno, "prepare %s", b->build);
         build_dir = b->build;
     }
-    /* A link to the executor's copy, not a bind mount of the original:
-     * gVisor's gofer cannot reach a driver kept below a private directory
-     * such as /root/.cache. */
+    /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
+     * below a private directory such as /root/.cache. */
     snprintf(path, sizeof path, "%s/judge/driver", b->dir);
-    if (link_shared_copy(cfg, cfg->driver_path, path, 0755, err) < 0)
+    if (copy_file(cfg->driver_path, path, 0755, err) < 0)
         return -1;
     char *plan = NULL;
     size_t plan_len = 0;
@@ -1133,7 +983,7 @@ static int write_box_bundle(sandbox_box_t *b, err_t **err)
     fclose(f);
     if (zygote) {
         snprintf(path, sizeof path, "%s/judge/zygote.py", b->dir);
-        if (link_shared_copy(cfg, k->lang->zygote_source, path, 0644, err) < 0) {
+        if (copy_file(k->lang->zygote_source, path, 0644, err) < 0) {
             free(plan);
             return -1;
         }
@@ -1970,7 +1820,6 @@ int sandbox_sweep(const sandbox_config_t *cfg)
     char bundles[1100];
     snprintf(bundles, sizeof bundles, "%s/bundles", cfg->workdir);
     rm_rf(bundles);
-    sandbox_shared_remove(cfg);
     if (removed)
         LOG_WARN("sandbox leftovers removed", "containers=%d", removed);
     return removed;

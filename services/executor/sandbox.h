@@ -242,11 +242,6 @@ long sandbox_job_kib(const sandbox_job_t *job);
  * at start, before taking jobs). Returns how many containers it removed. */
 int sandbox_sweep(const sandbox_config_t *cfg);
 
-/** Removes the executor's shared copies of the files every bundle links (the
- * driver, the zygotes' scripts: <workdir>/shared). Call when no box starts
- * any more (at exit; the sweep at start does too). */
-void sandbox_shared_remove(const sandbox_config_t *cfg);
-
 /** Waits until the background clean-ups of finished sandboxes are done
  * (containers deleted, bundles removed): call before exiting. */
 void sandbox_wait_cleanups(void);

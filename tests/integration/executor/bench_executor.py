@@ -27,11 +27,7 @@ figure also as a ratio to (1); then the memory an idle pooled sandbox holds
 DOJO_BENCH_POOL=0 runs the pool-off figures only; DOJO_BENCH_PARTS picks
 parts (a comma list of per-test, dequeue, saturation; all by default),
 DOJO_BENCH_SATURATION_POOL the pool sizes of the saturation runs (0,4),
-DOJO_BENCH_POOL_STARTS their DOJO_EXECUTOR_POOL_STARTS, DOJO_BENCH_SATURATION_ROUNDS
-how many times each (1), and DOJO_BENCH_EXECUTORS (label=path,label=path) the
-executor builds the saturation runs compare, each pool size's runs of them
-back to back, round after round (an A/B of a change in the same minutes; by
-default the one of DOJO_BIN_DIR)."""
+DOJO_BENCH_POOL_STARTS their DOJO_EXECUTOR_POOL_STARTS."""
 import json
 import os
 import re
@@ -246,31 +242,22 @@ def test_executor_benchmark(exec_stack, start_executor, redis):
 
     n = int(os.environ.get("DOJO_BENCH_SUBMISSIONS", "200"))
     sizes = [int(v) for v in os.environ.get("DOJO_BENCH_SATURATION_POOL", "0,4").split(",")]
-    builds = [(None, None)]
-    if os.environ.get("DOJO_BENCH_EXECUTORS"):
-        builds = [tuple(v.split("=", 1)) for v in os.environ["DOJO_BENCH_EXECUTORS"].split(",")]
-    rounds = int(os.environ.get("DOJO_BENCH_SATURATION_ROUNDS", "1"))
-    runs = [(size, label, binary) for _ in range(rounds)
-            for size in ((sizes if with_pool else (0,)) if "saturation" in parts else ())
-            for label, binary in builds]
-    for size, label, binary in runs:
+    for size in ((sizes if with_pool else (0,)) if "saturation" in parts else ()):
         env = dict(DOJO_EXECUTOR_CONCURRENCY=2, DOJO_EXECUTOR_POOL="off")
         if size:
             env.update(DOJO_EXECUTOR_POOL="on", DOJO_EXECUTOR_POOL_SIZE=size)
             if os.environ.get("DOJO_BENCH_POOL_STARTS"):
                 env.update(DOJO_EXECUTOR_POOL_STARTS=os.environ["DOJO_BENCH_POOL_STARTS"])
-        a = start_executor(f"bench-sat-a-p{size}", binary=binary, **env)
-        b = start_executor(f"bench-sat-b-p{size}", binary=binary, **env)
+        a = start_executor(f"bench-sat-a-p{size}", **env)
+        b = start_executor(f"bench-sat-b-p{size}", **env)
         if size:
             dequeue_to_result_ms(exec_stack, redis, 2)
             wait_pool_ready(a, 1)
             wait_pool_ready(b, 1)
         rate = saturation(exec_stack, redis, n)
         pool = f"pool {size}" if size else "no pool"
-        build = f" [{label}]" if label else ""
         lines.append(f"crun  {pool:7} saturation, 2 executors x 2 workers, {n} x 10-test "
-                     f"submissions: {rate:5.1f} submissions/s, none lost, each recorded once"
-                     f"{build}")
+                     f"submissions: {rate:5.1f} submissions/s, none lost, each recorded once")
         if size:
             m = [pool_metrics(e) for e in (a, b)]
             lines.append(f"      pool: hits {sum(x.get('dojo_executor_pool_hits_total', 0) for x in m):.0f}, "

@@ -94,17 +94,16 @@ def redis(infra):
 
 @pytest.fixture
 def start_executor(exec_stack, workdir, request):
-    """start_executor(name, binary=None, **env) starts an executor (`binary`:
-    another build than DOJO_BIN_DIR's, for benchmarks); at teardown the ones
+    """start_executor(name, **env) starts an executor; at teardown the ones
     still running get SIGTERM and must exit 0."""
     started = []
 
-    def start(name="exec", binary=None, **env):
+    def start(name="exec", **env):
         merged = dict(exec_stack.env)
         merged["DOJO_EXECUTOR_ID"] = f"{name}-{uuid.uuid4().hex[:6]}"
         merged.update({k: str(v) for k, v in env.items()})
         p = execkit.ExecutorProcess(merged, workdir / merged["DOJO_EXECUTOR_ID"],
-                                    merged["DOJO_EXECUTOR_ID"], authkit.free_port, binary)
+                                    merged["DOJO_EXECUTOR_ID"], authkit.free_port)
         started.append(p)
         return p.start()
 

@@ -194,9 +194,8 @@ def pending_count(r, wait=2.0):
 
 
 class ExecutorProcess:
-    def __init__(self, env, workdir, name, free_port, binary=None):
+    def __init__(self, env, workdir, name, free_port):
         self.name = name
-        self.binary = binary or executor_binary()
         self.addr = f"127.0.0.1:{free_port()}"
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -214,7 +213,7 @@ class ExecutorProcess:
     def start(self, timeout=20):
         from dojo_health import health_pb2
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([str(self.binary)], env=self.env,
+            self.proc = subprocess.Popen([str(executor_binary())], env=self.env,
                                          stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

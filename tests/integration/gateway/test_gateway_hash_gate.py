@@ -53,7 +53,9 @@ def users_named(infra, auth, username):
 def gated(start_auth, start_gateway):
     auth = start_auth("hash-gate", timeout=60, DOJO_AUTH_HASH_CONCURRENCY="1",
                       DOJO_AUTH_HASH_QUEUE="0", **SLOW_HASH)
-    assert "hash_concurrency=1 hash_queue=0" in auth.log_text(), auth.log_tail()
+    # The "serving" line comes after health turns SERVING (df8137f): wait for it.
+    wait_for(lambda: "hash_concurrency=1 hash_queue=0" in auth.log_text(),
+             "auth's serving line with the gate's settings")
     g = start_gateway(DOJO_AUTH_ADDR=auth.addr, DOJO_GATEWAY_RPC_TIMEOUT="30s")
     return auth, g
 

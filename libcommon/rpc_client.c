@@ -144,8 +144,14 @@ static void client_call_begin(client_call_t *c, rpc_channel_t *ch, const char *p
     memset(c, 0, sizeof *c);
     c->path = path;
     c->cq = thread_cq();
+    /* Copied, not static: `path` lives on the caller's stack, and a static
+     * slice tells gRPC the bytes live for ever — its HPACK encoder may match
+     * :path against an earlier call's by address and length, and the next
+     * call's path sits at the same address. */
+    grpc_slice method = grpc_slice_from_copied_string(path);
     c->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
-                                       grpc_slice_from_static_string(path), NULL, deadline, NULL);
+                                       method, NULL, deadline, NULL);
+    grpc_slice_unref(method);
     if (opts && opts->request_id) {
         c->md[c->nmd].key = grpc_slice_from_static_string("x-request-id");
         c->md[c->nmd].value = grpc_slice_from_copied_string(opts->request_id);

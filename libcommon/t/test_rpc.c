@@ -222,6 +222,36 @@ static void test_method_without_handler_is_unimplemented_at_once(void **state)
     assert_int_equal(err->code, GRPC_STATUS_UNIMPLEMENTED);
 }
 
+/* One call, from one stack frame for every method: the client's path buffer
+ * sits at the same address each time. */
+static int call_method(fixture_t *f, const char *method, const ProtobufCMessage *req,
+                       int *code)
+{
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    int rc = rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, method, req, &out,
+                             NULL, &err);
+    *code = rc == 0 ? GRPC_STATUS_OK : (int)err->code;
+    return rc;
+}
+
+static void test_methods_of_equal_length_alternating_reach_their_own_handler(void **state)
+{
+    /* GetPublicKeys and ResetPassword are both 13 letters and their paths
+     * sit at one address in call_method's frame: each must still reach its
+     * own handler (a path handed to gRPC as a static slice may be matched by
+     * address and length). */
+    fixture_t *f = *state;
+    Dojo__Auth__V1__GetPublicKeysRequest keys = DOJO__AUTH__V1__GET_PUBLIC_KEYS_REQUEST__INIT;
+    Dojo__Auth__V1__ResetPasswordRequest reset = DOJO__AUTH__V1__RESET_PASSWORD_REQUEST__INIT;
+    for (int i = 0; i < 4; i++) {
+        int code;
+        assert_int_equal(call_method(f, "GetPublicKeys", &keys.base, &code), 0);
+        assert_int_equal(call_method(f, "ResetPassword", &reset.base, &code), -1);
+        assert_int_equal(code, GRPC_STATUS_UNIMPLEMENTED);
+    }
+}
+
 static void test_client_deadline_expires_as_deadline_exceeded(void **state)
 {
     fixture_t *f = *state;
@@ -511,6 +541,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_method_without_handler_is_unimplemented_at_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_methods_of_equal_length_alternating_reach_their_own_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_deadline_expires_as_deadline_exceeded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_health_check_reports_registered_services, setup,

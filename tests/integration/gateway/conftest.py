@@ -84,6 +84,22 @@ def web_dir(workdir):
     return d
 
 
+# The session's gateway, once started: a test after which it is no longer
+# running fails there with its log, rather than every later test failing to
+# connect with the cause out of sight.
+_SESSION_GATEWAYS = []
+
+
+@pytest.fixture(autouse=True)
+def session_gateway_survives():
+    yield
+    for g in _SESSION_GATEWAYS:
+        if not g.alive():
+            _SESSION_GATEWAYS.clear()  # said once, by the test it died in
+            pytest.fail(f"the session's gateway exited with {g.proc.returncode} during this "
+                        f"test\n" + g.log_tail(150), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
     """content + gamification + executor (when it can run) + gateway."""
@@ -148,6 +164,7 @@ def stack(infra, base_env, auth, workdir, gw_content_dir, web_dir):
             "DOJO_GATEWAY_TASKS_CACHE_TTL": "1s",
         })
         gw = gwkit.Gateway(gateway_env, workdir / "gw-proc").start()
+        _SESSION_GATEWAYS.append(gw)
         yield {"gateway": gw, "content": content, "game": game, "executor": executor,
                "no_executor": no_executor, "env": gateway_env, "redis": infra.redis_addr,
                "service_key": env["DOJO_SERVICE_KEY"]}

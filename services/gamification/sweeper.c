@@ -97,6 +97,55 @@ static const pg_stmt_t stmt_fail = {
 
 /* Finishes a pending submission as an internal error (nothing when it
  * finished meanwhile). */
+/* The result event of a submission this sweeper finished, on its event
+ * stream after whatever it holds (seq continues from the last event), so a
+ * learner watching it gets the verdict and "done" as from an executor. Best
+ * effort: the row is what counts, and a subscriber to a finished submission
+ * whose stream has expired gets the stored row. */
+static void publish_result(gam_t *g, const char *id, int64_t now)
+{
+    kvc_key_t key;
+    const char *stream = kvc_key_events(&key, id);
+    cleanup_err err_t *err = NULL;
+    cleanup_redis_reply redisReply *last = NULL;
+    if (kv_command(g->kv, &last, &err, "XREVRANGE %s + - COUNT 1", stream) < 0) {
+        LOG_WARN("result event not written", "submission=%s error=\"%s\"", id,
+                 log_esc(err->msg));
+        return;
+    }
+    int64_t seq = 0;
+    int32_t attempt = 0;
+    kvc_entry_t le;
+    if (kvc_entry_at(last, 0, KVC_FIELD_EVENT, &le) && le.value) {
+        Dojo__Executor__V1__Event *prev =
+            dojo__executor__v1__event__unpack(NULL, le.len, (const uint8_t *)le.value);
+        if (prev) {
+            seq = prev->seq;
+            attempt = prev->attempt;
+            dojo__executor__v1__event__free_unpacked(prev, NULL);
+        }
+    }
+    Dojo__Common__V1__Timestamp at = DOJO__COMMON__V1__TIMESTAMP__INIT;
+    at.unix_micros = now;
+    Dojo__Executor__V1__FinalResult fr = DOJO__EXECUTOR__V1__FINAL_RESULT__INIT;
+    fr.verdict = DOJO__COMMON__V1__VERDICT__VERDICT_IE;
+    fr.message = "Internal error: the judge could not finish this submission; nothing was "
+                 "counted, submit it again";
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.submission_id = (char *)id;
+    ev.seq = seq + 1;
+    ev.attempt = attempt;
+    ev.emitted_at = &at;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
+    ev.result = &fr;
+    size_t len = protobuf_c_message_get_packed_size(&ev.base);
+    cleanup_free uint8_t *buf = xmalloc(len + 1);
+    protobuf_c_message_pack(&ev.base, buf);
+    if (kvc_append(g->kv, stream, KVC_FIELD_EVENT, buf, len, g->cfg.event_ttl_s, &err) < 0)
+        LOG_WARN("result event not written", "submission=%s error=\"%s\"", id,
+                 log_esc(err->msg));
+}
+
 static int fail_one(gam_t *g, pg_conn_t *conn, const char *id, const char *why, err_t **err)
 {
     int64_t now = gam_now_us(g);
@@ -119,6 +168,7 @@ static int fail_one(gam_t *g, pg_conn_t *conn, const char *id, const char *why, 
         LOG_WARN("pending submission finished as internal error", "submission=%s reason=\"%s\"",
                  id, why);
         metrics_counter_add("dojo_gamification_swept_total", "action=\"failed\"", 1);
+        publish_result(g, id, now);
     }
     return 0;
 }

@@ -58,6 +58,19 @@ def finished(gc, sid):
     return get(gc, sid).state == gpb.SUBMISSION_STATE_FINISHED
 
 
+def events(r, sid):
+    return [epb.Event.FromString(f[1]) for _, f in r.cmd("XRANGE", f"dojo:sub:{sid}", "-", "+")]
+
+
+def assert_ie_result_published(r, sid, seq):
+    """The sweeper's verdict reached the submission's event stream, so a
+    learner watching it on the WebSocket gets it (and "done")."""
+    ev = events(r, sid)[-1]
+    assert ev.WhichOneof("kind") == "result" and ev.seq == seq, ev
+    assert ev.result.verdict == IE and "submit it again" in ev.result.message, ev
+    assert r.cmd("TTL", f"dojo:sub:{sid}") > 0
+
+
 def test_a_submit_never_queued_is_queued_from_its_row_once(swept):
     gc, r, clock = swept
     user = gamekit.new_user()
@@ -130,6 +143,9 @@ def test_a_dead_lettered_pending_submission_ends_as_internal_error(swept):
     dead_letter(r, judged)
     eventually(lambda: finished(gc, dead), "the dead-lettered one finished")
     assert get(gc, dead).verdict == IE
+    eventually(lambda: events(r, dead), "its result event")
+    assert_ie_result_published(r, dead, seq=1)
+    assert events(r, judged) == []  # recorded by its executor: nothing of the sweeper's
     s = get(gc, judged)
     assert s.verdict == gamekit.AC and s.awards.points_awarded == gamekit.POINTS["g-hello"]
     assert gc.progress(user).total_points == gamekit.POINTS["g-hello"]
@@ -139,12 +155,20 @@ def test_pending_longer_than_the_bound_ends_as_internal_error(swept):
     gc, r, clock = swept
     sid = gc.create(gamekit.new_user(), "g-sum")
     r.cmd("SET", f"dojo:gw:enq:{sid}", "1", "EX", "86400")
+    # What its executor wrote before it went quiet: queued, started.
+    for seq, kind in ((1, "queued"), (2, "started")):
+        ev = epb.Event(submission_id=sid, seq=seq, attempt=seq - 1)
+        getattr(ev, kind).SetInParent()
+        r.cmd("XADD", f"dojo:sub:{sid}", "*", "event", ev.SerializeToString())
     clock.advance(9 * 60)
     time.sleep(1)
     assert get(gc, sid).state == gpb.SUBMISSION_STATE_PENDING
     clock.advance(2 * 60)
     eventually(lambda: finished(gc, sid), "the old one finished")
     assert get(gc, sid).verdict == IE
+    eventually(lambda: len(events(r, sid)) == 3, "its result event")
+    assert_ie_result_published(r, sid, seq=3)
+    assert events(r, sid)[-1].attempt == 1
     # A late result of its executor changes nothing.
     assert gc.record(sid).duplicate
     assert get(gc, sid).verdict == IE

@@ -505,8 +505,80 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
     return 0;
 }
 
-int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
-                               ProtobufCMessage **out, err_t **err)
+/* The package's pieces: as ReadBlob's, far below the 16 MiB a message may
+ * hold. */
+#define EXPORT_PIECE (1024 * 1024)
+
+static int blob_copy(void *payload, const char *sha256, int fd, int64_t *size, err_t **err)
+{
+    return content_blob_copy(payload, sha256, fd, size, err);
+}
+
+/* A temporary file of the caller's, already unlinked: *fd. */
+static int scratch_file(const char *what, int *fd, err_t **err)
+{
+    const char *dir = getenv("TMPDIR");
+    cleanup_free char *path = xasprintf("%s/dojo-%s-XXXXXX", dir && *dir ? dir : "/tmp", what);
+    int f = mkostemp(path, O_CLOEXEC);
+    if (f < 0)
+        return err_errno(err, errno, "temporary file for %s", what);
+    unlink(path);
+    *fd = f;
+    return 0;
+}
+
+/* The task `slug` (at `version`, 0 the current) written as a package into
+ * a temporary file: *fd (open, unlinked) of *size bytes. The blobs its tests
+ * name are copied through a scratch file, never into memory; the database
+ * connection is held only for this. */
+static int export_to_file(content_t *c, const char *slug, int version, int *fd, int64_t *size,
+                          err_t **err)
+{
+    cleanup_pgconn pg_conn_t *conn = NULL;
+    cleanup_json json_t *stored = NULL, *norm = NULL;
+    content_task_row_t row;
+    if (content_conn(c, &conn, err) < 0 ||
+        content_load_task(conn, slug, version, &stored, &row, err) < 0)
+        return -1;
+    cleanup_report content_report_t rep;
+    content_report_init(&rep, "");
+    if (taskjson_normalize(stored, &rep, &norm) < 0)
+        return err_set(err, GRPC_STATUS_INTERNAL, "task %s: stored version fails validation",
+                       slug);
+    cleanup_close int scratch = -1;
+    if (scratch_file("export-blobs", &scratch, err) < 0)
+        return -1;
+    /* libzip writes the archive beside `path` and renames it there, so the
+     * name stays until the archive is open again. */
+    const char *dir = getenv("TMPDIR");
+    cleanup_free char *path = xasprintf("%s/dojo-export-XXXXXX", dir && *dir ? dir : "/tmp");
+    int tmp = mkostemp(path, O_CLOEXEC);
+    if (tmp < 0)
+        return err_errno(err, errno, "temporary file for a package");
+    close(tmp);
+    const char *why = NULL;
+    int rc = pkg_write_task(norm, path, scratch, blob_copy, conn, &why, err);
+    int f = rc < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+    int open_errno = errno;
+    unlink(path);
+    if (rc < 0) {
+        if (*err)
+            return err_wrap(err, "task %s as a package", slug);
+        return err_set(err, GRPC_STATUS_INTERNAL, "task %s as a package: %s", slug, why);
+    }
+    if (f < 0)
+        return err_errno(err, open_errno, "open the package of %s", slug);
+    off_t end = lseek(f, 0, SEEK_END);
+    if (end < 0 || lseek(f, 0, SEEK_SET) < 0) {
+        close(f);
+        return err_errno(err, errno, "read the package of %s", slug);
+    }
+    *fd = f;
+    *size = (int64_t)end;
+    return 0;
+}
+
+int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req_msg, err_t **err)
 {
     content_t *c = rpc_call_payload(call);
     const Dojo__Content__V1__ExportPackageRequest *req = (const void *)req_msg;
@@ -515,30 +587,33 @@ int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req_msg
         return -1;
     if (!check_is_slug(req->slug, 64, CHECK_LETTER_FIRST))
         return err_set(err, GRPC_STATUS_NOT_FOUND, "slug: no task \"%.64s\"", req->slug);
-    cleanup_pgconn pg_conn_t *conn = NULL;
-    cleanup_json json_t *stored = NULL, *norm = NULL;
-    content_task_row_t row;
-    if (content_conn(c, &conn, err) < 0 ||
-        content_load_task(conn, req->slug, req->version, &stored, &row, err) < 0)
+    cleanup_close int fd = -1;
+    int64_t size = 0;
+    if (export_to_file(c, req->slug, req->version, &fd, &size, err) < 0)
         return -1;
-    cleanup_report content_report_t rep;
-    content_report_init(&rep, "");
-    if (taskjson_normalize(stored, &rep, &norm) < 0)
-        return err_set(err, GRPC_STATUS_INTERNAL, "task %s: stored version fails validation",
-                       req->slug);
-    char *zip = NULL;
-    size_t len = 0;
-    const char *why = NULL;
-    if (pkg_write_task(norm, &zip, &len, &why) < 0)
-        return err_set(err, GRPC_STATUS_INTERNAL, "task %s as a package: %s", req->slug, why);
-    Dojo__Content__V1__ExportPackageResponse *resp =
-        RPC_NEW(call, Dojo__Content__V1__ExportPackageResponse,
-                DOJO__CONTENT__V1__EXPORT_PACKAGE_RESPONSE__INIT);
-    resp->zip.data = rpc_alloc(call, len + 1);
-    memcpy(resp->zip.data, zip, len);
-    resp->zip.len = len;
-    free(zip);
-    resp->file_name = rpc_sprintf(call, "%s.zip", req->slug);
-    *out = &resp->base;
+    cleanup_free char *file_name = xasprintf("%s.zip", req->slug);
+    cleanup_free uint8_t *buf = xcalloc(1, EXPORT_PIECE);
+    int64_t at = 0;
+    /* Bounded by the file's size: every turn sends at least a byte. */
+    while (at < size) {
+        size_t want = size - at > EXPORT_PIECE ? EXPORT_PIECE : (size_t)(size - at);
+        ssize_t n = pread(fd, buf, want, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return err_errno(err, n < 0 ? errno : EIO, "read the package of %s", req->slug);
+        Dojo__Content__V1__ExportPackageResponse piece =
+            DOJO__CONTENT__V1__EXPORT_PACKAGE_RESPONSE__INIT;
+        piece.file_name = file_name;
+        piece.zip.data = buf;
+        piece.zip.len = (size_t)n;
+        piece.offset = at;
+        piece.total_size = size;
+        if (rpc_stream_send(call, &piece.base, err) < 0)
+            return -1;
+        at += n;
+    }
+    LOG_INFO("package exported", "task=%s version=%d bytes=%lld", req->slug, req->version,
+             (long long)size);
     return 0;
 }

@@ -525,6 +525,11 @@ static int write_piece(int64_t off, const unsigned char *data, size_t len, void 
     return 0;
 }
 
+int content_blob_copy(pg_conn_t *conn, const char *sha256, int fd, int64_t *size, err_t **err)
+{
+    return content_blob_read(conn, sha256, 0, size, write_piece, &fd, err);
+}
+
 int content_blob_to_file(pg_conn_t *conn, const char *sha256, const char *owner, int fd,
                          int64_t *size, err_t **err)
 {

@@ -127,6 +127,11 @@ typedef int (*content_blob_piece_fn)(int64_t off, const unsigned char *data, siz
 int content_blob_read(pg_conn_t *conn, const char *sha256, int64_t offset, int64_t *size,
                       content_blob_piece_fn fn, void *payload, err_t **err);
 
+/** Writes the complete blob `sha256` to `fd` at its current offset, piece
+ * by piece, whoever owns it (a task's own data, for its export); *size its
+ * size. NOT_FOUND when it is not complete. */
+int content_blob_copy(pg_conn_t *conn, const char *sha256, int fd, int64_t *size, err_t **err);
+
 /** Writes the complete blob `sha256` that `owner` owns ("" : a service's
  * blob) to `fd` at its current offset, piece by piece; *size its size.
  * NOT_FOUND when `owner` owns no such complete blob. */
@@ -316,8 +321,7 @@ int content_rpc_import_tasks(rpc_call_t *call, const ProtobufCMessage *req, Prot
                              err_t **err);
 int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req,
                               ProtobufCMessage **out, err_t **err);
-int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req,
-                               ProtobufCMessage **out, err_t **err);
+int content_rpc_export_package(rpc_call_t *call, const ProtobufCMessage *req, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Contests (contests.c)

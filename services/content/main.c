@@ -60,7 +60,7 @@ static const rpc_handler_t content_handlers[] = {
     {.method = "ExportTask", .unary = content_rpc_export_task},
     {.method = "ImportTasks", .unary = content_rpc_import_tasks},
     {.method = "ParsePackage", .unary = content_rpc_parse_package},
-    {.method = "ExportPackage", .unary = content_rpc_export_package},
+    {.method = "ExportPackage", .stream = content_rpc_export_package},
     {.method = "ListContests", .unary = content_rpc_list_contests},
     {.method = "GetContest", .unary = content_rpc_get_contest},
     {.method = "PutContest", .unary = content_rpc_put_contest},

@@ -184,9 +184,19 @@ int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *sl
  * added to the package's report. */
 int pkg_normalize(json_t *doc, content_report_t *rep, json_t **norm);
 
-/** Writes a normalised task (borrowed) as a package: 0 with *zip (new,
- * free() it) of *len bytes; -1 with *why (static text) when libzip fails. */
-int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why);
+/** Appends the bytes of blob `sha256` to `fd` (from its current offset)
+ * and sets *size; -1 with *err when it cannot. */
+typedef int (*pkg_blob_copy_fn)(void *payload, const char *sha256, int fd, int64_t *size,
+                                err_t **err);
+
+/** Writes a normalised task (borrowed) as a package into the file `path`
+ * (made or replaced). A test whose data is a blob gets the blob's bytes
+ * through `copy` into `scratch` (a file open for reading and writing, its
+ * contents the writer's: each blob once, read back while the archive is
+ * written), so no blob is ever in memory. 0; -1 with *why (static text) when
+ * libzip fails, and with *err too when `copy` failed. */
+int pkg_write_task(json_t *norm, const char *path, int scratch, pkg_blob_copy_fn copy,
+                   void *payload, const char **why, err_t **err);
 
 /** A zip opened with the problem package's checks (names, links,
  * encryption, counts and sizes; one top directory stripped), for other

@@ -7,10 +7,12 @@
  * order, groups and weights, solution names), so package.c reads the
  * package back to the same task. Other systems ignore dojo.json. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "libcommon/cleanup.h"
@@ -20,20 +22,42 @@
 
 struct pkg_writer {
     zip_t *za;
-    zip_source_t *src;
+    zip_source_t *src; /* the archive in memory; NULL when it goes to a file */
     char slug[80];
     const char *why;
     json_t *names; /* package paths used, for unique file names */
+    /* Blob test data (pkg_write_task): each blob's bytes once in `scratch`,
+     * read from there while zip_close writes the archive. */
+    int scratch;
+    int64_t scratch_end;
+    json_t *blob_at; /* sha256 -> [offset, size] in scratch */
+    pkg_blob_copy_fn copy;
+    void *copy_payload;
+    err_t **err;
 };
 typedef pkg_writer_t writer_t;
+
+/* A fixed time: the same task exports to the same bytes. */
+#define PKG_MTIME 1577836800
+
+static void add_source(writer_t *w, const char *path, zip_source_t *s)
+{
+    char full[PKG_MAX_PATH * 2];
+    snprintf(full, sizeof full, "%s/%s", w->slug, path);
+    zip_int64_t idx = zip_file_add(w->za, full, s, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE);
+    if (idx < 0) {
+        zip_source_free(s);
+        w->why = "libzip: cannot add a file";
+        return;
+    }
+    zip_file_set_mtime(w->za, (zip_uint64_t)idx, PKG_MTIME, 0);
+}
 
 /* Adds `path` (below the package directory) with a copy of `data`. */
 static void add(writer_t *w, const char *path, const char *data, size_t len)
 {
     if (w->why)
         return;
-    char full[PKG_MAX_PATH * 2];
-    snprintf(full, sizeof full, "%s/%s", w->slug, path);
     char *copy = xcalloc(1, len + 1);
     memcpy(copy, data, len);
     zip_source_t *s = zip_source_buffer(w->za, copy, len, 1);
@@ -42,19 +66,146 @@ static void add(writer_t *w, const char *path, const char *data, size_t len)
         w->why = "libzip: cannot make a file";
         return;
     }
-    zip_int64_t idx = zip_file_add(w->za, full, s, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE);
-    if (idx < 0) {
-        zip_source_free(s);
-        w->why = "libzip: cannot add a file";
-        return;
-    }
-    /* A fixed time: the same task exports to the same bytes. */
-    zip_file_set_mtime(w->za, (zip_uint64_t)idx, 1577836800, 0);
+    add_source(w, path, s);
 }
 
 static void add_text(writer_t *w, const char *path, const char *text)
 {
     add(w, path, text, strlen(text));
+}
+
+/* ------------------------------------------------------------------------
+ * Blob test data: a region of the scratch file as a libzip source
+ *
+ * libzip reads a source only in zip_close, one entry after another, so a
+ * blob's bytes sit in the scratch file (written once per blob, however many
+ * tests name it) and each entry reads its region with pread: the archive is
+ * written with one read buffer in memory, whatever the blobs' size. The
+ * source states what a buffer source does (size, mtime, stored data), so a
+ * file makes the same entry whether it came inline or from a blob.
+ * ------------------------------------------------------------------------ */
+
+typedef struct region {
+    int fd;
+    int64_t off, len, pos;
+    zip_error_t error;
+} region_t;
+
+static zip_int64_t region_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    region_t *r = ud;
+    switch (cmd) {
+    case ZIP_SOURCE_OPEN:
+        r->pos = 0;
+        return 0;
+    case ZIP_SOURCE_READ: {
+        zip_uint64_t left = (zip_uint64_t)(r->len - r->pos);
+        size_t n = (size_t)(len < left ? len : left);
+        size_t k = 0;
+        while (k < n) {
+            ssize_t got = pread(r->fd, (char *)data + k, n - k, (off_t)(r->off + r->pos + (int64_t)k));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                zip_error_set(&r->error, ZIP_ER_READ, got < 0 ? errno : EIO);
+                return -1;
+            }
+            k += (size_t)got;
+        }
+        r->pos += (int64_t)n;
+        return (zip_int64_t)n;
+    }
+    case ZIP_SOURCE_CLOSE:
+        return 0;
+    case ZIP_SOURCE_SEEK: {
+        zip_int64_t at = zip_source_seek_compute_offset((zip_uint64_t)r->pos,
+                                                        (zip_uint64_t)r->len, data, len,
+                                                        &r->error);
+        if (at < 0)
+            return -1;
+        r->pos = at;
+        return 0;
+    }
+    case ZIP_SOURCE_TELL:
+        return r->pos;
+    case ZIP_SOURCE_STAT: {
+        zip_stat_t *st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &r->error);
+        if (st == NULL)
+            return -1;
+        zip_stat_init(st);
+        st->size = st->comp_size = (zip_uint64_t)r->len;
+        st->mtime = PKG_MTIME;
+        st->comp_method = ZIP_CM_STORE;
+        st->encryption_method = ZIP_EM_NONE;
+        st->valid = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_MTIME | ZIP_STAT_COMP_METHOD |
+                    ZIP_STAT_ENCRYPTION_METHOD;
+        return sizeof *st;
+    }
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&r->error, data, len);
+    case ZIP_SOURCE_FREE:
+        zip_error_fini(&r->error);
+        free(r);
+        return 0;
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_STAT,
+                                              ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+    default:
+        zip_error_set(&r->error, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
+/* Adds `path` with the data of blob `sha256`, copied into the scratch file
+ * the first time a test names it. */
+static void add_blob(writer_t *w, const char *path, const char *sha256)
+{
+    if (w->why)
+        return;
+    if (w->copy == NULL || w->scratch < 0) {
+        w->why = "a test's data is a blob and the export reads no blobs";
+        return;
+    }
+    json_t *at = json_object_get(w->blob_at, sha256);
+    if (at == NULL) {
+        if (lseek(w->scratch, (off_t)w->scratch_end, SEEK_SET) < 0) {
+            w->why = "cannot write the blobs' scratch file";
+            return;
+        }
+        int64_t size = 0;
+        if (w->copy(w->copy_payload, sha256, w->scratch, &size, w->err) < 0) {
+            w->why = "cannot read a test's blob";
+            return;
+        }
+        at = json_pack("[I,I]", (json_int_t)w->scratch_end, (json_int_t)size);
+        json_object_set_new(w->blob_at, sha256, at);
+        w->scratch_end += size;
+    }
+    region_t *r = xcalloc(1, sizeof *r);
+    r->fd = w->scratch;
+    r->off = json_integer_value(json_array_get(at, 0));
+    r->len = json_integer_value(json_array_get(at, 1));
+    zip_error_init(&r->error);
+    zip_source_t *s = zip_source_function(w->za, region_cb, r);
+    if (s == NULL) {
+        zip_error_fini(&r->error);
+        free(r);
+        w->why = "libzip: cannot make a file";
+        return;
+    }
+    add_source(w, path, s);
+}
+
+/* A test's input or expected output: inline text, or its blob. */
+static void add_data(writer_t *w, const char *path, json_t *t, const char *text_key,
+                     const char *blob_key)
+{
+    const char *sha = json_string_value(json_object_get(t, blob_key));
+    if (sha && *sha)
+        add_blob(w, path, sha);
+    else
+        add_text(w, path, json_string_value(json_object_get(t, text_key)));
 }
 
 /* A package file name from a Dojo name: [A-Za-z0-9_.-], starting and ending
@@ -218,8 +369,8 @@ static void write_tests(writer_t *w, json_t *norm, json_t *side_tests, bool *sco
         char in[PKG_MAX_PATH * 2 + 8], ans[PKG_MAX_PATH * 2 + 8];
         snprintf(in, sizeof in, "%s.in", path);
         snprintf(ans, sizeof ans, "%s.ans", path);
-        add_text(w, in, json_string_value(json_object_get(t, "input")));
-        add_text(w, ans, json_string_value(json_object_get(t, "expected")));
+        add_data(w, in, t, "input", "input_sha256");
+        add_data(w, ans, t, "expected", "expected_sha256");
         json_t *e = json_pack("{s:s, s:O}", "file", path, "name", json_object_get(t, "name"));
         if (group)
             json_object_set_new(e, "group", json_string(group));
@@ -276,17 +427,24 @@ static void write_solutions(writer_t *w, json_t *norm, json_t *side_sols)
     }
 }
 
-pkg_writer_t *pkg_writer_new(const char *top)
+/* A writer into memory (path NULL) or into the file `path`. */
+static pkg_writer_t *writer_open(const char *top, const char *path)
 {
     pkg_writer_t *w = xcalloc(1, sizeof *w);
     w->names = json_object();
+    w->scratch = -1;
     snprintf(w->slug, sizeof w->slug, "%s", top);
-    zip_error_t ze;
-    zip_error_init(&ze);
-    w->src = zip_source_buffer_create(NULL, 0, 0, &ze);
-    if (w->src)
-        w->za = zip_open_from_source(w->src, ZIP_TRUNCATE, &ze);
-    zip_error_fini(&ze);
+    if (path) {
+        int zerr = 0;
+        w->za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    } else {
+        zip_error_t ze;
+        zip_error_init(&ze);
+        w->src = zip_source_buffer_create(NULL, 0, 0, &ze);
+        if (w->src)
+            w->za = zip_open_from_source(w->src, ZIP_TRUNCATE, &ze);
+        zip_error_fini(&ze);
+    }
     if (w->za == NULL) {
         if (w->src)
             zip_source_free(w->src);
@@ -294,31 +452,40 @@ pkg_writer_t *pkg_writer_new(const char *top)
         free(w);
         return NULL;
     }
-    zip_source_keep(w->src);
+    if (w->src)
+        zip_source_keep(w->src);
     return w;
 }
+
+pkg_writer_t *pkg_writer_new(const char *top) { return writer_open(top, NULL); }
 
 void pkg_writer_add_text(pkg_writer_t *w, const char *path, const char *text)
 {
     add_text(w, path, text);
 }
 
-/* The archive's bytes; the writer is gone either way. */
+/* The archive's bytes (in memory; `zip` NULL for a file); the writer is
+ * gone either way. */
 static int finish(writer_t *w, char **zip, size_t *len)
 {
     zip_source_t *src = w->src;
     json_decref(w->names);
+    json_decref(w->blob_at);
     if (w->why) {
         zip_discard(w->za);
-        zip_source_free(src);
+        if (src)
+            zip_source_free(src);
         return -1;
     }
     if (zip_close(w->za) < 0) {
         zip_discard(w->za);
-        zip_source_free(src);
+        if (src)
+            zip_source_free(src);
         w->why = "libzip: cannot write the archive";
         return -1;
     }
+    if (src == NULL)
+        return 0;
     zip_int64_t size = -1;
     if (zip_source_open(src) == 0) {
         if (zip_source_seek(src, 0, SEEK_END) == 0)
@@ -353,15 +520,19 @@ int pkg_writer_finish(pkg_writer_t *w, char **zip, size_t *len, const char **why
     return rc;
 }
 
-int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
+int pkg_write_task(json_t *norm, const char *path, int scratch, pkg_blob_copy_fn copy,
+                   void *payload, const char **why, err_t **err)
 {
-    *zip = NULL;
-    *len = 0;
-    pkg_writer_t *w = pkg_writer_new(json_string_value(json_object_get(norm, "slug")));
+    pkg_writer_t *w = writer_open(json_string_value(json_object_get(norm, "slug")), path);
     if (w == NULL) {
         *why = "libzip: cannot start an archive";
         return -1;
     }
+    w->scratch = scratch;
+    w->copy = copy;
+    w->copy_payload = payload;
+    w->err = err;
+    w->blob_at = json_object();
     json_t *side = json_object();
     static const char *const copied[] = {"difficulty", "points", "hints", "languages",
                                          "restrict_languages", "limits", "checker",
@@ -409,5 +580,9 @@ int pkg_write_task(json_t *norm, char **zip, size_t *len, const char **why)
                                                         CHECK_JSON_REAL);
     json_decref(full);
     add_text(w, "dojo.json", side_text);
-    return pkg_writer_finish(w, zip, len, why);
+    int rc = finish(w, NULL, NULL);
+    if (rc < 0)
+        *why = w->why;
+    free(w);
+    return rc;
 }

@@ -102,6 +102,7 @@ typedef struct gw {
     int ws_count; /* guarded by ws_lock */
     pthread_mutex_t ws_lock;
     int async_running; /* reference runs in flight; guarded by ws_lock */
+    int downloads;     /* streamed downloads in flight (download.c); guarded by ws_lock */
     atomic_bool stopping; /* set at SIGTERM: WebSockets close */
 } gw_t;
 
@@ -590,6 +591,35 @@ void gw_feeds_shutdown(gw_t *gw);
  * (UNAVAILABLE: too many streams) it stays the caller's. */
 int gw_feed_start(gw_req_t *r, const char *first, size_t len, const gw_feed_source_t *src,
                   int64_t max_ms, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Downloads (download.c): a file from a server-streaming call, sent as it
+ * arrives
+ * ------------------------------------------------------------------------ */
+
+/** One reply of a download's call as a piece of the file: its bytes
+ * (borrowed from the reply), where they start, the file's size and name. */
+typedef struct gw_download_piece {
+    const uint8_t *data;
+    size_t len;
+    int64_t offset, total;
+    const char *file_name;
+} gw_download_piece_t;
+typedef void (*gw_download_piece_fn)(const ProtobufCMessage *msg, gw_download_piece_t *out);
+
+/** Answers `r` (on a worker or an async thread) with the file that
+ * server-streaming `method` sends, `piece` reading each reply: blocks until
+ * the first piece is in, then sets the response (200, `content_type`, an
+ * attachment named as the pieces say, Content-Length their total) and
+ * returns while a thread of the download's own goes on with the call,
+ * holding at most a few MiB however large the file. `req` and `opts` are
+ * copied. An error before the first piece is returned as it is (the call's
+ * status); UNAVAILABLE when too many downloads run. After it, a failure cuts
+ * the connection short. */
+int gw_download_start(gw_req_t *r, rpc_channel_t *channel,
+                      const ProtobufCServiceDescriptor *service, const char *method,
+                      const ProtobufCMessage *req, const rpc_call_opts_t *opts,
+                      gw_download_piece_fn piece, const char *content_type, err_t **err);
 
 int gw_ws_open(gw_t *gw, err_t **err);
 /** At SIGTERM: every connection gets a close 1001, then ends within a second. */

@@ -141,7 +141,7 @@ static int serve(gw_t *gw, err_t **err)
     gw_feeds_shutdown(gw);
     for (int i = 0; i < 50; i++) {
         pthread_mutex_lock(&gw->ws_lock);
-        long left = gw->ws_count + gw->async_running;
+        long left = gw->ws_count + gw->async_running + gw->downloads;
         pthread_mutex_unlock(&gw->ws_lock);
         if (left + gw_workers_pending(gw) == 0)
             break;

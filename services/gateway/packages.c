@@ -20,6 +20,9 @@
 #define CONTENT_SVC (&dojo__content__v1__content__descriptor)
 /* Reading a package of up to 256 MiB and storing its test data as blobs. */
 #define PARSE_CALL_MS 300000
+/* A package's whole download, its writing in content included: up to 1 GiB
+ * to a client that may be slow. */
+#define EXPORT_CALL_MS (30 * 60 * 1000)
 
 /* 422 with every problem: error names the first (its file and rule). */
 static void refuse(gw_req_t *r, json_t *errors, json_t *warnings, json_t *results)
@@ -225,6 +228,33 @@ int gw_h_author_package_import(gw_req_t *r, err_t **err)
     return gw_req_async(r, package_import, err);
 }
 
+static void package_piece(const ProtobufCMessage *msg, gw_download_piece_t *out)
+{
+    const Dojo__Content__V1__ExportPackageResponse *e = (const void *)msg;
+    out->data = e->zip.data;
+    out->len = e->zip.len;
+    out->offset = e->offset;
+    out->total = e->total_size;
+    out->file_name = e->file_name;
+}
+
+/* The package streamed from content to the client (download.c): content
+ * writes it with the tests' blobs (up to 1 GiB) before the first byte, so
+ * this waits on an async thread, not a worker. */
+static int package_export(gw_req_t *r, err_t **err)
+{
+    int64_t version = 0;
+    if (gw_query_int(r, "version", 1, INT32_MAX, &version, err) < 0)
+        return -1;
+    Dojo__Content__V1__ExportPackageRequest req = DOJO__CONTENT__V1__EXPORT_PACKAGE_REQUEST__INIT;
+    req.slug = (char *)r->segs[2];
+    req.version = (int32_t)version;
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+    o.timeout_ms = EXPORT_CALL_MS;
+    return gw_download_start(r, r->gw->content, CONTENT_SVC, "ExportPackage", &req.base, &o,
+                             package_piece, "application/zip", err);
+}
+
 int gw_h_author_package_export(gw_req_t *r, err_t **err)
 {
     if (gw_req_author(r, err) < 0)
@@ -234,14 +264,5 @@ int gw_h_author_package_export(gw_req_t *r, err_t **err)
         return -1;
     if (strlen(r->segs[2]) > 64)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "no task %.64s", r->segs[2]);
-    Dojo__Content__V1__ExportPackageRequest req = DOJO__CONTENT__V1__EXPORT_PACKAGE_REQUEST__INIT;
-    req.slug = (char *)r->segs[2];
-    req.version = (int32_t)version;
-    cleanup_pb Dojo__Content__V1__ExportPackageResponse *e = NULL;
-    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), true);
-    if (rpc_client_call(r->gw->content, CONTENT_SVC, "ExportPackage", &req.base,
-                        (ProtobufCMessage **)&e, &o, err) < 0)
-        return -1;
-    gw_reply_zip(r, &e->zip, e->file_name);
-    return 0;
+    return gw_req_async(r, package_export, err);
 }

@@ -208,6 +208,8 @@ static void req_free(gw_req_t *r)
         return;
     free(r->body);
     gw_blob_free(r->blob);
+    if (r->stream) /* made and never sent: its reader's owner learns it is gone */
+        MHD_destroy_response(r->stream);
     json_decref(r->in);
     json_decref(r->out);
     err_free(r->async_err);

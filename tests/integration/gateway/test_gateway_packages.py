@@ -500,6 +500,63 @@ def test_a_task_exported_as_a_package_reads_back_to_the_same_task(spec, author):
     assert author.get("/api/v1/author/tasks/no-such-task-q/package").status == 404
 
 
+def test_a_task_with_blob_tests_exports_their_bytes_and_reads_back(stack, gw, spec, author):
+    """Hidden tests whose data are blobs (one of 48 MiB of random bytes, one
+    whose input and answer are the same 3 MiB blob) export with exactly their
+    bytes: content writes the zip with the blobs and streams it, the gateway
+    sends it on as it comes (its peak RSS grows far less than the package),
+    the same task exports to the same bytes, and the package, over 8 MiB,
+    imports back as a blob to the same task."""
+    from test_gateway_testdata import proc_rss_kib, sanitized
+    rng = random.Random(1515)
+    big = rng.randbytes(48 * MIB)  # incompressible: the zip is as large
+    echo = b64_lines(rng, 3 * MIB, b"echo\n")
+    for data in (big, echo):
+        r = put_blob(author, data)
+        assert r.status == 200 and r.json["complete"], r
+    slug = contentkit.unique_slug("pkgblob")
+    doc = contentkit.task(slug, tests=[
+        {"name": "ex", "input": "ab\ncd\n", "expected": "6 2\n"},
+        {"name": "big", "hidden": True, "input_sha256": sha(big), "expected": counted(big)},
+        {"name": "echo", "hidden": True, "group": "g", "input_sha256": sha(echo),
+         "expected_sha256": sha(echo)}],
+        reference_solutions=[{"name": "count", "language": "python3", "code": COUNT}],
+        wrong_solutions=[])
+    r = checked(spec, author, "POST", "/api/v1/author/tasks", {"task": doc})
+    assert r.status == 201, r
+    before = r.json
+    gw_pid = gw.proc.pid
+    with open(f"/proc/{gw_pid}/clear_refs", "w") as f:
+        f.write("5")  # VmHWM from here on
+    rss0 = proc_rss_kib(gw_pid)["VmRSS"]
+    r = author.get(f"/api/v1/author/tasks/{slug}/package", timeout=300)
+    spec.check("GET", f"/api/v1/author/tasks/{slug}/package", r)
+    peak = proc_rss_kib(gw_pid)["VmHWM"]
+    assert r.status == 200 and r.header("Content-Type") == "application/zip", r
+    assert int(r.header("Content-Length")) == len(r.body)
+    assert f'filename="{slug}.zip"' in r.header("Content-Disposition")
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    assert sha(z.read(f"{slug}/data/secret/big.in")) == sha(big)
+    assert z.read(f"{slug}/data/secret/big.ans") == counted(big).encode()
+    assert z.read(f"{slug}/data/secret/g/echo.in") == echo
+    assert z.read(f"{slug}/data/secret/g/echo.ans") == echo
+    assert len(r.body) > 48 * MIB
+    print(f"\nBENCH export of {len(r.body) / MIB:.1f} MiB with blob tests: gateway VmRSS "
+          f"{rss0 / 1024:.0f} MiB before, VmHWM {peak / 1024:.0f} MiB during")
+    if not sanitized(gw_pid):
+        assert peak - rss0 < 24 * 1024, (rss0, peak)
+    # The same task, the same bytes.
+    again = author.get(f"/api/v1/author/tasks/{slug}/package", timeout=300)
+    assert again.status == 200 and sha(again.body) == sha(r.body)
+    # Over 8 MiB: back in as a blob, to the same task.
+    assert put_blob(author, r.body).json["complete"]
+    back = upload(spec, author, b"", timeout=600, blob=sha(r.body), check=0)
+    assert back.status == 200, back
+    assert back.json["change"] == "unchanged", back
+    assert back.json["content_hash"] == before["content_hash"]
+    assert back.json["task"] == before["task"]
+
+
 def test_only_authors_import_and_export(gw, spec, learner):
     r = learner.call("POST", IMPORT, raw=make_zip(hello_files()),
                      headers={"Content-Type": "application/zip"})

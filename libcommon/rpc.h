@@ -6,6 +6,8 @@
  * thread. Methods without a handler, and unknown paths, answer UNIMPLEMENTED;
  * a payload that does not decode answers INVALID_ARGUMENT; a call whose
  * deadline has passed before a worker takes it answers DEADLINE_EXCEEDED.
+ * Past the free workers at most DOJO_RPC_QUEUE_MAX unary calls wait; the next
+ * answers UNAVAILABLE "busy: every worker taken" (retry-after 1) at once.
  * grpc.health.v1.Health (Check and Watch) is part of every server.
  * SIGTERM/SIGINT stop accepting calls, let in-flight calls finish (within a
  * grace period), then rpc_server_run returns 0.
@@ -76,9 +78,20 @@ int rpc_server_workers_setting(void);
  * rpc_server_new. */
 void rpc_server_default_workers(int n);
 
+/** Changes the default of DOJO_RPC_QUEUE_MAX for this process (a service
+ * whose callers should hear "busy" sooner, or later). Call before
+ * rpc_server_new. */
+void rpc_server_default_queue_max(int n);
+
+/** Unary calls waiting for a worker now (for metrics and tests). */
+int rpc_server_queued(rpc_server_t *server);
+
 /** Creates a server for `service_name` (used in logs and metrics) listening
  * on `addr` ("host:port"; port 0 picks a free one). Reads DOJO_RPC_WORKERS
- * (default 8), DOJO_RPC_MAX_STREAMS (default 256) and DOJO_RPC_DRAIN_GRACE
+ * (default 8), DOJO_RPC_QUEUE_MAX (0..100000, default 256 or what
+ * rpc_server_default_queue_max set: calls that may wait past the free
+ * workers; each refused one counts in dojo_rpc_refused_total{reason=
+ * "queue_full"}), DOJO_RPC_MAX_STREAMS (default 256) and DOJO_RPC_DRAIN_GRACE
  * (default 20s). *out is new: rpc_server_free it. Fails (UNAVAILABLE) when
  * the address cannot be bound. */
 int rpc_server_new(rpc_server_t **out, const char *service_name, const char *addr, err_t **err);

@@ -70,6 +70,10 @@ struct rpc_server {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* work queued, stop requested, calls finished */
     rpc_call_t *queue_head, *queue_tail;
+    int queued;     /* calls in the queue */
+    int busy;       /* workers running a handler */
+    int queue_max;  /* calls that may wait past the free workers */
+    long refused;   /* calls refused because the queue was full */
     pthread_t *workers;
     int nworkers;
     bool stopping_workers;
@@ -455,8 +459,13 @@ static void *worker_main(void *arg)
         s->queue_head = c->next;
         if (s->queue_head == NULL)
             s->queue_tail = NULL;
+        s->queued--;
+        s->busy++;
         pthread_mutex_unlock(&s->mu);
         run_handler(c);
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+        pthread_mutex_unlock(&s->mu);
     }
 }
 
@@ -555,6 +564,18 @@ static void start_stream(rpc_call_t *c)
  * Completion-queue callbacks (never block)
  * ------------------------------------------------------------------------ */
 
+/* Runs on the completion-queue thread: counts, logs now and then (a burst
+ * refuses thousands), and answers without a worker. */
+static void refuse_busy(rpc_call_t *c, long n, int queued)
+{
+    metrics_counter_add("dojo_rpc_refused_total", "reason=\"queue_full\"", 1);
+    if (n == 1 || n % 1000 == 0)
+        LOG_WARN("rpc queue full, refusing calls", "path=%s queued=%d refused_total=%ld", c->path,
+                 queued, n);
+    rpc_call_add_trailer(c, "retry-after", "1");
+    finish_call(c, GRPC_STATUS_UNAVAILABLE, "busy: every worker taken", NULL);
+}
+
 static void on_recv(tag_t *t, bool ok)
 {
     rpc_call_t *c = (rpc_call_t *)((char *)t - offsetof(rpc_call_t, tag_main));
@@ -568,6 +589,19 @@ static void on_recv(tag_t *t, bool ok)
     }
     rpc_server_t *s = c->server;
     pthread_mutex_lock(&s->mu);
+    /* Bounded: past the free workers at most queue_max calls wait; the next
+     * is told at once, while its caller can still try another replica or
+     * come back, instead of waiting in a queue whose end it may not live to
+     * see (the deadline) and that holds its request meanwhile. */
+    int free_workers = s->nworkers - s->busy;
+    if (s->queued >= s->queue_max + (free_workers > 0 ? free_workers : 0)) {
+        long n = ++s->refused;
+        int queued = s->queued;
+        pthread_mutex_unlock(&s->mu);
+        refuse_busy(c, n, queued);
+        return;
+    }
+    s->queued++;
     c->next = NULL;
     if (s->queue_tail)
         s->queue_tail->next = c;
@@ -713,6 +747,7 @@ static int add_methods(rpc_server_t *s, const ProtobufCServiceDescriptor *servic
 }
 
 static int default_workers = 8;
+static int default_queue_max = 256;
 
 void rpc_server_default_workers(int n)
 {
@@ -722,6 +757,19 @@ void rpc_server_default_workers(int n)
 int rpc_server_workers_setting(void)
 {
     return (int)config_int("DOJO_RPC_WORKERS", default_workers, 1, 256);
+}
+
+void rpc_server_default_queue_max(int n)
+{
+    default_queue_max = n;
+}
+
+int rpc_server_queued(rpc_server_t *server)
+{
+    pthread_mutex_lock(&server->mu);
+    int n = server->queued;
+    pthread_mutex_unlock(&server->mu);
+    return n;
 }
 
 int rpc_server_new(rpc_server_t **out, const char *service_name, const char *addr, err_t **err)
@@ -734,6 +782,7 @@ int rpc_server_new(rpc_server_t **out, const char *service_name, const char *add
     atomic_init(&s->draining, false);
     atomic_init(&s->stop_requested, false);
     s->nworkers = rpc_server_workers_setting();
+    s->queue_max = (int)config_int("DOJO_RPC_QUEUE_MAX", default_queue_max, 0, 100000);
     s->max_streams = (int)config_int("DOJO_RPC_MAX_STREAMS", 256, 1, 100000);
     s->grace_ms = config_duration_ms("DOJO_RPC_DRAIN_GRACE", "20s", 0, 3600 * 1000);
 
@@ -792,7 +841,8 @@ int rpc_server_start(rpc_server_t *s, err_t **err)
     health_set_all(s, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
     for (int i = 0; i < RPC_PENDING_ACCEPTS; i++)
         request_one(s);
-    LOG_INFO("grpc server started", "port=%d workers=%d", s->port, s->nworkers);
+    LOG_INFO("grpc server started", "port=%d workers=%d queue_max=%d", s->port, s->nworkers,
+             s->queue_max);
     return 0;
 }
 

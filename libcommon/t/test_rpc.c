@@ -57,7 +57,23 @@ typedef struct fixture {
     bool stream_send_failed;   /* the client went away mid-stream */
     bool release_stall;        /* SignUp "stall" may answer now */
     bool sign_up_started;      /* a SignUp handler is running */
+    int held;                  /* ChangePassword handlers running */
+    bool release_held;         /* they may answer now */
 } fixture_t;
+
+/* ChangePassword holds its worker until the test releases it (at most 10 s). */
+static int held_call(rpc_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **out,
+                     err_t **err)
+{
+    fixture_t *f = rpc_call_payload(call);
+    __atomic_fetch_add(&f->held, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < 2000 && !__atomic_load_n(&f->release_held, __ATOMIC_SEQ_CST); i++)
+        usleep(5 * 1000);
+    *out = &RPC_NEW(call, Dojo__Auth__V1__ChangePasswordResponse,
+                    DOJO__AUTH__V1__CHANGE_PASSWORD_RESPONSE__INIT)
+                ->base;
+    return 0;
+}
 
 static int slow_sign_up(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCMessage **out,
                         err_t **err)
@@ -141,6 +157,7 @@ static const rpc_handler_t handlers[] = {
     {.method = "SignUp", .unary = slow_sign_up},
     {.method = "UpdateProfile", .unary = unavailable_once},
     {.method = "GetUser", .stream = stream_users},
+    {.method = "ChangePassword", .unary = held_call},
     {0},
 };
 
@@ -529,6 +546,117 @@ static void test_stream_to_a_method_without_handler_is_unimplemented(void **stat
     assert_int_equal(c.n, 0);
 }
 
+/* ------------------------------------------------------------------------
+ * The bounded queue (DOJO_RPC_QUEUE_MAX)
+ * ------------------------------------------------------------------------ */
+
+static int setup_one_worker_one_queued(void **state)
+{
+    setenv("DOJO_RPC_WORKERS", "1", 1);
+    setenv("DOJO_RPC_QUEUE_MAX", "1", 1);
+    int rc = setup(state);
+    unsetenv("DOJO_RPC_WORKERS");
+    unsetenv("DOJO_RPC_QUEUE_MAX");
+    return rc;
+}
+
+typedef struct held_client {
+    rpc_channel_t *channel;
+    int rc;
+    grpc_status_code code;
+} held_client_t;
+
+static void *call_held(void *arg)
+{
+    held_client_t *c = arg;
+    Dojo__Auth__V1__ChangePasswordRequest req = DOJO__AUTH__V1__CHANGE_PASSWORD_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *out = NULL;
+    cleanup_err err_t *err = NULL;
+    rpc_call_opts_t opts = {.timeout_ms = 30000};
+    c->rc = rpc_client_call(c->channel, &dojo__auth__v1__auth__descriptor, "ChangePassword",
+                            &req.base, &out, &opts, &err);
+    c->code = err ? err->code : GRPC_STATUS_OK;
+    return NULL;
+}
+
+static int get_public_keys(fixture_t *f, err_t **err)
+{
+    Dojo__Auth__V1__GetPublicKeysRequest req = DOJO__AUTH__V1__GET_PUBLIC_KEYS_REQUEST__INIT;
+    cleanup_pb ProtobufCMessage *out = NULL;
+    rpc_call_opts_t opts = {.timeout_ms = 30000};
+    return rpc_client_call(f->channel, &dojo__auth__v1__auth__descriptor, "GetPublicKeys",
+                           &req.base, &out, &opts, err);
+}
+
+static void test_a_call_past_the_full_queue_is_refused_busy_at_once_and_the_queued_are_served(
+    void **state)
+{
+    fixture_t *f = *state;
+    held_client_t first = {.channel = f->channel}, second = {.channel = f->channel};
+    pthread_t t1, t2;
+    /* The only worker held... */
+    pthread_create(&t1, NULL, call_held, &first);
+    for (int i = 0; i < 2000 && __atomic_load_n(&f->held, __ATOMIC_SEQ_CST) < 1; i++)
+        usleep(5 * 1000);
+    assert_int_equal(__atomic_load_n(&f->held, __ATOMIC_SEQ_CST), 1);
+    /* ...and the one place in the queue taken. */
+    pthread_create(&t2, NULL, call_held, &second);
+    for (int i = 0; i < 2000 && rpc_server_queued(f->srv.server) < 1; i++)
+        usleep(5 * 1000);
+    assert_int_equal(rpc_server_queued(f->srv.server), 1);
+
+    /* The next call is told at once: had it been queued it would have
+     * waited for the release below, and been served. */
+    cleanup_err err_t *err = NULL;
+    int rc = get_public_keys(f, &err);
+    __atomic_store_n(&f->release_held, true, __ATOMIC_SEQ_CST);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(err_public_message(err), "busy: every worker taken");
+    assert_int_equal(err->retry_after_s, 1);
+    assert_int_equal(first.rc, 0);
+    assert_int_equal(second.rc, 0);
+    assert_int_equal(__atomic_load_n(&f->held, __ATOMIC_SEQ_CST), 2);
+
+    /* With the worker free again, calls are served. */
+    cleanup_err err_t *err2 = NULL;
+    assert_int_equal(get_public_keys(f, &err2), 0);
+    assert_int_equal(rpc_server_queued(f->srv.server), 0);
+}
+
+static int setup_no_queue(void **state)
+{
+    setenv("DOJO_RPC_WORKERS", "1", 1);
+    setenv("DOJO_RPC_QUEUE_MAX", "0", 1);
+    int rc = setup(state);
+    unsetenv("DOJO_RPC_WORKERS");
+    unsetenv("DOJO_RPC_QUEUE_MAX");
+    return rc;
+}
+
+static void test_with_no_queue_a_free_worker_serves_and_a_taken_one_refuses(void **state)
+{
+    fixture_t *f = *state;
+    cleanup_err err_t *err = NULL;
+    assert_int_equal(get_public_keys(f, &err), 0); /* the worker is free */
+
+    held_client_t first = {.channel = f->channel};
+    pthread_t t1;
+    pthread_create(&t1, NULL, call_held, &first);
+    for (int i = 0; i < 2000 && __atomic_load_n(&f->held, __ATOMIC_SEQ_CST) < 1; i++)
+        usleep(5 * 1000);
+    cleanup_err err_t *err2 = NULL;
+    int rc = get_public_keys(f, &err2);
+    __atomic_store_n(&f->release_held, true, __ATOMIC_SEQ_CST);
+    pthread_join(t1, NULL);
+    assert_int_equal(rc, -1);
+    assert_int_equal(err2->code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(err_public_message(err2), "busy: every worker taken");
+    assert_int_equal(first.rc, 0);
+}
+
 int main(void)
 {
     rpc_init();
@@ -568,6 +696,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stream_to_an_unknown_method_fails_without_a_call,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_call_past_the_full_queue_is_refused_busy_at_once_and_the_queued_are_served,
+            setup_one_worker_one_queued, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_with_no_queue_a_free_worker_serves_and_a_taken_one_refuses, setup_no_queue,
+            teardown),
         cmocka_unit_test_setup_teardown(test_stream_to_a_method_without_handler_is_unimplemented,
                                         setup, teardown),
     };

@@ -310,10 +310,13 @@ int pg_pool_acquire(pg_pool_t *pool, pg_conn_t **out, int timeout_ms, err_t **er
 {
     int i = slots_take(&pool->slots, timeout_ms, conn_connected, pool);
     pg_conn_t *conn = i < 0 ? NULL : &pool->conns[i];
-    if (conn == NULL)
-        return err_set_private(err, GRPC_STATUS_UNAVAILABLE, NULL,
-                               "postgres pool: no connection free within %d ms (pool size %d)",
-                               timeout_ms, pool->size);
+    if (conn == NULL) {
+        /* Busy, not broken: the caller's caller may come back in a moment. */
+        err_set_private(err, GRPC_STATUS_UNAVAILABLE, "busy: no database connection free",
+                        "postgres pool: no connection free within %d ms (pool size %d)",
+                        timeout_ms, pool->size);
+        return err_set_retry_after(err, 1);
+    }
 
     /* Connecting happens outside the lock: it can take a while and other
      * threads may meanwhile use the remaining connections. */

@@ -49,7 +49,8 @@ int pg_pool_open(pg_pool_t **out, const char *conninfo, int size, err_t **err);
 void pg_pool_close(pg_pool_t *pool);
 
 /** Takes a connection, waiting up to `timeout_ms` for a free one
- * (UNAVAILABLE after that). A connection that broke while idle is
+ * (UNAVAILABLE after that: public message "busy: no database connection
+ * free", retry_after_s 1). A connection that broke while idle is
  * re-established first (UNAVAILABLE when that fails). *out is borrowed from
  * the pool until pg_conn_release; use it from one thread at a time. */
 int pg_pool_acquire(pg_pool_t *pool, pg_conn_t **out, int timeout_ms, err_t **err);

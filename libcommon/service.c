@@ -115,9 +115,16 @@ int service_dispatch(const service_def_t *def, int argc, char **argv)
  * PostgreSQL
  * ------------------------------------------------------------------------ */
 
+static int default_pool_size = 8;
+
+void service_pool_default(int n)
+{
+    default_pool_size = n;
+}
+
 int service_pool_size(void)
 {
-    return (int)config_int("DOJO_PG_POOL", 8, 1, 256);
+    return (int)config_int("DOJO_PG_POOL", default_pool_size, 1, 256);
 }
 
 int service_pg_open(pg_pool_t **out, const char *url, const char *schema,

@@ -104,9 +104,13 @@ int service_dispatch(const service_def_t *def, int argc, char **argv);
  * PostgreSQL
  * ------------------------------------------------------------------------ */
 
-/** DOJO_PG_POOL: connections per pool (1 to 256, default 8). Services size
- * their Redis pools alike. */
+/** DOJO_PG_POOL: connections per pool (1 to 256, default 8 or what
+ * service_pool_default set). Services size their Redis pools alike. */
 int service_pool_size(void);
+
+/** Changes the default of DOJO_PG_POOL for this process (auth: a connection
+ * for every hash that may finish at once). Call before service_pg_open. */
+void service_pool_default(int n);
 
 /** Opens a pool of service_pool_size() connections to `url` and applies
  * `schema`'s migrations (pg_migrate). *out is set as soon as the pool is open

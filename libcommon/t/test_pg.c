@@ -380,7 +380,7 @@ static void test_release_rolls_back_an_open_transaction(void **state)
 
 /* ---- pool */
 
-static void test_pool_acquire_timeout_is_unavailable(void **state)
+static void test_pool_acquire_timeout_is_unavailable_busy_with_a_retry_after(void **state)
 {
     SKIP_WITHOUT_PG();
     cleanup_err err_t *err = NULL;
@@ -397,7 +397,10 @@ static void test_pool_acquire_timeout_is_unavailable(void **state)
     assert_int_equal(err->code, GRPC_STATUS_UNAVAILABLE);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     assert_true(ms >= 140); /* it waited its 150 ms (an upper bound would only hold when idle) */
-    assert_string_equal(err_public_message(err), "service unavailable, try again");
+    /* Busy, not broken, and it says so: callers answer "come back soon". */
+    assert_string_equal(err_public_message(err), "busy: no database connection free");
+    assert_int_equal(err->retry_after_s, 1);
+    assert_null(strstr(err_public_message(err), "pool size"));
 
     pg_conn_release(held);
     err_clear(&err);
@@ -718,7 +721,7 @@ int main(void)
         cmocka_unit_test(test_rollback_discards_changes),
         cmocka_unit_test(test_commit_after_failed_statement_is_aborted),
         cmocka_unit_test(test_release_rolls_back_an_open_transaction),
-        cmocka_unit_test(test_pool_acquire_timeout_is_unavailable),
+        cmocka_unit_test(test_pool_acquire_timeout_is_unavailable_busy_with_a_retry_after),
         cmocka_unit_test(test_waiting_acquire_gets_a_released_connection),
         cmocka_unit_test(test_open_with_wrong_address_is_unavailable),
         cmocka_unit_test(test_lost_connection_is_unavailable_then_reestablished),

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "libcommon/cleanup.h"
 #include "libcommon/log.h"
+#include "libcommon/metrics.h"
 #include "libcommon/text.h"
 
 /* ------------------------------------------------------------------------
@@ -43,9 +44,24 @@ Dojo__Auth__V1__User *auth_user_from_row(rpc_call_t *call, const PGresult *r, in
     return u;
 }
 
-int auth_conn(auth_t *auth, pg_conn_t **out, err_t **err)
+/* A call waits for a connection until shortly before its deadline, which
+ * leaves it the time to use one and answer: when a burst of sign-ups
+ * finishes its hashes, every slot wants a connection at once. */
+#define AUTH_CONN_MARGIN_MS 200
+
+int auth_conn(auth_t *auth, rpc_call_t *call, pg_conn_t **out, err_t **err)
 {
-    return pg_pool_acquire(auth->pg, out, 3000, err);
+    int64_t wait_ms = 5000;
+    if (call != NULL) {
+        int64_t left = rpc_call_deadline_left_ms(call) - AUTH_CONN_MARGIN_MS;
+        wait_ms = left < 0 ? 0 : left > 60000 ? 60000 : left;
+    }
+    if (pg_pool_acquire(auth->pg, out, (int)wait_ms, err) < 0) {
+        if ((*err)->retry_after_s > 0)
+            metrics_counter_add("dojo_auth_db_busy_total", "", 1);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -152,7 +168,7 @@ int auth_create_user(auth_t *auth, rpc_call_t *call, pg_conn_t **conn, const cha
     /* Hashed before a connection is taken: waiting for a hash slot holds none. */
     if (auth_hash_password(auth, call, password, hash, err) < 0)
         return -1;
-    if (*conn == NULL && auth_conn(auth, conn, err) < 0)
+    if (*conn == NULL && auth_conn(auth, call, conn, err) < 0)
         return -1;
     const char *params[] = {email_n, username_n, shown, hash, tz, role};
     if (pg_exec(*conn, &stmt_user_insert, params, out, err) < 0) {
@@ -216,7 +232,7 @@ int auth_rpc_get_user(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobu
 
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (auth_conn(auth, &conn, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0)
         return -1;
     if (req->user_id[0]) {
         if (!auth_is_uuid(req->user_id))
@@ -268,7 +284,7 @@ int auth_rpc_update_profile(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     cleanup_pgresult PGresult *lock = NULL;
-    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_begin(conn, err) < 0)
         return -1;
     const char *id[] = {caller.claims.sub};
     if (pg_exec(conn, &stmt_user_tz_locked, id, &lock, err) < 0)
@@ -311,7 +327,7 @@ int auth_rpc_set_role(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobu
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {req->user_id, role};
-    if (auth_conn(auth, &conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 ||
         (!admin && auth_institution_may_set_role(conn, &caller, req->user_id, role, err) < 0) ||
         pg_exec(conn, &stmt_user_set_role, p, &r, err) < 0)
         return -1;
@@ -330,7 +346,7 @@ int auth_set_role_by_login(auth_t *auth, const char *login, const char *role, er
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {login, role};
-    if (auth_conn(auth, &conn, err) < 0 ||
+    if (auth_conn(auth, NULL, &conn, err) < 0 ||
         pg_exec(conn, &stmt_user_set_role_by_login, p, &r, err) < 0)
         return -1;
     if (PQntuples(r) == 0)
@@ -354,7 +370,7 @@ int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *id[] = {caller.claims.sub};
-    if (auth_conn(auth, &conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 ||
         pg_exec(conn, &stmt_user_password_hash, id, &r, err) < 0)
         return -1;
     if (PQntuples(r) == 0)
@@ -371,7 +387,7 @@ int auth_rpc_change_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
     if (auth_hash_password(auth, call, req->new_password, hash, err) < 0)
         return -1;
     const char *p[] = {caller.claims.sub, hash};
-    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
         pg_exec(conn, &stmt_user_set_password, p, NULL, err) < 0 ||
         auth_revoke_all_sessions(conn, caller.claims.sub, err) < 0 || pg_commit(conn, err) < 0)
         return err_wrap(err, "change password");

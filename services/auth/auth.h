@@ -268,7 +268,11 @@ char *auth_random_token(void);
 void auth_token_hash(const char *token, char out[65]);
 
 /* Shared helpers */
-/** Takes a connection from the pool for the current call. */
-int auth_conn(auth_t *auth, pg_conn_t **out, err_t **err);
+/** Takes a connection from the pool for `call`, waiting for one until 200 ms
+ * before its deadline (5 s when `call` is NULL: the operator commands).
+ * Borrowed until pg_conn_release. When none came free: UNAVAILABLE "busy: no
+ * database connection free" with a retry-after (the gateway's 503), counted
+ * in dojo_auth_db_busy_total. */
+int auth_conn(auth_t *auth, rpc_call_t *call, pg_conn_t **out, err_t **err);
 
 #endif

@@ -208,7 +208,7 @@ int auth_rpc_create_institution(rpc_call_t *call, const ProtobufCMessage *req_ms
     caller_t caller;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (require_admin(auth, call, &caller, err) < 0 || auth_conn(auth, &conn, err) < 0 ||
+    if (require_admin(auth, call, &caller, err) < 0 || auth_conn(auth, call, &conn, err) < 0 ||
         insert_institution(conn, req->slug, req->name, &r, err) < 0)
         return -1;
     Dojo__Auth__V1__CreateInstitutionResponse *resp =
@@ -233,7 +233,7 @@ int auth_rpc_list_institutions(rpc_call_t *call, const ProtobufCMessage *req_msg
         return -1;
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (auth_conn(auth, &conn, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0)
         return -1;
     Dojo__Auth__V1__ListInstitutionsResponse *resp =
         RPC_NEW(call, Dojo__Auth__V1__ListInstitutionsResponse,
@@ -282,7 +282,7 @@ int auth_rpc_set_institution(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     char inst[40];
-    if (auth_conn(auth, &conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 ||
         (req->institution[0] && find_institution(conn, req->institution, inst, sizeof inst, err) < 0))
         return -1;
     const char *p[] = {req->user_id, req->institution[0] ? inst : NULL,
@@ -316,7 +316,7 @@ int auth_rpc_list_institution_members(rpc_call_t *call, const ProtobufCMessage *
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "institution_id: must be a UUID");
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (auth_conn(auth, &conn, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0)
         return -1;
     if (strcmp(caller.claims.role, "admin") != 0) {
         char mine[40];
@@ -356,7 +356,7 @@ int auth_create_institution(auth_t *auth, const char *slug, const char *name, er
 {
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
-    if (auth_conn(auth, &conn, err) < 0)
+    if (auth_conn(auth, NULL, &conn, err) < 0)
         return -1;
     return insert_institution(conn, slug, name, &r, err);
 }
@@ -368,7 +368,7 @@ int auth_set_institution_by_login(auth_t *auth, const char *login, const char *s
     cleanup_pgresult PGresult *r = NULL;
     char inst[40];
     bool none = !strcmp(slug, "-");
-    if (auth_conn(auth, &conn, err) < 0 ||
+    if (auth_conn(auth, NULL, &conn, err) < 0 ||
         (!none && find_institution(conn, slug, inst, sizeof inst, err) < 0))
         return -1;
     const char *p[] = {login, none ? NULL : inst, admin ? "true" : "false"};

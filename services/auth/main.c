@@ -52,6 +52,15 @@ void auth_config_load(auth_config_t *cfg)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     long hashers = ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu;
     cfg->hash_concurrency = (int)config_int("DOJO_AUTH_HASH_CONCURRENCY", hashers, 1, 256);
+    /* Every hash that finishes wants a connection at once (a sign-up's
+     * insert, a login's session): the eight of the other services, plus one
+     * per hash slot, at most 32 (PostgreSQL's connections are shared by every
+     * replica of every service). */
+    int pool = 8 + cfg->hash_concurrency;
+    service_pool_default(pool > 32 ? 32 : pool);
+    /* Past the 128 workers (most of them waiting for a hash slot) as many
+     * calls again may wait; the next hears "busy" at once. */
+    rpc_server_default_queue_max(128);
     int spare = rpc_server_workers_setting() - cfg->hash_concurrency - 2;
     cfg->hash_queue = (int)config_int("DOJO_AUTH_HASH_QUEUE", spare > 0 ? spare : 0, 0, 4096);
     cfg->login_max_fails_account = (int)config_int("DOJO_AUTH_LOGIN_MAX_FAILS_ACCOUNT", 5, 1, 1000);
@@ -131,9 +140,9 @@ static const rpc_handler_t auth_handlers[] = {
 static void describe(void *payload, char *out, size_t cap)
 {
     auth_t *auth = payload;
-    snprintf(out, cap, "outbox=%s hash_concurrency=%d hash_queue=%d",
+    snprintf(out, cap, "outbox=%s hash_concurrency=%d hash_queue=%d pg_pool=%d",
              auth->cfg.smtp_url[0] ? "(smtp)" : auth->cfg.mail_outbox, auth->cfg.hash_concurrency,
-             auth->cfg.hash_queue);
+             auth->cfg.hash_queue, service_pool_size());
 }
 
 static int serve(void *payload, int argc, char **argv, err_t **err)

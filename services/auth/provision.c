@@ -118,7 +118,7 @@ int auth_rpc_get_users(rpc_call_t *call, const ProtobufCMessage *req_msg, Protob
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {ids};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_users_by_ids, p, &r, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_users_by_ids, p, &r, err) < 0)
         return err_wrap(err, "get users");
     Dojo__Auth__V1__GetUsersResponse *resp =
         RPC_NEW(call, Dojo__Auth__V1__GetUsersResponse, DOJO__AUTH__V1__GET_USERS_RESPONSE__INIT);
@@ -254,7 +254,7 @@ int auth_rpc_provision_accounts(rpc_call_t *call, const ProtobufCMessage *req_ms
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *sp = NULL;
     const char *ps[] = {req->on_behalf_of};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_sponsor, ps, &sp, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_sponsor, ps, &sp, err) < 0)
         return err_wrap(err, "provision accounts");
     if (PQntuples(sp) == 0)
         return err_set(err, GRPC_STATUS_NOT_FOUND, "on_behalf_of: no such user");
@@ -356,7 +356,7 @@ int auth_rpc_send_mail(rpc_call_t *call, const ProtobufCMessage *req_msg, Protob
         if (uuid_array(call, "to_user_id", ids, nids, &arr, err) < 0)
             return -1;
         const char *p[] = {arr};
-        if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_users_by_ids, p, &r, err) < 0)
+        if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_users_by_ids, p, &r, err) < 0)
             return err_wrap(err, "send mail");
     }
     int queued = 0;

@@ -78,7 +78,7 @@ int auth_rpc_request_password_reset(rpc_call_t *call, const ProtobufCMessage *re
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {email};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_reset_user, p, &r, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_reset_user, p, &r, err) < 0)
         return err_wrap(err, "password reset");
     if (PQntuples(r) == 0) {
         LOG_INFO("password reset for unknown address", NULL);
@@ -129,7 +129,7 @@ int auth_rpc_reset_password(rpc_call_t *call, const ProtobufCMessage *req_msg,
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {hash};
-    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
         pg_exec(conn, &stmt_reset_consume, p, &r, err) < 0)
         return err_wrap(err, "reset password");
     if (PQntuples(r) == 0)

@@ -197,7 +197,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {login};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_login_lookup, p, &r, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_login_lookup, p, &r, err) < 0)
         return -1;
     bool found = PQntuples(r) == 1;
 
@@ -240,7 +240,7 @@ int auth_rpc_login(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufCM
         LOG_WARN("password rehash failed", "error=\"%s\"", log_esc(rehash_err->msg));
         rehash = false;
     }
-    if (auth_conn(auth, &conn, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0)
         return -1;
     const char *rp[] = {pg_get(r, 0, 0), fresh};
     if (rehash && pg_exec(conn, &stmt_rehash, rp, NULL, &rehash_err) < 0)
@@ -276,7 +276,7 @@ int auth_rpc_refresh(rpc_call_t *call, const ProtobufCMessage *req_msg, Protobuf
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {hash};
-    if (auth_conn(auth, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_begin(conn, err) < 0 ||
         pg_exec(conn, &stmt_refresh_lookup, p, &r, err) < 0)
         return err_wrap(err, "refresh");
     if (PQntuples(r) == 0)
@@ -326,7 +326,7 @@ int auth_rpc_logout(rpc_call_t *call, const ProtobufCMessage *req_msg, ProtobufC
     cleanup_pgconn pg_conn_t *conn = NULL;
     cleanup_pgresult PGresult *r = NULL;
     const char *p[] = {hash};
-    if (auth_conn(auth, &conn, err) < 0 || pg_exec(conn, &stmt_family_of, p, &r, err) < 0)
+    if (auth_conn(auth, call, &conn, err) < 0 || pg_exec(conn, &stmt_family_of, p, &r, err) < 0)
         return err_wrap(err, "logout");
     if (PQntuples(r) == 0)
         return 0;

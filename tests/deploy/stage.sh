@@ -48,6 +48,48 @@ deploy_render_k8s() {  # OUT
   } >"$1"
 }
 
+# auth's DOJO_AUTH_HASH_CONCURRENCY follows its CPU (limit, else request; auth.env
+# overrides), and a memory limit that many argon2id hashes + 64Mi would pass fails
+# the render with a message that says so.
+deploy_auth_hashes() {
+  local helm="$DOJO_DEPLOY_BIN/helm" failed=0 got want args msg
+  hashes() {  # ARGS... -> the rendered value, or "render failed: <error>"
+    local r
+    if r=$("$helm" template dojo "$DOJO_CHART" -n dojo -s templates/auth.yaml "$@" 2>&1); then
+      sed -n '/name: DOJO_AUTH_HASH_CONCURRENCY/{n;s/.*value: "\(.*\)"/\1/p}' <<<"$r"
+    else
+      printf 'render failed: %s\n' "$r"
+    fi
+  }
+  while IFS='|' read -r want args; do
+    # shellcheck disable=SC2086  # the --set arguments split on purpose
+    got=$(hashes $args)
+    if [[ $got != "$want" ]]; then
+      warn "chart: auth with '$args' renders DOJO_AUTH_HASH_CONCURRENCY '$got', not '$want'"; failed=1
+    fi
+  done <<'CASES'
+1|
+3|--set auth.resources.requests.cpu=2500m
+2|--set auth.resources.requests.cpu=1 --set auth.resources.limits.cpu=1500m
+4|--set auth.resources.limits.cpu=4
+5|--set auth.env.DOJO_AUTH_HASH_CONCURRENCY=5 --set auth.resources.limits.cpu=1
+16|--set auth.resources.limits.cpu=16 --set auth.resources.limits.memory=1Gi
+CASES
+  # 16 x 19 MiB + 64Mi, 2 x 128 MiB (config.extraEnv) + 64Mi, 4 x 19 MiB + 64Mi
+  # (auth.env): each over its limit.
+  for args in "--set auth.resources.limits.cpu=16" \
+              "--set auth.resources.limits.cpu=2 --set config.extraEnv.DOJO_AUTH_ARGON2_MEM_KIB=131072" \
+              "--set auth.env.DOJO_AUTH_HASH_CONCURRENCY=4 --set auth.resources.limits.memory=128Mi"; do
+    # shellcheck disable=SC2086
+    msg=$(hashes $args)
+    if [[ $msg != "render failed:"*"exceed auth.resources.limits.memory"* ]]; then
+      warn "chart: auth with '$args' rendered instead of failing on its memory limit: $msg"; failed=1
+    fi
+  done
+  (( failed )) || ok "chart: auth's hash concurrency follows its CPU; a memory limit too small for it fails the render"
+  return "$failed"
+}
+
 deploy_static() {
   local out=$1 v name rendered=() failed=0 helm="$DOJO_DEPLOY_BIN/helm"
   mkdir -p "$out"
@@ -64,6 +106,7 @@ deploy_static() {
       cat "$out/$name.err" >&2; warn "helm template ($name) failed"; failed=1
     fi
   done
+  deploy_auth_hashes || failed=1
   # k8s/: up to date with the chart, and its kustomization builds.
   deploy_render_k8s "$out/k8s-dojo.yaml"
   if ! cmp -s "$out/k8s-dojo.yaml" "$DOJO_ROOT/k8s/dojo.yaml"; then

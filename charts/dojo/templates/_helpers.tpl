@@ -159,3 +159,81 @@ topologySpreadConstraints:
 {{- define "dojo.configChecksum" -}}
 checksum/config: {{ include (print .Template.BasePath "/config.yaml") . | sha256sum | trunc 16 }}
 {{- end -}}
+
+{{/*
+dojo.cpuCores: a Kubernetes CPU quantity ("100m", "1.5", 2) in whole CPUs,
+rounded up, at least 1.
+*/}}
+{{- define "dojo.cpuCores" -}}
+{{- $q := toString . -}}
+{{- $cpu := 0.0 -}}
+{{- if hasSuffix "m" $q -}}
+{{- $cpu = divf (float64 (trimSuffix "m" $q)) 1000 -}}
+{{- else -}}
+{{- $cpu = float64 $q -}}
+{{- end -}}
+{{- max 1 (int (ceil $cpu)) -}}
+{{- end -}}
+
+{{/*
+dojo.memoryKiB: a Kubernetes memory quantity ("256Mi", "1G", 268435456) in KiB.
+*/}}
+{{- define "dojo.memoryKiB" -}}
+{{- $q := toString . -}}
+{{- $kib := 0.0 -}}
+{{- $found := false -}}
+{{- range $u := list (list "Ki" 1.0) (list "Mi" 1024.0) (list "Gi" 1048576.0) (list "Ti" 1073741824.0) (list "k" 0.9765625) (list "M" 976.5625) (list "G" 976562.5) (list "T" 976562500.0) -}}
+{{- if and (not $found) (hasSuffix (index $u 0) $q) -}}
+{{- $kib = mulf (float64 (trimSuffix (index $u 0) $q)) (index $u 1) -}}
+{{- $found = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $found -}}
+{{- $kib = divf (float64 $q) 1024 -}}
+{{- end -}}
+{{- int (ceil $kib) -}}
+{{- end -}}
+
+{{/*
+dojo.authHashConcurrency: the password hashes auth runs at once
+(DOJO_AUTH_HASH_CONCURRENCY, docs/operators.md#auth) — auth.env's value when
+set, else the whole CPUs of auth's CPU limit, else of its request (a pod sees
+its node's cores, not its own share, so auth cannot tell by itself). The
+render fails when that many hashes of DOJO_AUTH_ARGON2_MEM_KIB each, plus
+64Mi for the rest of the process, exceed auth's memory limit: past it the
+kernel would kill auth in the middle of a sign-up burst.
+*/}}
+{{- define "dojo.authHashConcurrency" -}}
+{{- $v := .Values.auth -}}
+{{- $env := $v.env | default dict -}}
+{{- $res := $v.resources | default dict -}}
+{{- $limits := $res.limits | default dict -}}
+{{- $requests := $res.requests | default dict -}}
+{{- $hashes := 1 -}}
+{{- $from := "auth's CPU" -}}
+{{- if hasKey $env "DOJO_AUTH_HASH_CONCURRENCY" -}}
+{{- $hashes = int (index $env "DOJO_AUTH_HASH_CONCURRENCY") -}}
+{{- $from = "auth.env" -}}
+{{- else if $limits.cpu -}}
+{{- $hashes = int (include "dojo.cpuCores" $limits.cpu) -}}
+{{- $from = printf "auth's CPU limit %v" $limits.cpu -}}
+{{- else if $requests.cpu -}}
+{{- $hashes = int (include "dojo.cpuCores" $requests.cpu) -}}
+{{- $from = printf "auth's CPU request %v" $requests.cpu -}}
+{{- end -}}
+{{- $memKiB := 19456 -}}
+{{- $extra := .Values.config.extraEnv | default dict -}}
+{{- if hasKey $env "DOJO_AUTH_ARGON2_MEM_KIB" -}}
+{{- $memKiB = int (index $env "DOJO_AUTH_ARGON2_MEM_KIB") -}}
+{{- else if hasKey $extra "DOJO_AUTH_ARGON2_MEM_KIB" -}}
+{{- $memKiB = int (index $extra "DOJO_AUTH_ARGON2_MEM_KIB") -}}
+{{- end -}}
+{{- if $limits.memory -}}
+{{- $need := add (mul $hashes $memKiB) 65536 -}}
+{{- $limitKiB := int (include "dojo.memoryKiB" $limits.memory) -}}
+{{- if gt $need $limitKiB -}}
+{{- fail (printf "auth: %d password hashes at once (DOJO_AUTH_HASH_CONCURRENCY, from %s) x DOJO_AUTH_ARGON2_MEM_KIB %d KiB + 64Mi = %d MiB exceed auth.resources.limits.memory %v (%d MiB): raise the memory limit, or lower the CPU or auth.env.DOJO_AUTH_HASH_CONCURRENCY" $hashes $from $memKiB (div (add $need 1023) 1024) $limits.memory (div $limitKiB 1024)) -}}
+{{- end -}}
+{{- end -}}
+{{- $hashes -}}
+{{- end -}}

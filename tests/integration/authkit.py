@@ -247,8 +247,9 @@ def auth_binary():
 class AuthProcess:
     """One auth server on free loopback ports, logging to its own file."""
 
-    def __init__(self, env, workdir, name):
+    def __init__(self, env, workdir, name, binary=None):
         self.name = name
+        self.binary = Path(binary) if binary else None  # another build (benchmarks' A/B)
         self.port = free_port()
         self.metrics_port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
@@ -268,7 +269,7 @@ class AuthProcess:
         LOG_FILES.append(self.log_path)
 
     def start(self, timeout=15):
-        binary = auth_binary()
+        binary = self.binary or auth_binary()
         if not binary.exists():
             pytest.fail(f"auth binary not found at {binary}: run `bazel build //services/auth`")
         log = open(self.log_path, "ab")

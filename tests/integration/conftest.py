@@ -129,7 +129,7 @@ def start_auth(base_env, workdir, request):
     stopped with SIGTERM and must exit 0."""
     started = []
 
-    def start(name="extra", timeout=15, **env):
+    def start(name="extra", timeout=15, binary=None, **env):
         merged = dict(base_env)
         merged.pop("DOJO_MAIL_OUTBOX")
         for k, v in env.items():
@@ -137,7 +137,8 @@ def start_auth(base_env, workdir, request):
                 merged.pop(k, None)
             else:
                 merged[k] = v
-        proc = authkit.AuthProcess(merged, workdir / f"{name}-{secrets.token_hex(3)}", name)
+        proc = authkit.AuthProcess(merged, workdir / f"{name}-{secrets.token_hex(3)}", name,
+                                   binary=binary)
         started.append(proc)
         return proc.start(timeout=timeout)
 

@@ -434,6 +434,7 @@ static int step_sandbox(job_run_t *r)
         .input_lens = input_lens,
         .input_files = input_files,
         .interactive = r->stdin_run,
+        .syntax_check = r->stdin_run,
         .stdin_fd = r->stdin_run ? r->stdin_r : -1,
         .limits = r->judge.limits,
         .cancel = &j->halt,

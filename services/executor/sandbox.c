@@ -1431,6 +1431,8 @@ static void job_message(const sandbox_config_t *cfg, const sandbox_job_t *job,
             cfg->pids_limit);
     if (job->judge_files && !bj->compile)
         fprintf(f, "judge_files=1\n");
+    if (job->syntax_check && job->interactive && !bj->compile)
+        fprintf(f, "syntax_check=1\n");
     /* A compiler writes the program (a Go or Rust binary, a jar: megabytes)
      * and its temporary files; no bigger than /tmp can hold. */
     if (bj->compile)

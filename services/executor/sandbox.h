@@ -136,6 +136,8 @@ typedef struct sandbox_job {
     const char *const *input_files;
     bool interactive;          /* one run; stdin from stdin_fd, output streamed */
     int stdin_fd;              /* interactive: read end the container's stdin comes from */
+    bool syntax_check;         /* interactive: the language's syntax check (its zygote's)
+                                * first; a failure ends SANDBOX_COMPILE_ERROR, as for tests */
     sandbox_limits_t limits;
     atomic_bool *cancel;       /* set to stop at once (checked every few ms) */
     sandbox_box_t *box;        /* a started box for the run (consumed), or NULL */

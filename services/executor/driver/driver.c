@@ -44,8 +44,9 @@
  * With judge_files (an output validator or interactor of the problem package
  * format), before a test's T record, what it left in its feedback directory:
  *   M <index> j <len>\n<bytes>   judgemessage.txt     M <index> t ...  teammessage.txt
- * When the zygote finds the program does not compile (Python's syntax check),
- * its message instead of any test:
+ * When the zygote finds the program does not compile (Python's syntax check;
+ * in interactive mode only with the plan's syntax_check=1), its message
+ * instead of any test:
  *   C <len>\n<bytes>
  * Between tests the driver asks for the container's CPU time as it is now:
  *   S\n
@@ -116,6 +117,7 @@ typedef struct plan {
     int zargc;
     char *workdir;
     bool judge_files; /* an output validator or interactor: see stage_judge_files */
+    bool syntax_check; /* interactive: the zygote's syntax check first, as for tests */
 } plan_t;
 
 /* The zygote, when the language has one: its pid and our end of its socket. */
@@ -223,6 +225,8 @@ static void plan_parse(plan_t *p, char *text)
             p->workdir = v;
         else if (!strcmp(line, "judge_files"))
             p->judge_files = atoi(v) != 0;
+        else if (!strcmp(line, "syntax_check"))
+            p->syntax_check = atoi(v) != 0;
     }
     p->argv[p->argc] = NULL;
     p->zargv[p->zargc] = NULL;
@@ -1632,6 +1636,10 @@ int main(void)
         plan.safety_ms = plan.wall_ms;
     if (plan.interactive) {
         plan.tests = 1;
+        /* The program runs by itself (its stdin is the executor's stream),
+         * but a syntax error is still the compile error it is for tests. */
+        if (plan.syntax_check)
+            zygote_load();
         zygote_forget();
     } else {
         zygote_load();

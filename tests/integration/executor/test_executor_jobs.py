@@ -251,6 +251,28 @@ def test_run_exit_status_is_reported(judge):
     assert r.verdict == V.VERDICT_RE and r.exit_code == 4
 
 
+@pytest.mark.parametrize("interactive", [False, True], ids=["stdin", "interactive"])
+def test_run_with_a_python_syntax_error_is_a_compile_error_naming_the_line(judge, interactive):
+    code = "print('never')\nprint(1 +* 2)\n"
+    events, _, _ = judge("x-echo", code, kind=execkit.RUN, stdin_data=b"x\n",
+                         interactive=interactive)
+    co = [e.compile_output for e in events if e.WhichOneof("kind") == "compile_output"]
+    assert len(co) == 1 and not co[0].ok, execkit.kinds(events)
+    assert "SyntaxError" in co[0].text and "line 2" in co[0].text, co[0].text
+    assert stdout_of(events) == b"", "the program ran after its syntax error"
+    r = final(events)
+    assert r.verdict == V.VERDICT_CE and r.recorded
+
+
+def test_run_of_a_program_that_compiles_still_runs_and_fails_at_run_time(judge):
+    events, _, _ = judge("x-echo", "print('so far')\nraise SystemExit(input())\n",
+                         kind=execkit.RUN, stdin_data=b"bad\n")
+    assert "compile_output" not in execkit.kinds(events)
+    assert stdout_of(events) == b"so far\n"
+    r = final(events)
+    assert r.verdict == V.VERDICT_RE and r.exit_code == 1
+
+
 def test_sample_tests_run_only_the_visible_tests(judge):
     events, _, _ = judge("x-sum", SUM_OK, kind=execkit.RUN, sample_tests=True)
     assert events[1].started.test_count == 2

@@ -9,6 +9,7 @@
 
 #include "gateway.h"
 #include "libcommon/cleanup.h"
+#include "libcommon/clock.h"
 #include "libcommon/log.h"
 
 #define CONTENT_SVC (&dojo__content__v1__content__descriptor)
@@ -261,6 +262,7 @@ typedef struct run_state {
     int score, max_score;
     char message[256];
     bool have_result;
+    int events; /* of this attempt: none means the executor never started it */
 } run_state_t;
 
 /* One event of Executor.RunJob's stream; non-zero (stop) at the result. */
@@ -268,6 +270,7 @@ static int on_event(const ProtobufCMessage *msg, void *payload)
 {
     const Dojo__Executor__V1__Event *ev = (const Dojo__Executor__V1__Event *)msg;
     run_state_t *st = payload;
+    st->events++;
     if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_STARTED) {
         json_array_clear(st->tests); /* a new attempt */
     } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_TEST_RESULT) {
@@ -300,6 +303,53 @@ static bool wanted(json_t *names, const char *name)
     json_array_foreach(names, i, n) if (json_is_string(n) && !strcmp(json_string_value(n), name))
         return true;
     return false;
+}
+
+/* An author's run that finds every sandbox slot of the executor busy
+ * (RESOURCE_EXHAUSTED, "retry later") is tried again: a package's
+ * submissions and a task's solutions run one after the other, and an import
+ * would otherwise fail at the first moment other authors' runs fill the
+ * slots. Only a call that produced no event is retried (the executor never
+ * started it). The pauses double from RUN_RETRY_FIRST_MS up to
+ * RUN_RETRY_MAX_MS (or the executor's retry-after when longer), for at most
+ * RUN_RETRY_BUDGET_MS of waiting in all; then the last error stands (429).
+ * UNAVAILABLE (no executor listening, one draining or restarting) gets only
+ * RUN_RETRY_UNAVAILABLE quick tries: a blip, not a queue to wait in. */
+#define RUN_RETRY_FIRST_MS 250
+#define RUN_RETRY_MAX_MS 8000
+#define RUN_RETRY_BUDGET_MS 60000
+#define RUN_RETRY_UNAVAILABLE 3
+
+static int run_job_waiting(gw_req_t *r, const Dojo__Executor__V1__RunJobRequest *req,
+                           run_state_t *st, err_t **err)
+{
+    int64_t waited = 0, pause = RUN_RETRY_FIRST_MS;
+    for (int attempt = 1;; attempt++) {
+        rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
+        opts.timeout_ms = 120000;
+        st->events = 0;
+        if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor,
+                              "RunJob", &req->base, &opts, on_event, st, err) == 0)
+            return 0;
+        bool busy = (*err)->code == GRPC_STATUS_RESOURCE_EXHAUSTED ||
+                    ((*err)->code == GRPC_STATUS_UNAVAILABLE && attempt <= RUN_RETRY_UNAVAILABLE);
+        if (!busy || st->events > 0 || waited >= RUN_RETRY_BUDGET_MS)
+            return -1;
+        int64_t wait = pause;
+        if ((*err)->retry_after_s > 0 && (int64_t)(*err)->retry_after_s * 1000 > wait)
+            wait = (int64_t)(*err)->retry_after_s * 1000;
+        if (wait > RUN_RETRY_MAX_MS)
+            wait = RUN_RETRY_MAX_MS;
+        if (wait > RUN_RETRY_BUDGET_MS - waited)
+            wait = RUN_RETRY_BUDGET_MS - waited;
+        LOG_INFO("executor busy, author run retried", "req_id=%s attempt=%d code=%d wait_ms=%lld",
+                 r->req_id, attempt, (*err)->code, (long long)wait);
+        err_free(*err);
+        *err = NULL;
+        sleep_ms(wait);
+        waited += wait;
+        pause = pause * 2 > RUN_RETRY_MAX_MS ? RUN_RETRY_MAX_MS : pause * 2;
+    }
 }
 
 int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
@@ -338,11 +388,7 @@ int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
             req.bundle = bundle;
             req.record = false;
             run_state_t st = {.tests = json_array()};
-            rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
-            opts.timeout_ms = 120000;
-            if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor,
-                                  "RunJob", &req.base, &opts, on_event, &st, err) < 0 ||
-                !st.have_result) {
+            if (run_job_waiting(r, &req, &st, err) < 0 || !st.have_result) {
                 json_decref(st.tests);
                 if (*err == NULL)
                     err_set(err, GRPC_STATUS_UNAVAILABLE, "the executor gave no result");

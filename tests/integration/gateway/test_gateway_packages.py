@@ -11,6 +11,7 @@ import os
 import random
 import stat
 import subprocess
+import threading
 import time
 import urllib.parse
 import zipfile
@@ -207,6 +208,63 @@ def test_a_submission_with_the_wrong_verdict_refuses_the_import(gw, spec, author
     assert "expects wa, the judge gave ac" in r.json["error"]["message"]
     # Nothing was stored.
     assert author.get(f"/api/v1/author/tasks/{slug}").status == 404
+
+
+RETRY_LINE = "executor busy, author run retried"
+
+
+def test_an_import_waits_for_a_sandbox_slot_while_every_one_is_busy(gw, stack, spec, author,
+                                                                      executor):
+    """Both of the executor's slots for synchronous runs (DOJO_EXECUTOR_SYNC_SLOTS,
+    2) are held by runs that sleep until they are cancelled: the import's first
+    submission finds the executor busy (RESOURCE_EXHAUSTED), and the gateway waits
+    and tries again instead of failing the import; once the slots are free the
+    import goes through with its submissions checked."""
+    import grpc
+    import execkit
+    from dojo.executor.v1 import executor_pb2 as epb
+    md = [("x-dojo-service-key", stack["service_key"])]
+    ch = grpc.insecure_channel(executor.addr)
+    run_job = ch.unary_stream("/dojo.executor.v1.Executor/RunJob",
+                              request_serializer=lambda m: m.SerializeToString(),
+                              response_deserializer=epb.Event.FromString)
+    blockers = []
+    try:
+        for _ in range(2):
+            job = execkit.make_job("", "", "gw-echo", "import time\ntime.sleep(600)\n",
+                                   kind=execkit.RUN)
+            job.limits.wall_ms = 30000
+            blockers.append(run_job(epb.RunJobRequest(job=job), metadata=md, timeout=120))
+        deadline = time.monotonic() + 60
+        while True:
+            running = executor.call("ListRunning", epb.ListRunningRequest(),
+                                    epb.ListRunningResponse, service_key=stack["service_key"])
+            if sum(j.synchronous for j in running.jobs) >= 2:
+                break
+            assert time.monotonic() < deadline, f"the blockers never ran: {running}"
+            time.sleep(0.05)
+        retries_before = gw.log_text().count(RETRY_LINE)
+        slug = contentkit.unique_slug("pkgbusy")
+        files = hello_files(**{"submissions/wrong_answer/zero.py": None,
+                               "submissions/time_limit_exceeded/spin.py": None,
+                               "submissions/run_time_error/crash.py": None})
+        box = {}
+        t = threading.Thread(target=lambda: box.setdefault(
+            "r", upload(spec, author, make_zip(files, top=slug))))
+        t.start()
+        deadline = time.monotonic() + 50
+        while gw.log_text().count(RETRY_LINE) == retries_before:
+            assert t.is_alive(), f"the import ended while every slot was busy: {box.get('r')}"
+            assert time.monotonic() < deadline, "the gateway never retried the busy executor"
+            time.sleep(0.05)
+    finally:
+        for b in blockers:
+            b.cancel()
+        ch.close()
+    t.join(240)
+    r = box.get("r")
+    assert r is not None and r.status == 201, r
+    assert [(x["name"], x["verdict"]) for x in r.json["results"]] == [("accepted/sol.py", "ac")]
 
 
 # ---------------------------------------------------------------------------

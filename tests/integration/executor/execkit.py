@@ -36,8 +36,10 @@ def executor_binary():
 
 
 def rootfs_dir():
-    for cand in (os.environ.get("DOJO_TEST_ROOTFS_DIR"), REPO / ".dojo" / "rootfs",
-                 "/tmp/rootfs-test"):
+    # DOJO_EXECUTOR_ROOTFS_DIR: where `./dojo rootfs` built the trees when it
+    # was set (`./dojo test` exports it); without it these tests skipped.
+    for cand in (os.environ.get("DOJO_TEST_ROOTFS_DIR"), os.environ.get("DOJO_EXECUTOR_ROOTFS_DIR"),
+                 REPO / ".dojo" / "rootfs", "/tmp/rootfs-test"):
         if cand and (Path(cand) / "debian" / "usr" / "bin" / "python3").exists():
             return Path(cand)
     return None

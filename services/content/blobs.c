@@ -34,6 +34,24 @@ static const pg_stmt_t stmt_owned = {
     .nparams = 2,
 };
 
+/* As stmt_owned, and the blob's grace period starts again (blobgc.c): an
+ * author sending a blob they have is about to use it. The row lock orders
+ * this against a collection in progress: after it, the blob is either gone
+ * (no row: uploaded anew) or fresh. */
+static const pg_stmt_t stmt_owned_touch = {
+    .name = "content_blob_owned_touch",
+    .sql = "UPDATE content.blobs b SET used_at = now() WHERE b.sha256 = $1 AND EXISTS "
+           "(SELECT 1 FROM content.blob_owners o WHERE o.sha256 = b.sha256 AND o.owner = $2) "
+           "RETURNING b.size",
+    .nparams = 2,
+};
+
+static const pg_stmt_t stmt_touch = {
+    .name = "content_blob_touch",
+    .sql = "UPDATE content.blobs SET used_at = now() WHERE sha256 = $1",
+    .nparams = 1,
+};
+
 static const pg_stmt_t stmt_upload_get = {
     .name = "content_blob_upload_get",
     .sql = "SELECT id, size, received FROM content.blob_uploads "
@@ -215,10 +233,14 @@ static int upload_finish(pg_conn_t *conn, const char *upload_id, const char *sha
     cleanup_pgresult PGresult *r = NULL;
     if (pg_exec(conn, &stmt_blob_insert, ins, &r, err) < 0)
         return err_wrap(err, "store blob");
-    /* Stored already (another uploader's copy): this one is not needed. */
-    const pg_stmt_t *then = PQntuples(r) == 1 ? &stmt_upload_complete : &stmt_upload_delete;
+    /* Stored already (another uploader's copy): this one is not needed, and
+     * the stored one is in use again. */
+    bool fresh = PQntuples(r) == 1;
+    const pg_stmt_t *then = fresh ? &stmt_upload_complete : &stmt_upload_delete;
     const char *own[] = {sha256, owner};
-    if (pg_exec(conn, then, id, NULL, err) < 0 || pg_exec(conn, &stmt_owner_add, own, NULL, err) < 0)
+    const char *sha[] = {sha256};
+    if (pg_exec(conn, then, id, NULL, err) < 0 || pg_exec(conn, &stmt_owner_add, own, NULL, err) < 0 ||
+        (!fresh && pg_exec(conn, &stmt_touch, sha, NULL, err) < 0))
         return err_wrap(err, "store blob");
     LOG_INFO("blob stored", "sha256=%.16s size=%lld owner=%s copy=%s", sha256, (long long)size,
              owner[0] ? owner : "service", PQntuples(r) == 1 ? "new" : "deduplicated");
@@ -232,6 +254,18 @@ static int owned_size(pg_conn_t *conn, const char *sha256, const char *owner, in
     const char *p[] = {sha256, owner};
     cleanup_pgresult PGresult *r = NULL;
     if (pg_exec(conn, &stmt_owned, p, &r, err) < 0)
+        return -1;
+    *out = PQntuples(r) == 1 ? pg_get_int64(r, 0, 0) : -1;
+    return 0;
+}
+
+/* owned_size, and a blob found is in use again (stmt_owned_touch). */
+static int owned_touch(pg_conn_t *conn, const char *sha256, const char *owner, int64_t *out,
+                       err_t **err)
+{
+    const char *p[] = {sha256, owner};
+    cleanup_pgresult PGresult *r = NULL;
+    if (pg_exec(conn, &stmt_owned_touch, p, &r, err) < 0)
         return -1;
     *out = PQntuples(r) == 1 ? pg_get_int64(r, 0, 0) : -1;
     return 0;
@@ -293,7 +327,7 @@ int content_blob_put(pg_conn_t *conn, const char *owner_id, const void *data, si
     crypto_hash_sha256(h, data, len);
     hex(h, sha256_out);
     int64_t have = -1;
-    if (owned_size(conn, sha256_out, owner, &have, err) < 0)
+    if (owned_touch(conn, sha256_out, owner, &have, err) < 0)
         return -1;
     if (have >= 0)
         return 0;
@@ -368,7 +402,7 @@ int content_rpc_put_blob_chunk(rpc_call_t *call, const ProtobufCMessage *req_msg
 
     cleanup_pgconn pg_conn_t *conn = NULL;
     int64_t have = -1;
-    if (content_conn(c, &conn, err) < 0 || owned_size(conn, req->sha256, owner, &have, err) < 0)
+    if (content_conn(c, &conn, err) < 0 || owned_touch(conn, req->sha256, owner, &have, err) < 0)
         return -1;
     if (have >= 0) {
         st->size = st->received = have;

@@ -39,12 +39,20 @@ typedef struct content_config {
     const char *content_dir; /* tasks/, contests/ and achievements/ loaded at start */
     const char *clock_file;  /* DOJO_CLOCK_FILE (tests): "now" for hidden tasks */
     bool load_at_start;
+    /* The collector of unused blobs (blobgc.c): DOJO_CONTENT_BLOB_GC_INTERVAL
+     * (0: off), _GRACE, _BATCH. */
+    int64_t blob_gc_interval_ms;
+    int64_t blob_gc_grace_ms;
+    int64_t blob_gc_batch;
 } content_config_t;
+
+typedef struct content_blob_gc content_blob_gc_t;
 
 typedef struct content {
     content_config_t cfg;
     pg_pool_t *pg;
     identity_verifier_t *idv;
+    content_blob_gc_t *blob_gc; /* while serving */
 } content_t;
 
 /** Reads every variable content uses; exits naming a bad one. */
@@ -144,6 +152,22 @@ int content_blob_to_file(pg_conn_t *conn, const char *sha256, const char *owner,
  * Problems go to `rep` at the test's path; -1 only when the database fails. */
 int content_blobs_check(pg_conn_t *conn, json_t *norm, const char *owner, json_t *current,
                         content_report_t *rep, err_t **err);
+
+/* ------------------------------------------------------------------------
+ * Unused blobs (blobgc.c; migrations/006_blob_gc.sql)
+ * ------------------------------------------------------------------------ */
+
+/** One pass of the collector: drops uploads left incomplete for a day, then
+ * deletes, in batches of cfg.blob_gc_batch each in its own transaction under
+ * the writers' lock, the complete blobs no task version names, unused for
+ * longer than cfg.blob_gc_grace_ms, of which no upload is in progress.
+ * *collected and *bytes say what went (also as metrics). */
+int content_blob_gc_run_once(content_t *c, int *collected, int64_t *bytes, err_t **err);
+/** Starts the collector's thread, a pass every cfg.blob_gc_interval_ms
+ * (*out NULL and nothing started when that is 0). */
+int content_blob_gc_start(content_t *c, content_blob_gc_t **out, err_t **err);
+/** Stops it (waits for a pass in progress); NULL is fine. */
+void content_blob_gc_stop(content_blob_gc_t *gc);
 
 int content_rpc_put_blob_chunk(rpc_call_t *call, const ProtobufCMessage *req,
                                ProtobufCMessage **out, err_t **err);

@@ -8,6 +8,7 @@
  *                              database
  *   content export SLUG [VERSION]   print a task in the file form
  *   content package FILE.zip [SLUG] print the task a problem package makes
+ *   content gc-blobs           collect the blobs nothing uses, once
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -32,6 +33,11 @@ void content_config_load(content_config_t *cfg)
     cfg->content_dir = config_str("DOJO_CONTENT_DIR", "content");
     cfg->load_at_start = config_bool("DOJO_CONTENT_LOAD", true);
     cfg->clock_file = config_str("DOJO_CLOCK_FILE", "");
+    cfg->blob_gc_interval_ms =
+        config_duration_ms("DOJO_CONTENT_BLOB_GC_INTERVAL", "1h", 0, 7LL * 24 * 3600 * 1000);
+    cfg->blob_gc_grace_ms =
+        config_duration_ms("DOJO_CONTENT_BLOB_GC_GRACE", "7d", 1000, 365LL * 24 * 3600 * 1000);
+    cfg->blob_gc_batch = config_int("DOJO_CONTENT_BLOB_GC_BATCH", 100, 1, 10000);
 }
 
 static int content_open(content_t *c, err_t **err)
@@ -43,6 +49,8 @@ static int content_open(content_t *c, err_t **err)
 static void content_close(void *payload)
 {
     content_t *c = payload;
+    content_blob_gc_stop(c->blob_gc);
+    c->blob_gc = NULL;
     identity_verifier_close(c->idv);
     pg_pool_close(c->pg);
 }
@@ -97,9 +105,10 @@ static int serve(void *payload, int argc, char **argv, err_t **err)
             LOG_WARN("some content files were rejected; their tasks keep their last good version",
                      "rejected=%d", rejected);
     }
-    if (identity_verifier_open(&c->idv, c->cfg.auth_addr, c->cfg.service_key, err) < 0)
+    if (identity_verifier_open(&c->idv, c->cfg.auth_addr, c->cfg.service_key, err) < 0 ||
+        content_blob_gc_start(c, &c->blob_gc, err) < 0)
         return -1;
-    return service_serve(&(service_server_t){.name = "content",
+    int rc = service_serve(&(service_server_t){.name = "content",
                                              .addr = c->cfg.addr,
                                              .metrics_addr = c->cfg.metrics_addr,
                                              .service = &dojo__content__v1__content__descriptor,
@@ -107,6 +116,9 @@ static int serve(void *payload, int argc, char **argv, err_t **err)
                                              .payload = c,
                                              .describe = describe},
                          err);
+    content_blob_gc_stop(c->blob_gc);
+    c->blob_gc = NULL;
+    return rc;
 }
 
 static int migrate(void *payload, int argc, char **argv, err_t **err)
@@ -157,6 +169,18 @@ static int export(void *payload, int argc, char **argv, err_t **err)
     return 0;
 }
 
+/* One pass of the serving collector, now (DOJO_CONTENT_BLOB_GC_GRACE and
+ * _BATCH as it uses them). */
+static int gc_blobs(void *payload, int argc, char **argv, err_t **err)
+{
+    int n = 0;
+    int64_t bytes = 0;
+    if (content_open(payload, err) < 0 || content_blob_gc_run_once(payload, &n, &bytes, err) < 0)
+        return -1;
+    printf("collected %d unused blob%s, %lld bytes\n", n, n == 1 ? "" : "s", (long long)bytes);
+    return 0;
+}
+
 static const service_cmd_t content_commands[] = {
     {.name = "serve", .run = serve},
     {.name = "migrate", .run = migrate},
@@ -165,6 +189,7 @@ static const service_cmd_t content_commands[] = {
     {.name = "import", .min_args = 1, .max_args = 1, .run = import},
     {.name = "package", .min_args = 1, .max_args = 2, .run = package},
     {.name = "export", .min_args = 1, .max_args = 2, .run = export},
+    {.name = "gc-blobs", .run = gc_blobs},
     {0},
 };
 
@@ -185,7 +210,9 @@ static const service_def_t content_service = {
              "       content normalize FILE   (a task or achievement file)\n"
              "       content import DIR       (DIR with tasks/ and achievements/)\n"
              "       content export SLUG [VERSION]\n"
-             "       content package FILE.zip [SLUG]   (the task a problem package makes)\n",
+             "       content package FILE.zip [SLUG]   (the task a problem package makes)\n"
+             "       content gc-blobs         (collect unused blobs once; see "
+             "DOJO_CONTENT_BLOB_GC_GRACE)\n",
     .commands = content_commands,
     .payload = &content_state,
     .configure = configure,

@@ -1045,20 +1045,26 @@ static void read_testdata_flags(pkg_t *p)
     if (rf == NULL && root)
         rf = json_object_get(root, "output_validator_args");
     cleanup_free char *root_flags = rf ? flags_text(rf) : NULL;
-    const char *k;
-    json_t *td;
-    json_object_foreach(p->testdata, k, td)
-    {
-        if (!json_is_object(td) || !strcmp(k, "data"))
+    /* Every group's file, read here: only a scoring package reads them for
+     * its weights, and a flag nobody read would be silently ignored. */
+    for (size_t i = 0; i < p->n; i++) {
+        const char *path = p->files[i].path;
+        const char *base = strrchr(path, '/');
+        if (!has_prefix(path, "data/") || base == NULL ||
+            (strcmp(base, "/testdata.yaml") && strcmp(base, "/test_group.yaml")) ||
+            !strcmp(path, "data/testdata.yaml") || !strcmp(path, "data/test_group.yaml"))
             continue;
-        json_t *f = json_object_get(td, "output_validator_flags");
-        if (f == NULL)
+        char dir[PKG_MAX_PATH];
+        snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
+        json_t *td = testdata_for(p, dir);
+        json_t *f = td ? json_object_get(td, "output_validator_flags") : NULL;
+        if (td && f == NULL)
             f = json_object_get(td, "output_validator_args");
         cleanup_free char *t = f ? flags_text(f) : NULL;
         if (t && strcmp(t, root_flags ? root_flags : ""))
-            content_report_error(p->rep, k,
-                                 "testdata.yaml: output validator flags per test group are not "
-                                 "supported yet (Dojo has one checker per task); set them in "
+            content_report_error(p->rep, path,
+                                 "output validator flags per test group are not supported yet "
+                                 "(Dojo has one checker per task): set them for every test in "
                                  "data/testdata.yaml");
     }
     json_t *checker = json_object_get(p->doc, "checker");

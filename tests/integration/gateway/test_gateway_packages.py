@@ -315,6 +315,21 @@ def test_malformed_packages_are_refused_naming_the_file_and_the_rule(spec, autho
     refused(spec, author, pkg(**{"data/secret/Bad Group!/x.in": "1\n",
                                  "data/secret/Bad Group!/x.ans": "1\n"}),
             "data/secret/Bad Group!/x.in", ["group's name"])
+    # Flags of a group's own (not a scoring package's: that read them anyway)
+    # are refused naming the file, in either file name and form.
+    refused(spec, author, pkg(**{"data/secret/g1/testdata.yaml":
+                                 "output_validator_flags: case_sensitive\n"}),
+            "data/secret/g1/testdata.yaml", ["per test group are not supported",
+                                             "data/testdata.yaml"])
+    refused(spec, author, pkg(**{"data/secret/g1/test_group.yaml":
+                                 "output_validator_args: [float_tolerance, 0.1]\n"}),
+            "data/secret/g1/test_group.yaml", ["per test group are not supported"])
+    # The same flags as the root's are the task's one checker: fine.
+    same = "output_validator_flags: float_tolerance 1e-6\n"
+    r = upload(spec, author, pkg(**{"data/testdata.yaml": same,
+                                    "data/secret/g1/testdata.yaml": same}),
+               check=0, dry_run="true")
+    assert r.status == 200, r
     r = upload(spec, author, b"this is not a zip", check=0)
     assert r.status == 422 and "not a readable .zip file" in r.json["error"]["message"]
     r = upload(spec, author, make_zip(hello_files()), check=0, slug="Not A Slug")

@@ -89,10 +89,11 @@ static void deadline_in(struct timespec *ts, int ms)
     ts->tv_nsec %= 1000000000L;
 }
 
-/* The connection to resume, if the reader suspended it (lock held). */
+/* The connection to resume, if the reader suspended it and libmicrohttpd
+ * still has it (a daemon that stopped closed it) (lock held). */
 static struct MHD_Connection *take_suspended(dl_t *d)
 {
-    if (!d->suspended)
+    if (!d->suspended || d->gone)
         return NULL;
     d->suspended = false;
     return d->conn;

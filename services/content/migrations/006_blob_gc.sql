@@ -34,11 +34,10 @@ CREATE INDEX blob_refs_version ON content.blob_refs (slug, version);
 
 CREATE FUNCTION content.blob_hashes(task text) RETURNS SETOF text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT DISTINCT h FROM (
-        SELECT t ->> 'input_sha256' AS h FROM json_array_elements(task::json -> 'tests') t
-        UNION ALL
-        SELECT t ->> 'expected_sha256' FROM json_array_elements(task::json -> 'tests') t
-    ) x WHERE h IS NOT NULL AND h <> ''
+    SELECT DISTINCT v.h
+    FROM json_array_elements(task::json -> 'tests') t,
+         LATERAL (VALUES (t ->> 'input_sha256'), (t ->> 'expected_sha256')) v (h)
+    WHERE v.h IS NOT NULL AND v.h <> ''
 $$;
 
 CREATE FUNCTION content.blob_refs_add() RETURNS trigger

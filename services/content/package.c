@@ -672,7 +672,8 @@ static char *flags_text(json_t *v)
         return NULL;
     size_t cap = 1, i;
     json_t *w;
-    json_array_foreach(v, i, w) cap += (json_is_string(w) ? json_string_length(w) : 16) + 1;
+    /* A number is written with %.17g into 32 bytes: room for 31 of it. */
+    json_array_foreach(v, i, w) cap += (json_is_string(w) ? json_string_length(w) : 31) + 1;
     char *out = xcalloc(1, cap);
     json_array_foreach(v, i, w)
     {

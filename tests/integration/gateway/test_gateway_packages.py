@@ -9,6 +9,7 @@ import io
 import json
 import os
 import random
+import socket
 import stat
 import subprocess
 import threading
@@ -623,9 +624,29 @@ def test_a_task_with_blob_tests_exports_their_bytes_and_reads_back(stack, gw, sp
           f"{rss0 / 1024:.0f} MiB before, VmHWM {peak / 1024:.0f} MiB during")
     if not sanitized(gw_pid):
         assert peak - rss0 < 24 * 1024, (rss0, peak)
-    # The same task, the same bytes.
+    # A client that goes away after the first MiB: the download stops there
+    # (counted as cut), and the next one is whole — the same task, the same
+    # bytes.
+    from test_gateway_workers import metric, wait_for
+    sent0 = metric(gw, "dojo_gateway_downloads_total", '{result="sent"}')
+    cut0 = metric(gw, "dojo_gateway_downloads_total", '{result="cut"}')
+    host, port = gw.addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=60) as s:
+        s.sendall(f"GET /api/v1/author/tasks/{slug}/package HTTP/1.1\r\nHost: x\r\n"
+                  f"Authorization: Bearer {author.bearer}\r\n\r\n".encode())
+        got = b""
+        while len(got) < MIB:
+            chunk = s.recv(65536)
+            assert chunk, got[:200]
+            got += chunk
+        assert got.startswith(b"HTTP/1.1 200"), got[:200]
+    wait_for(lambda: metric(gw, "dojo_gateway_downloads_total", '{result="cut"}') > cut0,
+             "the abandoned download counted as cut", tries=1200)
     again = author.get(f"/api/v1/author/tasks/{slug}/package", timeout=300)
     assert again.status == 200 and sha(again.body) == sha(r.body)
+    # (The call's end is counted just after its last byte went out.)
+    wait_for(lambda: metric(gw, "dojo_gateway_downloads_total", '{result="sent"}') == sent0 + 1,
+             "the whole download counted as sent", tries=1200)
     # Over 8 MiB: back in as a blob, to the same task.
     assert put_blob(author, r.body).json["complete"]
     back = upload(spec, author, b"", timeout=600, blob=sha(r.body), check=0)

@@ -604,13 +604,18 @@ def test_a_task_with_blob_tests_exports_their_bytes_and_reads_back(stack, gw, sp
     r = checked(spec, author, "POST", "/api/v1/author/tasks", {"task": doc})
     assert r.status == 201, r
     before = r.json
-    gw_pid = gw.proc.pid
-    with open(f"/proc/{gw_pid}/clear_refs", "w") as f:
-        f.write("5")  # VmHWM from here on
+    gw_pid, content_pid = gw.proc.pid, stack["content"].proc.pid
+    for pid in (gw_pid, content_pid):
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")  # VmHWM from here on
     rss0 = proc_rss_kib(gw_pid)["VmRSS"]
+    content_rss0 = proc_rss_kib(content_pid)["VmRSS"]
+    t0 = time.monotonic()
     r = author.get(f"/api/v1/author/tasks/{slug}/package", timeout=300)
+    export_s = time.monotonic() - t0
     spec.check("GET", f"/api/v1/author/tasks/{slug}/package", r)
     peak = proc_rss_kib(gw_pid)["VmHWM"]
+    content_peak = proc_rss_kib(content_pid)["VmHWM"]
     assert r.status == 200 and r.header("Content-Type") == "application/zip", r
     assert int(r.header("Content-Length")) == len(r.body)
     assert f'filename="{slug}.zip"' in r.header("Content-Disposition")
@@ -620,10 +625,13 @@ def test_a_task_with_blob_tests_exports_their_bytes_and_reads_back(stack, gw, sp
     assert z.read(f"{slug}/data/secret/g/echo.in") == echo
     assert z.read(f"{slug}/data/secret/g/echo.ans") == echo
     assert len(r.body) > EXPORT_BYTES
-    print(f"\nBENCH export of {len(r.body) / MIB:.1f} MiB with blob tests: gateway VmRSS "
-          f"{rss0 / 1024:.0f} MiB before, VmHWM {peak / 1024:.0f} MiB during")
+    print(f"\nBENCH export of {len(r.body) / MIB:.1f} MiB with blob tests in {export_s:.1f} s: "
+          f"gateway VmRSS "
+          f"{rss0 / 1024:.0f} MiB before, VmHWM {peak / 1024:.0f} MiB during; content "
+          f"{content_rss0 / 1024:.0f} MiB, {content_peak / 1024:.0f} MiB")
     if not sanitized(gw_pid):
         assert peak - rss0 < 24 * 1024, (rss0, peak)
+        assert content_peak - content_rss0 < 32 * 1024, (content_rss0, content_peak)
     # A client that goes away after the first MiB: the download stops there
     # (counted as cut), and the next one is whole — the same task, the same
     # bytes.

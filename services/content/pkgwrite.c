@@ -103,7 +103,8 @@ static zip_int64_t region_cb(void *ud, void *data, zip_uint64_t len, zip_source_
         size_t n = (size_t)(len < left ? len : left);
         size_t k = 0;
         while (k < n) {
-            ssize_t got = pread(r->fd, (char *)data + k, n - k, (off_t)(r->off + r->pos + (int64_t)k));
+            ssize_t got =
+                pread(r->fd, (char *)data + k, n - k, (off_t)(r->off + r->pos + (int64_t)k));
             if (got < 0 && errno == EINTR)
                 continue;
             if (got <= 0) {
@@ -118,9 +119,8 @@ static zip_int64_t region_cb(void *ud, void *data, zip_uint64_t len, zip_source_
     case ZIP_SOURCE_CLOSE:
         return 0;
     case ZIP_SOURCE_SEEK: {
-        zip_int64_t at = zip_source_seek_compute_offset((zip_uint64_t)r->pos,
-                                                        (zip_uint64_t)r->len, data, len,
-                                                        &r->error);
+        zip_int64_t at = zip_source_seek_compute_offset((zip_uint64_t)r->pos, (zip_uint64_t)r->len,
+                                                        data, len, &r->error);
         if (at < 0)
             return -1;
         r->pos = at;

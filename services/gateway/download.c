@@ -123,7 +123,8 @@ static int on_piece(const ProtobufCMessage *msg, void *payload)
         pthread_cond_broadcast(&d->cond);
     }
     if (p.offset != d->next || p.total != d->total || p.len > (uint64_t)(d->total - d->next)) {
-        LOG_WARN("download cut: a piece out of place", "req_id=%s method=%s offset=%lld "
+        LOG_WARN("download cut: a piece out of place",
+                 "req_id=%s method=%s offset=%lld "
                  "expected=%lld total=%lld",
                  d->req_id, d->method, (long long)p.offset, (long long)d->next,
                  (long long)d->total);
@@ -169,8 +170,8 @@ static void *dl_main(void *arg)
     dl_t *d = arg;
     log_set_context("download", d->req_id, NULL);
     err_t *e = NULL;
-    int rc = rpc_client_stream(d->channel, d->service, d->method, d->req, &d->opts, on_piece, d,
-                               &e);
+    int rc =
+        rpc_client_stream(d->channel, d->service, d->method, d->req, &d->opts, on_piece, d, &e);
     pthread_mutex_lock(&d->lock);
     bool started = d->started;
     if (!started) {
@@ -198,7 +199,8 @@ static void *dl_main(void *arg)
         if (ended)
             LOG_INFO("download sent", "method=%s bytes=%lld", d->method, (long long)total);
         else
-            LOG_WARN("download cut short", "method=%s bytes=%lld total=%lld client_gone=%d "
+            LOG_WARN("download cut short",
+                     "method=%s bytes=%lld total=%lld client_gone=%d "
                      "error=\"%s\"",
                      d->method, (long long)next, (long long)total, gone,
                      log_esc(e ? e->msg : "stopped"));

@@ -39,8 +39,7 @@ static int copy_blob(void *payload, const char *sha256, int fd, int64_t *size, e
 static int stored;
 
 /* The stand-in store of an import: every large file is the blob. */
-static int store_blob(void *payload, const void *data, size_t len, char sha256_out[65],
-                      err_t **err)
+static int store_blob(void *payload, const void *data, size_t len, char sha256_out[65], err_t **err)
 {
     assert_int_equal(len, BLOB_BYTES);
     assert_memory_equal(data, blob_data, BLOB_BYTES);
@@ -53,12 +52,12 @@ static int store_blob(void *payload, const void *data, size_t len, char sha256_o
  * second test's input and answer both). New. */
 static json_t *task(bool blob)
 {
-    json_t *doc = doc_of(
-        "{\"slug\": \"big-data\", \"title\": \"Big data\", \"difficulty\": \"hard\","
-        " \"description\": \"Echo.\", \"languages\": [{\"language\": \"python3\"}],"
-        " \"tests\": [{\"name\": \"ex\", \"input\": \"1\\n\", \"expected\": \"1\\n\"}],"
-        " \"reference_solutions\": [{\"name\": \"ref\", \"language\": \"python3\","
-        " \"code\": \"print(input())\\n\"}]}");
+    json_t *doc =
+        doc_of("{\"slug\": \"big-data\", \"title\": \"Big data\", \"difficulty\": \"hard\","
+               " \"description\": \"Echo.\", \"languages\": [{\"language\": \"python3\"}],"
+               " \"tests\": [{\"name\": \"ex\", \"input\": \"1\\n\", \"expected\": \"1\\n\"}],"
+               " \"reference_solutions\": [{\"name\": \"ref\", \"language\": \"python3\","
+               " \"code\": \"print(input())\\n\"}]}");
     json_t *tests = json_object_get(doc, "tests");
     for (int i = 0; i < 2; i++) {
         json_t *t = json_pack("{s:s, s:b}", "name", i ? "echo" : "count", "hidden", 1);

@@ -239,7 +239,8 @@ static int upload_finish(pg_conn_t *conn, const char *upload_id, const char *sha
     const pg_stmt_t *then = fresh ? &stmt_upload_complete : &stmt_upload_delete;
     const char *own[] = {sha256, owner};
     const char *sha[] = {sha256};
-    if (pg_exec(conn, then, id, NULL, err) < 0 || pg_exec(conn, &stmt_owner_add, own, NULL, err) < 0 ||
+    if (pg_exec(conn, then, id, NULL, err) < 0 ||
+        pg_exec(conn, &stmt_owner_add, own, NULL, err) < 0 ||
         (!fresh && pg_exec(conn, &stmt_touch, sha, NULL, err) < 0))
         return err_wrap(err, "store blob");
     LOG_INFO("blob stored", "sha256=%.16s size=%lld owner=%s copy=%s", sha256, (long long)size,

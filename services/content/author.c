@@ -421,6 +421,62 @@ static int package_file(pg_conn_t *conn, const char *sha256, const char *owner, 
     return 0;
 }
 
+/* What a package holds beside its task, for the gateway: each test's input
+ * file (in the task's order) and the input validators it runs before
+ * storing the task. */
+static void package_side(rpc_call_t *call, json_t *norm, json_t *side,
+                         Dojo__Content__V1__ParsePackageResponse *resp)
+{
+    json_t *tests = json_object_get(norm, "tests");
+    resp->test_inputs = rpc_alloc(call, (json_array_size(tests) + 1) * sizeof *resp->test_inputs);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tests, i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *path =
+            json_string_value(json_object_get(json_object_get(side, "tests"), name ? name : ""));
+        if (!name || !path)
+            continue;
+        Dojo__Content__V1__PackageTestFile *tf = RPC_NEW(
+            call, Dojo__Content__V1__PackageTestFile, DOJO__CONTENT__V1__PACKAGE_TEST_FILE__INIT);
+        tf->name = rpc_strdup(call, name);
+        tf->path = rpc_strdup(call, path);
+        resp->test_inputs[resp->n_test_inputs++] = tf;
+    }
+    json_t *vals = json_object_get(side, "input_validators");
+    resp->input_validators =
+        rpc_alloc(call, (json_array_size(vals) + 1) * sizeof *resp->input_validators);
+    json_t *v;
+    json_array_foreach(vals, i, v)
+    {
+        Dojo__Content__V1__PackageValidator *pv = RPC_NEW(
+            call, Dojo__Content__V1__PackageValidator, DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT);
+        pv->language = rpc_strdup(call, json_string_value(json_object_get(v, "language")));
+        json_t *files = json_object_get(v, "files"), *flags = json_object_get(v, "flags");
+        pv->files = rpc_alloc(call, (json_array_size(files) + 1) * sizeof *pv->files);
+        size_t k;
+        json_t *f;
+        json_array_foreach(files, k, f)
+        {
+            Dojo__Content__V1__ValidatorFile *vf = RPC_NEW(
+                call, Dojo__Content__V1__ValidatorFile, DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
+            vf->name = rpc_strdup(call, json_string_value(json_object_get(f, "name")));
+            vf->content = rpc_strdup(call, json_string_value(json_object_get(f, "content")));
+            pv->files[pv->n_files++] = vf;
+        }
+        pv->flags = rpc_alloc(call, (json_array_size(flags) + 1) * sizeof *pv->flags);
+        json_array_foreach(flags, k, f) pv->flags[pv->n_flags++] =
+            rpc_strdup(call, json_string_value(f));
+        Dojo__Content__V1__PackageInputValidator *iv =
+            RPC_NEW(call, Dojo__Content__V1__PackageInputValidator,
+                    DOJO__CONTENT__V1__PACKAGE_INPUT_VALIDATOR__INIT);
+        iv->path = rpc_strdup(call, json_string_value(json_object_get(v, "path")));
+        iv->validator = pv;
+        resp->input_validators[resp->n_input_validators++] = iv;
+    }
+}
+
 int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
                               ProtobufCMessage **out, err_t **err)
 {
@@ -481,7 +537,8 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
             json_array_foreach(json_object_get(norm, lists[l]), i, s)
             {
                 const char *name = json_string_value(json_object_get(s, "name"));
-                const char *path = json_string_value(json_object_get(paths, name));
+                const char *path = json_string_value(
+                    json_object_get(json_object_get(paths, "solutions"), name));
                 Dojo__Content__V1__PackageSolution *ps =
                     RPC_NEW(call, Dojo__Content__V1__PackageSolution,
                             DOJO__CONTENT__V1__PACKAGE_SOLUTION__INIT);
@@ -490,6 +547,7 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
                 resp->solutions[resp->n_solutions++] = ps;
             }
         }
+        package_side(call, norm, paths, resp);
     } else {
         resp->json = "";
     }

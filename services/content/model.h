@@ -174,11 +174,13 @@ typedef struct pkg_source {
 /** Reads a package into a task document in the file form, to be
  * normalised by the caller. `file_name` and `slug` choose the slug (see
  * ParsePackageRequest). Every problem goes to `rep` with the package file
- * as its path. Returns 0 with *doc (new) and *paths (new: solution name ->
- * package path), or -1 when rep has errors, or with *err set (new) when
- * the blob callback failed. */
+ * as its path. Returns 0 with *doc (new) and *side (new: what the task does
+ * not hold — "solutions": solution name -> package path, "tests": test name
+ * -> its .in's path, "input_validators": [{path, language, files, flags}]),
+ * or -1 when rep has errors, or with *err set (new) when the blob callback
+ * failed. */
 int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *slug,
-                  content_report_t *rep, json_t **doc, json_t **paths, err_t **err);
+                  content_report_t *rep, json_t **doc, json_t **side, err_t **err);
 
 /** taskjson_normalize for a document pkg_read_task made, its problems
  * added to the package's report. */

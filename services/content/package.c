@@ -53,6 +53,7 @@ typedef struct pkg {
     json_t *problem;        /* problem.yaml */
     json_t *testdata;       /* dir -> parsed testdata.yaml (or null) */
     json_t *solution_paths; /* solution name -> package path */
+    json_t *input_validators; /* [{path, language, files, flags}] */
     bool scoring, interactive;
     bool have_time_limit;
 } pkg_t;
@@ -75,6 +76,7 @@ static void pkg_free(pkg_t *p)
     json_decref(p->problem);
     json_decref(p->testdata);
     json_decref(p->solution_paths);
+    json_decref(p->input_validators);
 }
 
 /* Why a name from the zip cannot be a file of the package, or NULL. */
@@ -717,6 +719,75 @@ static int entry_rank(json_t *f, const char *lang)
     return strstr(text, "main(") ? 0 : 1;
 }
 
+/* One file of a validator's program (rel: its name in the program's
+ * directory) appended to `files` as {name, content}; a subdirectory, a
+ * build or run script, or unreadable text is reported instead. */
+static void program_file(pkg_t *p, pkg_file_t *f, const char *rel, json_t *files)
+{
+    if (strchr(rel, '/')) {
+        content_report_error(p->rep, f->path,
+                             "a validator's files must sit side by side (no subdirectories)");
+        return;
+    }
+    if (!strcmp(rel, "build") || !strcmp(rel, "run")) {
+        content_report_error(p->rep, f->path,
+                             "build and run scripts are not supported: Dojo builds the "
+                             "validator from its sources by their language");
+        return;
+    }
+    const char *text = pkg_text(p, f, PKG_MAX_FILE_BYTES);
+    if (text)
+        json_array_append_new(files, json_pack("{s:s, s:s}", "name", rel, "content", text));
+}
+
+/* A validator's program from its files (stolen): {language, files} with
+ * the entry first, or NULL with the problem reported at `where` (sources in
+ * two languages, or none Dojo runs). New. */
+static json_t *program_of(pkg_t *p, const char *where, json_t *files)
+{
+    const char *lang = NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const char *l = pkg_language_of(json_string_value(json_object_get(f, "name")));
+        if (l && lang && strcmp(l, lang)) {
+            content_report_error(p->rep, where,
+                                 "the validator's sources are in more than one language (%s and "
+                                 "%s)",
+                                 lang, l);
+            json_decref(files);
+            return NULL;
+        }
+        lang = l ? l : lang;
+    }
+    if (lang == NULL) {
+        if (p->rep->n_errors == 0)
+            content_report_error(p->rep, where,
+                                 "no source file of a language Dojo runs (.cpp, .c, .py, .java …)");
+        json_decref(files);
+        return NULL;
+    }
+    /* Entry first: a stable insertion by rank. */
+    json_t *ordered = json_array();
+    for (int rank = 0; rank <= 3; rank++)
+        json_array_foreach(files, i, f) if (entry_rank(f, lang) == rank)
+            json_array_append(ordered, f);
+    json_decref(files);
+    return json_pack("{s:s, s:o}", "language", lang, "files", ordered);
+}
+
+/* Flags as the list a validator gets. New. */
+static json_t *flag_list(const char *text)
+{
+    json_t *list = json_array();
+    cleanup_free char *s = xstrdup(text ? text : "");
+    char *save = NULL;
+    for (char *w = strtok_r(s, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+        json_array_append_new(list, json_string(w));
+    return list;
+}
+
 /* A custom output validator (or interactor), legacy output_validators/<name>/
  * or 2023-07 output_validator/, as the package_validator checker. */
 static void read_custom_validator(pkg_t *p)
@@ -746,61 +817,16 @@ static void read_custom_validator(pkg_t *p)
         } else {
             continue;
         }
-        if (strchr(rel, '/')) {
-            content_report_error(p->rep, path,
-                                 "a validator's files must sit side by side (no subdirectories)");
-            continue;
-        }
-        if (!strcmp(rel, "build") || !strcmp(rel, "run")) {
-            content_report_error(p->rep, path,
-                                 "build and run scripts are not supported: Dojo builds the "
-                                 "validator from its sources by their language");
-            continue;
-        }
-        const char *text = pkg_text(p, &p->files[i], PKG_MAX_FILE_BYTES);
-        if (text)
-            json_array_append_new(files, json_pack("{s:s, s:s}", "name", rel, "content", text));
+        program_file(p, &p->files[i], rel, files);
     }
-    const char *lang = NULL;
-    size_t i;
-    json_t *f;
-    json_array_foreach(files, i, f)
-    {
-        const char *l = pkg_language_of(json_string_value(json_object_get(f, "name")));
-        if (l && lang && strcmp(l, lang)) {
-            content_report_error(p->rep, where,
-                                 "the validator's sources are in more than one language (%s and "
-                                 "%s)",
-                                 lang, l);
-            json_decref(files);
-            return;
-        }
-        lang = l ? l : lang;
-    }
-    if (lang == NULL) {
-        if (p->rep->n_errors == 0)
-            content_report_error(p->rep, where,
-                                 "no source file of a language Dojo runs (.cpp, .c, .py, .java …)");
-        json_decref(files);
+    json_t *checker = program_of(p, where, files);
+    if (checker == NULL)
         return;
-    }
-    /* Entry first: a stable insertion by rank. */
-    json_t *ordered = json_array();
-    for (int rank = 0; rank <= 3; rank++)
-        json_array_foreach(files, i, f) if (entry_rank(f, lang) == rank)
-            json_array_append(ordered, f);
-    json_decref(files);
-    json_t *checker = json_pack("{s:s, s:s, s:o}", "kind", "package_validator", "language", lang,
-                                "files", ordered);
+    json_object_set_new(checker, "kind", json_string("package_validator"));
     json_t *flags = json_object_get(p->problem, "validator_flags");
     cleanup_free char *text = flags_text(flags);
-    if (text) {
-        json_t *list = json_array();
-        char *save = NULL;
-        for (char *w = strtok_r(text, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-            json_array_append_new(list, json_string(w));
-        json_object_set_new(checker, "flags", list);
-    }
+    if (text)
+        json_object_set_new(checker, "flags", flag_list(text));
     if (p->interactive)
         json_object_set_new(checker, "interactive", json_true());
     json_object_set_new(p->doc, "checker", checker);
@@ -1083,6 +1109,116 @@ static void read_testdata_flags(pkg_t *p)
     json_t *on_reject = root ? json_object_get(root, "on_reject") : NULL;
     if (json_is_string(on_reject) && !strcmp(json_string_value(on_reject), "break"))
         json_object_set_new(p->doc, "stop_at_first_failure", json_true());
+}
+
+/* ------------------------------------------------------------------------
+ * Input validators: input_format_validators/ (legacy), input_validators/
+ * (2023-07) and input_validator/ (2025-09)
+ *
+ * Each program is a directory below the first two (or a single source file
+ * there), or input_validator/ itself. They are not part of the task: the
+ * gateway runs them over every test's input before the task is stored.
+ * Flags come from data/testdata.yaml: input_validator_flags (a string or a
+ * list for every validator, or a map by the validator's name).
+ * ------------------------------------------------------------------------ */
+
+/* The program of `path` below the input validator folders: its directory
+ * ("input_validators/check", or the file itself for a single-file program)
+ * in prog and the file's name in it in *rel; false when path is none. */
+static bool input_program(const char *path, char prog[PKG_MAX_PATH], const char **rel)
+{
+    static const char *const dirs[] = {"input_format_validators/", "input_validators/", NULL};
+    if (has_prefix(path, "input_validator/")) {
+        snprintf(prog, PKG_MAX_PATH, "input_validator");
+        *rel = path + strlen("input_validator/");
+        return true;
+    }
+    for (int d = 0; dirs[d]; d++) {
+        if (!has_prefix(path, dirs[d]))
+            continue;
+        const char *name = path + strlen(dirs[d]);
+        const char *slash = strchr(name, '/');
+        size_t n = slash ? (size_t)(slash - name) + strlen(dirs[d]) : strlen(path);
+        snprintf(prog, PKG_MAX_PATH, "%.*s", (int)n, path);
+        *rel = slash ? slash + 1 : name;
+        return true;
+    }
+    return false;
+}
+
+/* The flags of the validator `prog` (its directory) from data/testdata.yaml.
+ * New, or NULL for none. */
+static json_t *input_flags(pkg_t *p, const char *prog)
+{
+    json_t *root = testdata_for(p, "data");
+    json_t *f = root ? json_object_get(root, "input_validator_flags") : NULL;
+    if (f == NULL && root)
+        f = json_object_get(root, "input_validator_args");
+    if (json_is_object(f)) {
+        const char *slash = strrchr(prog, '/'), *name = slash ? slash + 1 : prog;
+        char stem[PKG_MAX_PATH];
+        snprintf(stem, sizeof stem, "%s", name);
+        char *dot = strrchr(stem, '.');
+        if (dot && pkg_language_of(stem))
+            *dot = '\0'; /* a single-file program is named without its extension */
+        f = json_object_get(f, stem);
+    }
+    cleanup_free char *text = f ? flags_text(f) : NULL;
+    if (f && !json_is_null(f) && text == NULL) {
+        content_report_error(p->rep, "data/testdata.yaml",
+                             "input_validator_flags: must be a string, a list of strings or a "
+                             "map from a validator's name to those");
+        return NULL;
+    }
+    return text ? flag_list(text) : NULL;
+}
+
+static void read_input_validators(pkg_t *p)
+{
+    json_t *list = json_array();
+    char cur[PKG_MAX_PATH] = "";
+    json_t *files = NULL;
+    /* p->files are sorted by path: a program's files are together. */
+    for (size_t i = 0; i <= p->n; i++) {
+        char prog[PKG_MAX_PATH] = "";
+        const char *rel = NULL;
+        bool in = i < p->n && input_program(p->files[i].path, prog, &rel);
+        if (files && (!in || strcmp(prog, cur))) {
+            json_t *v = program_of(p, cur, files);
+            files = NULL;
+            if (v) {
+                json_object_set_new(v, "path", json_string(cur));
+                json_t *flags = input_flags(p, cur);
+                if (flags)
+                    json_object_set_new(v, "flags", flags);
+                json_array_append_new(list, v);
+            }
+        }
+        if (!in)
+            continue;
+        if (files == NULL) {
+            files = json_array();
+            snprintf(cur, sizeof cur, "%s", prog);
+        }
+        program_file(p, &p->files[i], rel, files);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const char *path = p->files[i].path, *slash = strrchr(path, '/');
+        if (!has_prefix(path, "data/") || !slash ||
+            (strcmp(slash, "/testdata.yaml") && strcmp(slash, "/test_group.yaml")) ||
+            slash == path + 4)
+            continue;
+        char dir[PKG_MAX_PATH];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        json_t *td = testdata_for(p, dir);
+        if (json_is_object(td) &&
+            (json_object_get(td, "input_validator_flags") || json_object_get(td, "input_validator_args")))
+            content_report_warn(p->rep, dir,
+                                "testdata.yaml: input validator flags per test group are not "
+                                "applied (only data/testdata.yaml's)");
+    }
+    json_decref(p->input_validators);
+    p->input_validators = list;
 }
 
 /* Dojo's group of a secret test: its first directory below data/secret,
@@ -1592,10 +1728,10 @@ static void default_languages(pkg_t *p)
 }
 
 int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *slug,
-                  content_report_t *rep, json_t **doc_out, json_t **paths_out, err_t **err)
+                  content_report_t *rep, json_t **doc_out, json_t **side_out, err_t **err)
 {
     *doc_out = NULL;
-    *paths_out = NULL;
+    *side_out = NULL;
     pkg_t p = {.rep = rep,
                .src = src,
                .err = err,
@@ -1614,6 +1750,7 @@ int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *sl
         json_object_set(p.doc, "title", json_object_get(p.doc, "slug"));
     read_tests(&p);
     read_testdata_flags(&p);
+    read_input_validators(&p);
     read_submissions(&p);
     read_sidecar(&p);
     default_languages(&p);
@@ -1621,20 +1758,28 @@ int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *sl
     bool visible = false;
     size_t i;
     json_t *t;
+    json_t *test_inputs = json_object();
     json_array_foreach(json_object_get(p.doc, "tests"), i, t)
     {
         visible = visible || !json_is_true(json_object_get(t, "hidden"));
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *base = json_string_value(json_object_get(t, "file"));
+        if (name && base)
+            json_object_set_new(test_inputs, name, json_sprintf("%s.in", base));
         json_object_del(t, "file");
     }
     if (!visible)
         json_object_set_new(p.doc, "no_visible_tests", json_true());
     json_object_del(p.doc, "statement_file");
     if (rep->n_errors) {
+        json_decref(test_inputs);
         pkg_free(&p);
         return -1;
     }
     *doc_out = DOJO_STEAL(p.doc);
-    *paths_out = DOJO_STEAL(p.solution_paths);
+    *side_out = json_pack("{s:o, s:o, s:o}", "solutions", DOJO_STEAL(p.solution_paths), "tests",
+                          test_inputs, "input_validators",
+                          p.input_validators ? DOJO_STEAL(p.input_validators) : json_array());
     pkg_free(&p);
     return 0;
 }

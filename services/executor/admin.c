@@ -191,11 +191,25 @@ static int run_job_check(exec_t *ex, rpc_call_t *call, const Dojo__Executor__V1_
     if (!in->task_slug || !in->task_slug[0] || in->task_version <= 0)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
                        "job.task_slug and job.task_version: required");
-    if (!in->code || !in->code[0] || strlen(in->code) > 64 * 1024)
+    const Dojo__Content__V1__PackageValidator *iv = in->input_validator;
+    if (iv) {
+        if (in->kind != DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT ||
+            req->record)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "job.input_validator: a SUBMIT job that is not recorded");
+        if (iv->n_files == 0 || iv->n_files > 64 || !iv->files[0]->name)
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "job.input_validator.files: 1 to 64 files");
+        if (!exec_lang(ex, iv->language))
+            return err_set(err, GRPC_STATUS_INVALID_ARGUMENT,
+                           "job.input_validator.language: \"%s\" is not installed",
+                           iv->language ? iv->language : "");
+    } else if (!in->code || !in->code[0] || strlen(in->code) > 64 * 1024) {
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "job.code: 1 byte to 64 KiB");
+    }
     if (in->stdin_data.len > 64 * 1024)
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "job.stdin_data: at most 64 KiB");
-    if (!exec_lang(ex, in->language))
+    if (!iv && !exec_lang(ex, in->language))
         return err_set(err, GRPC_STATUS_INVALID_ARGUMENT, "job.language: unknown \"%s\"",
                        in->language);
     bool have_id = in->submission_id && in->submission_id[0];

@@ -231,8 +231,8 @@ int checker_run_custom(const sandbox_config_t *cfg, sandbox_runtime_t runtime, i
                        int n, atomic_bool *cancel, err_t **err);
 
 /* ------------------------------------------------------------------------
- * Output validators of the problem package format (validator.c). Pure
- * unless said otherwise.
+ * Output and input validators of the problem package format (validator.c).
+ * Pure unless said otherwise.
  * ------------------------------------------------------------------------ */
 
 /* Where the driver stages a test's files for a validator (driver.c). */
@@ -258,10 +258,17 @@ typedef struct validator_prog {
     int nowned;
 } validator_prog_t;
 
-/** Fills `p` (validator_prog_free it); -1 with `why` when the validator
- * cannot be a command line (no files, too many sources or flags). */
+/** What a validator of the package format is run as. */
+typedef enum {
+    VALIDATOR_OUTPUT,       /* output validator or interactor: input answer feedback_dir flags */
+    VALIDATOR_INPUT_FORMAT, /* input validator: the input on stdin, only the flags */
+} validator_role_t;
+
+/** Fills `p` (validator_prog_free it) for `role`; -1 with `why` when the
+ * validator cannot be a command line (no files, too many sources or flags). */
 int validator_prog_init(validator_prog_t *p, const sandbox_lang_t *base,
-                        const Dojo__Content__V1__PackageValidator *v, char *why, size_t cap);
+                        const Dojo__Content__V1__PackageValidator *v, validator_role_t role,
+                        char *why, size_t cap);
 void validator_prog_free(validator_prog_t *p);
 
 /** The build cache's key: sha256 hex of the language and the files. */
@@ -288,6 +295,23 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
                           const sandbox_lang_t *lang,
                           const Dojo__Content__V1__PackageValidator *v, checker_case_t *cases,
                           int n, atomic_bool *cancel, err_t **err);
+
+/** Runs input validator `v` (language `lang`) over `n` test inputs in one
+ * sandbox of its own (slot `slot`), as the package format has it: each
+ * input is its stdin (inputs/lens, or input_files where not NULL), its flags
+ * are its arguments; `on_record` gets each test's record (validator_verdict:
+ * 42 accepted, 43 refused; its stdout and stderr are the message). Compiles
+ * it first unless its build is cached, as checker_run_validator does.
+ * Returns 0 when it ran (*outcome says how it ended), 1 when it does not
+ * compile (*compile_output new: the compiler's message), -1 when the judge
+ * failed. */
+int input_validator_run(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                        const sandbox_lang_t *lang, const Dojo__Content__V1__PackageValidator *v,
+                        const char *const *inputs, const size_t *lens,
+                        const char *const *input_files, int n,
+                        void (*on_record)(void *payload, const sandbox_record_t *rec),
+                        void *payload, atomic_bool *cancel, char **compile_output,
+                        sandbox_outcome_t *outcome, err_t **err);
 
 /* ------------------------------------------------------------------------
  * Interactive problems (validator.c): the package validator as the

@@ -5,8 +5,9 @@
  * stream; a submission judged before only re-publishes its result; the
  * control channel (Redis jobs: cancel and stdin); the judge bundle (cached)
  * and the languages; the judge's plan; a RUN's stdin; the Started event; the
- * sandbox, whose callbacks arrive on this thread and become events at once;
- * the custom checker; the verdicts; RecordResult; the final event. Judging is
+ * sandbox, whose callbacks arrive on this thread and become events at once
+ * (or an input validator over the tests' inputs, for RunJob); the custom
+ * checker; the verdicts; RecordResult; the final event. Judging is
  * judge.c's, running sandbox.c's, events events.c's, gamification calls
  * results.c's: this file only puts them in order. A step that fails says
  * whether the job deserves another attempt (RETRY) or never will succeed
@@ -69,6 +70,7 @@ typedef struct job_run {
     bool stdin_run;   /* a RUN on stdin: one run of the program, no tests */
     bool interactive; /* ... whose stdin keeps coming through the control channel */
     bool interactor;  /* an interactive task: each test against the interactor */
+    bool validating;  /* RunJob with job.input_validator: it runs over the inputs instead */
     exec_control_t *control;
     const Dojo__Content__V1__JudgeBundle *bundle;
     bool bundle_cached; /* a reference to release */
@@ -292,6 +294,14 @@ static int step_bundle(job_run_t *r)
 
 static int step_language(job_run_t *r)
 {
+    if (r->validating) { /* the validator's language, whatever the task accepts */
+        const char *id = r->job->input_validator->language;
+        r->lang = exec_lang(r->ex, id ? id : "");
+        if (!r->lang)
+            return stop(r, EXEC_JOB_GIVE_UP, "input validator language \"%s\" is not installed",
+                        id ? id : "");
+        return STEP_NEXT;
+    }
     r->lang = exec_lang(r->ex, r->job->language);
     r->opt = judge_task_language(r->bundle, r->job->language);
     if (!r->lang || !r->opt)
@@ -307,8 +317,11 @@ static int step_plan(job_run_t *r)
     bool package = ck->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
     /* A RUN on stdin of an interactive task runs the program alone: the
      * learner plays the interactor. */
-    r->interactor = package && ck->validator && ck->validator->interactive && !r->stdin_run;
-    if (r->judge.custom && !r->stdin_run) {
+    r->interactor = package && ck->validator && ck->validator->interactive && !r->stdin_run &&
+                    !r->validating;
+    if (r->validating)
+        r->judge.stop_at_first_failure = false; /* the author wants every refused input */
+    if (r->judge.custom && !r->stdin_run && !r->validating) {
         const char *id = package ? (ck->validator ? ck->validator->language : NULL)
                                  : ck->custom_language;
         r->checker_lang = exec_lang(r->ex, id ? id : "");
@@ -415,8 +428,8 @@ static void sandbox_id(const exec_job_t *j, char *out, size_t cap)
 static int step_sandbox(job_run_t *r)
 {
     exec_job_t *j = r->j;
-    if (r->interactor)
-        return STEP_NEXT; /* step_interactive */
+    if (r->interactor || r->validating)
+        return STEP_NEXT; /* step_interactive, step_input_validator */
     char sid[64];
     sandbox_id(j, sid, sizeof sid);
     const char **inputs, **input_files;
@@ -581,10 +594,77 @@ static int step_interactive(job_run_t *r)
     return STEP_NEXT;
 }
 
+/* One test's input judged by the input validator: its verdict at once, with
+ * the validator's words even for a hidden test (RunJob's callers are the
+ * task's author or a service: the data is theirs). */
+static void on_input_checked(void *payload, const sandbox_record_t *rec)
+{
+    job_run_t *r = payload;
+    exec_verdict_t v = validator_verdict(rec);
+    char said[EXEC_MESSAGE_MAX + 1], msg[EXEC_MESSAGE_MAX + 1];
+    validator_message(rec->out, rec->out_len, rec->err, rec->err_len, said, sizeof said);
+    if (v == V(IE))
+        snprintf(msg, sizeof msg, "the input validator failed (%s, exit %d)%s%s", rec->status,
+                 rec->exit_code, said[0] ? ": " : "", said);
+    else
+        snprintf(msg, sizeof msg, "%s", said[0] ? said : v == V(AC) ? "accepted" : "refused");
+    judge_test_t *t = judge_interaction(&r->judge, rec->index, rec, v, msg);
+    if (t == NULL)
+        return;
+    atomic_fetch_add(&r->j->tests_done, 1);
+    Dojo__Executor__V1__Event ev = DOJO__EXECUTOR__V1__EVENT__INIT;
+    ev.kind_case = DOJO__EXECUTOR__V1__EVENT__KIND_TEST_RESULT;
+    ev.test_result = judge_test_result(t);
+    ev.test_result->message = t->message;
+    exec_emit_or_log(r->j, &ev);
+    t->emitted = true;
+}
+
+/* An input validator of the task's package over every test's input, in a
+ * sandbox of its own: the tests' verdicts are its (AC accepted, WA refused,
+ * IE failed); one that does not compile is CE with the compiler's words. */
+static int step_input_validator(job_run_t *r)
+{
+    if (!r->validating)
+        return STEP_NEXT;
+    exec_job_t *j = r->j;
+    const char **inputs, **input_files;
+    size_t *lens;
+    judge_inputs(&r->judge, &inputs, &lens, &input_files);
+    atomic_store(&j->stage, r->lang->compile_argv[0] ? STAGE(COMPILING) : STAGE(RUNNING));
+    r->run_started_ms = mono_ms();
+    cleanup_free char *compiled = NULL;
+    cleanup_err err_t *err = NULL;
+    int rc = 0;
+    memset(&r->outcome, 0, sizeof r->outcome);
+    if (atomic_load(&j->cancel))
+        r->outcome.end = SANDBOX_CANCELLED;
+    else
+        rc = input_validator_run(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->lang,
+                                 r->job->input_validator, inputs, lens, input_files,
+                                 r->judge.ntests, on_input_checked, r, &j->halt, &compiled,
+                                 &r->outcome, &err);
+    j->sandbox_ms += mono_ms() - r->run_started_ms;
+    if (rc < 0) {
+        LOG_ERROR("input validator failed", "submission=%s error=\"%s\"", j->submission_id,
+                  log_esc(err->msg));
+        exec_emit_job_error(j, "the sandbox did not start; retrying", will_retry(r));
+        return stop(r, EXEC_JOB_RETRY, "input validator: %s", err->msg);
+    }
+    if (rc == 1) {
+        on_compile(r, false, compiled, strlen(compiled));
+        r->outcome.end = SANDBOX_COMPILE_ERROR;
+    }
+    r->outcome.total_wall_ms = mono_ms() - r->run_started_ms;
+    r->end = judge_run_end(&r->judge, &r->outcome, atomic_load(&j->cancel));
+    return STEP_NEXT;
+}
+
 /* The author's checker: one sandbox of its own for every test that ran cleanly. */
 static int step_custom_checker(job_run_t *r)
 {
-    if (!r->judge.custom || r->stdin_run || r->interactor || r->end != SANDBOX_DONE)
+    if (!r->judge.custom || r->stdin_run || r->interactor || r->validating ||
+        r->end != SANDBOX_DONE)
         return STEP_NEXT;
     exec_job_t *j = r->j;
     /* Blob data of the checked tests, mapped for the checker's run. */
@@ -694,7 +774,8 @@ static int step_final_event(job_run_t *r)
 static int (*const job_steps[])(job_run_t *) = {
     step_resume_events, step_judged_before, step_control, step_bundle,
     step_language,      step_plan,          step_blobs,   step_stdin,   step_started,
-    step_sandbox,       step_interactive,   step_custom_checker, step_verdicts, step_record,
+    step_sandbox,       step_interactive,   step_input_validator, step_custom_checker,
+    step_verdicts,      step_record,
     step_final_event,
 };
 
@@ -712,6 +793,7 @@ exec_job_end_t exec_job_run(exec_job_t *j, char *reason, size_t cap)
         .job = job,
         .stdin_run = is_run && !job->sample_tests,
         .interactive = is_run && !job->sample_tests && job->interactive && !j->synchronous,
+        .validating = job->input_validator != NULL && j->synchronous && !is_run,
         .stdin_r = -1,
         .ending = EXEC_JOB_FINISHED,
         .reason = reason,

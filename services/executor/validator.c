@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "executor.h"
+#include "libcommon/cleanup.h"
 #include "libcommon/log.h"
 #include "libcommon/mem.h"
 #include "libcommon/metrics.h"
@@ -70,7 +71,8 @@ static int put(char **argv, int *n, char *arg)
 }
 
 int validator_prog_init(validator_prog_t *p, const sandbox_lang_t *base,
-                        const Dojo__Content__V1__PackageValidator *v, char *why, size_t cap)
+                        const Dojo__Content__V1__PackageValidator *v, validator_role_t role,
+                        char *why, size_t cap)
 {
     memset(p, 0, sizeof *p);
     if (v == NULL || v->n_files == 0 || v->files[0]->name == NULL) {
@@ -127,8 +129,9 @@ int validator_prog_init(validator_prog_t *p, const sandbox_lang_t *base,
         else
             rc = put(l->run_argv, &n, (char *)a);
     }
+    /* An input validator reads the input on stdin and takes only its flags. */
     static char *const fixed[] = {VALIDATOR_INPUT, VALIDATOR_ANSWER, VALIDATOR_FEEDBACK};
-    for (int i = 0; i < 3 && rc == 0; i++)
+    for (int i = 0; role == VALIDATOR_OUTPUT && i < 3 && rc == 0; i++)
         rc = put(l->run_argv, &n, fixed[i]);
     for (size_t i = 0; i < v->n_flags && rc == 0; i++)
         rc = put(l->run_argv, &n, v->flags[i]);
@@ -226,6 +229,7 @@ void validator_message(const char *judge, size_t jlen, const char *team, size_t 
 typedef struct build_entry {
     char key[65];
     sandbox_build_t *build; /* NULL: it did not compile */
+    char *output;           /* ... and what the compiler said (new), or NULL */
     int refs;
     int64_t used_ms;
 } build_entry_t;
@@ -248,7 +252,7 @@ static build_entry_t *builds_find(const char *key)
 /* Keeps `build` under `key` (a free place or the least recently used
  * unreferenced one), referenced; NULL when every place is in use (the caller
  * then owns the build). Under builds_mu. */
-static build_entry_t *builds_put(const char *key, sandbox_build_t *build)
+static build_entry_t *builds_put(const char *key, sandbox_build_t *build, char *output)
 {
     build_entry_t *victim = NULL;
     for (int i = 0; i < BUILDS_MAX; i++) {
@@ -263,8 +267,10 @@ static build_entry_t *builds_put(const char *key, sandbox_build_t *build)
     if (!victim)
         return NULL;
     sandbox_build_free(victim->build);
+    free(victim->output);
     snprintf(victim->key, sizeof victim->key, "%s", key);
     victim->build = build;
+    victim->output = output;
     victim->refs = 1;
     victim->used_ms = mono_ms();
     return victim;
@@ -279,29 +285,36 @@ static void builds_release(build_entry_t *e)
 
 static void on_validator_compile(void *payload, bool ok, const char *output, size_t len)
 {
-    if (!ok) {
-        char *clean = exec_utf8_clean(output ? output : "", len < 600 ? len : 600, 600);
-        LOG_WARN("output validator does not compile", "output=\"%s\"", log_esc(clean));
-        free(clean);
-    }
+    if (ok)
+        return;
+    char **kept = payload;
+    char *clean = exec_utf8_clean(output ? output : "", len < 600 ? len : 600, 600);
+    LOG_WARN("validator does not compile", "output=\"%s\"", log_esc(clean));
+    free(clean);
+    free(*kept);
+    *kept = exec_utf8_clean(output ? output : "", len, EXEC_COMPILE_OUTPUT_MAX);
 }
 
 /* The build of `prog` (compiled now on a miss): *entry is the cache's
  * (release it) or NULL, and *owned a build only this call has (free it), at
- * most one of them set; *build is NULL when the validator does not compile.
- * Fails only when the judge failed. */
+ * most one of them set; *build is NULL when the validator does not compile,
+ * and then *output (new) what the compiler said, when known. Fails only
+ * when the judge failed. */
 static int validator_build_get(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
                                const validator_prog_t *prog, const char *key,
                                const sandbox_file_t *code_files, int ncode,
                                const char *entry_code, build_entry_t **entry,
                                sandbox_build_t **owned, const sandbox_build_t **build,
-                               atomic_bool *cancel, err_t **err)
+                               char **output, atomic_bool *cancel, err_t **err)
 {
     *entry = NULL;
     *owned = NULL;
     *build = NULL;
+    *output = NULL;
     pthread_mutex_lock(&builds_mu);
     *entry = builds_find(key);
+    if (*entry && (*entry)->output)
+        *output = xstrdup((*entry)->output);
     pthread_mutex_unlock(&builds_mu);
     if (*entry) {
         *build = (*entry)->build;
@@ -327,22 +340,89 @@ static int validator_build_get(const sandbox_config_t *cfg, sandbox_runtime_t ru
         .files = code_files,
         .nfiles = ncode,
         .cancel = cancel,
+        .payload = output,
         .on_compile = on_validator_compile,
     };
     sandbox_outcome_t o;
     sandbox_build_t *b = NULL;
     int rc = sandbox_compile(cfg, &job, &b, &o, err);
     if (rc < 0)
-        return err_wrap(err, "compile the output validator");
+        return err_wrap(err, "compile the validator");
     if (rc > 0 && o.end == SANDBOX_CANCELLED)
         return 0; /* not cached: it may compile another time */
+    char *kept = b == NULL && *output ? xstrdup(*output) : NULL;
     pthread_mutex_lock(&builds_mu);
-    *entry = builds_put(key, b);
+    *entry = builds_put(key, b, kept);
     pthread_mutex_unlock(&builds_mu);
-    if (*entry == NULL)
+    if (*entry == NULL) {
         *owned = b;
+        free(kept);
+    }
     *build = b;
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * A validator made ready to run, whatever its role (output validator,
+ * interactor, input validator): its program, its other files beside the
+ * entry (code/), room for `extra` more files after them, and its build
+ * ------------------------------------------------------------------------ */
+
+typedef struct vready {
+    validator_prog_t prog;
+    bool prog_ok;           /* false: it cannot be a command line (logged) */
+    const char *entry_code; /* borrowed from the validator */
+    sandbox_file_t *files;  /* ncode code/ files, then `extra` free places */
+    char (*names)[80];
+    int ncode;
+    build_entry_t *entry;
+    sandbox_build_t *owned;
+    const sandbox_build_t *build; /* NULL: it does not compile (or prog_ok false) */
+    char *compile_output;         /* when it does not compile: the compiler's words, or NULL */
+} vready_t;
+
+static void vready_release(vready_t *r)
+{
+    if (r->entry)
+        builds_release(r->entry);
+    sandbox_build_free(r->owned);
+    free(r->files);
+    free(r->names);
+    free(r->compile_output);
+    if (r->prog_ok)
+        validator_prog_free(&r->prog);
+    memset(r, 0, sizeof *r);
+}
+
+/* Fills *r (vready_release it, also after a failure). Fails only when the
+ * judge failed; a validator that cannot be a command line or does not
+ * compile leaves r->build NULL. */
+static int vready_init(vready_t *r, const sandbox_config_t *cfg, sandbox_runtime_t runtime,
+                       int slot, const sandbox_lang_t *lang,
+                       const Dojo__Content__V1__PackageValidator *v, validator_role_t role,
+                       int extra, atomic_bool *cancel, err_t **err)
+{
+    memset(r, 0, sizeof *r);
+    char why[128];
+    if (validator_prog_init(&r->prog, lang, v, role, why, sizeof why) < 0) {
+        LOG_WARN("validator refused", "role=%d language=%s reason=\"%s\"", (int)role, lang->id,
+                 why);
+        return 0;
+    }
+    r->prog_ok = true;
+    r->entry_code = v->files[0]->content ? v->files[0]->content : "";
+    r->files = xcalloc(v->n_files + (size_t)extra + 1, sizeof *r->files);
+    r->names = xcalloc(v->n_files + (size_t)extra + 1, sizeof *r->names);
+    for (size_t i = 1; i < v->n_files; i++, r->ncode++) {
+        snprintf(r->names[r->ncode], sizeof r->names[0], "code/%s", v->files[i]->name);
+        const char *c = v->files[i]->content ? v->files[i]->content : "";
+        r->files[r->ncode] = (sandbox_file_t){r->names[r->ncode], c, strlen(c)};
+    }
+    char key[65];
+    validator_key(lang->id, v, key);
+    return validator_build_get(cfg, runtime, slot, &r->prog, key, r->files, r->ncode,
+                               r->entry_code, &r->entry, &r->owned, &r->build,
+                               &r->compile_output, cancel, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -414,41 +494,21 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
     }
     if (n == 0)
         return 0;
-    validator_prog_t prog;
-    char why[128];
-    if (validator_prog_init(&prog, lang, v, why, sizeof why) < 0) {
-        LOG_WARN("output validator refused", "language=%s reason=\"%s\"", lang->id, why);
-        return 0;
-    }
     /* Its other files sit next to the entry; the tests' inputs and answers
      * are the driver's (in/), staged per test for the validator. */
-    int nfiles = (int)v->n_files - 1 + 2 * n;
-    sandbox_file_t *files = xcalloc((size_t)nfiles + 1, sizeof *files);
-    char (*names)[80] = xcalloc((size_t)nfiles + 1, sizeof *names);
-    int k = 0;
-    for (size_t i = 1; i < v->n_files; i++, k++) {
-        snprintf(names[k], sizeof names[k], "code/%s", v->files[i]->name);
-        files[k] = (sandbox_file_t){names[k], v->files[i]->content, strlen(v->files[i]->content)};
-    }
-    int ncode = k;
-    for (int i = 0; i < n; i++) {
-        snprintf(names[k], sizeof names[k], "in/%d.in", i);
-        files[k] = (sandbox_file_t){names[k], cases[i].input, cases[i].input_len};
-        k++;
-        snprintf(names[k], sizeof names[k], "in/%d.ans", i);
-        files[k] = (sandbox_file_t){names[k], cases[i].expected, cases[i].expected_len};
-        k++;
-    }
-    const char *entry_code = v->files[0]->content ? v->files[0]->content : "";
-    char key[65];
-    validator_key(lang->id, v, key);
-    build_entry_t *entry = NULL;
-    sandbox_build_t *owned = NULL;
-    const sandbox_build_t *build = NULL;
-    int rc = validator_build_get(cfg, runtime, slot, &prog, key, files, ncode, entry_code, &entry,
-                                 &owned, &build, cancel, err);
+    vready_t vr;
+    int rc = vready_init(&vr, cfg, runtime, slot, lang, v, VALIDATOR_OUTPUT, 2 * n, cancel, err);
     bool stopped = cancel && atomic_load(cancel);
-    if (rc == 0 && build != NULL) {
+    if (rc == 0 && vr.build != NULL) {
+        int k = vr.ncode;
+        for (int i = 0; i < n; i++) {
+            snprintf(vr.names[k], sizeof vr.names[k], "in/%d.in", i);
+            vr.files[k] = (sandbox_file_t){vr.names[k], cases[i].input, cases[i].input_len};
+            k++;
+            snprintf(vr.names[k], sizeof vr.names[k], "in/%d.ans", i);
+            vr.files[k] = (sandbox_file_t){vr.names[k], cases[i].expected, cases[i].expected_len};
+            k++;
+        }
         const char **inputs = xcalloc((size_t)n, sizeof *inputs);
         size_t *lens = xcalloc((size_t)n, sizeof *lens);
         for (int i = 0; i < n; i++) {
@@ -466,18 +526,18 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
             .runtime = runtime,
             .slot = slot,
             .id = id,
-            .lang = &prog.lang,
-            .code = entry_code,
-            .code_len = strlen(entry_code),
+            .lang = &vr.prog.lang,
+            .code = vr.entry_code,
+            .code_len = strlen(vr.entry_code),
             .ntests = n,
             .inputs = inputs,
             .input_lens = lens,
             .stdin_fd = -1,
             .limits = VALIDATOR_LIMITS,
             .cancel = cancel,
-            .files = files,
-            .nfiles = nfiles,
-            .build = build,
+            .files = vr.files,
+            .nfiles = k,
+            .build = vr.build,
             .judge_files = true,
             .payload = &run,
             .on_record = on_validator_record,
@@ -495,20 +555,76 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
         free(run.team_msg);
         free(run.judge_len);
         free(run.team_len);
-    } else if (rc == 0 && !stopped) {
+    } else if (rc == 0 && !stopped && vr.prog_ok) {
         for (int i = 0; i < n; i++)
             snprintf(cases[i].message, sizeof cases[i].message,
                      "the output validator does not compile");
     }
-    if (entry)
-        builds_release(entry);
-    sandbox_build_free(owned);
-    free(files);
-    free(names);
-    validator_prog_free(&prog);
+    vready_release(&vr);
     if (rc < 0)
         return err_wrap(err, "output validator");
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Input validators: each test's input on stdin, the flags as arguments
+ * ------------------------------------------------------------------------ */
+
+int input_validator_run(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                        const sandbox_lang_t *lang, const Dojo__Content__V1__PackageValidator *v,
+                        const char *const *inputs, const size_t *lens,
+                        const char *const *input_files, int n,
+                        void (*on_record)(void *payload, const sandbox_record_t *rec),
+                        void *payload, atomic_bool *cancel, char **compile_output,
+                        sandbox_outcome_t *outcome, err_t **err)
+{
+    *compile_output = NULL;
+    memset(outcome, 0, sizeof *outcome);
+    vready_t vr;
+    int rc = vready_init(&vr, cfg, runtime, slot, lang, v, VALIDATOR_INPUT_FORMAT, 0, cancel, err);
+    if (rc == 0 && vr.build == NULL) {
+        if (cancel && atomic_load(cancel)) {
+            outcome->end = SANDBOX_CANCELLED;
+        } else {
+            *compile_output = vr.compile_output ? DOJO_STEAL(vr.compile_output)
+                              : xstrdup(vr.prog_ok ? "the input validator does not compile"
+                                                   : "the input validator cannot be run (too many "
+                                                     "files or flags for one command line)");
+            rc = 1;
+        }
+    } else if (rc == 0) {
+        char id[64];
+        snprintf(id, sizeof id, "ival-%d-%x", slot, (unsigned)random());
+        sandbox_job_t job = {
+            .runtime = runtime,
+            .slot = slot,
+            .id = id,
+            .lang = &vr.prog.lang,
+            .code = vr.entry_code,
+            .code_len = strlen(vr.entry_code),
+            .ntests = n,
+            .inputs = inputs,
+            .input_lens = lens,
+            .input_files = input_files,
+            .stdin_fd = -1,
+            .limits = VALIDATOR_LIMITS,
+            .cancel = cancel,
+            .files = vr.files,
+            .nfiles = vr.ncode,
+            .build = vr.build,
+            .payload = payload,
+            .on_record = on_record,
+        };
+        rc = sandbox_run(cfg, &job, outcome, err);
+        if (rc == 0 && outcome->end != SANDBOX_DONE)
+            LOG_WARN("input validator run did not finish", "end=%d reported=%d runtime_error=\"%s\"",
+                     (int)outcome->end, outcome->tests_reported,
+                     log_esc(outcome->runtime_error));
+    }
+    vready_release(&vr);
+    if (rc < 0)
+        return err_wrap(err, "input validator");
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -571,14 +687,7 @@ exec_verdict_t interaction_verdict(const interaction_t *x, const sandbox_limits_
 #define INTERACTOR_FILES_MAX 64
 
 struct interactor {
-    validator_prog_t prog;
-    const char *entry_code;
-    sandbox_file_t *files; /* its code/ files, then room for in/0.in and in/0.ans */
-    char (*names)[80];
-    int ncode;
-    build_entry_t *entry;
-    sandbox_build_t *owned;
-    const sandbox_build_t *build; /* NULL: it does not compile */
+    vready_t vr; /* room for in/0.in and in/0.ans after its code/ files */
 };
 
 int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_runtime_t runtime,
@@ -588,44 +697,21 @@ int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_
 {
     *out = NULL;
     interactor_t *it = xcalloc(1, sizeof *it);
-    char why[128];
-    if (validator_prog_init(&it->prog, lang, v, why, sizeof why) < 0) {
-        LOG_WARN("interactor refused", "language=%s reason=\"%s\"", lang->id, why);
-        *out = it; /* no build: every test IE */
-        return 0;
-    }
-    it->entry_code = v->files[0]->content ? v->files[0]->content : "";
-    it->files = xcalloc(v->n_files + 2, sizeof *it->files);
-    it->names = xcalloc(v->n_files + 2, sizeof *it->names);
-    for (size_t i = 1; i < v->n_files; i++, it->ncode++) {
-        snprintf(it->names[it->ncode], sizeof it->names[0], "code/%s", v->files[i]->name);
-        it->files[it->ncode] = (sandbox_file_t){it->names[it->ncode], v->files[i]->content,
-                                                strlen(v->files[i]->content)};
-    }
-    char key[65];
-    validator_key(lang->id, v, key);
-    int rc = validator_build_get(cfg, runtime, slot, &it->prog, key, it->files, it->ncode,
-                                 it->entry_code, &it->entry, &it->owned, &it->build, cancel, err);
-    if (rc < 0) {
+    if (vready_init(&it->vr, cfg, runtime, slot, lang, v, VALIDATOR_OUTPUT, 2, cancel, err) < 0) {
         interactor_release(it);
         return err_wrap(err, "interactor");
     }
-    *out = it;
+    *out = it; /* without a build: every test IE */
     return 0;
 }
 
-bool interactor_usable(const interactor_t *it) { return it && it->build; }
+bool interactor_usable(const interactor_t *it) { return it && it->vr.build; }
 
 void interactor_release(interactor_t *it)
 {
     if (!it)
         return;
-    if (it->entry)
-        builds_release(it->entry);
-    sandbox_build_free(it->owned);
-    free(it->files);
-    free(it->names);
-    validator_prog_free(&it->prog);
+    vready_release(&it->vr);
     free(it);
 }
 
@@ -797,8 +883,8 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
         .on_chunk = side_on_chunk,
     };
     sandbox_file_t files[INTERACTOR_FILES_MAX + 2];
-    int nfiles = it->ncode < INTERACTOR_FILES_MAX ? it->ncode : INTERACTOR_FILES_MAX;
-    memcpy(files, it->files, (size_t)nfiles * sizeof *files);
+    int nfiles = it->vr.ncode < INTERACTOR_FILES_MAX ? it->vr.ncode : INTERACTOR_FILES_MAX;
+    memcpy(files, it->vr.files, (size_t)nfiles * sizeof *files);
     files[nfiles++] = (sandbox_file_t){"in/0.in", input, input_len};
     files[nfiles++] = (sandbox_file_t){"in/0.ans", answer, answer_len};
     sandbox_limits_t ilim = VALIDATOR_LIMITS;
@@ -809,9 +895,9 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
         .runtime = sub->runtime,
         .slot = EXEC_INTERACTOR_SLOT(sub->slot),
         .id = iid,
-        .lang = &it->prog.lang,
-        .code = it->entry_code,
-        .code_len = strlen(it->entry_code),
+        .lang = &it->vr.prog.lang,
+        .code = it->vr.entry_code,
+        .code_len = strlen(it->vr.entry_code),
         .ntests = 1,
         .inputs = no_input,
         .input_lens = no_len,
@@ -821,7 +907,7 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
         .cancel = &i.stop,
         .files = files,
         .nfiles = nfiles,
-        .build = it->build,
+        .build = it->vr.build,
         .judge_files = true,
         .payload = &i,
         .on_record = side_on_record,

@@ -262,7 +262,6 @@ typedef struct run_state {
     int score, max_score;
     char message[256];
     bool have_result;
-    int events; /* of this attempt: none means the executor never started it */
 } run_state_t;
 
 /* One event of Executor.RunJob's stream; non-zero (stop) at the result. */
@@ -270,7 +269,6 @@ static int on_event(const ProtobufCMessage *msg, void *payload)
 {
     const Dojo__Executor__V1__Event *ev = (const Dojo__Executor__V1__Event *)msg;
     run_state_t *st = payload;
-    st->events++;
     if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_STARTED) {
         json_array_clear(st->tests); /* a new attempt */
     } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_TEST_RESULT) {
@@ -320,20 +318,34 @@ static bool wanted(json_t *names, const char *name)
 #define RUN_RETRY_BUDGET_MS 60000
 #define RUN_RETRY_UNAVAILABLE 3
 
-static int run_job_waiting(gw_req_t *r, const Dojo__Executor__V1__RunJobRequest *req,
-                           run_state_t *st, err_t **err)
+/* Counts the events of one attempt, then hands each on. */
+typedef struct counted {
+    rpc_stream_msg_fn on_msg;
+    void *payload;
+    int events;
+} counted_t;
+
+static int on_counted(const ProtobufCMessage *msg, void *payload)
+{
+    counted_t *c = payload;
+    c->events++;
+    return c->on_msg(msg, c->payload);
+}
+
+int gw_executor_run(gw_req_t *r, const Dojo__Executor__V1__RunJobRequest *req,
+                    rpc_stream_msg_fn on_msg, void *payload, err_t **err)
 {
     int64_t waited = 0, pause = RUN_RETRY_FIRST_MS;
     for (int attempt = 1;; attempt++) {
         rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
         opts.timeout_ms = 120000;
-        st->events = 0;
+        counted_t c = {.on_msg = on_msg, .payload = payload};
         if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor,
-                              "RunJob", &req->base, &opts, on_event, st, err) == 0)
+                              "RunJob", &req->base, &opts, on_counted, &c, err) == 0)
             return 0;
         bool busy = (*err)->code == GRPC_STATUS_RESOURCE_EXHAUSTED ||
                     ((*err)->code == GRPC_STATUS_UNAVAILABLE && attempt <= RUN_RETRY_UNAVAILABLE);
-        if (!busy || st->events > 0 || waited >= RUN_RETRY_BUDGET_MS)
+        if (!busy || c.events > 0 || waited >= RUN_RETRY_BUDGET_MS)
             return -1;
         int64_t wait = pause;
         if ((*err)->retry_after_s > 0 && (int64_t)(*err)->retry_after_s * 1000 > wait)
@@ -388,7 +400,7 @@ int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
             req.bundle = bundle;
             req.record = false;
             run_state_t st = {.tests = json_array()};
-            if (run_job_waiting(r, &req, &st, err) < 0 || !st.have_result) {
+            if (gw_executor_run(r, &req, on_event, &st, err) < 0 || !st.have_result) {
                 json_decref(st.tests);
                 if (*err == NULL)
                     err_set(err, GRPC_STATUS_UNAVAILABLE, "the executor gave no result");

@@ -400,6 +400,11 @@ int gw_author_export_task(gw_req_t *r, const char *slug, int version, json_t **o
 /** ValidateTask of a task file's text; *out new (cleanup_pb). */
 int gw_author_validate(gw_req_t *r, const char *text,
                        Dojo__Content__V1__ValidateTaskResponse **out, err_t **err);
+/** Executor.RunJob of `req`, each event to `on_msg` (rpc_client_stream's
+ * contract), tried again while every sandbox slot is busy (author.c: up to a
+ * minute) as long as no event came. Blocks: async handlers only. */
+int gw_executor_run(gw_req_t *r, const Dojo__Executor__V1__RunJobRequest *req,
+                    rpc_stream_msg_fn on_msg, void *payload, err_t **err);
 /** Runs the reference and wrong solutions of `task` (the file form,
  * borrowed) named in `names` (NULL: all) against `bundle` on the executor,
  * one after the other, appending one result each to `results`; *all_ok

@@ -1,6 +1,7 @@
 /* packages.c — problem packages (the Kattis / ICPC format, a .zip) through
  * the author API. Content reads the package into a task (ParsePackage);
- * the gateway then checks the package's submissions the way the designer's
+ * the gateway then runs the package's input validators over every test's
+ * input and checks the package's submissions the way the designer's
  * reference run does (the executor's RunJob against the task's would-be
  * bundle, one after the other) and stores the task (CreateTask, or
  * UpdateTask when the slug exists). All of it in one request on an async
@@ -74,6 +75,107 @@ static json_t *verdict_errors(const Dojo__Content__V1__ParsePackageResponse *p, 
                                                 "message", text, "file", file));
     }
     return errors;
+}
+
+/* ------------------------------------------------------------------------
+ * Input validators: each one over every test's input (Executor.RunJob with
+ * Job.input_validator), before the submissions run
+ * ------------------------------------------------------------------------ */
+
+typedef struct input_check {
+    const Dojo__Content__V1__ParsePackageResponse *p;
+    const Dojo__Content__V1__JudgeBundle *bundle;
+    const char *validator; /* its path in the package */
+    json_t *errors;
+    char compile_output[512];
+    bool compile_failed, have_result;
+    int verdict;
+} input_check_t;
+
+static const char *test_input_path(const input_check_t *c, int index)
+{
+    if (index < 0 || (size_t)index >= c->bundle->n_tests)
+        return "data/";
+    const char *name = c->bundle->tests[index]->name;
+    for (size_t i = 0; name && i < c->p->n_test_inputs; i++)
+        if (!strcmp(c->p->test_inputs[i]->name, name))
+            return c->p->test_inputs[i]->path;
+    return name ? name : "data/";
+}
+
+static int on_input_event(const ProtobufCMessage *msg, void *payload)
+{
+    const Dojo__Executor__V1__Event *ev = (const Dojo__Executor__V1__Event *)msg;
+    input_check_t *c = payload;
+    if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_STARTED) {
+        json_array_clear(c->errors); /* a new attempt */
+    } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_COMPILE_OUTPUT &&
+               !ev->compile_output->ok) {
+        c->compile_failed = true;
+        snprintf(c->compile_output, sizeof c->compile_output, "%s",
+                 ev->compile_output->text ? ev->compile_output->text : "");
+    } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_TEST_RESULT &&
+               ev->test_result->verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC) {
+        const Dojo__Gamification__V1__TestResult *t = ev->test_result;
+        bool refused = t->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_WA;
+        char text[600];
+        snprintf(text, sizeof text, "%s %s%s%s", refused ? "refused by" : "not judged by",
+                 c->validator, t->message && *t->message ? ": " : "",
+                 t->message ? t->message : "");
+        json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path",
+                                                   test_input_path(c, t->index), "message", text));
+    } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT) {
+        c->have_result = true;
+        c->verdict = ev->result->verdict;
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs every input validator of the package over the tests' inputs; each
+ * refused input (or a validator that does not compile) is appended to
+ * `errors`. -1 when the executor could not run one. */
+static int check_inputs(gw_req_t *r, const Dojo__Content__V1__ParsePackageResponse *p,
+                        const Dojo__Content__V1__JudgeBundle *bundle, json_t *errors, err_t **err)
+{
+    for (size_t i = 0; i < p->n_input_validators; i++) {
+        const Dojo__Content__V1__PackageInputValidator *iv = p->input_validators[i];
+        Dojo__Executor__V1__Job job = DOJO__EXECUTOR__V1__JOB__INIT;
+        job.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
+        job.user_id = r->claims.sub;
+        job.task_slug = bundle->slug;
+        job.task_version = bundle->version;
+        job.language = iv->validator->language;
+        job.attempt = 1;
+        job.request_id = r->req_id;
+        job.input_validator = iv->validator;
+        Dojo__Executor__V1__RunJobRequest req = DOJO__EXECUTOR__V1__RUN_JOB_REQUEST__INIT;
+        req.job = &job;
+        req.bundle = (Dojo__Content__V1__JudgeBundle *)bundle;
+        input_check_t c = {.p = p, .bundle = bundle, .validator = iv->path, .errors = json_array()};
+        if (gw_executor_run(r, &req, on_input_event, &c, err) < 0 || !c.have_result) {
+            json_decref(c.errors);
+            if (*err == NULL)
+                err_set(err, GRPC_STATUS_UNAVAILABLE, "the executor gave no result");
+            return -1;
+        }
+        if (c.compile_failed || c.verdict == DOJO__COMMON__V1__VERDICT__VERDICT_CE) {
+            char text[700];
+            snprintf(text, sizeof text, "the input validator does not compile%s%s",
+                     c.compile_output[0] ? ": " : "", c.compile_output);
+            json_array_append_new(errors, json_pack("{s:s,s:s}", "path", iv->path, "message", text));
+        } else if (json_array_size(c.errors) == 0 &&
+                   c.verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC) {
+            json_array_append_new(
+                errors, json_pack("{s:s,s:s}", "path", iv->path, "message",
+                                  "the input validator did not judge every input"));
+        }
+        LOG_INFO("input validator ran", "validator=%s verdict=%d refused=%zu", log_esc(iv->path),
+                 c.verdict, json_array_size(c.errors));
+        json_array_extend(errors, c.errors);
+        json_decref(c.errors);
+    }
+    return 0;
 }
 
 /* CreateTask, or UpdateTask when the slug is taken; *created says which. */
@@ -162,6 +264,20 @@ static int package_import(gw_req_t *r, err_t **err)
     json_error_t jerr;
     cleanup_json json_t *task = json_loads(p->json, 0, &jerr);
     json_t *results = json_array();
+    if (opt.check && p->n_input_validators > 0) {
+        json_t *bad = json_array();
+        if (check_inputs(r, p, v->bundle, bad, err) < 0) {
+            json_decref(bad);
+            json_decref(warnings);
+            json_decref(results);
+            return -1;
+        }
+        if (json_array_size(bad) > 0) {
+            refuse(r, bad, warnings, results);
+            return 0;
+        }
+        json_decref(bad);
+    }
     if (opt.check) {
         bool all_ok = true;
         if (gw_run_solutions(r, task, NULL, v->bundle, results, &all_ok, err) < 0) {

@@ -566,7 +566,7 @@ static void test_a_cpp_validator_compiles_every_source_and_gets_the_paths_and_fl
     fake_validator(&f, names, "int main", flags, 2);
     validator_prog_t p;
     char why[128];
-    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, why, sizeof why), 0);
+    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, VALIDATOR_OUTPUT, why, sizeof why), 0);
     static const char *const want_compile[] = {"/usr/bin/g++", "-O2", "-o", "/judge/build/main",
                                                "/judge/code/validate.cpp", "/judge/code/util.cc",
                                                NULL};
@@ -592,7 +592,7 @@ static void test_java_and_python_validators_run_their_entry(void **state)
     fake_validator(&f, jnames, "class Validator {}", NULL, 0);
     validator_prog_t p;
     char why[128];
-    assert_int_equal(validator_prog_init(&p, &jl, &f.v, why, sizeof why), 0);
+    assert_int_equal(validator_prog_init(&p, &jl, &f.v, VALIDATOR_OUTPUT, why, sizeof why), 0);
     static const char *const want_javac[] = {"/usr/bin/javac", "-d", "/judge/build",
                                              "/judge/code/Validator.java",
                                              "/judge/code/Reader.java", NULL};
@@ -607,13 +607,31 @@ static void test_java_and_python_validators_run_their_entry(void **state)
     sandbox_lang_t pl = lang_of("python3", "main.py", NULL, py);
     static const char *const pnames[] = {"check.py", "helpers.py", NULL};
     fake_validator(&f, pnames, "import helpers", NULL, 0);
-    assert_int_equal(validator_prog_init(&p, &pl, &f.v, why, sizeof why), 0);
+    assert_int_equal(validator_prog_init(&p, &pl, &f.v, VALIDATOR_OUTPUT, why, sizeof why), 0);
     assert_null(p.lang.compile_argv[0]);
     /* -I would keep the entry's folder (helpers.py) off the path. */
     static const char *const want_py[] = {"/usr/bin/python3", "-E", "-s", "-S",
                                           "/judge/code/check.py", "/tmp/judge/input",
                                           "/tmp/judge/answer", "/tmp/judge/feedback/", NULL};
     assert_argv(p.lang.run_argv, want_py);
+    validator_prog_free(&p);
+}
+
+static void test_an_input_validator_reads_stdin_and_gets_only_its_flags(void **state)
+{
+    static const char *const py[] = {"/usr/bin/python3", "-I", "-S", "/judge/code/main.py", NULL};
+    sandbox_lang_t pl = lang_of("python3", "main.py", NULL, py);
+    static const char *const names[] = {"validate.py", NULL};
+    char *flags[] = {"--max", "100"};
+    fake_validator_t f;
+    fake_validator(&f, names, "import sys", flags, 2);
+    validator_prog_t p;
+    char why[128];
+    assert_int_equal(
+        validator_prog_init(&p, &pl, &f.v, VALIDATOR_INPUT_FORMAT, why, sizeof why), 0);
+    static const char *const want[] = {"/usr/bin/python3", "-E", "-s", "-S",
+                                       "/judge/code/validate.py", "--max", "100", NULL};
+    assert_argv(p.lang.run_argv, want);
     validator_prog_free(&p);
 }
 
@@ -628,7 +646,7 @@ static void test_a_validator_with_too_many_flags_is_refused(void **state)
     fake_validator(&f, names, "int main", flags, SANDBOX_ARGV_MAX);
     validator_prog_t p;
     char why[128];
-    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, why, sizeof why), -1);
+    assert_int_equal(validator_prog_init(&p, &cpp, &f.v, VALIDATOR_OUTPUT, why, sizeof why), -1);
     assert_string_equal(why, "too many flags for one command line");
 }
 
@@ -828,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_checker_bundle_carries_four_byte_strings),
         cmocka_unit_test(test_a_cpp_validator_compiles_every_source_and_gets_the_paths_and_flags),
         cmocka_unit_test(test_java_and_python_validators_run_their_entry),
+        cmocka_unit_test(test_an_input_validator_reads_stdin_and_gets_only_its_flags),
         cmocka_unit_test(test_a_validator_with_too_many_flags_is_refused),
         cmocka_unit_test(test_validator_exit_42_is_ac_43_wa_anything_else_ie),
         cmocka_unit_test(test_the_team_message_wins_over_the_judge_message_on_one_line),

@@ -269,6 +269,112 @@ def test_an_import_waits_for_a_sandbox_slot_while_every_one_is_busy(gw, stack, s
 
 
 # ---------------------------------------------------------------------------
+# Input validators: run over every test's input at import
+
+RANGE_VALIDATOR = """import sys
+args = sys.argv[1:]
+if "--max" not in args:
+    print("no --max flag given", file=sys.stderr)
+    sys.exit(43)
+limit = float(args[args.index("--max") + 1])
+nums = [float(x) for x in sys.stdin.read().split()]
+if len(nums) != 2:
+    print("want two numbers, got %d" % len(nums))
+    sys.exit(43)
+for x in nums:
+    if x > limit:
+        print("%g is over %g" % (x, limit))
+        sys.exit(43)
+sys.exit(42)
+"""
+FORMAT_VALIDATOR_C = """#include <stdio.h>
+int main(void) {
+    double a, b;
+    char extra;
+    if (scanf("%lf %lf", &a, &b) != 2 || scanf(" %c", &extra) == 1) {
+        fprintf(stderr, "not two numbers\\n");
+        return 43;
+    }
+    return 42;
+}
+"""
+
+
+def validated_files(**changes):
+    files = hello_files(**{"submissions/time_limit_exceeded/spin.py": None,
+                           "submissions/run_time_error/crash.py": None,
+                           "input_format_validators/range/range.py": RANGE_VALIDATOR,
+                           "data/testdata.yaml": "input_validator_flags: --max 100\n"})
+    files.update(changes)
+    return {k: v for k, v in files.items() if v is not None}
+
+
+def test_input_validators_that_accept_every_input_let_the_package_import(gw, spec, author,
+                                                                         executor):
+    """A legacy input_format_validators/ program in Python (which refuses any input
+    without the --max flag of data/testdata.yaml) and a 2023-07 input_validators/
+    one in C both accept every test's input: the package imports, its submissions
+    checked after them."""
+    slug = contentkit.unique_slug("pkgiv")
+    files = validated_files(**{"input_validators/format.c": FORMAT_VALIDATOR_C,
+                               # 2023-07's map by validator name
+                               "data/testdata.yaml": "input_validator_flags:\n  range: --max 100\n",
+                               "data/secret/g1/testdata.yaml": "input_validator_flags: --max 1\n"})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    assert ("data/secret/g1", "testdata.yaml: input validator flags per test group are not "
+            "applied (only data/testdata.yaml's)") in [(w["path"], w["message"])
+                                                       for w in r.json["warnings"]]
+    assert {x["name"]: x["verdict"] for x in r.json["results"]} == {
+        "accepted/sol.py": "ac", "wrong_answer/zero.py": "wa"}
+
+
+def test_an_input_the_validator_refuses_fails_the_import_naming_the_file(gw, spec, author,
+                                                                         executor, tmp_path):
+    slug = contentkit.unique_slug("pkgivr")
+    files = validated_files(**{"data/secret/g1/big.in": "500 5\n",
+                               "data/secret/g1/big.ans": "505\n",
+                               "data/secret/two.in": "1 2 3\n", "data/secret/two.ans": "6\n"})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 422, r
+    assert r.json["error"]["code"] == "invalid_package"
+    assert r.json["error"]["field"] == "data/secret/g1/big.in"
+    assert error_paths(r) == [
+        ("data/secret/g1/big.in", "refused by input_format_validators/range: 500 is over 100"),
+        ("data/secret/two.in", "refused by input_format_validators/range: want two numbers, got 3")]
+    assert r.json["results"] == [], "the submissions ran after a refused input"
+    assert author.get(f"/api/v1/author/tasks/{slug}").status == 404
+    # The CLI says the same.
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(make_zip(files, top=slug))
+    cli = subprocess.run([str(contentkit.REPO / "dojo"), "package", "import", str(bad)],
+                         env=dict(os.environ, DOJO_URL=f"http://{gw.addr}", DOJO_TOKEN=author.bearer),
+                         capture_output=True, text=True, timeout=240)
+    assert cli.returncode == 1, cli.stdout + cli.stderr
+    assert ("error: data/secret/g1/big.in: refused by input_format_validators/range: "
+            "500 is over 100") in cli.stdout, cli.stdout
+    # Without the flag the same validator refuses every input: the flags do reach it.
+    files["data/testdata.yaml"] = "on_reject: continue\n"
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 422, r
+    assert {m for _, m in error_paths(r)} == {
+        "refused by input_format_validators/range: no --max flag given"}
+    assert len(error_paths(r)) == 5
+
+
+def test_an_input_validator_that_does_not_compile_fails_the_import(gw, spec, author, executor):
+    slug = contentkit.unique_slug("pkgivc")
+    files = validated_files(**{"input_validators/broken/broken.c": "int main(void) { return nope; }\n"})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 422, r
+    assert r.json["error"]["field"] == "input_validators/broken"
+    (path, msg), = error_paths(r)
+    assert path == "input_validators/broken"
+    assert msg.startswith("the input validator does not compile: ") and "nope" in msg, msg
+    assert author.get(f"/api/v1/author/tasks/{slug}").status == 404
+
+
+# ---------------------------------------------------------------------------
 # Malformed packages: each refused naming its file and the rule
 
 

@@ -459,8 +459,8 @@ static void package_side(rpc_call_t *call, json_t *norm, json_t *side,
         json_t *f;
         json_array_foreach(files, k, f)
         {
-            Dojo__Content__V1__ValidatorFile *vf = RPC_NEW(
-                call, Dojo__Content__V1__ValidatorFile, DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
+            Dojo__Content__V1__ValidatorFile *vf = RPC_NEW(call, Dojo__Content__V1__ValidatorFile,
+                                                           DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
             vf->name = rpc_strdup(call, json_string_value(json_object_get(f, "name")));
             vf->content = rpc_strdup(call, json_string_value(json_object_get(f, "content")));
             pv->files[pv->n_files++] = vf;
@@ -537,8 +537,8 @@ int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,
             json_array_foreach(json_object_get(norm, lists[l]), i, s)
             {
                 const char *name = json_string_value(json_object_get(s, "name"));
-                const char *path = json_string_value(
-                    json_object_get(json_object_get(paths, "solutions"), name));
+                const char *path =
+                    json_string_value(json_object_get(json_object_get(paths, "solutions"), name));
                 Dojo__Content__V1__PackageSolution *ps =
                     RPC_NEW(call, Dojo__Content__V1__PackageSolution,
                             DOJO__CONTENT__V1__PACKAGE_SOLUTION__INIT);

@@ -1093,6 +1093,11 @@ static void read_testdata_flags(pkg_t *p)
                                  "output validator flags per test group are not supported yet "
                                  "(Dojo has one checker per task): set them for every test in "
                                  "data/testdata.yaml");
+        if (td && (json_object_get(td, "input_validator_flags") ||
+                   json_object_get(td, "input_validator_args")))
+            content_report_warn(p->rep, path,
+                                "input validator flags per test group are not applied: the "
+                                "input validators get data/testdata.yaml's for every test");
     }
     json_t *checker = json_object_get(p->doc, "checker");
     const char *kind = json_string_value(json_object_get(checker, "kind"));
@@ -1201,21 +1206,6 @@ static void read_input_validators(pkg_t *p)
             snprintf(cur, sizeof cur, "%s", prog);
         }
         program_file(p, &p->files[i], rel, files);
-    }
-    for (size_t i = 0; i < p->n; i++) {
-        const char *path = p->files[i].path, *slash = strrchr(path, '/');
-        if (!has_prefix(path, "data/") || !slash ||
-            (strcmp(slash, "/testdata.yaml") && strcmp(slash, "/test_group.yaml")) ||
-            slash == path + 4)
-            continue;
-        char dir[PKG_MAX_PATH];
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-        json_t *td = testdata_for(p, dir);
-        if (json_is_object(td) &&
-            (json_object_get(td, "input_validator_flags") || json_object_get(td, "input_validator_args")))
-            content_report_warn(p->rep, dir,
-                                "testdata.yaml: input validator flags per test group are not "
-                                "applied (only data/testdata.yaml's)");
     }
     json_decref(p->input_validators);
     p->input_validators = list;

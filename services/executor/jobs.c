@@ -317,8 +317,8 @@ static int step_plan(job_run_t *r)
     bool package = ck->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
     /* A RUN on stdin of an interactive task runs the program alone: the
      * learner plays the interactor. */
-    r->interactor = package && ck->validator && ck->validator->interactive && !r->stdin_run &&
-                    !r->validating;
+    r->interactor =
+        package && ck->validator && ck->validator->interactive && !r->stdin_run && !r->validating;
     if (r->validating)
         r->judge.stop_at_first_failure = false; /* the author wants every refused input */
     if (r->judge.custom && !r->stdin_run && !r->validating) {
@@ -640,10 +640,10 @@ static int step_input_validator(job_run_t *r)
     if (atomic_load(&j->cancel))
         r->outcome.end = SANDBOX_CANCELLED;
     else
-        rc = input_validator_run(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->lang,
-                                 r->job->input_validator, inputs, lens, input_files,
-                                 r->judge.ntests, on_input_checked, r, &j->halt, &compiled,
-                                 &r->outcome, &err);
+        rc =
+            input_validator_run(&r->ex->sandbox, r->ex->cfg.runtime, j->slot, r->lang,
+                                r->job->input_validator, inputs, lens, input_files, r->judge.ntests,
+                                on_input_checked, r, &j->halt, &compiled, &r->outcome, &err);
     j->sandbox_ms += mono_ms() - r->run_started_ms;
     if (rc < 0) {
         LOG_ERROR("input validator failed", "submission=%s error=\"%s\"", j->submission_id,
@@ -772,11 +772,10 @@ static int step_final_event(job_run_t *r)
 }
 
 static int (*const job_steps[])(job_run_t *) = {
-    step_resume_events, step_judged_before, step_control, step_bundle,
-    step_language,      step_plan,          step_blobs,   step_stdin,   step_started,
-    step_sandbox,       step_interactive,   step_input_validator, step_custom_checker,
-    step_verdicts,      step_record,
-    step_final_event,
+    step_resume_events,  step_judged_before, step_control,     step_bundle,
+    step_language,       step_plan,          step_blobs,       step_stdin,
+    step_started,        step_sandbox,       step_interactive, step_input_validator,
+    step_custom_checker, step_verdicts,      step_record,      step_final_event,
 };
 
 /* ------------------------------------------------------------------------

@@ -302,10 +302,10 @@ static void on_validator_compile(void *payload, bool ok, const char *output, siz
  * when the judge failed. */
 static int validator_build_get(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
                                const validator_prog_t *prog, const char *key,
-                               const sandbox_file_t *code_files, int ncode,
-                               const char *entry_code, build_entry_t **entry,
-                               sandbox_build_t **owned, const sandbox_build_t **build,
-                               char **output, atomic_bool *cancel, err_t **err)
+                               const sandbox_file_t *code_files, int ncode, const char *entry_code,
+                               build_entry_t **entry, sandbox_build_t **owned,
+                               const sandbox_build_t **build, char **output, atomic_bool *cancel,
+                               err_t **err)
 {
     *entry = NULL;
     *owned = NULL;
@@ -420,9 +420,8 @@ static int vready_init(vready_t *r, const sandbox_config_t *cfg, sandbox_runtime
     }
     char key[65];
     validator_key(lang->id, v, key);
-    return validator_build_get(cfg, runtime, slot, &r->prog, key, r->files, r->ncode,
-                               r->entry_code, &r->entry, &r->owned, &r->build,
-                               &r->compile_output, cancel, err);
+    return validator_build_get(cfg, runtime, slot, &r->prog, key, r->files, r->ncode, r->entry_code,
+                               &r->entry, &r->owned, &r->build, &r->compile_output, cancel, err);
 }
 
 /* ------------------------------------------------------------------------
@@ -586,10 +585,12 @@ int input_validator_run(const sandbox_config_t *cfg, sandbox_runtime_t runtime, 
         if (cancel && atomic_load(cancel)) {
             outcome->end = SANDBOX_CANCELLED;
         } else {
-            *compile_output = vr.compile_output ? DOJO_STEAL(vr.compile_output)
-                              : xstrdup(vr.prog_ok ? "the input validator does not compile"
-                                                   : "the input validator cannot be run (too many "
-                                                     "files or flags for one command line)");
+            *compile_output =
+                vr.compile_output
+                    ? DOJO_STEAL(vr.compile_output)
+                    : xstrdup(vr.prog_ok ? "the input validator does not compile"
+                                         : "the input validator cannot be run (too many "
+                                           "files or flags for one command line)");
             rc = 1;
         }
     } else if (rc == 0) {
@@ -617,9 +618,9 @@ int input_validator_run(const sandbox_config_t *cfg, sandbox_runtime_t runtime, 
         };
         rc = sandbox_run(cfg, &job, outcome, err);
         if (rc == 0 && outcome->end != SANDBOX_DONE)
-            LOG_WARN("input validator run did not finish", "end=%d reported=%d runtime_error=\"%s\"",
-                     (int)outcome->end, outcome->tests_reported,
-                     log_esc(outcome->runtime_error));
+            LOG_WARN("input validator run did not finish",
+                     "end=%d reported=%d runtime_error=\"%s\"", (int)outcome->end,
+                     outcome->tests_reported, log_esc(outcome->runtime_error));
     }
     vready_release(&vr);
     if (rc < 0)
@@ -705,7 +706,10 @@ int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_
     return 0;
 }
 
-bool interactor_usable(const interactor_t *it) { return it && it->vr.build; }
+bool interactor_usable(const interactor_t *it)
+{
+    return it && it->vr.build;
+}
 
 void interactor_release(interactor_t *it)
 {

@@ -340,8 +340,8 @@ int gw_executor_run(gw_req_t *r, const Dojo__Executor__V1__RunJobRequest *req,
         rpc_call_opts_t opts = gw_opts(r, gw_md_user(r), false);
         opts.timeout_ms = 120000;
         counted_t c = {.on_msg = on_msg, .payload = payload};
-        if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor,
-                              "RunJob", &req->base, &opts, on_counted, &c, err) == 0)
+        if (rpc_client_stream(r->gw->executor, &dojo__executor__v1__executor__descriptor, "RunJob",
+                              &req->base, &opts, on_counted, &c, err) == 0)
             return 0;
         bool busy = (*err)->code == GRPC_STATUS_RESOURCE_EXHAUSTED ||
                     ((*err)->code == GRPC_STATUS_UNAVAILABLE && attempt <= RUN_RETRY_UNAVAILABLE);

@@ -120,8 +120,7 @@ static int on_input_event(const ProtobufCMessage *msg, void *payload)
         bool refused = t->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_WA;
         char text[600];
         snprintf(text, sizeof text, "%s %s%s%s", refused ? "refused by" : "not judged by",
-                 c->validator, t->message && *t->message ? ": " : "",
-                 t->message ? t->message : "");
+                 c->validator, t->message && *t->message ? ": " : "", t->message ? t->message : "");
         json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path",
                                                    test_input_path(c, t->index), "message", text));
     } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT) {
@@ -163,12 +162,13 @@ static int check_inputs(gw_req_t *r, const Dojo__Content__V1__ParsePackageRespon
             char text[700];
             snprintf(text, sizeof text, "the input validator does not compile%s%s",
                      c.compile_output[0] ? ": " : "", c.compile_output);
-            json_array_append_new(errors, json_pack("{s:s,s:s}", "path", iv->path, "message", text));
+            json_array_append_new(errors,
+                                  json_pack("{s:s,s:s}", "path", iv->path, "message", text));
         } else if (json_array_size(c.errors) == 0 &&
                    c.verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC) {
-            json_array_append_new(
-                errors, json_pack("{s:s,s:s}", "path", iv->path, "message",
-                                  "the input validator did not judge every input"));
+            json_array_append_new(errors,
+                                  json_pack("{s:s,s:s}", "path", iv->path, "message",
+                                            "the input validator did not judge every input"));
         }
         LOG_INFO("input validator ran", "validator=%s verdict=%d refused=%zu", log_esc(iv->path),
                  c.verdict, json_array_size(c.errors));

@@ -627,9 +627,9 @@ static void test_an_input_validator_reads_stdin_and_gets_only_its_flags(void **s
     fake_validator(&f, names, "import sys", flags, 2);
     validator_prog_t p;
     char why[128];
-    assert_int_equal(
-        validator_prog_init(&p, &pl, &f.v, VALIDATOR_INPUT_FORMAT, why, sizeof why), 0);
-    static const char *const want[] = {"/usr/bin/python3", "-E", "-s", "-S",
+    assert_int_equal(validator_prog_init(&p, &pl, &f.v, VALIDATOR_INPUT_FORMAT, why, sizeof why),
+                     0);
+    static const char *const want[] = {"/usr/bin/python3",        "-E",    "-s",  "-S",
                                        "/judge/code/validate.py", "--max", "100", NULL};
     assert_argv(p.lang.run_argv, want);
     validator_prog_free(&p);

@@ -322,9 +322,9 @@ def test_input_validators_that_accept_every_input_let_the_package_import(gw, spe
                                "data/secret/g1/testdata.yaml": "input_validator_flags: --max 1\n"})
     r = upload(spec, author, make_zip(files, top=slug))
     assert r.status == 201, r
-    assert ("data/secret/g1", "testdata.yaml: input validator flags per test group are not "
-            "applied (only data/testdata.yaml's)") in [(w["path"], w["message"])
-                                                       for w in r.json["warnings"]]
+    assert ("data/secret/g1/testdata.yaml", "input validator flags per test group are not "
+            "applied: the input validators get data/testdata.yaml's for every test") in [
+                (w["path"], w["message"]) for w in r.json["warnings"]]
     assert {x["name"]: x["verdict"] for x in r.json["results"]} == {
         "accepted/sol.py": "ac", "wrong_answer/zero.py": "wa"}
 

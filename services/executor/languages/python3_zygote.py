@@ -229,9 +229,11 @@ def main():
             # generations, so that a test's collections (a long test's full
             # ones) never walk — and write, a copy-on-write fault a page —
             # the zygote's objects. The tests' own objects are collected as
-            # in a plain interpreter.
-            gc.collect()
-            gc.freeze()
+            # in a plain interpreter. (CPython's; PyPy, which runs this
+            # script too, has no gc.freeze and a moving collector.)
+            if hasattr(gc, "freeze"):
+                gc.collect()
+                gc.freeze()
             frozen = True
         limits = [int(x) for x in msg.split()]
         pid = os.fork()

@@ -629,10 +629,10 @@ static void read_keywords(pkg_t *p)
 }
 
 /* The default validator's flags (validator_flags, output_validator_flags)
- * onto the task's default_validator checker. */
-static void apply_validator_flags(pkg_t *p, const char *flags, const char *where)
+ * onto `checker` (a default_validator checker's members); false, with the
+ * problem reported at `where`, when one is not the default validator's. */
+static bool apply_validator_flags(pkg_t *p, json_t *checker, const char *flags, const char *where)
 {
-    json_t *checker = json_object_get(p->doc, "checker");
     cleanup_free char *s = xstrdup(flags);
     char *save = NULL;
     for (char *w = strtok_r(s, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
@@ -647,7 +647,7 @@ static void apply_validator_flags(pkg_t *p, const char *flags, const char *where
             double eps = num ? strtod(num, &end) : -1;
             if (!num || *end || !(eps >= 0) || !isfinite(eps)) {
                 content_report_error(p->rep, where, "%s: must be followed by a number >= 0", w);
-                return;
+                return false;
             }
             if (!rel)
                 json_object_set_new(checker, "abs_tol", json_real(eps));
@@ -661,8 +661,9 @@ static void apply_validator_flags(pkg_t *p, const char *flags, const char *where
                              "float_tolerance E, float_absolute_tolerance E, "
                              "float_relative_tolerance E)",
                              w);
-        return;
+        return false;
     }
+    return true;
 }
 
 /* A flags value: a string, or a list of strings (2023-07's *_args). New. */
@@ -873,7 +874,7 @@ static void read_validation(pkg_t *p)
     if (flags && !json_is_null(flags) && text == NULL)
         content_report_error(p->rep, "problem.yaml", "validator_flags: must be a string");
     else if (text)
-        apply_validator_flags(p, text, "problem.yaml");
+        apply_validator_flags(p, json_object_get(p->doc, "checker"), text, "problem.yaml");
 }
 
 static void read_problem(pkg_t *p)
@@ -1063,8 +1064,107 @@ static json_t *testdata_for(pkg_t *p, const char *dir)
     return NULL;
 }
 
-/* The root's flags for the default validator, and a check that no group
- * sets others (Dojo has one checker per task). */
+/* The output validator flags set in `dir`'s own testdata.yaml (or
+ * test_group.yaml: 2023-07's output_validator_args), or, when it sets none,
+ * its closest ancestor's up to data/: a group inherits what it does not
+ * override. Borrowed; NULL for none. *from gets the file that sets them. */
+static json_t *flags_for(pkg_t *p, const char *dir, char from[PKG_MAX_PATH + 20])
+{
+    char d[PKG_MAX_PATH];
+    snprintf(d, sizeof d, "%s", dir);
+    for (int guard = 0; guard < 64; guard++) {
+        (void)testdata_for(p, d); /* reads and caches d's own file */
+        json_t *own = json_object_get(p->testdata, d);
+        json_t *f = json_is_object(own) ? json_object_get(own, "output_validator_flags") : NULL;
+        if (f == NULL && json_is_object(own))
+            f = json_object_get(own, "output_validator_args");
+        if (f) {
+            snprintf(from, PKG_MAX_PATH + 20, "%s/testdata.yaml", d);
+            if (pkg_find(p, from) == NULL)
+                snprintf(from, PKG_MAX_PATH + 20, "%s/test_group.yaml", d);
+            return f;
+        }
+        char *slash = strrchr(d, '/');
+        if (slash == NULL || !strcmp(d, "data"))
+            return NULL;
+        *slash = '\0';
+    }
+    return NULL;
+}
+
+/* Whitespace-separated words of `text` appended to `list`. */
+static void append_words(json_t *list, const char *text)
+{
+    cleanup_free char *s = xstrdup(text ? text : "");
+    char *save = NULL;
+    for (char *w = strtok_r(s, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+        json_array_append_new(list, json_string(w));
+}
+
+/* A test whose group sets output validator flags of its own (other than the
+ * root's) gets them as its validator_flags, after problem.yaml's
+ * validator_flags as the format passes them; they are checked here for the
+ * default validator, naming the group's file. */
+static void read_group_flags(pkg_t *p, const char *root_flags, const char *kind)
+{
+    json_t *problem_flags = json_object_get(p->problem, "validator_flags");
+    cleanup_free char *pf = problem_flags ? flags_text(problem_flags) : NULL;
+    bool dv = kind && !strcmp(kind, "default_validator");
+    json_t *checked = json_object(); /* files already checked */
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(p->doc, "tests"), i, t)
+    {
+        const char *file = json_string_value(json_object_get(t, "file"));
+        if (file == NULL)
+            continue;
+        char dir[PKG_MAX_PATH], from[PKG_MAX_PATH + 20];
+        snprintf(dir, sizeof dir, "%s", file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        json_t *f = flags_for(p, dir, from);
+        if (f == NULL || !strcmp(from, "data/testdata.yaml") ||
+            !strcmp(from, "data/test_group.yaml"))
+            continue;
+        cleanup_free char *text = json_is_null(f) ? xstrdup("") : flags_text(f);
+        if (text == NULL) {
+            if (!json_object_get(checked, from))
+                content_report_error(p->rep, from,
+                                     "output_validator_flags: must be a string (or "
+                                     "output_validator_args a list of strings)");
+            json_object_set_new(checked, from, json_false());
+            continue;
+        }
+        if (!strcmp(text, root_flags ? root_flags : ""))
+            continue;
+        json_t *list = json_array();
+        append_words(list, pf);
+        append_words(list, text);
+        if (dv && !json_object_get(checked, from)) {
+            cleanup_json json_t *scratch = json_object();
+            cleanup_free char *all = xasprintf("%s %s", pf ? pf : "", text);
+            bool ok = apply_validator_flags(p, scratch, all, from);
+            json_object_set_new(checked, from, json_boolean(ok));
+        }
+        if (json_is_false(json_object_get(checked, from))) {
+            json_decref(list);
+            continue;
+        }
+        if (json_array_size(list) > VALIDATOR_FLAGS_MAX) {
+            content_report_error(p->rep, from, "%zu validator flags: at most %d",
+                                 json_array_size(list), VALIDATOR_FLAGS_MAX);
+            json_object_set_new(checked, from, json_false());
+            json_decref(list);
+            continue;
+        }
+        json_object_set_new(t, "validator_flags", list);
+    }
+    json_decref(checked);
+}
+
+/* The root's flags onto the checker, and each group's own flags onto its
+ * tests (read_group_flags). */
 static void read_testdata_flags(pkg_t *p)
 {
     json_t *root = testdata_for(p, "data");
@@ -1072,8 +1172,8 @@ static void read_testdata_flags(pkg_t *p)
     if (rf == NULL && root)
         rf = json_object_get(root, "output_validator_args");
     cleanup_free char *root_flags = rf ? flags_text(rf) : NULL;
-    /* Every group's file, read here: only a scoring package reads them for
-     * its weights, and a flag nobody read would be silently ignored. */
+    /* Every group's file, read here: a group's own input validator flags
+     * would be silently ignored. */
     for (size_t i = 0; i < p->n; i++) {
         const char *path = p->files[i].path;
         const char *base = strrchr(path, '/');
@@ -1084,15 +1184,6 @@ static void read_testdata_flags(pkg_t *p)
         char dir[PKG_MAX_PATH];
         snprintf(dir, sizeof dir, "%.*s", (int)(base - path), path);
         json_t *td = testdata_for(p, dir);
-        json_t *f = td ? json_object_get(td, "output_validator_flags") : NULL;
-        if (td && f == NULL)
-            f = json_object_get(td, "output_validator_args");
-        cleanup_free char *t = f ? flags_text(f) : NULL;
-        if (t && strcmp(t, root_flags ? root_flags : ""))
-            content_report_error(p->rep, path,
-                                 "output validator flags per test group are not supported yet "
-                                 "(Dojo has one checker per task): set them for every test in "
-                                 "data/testdata.yaml");
         if (td && (json_object_get(td, "input_validator_flags") ||
                    json_object_get(td, "input_validator_args")))
             content_report_warn(p->rep, path,
@@ -1101,15 +1192,14 @@ static void read_testdata_flags(pkg_t *p)
     }
     json_t *checker = json_object_get(p->doc, "checker");
     const char *kind = json_string_value(json_object_get(checker, "kind"));
+    read_group_flags(p, root_flags, kind);
     if (root_flags && kind && !strcmp(kind, "package_validator")) {
         json_t *list = json_object_get(checker, "flags");
         if (list == NULL)
             json_object_set_new(checker, "flags", list = json_array());
-        char *save = NULL;
-        for (char *w = strtok_r(root_flags, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-            json_array_append_new(list, json_string(w));
+        append_words(list, root_flags);
     } else if (root_flags && checker) {
-        apply_validator_flags(p, root_flags, "data/testdata.yaml");
+        apply_validator_flags(p, checker, root_flags, "data/testdata.yaml");
     }
     json_t *on_reject = root ? json_object_get(root, "on_reject") : NULL;
     if (json_is_string(on_reject) && !strcmp(json_string_value(on_reject), "break"))
@@ -1621,6 +1711,10 @@ static void read_sidecar(pkg_t *p)
         json_t *m = json_deep_copy(it);
         json_object_del(m, "file");
         json_object_set_new(m, "order", json_integer((json_int_t)i));
+        /* dojo.json states each test's own flags, like the checker: a test
+         * it lists without them has none (null: dropped below). */
+        if (!json_object_get(m, "validator_flags"))
+            json_object_set_new(m, "validator_flags", json_null());
         json_object_set_new(tmap, file, m);
     }
     json_array_foreach(json_object_get(s, "solutions"), i, it)
@@ -1635,6 +1729,8 @@ static void read_sidecar(pkg_t *p)
     }
     json_t *tests = json_object_get(p->doc, "tests");
     rename_by_file(tests, tmap, "file");
+    json_array_foreach(tests, i, it) if (json_is_null(json_object_get(it, "validator_flags")))
+        json_object_del(it, "validator_flags");
     json_object_set_new(p->doc, "tests", sorted_by_order(tests));
     static const char *const lists[] = {"reference_solutions", "wrong_solutions", NULL};
     for (size_t l = 0; lists[l]; l++) {

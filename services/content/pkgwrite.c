@@ -352,10 +352,42 @@ static char *validator_flags(json_t *checker)
     return xstrdup(buf);
 }
 
+/* The words of a flags list on one line ("" for none). New. */
+static char *flags_line(json_t *list)
+{
+    char buf[4096] = "";
+    size_t n = 0, i;
+    json_t *f;
+    json_array_foreach(list, i, f) if (n < sizeof buf - 1)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "", json_string_value(f));
+    return xstrdup(buf);
+}
+
+/* Each test directory whose tests all have their own validator flags, the
+ * same ones, gets them in its testdata.yaml (`dirs`: directory -> the
+ * flags, or null once two of its tests disagree). */
+static void write_group_flags(writer_t *w, json_t *dirs)
+{
+    const char *dir;
+    json_t *flags;
+    json_object_foreach(dirs, dir, flags)
+    {
+        if (json_is_null(flags))
+            continue;
+        cleanup_free char *line = flags_line(flags);
+        cleanup_free char *q = yaml_string(line);
+        cleanup_free char *td = xasprintf("output_validator_flags: %s\n", q);
+        char path[PKG_MAX_PATH + 20];
+        snprintf(path, sizeof path, "%s/testdata.yaml", dir);
+        add_text(w, path, td);
+    }
+}
+
 static void write_tests(writer_t *w, json_t *norm, json_t *side_tests, bool *scoring)
 {
     size_t i;
     json_t *t;
+    cleanup_json json_t *dirs = json_object();
     json_array_foreach(json_object_get(norm, "tests"), i, t)
     {
         bool hidden = json_is_true(json_object_get(t, "hidden"));
@@ -378,8 +410,17 @@ static void write_tests(writer_t *w, json_t *norm, json_t *side_tests, bool *sco
             json_object_set_new(e, "weight", json_integer(weight));
             *scoring = true;
         }
+        json_t *flags = json_object_get(t, "validator_flags");
+        if (flags)
+            json_object_set(e, "validator_flags", flags);
+        json_t *seen = json_object_get(dirs, dir);
+        if (seen == NULL)
+            json_object_set(dirs, dir, flags ? flags : json_null());
+        else if (!flags || !json_equal(seen, flags))
+            json_object_set_new(dirs, dir, json_null());
         json_array_append_new(side_tests, e);
     }
+    write_group_flags(w, dirs);
 }
 
 static void write_solutions(writer_t *w, json_t *norm, json_t *side_sols)

@@ -9,6 +9,8 @@
  * authority on what a task file may contain: content/schema/task.schema.json
  * documents the same rules for editors. */
 #define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libcommon/cleanup.h"
@@ -53,6 +55,7 @@ typedef struct task_state {
     size_t errors_before_langs;
     bool restrict_languages; /* only the listed languages are accepted */
     bool any_visible, any_test; /* what the tests section found */
+    int checker_kind;           /* the checker section's, for the tests' own flags */
     json_t *solution_langs;  /* langs when restricted, or NULL: any known
                                 language (also when something since was wrong) */
 } task_state_t;
@@ -402,13 +405,14 @@ static json_t *read_validator_files(const check_obj_t *c)
     return out;
 }
 
-/* flags: the package's validator_flags, each one argument. */
-static json_t *read_validator_flags_list(const check_obj_t *c)
+/* `key`: validator flags (the package's validator_flags, or a test's own),
+ * each one argument. */
+static json_t *read_validator_flags_list(const check_obj_t *c, const char *key)
 {
-    json_t *flags = check_array(c, "flags", 0, 0, VALIDATOR_FLAGS_MAX, "flags");
+    json_t *flags = check_array(c, key, 0, 0, VALIDATOR_FLAGS_MAX, "flags");
     json_t *out = json_array();
     char base[CHECK_PATH_MAX];
-    check_member_path(base, c, "flags");
+    check_member_path(base, c, key);
     for (size_t i = 0; i < json_array_size(flags); i++) {
         json_t *v = json_array_get(flags, i);
         char p[CHECK_PATH_MAX];
@@ -446,7 +450,7 @@ static void read_package_validator(const check_obj_t *c, int kind, json_t *out)
         id = NULL;
     }
     json_t *files = read_validator_files(c);
-    json_t *flags = read_validator_flags_list(c);
+    json_t *flags = read_validator_flags_list(c, "flags");
     bool interactive = false;
     check_bool(c, "interactive", &interactive);
     if (id)
@@ -462,6 +466,7 @@ static void read_package_validator(const check_obj_t *c, int kind, json_t *out)
 
 static json_t *read_checker(const check_obj_t *doc, void *state)
 {
+    task_state_t *st = state;
     json_t *out = json_object();
     json_object_set_new(out, "kind", json_null()); /* first, in Checker's order */
     int kind = KIND_IGNORE_TRAILING_WS;
@@ -490,6 +495,7 @@ static json_t *read_checker(const check_obj_t *doc, void *state)
         read_package_validator(&c, kind, out);
     }
     json_object_set_new(out, "kind", json_string(checker_names[kind]));
+    st->checker_kind = kind;
     return out;
 }
 
@@ -559,11 +565,68 @@ static const char *read_test_data(const check_obj_t *t, const char *key, bool re
     return v;
 }
 
-/* Test `i` of `tests`; *visible is set when it is a visible one. */
-static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *visible)
+/* A test's own validator flags (TestCase.validator_flags) for a checker of
+ * `kind`: a package validator takes any; the default validator its own
+ * words, each tolerance followed by a number >= 0; other kinds none (a
+ * warning, dropped). New array, or NULL when absent, dropped or wrong. */
+static json_t *read_test_flags(const check_obj_t *t, int kind, bool *ok)
 {
-    static const char *const keys[] = {"name",   "input",  "expected",     "hidden",
-                                       "weight", "group",  "input_sha256", "expected_sha256",
+    *ok = true;
+    if (!check_has(t, "validator_flags"))
+        return NULL;
+    char fp[CHECK_PATH_MAX];
+    check_member_path(fp, t, "validator_flags");
+    size_t errors = t->rep->n_errors;
+    json_t *flags = read_validator_flags_list(t, "validator_flags");
+    if (t->rep->n_errors > errors) {
+        json_decref(flags);
+        *ok = false;
+        return NULL;
+    }
+    if (kind != KIND_PACKAGE_VALIDATOR && kind != KIND_DEFAULT_VALIDATOR) {
+        content_report_warn(t->rep, fp,
+                            "ignored: only the \"package_validator\" and \"default_validator\" "
+                            "checkers take a test's own flags");
+        json_decref(flags);
+        return NULL;
+    }
+    for (size_t k = 0; kind == KIND_DEFAULT_VALIDATOR && k < json_array_size(flags); k++) {
+        const char *w = json_string_value(json_array_get(flags, k));
+        if (!strcmp(w, "case_sensitive") || !strcmp(w, "space_change_sensitive"))
+            continue;
+        char p[CHECK_PATH_MAX];
+        check_path_index(p, fp, k);
+        if (!strcmp(w, "float_tolerance") || !strcmp(w, "float_absolute_tolerance") ||
+            !strcmp(w, "float_relative_tolerance")) {
+            const char *num = json_string_value(json_array_get(flags, k + 1));
+            char *end = NULL;
+            double eps = num ? strtod(num, &end) : -1;
+            if (num && *num && !*end && eps >= 0 && isfinite(eps)) {
+                k++;
+                continue;
+            }
+            content_report_error(t->rep, p, "%s: must be followed by a number >= 0", w);
+        } else {
+            content_report_error(t->rep, p,
+                                 "\"%.40s\" is not a flag of the default output validator "
+                                 "(case_sensitive, space_change_sensitive, float_tolerance E, "
+                                 "float_absolute_tolerance E, float_relative_tolerance E)",
+                                 w);
+        }
+        json_decref(flags);
+        *ok = false;
+        return NULL;
+    }
+    return flags;
+}
+
+/* Test `i` of `tests`; *visible is set when it is a visible one. */
+static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, int checker_kind,
+                         bool *visible)
+{
+    static const char *const keys[] = {"name",         "input",           "expected",
+                                       "hidden",       "weight",          "group",
+                                       "input_sha256", "expected_sha256", "validator_flags",
                                        NULL};
     check_keys(t, keys, NULL);
     char fp[CHECK_PATH_MAX];
@@ -587,10 +650,14 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
      * groups keep their content hash. */
     const char *group = check_slug(t, "group", 32, 0);
     bool group_ok = group || !check_has(t, "group");
+    bool flags_ok;
+    json_t *flags = read_test_flags(t, checker_kind, &flags_ok);
     if (hidden_ok && !hidden)
         *visible = true;
-    if (!(name && input_ok && expected_ok && hidden_ok && weight_ok && group_ok))
+    if (!(name && input_ok && expected_ok && hidden_ok && weight_ok && group_ok && flags_ok)) {
+        json_decref(flags);
         return NULL;
+    }
     /* Inline data keeps its keys (absent input is ""); a blob replaces its
      * key, so tasks without blobs keep their content hash. */
     json_t *out = json_pack("{s:s}", "name", name);
@@ -606,6 +673,10 @@ static json_t *read_test(const check_obj_t *t, json_t *tests, size_t i, bool *vi
         json_object_set_new(out, "input_sha256", json_string(input_sha));
     if (expected_sha)
         json_object_set_new(out, "expected_sha256", json_string(expected_sha));
+    /* Absent stays absent (the checker's flags), so other tasks keep their
+     * content hash; empty is kept: no flags at all. */
+    if (flags)
+        json_object_set_new(out, "validator_flags", flags);
     return out;
 }
 
@@ -618,7 +689,7 @@ static json_t *read_tests(const check_obj_t *doc, void *state)
     for (size_t i = 0; i < json_array_size(tests); i++) {
         check_obj_t t;
         json_t *test = NULL;
-        if (check_item(&t, doc, "tests", tests, i) && (test = read_test(&t, tests, i, &visible)))
+        if (check_item(&t, doc, "tests", tests, i) && (test = read_test(&t, tests, i, st->checker_kind, &visible)))
             json_array_append_new(out, test);
     }
     st->any_visible = visible;

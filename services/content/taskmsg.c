@@ -127,6 +127,10 @@ static json_t *tests_from_message(Dojo__Content__V1__TestCase **v, size_t n)
         set_int(x, "weight", v[i]->weight);
         if (v[i]->group && v[i]->group[0])
             json_object_set_new(x, "group", json_string(v[i]->group));
+        if (v[i]->validator_flags)
+            json_object_set_new(x, "validator_flags",
+                                strings_from_message(v[i]->validator_flags->flags,
+                                                     v[i]->validator_flags->n_flags));
         json_array_append_new(a, x);
     }
     return a;
@@ -323,6 +327,12 @@ static void tests_msg(rpc_call_t *call, json_t *norm, Dojo__Content__V1__TestCas
         m->group = cstr(call, t, "group");
         m->input_sha256 = cstr(call, t, "input_sha256");
         m->expected_sha256 = cstr(call, t, "expected_sha256");
+        json_t *flags = json_object_get(t, "validator_flags");
+        if (flags) {
+            m->validator_flags = RPC_NEW(call, Dojo__Content__V1__ValidatorFlags,
+                                         DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT);
+            strings_msg(call, flags, &m->validator_flags->flags, &m->validator_flags->n_flags);
+        }
         (*out)[i] = m;
     }
 }

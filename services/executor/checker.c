@@ -121,6 +121,43 @@ void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_
         out->rel_tol = 0;
 }
 
+bool exec_checker_with_flags(const exec_checker_t *base,
+                             const Dojo__Content__V1__ValidatorFlags *flags, exec_checker_t *out)
+{
+    *out = *base;
+    if (flags == NULL || base->kind != DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR)
+        return true;
+    exec_checker_t ck = *base;
+    ck.case_sensitive = ck.space_change_sensitive = false;
+    ck.abs_tol = ck.rel_tol = 0;
+    for (size_t i = 0; i < flags->n_flags; i++) {
+        const char *w = flags->flags[i] ? flags->flags[i] : "";
+        if (!strcmp(w, "case_sensitive")) {
+            ck.case_sensitive = true;
+            continue;
+        }
+        if (!strcmp(w, "space_change_sensitive")) {
+            ck.space_change_sensitive = true;
+            continue;
+        }
+        bool abs = !strcmp(w, "float_absolute_tolerance");
+        bool rel = !strcmp(w, "float_relative_tolerance");
+        if (!abs && !rel && strcmp(w, "float_tolerance"))
+            return false;
+        const char *num = i + 1 < flags->n_flags ? flags->flags[++i] : NULL;
+        char *end = NULL;
+        double eps = num && *num ? strtod(num, &end) : -1;
+        if (!num || !end || *end || !(eps >= 0) || !isfinite(eps))
+            return false;
+        if (!rel)
+            ck.abs_tol = eps;
+        if (!abs)
+            ck.rel_tol = eps;
+    }
+    *out = ck;
+    return true;
+}
+
 typedef struct span {
     const char *p;
     size_t n;

@@ -331,7 +331,7 @@ static int cli_interact(exec_t *ex, const sandbox_config_t *cfg, const cli_args_
         memset(&x, 0, sizeof x);
         if (interactor_usable(it)) {
             rc = interact_test(it, &sub, f->inputs[i], f->lens[i], f->answers[i],
-                               f->answer_lens[i], &cancel, &x, err);
+                               f->answer_lens[i], NULL, &cancel, &x, err);
             if (rc < 0)
                 break;
             verdict = interaction_verdict(&x, &a->limits, msg, sizeof msg);

@@ -179,6 +179,16 @@ typedef struct exec_checker {
 
 void exec_checker_from_bundle(const Dojo__Content__V1__Checker *c, exec_checker_t *out);
 
+/** The checker of one test that has its own validator flags
+ * (TestCase.validator_flags, borrowed; NULL: `base` as it is): for the
+ * default validator, `base` with case_sensitive, space_change_sensitive
+ * and the tolerances read from `flags` alone (case_sensitive,
+ * space_change_sensitive, float_tolerance E, float_absolute_tolerance E,
+ * float_relative_tolerance E); other kinds unchanged. False, *out then
+ * `base`, when a word is not a flag of the default validator. */
+bool exec_checker_with_flags(const exec_checker_t *base,
+                             const Dojo__Content__V1__ValidatorFlags *flags, exec_checker_t *out);
+
 /** Compares actual output with expected output by `kind` (not CUSTOM).
  * Returns true when they match; otherwise writes a short explanation to
  * `msg` (which may quote a few bytes of both: only for visible tests). */
@@ -215,6 +225,9 @@ typedef struct checker_case {
     size_t expected_len;
     const char *actual;
     size_t actual_len;
+    /* The test's own validator flags instead of the package validator's
+     * (borrowed; NULL: the validator's). The custom checker takes none. */
+    const Dojo__Content__V1__ValidatorFlags *flags;
     /* results */
     exec_verdict_t verdict; /* AC, WA or IE */
     char message[EXEC_MESSAGE_MAX + 1];
@@ -286,9 +299,10 @@ void validator_message(const char *judge, size_t jlen, const char *team, size_t 
                        size_t cap);
 
 /** Runs the package validator `v` in language `lang` over `n` cases in one
- * sandbox of its own (slot `slot`), filling each case's verdict and message;
- * compiles it first unless its build is cached (by validator_key, in this
- * process). A validator that does not compile or fails gives IE verdicts
+ * sandbox of its own (slot `slot`) — one for each set of flags the cases
+ * have (checker_case_t.flags, else v's), one after the other, in the same
+ * build — filling each case's verdict and message; compiles it first unless
+ * its build is cached (by validator_key, in this process). A validator that does not compile or fails gives IE verdicts
  * ("the output validator failed"; the details are logged). Fails only when
  * the judge itself failed. */
 int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
@@ -373,11 +387,13 @@ typedef struct interact_sub {
 
 /** Runs one interactive test: the submission (slot sub->slot) and the
  * interactor (EXEC_INTERACTOR_SLOT of it) at the same time, connected by
- * pipes, the interactor given `input` and `answer`; fills *out. Blocks until
- * both sides ended (their limits, or `cancel`). Fails only when the judge
- * failed. */
+ * pipes, the interactor given `input` and `answer`, and `flags` (the test's
+ * own, borrowed) instead of its validator's when not NULL; fills *out.
+ * Blocks until both sides ended (their limits, or `cancel`). Fails only
+ * when the judge failed. */
 int interact_test(const interactor_t *it, const interact_sub_t *sub, const char *input,
-                  size_t input_len, const char *answer, size_t answer_len, atomic_bool *cancel,
+                  size_t input_len, const char *answer, size_t answer_len,
+                  const Dojo__Content__V1__ValidatorFlags *flags, atomic_bool *cancel,
                   interaction_t *out, err_t **err);
 
 /* ------------------------------------------------------------------------

@@ -554,7 +554,8 @@ static int step_interactive(job_run_t *r)
                 ans = bt->expected;
                 ans_len = bt->expected_len;
             }
-            int irc = mapped ? interact_test(it, &sub, in, in_len, ans, ans_len, &j->halt, x, &err)
+            int irc = mapped ? interact_test(it, &sub, in, in_len, ans, ans_len, tc->validator_flags,
+                                           &j->halt, x, &err)
                              : err_set(&err, GRPC_STATUS_UNAVAILABLE, "test data unreadable");
             unmap_file(&bt->input, bt->input_len);
             unmap_file(&bt->expected, bt->expected_len);

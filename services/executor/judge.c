@@ -81,6 +81,7 @@ void judge_init(judge_t *jd, arena_t *a, const Dojo__Executor__V1__Job *job,
         t->tc = tc;
         t->hidden_k = tc->hidden ? hidden_k : 0;
         t->verdict = V(UNSPECIFIED);
+        t->flags_bad = !exec_checker_with_flags(&jd->checker, tc->validator_flags, &t->checker);
     }
 }
 
@@ -170,6 +171,13 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
         t->deferred = true;
         return t;
     }
+    if (t->flags_bad) {
+        /* Content refuses such flags: a bundle that has them is broken. */
+        t->verdict = V(IE);
+        snprintf(t->message, sizeof t->message,
+                 "the test's validator flags are not the default validator's");
+        return t;
+    }
     if (t->expected_file && !t->expected) {
         /* Its blob could not be read: the judge's fault, not the program's. */
         t->verdict = V(IE);
@@ -178,7 +186,7 @@ judge_test_t *judge_record(judge_t *jd, const sandbox_record_t *rec)
     }
     const char *exp = t->expected ? t->expected : t->tc->expected ? t->tc->expected : "";
     size_t elen = t->expected ? t->expected_len : strlen(exp);
-    if (!checker_compare(&jd->checker, exp, elen, rec->out ? rec->out : "", rec->out_len,
+    if (!checker_compare(&t->checker, exp, elen, rec->out ? rec->out : "", rec->out_len,
                          t->message, sizeof t->message)) {
         t->verdict = V(WA);
         jd->stopped = jd->stopped || jd->stop_at_first_failure;
@@ -228,6 +236,7 @@ int judge_checker_cases(judge_t *jd, checker_case_t **out)
         c->expected_len = t->expected ? t->expected_len : strlen(c->expected);
         c->actual = t->actual ? t->actual : "";
         c->actual_len = t->actual_len;
+        c->flags = t->tc->validator_flags;
     }
     *out = cases;
     return n;

@@ -22,6 +22,11 @@ typedef struct judge_test {
     bool reported;  /* the driver reported it */
     bool deferred;  /* ran cleanly; waits for the custom checker */
     bool emitted;   /* the orchestrator sent its test_result event */
+    /* How its output is compared: the task's checker, or with the test's
+     * own validator flags (exec_checker_with_flags); flags_bad when those
+     * are not the checker's to take (the test is IE). */
+    exec_checker_t checker;
+    bool flags_bad;
     exec_verdict_t verdict;
     char message[EXEC_MESSAGE_MAX + 1];
     long cpu_ms, wall_ms, rss_kib;

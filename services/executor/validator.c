@@ -482,10 +482,11 @@ static void on_validator_record(void *payload, const sandbox_record_t *rec)
     }
 }
 
-int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
-                          const sandbox_lang_t *lang,
-                          const Dojo__Content__V1__PackageValidator *v, checker_case_t *cases,
-                          int n, atomic_bool *cancel, err_t **err)
+/* One run of the validator `v` over `n` cases, all with v's flags. */
+static int validator_run_cases(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                               const sandbox_lang_t *lang,
+                               const Dojo__Content__V1__PackageValidator *v,
+                               checker_case_t *cases, int n, atomic_bool *cancel, err_t **err)
 {
     for (int i = 0; i < n; i++) {
         cases[i].verdict = V(IE);
@@ -563,6 +564,69 @@ int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime
     if (rc < 0)
         return err_wrap(err, "output validator");
     return 0;
+}
+
+/* Whether two cases' flags are the same (NULL: the validator's). */
+static bool same_flags(const Dojo__Content__V1__ValidatorFlags *a,
+                       const Dojo__Content__V1__ValidatorFlags *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (a->n_flags != b->n_flags)
+        return false;
+    for (size_t i = 0; i < a->n_flags; i++)
+        if (strcmp(a->flags[i] ? a->flags[i] : "", b->flags[i] ? b->flags[i] : ""))
+            return false;
+    return true;
+}
+
+/* Tests of a group with flags of its own run in a sandbox of their own (the
+ * flags are the validator's command line); the build is the same. */
+int checker_run_validator(const sandbox_config_t *cfg, sandbox_runtime_t runtime, int slot,
+                          const sandbox_lang_t *lang,
+                          const Dojo__Content__V1__PackageValidator *v, checker_case_t *cases,
+                          int n, atomic_bool *cancel, err_t **err)
+{
+    bool own = false;
+    for (int i = 0; i < n && !own; i++)
+        own = cases[i].flags != NULL;
+    if (!own)
+        return validator_run_cases(cfg, runtime, slot, lang, v, cases, n, cancel, err);
+    checker_case_t *part = xcalloc((size_t)n, sizeof *part);
+    int *index = xcalloc((size_t)n, sizeof *index);
+    bool *done = xcalloc((size_t)n, sizeof *done);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (done[i])
+            continue;
+        int k = 0;
+        for (int j = i; j < n; j++) {
+            if (done[j] || !same_flags(cases[i].flags, cases[j].flags))
+                continue;
+            done[j] = true;
+            index[k] = j;
+            part[k++] = cases[j];
+        }
+        Dojo__Content__V1__PackageValidator with = *v;
+        if (cases[i].flags) {
+            with.flags = cases[i].flags->flags;
+            with.n_flags = cases[i].flags->n_flags;
+        }
+        rc = validator_run_cases(cfg, runtime, slot, lang, &with, part, k, cancel, err);
+        for (int m = 0; m < k; m++) {
+            cases[index[m]].verdict = part[m].verdict;
+            memcpy(cases[index[m]].message, part[m].message, sizeof part[m].message);
+        }
+    }
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!done[i]) {
+            cases[i].verdict = V(IE);
+            snprintf(cases[i].message, sizeof cases[i].message, "the output validator did not run");
+        }
+    free(part);
+    free(index);
+    free(done);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -689,6 +753,8 @@ exec_verdict_t interaction_verdict(const interaction_t *x, const sandbox_limits_
 
 struct interactor {
     vready_t vr; /* room for in/0.in and in/0.ans after its code/ files */
+    const sandbox_lang_t *base;                   /* borrowed, for a test's own flags */
+    const Dojo__Content__V1__PackageValidator *v; /* borrowed */
 };
 
 int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_runtime_t runtime,
@@ -698,6 +764,8 @@ int interactor_prepare(interactor_t **out, const sandbox_config_t *cfg, sandbox_
 {
     *out = NULL;
     interactor_t *it = xcalloc(1, sizeof *it);
+    it->base = lang;
+    it->v = v;
     if (vready_init(&it->vr, cfg, runtime, slot, lang, v, VALIDATOR_OUTPUT, 2, cancel, err) < 0) {
         interactor_release(it);
         return err_wrap(err, "interactor");
@@ -834,10 +902,27 @@ static int side_pipe(int *r, int *w)
 }
 
 int interact_test(const interactor_t *it, const interact_sub_t *sub, const char *input,
-                  size_t input_len, const char *answer, size_t answer_len, atomic_bool *cancel,
+                  size_t input_len, const char *answer, size_t answer_len,
+                  const Dojo__Content__V1__ValidatorFlags *flags, atomic_bool *cancel,
                   interaction_t *out, err_t **err)
 {
     memset(out, 0, sizeof *out);
+    /* A test's own flags: the interactor's command line with them (the
+     * build is the same). */
+    validator_prog_t with_flags = {0};
+    const sandbox_lang_t *ilang = &it->vr.prog.lang;
+    if (flags) {
+        Dojo__Content__V1__PackageValidator with = *it->v;
+        with.flags = flags->flags;
+        with.n_flags = flags->n_flags;
+        char why[128];
+        if (validator_prog_init(&with_flags, it->base, &with, VALIDATOR_OUTPUT, why, sizeof why) <
+            0) {
+            LOG_WARN("interactor refused", "language=%s reason=\"%s\"", it->base->id, why);
+            return 0; /* neither side reported: IE */
+        }
+        ilang = &with_flags.lang;
+    }
     pair_t p = {.cfg = sub->cfg, .sub_limits = &sub->limits, .x = out};
     pthread_mutex_init(&p.mu, NULL);
     side_t s = {.pair = &p, .is_sub = true, .out_w = -1, .in_r = -1};
@@ -856,6 +941,8 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
             if (fds[k] >= 0)
                 close(fds[k]);
         pthread_mutex_destroy(&p.mu);
+        if (flags)
+            validator_prog_free(&with_flags);
         return err_errno(err, e, "pipe");
     }
     /* Interactive runs read their stdin from the pipe: their one test's
@@ -899,7 +986,7 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
         .runtime = sub->runtime,
         .slot = EXEC_INTERACTOR_SLOT(sub->slot),
         .id = iid,
-        .lang = &it->vr.prog.lang,
+        .lang = ilang,
         .code = it->vr.entry_code,
         .code_len = strlen(it->vr.entry_code),
         .ntests = 1,
@@ -954,5 +1041,7 @@ int interact_test(const interactor_t *it, const interact_sub_t *sub, const char 
         LOG_INFO("interactor did not report", "end=%d runtime_error=\"%s\"", (int)i.outcome.end,
                  log_esc(i.outcome.runtime_error));
     out->sub_end = s.outcome.end;
+    if (flags)
+        validator_prog_free(&with_flags);
     return rc;
 }

@@ -213,6 +213,184 @@ static void test_no_package_without_the_blobs(void **state)
     json_decref(blob_task);
 }
 
+/* ---- a test group's own validator flags ---------------------------------- */
+
+/* A package of `files` (path, text pairs, NULL-ended) under "groups/". New
+ * zip in *len bytes. */
+static char *zip_of(const char *const *files, size_t *len)
+{
+    pkg_writer_t *w = pkg_writer_new("groups");
+    assert_non_null(w);
+    for (size_t i = 0; files[i]; i += 2)
+        pkg_writer_add_text(w, files[i], files[i + 1]);
+    char *zip = NULL;
+    const char *why = NULL;
+    assert_int_equal(pkg_writer_finish(w, &zip, len, &why), 0);
+    return zip;
+}
+
+/* The package read and normalised: 0 with *norm (new), or -1 with the
+ * problems in `rep` (content_report_free it). */
+static int read_zip(const char *zip, size_t len, content_report_t *rep, json_t **norm)
+{
+    pkg_source_t src = {.zip = zip, .len = len, .fd = -1};
+    content_report_init(rep, "groups.zip");
+    json_t *doc = NULL, *paths = NULL;
+    err_t *err = NULL;
+    *norm = NULL;
+    int rc = pkg_read_task(&src, "groups.zip", "", rep, &doc, &paths, &err);
+    if (rc == 0)
+        rc = pkg_normalize(doc, rep, norm);
+    json_decref(doc);
+    json_decref(paths);
+    return rc;
+}
+
+/* The flags of the test named `name`, compact ("null" when it has none). */
+static const char *flags_of(json_t *norm, const char *name, char *buf, size_t cap)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(norm, "tests"), i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "name")), name))
+            continue;
+        json_t *f = json_object_get(t, "validator_flags");
+        char *d = f ? json_dumps(f, JSON_COMPACT) : strdup("null");
+        snprintf(buf, cap, "%s", d);
+        free(d);
+        return buf;
+    }
+    fail_msg("no test %s", name);
+    return NULL;
+}
+
+static const char *const group_files[] = {
+    "problem.yaml", "name: Groups\nvalidator_flags: case_sensitive\n",
+    "statement/problem.en.md", "Print it.\n",
+    "data/testdata.yaml", "output_validator_flags: space_change_sensitive\n",
+    "data/sample/1.in", "1\n", "data/sample/1.ans", "1\n",
+    /* its own flags */
+    "data/secret/loose/testdata.yaml", "output_validator_flags: float_tolerance 1e-3\n",
+    "data/secret/loose/a.in", "1\n", "data/secret/loose/a.ans", "0.5\n",
+    /* a subgroup inherits them (its file sets something else) */
+    "data/secret/loose/deep/test_group.yaml", "accept_score: 1\n",
+    "data/secret/loose/deep/b.in", "1\n", "data/secret/loose/deep/b.ans", "0.5\n",
+    /* the args form of 2023-07 */
+    "data/secret/args/test_group.yaml", "output_validator_args: [float_relative_tolerance, 0.1]\n",
+    "data/secret/args/c.in", "1\n", "data/secret/args/c.ans", "2\n",
+    /* the root's flags again: the checker's */
+    "data/secret/same/testdata.yaml", "output_validator_flags: space_change_sensitive\n",
+    "data/secret/same/d.in", "1\n", "data/secret/same/d.ans", "2\n",
+    /* none at all */
+    "data/secret/none/testdata.yaml", "output_validator_flags: \"\"\n",
+    "data/secret/none/e.in", "1\n", "data/secret/none/e.ans", "2\n",
+    NULL,
+};
+
+static void test_a_groups_own_flags_go_to_its_tests_and_come_back_from_the_export(void **state)
+{
+    size_t len = 0;
+    char *zip = zip_of(group_files, &len);
+    content_report_t rep;
+    json_t *norm = NULL;
+    assert_int_equal(read_zip(zip, len, &rep, &norm), 0);
+    assert_no_errors(&rep);
+    content_report_free(&rep);
+    char buf[256];
+    /* problem.yaml's validator_flags first, as the format passes them */
+    assert_string_equal(flags_of(norm, "secret.loose.a", buf, sizeof buf),
+                        "[\"case_sensitive\",\"float_tolerance\",\"1e-3\"]");
+    assert_string_equal(flags_of(norm, "secret.loose.deep.b", buf, sizeof buf),
+                        "[\"case_sensitive\",\"float_tolerance\",\"1e-3\"]");
+    assert_string_equal(flags_of(norm, "secret.args.c", buf, sizeof buf),
+                        "[\"case_sensitive\",\"float_relative_tolerance\",\"0.10000000000000001\"]");
+    assert_string_equal(flags_of(norm, "secret.same.d", buf, sizeof buf), "null");
+    assert_string_equal(flags_of(norm, "secret.none.e", buf, sizeof buf), "[\"case_sensitive\"]");
+    assert_string_equal(flags_of(norm, "1", buf, sizeof buf), "null");
+    char *checker = json_dumps(json_object_get(norm, "checker"), JSON_COMPACT);
+    assert_string_equal(checker, "{\"kind\":\"default_validator\",\"case_sensitive\":true,"
+                                 "\"space_change_sensitive\":true}");
+    free(checker);
+
+    /* The export writes each group's flags to its testdata.yaml and reads
+     * back to the same task, with dojo.json and without it. */
+    char *path = temp_path();
+    const char *why = NULL;
+    err_t *err = NULL;
+    assert_int_equal(pkg_write_task(norm, path, -1, NULL, NULL, &why, &err), 0);
+    size_t elen = 0;
+    char *exported = slurp(path, &elen);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *zs = zip_source_buffer_create(exported, elen, 0, &ze);
+    zip_t *za = zip_open_from_source(zs, ZIP_RDONLY, &ze);
+    assert_non_null(za);
+    zip_file_t *zf = zip_fopen(za, "groups/data/secret/loose/testdata.yaml", 0);
+    assert_non_null(zf);
+    char td[256] = "";
+    assert_true(zip_fread(zf, td, sizeof td - 1) > 0);
+    zip_fclose(zf);
+    assert_string_equal(td, "output_validator_flags: \"case_sensitive float_tolerance 1e-3\"\n");
+    assert_null(zip_fopen(za, "groups/data/secret/same/testdata.yaml", 0));
+    zip_discard(za);
+    zip_error_fini(&ze);
+    json_t *back = NULL;
+    assert_int_equal(read_zip(exported, elen, &rep, &back), 0);
+    assert_no_errors(&rep);
+    content_report_free(&rep);
+    assert_true(json_equal(back, norm));
+    json_decref(back);
+
+    int zerr = 0;
+    za = zip_open(path, 0, &zerr);
+    assert_non_null(za);
+    assert_int_equal(zip_delete(za, (zip_uint64_t)zip_name_locate(za, "groups/dojo.json", 0)), 0);
+    assert_int_equal(zip_close(za), 0);
+    free(exported);
+    exported = slurp(path, &elen);
+    assert_int_equal(read_zip(exported, elen, &rep, &back), 0);
+    content_report_free(&rep);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(norm, "tests"), i, t)
+    {
+        json_t *f = json_object_get(t, "validator_flags");
+        json_t *g = json_object_get(json_array_get(json_object_get(back, "tests"), i),
+                                    "validator_flags");
+        assert_true(f ? g && json_equal(f, g) : g == NULL);
+    }
+    json_decref(back);
+    free(exported);
+    unlink(path);
+    free(path);
+    json_decref(norm);
+    free(zip);
+}
+
+static void test_a_groups_flags_the_default_validator_does_not_know_are_refused_naming_its_file(
+    void **state)
+{
+    static const char *const files[] = {
+        "problem.yaml", "name: Groups\n",
+        "statement/problem.en.md", "Print it.\n",
+        "data/sample/1.in", "1\n", "data/sample/1.ans", "1\n",
+        "data/secret/g1/test_group.yaml", "output_validator_args: [float_tolerance]\n",
+        "data/secret/g1/a.in", "1\n", "data/secret/g1/a.ans", "1\n",
+        "data/secret/g1/b.in", "1\n", "data/secret/g1/b.ans", "1\n",
+        NULL,
+    };
+    size_t len = 0;
+    char *zip = zip_of(files, &len);
+    content_report_t rep;
+    json_t *norm = NULL;
+    assert_int_equal(read_zip(zip, len, &rep, &norm), -1);
+    assert_one_error(&rep, "data/secret/g1/test_group.yaml",
+                     "float_tolerance: must be followed by a number >= 0");
+    content_report_free(&rep);
+    free(zip);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < BLOB_BYTES; i++)
@@ -220,6 +398,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blob_tests_export_the_same_bytes_as_their_inline_twin),
         cmocka_unit_test(test_no_package_without_the_blobs),
+        cmocka_unit_test(test_a_groups_own_flags_go_to_its_tests_and_come_back_from_the_export),
+        cmocka_unit_test(
+            test_a_groups_flags_the_default_validator_does_not_know_are_refused_naming_its_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

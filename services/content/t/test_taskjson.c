@@ -463,6 +463,72 @@ static void test_the_default_validator_keeps_its_flags_and_optional_tolerances(v
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* A task of `checker` whose first test has `flags` of its own. New. */
+static json_t *task_with_test_flags(const char *checker, const char *flags)
+{
+    json_t *doc = task_with(checker);
+    json_t *t = json_array_get(json_object_get(doc, "tests"), 0);
+    json_object_set_new(t, "validator_flags", doc_of(flags));
+    return doc;
+}
+
+static void test_a_test_keeps_its_own_validator_flags_for_the_checkers_that_take_them(void **state)
+{
+    static const char *const dv = "{\"checker\": {\"kind\": \"default_validator\"}}";
+    static const char *const pv =
+        "{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
+        " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"}], \"flags\": [\"a\"]}}";
+    result_t r;
+    normalize(&r, task_with_test_flags(dv, "[\"float_tolerance\", \"1e-3\", \"case_sensitive\"]"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "tests.0.validator_flags", "[\"float_tolerance\",\"1e-3\",\"case_sensitive\"]");
+    assert_at(r.norm, "tests.1.validator_flags", "null"); /* absent: the checker's */
+    result_free(&r);
+    /* Empty is kept: no flags at all, not the checker's. */
+    normalize(&r, task_with_test_flags(pv, "[]"));
+    assert_int_equal(r.rc, 0);
+    assert_at(r.norm, "tests.0.validator_flags", "[]");
+    result_free(&r);
+    normalize(&r, task_with_test_flags(pv, "[\"anything goes\", \"-x\"]"));
+    assert_at(r.norm, "tests.0.validator_flags", "[\"anything goes\",\"-x\"]");
+    result_free(&r);
+    /* Other checkers take none: a warning, and they are dropped. */
+    normalize(&r, task_with_test_flags("{\"checker\": {\"kind\": \"exact\"}}", "[\"case_sensitive\"]"));
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.rep.n_warnings, 1);
+    assert_string_equal(r.rep.warnings[0].path, "$.tests[0].validator_flags");
+    assert_at(r.norm, "tests.0.validator_flags", "null");
+    result_free(&r);
+    /* The default validator's words only, each tolerance with its number. */
+    static const struct {
+        const char *flags, *path, *message;
+    } bad[] = {
+        {"[\"case_insensitive\"]", "$.tests[0].validator_flags[0]",
+         "\"case_insensitive\" is not a flag of the default output validator (case_sensitive, "
+         "space_change_sensitive, float_tolerance E, float_absolute_tolerance E, "
+         "float_relative_tolerance E)"},
+        {"[\"float_tolerance\"]", "$.tests[0].validator_flags[0]",
+         "float_tolerance: must be followed by a number >= 0"},
+        {"[\"case_sensitive\", \"float_relative_tolerance\", \"-1\"]",
+         "$.tests[0].validator_flags[1]",
+         "float_relative_tolerance: must be followed by a number >= 0"},
+        {"[\"\"]", "$.tests[0].validator_flags[0]",
+         "must be a string of 1-256 bytes without NUL or line breaks"},
+        {"{\"case_sensitive\": true}", "$.tests[0].validator_flags", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        normalize(&r, task_with_test_flags(dv, bad[i].flags));
+        assert_int_equal(r.rc, -1);
+        if (bad[i].message) {
+            assert_one_error(&r.rep, bad[i].path, bad[i].message);
+        } else {
+            assert_int_equal(r.rep.n_errors, 1);
+            assert_string_equal(r.rep.errors[0].path, bad[i].path);
+        }
+        result_free(&r);
+    }
+}
+
 static void test_tests_get_their_defaults(void **state)
 {
     result_t r;
@@ -775,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_checker_kinds_are_named),
         cmocka_unit_test(test_the_default_validator_keeps_its_flags_and_optional_tolerances),
         cmocka_unit_test(test_tests_get_their_defaults),
+        cmocka_unit_test(test_a_test_keeps_its_own_validator_flags_for_the_checkers_that_take_them),
         cmocka_unit_test(test_at_least_one_test_is_visible),
         cmocka_unit_test(test_no_visible_tests_says_a_task_has_none),
         cmocka_unit_test(test_test_names_are_unique_identifiers),

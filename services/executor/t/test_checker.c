@@ -79,6 +79,54 @@ static void test_the_default_validator_with_a_tolerance_reads_nan_and_inf_as_flo
     assert_true(same(ck, "Case #1: yes\n", "case #1: YES\n", msg)); /* words stay text */
 }
 
+/* A test's own flags (a package's test group): the default validator reads
+ * them instead of the task checker's settings. */
+static void test_a_tests_own_flags_replace_the_default_validators_settings(void **state)
+{
+    char msg[256];
+    exec_checker_t task = checker(K(DEFAULT_VALIDATOR), 0, 0);
+    task.case_sensitive = true;
+    char *loose[] = {"float_tolerance", "1e-3"};
+    Dojo__Content__V1__ValidatorFlags f = DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT;
+    f.flags = loose;
+    f.n_flags = 2;
+    exec_checker_t ck;
+    assert_true(exec_checker_with_flags(&task, &f, &ck));
+    assert_true(same(ck, "0.5\n", "0.5004\n", msg));
+    assert_false(same(ck, "0.5\n", "0.502\n", msg));
+    assert_true(same(ck, "YES\n", "yes\n", msg)); /* not the task's case_sensitive */
+    assert_false(same(task, "0.5\n", "0.5004\n", msg));
+    char *words[] = {"case_sensitive", "space_change_sensitive", "float_absolute_tolerance", "0.5",
+                     "float_relative_tolerance", "0"};
+    f.flags = words;
+    f.n_flags = 6;
+    assert_true(exec_checker_with_flags(&task, &f, &ck));
+    assert_true(ck.case_sensitive && ck.space_change_sensitive);
+    assert_true(ck.abs_tol == 0.5 && ck.rel_tol == 0);
+    /* No flags at all: case-insensitive, numbers as text. */
+    f.n_flags = 0;
+    assert_true(exec_checker_with_flags(&task, &f, &ck));
+    assert_true(same(ck, "YES\n", "yes\n", msg));
+    assert_false(same(ck, "1.0\n", "1\n", msg));
+    /* NULL: the task's; another kind: unchanged. */
+    assert_true(exec_checker_with_flags(&task, NULL, &ck));
+    assert_true(ck.case_sensitive);
+    exec_checker_t exact = checker(K(EXACT), 0, 0);
+    f.flags = loose;
+    f.n_flags = 2;
+    assert_true(exec_checker_with_flags(&exact, &f, &ck));
+    assert_int_equal(ck.kind, K(EXACT));
+    /* Not the default validator's words: refused, the task's kept. */
+    char *bad[] = {"float_tolerance", "x"};
+    f.flags = bad;
+    assert_false(exec_checker_with_flags(&task, &f, &ck));
+    assert_true(ck.case_sensitive && ck.abs_tol == 0);
+    char *unknown[] = {"ignore_case"};
+    f.flags = unknown;
+    f.n_flags = 1;
+    assert_false(exec_checker_with_flags(&task, &f, &ck));
+}
+
 static void test_exact_accepts_identical_bytes_only(void **state)
 {
     char msg[256];
@@ -351,6 +399,8 @@ static int fake_exit_for(const char *in, size_t len, char *expected, size_t cap)
  * files under code/. */
 static int validator_runs;
 static const sandbox_job_t *last_validator_job;
+/* The run command's flags (after the three fixed arguments) of each run. */
+static char run_flags[8][128];
 
 static const sandbox_file_t *job_file(const sandbox_job_t *job, const char *name)
 {
@@ -362,6 +412,14 @@ static const sandbox_file_t *job_file(const sandbox_job_t *job, const char *name
 
 static void play_validator(const sandbox_job_t *job)
 {
+    char *const *argv = job->lang->run_argv;
+    int a = 0;
+    while (argv[a] && strcmp(argv[a], VALIDATOR_FEEDBACK))
+        a++;
+    char *fl = run_flags[validator_runs % 8];
+    fl[0] = '\0';
+    for (int k = a + 1; argv[a] && argv[k]; k++)
+        snprintf(fl + strlen(fl), 128 - strlen(fl), "%s%s", fl[0] ? " " : "", argv[k]);
     validator_runs++;
     last_validator_job = job;
     assert_non_null(job->build);
@@ -716,6 +774,57 @@ static void test_a_validator_is_compiled_once_and_judges_with_its_messages(void 
     assert_int_equal(compiles - compiles_before, 1);
 }
 
+/* Tests of a group with flags of its own run with them, one run per set of
+ * flags, in the same build; each case's verdict and message stay its own. */
+static void test_a_validator_runs_once_per_set_of_flags_each_case_with_its_own(void **state)
+{
+    sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
+    static const char *const names[] = {"validate.cpp", "testlib.h", NULL};
+    char *task_flags[] = {"strict"};
+    fake_validator_t f;
+    fake_validator(&f, names, "int main() { /* per group */ }", task_flags, 1);
+    char *loose[] = {"float_tolerance", "1e-3"};
+    Dojo__Content__V1__ValidatorFlags lf = DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT;
+    lf.flags = loose;
+    lf.n_flags = 2;
+    Dojo__Content__V1__ValidatorFlags lf2 = lf; /* the same flags, another message */
+    Dojo__Content__V1__ValidatorFlags none = DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT;
+    const Dojo__Content__V1__ValidatorFlags *per[] = {NULL, &lf, NULL, &lf2, &none};
+    const char *acts[] = {"42", "43", "43 team", "42", "42"};
+    exec_verdict_t want[] = {V(AC), V(WA), V(WA), V(AC), V(AC)};
+    const char *msgs[] = {"answer was a0; second line", "answer was a1; second line",
+                          "try smaller numbers", "answer was a3; second line",
+                          "answer was a4; second line"};
+    checker_case_t cases[5];
+    char answers[5][16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(answers[i], sizeof answers[i], "a%d", i);
+        cases[i] = (checker_case_t){.input = "in", .input_len = 2, .expected = answers[i],
+                                    .expected_len = 2, .actual = acts[i],
+                                    .actual_len = strlen(acts[i]), .flags = per[i]};
+    }
+    int runs_before = validator_runs, compiles_before = compiles;
+    assert_int_equal(
+        checker_run_validator(NULL, SANDBOX_CRUN, 0, &cpp, &f.v, cases, 5, NULL, NULL), 0);
+    assert_int_equal(validator_runs - runs_before, 3);
+    assert_int_equal(compiles - compiles_before, 1);
+    /* in the order of each set's first case */
+    assert_string_equal(run_flags[runs_before % 8], "strict");
+    assert_string_equal(run_flags[(runs_before + 1) % 8], "float_tolerance 1e-3");
+    assert_string_equal(run_flags[(runs_before + 2) % 8], "");
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(cases[i].verdict, want[i]);
+        assert_string_equal(cases[i].message, msgs[i]);
+    }
+    /* Without a case of its own flags: one run, as before. */
+    for (int i = 0; i < 5; i++)
+        cases[i].flags = NULL;
+    runs_before = validator_runs;
+    assert_int_equal(
+        checker_run_validator(NULL, SANDBOX_CRUN, 0, &cpp, &f.v, cases, 5, NULL, NULL), 0);
+    assert_int_equal(validator_runs - runs_before, 1);
+}
+
 static void test_a_validator_that_does_not_compile_is_ie_without_a_run(void **state)
 {
     sandbox_lang_t cpp = lang_of("cpp", "main.cpp", cpp_compile, cpp_run);
@@ -814,6 +923,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exact_accepts_identical_bytes_only),
+        cmocka_unit_test(test_a_tests_own_flags_replace_the_default_validators_settings),
         cmocka_unit_test(test_unspecified_kind_means_ignore_trailing_whitespace),
         cmocka_unit_test(test_trailing_whitespace_and_blank_lines_are_ignored),
         cmocka_unit_test(test_leading_and_inner_whitespace_still_matter),
@@ -852,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_the_team_message_wins_over_the_judge_message_on_one_line),
         cmocka_unit_test(test_a_validator_is_compiled_once_and_judges_with_its_messages),
         cmocka_unit_test(test_a_validator_that_does_not_compile_is_ie_without_a_run),
+        cmocka_unit_test(test_a_validator_runs_once_per_set_of_flags_each_case_with_its_own),
         cmocka_unit_test(test_the_interactor_ending_first_with_wa_wins_over_the_program),
         cmocka_unit_test(test_an_accepting_interactor_still_needs_the_program_to_end_cleanly),
         cmocka_unit_test(test_an_interactor_that_fails_is_ie_unless_the_program_failed_first),

@@ -217,6 +217,45 @@ static void test_expected_output_is_accepted_and_other_output_is_wrong(void **st
     assert_true(t->reported && !t->deferred);
 }
 
+/* A package's test group with its own flags: the default validator
+ * compares that test's output with them, the others with the task's. */
+static void test_a_test_with_its_own_flags_is_compared_with_them(void **state)
+{
+    fixture_t *f = *state;
+    f->checker.kind = DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_DEFAULT_VALIDATOR;
+    char *loose[] = {"float_tolerance", "1e-3"};
+    Dojo__Content__V1__ValidatorFlags lf = DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT;
+    lf.flags = loose;
+    lf.n_flags = 2;
+    f->tc[1].validator_flags = &lf;
+    char *bad[] = {"ignore_case"};
+    Dojo__Content__V1__ValidatorFlags bf = DOJO__CONTENT__V1__VALIDATOR_FLAGS__INIT;
+    bf.flags = bad;
+    bf.n_flags = 1;
+    f->tc[3].validator_flags = &bf;
+    judge_t *jd = judge(f);
+    sandbox_record_t close_a = record(0, "OK", 0, "1.0004\n", "");
+    sandbox_record_t close_h1 = record(1, "OK", 0, "2.0004\n", "");
+    sandbox_record_t far_h1 = record(1, "OK", 0, "2.01\n", "");
+    sandbox_record_t h2 = record(3, "OK", 0, "4\n", "");
+    assert_int_equal(judge_record(jd, &close_a)->verdict, V(WA)); /* the task's: exact numbers */
+    assert_int_equal(judge_record(jd, &close_h1)->verdict, V(AC));
+    assert_int_equal(judge_record(jd, &far_h1)->verdict, V(WA));
+    judge_test_t *t = judge_record(jd, &h2);
+    assert_int_equal(t->verdict, V(IE));
+    assert_string_equal(t->message, "the test's validator flags are not the default validator's");
+    /* A package validator gets the test's flags with its case. */
+    f->checker.kind = DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR;
+    jd = judge(f);
+    sandbox_record_t recs[] = {record(0, "OK", 0, "x", ""), record(1, "OK", 0, "y", "")};
+    judge_record(jd, &recs[0]);
+    judge_record(jd, &recs[1]);
+    checker_case_t *cases;
+    assert_int_equal(judge_checker_cases(jd, &cases), 2);
+    assert_null(cases[0].flags);
+    assert_ptr_equal(cases[1].flags, &lf);
+}
+
 static void test_a_record_for_no_test_is_ignored(void **state)
 {
     judge_t *jd = judge(*state);
@@ -694,6 +733,7 @@ int main(void)
         T(test_the_task_language_is_found_by_id),
         T(test_expected_output_is_accepted_and_other_output_is_wrong),
         T(test_a_record_for_no_test_is_ignored),
+        T(test_a_test_with_its_own_flags_is_compared_with_them),
         T(test_a_visible_runtime_error_ends_with_the_last_stderr_line),
         T(test_a_hidden_test_never_quotes_output),
         T(test_a_visible_test_result_names_the_test_and_quotes_its_output),

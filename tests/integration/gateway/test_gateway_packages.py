@@ -422,21 +422,22 @@ def test_malformed_packages_are_refused_naming_the_file_and_the_rule(spec, autho
     refused(spec, author, pkg(**{"data/secret/Bad Group!/x.in": "1\n",
                                  "data/secret/Bad Group!/x.ans": "1\n"}),
             "data/secret/Bad Group!/x.in", ["group's name"])
-    # Flags of a group's own (not a scoring package's: that read them anyway)
-    # are refused naming the file, in either file name and form.
+    # A group's own flags the default validator does not know: refused
+    # naming the group's file, in either file name and form.
     refused(spec, author, pkg(**{"data/secret/g1/testdata.yaml":
-                                 "output_validator_flags: case_sensitive\n"}),
-            "data/secret/g1/testdata.yaml", ["per test group are not supported",
-                                             "data/testdata.yaml"])
+                                 "output_validator_flags: loose\n"}),
+            "data/secret/g1/testdata.yaml",
+            ["\"loose\" is not a flag of the default output validator"])
     refused(spec, author, pkg(**{"data/secret/g1/test_group.yaml":
-                                 "output_validator_args: [float_tolerance, 0.1]\n"}),
-            "data/secret/g1/test_group.yaml", ["per test group are not supported"])
-    # The same flags as the root's are the task's one checker: fine.
+                                 "output_validator_args: [float_tolerance]\n"}),
+            "data/secret/g1/test_group.yaml", ["must be followed by a number"])
+    # The same flags as the root's are the checker's: no test's own.
     same = "output_validator_flags: float_tolerance 1e-6\n"
     r = upload(spec, author, pkg(**{"data/testdata.yaml": same,
                                     "data/secret/g1/testdata.yaml": same}),
                check=0, dry_run="true")
     assert r.status == 200, r
+    assert all("validator_flags" not in t for t in r.json["task"]["tests"]), r
     r = upload(spec, author, b"this is not a zip", check=0)
     assert r.status == 422 and "not a readable .zip file" in r.json["error"]["message"]
     r = upload(spec, author, make_zip(hello_files()), check=0, slug="Not A Slug")
@@ -820,6 +821,85 @@ def test_a_custom_output_validator_imports_as_a_package_validator(spec, author, 
     refused(spec, author, make_zip(dict(files, **{"output_validators/cmp/build": "#!/bin/sh\n"}),
                                    top=slug),
             "output_validators/cmp/build", ["build and run scripts are not supported"])
+
+
+# A validator whose flag "loud" wants the answer in capitals; without it,
+# the answer as it is.
+FLAG_VALIDATOR = """import sys
+answer = open(sys.argv[2]).read().split()
+got = sys.stdin.read().split()
+loud = "loud" in sys.argv[4:]
+with open(sys.argv[3] + "judgemessage.txt", "w") as f:
+    f.write("flags: %s" % " ".join(sys.argv[4:]))
+sys.exit(42 if got == [a.upper() if loud else a for a in answer] else 43)
+"""
+
+
+def test_a_groups_own_validator_flags_judge_its_tests(spec, author, executor):
+    """Two groups with different flags, on the default validator and on a
+    custom one: each package's accepted and wrong-answer submissions get the
+    verdicts of their directories only if each group's tests are checked with
+    that group's flags; the export reads back unchanged."""
+    # Default validator: "loose" has a tolerance, "exact" none (numbers are
+    # text). 0.3333 passes only with the tolerance; 0.33333 too, but its
+    # 1.00000 is not the exact group's 1.0000.
+    slug = contentkit.unique_slug("pkggf")
+    files = {
+        "problem.yaml": "name: Thirds\n",
+        "problem_statement/problem.en.md": "Print x / 3.\n",
+        "data/sample/1.in": "6\n", "data/sample/1.ans": "2.0000\n",
+        "data/secret/loose/testdata.yaml": "output_validator_flags: float_tolerance 1e-3\n",
+        "data/secret/loose/a.in": "1\n", "data/secret/loose/a.ans": "0.333333333\n",
+        "data/secret/exact/b.in": "3\n", "data/secret/exact/b.ans": "1.0000\n",
+        "submissions/accepted/four.py": "print(f'{int(input()) / 3:.4f}')\n",
+        "submissions/wrong_answer/five.py": "print(f'{int(input()) / 3:.5f}')\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    tests = {t["name"]: t for t in r.json["task"]["tests"]}
+    assert tests["secret.loose.a"]["validator_flags"] == ["float_tolerance", "1e-3"]
+    assert "validator_flags" not in tests["secret.exact.b"]
+    assert r.json["task"]["checker"] == {"kind": "default_validator"}
+    verdicts = {x["name"]: x["verdict"] for x in r.json["results"]}
+    assert verdicts == {"accepted/four.py": "ac", "wrong_answer/five.py": "wa"}, r.json
+    before = r.json
+    pkg = author.get(f"/api/v1/author/tasks/{slug}/package")
+    assert pkg.status == 200, pkg
+    z = zipfile.ZipFile(io.BytesIO(pkg.body))
+    assert z.read(f"{slug}/data/secret/loose/testdata.yaml") == \
+        b'output_validator_flags: "float_tolerance 1e-3"\n'
+    assert f"{slug}/data/secret/exact/testdata.yaml" not in z.namelist()
+    again = upload(spec, author, pkg.body, check=0)
+    assert again.status == 200 and again.json["change"] == "unchanged", again
+    assert again.json["task"] == before["task"]
+
+    # A custom validator: "g1" passes "loud", "g2" nothing, so printing the
+    # input back (HI, zebra) is accepted and lower-casing it is wrong.
+    slug = contentkit.unique_slug("pkggv")
+    files = {
+        "problem.yaml": "name: Loud\nvalidation: custom\n",
+        "problem_statement/problem.en.md": "Print the word back.\n",
+        "output_validators/cmp/cmp.py": FLAG_VALIDATOR,
+        "data/sample/1.in": "same\n", "data/sample/1.ans": "same\n",
+        "data/secret/g1/test_group.yaml": "output_validator_args: [loud]\n",
+        "data/secret/g1/a.in": "HI\n", "data/secret/g1/a.ans": "hi\n",
+        "data/secret/g2/b.in": "zebra\n", "data/secret/g2/b.ans": "zebra\n",
+        "submissions/accepted/echo.py": "print(input())\n",
+        "submissions/wrong_answer/lower.py": "print(input().lower())\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    tests = {t["name"]: t for t in r.json["task"]["tests"]}
+    assert tests["secret.g1.a"]["validator_flags"] == ["loud"]
+    assert "validator_flags" not in tests["secret.g2.b"]
+    assert "flags" not in r.json["task"]["checker"]
+    verdicts = {x["name"]: x["verdict"] for x in r.json["results"]}
+    assert verdicts == {"accepted/echo.py": "ac", "wrong_answer/lower.py": "wa"}, r.json
+    before = r.json
+    pkg = author.get(f"/api/v1/author/tasks/{slug}/package")
+    again = upload(spec, author, pkg.body, check=0)
+    assert again.status == 200 and again.json["change"] == "unchanged", again
+    assert again.json["task"] == before["task"]
 
 
 def test_the_interactive_task_round_trips_as_a_package(spec, author):

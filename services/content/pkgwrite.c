@@ -1,7 +1,8 @@
 /* pkgwrite.c — a task written as a problem package (2023-07-draft layout):
  * <slug>/problem.yaml, statement/problem.en.md, solution/solution.en.md,
  * data/sample and data/secret (hidden tests of a group in its directory),
- * data/testdata.yaml (the default validator's flags), submissions/<verdict>/
+ * data/testdata.yaml (the default validator's flags; a directory's own for its
+ * tests' validator_flags), submissions/<verdict>/
  * and dojo.json, which holds what the format cannot say (difficulty,
  * points, hints, languages, the exact limits and checker, test names,
  * order, groups and weights, solution names), so package.c reads the

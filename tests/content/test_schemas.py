@@ -152,6 +152,8 @@ TASK_VARIANTS = [
     (("tests", 0, "input"), None), (("tests", 0, "hidden"), 0), (("tests", 0, "hidden"), DELETE),
     (("tests", 0, "weight"), 101), (("tests", 0, "weight"), 0), (("tests", 0, "weight"), -1),
     (("tests", 0, "output"), "3\n"), (("tests", 1), 7),
+    (("tests", 0, "validator_flags"), []), (("tests", 0, "validator_flags"), ["x" * 257]),
+    (("tests", 0, "validator_flags"), ["a\nb"]), (("tests", 0, "validator_flags"), "loud"),
     (("hints",), []), (("hints",), [""]), (("hints",), ["x" * 4097]), (("hints",), [1]),
     (("hints",), [f"h{i}" for i in range(11)]),
     (("reference_solutions",), []),

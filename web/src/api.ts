@@ -204,6 +204,8 @@ export interface TaskView {
 export interface TestCase {
   name: string; input: string; expected: string; hidden: boolean; weight?: number; group?: string;
   input_sha256?: string; expected_sha256?: string;
+  /** Its own validator flags instead of the checker's (a package's test group). */
+  validator_flags?: string[];
 }
 export interface Solution { name: string; language: string; code: string; expected_verdict?: string }
 export interface Checker {

@@ -48,6 +48,8 @@ function normalise(t: Partial<TaskFile>): TaskFile {
       ...(x.group ? { group: x.group } : {}),
       ...(x.input_sha256 ? { input_sha256: x.input_sha256 } : {}),
       ...(x.expected_sha256 ? { expected_sha256: x.expected_sha256 } : {}),
+      // A package group's own flags: not edited here, but kept.
+      ...(x.validator_flags ? { validator_flags: x.validator_flags } : {}),
     })),
     hints: t.hints ?? [],
     reference_solutions: t.reference_solutions ?? [],

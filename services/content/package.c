@@ -1064,24 +1064,28 @@ static json_t *testdata_for(pkg_t *p, const char *dir)
     return NULL;
 }
 
-/* The output validator flags set in `dir`'s own testdata.yaml (or
- * test_group.yaml: 2023-07's output_validator_args), or, when it sets none,
- * its closest ancestor's up to data/: a group inherits what it does not
- * override. Borrowed; NULL for none. *from gets the file that sets them. */
-static json_t *flags_for(pkg_t *p, const char *dir, char from[PKG_MAX_PATH + 20])
+/* The value of `key` (else `alt`, may be NULL) in `dir`'s own
+ * testdata.yaml or test_group.yaml, or, when that sets neither, in its
+ * closest ancestor's up to data/: a group inherits each key it does not set
+ * itself (as problemtools reads them). Borrowed; NULL for none. `from` (may
+ * be NULL) gets the file that sets it. */
+static json_t *testdata_key(pkg_t *p, const char *dir, const char *key, const char *alt,
+                            char *from)
 {
     char d[PKG_MAX_PATH];
     snprintf(d, sizeof d, "%s", dir);
     for (int guard = 0; guard < 64; guard++) {
         (void)testdata_for(p, d); /* reads and caches d's own file */
         json_t *own = json_object_get(p->testdata, d);
-        json_t *f = json_is_object(own) ? json_object_get(own, "output_validator_flags") : NULL;
-        if (f == NULL && json_is_object(own))
-            f = json_object_get(own, "output_validator_args");
+        json_t *f = json_is_object(own) ? json_object_get(own, key) : NULL;
+        if (f == NULL && alt && json_is_object(own))
+            f = json_object_get(own, alt);
         if (f) {
-            snprintf(from, PKG_MAX_PATH + 20, "%s/testdata.yaml", d);
-            if (pkg_find(p, from) == NULL)
-                snprintf(from, PKG_MAX_PATH + 20, "%s/test_group.yaml", d);
+            if (from) {
+                snprintf(from, PKG_MAX_PATH + 20, "%s/testdata.yaml", d);
+                if (pkg_find(p, from) == NULL)
+                    snprintf(from, PKG_MAX_PATH + 20, "%s/test_group.yaml", d);
+            }
             return f;
         }
         char *slash = strrchr(d, '/');
@@ -1123,7 +1127,7 @@ static void read_group_flags(pkg_t *p, const char *root_flags, const char *kind)
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = '\0';
-        json_t *f = flags_for(p, dir, from);
+        json_t *f = testdata_key(p, dir, "output_validator_flags", "output_validator_args", from);
         if (f == NULL || !strcmp(from, "data/testdata.yaml") ||
             !strcmp(from, "data/test_group.yaml"))
             continue;
@@ -1332,8 +1336,7 @@ static json_int_t weight_of(pkg_t *p, const char *dir)
 {
     if (!p->scoring)
         return 1;
-    json_t *td = testdata_for(p, dir);
-    json_t *s = td ? json_object_get(td, "accept_score") : NULL;
+    json_t *s = testdata_key(p, dir, "accept_score", NULL, NULL);
     double w = 1;
     if (s && (!yaml_number(s, &w) || w != floor(w) || w < 1 || w > 100)) {
         content_report_error(p->rep, dir,

@@ -232,8 +232,11 @@ static void file_name(const char *name, char *out, size_t cap)
                       (out[n - 1] >= 'A' && out[n - 1] <= 'Z') ||
                       (out[n - 1] >= '0' && out[n - 1] <= '9')))
         out[--n] = '\0';
-    if (n < 2)
-        snprintf(out, cap, "t-%s", n ? out : "x");
+    if (n < 2) {
+        /* Not snprintf from `out` into itself: the copies would overlap. */
+        char one[2] = {n ? out[0] : 'x', '\0'};
+        snprintf(out, cap, "t-%s", one);
+    }
 }
 
 /* `dir`/`base``ext` made unique among the paths used: base, base-2, … */

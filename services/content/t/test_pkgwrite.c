@@ -333,6 +333,8 @@ static void test_a_groups_own_flags_go_to_its_tests_and_come_back_from_the_expor
     zip_fclose(zf);
     assert_string_equal(td, "output_validator_flags: \"case_sensitive float_tolerance 1e-3\"\n");
     assert_null(zip_fopen(za, "groups/data/secret/same/testdata.yaml", 0));
+    /* A one-character name gets a prefix (the format wants two). */
+    assert_true(zip_name_locate(za, "groups/data/sample/t-1.in", 0) >= 0);
     zip_discard(za);
     zip_error_fini(&ze);
     json_t *back = NULL;
@@ -368,6 +370,35 @@ static void test_a_groups_own_flags_go_to_its_tests_and_come_back_from_the_expor
     free(zip);
 }
 
+/* A group's file that sets only its flags still inherits the root's
+ * accept_score (each key on its own). */
+static void test_a_groups_flags_file_keeps_the_inherited_weight(void **state)
+{
+    static const char *const files[] = {
+        "problem.yaml", "name: Groups\ntype: scoring\n",
+        "statement/problem.en.md", "Print it.\n",
+        "data/testdata.yaml", "accept_score: 5\n",
+        "data/sample/1.in", "1\n", "data/sample/1.ans", "1\n",
+        "data/secret/g1/testdata.yaml", "output_validator_flags: case_sensitive\n",
+        "data/secret/g1/a.in", "1\n", "data/secret/g1/a.ans", "1\n",
+        NULL,
+    };
+    size_t len = 0;
+    char *zip = zip_of(files, &len);
+    content_report_t rep;
+    json_t *norm = NULL;
+    assert_int_equal(read_zip(zip, len, &rep, &norm), 0);
+    assert_no_errors(&rep);
+    content_report_free(&rep);
+    json_t *t = json_array_get(json_object_get(norm, "tests"), 1);
+    assert_string_equal(json_string_value(json_object_get(t, "name")), "secret.g1.a");
+    assert_int_equal(json_integer_value(json_object_get(t, "weight")), 5);
+    char buf[128];
+    assert_string_equal(flags_of(norm, "secret.g1.a", buf, sizeof buf), "[\"case_sensitive\"]");
+    json_decref(norm);
+    free(zip);
+}
+
 static void test_a_groups_flags_the_default_validator_does_not_know_are_refused_naming_its_file(
     void **state)
 {
@@ -399,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_blob_tests_export_the_same_bytes_as_their_inline_twin),
         cmocka_unit_test(test_no_package_without_the_blobs),
         cmocka_unit_test(test_a_groups_own_flags_go_to_its_tests_and_come_back_from_the_export),
+        cmocka_unit_test(test_a_groups_flags_file_keeps_the_inherited_weight),
         cmocka_unit_test(
             test_a_groups_flags_the_default_validator_does_not_know_are_refused_naming_its_file),
     };

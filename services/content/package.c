@@ -1096,13 +1096,11 @@ static json_t *testdata_key(pkg_t *p, const char *dir, const char *key, const ch
     return NULL;
 }
 
-/* Whitespace-separated words of `text` appended to `list`. */
+/* The words of `text` appended to `list`. */
 static void append_words(json_t *list, const char *text)
 {
-    cleanup_free char *s = xstrdup(text ? text : "");
-    char *save = NULL;
-    for (char *w = strtok_r(s, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-        json_array_append_new(list, json_string(w));
+    cleanup_json json_t *words = flag_list(text);
+    json_array_extend(list, words);
 }
 
 /* A test whose group sets output validator flags of its own (other than the

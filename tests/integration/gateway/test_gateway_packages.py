@@ -902,6 +902,38 @@ def test_a_groups_own_validator_flags_judge_its_tests(spec, author, executor):
     assert again.json["task"] == before["task"]
 
 
+def test_an_interactors_group_gets_its_own_flags(spec, author, executor):
+    """The interactor of group g1 is given "triple" and wants 3n, g2's
+    nothing and wants 2n: a program that always doubles fails g1 and one that
+    always triples fails g2; the one that multiplies by what the interactor
+    says passes both."""
+    slug = contentkit.unique_slug("pkgif")
+    interactor = ("import sys\nn = int(open(sys.argv[1]).read())\n"
+                  "m = 3 if 'triple' in sys.argv[4:] else 2\n"
+                  "print(n, m, flush=True)\n"
+                  "sys.exit(42 if input().strip() == str(n * m) else 43)\n")
+    files = {
+        "problem.yaml": "problem_format_version: 2023-07-draft\nname: Times\n"
+                        "type: [pass-fail, interactive]\nuuid: x\n",
+        "statement/problem.en.md": "Read n and m, print n times m.\n",
+        "output_validator/interactor.py": interactor,
+        "data/secret/g1/test_group.yaml": "output_validator_args: [triple]\n",
+        "data/secret/g1/1.in": "7\n", "data/secret/g1/1.ans": "\n",
+        "data/secret/g2/2.in": "5\n", "data/secret/g2/2.ans": "\n",
+        "submissions/accepted/times.py": "n, m = map(int, input().split())\nprint(n * m)\n",
+        "submissions/wrong_answer/double.py": "n, m = map(int, input().split())\nprint(2 * n)\n",
+        "submissions/wrong_answer/triple.py": "n, m = map(int, input().split())\nprint(3 * n)\n",
+    }
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    tests = {t["name"]: t for t in r.json["task"]["tests"]}
+    assert tests["secret.g1.1"]["validator_flags"] == ["triple"]
+    assert "validator_flags" not in tests["secret.g2.2"]
+    verdicts = {x["name"]: x["verdict"] for x in r.json["results"]}
+    assert verdicts == {"accepted/times.py": "ac", "wrong_answer/double.py": "wa",
+                        "wrong_answer/triple.py": "wa"}, r.json
+
+
 def test_the_interactive_task_round_trips_as_a_package(spec, author):
     slug = contentkit.unique_slug("pkgint")
     interactor = ("import sys\nn = int(open(sys.argv[1]).read())\nprint(n, flush=True)\n"

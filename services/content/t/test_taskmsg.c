@@ -259,6 +259,42 @@ static void test_a_package_validator_reaches_the_bundle_and_round_trips(void **s
     arena_release(&call.arena);
 }
 
+/* A test's own validator flags reach the bundle (empty is not absent) and
+ * the task message round-trips with the same hash. */
+static void test_a_tests_own_flags_reach_the_bundle_and_round_trip(void **state)
+{
+    struct rpc_call call = {{0}};
+    json_t *norm = norm_of(
+        "{\"slug\": \"groups\", \"title\": \"Groups\", \"difficulty\": \"easy\","
+        " \"description\": \"Print it.\", \"languages\": [{\"language\": \"python3\"}],"
+        " \"checker\": {\"kind\": \"default_validator\", \"case_sensitive\": true},"
+        " \"tests\": [{\"name\": \"s1\", \"input\": \"1\\n\", \"expected\": \"1\\n\"},"
+        "   {\"name\": \"loose\", \"input\": \"1\\n\", \"expected\": \"0.5\\n\", \"hidden\": true,"
+        "    \"validator_flags\": [\"float_tolerance\", \"1e-3\"]},"
+        "   {\"name\": \"none\", \"input\": \"1\\n\", \"expected\": \"0.5\\n\", \"hidden\": true,"
+        "    \"validator_flags\": []}]}");
+    Dojo__Content__V1__JudgeBundle *b = taskjson_to_bundle(&call, norm);
+    assert_int_equal(b->n_tests, 3);
+    assert_null(b->tests[0]->validator_flags);
+    assert_non_null(b->tests[1]->validator_flags);
+    assert_int_equal(b->tests[1]->validator_flags->n_flags, 2);
+    assert_string_equal(b->tests[1]->validator_flags->flags[1], "1e-3");
+    assert_non_null(b->tests[2]->validator_flags);
+    assert_int_equal(b->tests[2]->validator_flags->n_flags, 0);
+    Dojo__Content__V1__Task *t = taskjson_to_task(&call, norm);
+    json_t *file = taskjson_from_message(t);
+    content_report_t rep;
+    content_report_init(&rep, NULL);
+    json_t *again = NULL;
+    assert_int_equal(taskjson_normalize(file, &rep, &again), 0);
+    assert_true(json_equal(norm, again));
+    content_report_free(&rep);
+    json_decref(again);
+    json_decref(file);
+    json_decref(norm);
+    arena_release(&call.arena);
+}
+
 static void test_a_message_leaves_zero_values_out_of_the_file_form(void **state)
 {
     Dojo__Content__V1__Task t = DOJO__CONTENT__V1__TASK__INIT;
@@ -319,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_a_task_accepts_every_language_listed_first_unless_restricted),
         cmocka_unit_test(test_a_task_message_round_trips_through_the_file_form),
         cmocka_unit_test(test_a_package_validator_reaches_the_bundle_and_round_trips),
+        cmocka_unit_test(test_a_tests_own_flags_reach_the_bundle_and_round_trip),
         cmocka_unit_test(test_a_message_leaves_zero_values_out_of_the_file_form),
         cmocka_unit_test(test_an_unknown_enum_value_in_a_message_is_reported),
         cmocka_unit_test(test_the_export_text_is_indented_in_field_order_with_a_newline),

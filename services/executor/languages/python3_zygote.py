@@ -25,15 +25,54 @@ gets the environment the driver gives its own children."""
 # fork copies (under gVisor one page fault at a time). `socket` (enum,
 # selectors) and `traceback` (linecache, tokenize, re) cost more than the
 # interpreter's own start; `_socket` and the interpreter's own error display
-# do what they did here.
+# do what they did here; `_ctypes` and the four C types below, not
+# `ctypes` (struct, os.path's helpers and dozens of classes), for the few
+# libc calls.
+import _ctypes
 import _socket
-import ctypes
 import gc
 import os
 import resource
 import sys
 
 PATH = "/judge/code/main.py"
+
+
+if sys.implementation.name == "cpython":
+    class c_void_p(_ctypes._SimpleCData):
+        _type_ = "P"
+
+    class c_size_t(_ctypes._SimpleCData):
+        _type_ = "L"
+
+    class c_int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class c_char(_ctypes._SimpleCData):
+        _type_ = "c"
+
+    class LibcFunction(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = c_int
+
+    class Libc:
+        """The process's own symbols (dlopen(NULL)), as the ctypes
+        package's CDLL(None, use_errno=True): a function returns an int
+        unless its restype says otherwise."""
+        def __init__(self):
+            self._handle = _ctypes.dlopen(None, 0)
+
+        def __getattr__(self, name):
+            if name.startswith("__"):
+                raise AttributeError(name)
+            f = LibcFunction((name, self))
+            setattr(self, name, f)
+            return f
+else:  # PyPy runs this script too (pypy3.json): its _ctypes is not CPython's
+    from ctypes import CDLL, c_char, c_size_t, c_void_p
+
+    def Libc():
+        return CDLL(None, use_errno=True)
 
 
 def load():
@@ -81,10 +120,11 @@ def bounding_set():
 
 
 BOUNDING = bounding_set()
-try:  # looked up once here, not in every test's child
-    PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+try:
+    LIBC = Libc()
+    PRCTL = LIBC.prctl
 except (OSError, AttributeError):
-    PRCTL = None
+    LIBC = PRCTL = None
 
 
 def drop_bounding_set():
@@ -168,9 +208,9 @@ def seal_environ():
     strings it pointed to inaccessible (PROT_NONE); os.environ keeps its
     copy, which the tests replace."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        env = ctypes.POINTER(ctypes.c_void_p).in_dll(libc, "environ")
-        libc.strlen.restype = ctypes.c_size_t
+        libc = LIBC
+        env = _ctypes.POINTER(c_void_p).in_dll(libc, "environ")
+        libc.strlen.restype = c_size_t
         # Only the driver's variable: CPython may have added one of its own
         # (LC_CTYPE, PEP 538), elsewhere in memory.
         lo = hi = None
@@ -178,18 +218,18 @@ def seal_environ():
             s = env[i]
             if not s:
                 break
-            if ctypes.string_at(s, 12) == b"DOJO_SEALED=":
-                lo, hi = s, s + libc.strlen(ctypes.c_void_p(s)) + 1
+            if (c_char * 12).from_address(s).raw == b"DOJO_SEALED=":
+                lo, hi = s, s + libc.strlen(c_void_p(s)) + 1
         global _NO_ENV
-        _NO_ENV = (ctypes.c_void_p * 1)()
-        ctypes.c_void_p.in_dll(libc, "environ").value = ctypes.addressof(_NO_ENV)
+        _NO_ENV = (c_void_p * 1)()
+        c_void_p.in_dll(libc, "environ").value = _ctypes.addressof(_NO_ENV)
         os.environ.pop("DOJO_SEALED", None)
         if lo is None:
             return
         page = os.sysconf("SC_PAGE_SIZE")
         a, b = (lo + page - 1) // page * page, hi // page * page
         if b > a:
-            libc.mprotect(ctypes.c_void_p(a), ctypes.c_size_t(b - a), 0)  # PROT_NONE
+            libc.mprotect(c_void_p(a), c_size_t(b - a), 0)  # PROT_NONE
     except (OSError, AttributeError, ValueError):
         pass
 
@@ -197,7 +237,7 @@ def seal_environ():
 def main():
     seal_environ()
     try:  # glibc read no MALLOC_ARENA_MAX from our (empty) environment
-        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
+        LIBC.mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):
         pass
     drop_bounding_set()

@@ -5,7 +5,9 @@ the real sandbox, with the programs of languages/<id>/:
   under crun and runsc, with the default limits; sum-<what>.<ext> does the
   same the way a language's programs may also be written (Java: a public
   class Solution with more class files than a few, main in a class that is
-  neither public nor Main), under crun and, for the first, runsc;
+  neither public nor Main; Python and PyPy: sum-zygote, only from a fork of
+  the zygote, so a zygote that fails unnoticed fails here), under crun and,
+  for the first, runsc;
 - probe.<ext> prints what the catalogue's `version` tells learners (compiler
   or runtime version, language standard), computed by the program itself
   (e.g. from __STDC_VERSION__), so a label that lies fails here; the JVM and

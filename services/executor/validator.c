@@ -424,6 +424,33 @@ static int vready_init(vready_t *r, const sandbox_config_t *cfg, sandbox_runtime
                                &r->entry, &r->owned, &r->build, &r->compile_output, cancel, err);
 }
 
+/* The run of a ready validator (r->build set) over n inputs, in the
+ * validators' limits, its code files the first `nfiles` of r->files; `id`
+ * (the sandbox's name) must outlive the run. The caller adds its own
+ * payload and callbacks. */
+static sandbox_job_t vready_job(const vready_t *r, sandbox_runtime_t runtime, int slot,
+                                const char *id, const char *const *inputs, const size_t *lens,
+                                int n, int nfiles, atomic_bool *cancel)
+{
+    return (sandbox_job_t){
+        .runtime = runtime,
+        .slot = slot,
+        .id = id,
+        .lang = &r->prog.lang,
+        .code = r->entry_code,
+        .code_len = strlen(r->entry_code),
+        .ntests = n,
+        .inputs = inputs,
+        .input_lens = lens,
+        .stdin_fd = -1,
+        .limits = VALIDATOR_LIMITS,
+        .cancel = cancel,
+        .files = r->files,
+        .nfiles = nfiles,
+        .build = r->build,
+    };
+}
+
 /* ------------------------------------------------------------------------
  * The run over a submission's outputs
  * ------------------------------------------------------------------------ */
@@ -522,27 +549,11 @@ static int validator_run_cases(const sandbox_config_t *cfg, sandbox_runtime_t ru
         run.team_len = xcalloc((size_t)n, sizeof *run.team_len);
         char id[64];
         snprintf(id, sizeof id, "val-%d-%x", slot, (unsigned)random());
-        sandbox_job_t job = {
-            .runtime = runtime,
-            .slot = slot,
-            .id = id,
-            .lang = &vr.prog.lang,
-            .code = vr.entry_code,
-            .code_len = strlen(vr.entry_code),
-            .ntests = n,
-            .inputs = inputs,
-            .input_lens = lens,
-            .stdin_fd = -1,
-            .limits = VALIDATOR_LIMITS,
-            .cancel = cancel,
-            .files = vr.files,
-            .nfiles = k,
-            .build = vr.build,
-            .judge_files = true,
-            .payload = &run,
-            .on_record = on_validator_record,
-            .on_feedback = on_validator_feedback,
-        };
+        sandbox_job_t job = vready_job(&vr, runtime, slot, id, inputs, lens, n, k, cancel);
+        job.judge_files = true;
+        job.payload = &run;
+        job.on_record = on_validator_record;
+        job.on_feedback = on_validator_feedback;
         sandbox_outcome_t outcome;
         rc = sandbox_run(cfg, &job, &outcome, err);
         if (rc == 0 && outcome.end != SANDBOX_DONE)
@@ -660,26 +671,10 @@ int input_validator_run(const sandbox_config_t *cfg, sandbox_runtime_t runtime, 
     } else if (rc == 0) {
         char id[64];
         snprintf(id, sizeof id, "ival-%d-%x", slot, (unsigned)random());
-        sandbox_job_t job = {
-            .runtime = runtime,
-            .slot = slot,
-            .id = id,
-            .lang = &vr.prog.lang,
-            .code = vr.entry_code,
-            .code_len = strlen(vr.entry_code),
-            .ntests = n,
-            .inputs = inputs,
-            .input_lens = lens,
-            .input_files = input_files,
-            .stdin_fd = -1,
-            .limits = VALIDATOR_LIMITS,
-            .cancel = cancel,
-            .files = vr.files,
-            .nfiles = vr.ncode,
-            .build = vr.build,
-            .payload = payload,
-            .on_record = on_record,
-        };
+        sandbox_job_t job = vready_job(&vr, runtime, slot, id, inputs, lens, n, vr.ncode, cancel);
+        job.input_files = input_files;
+        job.payload = payload;
+        job.on_record = on_record;
         rc = sandbox_run(cfg, &job, outcome, err);
         if (rc == 0 && outcome->end != SANDBOX_DONE)
             LOG_WARN("input validator run did not finish",

@@ -360,6 +360,20 @@ static void owned_add(gw_ws_events_t *ev, gw_ws_conn_t *c, const char *id)
     pthread_mutex_unlock(&ev->lock);
 }
 
+/* Whether stream entry `e` is a submission's result event. */
+static bool is_result_event(const kvc_entry_t *e)
+{
+    if (e->value == NULL)
+        return false;
+    Dojo__Executor__V1__Event *pe =
+        dojo__executor__v1__event__unpack(NULL, e->len, (const uint8_t *)e->value);
+    if (pe == NULL)
+        return false;
+    bool result = pe->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT;
+    dojo__executor__v1__event__free_unpacked(pe, NULL);
+    return result;
+}
+
 /* The submission id of a message, or NULL after answering the error. */
 static const char *msg_submission(gw_ws_conn_t *c, json_t *msg, json_t *id)
 {
@@ -396,17 +410,8 @@ static void subscribe(gw_ws_conn_t *c, const char *sub, const char *after, json_
                           state);
     if (id)
         json_object_set(m, "id", id);
-    if (ex->type == REDIS_REPLY_INTEGER && ex->integer == 0 && finished) {
-        /* The event stream expired: send the stored result whole. */
-        gw_ws_send_json(c, m);
-        gw_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "submission", "submission_id", sub,
-                                     "submission", gw_json_submission(s->submission)));
-        gw_ws_send_json(c, json_pack("{s:s,s:s}", "type", "done", "submission_id", sub));
-        return;
-    }
-    if (finished && after != NULL) {
-        /* Resuming after the last event of a finished submission (the
-         * client missed only "done"): nothing will follow it. */
+    bool stored = ex->type == REDIS_REPLY_INTEGER && ex->integer == 0 && finished;
+    if (finished && !stored) {
         cleanup_redis_reply redisReply *last = NULL;
         if (kv_command(gw->kv, &last, &e, "XREVRANGE %s + - COUNT 1", kvc_key_events(&key, sub)) <
             0) {
@@ -415,12 +420,30 @@ static void subscribe(gw_ws_conn_t *c, const char *sub, const char *after, json_
             return;
         }
         kvc_entry_t le;
-        if (kvc_entries_count(last) == 1 && kvc_entry_at(last, 0, KVC_FIELD_EVENT, &le) &&
-            stream_id_cmp(after, le.id) >= 0) {
+        bool have_last =
+            kvc_entries_count(last) == 1 && kvc_entry_at(last, 0, KVC_FIELD_EVENT, &le);
+        if (!have_last || !is_result_event(&le)) {
+            /* The row is final but its result event is not (yet) on the
+             * stream — the executor died or Redis was away between
+             * recording and publishing, and a redelivery will write it
+             * later: the stored result now rather than a wait. */
+            stored = true;
+        } else if (after != NULL && stream_id_cmp(after, le.id) >= 0) {
+            /* Resuming after the result (the client missed only "done"):
+             * nothing will follow it. */
             gw_ws_send_json(c, m);
             gw_ws_send_json(c, json_pack("{s:s,s:s}", "type", "done", "submission_id", sub));
             return;
         }
+    }
+    if (stored) {
+        /* The event stream expired, or lacks the result: the stored result
+         * whole. */
+        gw_ws_send_json(c, m);
+        gw_ws_send_json(c, json_pack("{s:s,s:s,s:o}", "type", "submission", "submission_id", sub,
+                                     "submission", gw_json_submission(s->submission)));
+        gw_ws_send_json(c, json_pack("{s:s,s:s}", "type", "done", "submission_id", sub));
+        return;
     }
     /* Join the table after "subscribed" went out: events come after it. */
     pthread_mutex_lock(&ev->lock);

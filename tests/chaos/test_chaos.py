@@ -243,9 +243,16 @@ def test_faults_lose_nothing_and_count_nothing_twice(stack):
         for sid, v in w.subs.items():
             seen = [e[0] for e in v["events"]]
             assert len(seen) == len(set(seen)), f"{sid}: an event twice on the WebSocket"
-            if seen == ["stored"]:
-                continue
             stream = streams[sid]
+            if seen[-1:] == ["stored"]:
+                # The row was final while its result event was not on the
+                # stream (the executor died, or Redis was away, between
+                # recording and publishing; a redelivery writes it later):
+                # the gateway sent the stored submission, after the events
+                # seen before, in the stream's order.
+                assert seen[:-1] == stream[:len(seen) - 1], (
+                    f"{sid}: the WebSocket skipped or reordered events: {seen} vs {stream}")
+                continue
             kinds = dict(v["events"])
             upto = next(i for i, e in enumerate(seen) if kinds[e] == "result")
             assert seen[:upto + 1] == stream[:len(seen[:upto + 1])], (

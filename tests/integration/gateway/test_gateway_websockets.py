@@ -165,3 +165,33 @@ def test_many_subscribers_of_one_submission_resume_each_from_their_own_event(gw,
         assert mine == events[k:], k
         assert [x["type"] for x in got].count("done") == 1
         w.close()
+
+
+def test_a_final_submission_whose_result_event_is_not_on_its_stream_gets_the_stored_one(
+        gw, learner, executor, redis):
+    """The row is final but the stream lacks the result event (the executor
+    died, or Redis was away, between recording and publishing: a redelivery
+    writes it later). A subscriber — new, or resuming after the last event it
+    saw — gets the stored submission and "done" at once, not "done" alone
+    nor a wait for the redelivery."""
+    r = subs.submit(learner)
+    assert r.status == 202, r
+    sub = r.json["id"]
+    ws = gwkit.WebSocket(gw.addr, cookies=learner.cookies)
+    ws.send({"type": "subscribe", "submission_id": sub})
+    _, seen = ws.recv_until(lambda x: x["type"] == "done", timeout=subs.GRADE_TIMEOUT)
+    ws.close()
+    events = [x for x in seen if x["type"] == "event"]
+    assert events[-1]["kind"] == "result" and len(events) >= 2, events
+    assert redis.cmd("XDEL", f"dojo:sub:{sub}", events[-1]["id"]) == 1
+    for after in (None, events[-2]["id"]):
+        w = gwkit.WebSocket(gw.addr, cookies=learner.cookies)
+        msg = {"type": "subscribe", "submission_id": sub}
+        if after:
+            msg["after"] = after
+        w.send(msg)
+        _, got = w.recv_until(lambda x: x["type"] == "done", timeout=30)
+        w.close()
+        assert [x["type"] for x in got] == ["subscribed", "submission", "done"], (after, got)
+        assert got[0]["state"] == "finished"
+        assert got[1]["submission"]["verdict"] == events[-1]["result"]["verdict"], got

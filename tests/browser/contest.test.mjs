@@ -134,7 +134,11 @@ describe("contest journey in Chromium", { skip: skipReason || false, concurrency
     const p = participantPage;
     await p.locator(`.problem-item[data-problem="${PROBLEM.label}"] a`).click();
     await p.waitForURL(`**/contests/${CONTEST.slug}/problems/${PROBLEM.label}`);
-    assert.match(await p.locator("h1").textContent(), new RegExp(`^${PROBLEM.label}\\. ${TASK.title}`));
+    // The URL changes before the problem's page is drawn: until then the
+    // contest's own h1 is still there. Wait for the problem's.
+    const title = new RegExp(`^${PROBLEM.label}\\. ${TASK.title}`);
+    await p.locator("h1", { hasText: title }).waitFor();
+    assert.match(await p.locator("h1").textContent(), title);
     await p.fill("#f-code", RIGHT);
     await p.locator("#submit").click();
     const verdict = p.locator("#submit-verdict");

@@ -224,3 +224,14 @@ def test_a_shed_503_is_tried_again_after_its_retry_after_bounded():
         == learner.SHED_WAIT_MAX_S
     assert learner.retry_after(wire.Response(503, [], b"", 1.0)) is None
     assert learner.retry_after(wire.Response(503, [("retry-after", "soon")], b"", 1.0)) is None
+
+
+def test_the_held_figure_starts_once_the_last_arrivals_first_submission_was_due():
+    s = scenario.load(HERE.parent / "scenarios" / "steady.toml")
+    a, b = loadtest.settled_window(s, s["duration_s"])
+    assert a == pytest.approx(scenario.arrivals_end(s) + s["submit"]["first_within_s"])
+    assert b == s["duration_s"]
+    # a run cut short before the schedule settles has no held figure
+    assert loadtest.settled_window(s, a) is None
+    burst = scenario.load(HERE.parent / "scenarios" / "burst.toml")
+    assert loadtest.settled_window(burst, burst["duration_s"]) is None

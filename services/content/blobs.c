@@ -59,6 +59,15 @@ static const pg_stmt_t stmt_upload_get = {
     .nparams = 2,
 };
 
+/* As stmt_upload_get, without the lock: what GetBlobStatus reports, never
+ * waiting for a chunk being written. */
+static const pg_stmt_t stmt_upload_peek = {
+    .name = "content_blob_upload_peek",
+    .sql = "SELECT id, size, received FROM content.blob_uploads "
+           "WHERE sha256 = $1 AND owner = $2 AND NOT complete",
+    .nparams = 2,
+};
+
 static const pg_stmt_t stmt_upload_new = {
     .name = "content_blob_upload_new",
     .sql = "INSERT INTO content.blob_uploads (sha256, owner, size) VALUES ($1, $2, $3::bigint) "
@@ -272,13 +281,14 @@ static int owned_touch(pg_conn_t *conn, const char *sha256, const char *owner, i
     return 0;
 }
 
-/* The caller's upload in progress (locked): *id "" when there is none. */
-static int upload_get(pg_conn_t *conn, const char *sha256, const char *owner, char id[24],
-                      int64_t *size, int64_t *received, err_t **err)
+/* The caller's upload in progress: *id "" when there is none. Locked
+ * (stmt_upload_get) unless `peek`. */
+static int upload_find(pg_conn_t *conn, const char *sha256, const char *owner, bool peek,
+                       char id[24], int64_t *size, int64_t *received, err_t **err)
 {
     const char *p[] = {sha256, owner};
     cleanup_pgresult PGresult *r = NULL;
-    if (pg_exec(conn, &stmt_upload_get, p, &r, err) < 0)
+    if (pg_exec(conn, peek ? &stmt_upload_peek : &stmt_upload_get, p, &r, err) < 0)
         return -1;
     id[0] = '\0';
     if (PQntuples(r) == 1) {
@@ -287,6 +297,12 @@ static int upload_get(pg_conn_t *conn, const char *sha256, const char *owner, ch
         *received = pg_get_int64(r, 0, 2);
     }
     return 0;
+}
+
+static int upload_get(pg_conn_t *conn, const char *sha256, const char *owner, char id[24],
+                      int64_t *size, int64_t *received, err_t **err)
+{
+    return upload_find(conn, sha256, owner, false, id, size, received, err);
 }
 
 /* Appends `len` bytes at `offset` to the upload and, when they were the
@@ -470,9 +486,10 @@ int content_rpc_get_blob_status(rpc_call_t *call, const ProtobufCMessage *req_ms
         st->size = st->received = have;
         st->complete = true;
     } else {
+        /* A read: no transaction, no lock (a chunk being written would hold
+         * the answer until it is stored). */
         char uid[24];
-        if (pg_begin(conn, err) < 0 ||
-            upload_get(conn, req->sha256, owner, uid, &st->size, &st->received, err) < 0)
+        if (upload_find(conn, req->sha256, owner, true, uid, &st->size, &st->received, err) < 0)
             return -1;
         if (uid[0] == '\0')
             return err_set(err, GRPC_STATUS_NOT_FOUND, "sha256: no blob %.16s… of yours",

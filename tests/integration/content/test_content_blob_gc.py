@@ -129,3 +129,39 @@ def test_unused_blobs_are_collected_and_used_ones_kept(start_content, tokens):
     # The operator's one pass, beside the serving one.
     r = c.run_cli("gc-blobs")
     assert r.returncode == 0 and r.stdout.startswith("collected "), r.stdout + r.stderr
+
+
+def test_blob_status_answers_while_a_chunk_of_the_upload_is_being_written(start_content,
+                                                                           content_env, tokens):
+    """GetBlobStatus is a read: it neither waits for the row lock a chunk's
+    write holds (PutBlobChunk's transaction, here a psql session's) nor
+    leaves a transaction open (it used to BEGIN, lock the upload and never
+    commit)."""
+    import subprocess
+    c = start_content()
+    author = tokens["author"]
+    data = secrets.token_bytes(4000)
+    assert put(c, author, data, upto=100).received == 100
+    holder = subprocess.Popen(["psql", content_env["DOJO_PG_URL"], "-qAtX", "-v",
+                               "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write("BEGIN;\nSELECT received FROM content.blob_uploads "
+                           f"WHERE sha256 = '{sha(data)}' FOR UPDATE;\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "100"
+        # Generous: the lock is held until the session ends, so a call that
+        # waits for it never answers.
+        st = c.client.call("GetBlobStatus", cpb.GetBlobStatusRequest(sha256=sha(data)),
+                           token=author, timeout=30)
+        assert (st.complete, st.size, st.received) == (False, len(data), 100), st
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    for _ in range(3):
+        st = status(c, author, data)
+        assert st.received == 100 and not st.complete
+    # The upload goes on where it stood.
+    done = c.client.call("PutBlobChunk", cpb.PutBlobChunkRequest(
+        sha256=sha(data), total_size=len(data), offset=100, data=data[100:]), token=author)
+    assert done.complete and done.size == len(data)

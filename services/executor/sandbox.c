@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -91,6 +92,60 @@ static int copy_file(const char *from, const char *to, mode_t mode, err_t **err)
     if (fchmod(out, mode) < 0)
         return err_errno(err, errno, "chmod %s", to);
     return 0;
+}
+
+/* The files every bundle of a kind holds — the driver and, for a language
+ * with a zygote, its script — as one copy per executor, made at the first
+ * box that wants it: <workdir>/shared/<driver>[-<zygote>], each named by its
+ * source's device, inode, size and mtime (a changed source gets a folder of
+ * its own). Under crun it is the lower layer of the overlay that covers each
+ * bundle's judge/ (host_view_mount): no 1 MiB copy, no inodes to create and
+ * free per box. The folder and its files are root's, 0755 / 0644, and the
+ * overlay is read-only with no upper layer: no box can change what the next
+ * one runs, and each box sees them through an overlay of its own (its own
+ * inodes: a link count of 1, locks and leases of its own). 0 and `out`
+ * filled, or -1: the caller copies the files as before. */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static void rm_rf(const char *path);
+
+static int shared_layer(const sandbox_config_t *cfg, const char *zygote_source, char *out,
+                        size_t cap)
+{
+    struct stat d, z;
+    if (stat(cfg->driver_path, &d) < 0 || (zygote_source && stat(zygote_source, &z) < 0))
+        return -1;
+    char name[200] = "";
+    snprintf(name, sizeof name, "%lx-%lx-%lx-%lx", (unsigned long)d.st_dev,
+             (unsigned long)d.st_ino, (unsigned long)d.st_size, (unsigned long)d.st_mtime);
+    if (zygote_source)
+        snprintf(name + strlen(name), sizeof name - strlen(name), "-%lx-%lx-%lx-%lx",
+                 (unsigned long)z.st_dev, (unsigned long)z.st_ino, (unsigned long)z.st_size,
+                 (unsigned long)z.st_mtime);
+    snprintf(out, cap, "%s/shared/%s", cfg->workdir, name);
+    struct stat st;
+    if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+        return 0;
+    pthread_mutex_lock(&shared_mu);
+    int rc = -1;
+    char tmp[1500], path[1600];
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", out, (int)getpid());
+    err_t *ignored = NULL;
+    if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
+        rc = 0;
+    } else if (fs_mkdir_p(tmp, 0755, 0755) == 0) {
+        snprintf(path, sizeof path, "%s/driver", tmp);
+        rc = copy_file(cfg->driver_path, path, 0755, &ignored);
+        snprintf(path, sizeof path, "%s/zygote.py", tmp);
+        if (rc == 0 && zygote_source)
+            rc = copy_file(zygote_source, path, 0644, &ignored);
+        /* Another executor on the same work folder may have made it first. */
+        if (rc == 0 && rename(tmp, out) < 0)
+            rc = lstat(out, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+        rm_rf(tmp);
+    }
+    err_free(ignored);
+    pthread_mutex_unlock(&shared_mu);
+    return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -379,6 +434,8 @@ typedef struct host_view {
     bool build_rw;             /* compile phase: writes go to build_dir itself */
     const char *build_work;    /* overlay's work folder for that, same filesystem */
     const char *empty_dir;     /* a second, empty layer (overlay wants two when read-only) */
+    const char *shared_dir;    /* judge/'s second layer instead: the driver and the zygote's
+                                * script, one copy per executor (shared_layer), or NULL */
     const char *dev_dir;       /* gets a tmpfs with device nodes, bound over /dev's */
 } host_view_t;
 
@@ -388,6 +445,9 @@ static int host_view_mount(const host_view_t *v)
     int empty = open(v->empty_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (empty < 0)
         return -1;
+    int shared = -1;
+    if (v->shared_dir && (shared = open(v->shared_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -1;
     const char *ro[] = {v->rootfs, v->judge_dir, v->build_rw ? NULL : v->build_dir};
     char opts[256];
     for (int i = 0; i < 3; i++) {
@@ -396,11 +456,15 @@ static int host_view_mount(const host_view_t *v)
         int fd = open(ro[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
             return -1;
-        snprintf(opts, sizeof opts, "lowerdir=/proc/self/fd/%d:/proc/self/fd/%d", fd, empty);
+        /* judge/ over the shared layer: the bundle's own files on top. */
+        snprintf(opts, sizeof opts, "lowerdir=/proc/self/fd/%d:/proc/self/fd/%d", fd,
+                 i == 1 && shared >= 0 ? shared : empty);
         if (mount("overlay", ro[i], "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV, opts) < 0)
             return -1;
         close(fd);
     }
+    if (shared >= 0)
+        close(shared);
     if (v->build_dir && v->build_rw) {
         int up = open(v->build_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         int work = open(v->build_work, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -483,12 +547,62 @@ static int runtime_argv(const sandbox_config_t *cfg, sandbox_runtime_t rt, char 
     return n;
 }
 
+/* crun, run from a sealed in-memory copy made once per executor. Each crun
+ * otherwise copies its own binary into a sealed memfd and executes it again
+ * before anything else (its guard against a container overwriting the
+ * runtime's binary through /proc/self/exe, CVE-2019-5736); a crun that finds
+ * itself in a fully sealed memfd (F_SEAL_SEAL, _SHRINK, _GROW, _WRITE) skips
+ * that: a copy of 480 KiB, an exec and its dynamic linking less per crun
+ * (docs/benchmarks.md). The copy is as safe as crun's own: it cannot be
+ * written, and no container gets its descriptor (close-on-exec; crun sees it
+ * only as its /proc/self/exe). The crun on PATH at the first start is the one
+ * that runs until the executor stops. -1: not available (no crun on PATH, no
+ * memfd): execvp as before. */
+static pthread_once_t crun_once = PTHREAD_ONCE_INIT;
+static int crun_fd = -1;
+
+static void crun_memfd_init(void)
+{
+    const char *path_env = getenv("PATH");
+    char path[1100];
+    int in = -1;
+    for (const char *p = path_env ? path_env : "/usr/bin:/bin"; p && *p && in < 0;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        snprintf(path, sizeof path, "%.*s/crun", (int)(len < 1000 ? len : 1000), p);
+        if (len > 0 && access(path, X_OK) == 0)
+            in = open(path, O_RDONLY | O_CLOEXEC);
+        p = end ? end + 1 : NULL;
+    }
+    if (in < 0)
+        return;
+    int fd = memfd_create("crun", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    char buf[65536];
+    ssize_t n = 0;
+    while (fd >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(fd, buf, (size_t)n) != n)
+            n = -1;
+    close(in);
+    if (fd >= 0 && (n < 0 || fchmod(fd, 0755) < 0 ||
+                    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+                                               F_SEAL_WRITE) < 0)) {
+        close(fd);
+        fd = -1;
+    }
+    crun_fd = fd;
+}
+
 /* Forks `argv` with the given stdio (-1 = a fresh pipe we close at once),
  * in a private mount namespace, covered with `view` when given. Returns the
  * pid. */
 static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
                    const host_view_t *view)
 {
+    int exec_fd = -1;
+    if (strcmp(argv[0], "crun") == 0) {
+        pthread_once(&crun_once, crun_memfd_init);
+        exec_fd = crun_fd;
+    }
     pid_t pid = fork();
     if (pid != 0)
         return pid;
@@ -499,7 +613,8 @@ static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
     if (err_fd >= 0)
         dup2(err_fd, 2);
     for (int fd = 3; fd < 1024; fd++)
-        close(fd);
+        if (fd != exec_fd)
+            close(fd);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -515,6 +630,8 @@ static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd, bool hybrid,
         dprintf(2, "dojo: a mount namespace for the runtime: %s\n", strerror(errno));
         _exit(126);
     }
+    if (exec_fd >= 0)
+        fexecve(exec_fd, argv, environ);
     execvp(argv[0], argv);
     _exit(127);
 }
@@ -906,6 +1023,7 @@ typedef struct bundle_paths {
     char empty[1200];
     char dev[1200];
     char build_work[1200];
+    char shared[1400]; /* the shared layer of judge/ (crun), "" = none */
     host_view_t view;
 } bundle_paths_t;
 
@@ -969,19 +1087,23 @@ static int write_box_bundle(sandbox_box_t *b, err_t **err)
             return err_errno(err, errno, "prepare %s", b->build);
         build_dir = b->build;
     }
-    /* A copy, not a bind mount: gVisor's gofer cannot reach a driver kept
-     * below a private directory such as /root/.cache. */
+    bool zygote = !k->compile && k->lang->zygote_argv[0] && k->lang->zygote_source[0];
+    /* crun: the driver and the zygote's script from the executor's shared
+     * layer (shared_layer). runsc, or when that fails: a copy, not a bind
+     * mount — gVisor's gofer cannot reach a driver kept below a private
+     * directory such as /root/.cache. */
+    bool shared = !gvisor && shared_layer(cfg, zygote ? k->lang->zygote_source : NULL,
+                                          b->bp.shared, sizeof b->bp.shared) == 0;
     snprintf(path, sizeof path, "%s/judge/driver", b->dir);
-    if (copy_file(cfg->driver_path, path, 0755, err) < 0)
+    if (!shared && copy_file(cfg->driver_path, path, 0755, err) < 0)
         return -1;
     char *plan = NULL;
     size_t plan_len = 0;
     FILE *f = open_memstream(&plan, &plan_len);
-    bool zygote = !k->compile && k->lang->zygote_argv[0] && k->lang->zygote_source[0];
     for (int i = 0; zygote && k->lang->zygote_argv[i]; i++)
         fprintf(f, "zarg=%s\n", k->lang->zygote_argv[i]);
     fclose(f);
-    if (zygote) {
+    if (zygote && !shared) {
         snprintf(path, sizeof path, "%s/judge/zygote.py", b->dir);
         if (copy_file(k->lang->zygote_source, path, 0644, err) < 0) {
             free(plan);
@@ -1014,6 +1136,7 @@ static int write_box_bundle(sandbox_box_t *b, err_t **err)
                                  .build_rw = k->compile,
                                  .build_work = bp->build_work,
                                  .empty_dir = bp->empty,
+                                 .shared_dir = shared ? bp->shared : NULL,
                                  .dev_dir = bp->dev};
     }
     container_spec_t spec = {

@@ -103,10 +103,25 @@ static int copy_file(const char *from, const char *to, mode_t mode, err_t **err)
  * free per box. The folder and its files are root's, 0755 / 0644, and the
  * overlay is read-only with no upper layer: no box can change what the next
  * one runs, and each box sees them through an overlay of its own (its own
- * inodes: a link count of 1, locks and leases of its own). 0 and `out`
- * filled, or -1: the caller copies the files as before. */
+ * inodes: a link count of 1, locks and leases of its own). The copies are
+ * this process's (<workdir>/shared/<pid>/...: another executor or
+ * `sandbox-run` on the same work folder has its own) and go when it exits,
+ * after its boxes' clean-ups (shared_at_exit); the sweep at a service's start
+ * removes what a killed one left. 0 and `out` filled, or -1: the caller
+ * copies the files as before. */
 static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static char shared_own[1100]; /* <workdir>/shared/<pid>, once made */
 static void rm_rf(const char *path);
+
+static void shared_at_exit(void)
+{
+    sandbox_wait_cleanups();
+    pthread_mutex_lock(&shared_mu);
+    if (shared_own[0])
+        rm_rf(shared_own);
+    shared_own[0] = '\0';
+    pthread_mutex_unlock(&shared_mu);
+}
 
 static int shared_layer(const sandbox_config_t *cfg, const char *zygote_source, char *out,
                         size_t cap)
@@ -121,26 +136,29 @@ static int shared_layer(const sandbox_config_t *cfg, const char *zygote_source, 
         snprintf(name + strlen(name), sizeof name - strlen(name), "-%lx-%lx-%lx-%lx",
                  (unsigned long)z.st_dev, (unsigned long)z.st_ino, (unsigned long)z.st_size,
                  (unsigned long)z.st_mtime);
-    snprintf(out, cap, "%s/shared/%s", cfg->workdir, name);
+    snprintf(out, cap, "%s/shared/%d/%s", cfg->workdir, (int)getpid(), name);
     struct stat st;
     if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
         return 0;
     pthread_mutex_lock(&shared_mu);
     int rc = -1;
     char tmp[1500], path[1600];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", out, (int)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
     err_t *ignored = NULL;
     if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid()) {
         rc = 0;
     } else if (fs_mkdir_p(tmp, 0755, 0755) == 0) {
+        if (!shared_own[0]) {
+            snprintf(shared_own, sizeof shared_own, "%s/shared/%d", cfg->workdir, (int)getpid());
+            atexit(shared_at_exit);
+        }
         snprintf(path, sizeof path, "%s/driver", tmp);
         rc = copy_file(cfg->driver_path, path, 0755, &ignored);
         snprintf(path, sizeof path, "%s/zygote.py", tmp);
         if (rc == 0 && zygote_source)
             rc = copy_file(zygote_source, path, 0644, &ignored);
-        /* Another executor on the same work folder may have made it first. */
         if (rc == 0 && rename(tmp, out) < 0)
-            rc = lstat(out, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+            rc = -1;
         rm_rf(tmp);
     }
     err_free(ignored);
@@ -1944,6 +1962,8 @@ int sandbox_sweep(const sandbox_config_t *cfg)
     }
     char bundles[1100];
     snprintf(bundles, sizeof bundles, "%s/bundles", cfg->workdir);
+    rm_rf(bundles);
+    snprintf(bundles, sizeof bundles, "%s/shared", cfg->workdir); /* shared_layer's */
     rm_rf(bundles);
     if (removed)
         LOG_WARN("sandbox leftovers removed", "containers=%d", removed);

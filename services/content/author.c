@@ -422,8 +422,8 @@ static int package_file(pg_conn_t *conn, const char *sha256, const char *owner, 
 }
 
 /* What a package holds beside its task, for the gateway: each test's input
- * file (in the task's order) and the input validators it runs before
- * storing the task. */
+ * file (in the task's order) and the input validators (the task's own) it
+ * runs before storing the task. */
 static void package_side(rpc_call_t *call, json_t *norm, json_t *side,
                          Dojo__Content__V1__ParsePackageResponse *resp)
 {
@@ -444,7 +444,7 @@ static void package_side(rpc_call_t *call, json_t *norm, json_t *side,
         tf->path = rpc_strdup(call, path);
         resp->test_inputs[resp->n_test_inputs++] = tf;
     }
-    json_t *vals = json_object_get(side, "input_validators");
+    json_t *vals = json_object_get(norm, "input_validators");
     resp->input_validators =
         rpc_alloc(call, (json_array_size(vals) + 1) * sizeof *resp->input_validators);
     json_t *v;

@@ -174,9 +174,10 @@ typedef struct pkg_source {
 /** Reads a package into a task document in the file form, to be
  * normalised by the caller. `file_name` and `slug` choose the slug (see
  * ParsePackageRequest). Every problem goes to `rep` with the package file
- * as its path. Returns 0 with *doc (new) and *side (new: what the task does
- * not hold — "solutions": solution name -> package path, "tests": test name
- * -> its .in's path, "input_validators": [{path, language, files, flags}]),
+ * as its path. Returns 0 with *doc (new; the package's input validators
+ * are its input_validators) and *side (new: what the task does not hold —
+ * "solutions": solution name -> package path, "tests": test name -> its
+ * .in's path),
  * or -1 when rep has errors, or with *err set (new) when the blob callback
  * failed. */
 int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *slug,

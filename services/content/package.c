@@ -53,7 +53,6 @@ typedef struct pkg {
     json_t *problem;        /* problem.yaml */
     json_t *testdata;       /* dir -> parsed testdata.yaml (or null) */
     json_t *solution_paths; /* solution name -> package path */
-    json_t *input_validators; /* [{path, language, files, flags}] */
     bool scoring, interactive;
     bool have_time_limit;
 } pkg_t;
@@ -76,7 +75,6 @@ static void pkg_free(pkg_t *p)
     json_decref(p->problem);
     json_decref(p->testdata);
     json_decref(p->solution_paths);
-    json_decref(p->input_validators);
 }
 
 /* Why a name from the zip cannot be a file of the package, or NULL. */
@@ -1213,10 +1211,12 @@ static void read_testdata_flags(pkg_t *p)
  * (2023-07) and input_validator/ (2025-09)
  *
  * Each program is a directory below the first two (or a single source file
- * there), or input_validator/ itself. They are not part of the task: the
- * gateway runs them over every test's input before the task is stored.
- * Flags come from data/testdata.yaml: input_validator_flags (a string or a
- * list for every validator, or a map by the validator's name).
+ * there), or input_validator/ itself. They are kept with the task
+ * (input_validators, in path order; the gateway runs them over every test's
+ * input before the task is stored, and an export writes them back). Flags
+ * come from data/testdata.yaml: input_validator_flags (a string or a list for
+ * every validator, or a map by the validator's name); dojo.json, when it
+ * lists a validator, gives its flags and its files' order instead.
  * ------------------------------------------------------------------------ */
 
 /* The program of `path` below the input validator folders: its directory
@@ -1299,8 +1299,10 @@ static void read_input_validators(pkg_t *p)
         }
         program_file(p, &p->files[i], rel, files);
     }
-    json_decref(p->input_validators);
-    p->input_validators = list;
+    if (json_array_size(list) > 0)
+        json_object_set_new(p->doc, "input_validators", list);
+    else
+        json_decref(list);
 }
 
 /* Dojo's group of a secret test: its first directory below data/secret,
@@ -1677,6 +1679,56 @@ static json_t *sorted_by_order(json_t *arr)
     return out;
 }
 
+static bool has_item(json_t *arr, json_t *item)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x) if (x == item)
+        return true;
+    return false;
+}
+
+/* dojo.json's input validators ([{path, files: [names], flags}]): for each
+ * one the package has, its flags (none when it lists none) and its files'
+ * order, which the folders and testdata.yaml cannot always say (a flag with
+ * a space, two validators of one name, an entry that is not the reader's
+ * choice). The programs themselves are the folders'. */
+static void sidecar_input_validators(pkg_t *p, json_t *listed)
+{
+    json_t *ivs = json_object_get(p->doc, "input_validators");
+    size_t i, j;
+    json_t *m, *v;
+    json_array_foreach(listed, i, m)
+    {
+        const char *path = json_string_value(json_object_get(m, "path"));
+        json_array_foreach(ivs, j, v)
+        {
+            if (!path || strcmp(path, json_string_value(json_object_get(v, "path"))))
+                continue;
+            json_t *flags = json_object_get(m, "flags");
+            if (json_is_array(flags) && json_array_size(flags) > 0)
+                json_object_set_new(v, "flags", json_deep_copy(flags));
+            else
+                json_object_del(v, "flags");
+            json_t *names = json_object_get(m, "files");
+            json_t *files = json_object_get(v, "files");
+            if (!json_is_array(names) || !json_is_array(files))
+                break;
+            json_t *ordered = json_array();
+            size_t k, l;
+            json_t *name, *f;
+            json_array_foreach(names, k, name) json_array_foreach(files, l, f) if (
+                json_is_string(name) && !has_item(ordered, f) &&
+                !strcmp(json_string_value(name), json_string_value(json_object_get(f, "name"))))
+                json_array_append(ordered, f);
+            json_array_foreach(files, l, f) if (!has_item(ordered, f))
+                json_array_append(ordered, f);
+            json_object_set_new(v, "files", ordered);
+            break;
+        }
+    }
+}
+
 static void read_sidecar(pkg_t *p)
 {
     pkg_file_t *f = pkg_find(p, "dojo.json");
@@ -1753,6 +1805,7 @@ static void read_sidecar(pkg_t *p)
     }
     json_decref(tmap);
     json_decref(smap);
+    sidecar_input_validators(p, json_object_get(s, "input_validators"));
 }
 
 /* ------------------------------------------------------------------------
@@ -1864,9 +1917,8 @@ int pkg_read_task(const pkg_source_t *src, const char *file_name, const char *sl
         return -1;
     }
     *doc_out = DOJO_STEAL(p.doc);
-    *side_out = json_pack("{s:o, s:o, s:o}", "solutions", DOJO_STEAL(p.solution_paths), "tests",
-                          test_inputs, "input_validators",
-                          p.input_validators ? DOJO_STEAL(p.input_validators) : json_array());
+    *side_out = json_pack("{s:o, s:o}", "solutions", DOJO_STEAL(p.solution_paths), "tests",
+                          test_inputs);
     pkg_free(&p);
     return 0;
 }

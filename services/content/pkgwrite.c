@@ -1,8 +1,9 @@
 /* pkgwrite.c — a task written as a problem package (2023-07-draft layout):
  * <slug>/problem.yaml, statement/problem.en.md, solution/solution.en.md,
  * data/sample and data/secret (hidden tests of a group in its directory),
- * data/testdata.yaml (the default validator's flags; a directory's own for its
- * tests' validator_flags), submissions/<verdict>/
+ * data/testdata.yaml (the default validator's flags and the input validators';
+ * a directory's own for its tests' validator_flags), the input validators
+ * where they came from (input_validators/<name>/ …), submissions/<verdict>/
  * and dojo.json, which holds what the format cannot say (difficulty,
  * points, hints, languages, the exact limits and checker, test names,
  * order, groups and weights, solution names), so package.c reads the
@@ -387,6 +388,102 @@ static void write_group_flags(writer_t *w, json_t *dirs)
     }
 }
 
+/* The name a validator goes by in input_validator_flags' map: its path's
+ * last part, without a source's extension (as package.c looks it up). */
+static void validator_stem(const char *path, char *out, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(out, cap, "%s", slash ? slash + 1 : path);
+    char *dot = strrchr(out, '.');
+    if (dot && pkg_language_of(out))
+        *dot = '\0';
+}
+
+/* data/testdata.yaml's input_validator_flags: one line for every validator
+ * when they all have the same flags, else a map by name (a name twice
+ * keeps its first; dojo.json says the rest). "" when none has flags. New. */
+static char *input_flags_yaml(json_t *ivs)
+{
+    size_t i, with = 0;
+    json_t *v, *first = NULL;
+    bool same = true;
+    json_array_foreach(ivs, i, v)
+    {
+        json_t *f = json_object_get(v, "flags");
+        if (f == NULL) {
+            same = false;
+            continue;
+        }
+        with++;
+        same = same && (first == NULL || json_equal(first, f));
+        first = first ? first : f;
+    }
+    if (with == 0)
+        return xstrdup("");
+    if (same) {
+        cleanup_free char *line = flags_line(first);
+        cleanup_free char *q = yaml_string(line);
+        return xasprintf("input_validator_flags: %s\n", q);
+    }
+    char *out = xstrdup("input_validator_flags:\n");
+    cleanup_json json_t *seen = json_object();
+    json_array_foreach(ivs, i, v)
+    {
+        json_t *f = json_object_get(v, "flags");
+        char stem[PKG_MAX_PATH];
+        validator_stem(json_string_value(json_object_get(v, "path")), stem, sizeof stem);
+        if (f == NULL || json_object_get(seen, stem))
+            continue;
+        json_object_set_new(seen, stem, json_true());
+        cleanup_free char *line = flags_line(f);
+        cleanup_free char *k = yaml_string(stem), *q = yaml_string(line);
+        char *more = xasprintf("%s  %s: %s\n", out, k, q);
+        free(out);
+        out = more;
+    }
+    return out;
+}
+
+/* The input validators at the paths they came from: a directory of files,
+ * or a single source named like its path; dojo.json lists each one's
+ * files in order and flags. */
+static void write_input_validators(writer_t *w, json_t *ivs, json_t *side)
+{
+    json_t *listed = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(ivs, i, v)
+    {
+        const char *path = json_string_value(json_object_get(v, "path"));
+        const char *slash = strrchr(path, '/');
+        json_t *files = json_object_get(v, "files");
+        json_t *names = json_array();
+        const char *one = json_string_value(json_object_get(json_array_get(files, 0), "name"));
+        bool single = json_array_size(files) == 1 && slash && one && !strcmp(slash + 1, one);
+        size_t k;
+        json_t *f;
+        json_array_foreach(files, k, f)
+        {
+            const char *name = json_string_value(json_object_get(f, "name"));
+            char file[PKG_MAX_PATH * 2];
+            if (single)
+                snprintf(file, sizeof file, "%s", path);
+            else
+                snprintf(file, sizeof file, "%s/%s", path, name);
+            add_text(w, file, json_string_value(json_object_get(f, "content")));
+            json_array_append_new(names, json_string(name));
+        }
+        json_t *e = json_pack("{s:s, s:o}", "path", path, "files", names);
+        if (json_object_get(v, "flags"))
+            json_object_set(e, "flags", json_object_get(v, "flags"));
+        json_array_append_new(listed, e);
+    }
+    if (json_array_size(listed) > 0)
+        json_object_set_new(side, "input_validators", listed);
+    else
+        json_decref(listed);
+}
+
 static void write_tests(writer_t *w, json_t *norm, json_t *side_tests, bool *scoring)
 {
     size_t i;
@@ -595,11 +692,16 @@ int pkg_write_task(json_t *norm, const char *path, int scratch, pkg_blob_copy_fn
     if (ed && *ed)
         add_text(w, "solution/solution.en.md", ed);
     cleanup_free char *flags = validator_flags(json_object_get(norm, "checker"));
-    if (*flags) {
+    json_t *ivs = json_object_get(norm, "input_validators");
+    cleanup_free char *in_flags = input_flags_yaml(ivs);
+    if (*flags || *in_flags) {
         cleanup_free char *q = yaml_string(flags);
-        cleanup_free char *td = xasprintf("output_validator_flags: %s\n", q);
+        cleanup_free char *td =
+            xasprintf("%s%s%s%s", *flags ? "output_validator_flags: " : "", *flags ? q : "",
+                      *flags ? "\n" : "", in_flags);
         add_text(w, "data/testdata.yaml", td);
     }
+    write_input_validators(w, ivs, side);
     json_t *checker = json_object_get(norm, "checker");
     const char *kind = json_string_value(json_object_get(checker, "kind"));
     if (kind && !strcmp(kind, "package_validator")) {

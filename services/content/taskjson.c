@@ -350,7 +350,7 @@ static void read_validator_flags(const check_obj_t *c, int kind, const double to
 }
 
 /* A package validator's file name: the package format's rule, at most 64
- * characters. */
+ * characters, and a leading "_" for Python's __main__.py. */
 static bool is_validator_file_name(const char *s)
 {
     size_t n = strlen(s);
@@ -359,7 +359,9 @@ static bool is_validator_file_name(const char *s)
     for (size_t k = 0; k < n; k++) {
         char c = s[k];
         bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && ((k == 0 || k == n - 1) || !(c == '_' || c == '.' || c == '-')))
+        if (alnum || (c == '_' && k < n - 1))
+            continue;
+        if ((k == 0 || k == n - 1) || !(c == '.' || c == '-'))
             return false;
     }
     return true;
@@ -382,8 +384,8 @@ static json_t *read_validator_files(const check_obj_t *c)
         const char *name = check_string(&f, "name", CHECK_REQUIRED, 0, 0);
         if (name && !is_validator_file_name(name)) {
             content_report_error(f.rep, fp,
-                                 "must be 1-64 characters of [A-Za-z0-9_.-], beginning and "
-                                 "ending with a letter or digit");
+                                 "must be 1-64 characters of [A-Za-z0-9_.-], beginning with a "
+                                 "letter, digit or _ and ending with a letter or digit");
             name = NULL;
         }
         char arr_path[CHECK_PATH_MAX];
@@ -763,6 +765,97 @@ static json_t *read_no_visible_tests(const check_obj_t *doc, void *state)
 }
 
 /* ------------------------------------------------------------------------
+ * input_validators: a problem package's input validators, kept with the
+ * task (the gateway runs them over the tests' inputs; an export writes them
+ * back). Left out when there are none, so other tasks keep their hash.
+ * ------------------------------------------------------------------------ */
+
+#define INPUT_VALIDATORS_MAX 16
+
+/* A validator's path as the package reader makes it: input_validator, or
+ * input_format_validators/<name> or input_validators/<name> (a directory, or
+ * a single source file of that name). */
+static bool is_input_validator_path(const char *path)
+{
+    if (!strcmp(path, "input_validator"))
+        return true;
+    static const char *const dirs[] = {"input_format_validators/", "input_validators/", NULL};
+    for (int d = 0; dirs[d]; d++)
+        if (!strncmp(path, dirs[d], strlen(dirs[d])))
+            return is_validator_file_name(path + strlen(dirs[d]));
+    return false;
+}
+
+static int cmp_validator_path(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "path")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "path")));
+}
+
+static json_t *read_input_validators(const check_obj_t *doc, void *state)
+{
+    (void)state;
+    json_t *arr = check_array(doc, "input_validators", 0, 0, INPUT_VALIDATORS_MAX,
+                              "input validators");
+    size_t n = json_array_size(arr), total = 0;
+    json_t **out = calloc(n + 1, sizeof *out);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        check_obj_t v;
+        if (!check_item(&v, doc, "input_validators", arr, i))
+            continue;
+        static const char *const keys[] = {"path", "language", "files", "flags", NULL};
+        check_keys(&v, keys, NULL);
+        char pp[CHECK_PATH_MAX], lp[CHECK_PATH_MAX];
+        check_member_path(pp, &v, "path");
+        const char *path = check_string(&v, "path", CHECK_REQUIRED, 1, 0);
+        if (path && !is_input_validator_path(path)) {
+            content_report_error(doc->rep, pp,
+                                 "must be input_validator, or input_format_validators/<name> or "
+                                 "input_validators/<name> (1-64 characters of [A-Za-z0-9_.-])");
+            path = NULL;
+        }
+        if (path && !check_unique(doc->rep, pp, arr, "$.input_validators", i, "path", path))
+            path = NULL;
+        check_member_path(lp, &v, "language");
+        const char *id = check_string(&v, "language", CHECK_REQUIRED, 1, 0);
+        if (id && !content_language_find(id)) {
+            content_report_error(doc->rep, lp, "unknown language \"%.32s\"", id);
+            id = NULL;
+        }
+        json_t *files = read_validator_files(&v);
+        json_t *flags = read_validator_flags_list(&v, "flags");
+        size_t k;
+        json_t *f;
+        json_array_foreach(files, k, f) total += json_string_length(json_object_get(f, "content"));
+        if (!path || !id) {
+            json_decref(files);
+            json_decref(flags);
+            continue;
+        }
+        json_t *o = json_pack("{s:s, s:s, s:o}", "path", path, "language", id, "files", files);
+        if (json_array_size(flags) > 0)
+            json_object_set_new(o, "flags", flags);
+        else
+            json_decref(flags);
+        out[kept++] = o;
+    }
+    if (total > VALIDATOR_TOTAL_MAX)
+        content_report_error(doc->rep, "$.input_validators",
+                             "the input validators' files hold %zu bytes: at most %d (4 MiB) in "
+                             "all",
+                             total, VALIDATOR_TOTAL_MAX);
+    /* Path order, as a package lists them: the same validators are the same
+     * task whatever order they came in. */
+    qsort(out, kept, sizeof *out, cmp_validator_path);
+    json_t *list = kept ? json_array() : NULL;
+    for (size_t i = 0; i < kept; i++)
+        json_array_append_new(list, out[i]);
+    free(out);
+    return list;
+}
+
+/* ------------------------------------------------------------------------
  * reference_solutions, wrong_solutions
  * ------------------------------------------------------------------------ */
 
@@ -875,6 +968,7 @@ static const check_section_t task_sections[] = {
     {"editorial", read_editorial},
     {"stop_at_first_failure", read_stop_at_first_failure},
     {"no_visible_tests", read_no_visible_tests},
+    {"input_validators", read_input_validators},
     {NULL, NULL},
 };
 /* clang-format on */

@@ -71,6 +71,39 @@ static json_t *languages_from_message(Dojo__Content__V1__LanguageOption **v, siz
     return a;
 }
 
+/* A PackageValidator's language, files, flags and interactive onto `o`,
+ * flattened as the file form has them. */
+static void validator_from_message(json_t *o, const Dojo__Content__V1__PackageValidator *v)
+{
+    set_str(o, "language", v->language);
+    json_t *files = json_array();
+    for (size_t i = 0; i < v->n_files; i++) {
+        json_t *f = json_object();
+        set_str(f, "name", v->files[i]->name);
+        set_str(f, "content", v->files[i]->content);
+        json_array_append_new(files, f);
+    }
+    json_object_set_new(o, "files", files);
+    if (v->n_flags > 0)
+        json_object_set_new(o, "flags", strings_from_message(v->flags, v->n_flags));
+    if (v->interactive)
+        json_object_set_new(o, "interactive", json_true());
+}
+
+static json_t *input_validators_from_message(Dojo__Content__V1__PackageInputValidator **v,
+                                             size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        set_str(o, "path", v[i]->path);
+        if (v[i]->validator)
+            validator_from_message(o, v[i]->validator);
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static json_t *checker_from_message(const Dojo__Content__V1__Checker *m)
 {
     json_t *c = json_object();
@@ -89,22 +122,8 @@ static json_t *checker_from_message(const Dojo__Content__V1__Checker *m)
         json_object_set_new(c, "case_sensitive", json_true());
     if (m->space_change_sensitive)
         json_object_set_new(c, "space_change_sensitive", json_true());
-    const Dojo__Content__V1__PackageValidator *v = m->validator;
-    if (v) {
-        set_str(c, "language", v->language);
-        json_t *files = json_array();
-        for (size_t i = 0; i < v->n_files; i++) {
-            json_t *f = json_object();
-            set_str(f, "name", v->files[i]->name);
-            set_str(f, "content", v->files[i]->content);
-            json_array_append_new(files, f);
-        }
-        json_object_set_new(c, "files", files);
-        if (v->n_flags > 0)
-            json_object_set_new(c, "flags", strings_from_message(v->flags, v->n_flags));
-        if (v->interactive)
-            json_object_set_new(c, "interactive", json_true());
-    }
+    if (m->validator)
+        validator_from_message(c, m->validator);
     return c;
 }
 
@@ -177,6 +196,10 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t)
         json_object_set_new(o, "restrict_languages", json_true());
     if (t->no_visible_tests)
         json_object_set_new(o, "no_visible_tests", json_true());
+    if (t->n_input_validators > 0)
+        json_object_set_new(o, "input_validators",
+                            input_validators_from_message(t->input_validators,
+                                                          t->n_input_validators));
     return o;
 }
 
@@ -270,6 +293,29 @@ static int checker_kind(json_t *norm)
     return check_name_index(&task_checker_kinds, jstr(json_object_get(norm, "checker"), "kind"));
 }
 
+/* The PackageValidator of `o`'s flattened language, files, flags and
+ * interactive. */
+static Dojo__Content__V1__PackageValidator *validator_msg(rpc_call_t *call, json_t *o)
+{
+    Dojo__Content__V1__PackageValidator *v = RPC_NEW(call, Dojo__Content__V1__PackageValidator,
+                                                     DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT);
+    json_t *files = json_object_get(o, "files");
+    v->language = cstr(call, o, "language");
+    v->n_files = json_array_size(files);
+    v->files = rpc_alloc(call, (v->n_files + 1) * sizeof *v->files);
+    for (size_t i = 0; i < v->n_files; i++) {
+        json_t *f = json_array_get(files, i);
+        Dojo__Content__V1__ValidatorFile *fm = RPC_NEW(call, Dojo__Content__V1__ValidatorFile,
+                                                       DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
+        fm->name = cstr(call, f, "name");
+        fm->content = cstr(call, f, "content");
+        v->files[i] = fm;
+    }
+    strings_msg(call, json_object_get(o, "flags"), &v->flags, &v->n_flags);
+    v->interactive = json_is_true(json_object_get(o, "interactive"));
+    return v;
+}
+
 static Dojo__Content__V1__Checker *checker_msg(rpc_call_t *call, json_t *norm)
 {
     json_t *c = json_object_get(norm, "checker");
@@ -287,26 +333,8 @@ static Dojo__Content__V1__Checker *checker_msg(rpc_call_t *call, json_t *norm)
         m->custom->language = cstr(call, cc, "language");
         m->custom->source = cstr(call, cc, "source");
     }
-    json_t *files = json_object_get(c, "files");
-    if (m->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR) {
-        Dojo__Content__V1__PackageValidator *v =
-            RPC_NEW(call, Dojo__Content__V1__PackageValidator,
-                    DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT);
-        v->language = cstr(call, c, "language");
-        v->n_files = json_array_size(files);
-        v->files = rpc_alloc(call, (v->n_files + 1) * sizeof *v->files);
-        for (size_t i = 0; i < v->n_files; i++) {
-            json_t *f = json_array_get(files, i);
-            Dojo__Content__V1__ValidatorFile *fm = RPC_NEW(
-                call, Dojo__Content__V1__ValidatorFile, DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
-            fm->name = cstr(call, f, "name");
-            fm->content = cstr(call, f, "content");
-            v->files[i] = fm;
-        }
-        strings_msg(call, json_object_get(c, "flags"), &v->flags, &v->n_flags);
-        v->interactive = json_is_true(json_object_get(c, "interactive"));
-        m->validator = v;
-    }
+    if (m->kind == DOJO__CONTENT__V1__CHECKER_KIND__CHECKER_KIND_PACKAGE_VALIDATOR)
+        m->validator = validator_msg(call, c);
     return m;
 }
 
@@ -390,6 +418,19 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
                   &m->n_wrong_solutions);
     m->editorial = json_object_get(norm, "editorial") ? cstr(call, norm, "editorial") : "";
     m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
+    json_t *ivs = json_object_get(norm, "input_validators");
+    m->n_input_validators = json_array_size(ivs);
+    m->input_validators =
+        rpc_alloc(call, (m->n_input_validators + 1) * sizeof *m->input_validators);
+    for (size_t i = 0; i < m->n_input_validators; i++) {
+        json_t *v = json_array_get(ivs, i);
+        Dojo__Content__V1__PackageInputValidator *iv =
+            RPC_NEW(call, Dojo__Content__V1__PackageInputValidator,
+                    DOJO__CONTENT__V1__PACKAGE_INPUT_VALIDATOR__INIT);
+        iv->path = cstr(call, v, "path");
+        iv->validator = validator_msg(call, v);
+        m->input_validators[i] = iv;
+    }
     return m;
 }
 

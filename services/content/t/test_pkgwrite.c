@@ -422,6 +422,148 @@ static void test_a_groups_flags_the_default_validator_does_not_know_are_refused_
     free(zip);
 }
 
+/* ---- input validators --------------------------------------------------- */
+
+/* The text of `path` in the zip `data` (len bytes). New; NULL when absent. */
+static char *zip_text(const char *data, size_t len, const char *path)
+{
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *zs = zip_source_buffer_create(data, len, 0, &ze);
+    zip_t *za = zip_open_from_source(zs, ZIP_RDONLY, &ze);
+    assert_non_null(za);
+    char *out = NULL;
+    zip_file_t *zf = zip_fopen(za, path, 0);
+    if (zf) {
+        out = calloc(1, 65536);
+        assert_true(zip_fread(zf, out, 65535) >= 0);
+        zip_fclose(zf);
+    }
+    zip_discard(za);
+    zip_error_fini(&ze);
+    return out;
+}
+
+static void assert_same_task(json_t *a, json_t *b)
+{
+    if (!json_equal(a, b)) {
+        char *x = json_dumps(a, JSON_COMPACT);
+        char *y = json_dumps(b, JSON_COMPACT);
+        printf("  want %s\n  got  %s\n", x ? x : "null", y ? y : "null");
+        free(x);
+        free(y);
+    }
+    assert_true(json_equal(a, b));
+}
+
+/* `norm` exported, then read back (with dojo.json or without): the task
+ * read. New; the export's bytes in *zip (free them). */
+static json_t *export_and_read(json_t *norm, bool drop_sidecar, char **zip, size_t *zlen)
+{
+    char *path = temp_path();
+    const char *why = NULL;
+    err_t *err = NULL;
+    assert_int_equal(pkg_write_task(norm, path, -1, NULL, NULL, &why, &err), 0);
+    if (drop_sidecar) {
+        int zerr = 0;
+        zip_t *za = zip_open(path, 0, &zerr);
+        assert_non_null(za);
+        const char *slug = json_string_value(json_object_get(norm, "slug"));
+        char name[128];
+        snprintf(name, sizeof name, "%s/dojo.json", slug);
+        assert_int_equal(zip_delete(za, (zip_uint64_t)zip_name_locate(za, name, 0)), 0);
+        assert_int_equal(zip_close(za), 0);
+    }
+    *zip = slurp(path, zlen);
+    unlink(path);
+    free(path);
+    content_report_t rep;
+    json_t *back = NULL;
+    int rc = read_zip(*zip, *zlen, &rep, &back);
+    if (rc < 0)
+        report_print(&rep);
+    assert_int_equal(rc, 0);
+    content_report_free(&rep);
+    return back;
+}
+
+static void test_input_validators_are_kept_with_the_task_and_exported_where_they_came_from(
+    void **state)
+{
+    static const char *const files[] = {
+        "problem.yaml", "name: Checked\n",
+        "statement/problem.en.md", "Print it.\n",
+        "data/testdata.yaml", "input_validator_flags:\n  range: --max 100\n",
+        "data/sample/one.in", "1\n", "data/sample/one.ans", "1\n",
+        "input_format_validators/range/range.py", "import sys\nsys.exit(42)\n",
+        "input_format_validators/range/util.py", "X = 1\n",
+        "input_validators/format.c", "int main(void) { return 42; }\n",
+        "input_validator/__main__.py", "raise SystemExit(42)\n",
+        NULL,
+    };
+    size_t len = 0;
+    char *zip = zip_of(files, &len);
+    content_report_t rep;
+    json_t *norm = NULL;
+    int rc = read_zip(zip, len, &rep, &norm);
+    assert_no_errors(&rep);
+    assert_int_equal(rc, 0);
+    content_report_free(&rep);
+    char *ivs = json_dumps(json_object_get(norm, "input_validators"), JSON_COMPACT);
+    assert_string_equal(
+        ivs, "[{\"path\":\"input_format_validators/range\",\"language\":\"python3\",\"files\":"
+             "[{\"name\":\"range.py\",\"content\":\"import sys\\nsys.exit(42)\\n\"},"
+             "{\"name\":\"util.py\",\"content\":\"X = 1\\n\"}],\"flags\":[\"--max\",\"100\"]},"
+             "{\"path\":\"input_validator\",\"language\":\"python3\",\"files\":"
+             "[{\"name\":\"__main__.py\",\"content\":\"raise SystemExit(42)\\n\"}]},"
+             "{\"path\":\"input_validators/format.c\",\"language\":\"c\",\"files\":"
+             "[{\"name\":\"format.c\",\"content\":\"int main(void) { return 42; }\\n\"}]}]");
+    free(ivs);
+
+    /* Each where it came from, the flags in data/testdata.yaml; read back
+     * to the same task with dojo.json and without it. */
+    for (int drop = 0; drop < 2; drop++) {
+        char *exported = NULL;
+        size_t elen = 0;
+        json_t *back = export_and_read(norm, drop, &exported, &elen);
+        assert_same_task(norm, back);
+        char *td = zip_text(exported, elen, "groups/data/testdata.yaml");
+        assert_non_null(td);
+        assert_string_equal(td, "input_validator_flags:\n  \"range\": \"--max 100\"\n");
+        free(td);
+        static const char *const paths[] = {"groups/input_format_validators/range/range.py",
+                                            "groups/input_format_validators/range/util.py",
+                                            "groups/input_validators/format.c",
+                                            "groups/input_validator/__main__.py", NULL};
+        for (size_t i = 0; paths[i]; i++) {
+            char *t = zip_text(exported, elen, paths[i]);
+            assert_non_null(t);
+            free(t);
+        }
+        json_decref(back);
+        free(exported);
+    }
+
+    /* What the folders cannot say (a flag with a space, files in the
+     * author's order, the same flags for all) comes back from dojo.json. */
+    json_t *first = json_array_get(json_object_get(norm, "input_validators"), 0);
+    json_t *fl = json_object_get(first, "files");
+    json_t *swapped = json_pack("[O,O]", json_array_get(fl, 1), json_array_get(fl, 0));
+    json_object_set_new(first, "files", swapped);
+    json_object_set_new(first, "flags", json_pack("[s,s]", "--name", "two words"));
+    json_t *last = json_array_get(json_object_get(norm, "input_validators"), 2);
+    json_object_set_new(last, "flags", json_pack("[s,s]", "--name", "two words"));
+    char *exported = NULL;
+    size_t elen = 0;
+    json_t *back = export_and_read(norm, false, &exported, &elen);
+    assert_same_task(norm, back);
+    json_decref(back);
+    free(exported);
+
+    json_decref(norm);
+    free(zip);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < BLOB_BYTES; i++)
@@ -433,6 +575,8 @@ int main(void)
         cmocka_unit_test(test_a_groups_flags_file_keeps_the_inherited_weight),
         cmocka_unit_test(
             test_a_groups_flags_the_default_validator_does_not_know_are_refused_naming_its_file),
+        cmocka_unit_test(
+            test_input_validators_are_kept_with_the_task_and_exported_where_they_came_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

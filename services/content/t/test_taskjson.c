@@ -423,8 +423,8 @@ static void test_a_package_validator_is_refused_naming_the_wrong_part(void **sta
     expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
                      " \"files\": [{\"name\": \"../v.cpp\", \"content\": \"x\"}]}}",
                      "$.checker.files[0].name",
-                     "must be 1-64 characters of [A-Za-z0-9_.-], beginning and ending with a "
-                     "letter or digit");
+                     "must be 1-64 characters of [A-Za-z0-9_.-], beginning with a letter, digit "
+                     "or _ and ending with a letter or digit");
     expect_one_error("{\"checker\": {\"kind\": \"package_validator\", \"language\": \"cpp\","
                      " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"},"
                      " {\"name\": \"v.cpp\", \"content\": \"y\"}]}}",
@@ -437,6 +437,36 @@ static void test_a_package_validator_is_refused_naming_the_wrong_part(void **sta
                      " \"files\": [{\"name\": \"v.cpp\", \"content\": \"x\"}],"
                      " \"interactive\": \"yes\"}}",
                      "$.checker.interactive", "must be true or false");
+}
+
+static void test_input_validators_are_refused_naming_the_wrong_part(void **state)
+{
+    expect_one_error("{\"input_validators\": [{\"path\": \"validators/x\", \"language\": \"c\","
+                     " \"files\": [{\"name\": \"x.c\", \"content\": \"x\"}]}]}",
+                     "$.input_validators[0].path",
+                     "must be input_validator, or input_format_validators/<name> or "
+                     "input_validators/<name> (1-64 characters of [A-Za-z0-9_.-])");
+    expect_one_error("{\"input_validators\": [{\"path\": \"input_validators/x\", \"language\": \"c\","
+                     " \"files\": [{\"name\": \"x.c\", \"content\": \"x\"}]},"
+                     " {\"path\": \"input_validators/x\", \"language\": \"c\","
+                     " \"files\": [{\"name\": \"y.c\", \"content\": \"y\"}]}]}",
+                     "$.input_validators[1].path",
+                     "duplicate path \"input_validators/x\" (also $.input_validators[0])");
+    expect_one_error("{\"input_validators\": [{\"path\": \"input_validator\", \"language\": \"lua\","
+                     " \"files\": [{\"name\": \"v.lua\", \"content\": \"x\"}]}]}",
+                     "$.input_validators[0].language", "unknown language \"lua\"");
+    expect_one_error("{\"input_validators\": [{\"path\": \"input_validator\", \"language\": \"c\","
+                     " \"files\": [{\"name\": \"v.c\", \"content\": \"x\"}], \"interactive\": true}]}",
+                     "$.input_validators[0].interactive", "unknown field");
+    expect_one_error("{\"input_validators\": [{\"path\": \"input_validator\", \"language\": \"c\","
+                     " \"files\": []}]}",
+                     "$.input_validators[0].files", "must not be empty");
+    /* None: the key is left out, so the task keeps its hash. */
+    result_t r;
+    normalize(&r, task_with("{\"input_validators\": []}"));
+    assert_int_equal(r.rc, 0);
+    assert_null(json_object_get(r.norm, "input_validators"));
+    result_free(&r);
 }
 
 static void test_the_default_validator_keeps_its_flags_and_optional_tolerances(void **state)
@@ -860,6 +890,7 @@ int main(void)
         cmocka_unit_test(test_no_reference_solution_only_warns),
         cmocka_unit_test(test_a_package_validator_keeps_its_files_flags_and_interactive),
         cmocka_unit_test(test_a_package_validator_is_refused_naming_the_wrong_part),
+        cmocka_unit_test(test_input_validators_are_refused_naming_the_wrong_part),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -295,6 +295,50 @@ static void test_a_tests_own_flags_reach_the_bundle_and_round_trip(void **state)
     arena_release(&call.arena);
 }
 
+/* A task's input validators (in path order, whatever order they came in)
+ * are in the Task message and round-trip with the same hash; neither the
+ * bundle nor the view carries them. */
+static void test_input_validators_stay_with_the_task_and_out_of_the_bundle(void **state)
+{
+    struct rpc_call call = {{0}};
+    json_t *norm = norm_of(
+        "{\"slug\": \"checked\", \"title\": \"Checked\", \"difficulty\": \"easy\","
+        " \"description\": \"Print it.\", \"languages\": [{\"language\": \"python3\"}],"
+        " \"tests\": [{\"name\": \"s1\", \"input\": \"1\\n\", \"expected\": \"1\\n\"}],"
+        " \"input_validators\": ["
+        "   {\"path\": \"input_validators/z.py\", \"language\": \"python3\","
+        "    \"files\": [{\"name\": \"z.py\", \"content\": \"SECRET-IV-Z\"}]},"
+        "   {\"path\": \"input_format_validators/range\", \"language\": \"cpp\","
+        "    \"files\": [{\"name\": \"range.cpp\", \"content\": \"SECRET-IV-RANGE\"},"
+        "               {\"name\": \"testlib.h\", \"content\": \"// h\"}],"
+        "    \"flags\": [\"--max\", \"100\"]}]}");
+    char buf[128];
+    assert_string_equal(at(norm, "input_validators.0.path", buf, sizeof buf),
+                        "\"input_format_validators/range\"");
+    Dojo__Content__V1__Task *t = taskjson_to_task(&call, norm);
+    assert_int_equal(t->n_input_validators, 2);
+    assert_string_equal(t->input_validators[0]->path, "input_format_validators/range");
+    assert_string_equal(t->input_validators[0]->validator->language, "cpp");
+    assert_int_equal(t->input_validators[0]->validator->n_files, 2);
+    assert_int_equal(t->input_validators[0]->validator->n_flags, 2);
+    assert_string_equal(t->input_validators[1]->validator->files[0]->content, "SECRET-IV-Z");
+    Dojo__Content__V1__JudgeBundle *b = taskjson_to_bundle(&call, norm);
+    assert_false(packed_contains(&b->base, "SECRET-IV-RANGE"));
+    Dojo__Content__V1__TaskView *view = taskjson_to_view(&call, norm);
+    assert_false(packed_contains(&view->base, "SECRET-IV-Z"));
+    json_t *file = taskjson_from_message(t);
+    content_report_t rep;
+    content_report_init(&rep, NULL);
+    json_t *again = NULL;
+    assert_int_equal(taskjson_normalize(file, &rep, &again), 0);
+    assert_true(json_equal(norm, again));
+    content_report_free(&rep);
+    json_decref(again);
+    json_decref(file);
+    json_decref(norm);
+    arena_release(&call.arena);
+}
+
 static void test_a_message_leaves_zero_values_out_of_the_file_form(void **state)
 {
     Dojo__Content__V1__Task t = DOJO__CONTENT__V1__TASK__INIT;
@@ -356,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_a_task_message_round_trips_through_the_file_form),
         cmocka_unit_test(test_a_package_validator_reaches_the_bundle_and_round_trips),
         cmocka_unit_test(test_a_tests_own_flags_reach_the_bundle_and_round_trip),
+        cmocka_unit_test(test_input_validators_stay_with_the_task_and_out_of_the_bundle),
         cmocka_unit_test(test_a_message_leaves_zero_values_out_of_the_file_form),
         cmocka_unit_test(test_an_unknown_enum_value_in_a_message_is_reported),
         cmocka_unit_test(test_the_export_text_is_indented_in_field_order_with_a_newline),

@@ -374,6 +374,65 @@ def test_an_input_validator_that_does_not_compile_fails_the_import(gw, spec, aut
     assert author.get(f"/api/v1/author/tasks/{slug}").status == 404
 
 
+def with_files(data, top, **changes):
+    """The zip `data` (files under `top`/) with `changes` (path: text) added."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    files = {n[len(top) + 1:]: src.read(n) for n in src.namelist()}
+    files.update(changes)
+    return make_zip(files, top=top)
+
+
+def test_input_validators_are_kept_exported_and_run_again_on_the_reimport(gw, spec, author,
+                                                                          executor):
+    """The package's input validators are stored with the task (path, language,
+    files, flags); its export writes them back where they came from with their
+    flags in data/testdata.yaml, reads back to the same task (unchanged, the
+    validators run again over every input), and a test added to the export
+    whose input they refuse is refused naming the file and the validator."""
+    slug = contentkit.unique_slug("pkgivs")
+    files = validated_files(**{"input_validators/format.c": FORMAT_VALIDATOR_C,
+                               "data/testdata.yaml": "input_validator_flags:\n  range: --max 100\n"})
+    r = upload(spec, author, make_zip(files, top=slug))
+    assert r.status == 201, r
+    ivs = r.json["task"]["input_validators"]
+    assert [(v["path"], v["language"], [f["name"] for f in v["files"]], v.get("flags"))
+            for v in ivs] == [
+        ("input_format_validators/range", "python3", ["range.py"], ["--max", "100"]),
+        ("input_validators/format.c", "c", ["format.c"], None)]
+    assert ivs[0]["files"][0]["content"] == RANGE_VALIDATOR
+    before = r.json
+    # A learner's view and the judge bundle's tests say nothing of them.
+    lc, _, _ = gwkit.register(gw.addr)
+    view = lc.get(f"/api/v1/tasks/{slug}")
+    assert view.status == 200 and b"is over" not in view.body
+
+    r = author.get(f"/api/v1/author/tasks/{slug}/package")
+    assert r.status == 200, r
+    z = zipfile.ZipFile(io.BytesIO(r.body))
+    assert z.read(f"{slug}/input_format_validators/range/range.py").decode() == RANGE_VALIDATOR
+    assert z.read(f"{slug}/input_validators/format.c").decode() == FORMAT_VALIDATOR_C
+    assert z.read(f"{slug}/data/testdata.yaml").decode() == (
+        'output_validator_flags: "float_absolute_tolerance 1e-06 float_relative_tolerance 1e-06"\n'
+        'input_validator_flags:\n  "range": "--max 100"\n')
+    assert author.get(f"/api/v1/author/tasks/{slug}/package").body == r.body
+    exported = r.body
+
+    again = upload(spec, author, exported)
+    assert again.status == 200, again
+    assert again.json["change"] == "unchanged" and again.json["checked"] is True
+    assert again.json["task"] == before["task"]
+    assert again.json["content_hash"] == before["content_hash"]
+
+    bad = with_files(exported, slug, **{"data/secret/huge.in": "500 5\n",
+                                        "data/secret/huge.ans": "505\n"})
+    r = upload(spec, author, bad)
+    assert r.status == 422, r
+    assert error_paths(r) == [
+        ("data/secret/huge.in", "refused by input_format_validators/range: 500 is over 100")]
+    got = author.get(f"/api/v1/author/tasks/{slug}")
+    assert got.json["version"] == before["version"]
+
+
 # ---------------------------------------------------------------------------
 # Malformed packages: each refused naming its file and the rule
 

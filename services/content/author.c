@@ -249,6 +249,8 @@ int content_rpc_validate_task(rpc_call_t *call, const ProtobufCMessage *req_msg,
         resp->bundle = taskjson_to_bundle(call, norm);
         resp->bundle->version = version;
         resp->bundle->content_hash = resp->content_hash;
+        taskjson_to_input_validators(call, norm, &resp->input_validators,
+                                     &resp->n_input_validators);
     }
     *out = &resp->base;
     return 0;
@@ -444,37 +446,8 @@ static void package_side(rpc_call_t *call, json_t *norm, json_t *side,
         tf->path = rpc_strdup(call, path);
         resp->test_inputs[resp->n_test_inputs++] = tf;
     }
-    json_t *vals = json_object_get(norm, "input_validators");
-    resp->input_validators =
-        rpc_alloc(call, (json_array_size(vals) + 1) * sizeof *resp->input_validators);
-    json_t *v;
-    json_array_foreach(vals, i, v)
-    {
-        Dojo__Content__V1__PackageValidator *pv = RPC_NEW(
-            call, Dojo__Content__V1__PackageValidator, DOJO__CONTENT__V1__PACKAGE_VALIDATOR__INIT);
-        pv->language = rpc_strdup(call, json_string_value(json_object_get(v, "language")));
-        json_t *files = json_object_get(v, "files"), *flags = json_object_get(v, "flags");
-        pv->files = rpc_alloc(call, (json_array_size(files) + 1) * sizeof *pv->files);
-        size_t k;
-        json_t *f;
-        json_array_foreach(files, k, f)
-        {
-            Dojo__Content__V1__ValidatorFile *vf = RPC_NEW(call, Dojo__Content__V1__ValidatorFile,
-                                                           DOJO__CONTENT__V1__VALIDATOR_FILE__INIT);
-            vf->name = rpc_strdup(call, json_string_value(json_object_get(f, "name")));
-            vf->content = rpc_strdup(call, json_string_value(json_object_get(f, "content")));
-            pv->files[pv->n_files++] = vf;
-        }
-        pv->flags = rpc_alloc(call, (json_array_size(flags) + 1) * sizeof *pv->flags);
-        json_array_foreach(flags, k, f) pv->flags[pv->n_flags++] =
-            rpc_strdup(call, json_string_value(f));
-        Dojo__Content__V1__PackageInputValidator *iv =
-            RPC_NEW(call, Dojo__Content__V1__PackageInputValidator,
-                    DOJO__CONTENT__V1__PACKAGE_INPUT_VALIDATOR__INIT);
-        iv->path = rpc_strdup(call, json_string_value(json_object_get(v, "path")));
-        iv->validator = pv;
-        resp->input_validators[resp->n_input_validators++] = iv;
-    }
+    taskjson_to_input_validators(call, norm, &resp->input_validators,
+                                 &resp->n_input_validators);
 }
 
 int content_rpc_parse_package(rpc_call_t *call, const ProtobufCMessage *req_msg,

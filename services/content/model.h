@@ -72,6 +72,10 @@ json_t *taskjson_from_message(const Dojo__Content__V1__Task *t);
 Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm);
 Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm);
 Dojo__Content__V1__JudgeBundle *taskjson_to_bundle(rpc_call_t *call, json_t *norm);
+/** The task's input validators as messages, in the call's arena: *n of
+ * them (0 when it has none). */
+void taskjson_to_input_validators(rpc_call_t *call, json_t *norm,
+                                  Dojo__Content__V1__PackageInputValidator ***out, size_t *n);
 /** The editorial and reference solutions (version left 0 for the caller). */
 Dojo__Content__V1__GetTaskSolutionsResponse *taskjson_to_solutions(rpc_call_t *call, json_t *norm);
 

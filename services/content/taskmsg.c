@@ -418,20 +418,25 @@ Dojo__Content__V1__Task *taskjson_to_task(rpc_call_t *call, json_t *norm)
                   &m->n_wrong_solutions);
     m->editorial = json_object_get(norm, "editorial") ? cstr(call, norm, "editorial") : "";
     m->stop_at_first_failure = json_is_true(json_object_get(norm, "stop_at_first_failure"));
+    taskjson_to_input_validators(call, norm, &m->input_validators, &m->n_input_validators);
+    return m;
+}
+
+void taskjson_to_input_validators(rpc_call_t *call, json_t *norm,
+                                  Dojo__Content__V1__PackageInputValidator ***out, size_t *n)
+{
     json_t *ivs = json_object_get(norm, "input_validators");
-    m->n_input_validators = json_array_size(ivs);
-    m->input_validators =
-        rpc_alloc(call, (m->n_input_validators + 1) * sizeof *m->input_validators);
-    for (size_t i = 0; i < m->n_input_validators; i++) {
+    *n = json_array_size(ivs);
+    *out = rpc_alloc(call, (*n + 1) * sizeof **out);
+    for (size_t i = 0; i < *n; i++) {
         json_t *v = json_array_get(ivs, i);
         Dojo__Content__V1__PackageInputValidator *iv =
             RPC_NEW(call, Dojo__Content__V1__PackageInputValidator,
                     DOJO__CONTENT__V1__PACKAGE_INPUT_VALIDATOR__INIT);
         iv->path = cstr(call, v, "path");
         iv->validator = validator_msg(call, v);
-        m->input_validators[i] = iv;
+        (*out)[i] = iv;
     }
-    return m;
 }
 
 Dojo__Content__V1__TaskView *taskjson_to_view(rpc_call_t *call, json_t *norm)

@@ -113,38 +113,184 @@ int gw_h_author_export(gw_req_t *r, err_t **err)
     return 0;
 }
 
-int gw_h_author_create(gw_req_t *r, err_t **err)
+/* CreateTask (create) or UpdateTask of r->segs[2] with the task file's
+ * text, answered with the stored task (r->out, r->status). */
+static int store_task(gw_req_t *r, const char *text, const char *slug, bool create,
+                      int64_t expected, err_t **err)
 {
-    if (gw_req_author(r, err) < 0)
-        return -1;
-    json_t *body = NULL;
-    if (gw_body_json(r, false, &body, err) < 0)
-        return -1;
-    cleanup_free char *text = NULL;
-    const char *slug;
-    if (task_text(body, &text, &slug, err) < 0)
-        return -1;
-    {
-        Dojo__Content__V1__TaskInput in = json_input(text);
+    Dojo__Content__V1__TaskInput in = json_input(text);
+    rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
+    const char *ch = "created";
+    if (create) {
         Dojo__Content__V1__CreateTaskRequest req = DOJO__CONTENT__V1__CREATE_TASK_REQUEST__INIT;
         req.input = &in;
         cleanup_pb Dojo__Content__V1__CreateTaskResponse *cr = NULL;
-        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
         if (rpc_client_call(r->gw->content, CONTENT_SVC, "CreateTask", &req.base,
                             (ProtobufCMessage **)&cr, &o, err) < 0)
             return -1;
-        if (gw_author_export_task(r, cr->task ? cr->task->slug : slug, 0, &r->out, NULL, err) < 0)
+        if (cr->task)
+            slug = arena_strdup(&r->arena, cr->task->slug);
+        LOG_INFO("task created", "task=%s", log_esc(slug));
+    } else {
+        Dojo__Content__V1__UpdateTaskRequest req = DOJO__CONTENT__V1__UPDATE_TASK_REQUEST__INIT;
+        req.slug = (char *)r->segs[2];
+        req.input = &in;
+        req.expected_version = (int32_t)expected;
+        cleanup_pb Dojo__Content__V1__UpdateTaskResponse *ur = NULL;
+        if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &req.base,
+                            (ProtobufCMessage **)&ur, &o, err) < 0)
             return -1;
-        json_object_set_new(r->out, "change", json_string("created"));
-        LOG_INFO("task created", "task=%s", log_esc(cr->task ? cr->task->slug : slug));
-        gw_cache_clear(r->gw->cache);
-        gw_taskcache_changed(r->gw);
-        r->status = 201;
+        slug = r->segs[2];
+        ch = gw_change_name(ur->change);
     }
+    if (gw_author_export_task(r, slug, 0, &r->out, NULL, err) < 0)
+        return -1;
+    json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
+    gw_cache_clear(r->gw->cache);
+    gw_taskcache_changed(r->gw);
+    r->status = create ? 201 : 200;
     return 0;
 }
 
-int gw_h_author_update(gw_req_t *r, err_t **err)
+/* ------------------------------------------------------------------------
+ * A save of a task with input validators: they run over the input of every
+ * test the current version does not have (every test when the task is new
+ * or its validators changed) before it is stored, so a test added in the
+ * designer or through the API is checked as a package's are. Seconds of
+ * sandbox work: async, and it spends the account's budget like a run.
+ * ------------------------------------------------------------------------ */
+
+static bool same_validator(const Dojo__Content__V1__PackageInputValidator *a,
+                           const Dojo__Content__V1__PackageInputValidator *b)
+{
+    const Dojo__Content__V1__PackageValidator *x = a->validator, *y = b->validator;
+    if (strcmp(a->path, b->path) || !x || !y || strcmp(x->language, y->language) ||
+        x->n_files != y->n_files || x->n_flags != y->n_flags)
+        return false;
+    for (size_t i = 0; i < x->n_files; i++)
+        if (strcmp(x->files[i]->name, y->files[i]->name) ||
+            strcmp(x->files[i]->content, y->files[i]->content))
+            return false;
+    for (size_t i = 0; i < x->n_flags; i++)
+        if (strcmp(x->flags[i], y->flags[i]))
+            return false;
+    return true;
+}
+
+typedef struct saved_tests {
+    const Dojo__Content__V1__JudgeBundle *bundle; /* the whole task's */
+    size_t *index;                                /* checked test -> its index in bundle */
+} saved_tests_t;
+
+/* A test of the task file by its JSON path, named in the message. */
+static void saved_where(void *payload, int index, char *path, size_t cap, char *label,
+                        size_t lcap)
+{
+    const saved_tests_t *st = payload;
+    snprintf(path, cap, "$.tests");
+    label[0] = '\0';
+    if (index < 0)
+        return;
+    size_t at = st->index[index];
+    snprintf(path, cap, "$.tests[%zu].input", at);
+    snprintf(label, lcap, "test \"%s\"", st->bundle->tests[at]->name);
+}
+
+/* 422: `errors` (taken) lists every refused input; `error` names the first. */
+static void refuse_inputs(gw_req_t *r, json_t *errors)
+{
+    json_t *first = json_array_get(errors, 0);
+    const char *path = json_string_value(json_object_get(first, "path"));
+    const char *msg = json_string_value(json_object_get(first, "message"));
+    char text[900];
+    snprintf(text, sizeof text, "%s: %s%s", path ? path : "$.tests", msg ? msg : "refused",
+             json_array_size(errors) > 1 ? " (and more: see errors)" : "");
+    r->out = json_pack("{s:{s:s,s:s,s:s}, s:b, s:o}", "error", "code", "invalid_input", "message",
+                       text, "field", path ? path : "$.tests", "ok", false, "errors", errors);
+    r->status = 422;
+}
+
+static int save_checked(gw_req_t *r, bool create, err_t **err)
+{
+    json_t *body = NULL;
+    cleanup_free char *text = NULL;
+    const char *slug;
+    int64_t expected = 0;
+    if (gw_body_json(r, false, &body, err) < 0 || task_text(body, &text, &slug, err) < 0 ||
+        (!create && gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0))
+        return -1;
+    cleanup_pb Dojo__Content__V1__ValidateTaskResponse *v = NULL;
+    if (gw_author_validate(r, text, &v, err) < 0)
+        return -1;
+    /* An invalid task: storing it says why. */
+    if (!v->ok || v->bundle == NULL || v->n_input_validators == 0)
+        return store_task(r, text, slug, create, expected, err);
+    Dojo__Content__V1__ExportTaskResponse *cur = NULL;
+    cleanup_err err_t *lerr = NULL;
+    if (!create && gw_author_export_task(r, r->segs[2], 0, NULL, &cur, &lerr) < 0 &&
+        lerr->code != GRPC_STATUS_NOT_FOUND) {
+        *err = DOJO_STEAL(lerr);
+        return -1;
+    }
+    const Dojo__Content__V1__Task *ct = cur ? cur->task : NULL;
+    bool all = ct == NULL || ct->n_input_validators != v->n_input_validators;
+    for (size_t i = 0; !all && i < v->n_input_validators; i++)
+        all = !same_validator(ct->input_validators[i], v->input_validators[i]);
+    /* The current version's inputs: blobs by hash, inline ones by text. */
+    json_t *seen_blobs = json_object(), *seen_texts = json_object();
+    for (size_t i = 0; ct && i < ct->n_tests; i++) {
+        const Dojo__Content__V1__TestCase *t = ct->tests[i];
+        if (t->input_sha256 && t->input_sha256[0])
+            json_object_set_new(seen_blobs, t->input_sha256, json_true());
+        else
+            json_object_set_new(seen_texts, t->input ? t->input : "", json_true());
+    }
+    const Dojo__Content__V1__JudgeBundle *b = v->bundle;
+    saved_tests_t st = {.bundle = b,
+                        .index = arena_alloc(&r->arena, (b->n_tests + 1) * sizeof(size_t))};
+    Dojo__Content__V1__TestCase **sub = arena_alloc(&r->arena, (b->n_tests + 1) * sizeof *sub);
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_tests; i++) {
+        const Dojo__Content__V1__TestCase *t = b->tests[i];
+        bool blob = t->input_sha256 && t->input_sha256[0];
+        bool known = blob ? json_object_get(seen_blobs, t->input_sha256) != NULL
+                          : json_object_get(seen_texts, t->input ? t->input : "") != NULL;
+        if (all || !known) {
+            st.index[n] = i;
+            sub[n++] = b->tests[i];
+        }
+    }
+    json_decref(seen_blobs);
+    json_decref(seen_texts);
+    if (cur)
+        protobuf_c_message_free_unpacked(&cur->base, NULL);
+    if (n > 0) {
+        Dojo__Content__V1__JudgeBundle checked = *b;
+        checked.tests = sub;
+        checked.n_tests = n;
+        json_t *errors = json_array();
+        if (gw_check_inputs(r, v->input_validators, v->n_input_validators, &checked, saved_where,
+                            &st, errors, err) < 0) {
+            json_decref(errors);
+            return -1;
+        }
+        LOG_INFO("task inputs checked", "task=%s tests=%zu of=%zu refused=%zu", log_esc(b->slug),
+                 n, b->n_tests, json_array_size(errors));
+        if (json_array_size(errors) > 0) {
+            refuse_inputs(r, errors);
+            return 0;
+        }
+        json_decref(errors);
+    }
+    return store_task(r, text, slug, create, expected, err);
+}
+
+static int save_checked_create(gw_req_t *r, err_t **err) { return save_checked(r, true, err); }
+static int save_checked_update(gw_req_t *r, err_t **err) { return save_checked(r, false, err); }
+
+/* A save: at once, or, when the task has input validators, after they ran
+ * (save_checked). */
+static int save(gw_req_t *r, bool create, err_t **err)
 {
     if (gw_req_author(r, err) < 0)
         return -1;
@@ -155,29 +301,20 @@ int gw_h_author_update(gw_req_t *r, err_t **err)
     const char *slug;
     int64_t expected = 0;
     if (task_text(body, &text, &slug, err) < 0 ||
-        gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0)
+        (!create && gw_json_int(body, "expected_version", 0, INT32_MAX, &expected, err) < 0))
         return -1;
-    {
-        Dojo__Content__V1__TaskInput in = json_input(text);
-        Dojo__Content__V1__UpdateTaskRequest req = DOJO__CONTENT__V1__UPDATE_TASK_REQUEST__INIT;
-        req.slug = (char *)r->segs[2];
-        req.input = &in;
-        req.expected_version = (int32_t)expected;
-        cleanup_pb Dojo__Content__V1__UpdateTaskResponse *ur = NULL;
-        rpc_call_opts_t o = gw_opts(r, gw_md_user(r), false);
-        if (rpc_client_call(r->gw->content, CONTENT_SVC, "UpdateTask", &req.base,
-                            (ProtobufCMessage **)&ur, &o, err) < 0)
+    json_t *ivs = json_object_get(json_object_get(body, "task"), "input_validators");
+    if (json_is_array(ivs) && json_array_size(ivs) > 0) {
+        if (gw_limit_take(r, GW_LIMIT_ACCOUNT, err) < 0)
             return -1;
-        if (gw_author_export_task(r, r->segs[2], 0, &r->out, NULL, err) < 0)
-            return -1;
-        const char *ch = gw_change_name(ur->change);
-        json_object_set_new(r->out, "change", json_string(ch ? ch : "unchanged"));
-        gw_cache_clear(r->gw->cache);
-        gw_taskcache_changed(r->gw);
-        r->status = 200;
+        return gw_req_async(r, create ? save_checked_create : save_checked_update, err);
     }
-    return 0;
+    return store_task(r, text, slug, create, expected, err);
 }
+
+int gw_h_author_create(gw_req_t *r, err_t **err) { return save(r, true, err); }
+
+int gw_h_author_update(gw_req_t *r, err_t **err) { return save(r, false, err); }
 
 int gw_author_validate(gw_req_t *r, const char *text,
                        Dojo__Content__V1__ValidateTaskResponse **out, err_t **err)

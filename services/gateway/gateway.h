@@ -415,6 +415,19 @@ int gw_run_solutions(gw_req_t *r, json_t *task, json_t *names,
                      err_t **err);
 
 /* packages.c: problem packages (.zip) imported and exported */
+/** Where a refused input of test `index` (of the bundle checked) is: a path
+ * into `path` (cap bytes) and, optionally, a label for the message (""
+ * for none). */
+typedef void (*gw_input_where_fn)(void *payload, int index, char *path, size_t cap, char *label,
+                                  size_t lcap);
+/** Runs each input validator of `ivs` (n) over every test's input of
+ * `bundle` on the executor, one after the other; each refused input ("refused
+ * by <path>: <message>", at where's path) and each validator that does not
+ * compile (at its own path) is appended to `errors`. -1 when the executor
+ * could not run one. Blocks: async handlers only. */
+int gw_check_inputs(gw_req_t *r, Dojo__Content__V1__PackageInputValidator *const *ivs, size_t n,
+                    const Dojo__Content__V1__JudgeBundle *bundle, gw_input_where_fn where,
+                    void *payload, json_t *errors, err_t **err);
 int gw_h_author_package_import(gw_req_t *r, err_t **err);
 int gw_h_author_package_export(gw_req_t *r, err_t **err);
 

@@ -78,30 +78,20 @@ static json_t *verdict_errors(const Dojo__Content__V1__ParsePackageResponse *p, 
 }
 
 /* ------------------------------------------------------------------------
- * Input validators: each one over every test's input (Executor.RunJob with
- * Job.input_validator), before the submissions run
+ * Input validators: each one over every test's input of a bundle
+ * (Executor.RunJob with Job.input_validator), before the submissions run or
+ * a task is stored
  * ------------------------------------------------------------------------ */
 
 typedef struct input_check {
-    const Dojo__Content__V1__ParsePackageResponse *p;
-    const Dojo__Content__V1__JudgeBundle *bundle;
+    gw_input_where_fn where;
+    void *where_payload;
     const char *validator; /* its path in the package */
     json_t *errors;
     char compile_output[512];
     bool compile_failed, have_result;
     int verdict;
 } input_check_t;
-
-static const char *test_input_path(const input_check_t *c, int index)
-{
-    if (index < 0 || (size_t)index >= c->bundle->n_tests)
-        return "data/";
-    const char *name = c->bundle->tests[index]->name;
-    for (size_t i = 0; name && i < c->p->n_test_inputs; i++)
-        if (!strcmp(c->p->test_inputs[i]->name, name))
-            return c->p->test_inputs[i]->path;
-    return name ? name : "data/";
-}
 
 static int on_input_event(const ProtobufCMessage *msg, void *payload)
 {
@@ -118,11 +108,12 @@ static int on_input_event(const ProtobufCMessage *msg, void *payload)
                ev->test_result->verdict != DOJO__COMMON__V1__VERDICT__VERDICT_AC) {
         const Dojo__Gamification__V1__TestResult *t = ev->test_result;
         bool refused = t->verdict == DOJO__COMMON__V1__VERDICT__VERDICT_WA;
-        char text[600];
-        snprintf(text, sizeof text, "%s %s%s%s", refused ? "refused by" : "not judged by",
-                 c->validator, t->message && *t->message ? ": " : "", t->message ? t->message : "");
-        json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path",
-                                                   test_input_path(c, t->index), "message", text));
+        char path[300] = "", label[200] = "", text[800];
+        c->where(c->where_payload, t->index, path, sizeof path, label, sizeof label);
+        snprintf(text, sizeof text, "%s%s%s %s%s%s", label, label[0] ? ": " : "",
+                 refused ? "refused by" : "not judged by", c->validator,
+                 t->message && *t->message ? ": " : "", t->message ? t->message : "");
+        json_array_append_new(c->errors, json_pack("{s:s,s:s}", "path", path, "message", text));
     } else if (ev->kind_case == DOJO__EXECUTOR__V1__EVENT__KIND_RESULT) {
         c->have_result = true;
         c->verdict = ev->result->verdict;
@@ -131,14 +122,12 @@ static int on_input_event(const ProtobufCMessage *msg, void *payload)
     return 0;
 }
 
-/* Runs every input validator of the package over the tests' inputs; each
- * refused input (or a validator that does not compile) is appended to
- * `errors`. -1 when the executor could not run one. */
-static int check_inputs(gw_req_t *r, const Dojo__Content__V1__ParsePackageResponse *p,
-                        const Dojo__Content__V1__JudgeBundle *bundle, json_t *errors, err_t **err)
+int gw_check_inputs(gw_req_t *r, Dojo__Content__V1__PackageInputValidator *const *ivs, size_t n,
+                    const Dojo__Content__V1__JudgeBundle *bundle, gw_input_where_fn where,
+                    void *payload, json_t *errors, err_t **err)
 {
-    for (size_t i = 0; i < p->n_input_validators; i++) {
-        const Dojo__Content__V1__PackageInputValidator *iv = p->input_validators[i];
+    for (size_t i = 0; i < n; i++) {
+        const Dojo__Content__V1__PackageInputValidator *iv = ivs[i];
         Dojo__Executor__V1__Job job = DOJO__EXECUTOR__V1__JOB__INIT;
         job.kind = DOJO__GAMIFICATION__V1__SUBMISSION_KIND__SUBMISSION_KIND_SUBMIT;
         job.user_id = r->claims.sub;
@@ -151,7 +140,10 @@ static int check_inputs(gw_req_t *r, const Dojo__Content__V1__ParsePackageRespon
         Dojo__Executor__V1__RunJobRequest req = DOJO__EXECUTOR__V1__RUN_JOB_REQUEST__INIT;
         req.job = &job;
         req.bundle = (Dojo__Content__V1__JudgeBundle *)bundle;
-        input_check_t c = {.p = p, .bundle = bundle, .validator = iv->path, .errors = json_array()};
+        input_check_t c = {.where = where,
+                           .where_payload = payload,
+                           .validator = iv->path,
+                           .errors = json_array()};
         if (gw_executor_run(r, &req, on_input_event, &c, err) < 0 || !c.have_result) {
             json_decref(c.errors);
             if (*err == NULL)
@@ -170,12 +162,34 @@ static int check_inputs(gw_req_t *r, const Dojo__Content__V1__ParsePackageRespon
                                   json_pack("{s:s,s:s}", "path", iv->path, "message",
                                             "the input validator did not judge every input"));
         }
-        LOG_INFO("input validator ran", "validator=%s verdict=%d refused=%zu", log_esc(iv->path),
-                 c.verdict, json_array_size(c.errors));
+        LOG_INFO("input validator ran", "validator=%s tests=%zu verdict=%d refused=%zu",
+                 log_esc(iv->path), bundle->n_tests, c.verdict, json_array_size(c.errors));
         json_array_extend(errors, c.errors);
         json_decref(c.errors);
     }
     return 0;
+}
+
+/* A package's test by its input file ("data/secret/g1/a.in"). */
+typedef struct package_tests {
+    const Dojo__Content__V1__ParsePackageResponse *p;
+    const Dojo__Content__V1__JudgeBundle *bundle;
+} package_tests_t;
+
+static void package_where(void *payload, int index, char *path, size_t cap, char *label,
+                          size_t lcap)
+{
+    const package_tests_t *pt = payload;
+    (void)lcap;
+    label[0] = '\0';
+    snprintf(path, cap, "data/");
+    if (index < 0 || (size_t)index >= pt->bundle->n_tests)
+        return;
+    const char *name = pt->bundle->tests[index]->name;
+    snprintf(path, cap, "%s", name ? name : "data/");
+    for (size_t i = 0; name && i < pt->p->n_test_inputs; i++)
+        if (!strcmp(pt->p->test_inputs[i]->name, name))
+            snprintf(path, cap, "%s", pt->p->test_inputs[i]->path);
 }
 
 /* CreateTask, or UpdateTask when the slug is taken; *created says which. */
@@ -264,9 +278,11 @@ static int package_import(gw_req_t *r, err_t **err)
     json_error_t jerr;
     cleanup_json json_t *task = json_loads(p->json, 0, &jerr);
     json_t *results = json_array();
-    if (opt.check && p->n_input_validators > 0) {
+    if (opt.check && v->n_input_validators > 0) {
         json_t *bad = json_array();
-        if (check_inputs(r, p, v->bundle, bad, err) < 0) {
+        package_tests_t pt = {.p = p, .bundle = v->bundle};
+        if (gw_check_inputs(r, v->input_validators, v->n_input_validators, v->bundle,
+                            package_where, &pt, bad, err) < 0) {
             json_decref(bad);
             json_decref(warnings);
             json_decref(results);

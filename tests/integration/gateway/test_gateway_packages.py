@@ -433,6 +433,45 @@ def test_input_validators_are_kept_exported_and_run_again_on_the_reimport(gw, sp
     assert got.json["version"] == before["version"]
 
 
+def test_a_test_added_through_the_api_is_checked_by_the_stored_input_validators(
+        gw, spec, author, executor):
+    """A test added to a task with input validators (the designer's save, PUT)
+    is run past them before the version is stored: a refused input is a 422
+    naming the test, the validator and its message, and nothing is stored; an
+    accepted one makes the new version. Creating a task with a bad input is
+    refused the same way."""
+    slug = contentkit.unique_slug("pkgiva")
+    r = upload(spec, author, make_zip(validated_files(), top=slug), check=0)
+    assert r.status == 201, r
+    task, version = r.json["task"], r.json["version"]
+    n = len(task["tests"])
+    task["tests"].append({"name": "added", "input": "500 5\n", "expected": "505\n",
+                          "hidden": True})
+    path = f"/api/v1/author/tasks/{slug}"
+    r = checked(spec, author, "PUT", path, {"task": task, "expected_version": version},
+                timeout=240)
+    assert r.status == 422, r
+    assert r.json["error"]["code"] == "invalid_input"
+    assert r.json["error"]["field"] == f"$.tests[{n}].input"
+    assert error_paths(r) == [(f"$.tests[{n}].input", 'test "added": refused by '
+                               'input_format_validators/range: 500 is over 100')]
+    assert author.get(path).json["version"] == version
+    task["tests"][n] = {"name": "added", "input": "7 8\n", "expected": "15\n", "hidden": True}
+    r = checked(spec, author, "PUT", path, {"task": task, "expected_version": version},
+                timeout=240)
+    assert r.status == 200, r
+    assert r.json["change"] == "new_version" and r.json["version"] == version + 1
+    # A new task with the validators: every input is checked.
+    other = dict(task, slug=contentkit.unique_slug("pkgivb"))
+    other["tests"] = task["tests"] + [{"name": "three", "input": "1 2 3\n", "expected": "6\n",
+                                       "hidden": True}]
+    r = checked(spec, author, "POST", "/api/v1/author/tasks", {"task": other}, timeout=240)
+    assert r.status == 422, r
+    assert error_paths(r) == [(f"$.tests[{n + 1}].input", 'test "three": refused by '
+                               'input_format_validators/range: want two numbers, got 3')]
+    assert author.get(f"/api/v1/author/tasks/{other['slug']}").status == 404
+
+
 # ---------------------------------------------------------------------------
 # Malformed packages: each refused naming its file and the rule
 

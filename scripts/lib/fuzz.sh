@@ -68,17 +68,27 @@ fuzz_cc() {  # SRC OBJ EXTRA...
   "$FUZZ_CC" "${flags[@]}" "$@" -MMD -MF "${obj%.o}.d" -c "$src" -o "$obj"
 }
 
-# Runs "fuzz_cc SRC OBJ EXTRA..." for each SRC=OBJ pair, DOJO_FUZZ_JOBS at a time.
+# Runs "fuzz_cc SRC OBJ EXTRA..." for each SRC=OBJ pair, DOJO_FUZZ_JOBS at a time,
+# and names each source that did not compile. It waits for its children by
+# pid, oldest first: `wait -n` answers 127, not the status, for a job that
+# ended before it was called (bash 5.2) — an up-to-date object's job ends at
+# once, so on a busy machine the stage failed with no compiler message.
 fuzz_cc_many() {  # EXTRA -- SRC=OBJ...
-  local extra=() jobs=${DOJO_FUZZ_JOBS:-2} n=0 rc=0 p
+  local extra=() jobs=${DOJO_FUZZ_JOBS:-2} rc=0 p pids=() srcs=()
   while [[ $1 != -- ]]; do extra+=("$1"); shift; done
   shift
   for p in "$@"; do
-    if (( n >= jobs )); then wait -n || rc=1; ((--n)); fi
+    if (( ${#pids[@]} >= jobs )); then
+      wait "${pids[0]}" || { rc=1; warn "fuzz: ${srcs[0]#"$DOJO_ROOT"/} did not compile"; }
+      pids=("${pids[@]:1}"); srcs=("${srcs[@]:1}")
+    fi
     fuzz_cc "${p%%=*}" "${p#*=}" "${extra[@]}" &
-    ((++n))
+    pids+=($!); srcs+=("${p%%=*}")
   done
-  while (( n > 0 )); do wait -n || rc=1; ((--n)); done
+  while (( ${#pids[@]} )); do
+    wait "${pids[0]}" || { rc=1; warn "fuzz: ${srcs[0]#"$DOJO_ROOT"/} did not compile"; }
+    pids=("${pids[@]:1}"); srcs=("${srcs[@]:1}")
+  done
   return $rc
 }
 

@@ -82,7 +82,7 @@ rootfs_build_tree() {
 }
 
 cmd_rootfs() {
-  local want=("$@") name pkgs stamp todo=() running=0 failed=0 t0=$SECONDS lockfd
+  local want=("$@") name pkgs stamp todo=() pids=() failed=0 t0=$SECONDS lockfd
   mkdir -p "$DOJO_ROOTFS_DIR"
   chmod 755 "$DOJO_ROOTFS_DIR"
   local trees; trees=$(rootfs_trees) || die "rootfs: cannot read the language catalogue in $DOJO_ROOTFS_LANGUAGES"
@@ -112,18 +112,17 @@ cmd_rootfs() {
   local item
   for item in "${todo[@]}"; do
     info "  ${item%% *}: ${item#* }"
-    if (( running >= DOJO_ROOTFS_JOBS )); then
-      wait -n || failed=1
-      running=$((running - 1))
+    # By pid, oldest first: `wait -n` answers 127, not the status, for a job
+    # that ended before it was called (bash 5.2), and that is not a failure.
+    if (( ${#pids[@]} >= DOJO_ROOTFS_JOBS )); then
+      wait "${pids[0]}" || failed=1
+      pids=("${pids[@]:1}")
     fi
     # shellcheck disable=SC2086
     rootfs_build_tree $item &
-    running=$((running + 1))
+    pids+=($!)
   done
-  while (( running > 0 )); do
-    wait -n || failed=1
-    running=$((running - 1))
-  done
+  for item in "${pids[@]}"; do wait "$item" || failed=1; done
   exec {lockfd}>&-
   (( failed == 0 )) || die "building the root filesystems failed"
   ok "root filesystems built in $((SECONDS - t0)) s: $(du -sh "$DOJO_ROOTFS_DIR" | cut -f1) in all"
